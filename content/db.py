@@ -1,0 +1,166 @@
+"""Engine, sessions and migrations.
+
+SQLite (a file, WAL mode) is the embedded default so the TUI and the daemon can share
+one database on one host; ``DATABASE_URL`` (``postgresql+psycopg://...``) selects
+PostgreSQL, which several daemons can share. The schema only ever changes through the
+Alembic migrations in ``content/migrations``; :func:`open_database` upgrades on start.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlmodel import Session
+
+from content.errors import LoaError
+
+DEFAULT_SQLITE_PATH = "loa.db"
+#: Seconds a writer waits for another process's write transaction before giving up.
+SQLITE_BUSY_TIMEOUT = 15
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: Any constant: serialises concurrent upgrades of one PostgreSQL database.
+_PG_MIGRATION_LOCK = 0x10A_0001
+
+
+class DatabaseError(LoaError):
+    """The database cannot be opened, reached or upgraded."""
+
+
+def resolve_url(db: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The database URL: ``--db`` (a path or a URL), else DATABASE_URL, else LOA_DB, else ./loa.db."""
+    env = os.environ if environ is None else environ
+    value = db or env.get("DATABASE_URL") or env.get("LOA_DB") or DEFAULT_SQLITE_PATH
+    if "://" in value:
+        try:
+            make_url(value)
+        except ArgumentError as exc:
+            raise DatabaseError(f"database URL {value!r} is not valid: {exc}") from None
+        return value
+    return f"sqlite:///{Path(value).expanduser().resolve()}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL: the TUI reads while the daemon writes; NORMAL is durable enough with WAL.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with the settings Loa relies on (WAL and busy timeout on SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            parent = Path(database).parent
+            if not parent.is_dir():
+                raise DatabaseError(f"database {database}: directory {parent} does not exist")
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT, "check_same_thread": False}
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            # psycopg 3 is the driver the [postgres] extra installs.
+            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    raise DatabaseError(
+        f"database URL {parsed.render_as_string()}: only sqlite and postgresql are supported"
+    )
+
+
+def _alembic_config(connection: Any) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest migration this version of Loa ships."""
+    script = ScriptDirectory.from_config(_alembic_config(None))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at, or None for an empty database."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the schema to the newest revision; returns (before, after). Safe to repeat."""
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Several daemons may start at once: one upgrades, the others wait.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            before = MigrationContext.configure(conn).get_current_revision()
+            command.upgrade(_alembic_config(conn), "head")
+            after = MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        raise DatabaseError(f"database {_safe_url(engine)}: {_first_line(exc)}") from None
+    assert after is not None
+    return before, after
+
+
+def open_database(url: str, *, migrate: bool = True) -> Engine:
+    """Open the database at ``url`` and upgrade its schema (the normal way to start)."""
+    engine = make_engine(url)
+    if migrate:
+        upgrade(engine)
+    else:
+        try:
+            revision = current_revision(engine)
+        except OperationalError as exc:
+            raise DatabaseError(f"database {_safe_url(engine)}: {_first_line(exc)}") from None
+        if revision != head_revision():
+            raise DatabaseError(
+                f"database {_safe_url(engine)} is at revision {revision or 'empty'}, "
+                f"this Loa needs {head_revision()}: run `loa db upgrade`"
+            )
+    return engine
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A short unit of work: commits on success, rolls back on error, always closes.
+
+    Keep these short: SQLite allows one writer at a time, and an idle open transaction
+    stops the WAL from being checkpointed.
+    """
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _safe_url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _first_line(exc: Exception) -> str:
+    message = str(getattr(exc, "orig", exc) or exc)
+    return message.strip().splitlines()[0] if message.strip() else type(exc).__name__

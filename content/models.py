@@ -1,0 +1,209 @@
+"""The database tables. The database is the single source of truth: every process
+(TUI, CLI, daemons) reads and writes these rows and nothing else.
+
+All datetimes are timezone-aware and stored in UTC (SQLModel maps ``datetime`` to a
+UTC-aware column type); they are converted to the office's time zone only for display.
+State names live here as ``StrEnum``s; the rules for changing them live in
+:mod:`content.queue` (posts) and the dispatcher (deliveries).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, LargeBinary, MetaData, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# Stable constraint names, so Alembic's batch mode on SQLite can find them again.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+
+class PostState(StrEnum):
+    """Where a post is in its life. Only :mod:`content.queue` moves a post between these."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"  # approved but not yet given a time
+    SCHEDULED = "scheduled"  # approved and timed: its deliveries are due
+    DONE = "done"  # every delivery settled (published, failed or reviewed)
+    CANCELLED = "cancelled"
+
+
+class DeliveryState(StrEnum):
+    """One post on one channel."""
+
+    PENDING = "pending"  # waiting for its time (next_attempt_at) or for the post's approval
+    SENDING = "sending"  # claimed by a daemon; the outcome is not known yet
+    PUBLISHED = "published"
+    FAILED = "failed"
+    NEEDS_REVIEW = "needs_review"  # outcome unknown after a crash: a person must look
+    CANCELLED = "cancelled"
+
+
+#: Delivery states from which nothing more will happen.
+SETTLED_DELIVERY_STATES = frozenset(
+    {
+        DeliveryState.PUBLISHED,
+        DeliveryState.FAILED,
+        DeliveryState.NEEDS_REVIEW,
+        DeliveryState.CANCELLED,
+    }
+)
+
+
+class Post(SQLModel, table=True):
+    """What an officer wants published, on one or more channels."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str | None = Field(default=None, max_length=500)
+    text: str
+    link: str | None = Field(default=None, max_length=2000)
+    #: MediaFile ids in display order.
+    image_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    #: ``{"template": name, "fields": {...}}`` when the post carries a rendered infographic.
+    infographic: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    author: str = Field(max_length=200)
+    campaign: str | None = Field(default=None, max_length=200, index=True)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default=PostState.DRAFT, max_length=20, index=True)
+    scheduled_at: datetime | None = Field(default=None, index=True)
+    #: sha256 of the NFC-normalised, whitespace-collapsed text: duplicate detection.
+    fingerprint: str = Field(max_length=64, index=True)
+    #: Posts made from one repeat rule share this id; each occurrence is edited alone.
+    series_id: str | None = Field(default=None, max_length=36, index=True)
+    approved_by: str | None = Field(default=None, max_length=200)
+    review_comment: str | None = None
+    source: str | None = Field(default=None, max_length=200)  # e.g. "feed:3", "csv:march.csv"
+    created_at: datetime
+    updated_at: datetime
+
+
+class Delivery(SQLModel, table=True):
+    """One post on one channel: succeeds or fails on its own."""
+
+    __table_args__ = (
+        UniqueConstraint("post_id", "channel"),
+        # The dispatcher's claim: state='pending' AND next_attempt_at <= now.
+        Index("ix_delivery_due", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    channel: str = Field(max_length=100, index=True)
+    #: Optional per-channel text that replaces the post's text on this channel.
+    text_variant: str | None = None
+    state: str = Field(default=DeliveryState.PENDING, max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    claimed_by: str | None = Field(default=None, max_length=200)
+    claimed_at: datetime | None = None
+    #: A step in progress on the platform (e.g. a Zalo article job token awaiting verify).
+    pending_step: str | None = Field(default=None, max_length=50)
+    pending_ref: str | None = Field(default=None, max_length=500)
+    last_error_class: str | None = Field(default=None, max_length=50)
+    last_error_code: str | None = Field(default=None, max_length=50)
+    last_error_message: str | None = None
+    remote_id: str | None = Field(default=None, max_length=200)
+    permalink: str | None = Field(default=None, max_length=2000)
+    published_at: datetime | None = None
+    updated_at: datetime
+
+
+class MediaFile(SQLModel, table=True):
+    """An image attached to a post, kept in the database so every daemon host sees it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, unique=True)
+    filename: str = Field(max_length=500)
+    mime: str = Field(max_length=100)
+    width: int
+    height: int
+    size_bytes: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime
+
+
+class MetricSample(SQLModel, table=True):
+    """One engagement figure of one delivery at one moment (a time series)."""
+
+    __table_args__ = (Index("ix_metricsample_series", "delivery_id", "name", "collected_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id")
+    collected_at: datetime
+    name: str = Field(max_length=100)
+    value: float
+
+
+class FeedSource(SQLModel, table=True):
+    """An RSS/Atom feed polled for items that become drafts."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2000, unique=True)
+    title: str | None = Field(default=None, max_length=500)
+    channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    template: str | None = Field(default=None, max_length=100)
+    make_drafts: bool = True
+    max_new_per_poll: int = 5
+    etag: str | None = Field(default=None, max_length=500)
+    last_modified: str | None = Field(default=None, max_length=200)
+    last_polled_at: datetime | None = None
+    last_error: str | None = None
+    active: bool = True
+    created_at: datetime
+
+
+class FeedItem(SQLModel, table=True):
+    """One entry seen in a feed; the dedupe key keeps it from being imported twice."""
+
+    __table_args__ = (UniqueConstraint("source_id", "dedupe_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="feedsource.id", index=True)
+    dedupe_key: str = Field(max_length=2000)
+    title: str | None = Field(default=None, max_length=1000)
+    link: str | None = Field(default=None, max_length=2000)
+    summary: str | None = None
+    published_at: datetime | None = None
+    fetched_at: datetime
+    state: str = Field(default="new", max_length=20)  # new | drafted | skipped | seen
+    post_id: int | None = Field(default=None, foreign_key="post.id")
+
+
+class Credential(SQLModel, table=True):
+    """Rotating tokens of a channel (Zalo), encrypted at rest."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=100, unique=True)
+    access_token_enc: str | None = None
+    refresh_token_enc: str | None = None
+    access_expires_at: datetime | None = None
+    refresh_expires_at: datetime | None = None
+    #: The refresh token this pair replaced, kept for forensics.
+    previous_refresh_enc: str | None = None
+    #: Bumped on every rotation: a writer that lost the race sees it changed.
+    version: int = 0
+    updated_at: datetime
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only record of who changed what, when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=50)
+    post_id: int | None = Field(default=None, index=True)
+    delivery_id: int | None = None
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    detail: str | None = None

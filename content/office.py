@@ -1,0 +1,71 @@
+"""What the content layer needs to know about the office and its channels, as plain values.
+
+:mod:`scheduler.config` builds these from channels.toml; content/ never reads the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo
+
+from content.errors import ValidationError
+
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+
+#: The platforms Loa publishes to, by the ``kind`` used in channels.toml.
+FACEBOOK = "facebook"
+ZALO_OA = "zalo_oa"
+KINDS = (FACEBOOK, ZALO_OA)
+
+
+@dataclass(frozen=True)
+class OfficeSettings:
+    """The office's rules for its queue."""
+
+    name: str = "Loa"
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
+    language: str = "vi"
+    require_second_approver: bool = False
+    min_spacing: timedelta = timedelta(minutes=30)
+    posting_slots: tuple[time, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    """One Page or OA, as far as the queue rules care."""
+
+    id: str
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ChannelDirectory:
+    """The office, its channels and the named groups of channels."""
+
+    office: OfficeSettings
+    channels: Mapping[str, ChannelInfo]
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def expand(self, names: Iterable[str], *, field_name: str = "channel") -> list[str]:
+        """Channel ids for ``names`` (channel ids or group names), in order, without repeats."""
+        result: list[str] = []
+        for raw in names:
+            name = raw.strip()
+            if name in self.channels:
+                ids: Iterable[str] = (name,)
+            elif name in self.groups:
+                ids = self.groups[name]
+            else:
+                known = ", ".join(sorted([*self.channels, *self.groups])) or "none configured"
+                raise ValidationError(
+                    f"unknown channel or group {name!r} (known: {known})", field=field_name
+                )
+            result.extend(i for i in ids if i not in result)
+        return result
+
+    def kind_of(self, channel_id: str) -> str:
+        """The platform of a channel id."""
+        return self.channels[channel_id].kind

@@ -1,0 +1,775 @@
+"""The queue rules: the only module that changes a post's state.
+
+Every change is validated per channel *before* anything is written, runs in one
+transaction, and leaves an :class:`~content.models.AuditEvent` behind. The faces (CLI,
+TUI) and the runtime (dispatcher) call these functions; none of them edits a Post row.
+
+Life of a post::
+
+    draft -> in_review -> approved (no time yet) -> scheduled -> done
+                 ^  |          \\________________/        |
+                 |  v (sent back)                          v
+               draft                                   cancelled (from any live state)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Engine, func, update
+from sqlmodel import Session, col, select
+
+from content import media
+from content.db import session_scope
+from content.errors import NotFound, StateError, ValidationError
+from content.limits import TEXT_LIMITS, length, nfc
+from content.models import (
+    SETTLED_DELIVERY_STATES,
+    AuditEvent,
+    Delivery,
+    DeliveryState,
+    MediaFile,
+    Post,
+    PostState,
+)
+from content.office import ZALO_OA, ChannelDirectory
+from content.times import NOW_TOLERANCE_SECONDS, local_text, utcnow
+
+#: Look back this far for the same text already published to the same channel.
+DUPLICATE_LOOKBACK = timedelta(days=14)
+#: A repeat rule makes at most this many posts at once.
+MAX_OCCURRENCES = 366
+#: Source images larger than this are refused outright (re-encoding cannot save them).
+MAX_SOURCE_IMAGE_BYTES = 20 * 1024 * 1024
+#: Zalo refuses promotional sends from 22:00 to 06:00 (office time).
+ZALO_NIGHT = (time(22, 0), time(6, 0))
+
+LIVE_STATES = (PostState.DRAFT, PostState.IN_REVIEW, PostState.APPROVED, PostState.SCHEDULED)
+EDITABLE_STATES = LIVE_STATES
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """An image as the user gave it: a name for messages and the file's bytes."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """Repeat a post every ``every_days`` days, or weekly on ``weekdays`` (0=Monday), until a date."""
+
+    until: date
+    every_days: int | None = None
+    weekdays: tuple[int, ...] = ()
+
+
+@dataclass
+class PostInput:
+    """What a user asks for when creating or fully editing a post."""
+
+    text: str
+    channels: Sequence[str]
+    title: str | None = None
+    link: str | None = None
+    images: Sequence[ImageInput] = ()
+    campaign: str | None = None
+    tags: Sequence[str] = ()
+    at: datetime | None = None
+    variants: dict[str, str] = field(default_factory=dict)
+    repeat: Repeat | None = None
+    infographic: dict[str, Any] | None = None
+    source: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What a change did: the posts it touched and the warnings the user should see."""
+
+    posts: list[Post]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def post(self) -> Post:
+        """The (first) post touched."""
+        return self.posts[0]
+
+
+Clock = Callable[[], datetime]
+
+
+def fingerprint(text: str) -> str:
+    """A content fingerprint: NFC, case-folded, whitespace collapsed, hashed."""
+    canonical = " ".join(nfc(text).casefold().split())
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class Queue:
+    """The queue of one office, acting as one person (``actor``).
+
+    ``clock`` returns the current aware UTC time; tests inject a fixed one.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        directory: ChannelDirectory,
+        *,
+        actor: str,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.directory = directory
+        self.actor = actor
+        self.clock = clock
+
+    # ------------------------------------------------------------------ create
+
+    def create(self, request: PostInput, *, submit: bool = False, approve: bool = False) -> Outcome:
+        """Create a draft (or several, for a repeat rule); optionally submit and approve it."""
+        return self.create_many([request], submit=submit, approve=approve)
+
+    def create_many(
+        self, requests: Sequence[PostInput], *, submit: bool = False, approve: bool = False
+    ) -> Outcome:
+        """Create several posts in one transaction: all are validated first, all or nothing."""
+        now = self.clock()
+        prepared = [self.validate(r, now=now) for r in requests]
+        outcome = Outcome(posts=[])
+        with session_scope(self.engine) as session:
+            for request, channels in prepared:
+                media_ids = [_store_image(session, img, now) for img in request.images]
+                occurrences = _occurrences(request.at, request.repeat, self.directory)
+                series = str(uuid.uuid4()) if len(occurrences) > 1 else None
+                for at in occurrences:
+                    post = self._insert(session, request, channels, media_ids, at, series, now)
+                    outcome.warnings.extend(self._warnings(session, post, channels, now))
+                    if submit or approve:
+                        self._transition(session, post, PostState.IN_REVIEW, "submit", now)
+                    if approve:
+                        outcome.warnings.extend(self._approve(session, post, None, now))
+                    outcome.posts.append(post)
+        return outcome
+
+    def validate(
+        self, request: PostInput, *, now: datetime | None = None
+    ) -> tuple[PostInput, list[str]]:
+        """Check ``request`` against every chosen channel; returns it normalised and its channels.
+
+        Raises :class:`ValidationError` naming the field at the first problem.
+        """
+        now = now or self.clock()
+        channels = self.directory.expand(request.channels)
+        if not channels:
+            raise ValidationError("choose at least one channel or group", field="channel")
+        text = nfc(request.text).strip()
+        if not text:
+            raise ValidationError("the post has no text", field="text")
+        title = nfc(request.title).strip() if request.title else None
+        link = request.link.strip() if request.link else None
+        if link:
+            parts = urlsplit(link)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValidationError(f"{link!r} is not an http(s) URL", field="link")
+        variants = {}
+        for channel, variant in request.variants.items():
+            if channel not in channels:
+                raise ValidationError(
+                    f"a text variant for {channel!r}, which is not among the post's channels",
+                    field="variant",
+                )
+            variants[channel] = nfc(variant).strip()
+        for channel in channels:
+            kind = self.directory.kind_of(channel)
+            _check_text(channel, kind, variants.get(channel, text), title, len(request.images))
+        infos = [_inspect(img) for img in request.images]
+        for channel in channels:
+            kind = self.directory.kind_of(channel)
+            for img, info in zip(request.images, infos, strict=True):
+                try:
+                    media.check_for_channel(info, kind)
+                except ValidationError as exc:
+                    raise ValidationError(
+                        f"{img.filename}: {exc.message} (channel {channel})", field="image"
+                    ) from None
+        if request.at is not None:
+            _check_future(request.at, now, self.directory)
+        if request.repeat is not None:
+            _check_repeat(request.at, request.repeat, self.directory)
+        tags = [t.strip() for t in request.tags if t.strip()]
+        campaign = request.campaign.strip() if request.campaign else None
+        normalised = replace(
+            request,
+            text=text,
+            title=title,
+            link=link,
+            variants=variants,
+            tags=tags,
+            campaign=campaign or None,
+        )
+        return normalised, channels
+
+    # ------------------------------------------------------------------ changes
+
+    def edit(
+        self,
+        post_id: int,
+        *,
+        text: str | None = None,
+        title: str | None = None,
+        link: str | None = None,
+        channels: Sequence[str] | None = None,
+        campaign: str | None = None,
+        tags: Sequence[str] | None = None,
+        variants: dict[str, str] | None = None,
+    ) -> Outcome:
+        """Change a post's content or channels until it is being sent.
+
+        With ``require_second_approver``, a content change after approval sends the post
+        back to review: what was approved is not what would be published.
+        """
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            post = self._load(session, post_id, lock=True)
+            if post.state not in EDITABLE_STATES:
+                raise StateError(f"post {post_id} is {post.state}; only live posts can be edited")
+            deliveries = _deliveries(session, post_id)
+            if any(d.state != DeliveryState.PENDING for d in deliveries):
+                raise StateError(f"post {post_id} is already being sent; it can no longer change")
+            current_channels = [d.channel for d in deliveries]
+            request = PostInput(
+                text=post.text if text is None else text,
+                title=post.title if title is None else (title or None),
+                link=post.link if link is None else (link or None),
+                channels=current_channels if channels is None else channels,
+                campaign=post.campaign if campaign is None else campaign,
+                tags=post.tags if tags is None else tags,
+                variants=(
+                    {d.channel: d.text_variant for d in deliveries if d.text_variant}
+                    if variants is None
+                    else variants
+                ),
+                images=[_image_input(session, i) for i in post.image_ids],
+                at=None,
+            )
+            request, new_channels = self.validate(request, now=now)
+            before = _snapshot(post, deliveries)
+            post.text = request.text
+            post.title = request.title
+            post.link = request.link
+            post.campaign = request.campaign
+            post.tags = list(request.tags)
+            post.fingerprint = fingerprint(request.text)
+            post.updated_at = now
+            session.add(post)
+            by_channel = {d.channel: d for d in deliveries}
+            for channel, delivery in by_channel.items():
+                if channel not in new_channels:
+                    session.delete(delivery)
+            for channel in new_channels:
+                delivery = by_channel.get(channel) or _new_delivery(post, channel, now)
+                delivery.text_variant = request.variants.get(channel)
+                delivery.updated_at = now
+                session.add(delivery)
+            session.flush()
+            warnings: list[str] = []
+            content_changed = before["content"] != _snapshot(post, [])["content"] or set(
+                current_channels
+            ) != set(new_channels)
+            if (
+                content_changed
+                and self.directory.office.require_second_approver
+                and post.state in (PostState.APPROVED, PostState.SCHEDULED)
+            ):
+                self._transition(session, post, PostState.IN_REVIEW, "return_to_review", now)
+                warnings.append(f"post {post_id} was edited after approval: it is back in review")
+            elif post.state == PostState.SCHEDULED:
+                _arm_deliveries(session, post, now)
+            after = _snapshot(post, _deliveries(session, post_id))
+            _audit(session, self.actor, "edit", post, before, after, now)
+            warnings.extend(self._warnings(session, post, new_channels, now))
+            return Outcome([post], warnings)
+
+    def submit(self, post_id: int) -> Outcome:
+        """Send a draft for review."""
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            post = self._load(session, post_id, lock=True)
+            self._transition(session, post, PostState.IN_REVIEW, "submit", now)
+            return Outcome([post])
+
+    def approve(self, post_id: int, comment: str | None = None) -> Outcome:
+        """Approve a post in review; with a time it becomes scheduled."""
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            post = self._load(session, post_id, lock=True)
+            warnings = self._approve(session, post, comment, now)
+            return Outcome([post], warnings)
+
+    def send_back(self, post_id: int, comment: str) -> Outcome:
+        """Return a post in review to its author as a draft, with the reviewer's comment."""
+        now = self.clock()
+        if not comment.strip():
+            raise ValidationError("say what should change", field="comment")
+        with session_scope(self.engine) as session:
+            post = self._load(session, post_id, lock=True)
+            if post.state != PostState.IN_REVIEW:
+                raise StateError(f"post {post_id} is {post.state}, not in review")
+            post.review_comment = comment.strip()
+            self._transition(session, post, PostState.DRAFT, "send_back", now, detail=comment)
+            return Outcome([post])
+
+    def schedule(self, post_id: int, at: datetime) -> Outcome:
+        """Give a post its time, or move it to another (reschedule)."""
+        now = self.clock()
+        _check_future(at, now, self.directory)
+        with session_scope(self.engine) as session:
+            post = self._load(session, post_id, lock=True)
+            if post.state not in LIVE_STATES:
+                raise StateError(f"post {post_id} is {post.state}; it cannot be scheduled")
+            deliveries = _deliveries(session, post_id)
+            if any(d.state != DeliveryState.PENDING for d in deliveries):
+                raise StateError(f"post {post_id} is already being sent; it can no longer move")
+            before = _snapshot(post, deliveries)
+            post.scheduled_at = at.astimezone(UTC)
+            post.updated_at = now
+            if post.state == PostState.APPROVED:
+                post.state = PostState.SCHEDULED
+            if post.state == PostState.SCHEDULED:
+                _arm_deliveries(session, post, now)
+            session.add(post)
+            session.flush()
+            action = "reschedule" if before["scheduled_at"] else "schedule"
+            _audit(session, self.actor, action, post, before, _snapshot(post, deliveries), now)
+            warnings = self._warnings(session, post, [d.channel for d in deliveries], now)
+            return Outcome([post], warnings)
+
+    def cancel(self, post_id: int, reason: str | None = None) -> Outcome:
+        """Cancel a live post: its waiting deliveries are cancelled; published ones stay."""
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            post = self._load(session, post_id, lock=True)
+            if post.state not in LIVE_STATES:
+                raise StateError(f"post {post_id} is {post.state}; there is nothing to cancel")
+            deliveries = _deliveries(session, post_id)
+            if any(d.state == DeliveryState.SENDING for d in deliveries):
+                raise StateError(
+                    f"post {post_id} is being sent right now; cancel it again in a moment"
+                )
+            for delivery in deliveries:
+                if delivery.state == DeliveryState.PENDING:
+                    delivery.state = DeliveryState.CANCELLED
+                    delivery.next_attempt_at = None
+                    delivery.updated_at = now
+                    session.add(delivery)
+            self._transition(session, post, PostState.CANCELLED, "cancel", now, detail=reason)
+            return Outcome([post])
+
+    def settle(self, session: Session, post_id: int) -> None:
+        """Mark a scheduled post done once every delivery is settled (the dispatcher calls this)."""
+        post = session.get(Post, post_id)
+        if post is None or post.state != PostState.SCHEDULED:
+            return
+        open_count = session.exec(
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.post_id == post_id)
+            .where(col(Delivery.state).not_in(list(SETTLED_DELIVERY_STATES)))
+        ).one()
+        if open_count == 0:
+            self._transition(session, post, PostState.DONE, "done", self.clock())
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, post_id: int) -> tuple[Post, list[Delivery]]:
+        """A post and its deliveries."""
+        with session_scope(self.engine) as session:
+            post = self._load(session, post_id)
+            return post, _deliveries(session, post_id)
+
+    def audit_trail(self, post_id: int) -> list[AuditEvent]:
+        """The audit events of one post, oldest first."""
+        with session_scope(self.engine) as session:
+            return list(
+                session.exec(
+                    select(AuditEvent)
+                    .where(AuditEvent.post_id == post_id)
+                    .order_by(col(AuditEvent.id))
+                ).all()
+            )
+
+    # ------------------------------------------------------------------ internals
+
+    def _load(self, session: Session, post_id: int, *, lock: bool = False) -> Post:
+        query = select(Post).where(Post.id == post_id)
+        if lock:
+            query = query.with_for_update()
+        post = session.exec(query).first()
+        if post is None:
+            raise NotFound(f"post {post_id} does not exist")
+        return post
+
+    def _insert(
+        self,
+        session: Session,
+        request: PostInput,
+        channels: list[str],
+        media_ids: list[int],
+        at: datetime | None,
+        series: str | None,
+        now: datetime,
+    ) -> Post:
+        post = Post(
+            title=request.title,
+            text=request.text,
+            link=request.link,
+            image_ids=media_ids,
+            infographic=request.infographic,
+            author=self.actor,
+            campaign=request.campaign,
+            tags=list(request.tags),
+            state=PostState.DRAFT,
+            scheduled_at=at.astimezone(UTC) if at else None,
+            fingerprint=fingerprint(request.text),
+            series_id=series,
+            source=request.source,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(post)
+        session.flush()
+        deliveries = []
+        for channel in channels:
+            delivery = _new_delivery(post, channel, now)
+            delivery.text_variant = request.variants.get(channel)
+            session.add(delivery)
+            deliveries.append(delivery)
+        session.flush()
+        _audit(session, self.actor, "create", post, None, _snapshot(post, deliveries), now)
+        return post
+
+    def _approve(
+        self, session: Session, post: Post, comment: str | None, now: datetime
+    ) -> list[str]:
+        if post.state != PostState.IN_REVIEW:
+            raise StateError(
+                f"post {post.id} is {post.state}; only posts in review can be approved"
+            )
+        if self.directory.office.require_second_approver and post.author == self.actor:
+            raise StateError(
+                f"post {post.id}: {self.actor} wrote it and cannot approve it; "
+                "the office requires a second approver"
+            )
+        post.approved_by = self.actor
+        post.review_comment = comment
+        warnings: list[str] = []
+        if post.scheduled_at is None:
+            self._transition(session, post, PostState.APPROVED, "approve", now, detail=comment)
+            return warnings
+        if post.scheduled_at < now:
+            warnings.append(
+                f"post {post.id} was due at "
+                f"{local_text(post.scheduled_at, self.directory.office.timezone)}: "
+                "it will be published now"
+            )
+        self._transition(session, post, PostState.SCHEDULED, "approve", now, detail=comment)
+        _arm_deliveries(session, post, now)
+        return warnings
+
+    def _transition(
+        self,
+        session: Session,
+        post: Post,
+        target: PostState,
+        action: str,
+        now: datetime,
+        *,
+        detail: str | None = None,
+    ) -> None:
+        allowed = _TRANSITIONS.get(PostState(post.state), ())
+        if target not in allowed:
+            raise StateError(f"post {post.id} is {post.state}; it cannot become {target}")
+        deliveries = _deliveries(session, post.id or 0)
+        before = _snapshot(post, deliveries)
+        post.state = target
+        post.updated_at = now
+        if target in (PostState.DRAFT, PostState.IN_REVIEW):
+            _disarm_deliveries(session, post, now)
+        session.add(post)
+        session.flush()
+        after = _snapshot(post, _deliveries(session, post.id or 0))
+        _audit(session, self.actor, action, post, before, after, now, detail=detail)
+
+    def _warnings(
+        self, session: Session, post: Post, channels: Iterable[str], now: datetime
+    ) -> list[str]:
+        """Things worth a second look that do not stop the post."""
+        tz = self.directory.office.timezone
+        warnings: list[str] = []
+        channels = list(channels)
+        same_text = session.exec(
+            select(Post.id, Post.state, Delivery.channel, Delivery.state, Delivery.published_at)
+            .join(Delivery, col(Delivery.post_id) == col(Post.id))
+            .where(Post.fingerprint == post.fingerprint)
+            .where(Post.id != post.id)
+            .where(col(Delivery.channel).in_(channels))
+            .where(col(Post.state) != PostState.CANCELLED)
+        ).all()
+        for other_id, _other_state, channel, d_state, published_at in same_text:
+            if post.series_id and _same_series(session, other_id, post.series_id):
+                continue
+            if d_state in (DeliveryState.PENDING, DeliveryState.SENDING):
+                warnings.append(f"the same text is already queued for {channel} (post {other_id})")
+            elif (
+                d_state == DeliveryState.PUBLISHED
+                and published_at is not None
+                and published_at >= now - DUPLICATE_LOOKBACK
+            ):
+                warnings.append(
+                    f"the same text was published to {channel} on "
+                    f"{local_text(published_at, tz)} (post {other_id})"
+                )
+        if post.scheduled_at is not None:
+            spacing = self.directory.office.min_spacing
+            near = session.exec(
+                select(Post.id, Post.scheduled_at, Delivery.channel)
+                .join(Delivery, col(Delivery.post_id) == col(Post.id))
+                .where(Post.id != post.id)
+                .where(col(Delivery.channel).in_(channels))
+                .where(col(Delivery.state) != DeliveryState.CANCELLED)
+                .where(col(Post.state) != PostState.CANCELLED)
+                .where(col(Post.scheduled_at) > post.scheduled_at - spacing)
+                .where(col(Post.scheduled_at) < post.scheduled_at + spacing)
+            ).all()
+            for other_id, other_at, channel in near:
+                warnings.append(
+                    f"{channel} already has post {other_id} at {local_text(other_at, tz)}, "
+                    f"less than {int(spacing.total_seconds() // 60)} min apart"
+                )
+            local = post.scheduled_at.astimezone(tz).time()
+            night = local >= ZALO_NIGHT[0] or local < ZALO_NIGHT[1]
+            zalo = [c for c in channels if self.directory.kind_of(c) == ZALO_OA]
+            if night and zalo:
+                warnings.append(
+                    f"{', '.join(zalo)}: Zalo refuses broadcasts from 22:00 to 06:00; "
+                    "the article is published on time and its broadcast waits until 06:00"
+                )
+        return warnings
+
+
+_TRANSITIONS: dict[PostState, tuple[PostState, ...]] = {
+    PostState.DRAFT: (PostState.IN_REVIEW, PostState.CANCELLED),
+    PostState.IN_REVIEW: (
+        PostState.DRAFT,
+        PostState.APPROVED,
+        PostState.SCHEDULED,
+        PostState.CANCELLED,
+    ),
+    PostState.APPROVED: (PostState.SCHEDULED, PostState.IN_REVIEW, PostState.CANCELLED),
+    PostState.SCHEDULED: (PostState.DONE, PostState.IN_REVIEW, PostState.CANCELLED),
+    PostState.DONE: (),
+    PostState.CANCELLED: (),
+}
+
+
+def _check_text(channel: str, kind: str, text: str, title: str | None, images: int) -> None:
+    limits = TEXT_LIMITS[kind]
+    if limits.text is not None and length(text) > limits.text:
+        raise ValidationError(
+            f"{length(text)} characters; {channel} ({kind}) takes at most {limits.text}",
+            field="text",
+        )
+    if limits.title_required and not title:
+        raise ValidationError(
+            f"{channel} ({kind}) needs a title of at most {limits.title} characters",
+            field="title",
+        )
+    if title and limits.title is not None and length(title) > limits.title:
+        raise ValidationError(
+            f"{length(title)} characters; {channel} ({kind}) takes at most {limits.title}",
+            field="title",
+        )
+    if images > limits.max_images:
+        raise ValidationError(
+            f"{images} images; {channel} ({kind}) takes at most {limits.max_images}",
+            field="image",
+        )
+
+
+def _inspect(image: ImageInput) -> media.ImageInfo:
+    if len(image.data) > MAX_SOURCE_IMAGE_BYTES:
+        raise ValidationError(
+            f"{image.filename}: {len(image.data) / 1_048_576:.1f} MB; images may be at most "
+            f"{MAX_SOURCE_IMAGE_BYTES // 1_048_576} MB",
+            field="image",
+        )
+    try:
+        return media.inspect_image(image.data, name=image.filename)
+    except ValidationError as exc:
+        raise ValidationError(exc.message, field="image") from None
+
+
+def _check_future(at: datetime, now: datetime, directory: ChannelDirectory) -> None:
+    if at.tzinfo is None:
+        raise ValueError("naive datetime given to the queue")
+    if at < now - timedelta(seconds=NOW_TOLERANCE_SECONDS):
+        tz = directory.office.timezone
+        raise ValidationError(
+            f"{local_text(at, tz)} is in the past (now is {local_text(now, tz)})", field="at"
+        )
+
+
+def _check_repeat(at: datetime | None, repeat: Repeat, directory: ChannelDirectory) -> None:
+    if at is None:
+        raise ValidationError("a repeating post needs a first time", field="at")
+    if (repeat.every_days is None) == (not repeat.weekdays):
+        raise ValidationError("give either every N days or weekdays", field="repeat")
+    if repeat.every_days is not None and repeat.every_days < 1:
+        raise ValidationError("every N days needs N >= 1", field="repeat")
+    if any(d not in range(7) for d in repeat.weekdays):
+        raise ValidationError("weekdays are 0 (Monday) to 6 (Sunday)", field="repeat")
+    first_day = at.astimezone(directory.office.timezone).date()
+    if repeat.until < first_day:
+        raise ValidationError(f"until {repeat.until} is before the first post", field="until")
+    if len(_occurrences(at, repeat, directory)) > MAX_OCCURRENCES:
+        raise ValidationError(
+            f"more than {MAX_OCCURRENCES} occurrences; choose an earlier until date",
+            field="until",
+        )
+
+
+def _occurrences(
+    at: datetime | None, repeat: Repeat | None, directory: ChannelDirectory
+) -> list[datetime | None]:
+    """Each occurrence's time: the same wall-clock time in the office's zone, as UTC."""
+    if at is None or repeat is None:
+        return [at]
+    tz = directory.office.timezone
+    local = at.astimezone(tz)
+    times: list[datetime | None] = []
+    day = local.date()
+    while day <= repeat.until and len(times) <= MAX_OCCURRENCES:
+        if repeat.every_days is not None:
+            offset = (day - local.date()).days
+            take = offset % repeat.every_days == 0
+        else:
+            take = day.weekday() in repeat.weekdays
+        if take:
+            times.append(datetime.combine(day, local.timetz()).astimezone(UTC))
+        day += timedelta(days=1)
+    return times
+
+
+def _same_series(session: Session, post_id: int, series_id: str) -> bool:
+    other = session.get(Post, post_id)
+    return other is not None and other.series_id == series_id
+
+
+def _new_delivery(post: Post, channel: str, now: datetime) -> Delivery:
+    assert post.id is not None
+    return Delivery(post_id=post.id, channel=channel, state=DeliveryState.PENDING, updated_at=now)
+
+
+def _deliveries(session: Session, post_id: int) -> list[Delivery]:
+    return list(
+        session.exec(
+            select(Delivery).where(Delivery.post_id == post_id).order_by(col(Delivery.id))
+        ).all()
+    )
+
+
+def _arm_deliveries(session: Session, post: Post, now: datetime) -> None:
+    """Make the post's waiting deliveries due at its time (the dispatcher claims them then)."""
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.post_id) == post.id)
+        .where(col(Delivery.state) == DeliveryState.PENDING)
+        .values(next_attempt_at=post.scheduled_at, updated_at=now)
+    )
+
+
+def _disarm_deliveries(session: Session, post: Post, now: datetime) -> None:
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.post_id) == post.id)
+        .where(col(Delivery.state) == DeliveryState.PENDING)
+        .values(next_attempt_at=None, updated_at=now)
+    )
+
+
+def _store_image(session: Session, image: ImageInput, now: datetime) -> int:
+    """Keep the image in the database (deduplicated by content) and return its id."""
+    digest = hashlib.sha256(image.data).hexdigest()
+    existing = session.exec(select(MediaFile).where(MediaFile.sha256 == digest)).first()
+    if existing is not None:
+        assert existing.id is not None
+        return existing.id
+    info = media.inspect_image(image.data, name=image.filename)
+    row = MediaFile(
+        sha256=digest,
+        filename=image.filename,
+        mime=info.mime,
+        width=info.width,
+        height=info.height,
+        size_bytes=len(image.data),
+        data=image.data,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    return row.id
+
+
+def _image_input(session: Session, media_id: int) -> ImageInput:
+    row = session.get(MediaFile, media_id)
+    assert row is not None
+    return ImageInput(filename=row.filename, data=row.data)
+
+
+def _snapshot(post: Post, deliveries: Sequence[Delivery]) -> dict[str, Any]:
+    """The audit view of a post: enough to see what changed, without image bytes."""
+    return {
+        "state": str(post.state),
+        "scheduled_at": post.scheduled_at.isoformat() if post.scheduled_at else None,
+        "content": {
+            "title": post.title,
+            "text": post.text,
+            "link": post.link,
+            "images": list(post.image_ids),
+            "campaign": post.campaign,
+            "tags": list(post.tags),
+        },
+        "channels": {d.channel: str(d.state) for d in deliveries},
+    }
+
+
+def _audit(
+    session: Session,
+    actor: str,
+    action: str,
+    post: Post,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    now: datetime,
+    *,
+    detail: str | None = None,
+) -> None:
+    session.add(
+        AuditEvent(
+            at=now,
+            actor=actor,
+            action=action,
+            post_id=post.id,
+            before=before,
+            after=after,
+            detail=detail,
+        )
+    )
