@@ -38,7 +38,7 @@ class DatabaseError(LoaError):
 
 
 def resolve_url(db: str | None = None, environ: Mapping[str, str] | None = None) -> str:
-    """The database URL: ``--db`` (a path or a URL), else DATABASE_URL, else LOA_DB, else ./loa.db."""
+    """The database URL: ``--db`` (path or URL), else DATABASE_URL, else LOA_DB, else ./loa.db."""
     env = os.environ if environ is None else environ
     value = db or env.get("DATABASE_URL") or env.get("LOA_DB") or DEFAULT_SQLITE_PATH
     if "://" in value:

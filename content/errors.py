@@ -7,6 +7,8 @@ class LoaError(Exception):
     """Base of every error Loa reports to a user: the CLI prints it on one line and exits 2."""
 
     exit_code = 2
+    #: Further lines shown under the message (e.g. one per bad CSV row).
+    details: list[str] = []
 
 
 class ValidationError(LoaError):

@@ -64,7 +64,7 @@ class ImageInput:
 
 @dataclass(frozen=True)
 class Repeat:
-    """Repeat a post every ``every_days`` days, or weekly on ``weekdays`` (0=Monday), until a date."""
+    """Repeat every ``every_days`` days, or weekly on ``weekdays`` (0=Monday), until a date."""
 
     until: date
     every_days: int | None = None

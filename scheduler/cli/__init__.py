@@ -1,0 +1,65 @@
+"""`loa`: a thin command line over the library. Each command module parses its
+arguments, calls content/ or scheduler/ and prints the result; nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+
+from content.errors import LoaError
+from scheduler.cli.common import CommandParser, common_options
+
+#: Command modules, each with ``register(subparsers)``; the order is the help's order.
+COMMAND_MODULES = ("posts", "channels", "db")
+
+
+def _version() -> str:
+    try:
+        return version("loa")
+    except PackageNotFoundError:  # running from a checkout without installing
+        return "0+unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole `loa` command tree."""
+    parser = CommandParser(
+        prog="loa",
+        description="Schedule public-awareness posts to Facebook Pages and Zalo OAs.",
+    )
+    parser.add_argument("--version", action="version", version=f"loa {_version()}")
+    common_options(parser, defaults=True)
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"scheduler.cli.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `loa` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(handler(args) or 0)
+    except LoaError as exc:
+        print(f"loa: error: {exc}", file=sys.stderr)
+        for line in exc.details:
+            print(f"  {line}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `loa post list | head`: the reader left; that is not an error.
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,426 @@
+"""channels.toml: parsed in one place into typed settings, with errors that say where.
+
+Every mistake becomes one :class:`ConfigError` line: ``file:line: key: what is expected``.
+Secrets are never written in the file: a secret key holds ``{ env = "NAME" }`` or
+``{ file = "path" }`` and is read only when a client needs it (:meth:`SecretRef.resolve`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from dataclasses import dataclass
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from content.errors import LoaError
+from content.office import (
+    DEFAULT_TIMEZONE,
+    FACEBOOK,
+    KINDS,
+    ZALO_OA,
+    ChannelDirectory,
+    ChannelInfo,
+    OfficeSettings,
+)
+
+DEFAULT_CONFIG = "channels.toml"
+SECRET_KEYS = frozenset({"token", "app_secret", "refresh_token", "password", "key"})
+#: Facebook insight metrics read by default (v21+; impressions and reach were retired).
+DEFAULT_FACEBOOK_METRICS = ("post_media_view", "post_total_media_view_unique", "post_clicks")
+
+
+class ConfigError(LoaError):
+    """channels.toml is wrong; the message names the file, line and key."""
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """Where a secret lives: an environment variable or a file only its owner can read."""
+
+    env: str | None = None
+    file: Path | None = None
+    where: str = ""
+
+    def describe(self) -> str:
+        """Where the secret comes from, for messages (never the value)."""
+        return f"env {self.env}" if self.env else f"file {self.file}"
+
+    def resolve(self, environ: dict[str, str] | None = None) -> str:
+        """Read the secret now. Raises ConfigError saying which reference failed."""
+        env = os.environ if environ is None else environ
+        if self.env:
+            value = env.get(self.env)
+            if not value:
+                raise ConfigError(f"{self.where}: environment variable {self.env} is not set")
+            return value.strip()
+        assert self.file is not None
+        _check_secret_file(self.file, self.where, must_exist=True)
+        return self.file.read_text(encoding="utf-8").strip()
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")]
+Digits = Annotated[str, Field(pattern=r"^[0-9]{1,30}$")]
+
+
+class Branding(_Strict):
+    """Colours and logo used on infographics."""
+
+    primary: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] = "#b71c1c"
+    accent: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] = "#ffc107"
+    logo: Path | None = None
+
+
+class Office(_Strict):
+    """The ``[office]`` table."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    timezone: str = DEFAULT_TIMEZONE
+    language: Literal["vi", "en"] = "vi"
+    require_second_approver: bool = False
+    min_spacing_minutes: Annotated[int, Field(ge=0, le=1440)] = 30
+    posting_slots: list[str] = []
+    alert_recipients: list[str] = []
+    branding: Branding = Branding()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; expected e.g. Asia/Ho_Chi_Minh"
+            ) from None
+        return value
+
+    @field_validator("posting_slots")
+    @classmethod
+    def _slots(cls, value: list[str]) -> list[str]:
+        for slot in value:
+            if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", slot):
+                raise ValueError(f"{slot!r} is not a time of day; expected HH:MM")
+        return sorted(set(value))
+
+
+class FacebookChannel(_Strict):
+    """A ``kind = "facebook"`` channel: one Facebook Page."""
+
+    kind: Literal["facebook"]
+    name: Annotated[str, Field(min_length=1)]
+    page_id: Digits
+    base_url: HttpUrl = "https://graph.facebook.com"
+    graph_version: Annotated[str, Field(pattern=r"^v[0-9]{1,3}\.0$")] = "v21.0"
+    token: SecretRef
+    insight_metrics: list[str] = list(DEFAULT_FACEBOOK_METRICS)
+    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
+    max_concurrency: Annotated[int, Field(ge=1, le=50)] = 4
+
+
+class ZaloChannel(_Strict):
+    """A ``kind = "zalo_oa"`` channel: one Zalo Official Account."""
+
+    kind: Literal["zalo_oa"]
+    name: Annotated[str, Field(min_length=1)]
+    oa_id: Digits
+    app_id: Digits
+    base_url: HttpUrl = "https://openapi.zalo.me"
+    oauth_url: HttpUrl = "https://oauth.zaloapp.com"
+    app_secret: SecretRef
+    #: Only needed once: the first refresh token, before Loa keeps its own in the database.
+    refresh_token: SecretRef | None = None
+    #: Shown as the article's author (Zalo allows fewer than 50 characters).
+    author: Annotated[str, Field(max_length=49)] | None = None
+    broadcast: bool = False
+    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
+    max_concurrency: Annotated[int, Field(ge=1, le=50)] = 4
+
+
+Channel = FacebookChannel | ZaloChannel
+
+
+class Media(_Strict):
+    """The ``[media]`` table: where images are published so Zalo can fetch them."""
+
+    directory: Path
+    public_base_url: HttpUrl
+
+
+class Email(_Strict):
+    """The ``[email]`` table: SMTP for the weekly summary and alerts."""
+
+    host: Annotated[str, Field(min_length=1)]
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    user: str | None = None
+    password: SecretRef | None = None
+    from_: Annotated[str, Field(alias="from", pattern=r"^[^@\s]+@[^@\s]+$")]
+    to: Annotated[list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]], Field(min_length=1)]
+    cc: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = []
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything channels.toml says."""
+
+    path: Path
+    office: Office
+    channels: dict[str, Channel]
+    groups: dict[str, tuple[str, ...]]
+    media: Media | None
+    email: Email | None
+
+    def directory(self) -> ChannelDirectory:
+        """The plain-value view the content layer works with."""
+        office = OfficeSettings(
+            name=self.office.name,
+            timezone=ZoneInfo(self.office.timezone),
+            language=self.office.language,
+            require_second_approver=self.office.require_second_approver,
+            min_spacing=timedelta(minutes=self.office.min_spacing_minutes),
+            posting_slots=tuple(time.fromisoformat(s) for s in self.office.posting_slots),
+        )
+        channels = {
+            cid: ChannelInfo(id=cid, kind=ch.kind, name=ch.name)
+            for cid, ch in self.channels.items()
+        }
+        return ChannelDirectory(office=office, channels=channels, groups=self.groups)
+
+
+def find_config(explicit: str | None = None, environ: dict[str, str] | None = None) -> Path:
+    """The config file: ``--config``, else LOA_CONFIG, else ./channels.toml."""
+    env = os.environ if environ is None else environ
+    chosen = explicit or env.get("LOA_CONFIG") or DEFAULT_CONFIG
+    path = Path(chosen).expanduser()
+    if not path.is_file():
+        hint = "" if explicit or env.get("LOA_CONFIG") else "; pass --config PATH"
+        raise ConfigError(f"{path}: configuration file not found{hint}")
+    return path
+
+
+def load(path: Path) -> Config:
+    """Parse and validate channels.toml."""
+    try:
+        raw_text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = tomllib.loads(raw_text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path}:{_toml_error_line(exc)}: not valid TOML: {_toml_reason(exc)}"
+        ) from None
+    where = _Locator(path, raw_text)
+    allowed = {"office", "channels", "groups", "media", "email"}
+    for key in data:
+        if key not in allowed:
+            raise ConfigError(where.at((key,), f"unknown table; expected one of {_names(allowed)}"))
+    if "office" not in data:
+        raise ConfigError(f"{path}:1: office: missing [office] table (name, timezone, ...)")
+    office = _model(Office, data["office"], ("office",), where)
+    channels_raw = data.get("channels", {})
+    if not isinstance(channels_raw, dict) or not channels_raw:
+        raise ConfigError(where.at(("channels",), "no channels; add a [channels.ID] table"))
+    channels: dict[str, Channel] = {}
+    for cid, table in channels_raw.items():
+        loc = ("channels", cid)
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", cid):
+            raise ConfigError(where.at(loc, "channel ids use lowercase letters, digits, - and _"))
+        if not isinstance(table, dict):
+            raise ConfigError(where.at(loc, "expected a table [channels.ID]"))
+        kind = table.get("kind")
+        if kind is None:
+            raise ConfigError(where.at((*loc, "kind"), f"missing; expected {_names(KINDS)}"))
+        if kind not in KINDS:
+            raise ConfigError(
+                where.at((*loc, "kind"), f"unknown kind {kind!r}; expected {_names(KINDS)}")
+            )
+        fields = _secrets(table, loc, where, path.parent)
+        model: type[_Strict] = FacebookChannel if kind == FACEBOOK else ZaloChannel
+        channels[cid] = _model(model, fields, loc, where)  # type: ignore[assignment]
+    groups = _groups(data.get("groups", {}), channels, where)
+    media = None
+    if "media" in data:
+        media = _model(Media, data["media"], ("media",), where)
+        if not media.directory.is_absolute():
+            media = media.model_copy(
+                update={"directory": (path.parent / media.directory).resolve()}
+            )
+    email = None
+    if "email" in data:
+        email_fields = _secrets(data["email"], ("email",), where, path.parent)
+        email = _model(Email, email_fields, ("email",), where)
+    assert ZALO_OA in KINDS
+    return Config(
+        path=path,
+        office=office,  # type: ignore[arg-type]
+        channels=channels,
+        groups=groups,
+        media=media,  # type: ignore[arg-type]
+        email=email,  # type: ignore[arg-type]
+    )
+
+
+def _secrets(
+    table: dict[str, Any], loc: tuple[str, ...], where: _Locator, base: Path
+) -> dict[str, Any]:
+    """Turn secret references into SecretRef, refusing inline secrets."""
+    fields = dict(table)
+    for key in SECRET_KEYS & fields.keys():
+        value = fields[key]
+        here = (*loc, key)
+        if not isinstance(value, dict):
+            raise ConfigError(
+                where.at(
+                    here,
+                    f'inline secrets are not allowed; write {key} = {{ env = "NAME" }} '
+                    f'or {key} = {{ file = "path" }}',
+                )
+            )
+        if set(value) == {"env"} and isinstance(value["env"], str) and value["env"]:
+            fields[key] = SecretRef(env=value["env"], where=where.at(here))
+        elif set(value) == {"file"} and isinstance(value["file"], str) and value["file"]:
+            file = Path(value["file"]).expanduser()
+            file = file if file.is_absolute() else base / file
+            _check_secret_file(file, where.at(here), must_exist=False)
+            fields[key] = SecretRef(file=file, where=where.at(here))
+        else:
+            raise ConfigError(
+                where.at(here, 'expected { env = "NAME" } or { file = "path" }, nothing else')
+            )
+    return fields
+
+
+def _check_secret_file(file: Path, where: str, *, must_exist: bool) -> None:
+    try:
+        mode = file.stat().st_mode
+    except FileNotFoundError:
+        if must_exist:
+            raise ConfigError(f"{where}: secrets file {file} does not exist") from None
+        return
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"{where}: secrets file {file} is readable by group or others "
+            f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {file}"
+        )
+
+
+def _groups(raw: Any, channels: dict[str, Channel], where: _Locator) -> dict[str, tuple[str, ...]]:
+    if not isinstance(raw, dict):
+        raise ConfigError(where.at(("groups",), "expected a table of name = [channel ids]"))
+    groups: dict[str, tuple[str, ...]] = {}
+    for name, members in raw.items():
+        loc = ("groups", name)
+        if name in channels:
+            raise ConfigError(where.at(loc, f"group {name!r} has the same name as a channel"))
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            raise ConfigError(where.at(loc, "expected a list of channel ids"))
+        for member in members:
+            if member not in channels:
+                raise ConfigError(
+                    where.at(loc, f"unknown channel {member!r}; expected one of {_names(channels)}")
+                )
+        groups[name] = tuple(members)
+    return groups
+
+
+def _model(model: type[BaseModel], data: Any, loc: tuple[str, ...], where: _Locator) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(where.at(loc, "expected a table"))
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field_loc = tuple(str(p) for p in error["loc"])
+        raise ConfigError(where.at((*loc, *field_loc), _explain(model, error))) from None
+
+
+def _explain(model: type[BaseModel], error: Any) -> str:
+    kind = error["type"]
+    name = str(error["loc"][0]) if error["loc"] else ""
+    if kind == "missing":
+        info = model.model_fields.get(name.rstrip("_")) or model.model_fields.get(name)
+        doc = f" ({info.description})" if info is not None and info.description else ""
+        return f"missing; this key is required{doc}"
+    if kind == "extra_forbidden":
+        return f"unknown key; expected one of {_names(model.model_fields)}"
+    if kind == "string_pattern_mismatch":
+        hints = {
+            "page_id": "the Page's numeric id",
+            "oa_id": "the OA's numeric id",
+            "app_id": "the Zalo app's numeric id",
+            "base_url": "an http(s) URL",
+            "oauth_url": "an http(s) URL",
+            "public_base_url": "an http(s) URL",
+            "graph_version": "a Graph API version like v21.0",
+            "primary": "a colour like #b71c1c",
+            "accent": "a colour like #ffc107",
+        }
+        hint = hints.get(name, "a different format")
+        return f"{error['input']!r} is not valid; expected {hint}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return (
+        f"{message} (got {error['input']!r})"
+        if "input" in error and kind != "value_error"
+        else message
+    )
+
+
+def _names(values: Any) -> str:
+    return ", ".join(sorted(str(v) for v in values))
+
+
+def _toml_error_line(exc: tomllib.TOMLDecodeError) -> int:
+    match = re.search(r"line (\d+)", str(exc))
+    return int(match.group(1)) if match else 1
+
+
+def _toml_reason(exc: tomllib.TOMLDecodeError) -> str:
+    return re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "syntax error"
+
+
+class _Locator:
+    """Finds the line of a dotted key in the TOML text (tomllib keeps no positions)."""
+
+    _HEADER = re.compile(r"^\s*\[\s*([^\]\[]+?)\s*\]\s*(#.*)?$")
+    _KEY = re.compile(r'^\s*("[^"]+"|[A-Za-z0-9_-]+)\s*=')
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines: dict[tuple[str, ...], int] = {}
+        table: tuple[str, ...] = ()
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = self._HEADER.match(line)
+            if header:
+                table = tuple(_split_key(header.group(1)))
+                self.lines.setdefault(table, number)
+                continue
+            key = self._KEY.match(line)
+            if key:
+                self.lines.setdefault((*table, key.group(1).strip('"')), number)
+
+    def at(self, loc: tuple[str, ...], message: str | None = None) -> str:
+        """``file:line: dotted.key: message`` for the closest known line of ``loc``."""
+        line = 1
+        for end in range(len(loc), 0, -1):
+            if loc[:end] in self.lines:
+                line = self.lines[loc[:end]]
+                break
+        key = ".".join(p if re.fullmatch(r"[A-Za-z0-9_-]+", p) else f'"{p}"' for p in loc)
+        text = f"{self.path}:{line}: {key}"
+        return f"{text}: {message}" if message else text
+
+
+def _split_key(dotted: str) -> list[str]:
+    parts = re.findall(r'"([^"]*)"|([^.\s]+)', dotted)
+    return [quoted or bare for quoted, bare in parts]
