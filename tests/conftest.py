@@ -1,0 +1,111 @@
+"""Shared fixtures: a database on SQLite and on PostgreSQL, an injected clock, the queue."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from content.db import open_database
+from content.office import ChannelDirectory, ChannelInfo, OfficeSettings
+from content.queue import Queue
+from tests.helpers import HCM, FakeClock
+
+REPO = Path(__file__).resolve().parent.parent
+#: Where the PostgreSQL tests connect; this machine's server by default.
+PG_URL = os.environ.get("LOA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@cache
+def pg_unavailable() -> str | None:
+    """Why PostgreSQL cannot be used here, or None when it can."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return "psycopg is not installed (pip install '.[postgres]')"
+    try:
+        engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # any failure means: skip, and say why
+        return f"PostgreSQL not reachable at {PG_URL}: {str(exc).splitlines()[0]}"
+    return None
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite file."""
+    return f"sqlite:///{tmp_path / 'loa.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh schema in the PostgreSQL test database, dropped afterwards."""
+    reason = pg_unavailable()
+    if reason:
+        pytest.skip(reason)
+    schema = f"loa_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """The same test on SQLite and on PostgreSQL."""
+    name = "sqlite_url" if request.param == "sqlite" else "pg_url"
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An upgraded database."""
+    eng = open_database(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Monday 2026-11-23 08:00 in Hồ Chí Minh City."""
+    return FakeClock(datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def directory() -> ChannelDirectory:
+    """An office that requires a second approver, with a Page and an OA per unit."""
+    channels = {
+        "tinh-fb": ChannelInfo("tinh-fb", "facebook", "Tỉnh FB"),
+        "tinh-zalo": ChannelInfo("tinh-zalo", "zalo_oa", "Tỉnh Zalo"),
+        "xa-fb": ChannelInfo("xa-fb", "facebook", "Xã FB"),
+    }
+    office = OfficeSettings(
+        name="Công an tỉnh Demo",
+        timezone=HCM,
+        require_second_approver=True,
+        min_spacing=timedelta(minutes=30),
+    )
+    return ChannelDirectory(office, channels, {"fb": ("tinh-fb", "xa-fb")})
+
+
+@pytest.fixture
+def make_queue(engine: Engine, directory: ChannelDirectory, clock: FakeClock):
+    """``make_queue("user")``: the queue acting as that user, on the injected clock."""
+
+    def make(actor: str = "officer") -> Queue:
+        return Queue(engine, directory, actor=actor, clock=clock)
+
+    return make

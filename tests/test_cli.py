@@ -1,0 +1,233 @@
+"""`loa` end to end, in-process: what a user types and what they see."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scheduler.cli import main
+from tests.conftest import REPO
+
+
+@pytest.fixture
+def loa(db_url, capsys, monkeypatch):
+    """Run `loa` with the repository's channels.toml on a fresh database."""
+    monkeypatch.setenv("LOA_CONFIG", str(REPO / "channels.toml"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(["--db", db_url, *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_version():
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+
+
+def test_add_json_round_trips_through_list_json_in_office_time(loa):
+    code, out, err = loa(
+        "post",
+        "add",
+        "--channel",
+        "tinh-fb",
+        "--channel",
+        "zalo",
+        "--title",
+        "Cảnh giác lừa đảo",
+        "--text",
+        "Không chuyển tiền cho người lạ",
+        "--at",
+        "2030-01-02 09:00",
+        "--json",
+    )
+    assert code == 0, err
+    added = json.loads(out)["posts"][0]
+    code, out, _ = loa("post", "list", "--json")
+    listed = json.loads(out)
+    assert listed == [added]
+    assert added["scheduled_at"] == "2030-01-02T09:00:00+07:00"
+    assert [d["channel"] for d in added["deliveries"]] == ["tinh-fb", "tinh-zalo", "phuong1-zalo"]
+
+
+def test_as_sets_the_author_and_the_approver(loa):
+    loa(
+        "--as",
+        "can-bo",
+        "post",
+        "add",
+        "--channel",
+        "tinh-fb",
+        "--text",
+        "Tin mới",
+        "--at",
+        "2030-01-02 09:00",
+        "--submit",
+    )
+    code, _, err = loa("--as", "can-bo", "post", "approve", "1")
+    assert code == 2
+    assert err == (
+        "loa: error: post 1: can-bo wrote it and cannot approve it; "
+        "the office requires a second approver\n"
+    )
+    code, out, _ = loa("post", "approve", "1", "--as", "truong-phong", "--json")
+    post = json.loads(out)["posts"][0]
+    assert (post["author"], post["approved_by"], post["state"]) == (
+        "can-bo",
+        "truong-phong",
+        "scheduled",
+    )
+
+
+def test_a_bad_time_is_one_line_on_stderr_and_exit_2(loa):
+    code, out, err = loa("post", "add", "--channel", "tinh-fb", "--text", "x", "--at", "mai")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1
+    assert "at: 'mai' is not a time" in err
+
+
+def test_a_bad_flag_is_one_line_and_exit_2(loa):
+    with pytest.raises(SystemExit) as exit_:
+        loa("post", "list", "--state", "published")
+    assert exit_.value.code == 2
+
+
+def test_warnings_go_to_stderr_and_the_post_is_still_created(loa):
+    loa("post", "add", "--channel", "tinh-fb", "--text", "Bài A", "--at", "2030-01-02 09:00")
+    code, out, err = loa(
+        "post", "add", "--channel", "tinh-fb", "--text", "Bài B", "--at", "2030-01-02 09:10"
+    )
+    assert code == 0
+    assert out.startswith("post 2 created")
+    assert err.startswith("warning: tinh-fb already has post 1")
+
+
+def test_cancel_and_show(loa):
+    loa("post", "add", "--channel", "tinh-fb", "--text", "Huỷ tôi", "--at", "2030-01-02 09:00")
+    assert loa("post", "cancel", "1")[0] == 0
+    code, out, _ = loa("post", "show", "1")
+    assert "cancelled" in out.splitlines()[0]
+    assert out.rstrip().endswith("cancel")
+
+
+def test_weekly_repeat_from_the_command_line(loa):
+    code, out, _ = loa(
+        "post",
+        "add",
+        "--channel",
+        "tinh-fb",
+        "--text",
+        "Nhắc đường dây nóng 113",
+        "--at",
+        "2030-01-07 07:30",
+        "--repeat-weekdays",
+        "mon,fri",
+        "--until",
+        "2030-01-18",
+        "--json",
+    )
+    times = [p["scheduled_at"] for p in json.loads(out)["posts"]]
+    assert times == [
+        "2030-01-07T07:30:00+07:00",
+        "2030-01-11T07:30:00+07:00",
+        "2030-01-14T07:30:00+07:00",
+        "2030-01-18T07:30:00+07:00",
+    ]
+
+
+CSV_HEADER = "at,channels,title,text,campaign\n"
+
+
+def test_csv_import_creates_every_row(loa, tmp_path: Path):
+    sheet = tmp_path / "thang1.csv"
+    sheet.write_text(
+        CSV_HEADER
+        + '2030-01-02 09:00,tinh-fb,,"Phòng chống lừa đảo, ngày 1",ANTT\n'
+        + "2030-01-03 09:00,all,Ngày 2,Phòng chống lừa đảo ngày 2,ANTT\n",
+        encoding="utf-8",
+    )
+    code, out, err = loa("post", "import", str(sheet))
+    assert code == 0, err
+    assert out == f"{sheet}: 2 posts imported\n"
+    _, listed, _ = loa("post", "list", "--json")
+    assert [p["campaign"] for p in json.loads(listed)] == ["ANTT", "ANTT"]
+
+
+def test_csv_import_with_a_bad_row_writes_nothing_and_names_row_and_column(loa, tmp_path):
+    sheet = tmp_path / "thang1.csv"
+    sheet.write_text(
+        CSV_HEADER
+        + "2030-01-02 09:00,tinh-fb,,Ngày 1,ANTT\n"
+        + "2030-01-03 09:00,tinh-zalo,,Ngày 2 thiếu tiêu đề,ANTT\n"
+        + "hôm qua,tinh-fb,,Ngày 3,ANTT\n",
+        encoding="utf-8",
+    )
+    code, _, err = loa("post", "import", str(sheet))
+    assert code == 2
+    lines = err.splitlines()
+    assert lines[0] == f"loa: error: {sheet}: nothing imported (2 errors)"
+    assert lines[1].startswith(
+        f"  {sheet}: row 3, column 'title': tinh-zalo (zalo_oa) needs a title"
+    )
+    assert lines[2].startswith(f"  {sheet}: row 4, column 'at': 'hôm qua' is not a time")
+    _, listed, _ = loa("post", "list", "--json")
+    assert json.loads(listed) == []
+
+
+def test_csv_dry_run_writes_nothing(loa, tmp_path):
+    sheet = tmp_path / "t.csv"
+    sheet.write_text(CSV_HEADER + "2030-01-02 09:00,tinh-fb,,Ngày 1,\n", encoding="utf-8")
+    code, out, _ = loa("post", "import", str(sheet), "--dry-run")
+    assert code == 0 and "nothing written" in out
+    assert json.loads(loa("post", "list", "--json")[1]) == []
+
+
+def test_export_csv_covers_the_office_days_asked_for(loa):
+    for day in ("01", "02", "03"):
+        loa(
+            "post",
+            "add",
+            "--channel",
+            "tinh-fb",
+            "--text",
+            f"Ngày {day}",
+            "--at",
+            f"2030-01-{day} 23:30",
+        )
+    code, out, _ = loa("post", "export", "--from", "2030-01-02", "--to", "2030-01-02")
+    lines = out.splitlines()
+    assert lines[0] == "id,state,at,channels,title,text,link,campaign,tags,author,deliveries"
+    assert len(lines) == 2 and "2030-01-02 23:30" in lines[1] and "Ngày 02" in lines[1]
+
+
+def test_an_export_can_be_imported_again(loa, tmp_path):
+    loa(
+        "post", "add", "--channel", "tinh-fb", "--text", "Xuất rồi nhập", "--at", "2030-01-02 09:00"
+    )
+    sheet = tmp_path / "export.csv"
+    loa("post", "export", "-o", str(sheet))
+    code, out, err = loa("post", "import", str(sheet))
+    assert code == 0, err
+    assert len(json.loads(loa("post", "list", "--json")[1])) == 2
+
+
+def test_channels_list_never_shows_secret_values(loa, monkeypatch):
+    monkeypatch.setenv("LOA_TOKEN_TINH_FB", "EAAB-very-secret")
+    code, out, _ = loa("channels", "list", "--json")
+    data = json.loads(out)
+    assert code == 0 and "EAAB-very-secret" not in out
+    assert data["channels"][0]["secret"] == "env LOA_TOKEN_TINH_FB"
+    assert data["groups"]["wards"] == ["phuong1-fb", "phuong1-zalo"]
+
+
+def test_db_upgrade_twice(loa):
+    code, out, _ = loa("db", "upgrade")
+    assert code == 0 and "upgraded from an empty database" in out
+    code, out, _ = loa("db", "upgrade")
+    assert "already at revision" in out
