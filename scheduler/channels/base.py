@@ -1,0 +1,177 @@
+"""The one small interface every platform client implements, and the shared error model.
+
+The dispatcher, the metrics collector and ``loa doctor`` only ever see these types: a
+platform's quirks (error codes, token handling, asynchronous article creation) stay in
+its own client module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class MediaBlob:
+    """An image to publish, already in the database."""
+
+    filename: str
+    mime: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class OutgoingPost:
+    """One delivery's content, as the client needs it."""
+
+    delivery_id: int
+    channel: str
+    text: str
+    title: str | None = None
+    link: str | None = None
+    images: Sequence[MediaBlob] = ()
+    #: Content fingerprint (see content.queue.fingerprint): finds the post again on the platform.
+    fingerprint: str = ""
+    #: When the first attempt was made: lookups for an existing post start here.
+    first_attempt_at: datetime | None = None
+    #: A platform step still in progress from an earlier attempt (e.g. a Zalo article job).
+    pending_step: str | None = None
+    pending_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Published:
+    """The platform has the post."""
+
+    remote_id: str
+    permalink: str | None = None
+
+
+@dataclass(frozen=True)
+class Processing:
+    """Accepted but not finished (Zalo builds articles asynchronously): ask again later."""
+
+    step: str
+    ref: str
+    retry_after: float = 3.0
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """One line of a health report."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Health:
+    """A channel's health: token, permissions, reachability, rate-limit headroom."""
+
+    checks: Sequence[HealthCheck]
+    #: Fraction of the platform's rate budget still free (0..1), when the platform says.
+    headroom: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every check passed."""
+        return all(c.ok for c in self.checks)
+
+
+class ChannelError(Exception):
+    """A platform refused or failed a call. Keeps the platform's own code and message.
+
+    The message never contains a token.
+    """
+
+    error_class = "error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | int | None = None,
+        subcode: str | int | None = None,
+        platform: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = None if code is None else str(code)
+        self.subcode = None if subcode is None else str(subcode)
+        self.platform = platform
+
+    def code_text(self) -> str | None:
+        """``code/subcode`` as stored on the delivery."""
+        if self.code is None:
+            return None
+        return f"{self.code}/{self.subcode}" if self.subcode else self.code
+
+
+class TransientError(ChannelError):
+    """Try again later: 5xx, timeouts, connection errors, rate limits.
+
+    ``retry_after`` is the platform's own wait (seconds) when it names one. ``uncertain``
+    is True when the request may have reached the platform (a publish that timed out after
+    sending, a 5xx): the post may exist, so the caller must look before sending again.
+    """
+
+    error_class = "transient"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        uncertain: bool = False,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+        self.uncertain = uncertain
+
+
+class AuthError(ChannelError):
+    """The token is invalid, expired, revoked or lacks a permission: pause the channel."""
+
+    error_class = "auth"
+
+
+class ContentError(ChannelError):
+    """The platform refused this content (duplicate, too long, bad image, policy): do not retry."""
+
+    error_class = "content"
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """A publishing client for one Page or OA."""
+
+    id: str
+    kind: str
+
+    async def publish(self, post: OutgoingPost) -> Published | Processing:
+        """Publish, or continue a step left pending by an earlier attempt."""
+        ...
+
+    async def find(self, post: OutgoingPost) -> Published | None:
+        """Look for this post on the platform (recent posts matching its fingerprint)."""
+        ...
+
+    async def fetch_metrics(self, remote_ids: Sequence[str]) -> Mapping[str, Mapping[str, float]]:
+        """Engagement figures per remote id: {"reactions": 3, "comments": 1, "views": 120, ...}."""
+        ...
+
+    async def health(self) -> Health:
+        """Token valid, permissions, account reachable, rate-limit headroom."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        ...
+
+
+#: Metric names every client reports where the platform has them.
+STANDARD_METRICS = ("views", "reach", "reactions", "comments", "shares", "clicks")
