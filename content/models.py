@@ -207,3 +207,45 @@ class AuditEvent(SQLModel, table=True):
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     detail: str | None = None
+
+
+class ChannelState(SQLModel, table=True):
+    """Runtime state of a channel shared by every daemon: paused on auth errors, last success."""
+
+    channel: str = Field(primary_key=True, max_length=100)
+    paused: bool = False
+    paused_reason: str | None = None
+    paused_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_failure_at: datetime | None = None
+    #: Rate-limit block announced by the platform: no calls before this time.
+    blocked_until: datetime | None = None
+    updated_at: datetime
+
+
+class JobRun(SQLModel, table=True):
+    """One-off work done once across all daemons (e.g. the weekly report for 2026-W48)."""
+
+    __table_args__ = (UniqueConstraint("job", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=100)
+    key: str = Field(max_length=200)
+    started_at: datetime
+    finished_at: datetime | None = None
+    worker: str = Field(max_length=200)
+    detail: str | None = None
+
+
+class Alert(SQLModel, table=True):
+    """Something a person must act on; mailed in hourly digests, never one mail per event."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    kind: str = Field(max_length=50)  # channel_paused | delivery_failed | needs_review
+    channel: str | None = Field(default=None, max_length=100)
+    post_id: int | None = None
+    delivery_id: int | None = None
+    message: str
+    advice: str | None = None
+    sent_at: datetime | None = Field(default=None, index=True)

@@ -363,12 +363,13 @@ class Queue:
                 raise StateError(
                     f"post {post_id} is being sent right now; cancel it again in a moment"
                 )
-            for delivery in deliveries:
-                if delivery.state == DeliveryState.PENDING:
-                    delivery.state = DeliveryState.CANCELLED
-                    delivery.next_attempt_at = None
-                    delivery.updated_at = now
-                    session.add(delivery)
+            # Conditional: a daemon may claim a delivery between the check and this write.
+            session.execute(
+                update(Delivery)
+                .where(col(Delivery.post_id) == post_id)
+                .where(col(Delivery.state) == DeliveryState.PENDING)
+                .values(state=DeliveryState.CANCELLED, next_attempt_at=None, updated_at=now)
+            )
             self._transition(session, post, PostState.CANCELLED, "cancel", now, detail=reason)
             return Outcome([post])
 
