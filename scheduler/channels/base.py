@@ -157,7 +157,14 @@ class Channel(Protocol):
         ...
 
     async def find(self, post: OutgoingPost) -> Published | None:
-        """Look for this post on the platform (recent posts matching its fingerprint)."""
+        """Look for this post on the platform (recent posts matching its fingerprint).
+
+        The dispatcher calls this before re-sending an attempt whose outcome is unknown and
+        when it finds a delivery left ``sending`` by a crash. Returns the post when found and
+        None only when the platform surely does not have it (then it is sent again). When
+        the client cannot tell (the platform is unreachable, or it may still be processing
+        the post), it raises TransientError instead: the delivery is never sent blindly.
+        """
         ...
 
     async def fetch_metrics(self, remote_ids: Sequence[str]) -> Mapping[str, Mapping[str, float]]:
