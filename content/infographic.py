@@ -606,22 +606,39 @@ def _stack(
     if declared and declared + fixed_share < 1.0:
         stretch = min((1.0 - fixed_share) / declared, 1.6)
 
-    sized: list[tuple[Block, int, tuple[FittedText, ...], tuple[int, int]]] = []
-    for block in blocks:
-        share = block.height * (stretch if block in flex else 1.0)
-        max_h = int(free * share)
+    Sized = tuple[Block, int, tuple[FittedText, ...], tuple[int, int]]
+
+    def fit(block: Block, max_h: int) -> Sized:
         bw = round(width * block.width)
         if block.kind == "text":
             fitted, pad = _fit_block_text(values[block.field], block, bw, max_h, scale)
-            used = fitted.height + 2 * pad[1]
-            sized.append((block, used, (fitted,), pad))
-        elif block.kind == "list":
+            return (block, fitted.height + 2 * pad[1], (fitted,), pad)
+        if block.kind == "list":
             items, used = _fit_list(values, block, bw, max_h, scale)
-            sized.append((block, used, items, (0, 0)))
-        elif block.kind == "rule":
-            sized.append((block, max(3, round(6 * scale)), (), (0, 0)))
-        else:  # icon, image, spacer take their whole share
-            sized.append((block, max_h, (), (0, 0)))
+            return (block, used, items, (0, 0))
+        if block.kind == "rule":
+            return (block, max(3, round(6 * scale)), (), (0, 0))
+        return (block, max_h, (), (0, 0))  # icon, image, spacer take their whole share
+
+    limits = [int(free * b.height * (stretch if b in flex else 1.0)) for b in blocks]
+    sized: list[Sized | None] = []
+    failed: list[tuple[int, ValidationError]] = []
+    for i, block in enumerate(blocks):
+        try:
+            sized.append(fit(block, limits[i]))
+        except ValidationError as e:
+            sized.append(None)
+            failed.append((i, e))
+    # Second chance for what did not fit its share: room the others left unused.
+    slack = free - sum(s[1] for s in sized if s) - sum(limits[i] for i, _ in failed)
+    for i, error in failed:
+        if slack <= 0:
+            raise error
+        try:
+            sized[i] = fit(blocks[i], limits[i] + slack)
+        except ValidationError:
+            raise error from None
+        slack -= sized[i][1] - limits[i]  # type: ignore[index]
 
     total = sum(used for _, used, _, _ in sized) + sum(gaps)
     images = [i for i, (b, _, _, _) in enumerate(sized) if b.kind == "image"]
