@@ -61,9 +61,11 @@ SAMPLES: dict[str, dict[str, str]] = {
     },
 }
 
-CASES = [(name, "1080x1080") for name in SAMPLES] + [
-    (name, "1200x675") for name in SAMPLES
-] + [("warning", "1080x1350"), ("tips", "1200x630")]
+CASES = (
+    [(name, "1080x1080") for name in SAMPLES]
+    + [(name, "1200x675") for name in SAMPLES]
+    + [("warning", "1080x1350"), ("tips", "1200x630")]
+)
 
 
 def make_photo(path: Path) -> Path:
