@@ -639,6 +639,17 @@ def _stack(
         except ValidationError:
             raise error from None
         slack -= sized[i][1] - limits[i]  # type: ignore[index]
+    if not any(b.kind == "image" for b in blocks):
+        # Then let text grow into the room left (largest blocks first: a dense list gains
+        # most). A photo column keeps that room for the photo instead.
+        slack = free - sum(s[1] for s in sized if s)
+        for i in sorted(range(len(blocks)), key=lambda i: -blocks[i].height):
+            current = sized[i]
+            if slack <= 0 or current is None or blocks[i].kind not in ("text", "list"):
+                continue
+            grown = fit(blocks[i], current[1] + slack)
+            slack -= grown[1] - current[1]
+            sized[i] = grown
 
     total = sum(used for _, used, _, _ in sized) + sum(gaps)
     images = [i for i, (b, _, _, _) in enumerate(sized) if b.kind == "image"]
