@@ -51,6 +51,7 @@ DEFAULT_SIZE = "1080x1080"
 _MIN_SIDE, _MAX_SIDE = 320, 4096
 _LANDSCAPE_RATIO = 1.3  # wider than this uses a template's landscape layout
 _REF = 1080  # template sizes and gaps are written in px for a 1080 px short side
+_LIST_GAP = 0.6  # space between list items, as a share of the block's gap
 
 
 # --- branding and colours ----------------------------------------------------------------
@@ -673,14 +674,15 @@ def _stack(
             pw = tw + 2 * pad[0]
             px = x0 + (width - pw) // 2 if block.align == "center" else x0
             box = (px, y, px + pw, y + used)
-        texts = (
-            tuple(
-                replace(t, box=(box[0] + pad[0], box[1] + pad[1], box[2] - pad[0], box[3] - pad[1]))
-                for t in texts
+        if block.kind == "text":
+            t = texts[0]
+            texts = (
+                replace(
+                    t, box=(box[0] + pad[0], box[1] + pad[1], box[2] - pad[0], box[3] - pad[1])
+                ),
             )
-            if block.kind == "text"
-            else texts
-        )
+        elif block.kind == "list":
+            texts = _place_items(texts, box, round(block.gap * scale * _LIST_GAP))
         placed.append(Placed(block, box, texts, pad))
         y += used
     return placed
@@ -720,7 +722,7 @@ def _fit_list(
     items = [(k, v) for k, v in values.items() if _is_item(k, block.field) and v]
     lo = max(8, round(block.size[0] * scale))
     hi = max(lo, round(block.size[1] * scale))
-    gap = round(block.gap * scale * 0.6)
+    gap = round(block.gap * scale * _LIST_GAP)
 
     def attempt(size: int) -> tuple[tuple[FittedText, ...], int] | None:
         font = _font(block.weight, size)
@@ -753,6 +755,20 @@ def _fit_list(
 
 def _badge_size(line_height: int) -> int:
     return round(line_height * 1.05)
+
+
+def _place_items(
+    items: tuple[FittedText, ...], box: tuple[int, int, int, int], gap: int
+) -> tuple[FittedText, ...]:
+    """Give each list item its own box: right of its number badge, one under the other."""
+    x0, y, x1, _ = box
+    placed = []
+    for t in items:
+        badge = _badge_size(t.line_height)
+        row_h = max(t.height, badge)
+        placed.append(replace(t, box=(x0 + badge + round(badge * 0.45), y, x1, y + row_h)))
+        y += row_h + gap
+    return tuple(placed)
 
 
 # --- drawing -----------------------------------------------------------------------------
@@ -930,20 +946,16 @@ def _draw_text_block(d: ImageDraw.ImageDraw, placed: Placed, pal) -> None:
 
 
 def _draw_list(d: ImageDraw.ImageDraw, placed: Placed, pal) -> None:
-    block = placed.block
-    x0, y, x1, _ = placed.box
-    gap = round(block.gap * (placed.texts[0].font_size / max(block.size[1], 1)) * 0.6)
-    gap = max(gap, 8)
-    badge_fill = _colour(block.pill or "primary", pal)
+    badge_fill = _colour(placed.block.pill or "primary", pal)
+    x0 = placed.box[0]
     for n, t in enumerate(placed.texts, start=1):
         badge = _badge_size(t.line_height)
         font = _font("bold", max(8, round(t.font_size * 0.95)))
-        cy = y + t.line_height // 2
+        tx0, y, _, _ = t.box
+        cy = y + t.line_height // 2  # the badge centres on the item's first line
         d.ellipse((x0, cy - badge // 2, x0 + badge, cy - badge // 2 + badge), fill=badge_fill)
         d.text((x0 + badge / 2, cy), str(n), font=font, fill=_on(badge_fill, pal), anchor="mm")
-        _draw_lines(d, t, _colour(block.color, pal), "left", (x0 + badge + round(badge * 0.45), y))
-        y += max(t.height, badge) + gap
-    del x1
+        _draw_lines(d, t, _colour(placed.block.color, pal), "left", (tx0, y))
 
 
 def _draw_icon(img: Image.Image, placed: Placed, pal) -> None:

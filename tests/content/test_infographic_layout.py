@@ -89,17 +89,27 @@ def test_long_field_shrinks_and_stays_inside_its_box() -> None:
     assert t_long.font_size < t_short.font_size
     assert len(t_long.lines) > len(t_short.lines)
     for p in (short, long):
-        w, h = p.size
-        for placed in p.blocks:
-            x0, y0, x1, y1 = placed.box
-            assert 0 <= x0 < x1 <= w and p.header_box[3] < y0 < y1 <= h
-            if p.footer_box:
-                assert y1 <= p.footer_box[1]
-            for t in placed.texts:
-                font = infographic._font(t.weight, t.font_size)
-                bx0, by0, bx1, by1 = t.box
-                assert all(font.getlength(line) <= bx1 - bx0 for line in t.lines)
-                assert t.height <= by1 - by0
+        _assert_inside(p)
+
+
+def _assert_inside(p: infographic.Plan) -> None:
+    """Every block inside the content area, texts inside their boxes, no overlaps."""
+    w, h = p.size
+    bottom = p.footer_box[1] if p.footer_box else h
+    by_column: dict[int, list[tuple[int, int]]] = {}
+    for placed in p.blocks:
+        x0, y0, x1, y1 = placed.box
+        assert 0 <= x0 < x1 <= w and p.header_box[3] < y0 < y1 <= bottom, placed.block
+        by_column.setdefault(placed.block.column, []).append((y0, y1))
+        for t in placed.texts:
+            font = infographic._font(t.weight, t.font_size)
+            tx0, ty0, tx1, ty1 = t.box
+            assert x0 <= tx0 < tx1 <= x1 and y0 <= ty0 < ty1 <= y1, t.field
+            assert all(font.getlength(line) <= tx1 - tx0 for line in t.lines), t.field
+            assert t.height <= ty1 - ty0, t.field
+    for spans in by_column.values():
+        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+            assert end <= start
 
 
 def test_line_height_comes_from_font_metrics() -> None:
@@ -120,6 +130,7 @@ def test_max_chars_always_fit(template: str, size: str, tmp_path: Path) -> None:
     image = _photo(tmp_path) if info.image == "required" else None
     p = plan(template, fields, size=size, image=image)
     assert p.blocks
+    _assert_inside(p)
 
 
 def test_impossible_fit_names_the_field() -> None:
