@@ -1,0 +1,990 @@
+"""The Graph API stand-in's logic: one call in, one reply out (HTTP and batch share it)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from sandbox import faults as fault_kinds
+from sandbox.config import PageIdentity
+from sandbox.graph_errors import (
+    GraphError,
+    content_rejected,
+    duplicate_status,
+    invalid_parameter,
+    missing_token,
+    nonexisting_field,
+    object_not_found,
+    permission_error,
+    posting_as_user,
+    server_error,
+    throttled,
+    token_error,
+)
+from sandbox.graph_fields import FieldSyntaxError, parse_fields
+from sandbox.graph_render import (
+    POST_FIELDS,
+    VALID_PAGE_METRICS,
+    check_post_metrics,
+    graph_time,
+    parse_metric_names,
+    post_engagement,
+    post_insight,
+    render_post,
+)
+from sandbox.media import fetch_image, image_kind
+from sandbox.runtime import Sandbox
+from sandbox.state import GraphPhoto, GraphPost
+
+DEFAULT_VERSION = "v21.0"
+VERSION_RE = re.compile(r"^v\d+\.\d+$")
+MAX_MESSAGE_CHARS = 63_206  # the de-facto limit schedulers use (Meta documents none)
+MAX_PHOTO_BYTES = 4 * 1024 * 1024
+PHOTO_KINDS = ("jpeg", "png", "gif", "bmp", "tiff")
+SCHEDULE_MIN_S = 10 * 60
+SCHEDULE_MAX_S = 30 * 24 * 3600
+PUBLISH_EDGES = ("feed", "photos")
+LIST_EDGES = ("feed", "posts", "published_posts", "scheduled_posts")
+PERMISSIONS = (
+    "pages_show_list",
+    "business_management",
+    "pages_manage_posts",
+    "pages_manage_engagement",
+    "pages_read_engagement",
+    "read_insights",
+    "public_profile",
+)
+
+
+@dataclass
+class Upload:
+    """A file sent in a multipart body."""
+
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+    def describe(self) -> dict[str, Any]:
+        """What inspection shows of it (not the bytes)."""
+        import hashlib
+
+        return {
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": len(self.data),
+            "sha256": hashlib.sha256(self.data).hexdigest(),
+        }
+
+
+@dataclass
+class GraphCall:
+    """One Graph request (an HTTP request or one operation of a batch)."""
+
+    method: str
+    path: list[str]
+    params: dict[str, Any]
+    token: str | None
+    version: str = DEFAULT_VERSION
+    files: dict[str, Upload] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    url_prefix: str = "https://graph.facebook.com"
+
+    @property
+    def display_path(self) -> str:
+        """``/graph/v21.0/{id}/feed`` for the request log."""
+        return "/graph/" + "/".join([self.version, *self.path])
+
+    def is_publish(self) -> bool:
+        """Feed or photo creation: the calls that content faults and accept-then-fail hit."""
+        return self.method == "POST" and len(self.path) == 2 and self.path[1] in PUBLISH_EDGES
+
+
+@dataclass
+class Reply:
+    """An answer, or a transport misbehaviour (``"hang"`` / ``"drop"``) to perform instead."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    transport: str | None = None
+    hang_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a token belongs to."""
+
+    kind: str  # "page", "user" or "app"
+    token: str
+    page: PageIdentity | None = None
+
+    @property
+    def bucket(self) -> str:
+        """The usage bucket: the page for page tokens (BUC), else the app (platform)."""
+        return self.page.page_id if self.page else "app"
+
+
+def split_version(segments: list[str]) -> tuple[str, list[str]]:
+    """Pull ``vNN.0`` off the front of a path (unversioned calls get the default version)."""
+    if segments and VERSION_RE.match(segments[0]):
+        return segments[0], segments[1:]
+    return DEFAULT_VERSION, segments
+
+
+def as_bool(value: Any, default: bool) -> bool:
+    """Graph booleans arrive as JSON booleans or ``"true"``/``"false"``/``"1"``/``"0"``."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("true", "1")
+
+
+class GraphApi:
+    """Serves Graph calls against a :class:`Sandbox`."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sb = sandbox
+
+    # ----------------------------------------------------------------- entry point
+
+    async def serve(self, call: GraphCall) -> Reply:
+        """Authenticate, meter, inject faults, dispatch; every call goes through here."""
+        sb = self.sb
+        sb.publish_due_posts()
+        principal: Principal | None = None
+        channel: str | None = None
+        fault: str | None = None
+        try:
+            if call.path[:2] == ["oauth", "access_token"]:
+                reply = Reply(200, self._oauth_access_token(call))
+            else:
+                principal = self._authenticate(call.token)
+                channel = self._channel(call, principal)
+                reply, fault = await self._serve_authenticated(call, principal, channel)
+        except GraphError as error:
+            reply = Reply(error.status, error.body(), dict(error.headers))
+        if principal is not None and not reply.headers.get("X-Forced-Usage"):
+            reply.headers.update(self._usage_headers(principal))
+        reply.headers.pop("X-Forced-Usage", None)
+        reply.headers.setdefault("facebook-api-version", call.version)
+        error_code = (
+            reply.body.get("error", {}).get("code") if isinstance(reply.body, dict) else None
+        )
+        sb.record_request(
+            api="graph",
+            method=call.method,
+            path=call.display_path,
+            channel=channel,
+            status=reply.status if reply.transport is None else 0,
+            error=error_code,
+            fault=fault,
+        )
+        return reply
+
+    async def _serve_authenticated(
+        self, call: GraphCall, principal: Principal, channel: str
+    ) -> tuple[Reply, str | None]:
+        sb = self.sb
+        now = sb.now()
+        sb.graph_usage.record(principal.bucket, now)
+        decision = sb.faults.decide(channel, is_publish=call.is_publish())
+        delay = decision.latency_s if decision else 0.0
+        outcome = decision.outcome if decision else fault_kinds.OK
+        label = None if outcome == fault_kinds.OK else outcome
+        try:
+            if decision and decision.auth:
+                label = f"auth:{decision.auth}"
+                raise self._token_error(decision.auth)
+            if sb.graph_usage.percent(principal.bucket, now) >= 100:
+                code = 80001 if principal.kind == "page" else 4
+                raise throttled(code, self._usage_headers(principal))
+            spec = decision.spec if decision else None
+            if spec is not None and outcome != fault_kinds.OK:
+                early = self._early_fault(outcome, spec, principal, delay)
+                if early is not None:
+                    return early, label
+            reply = await self._dispatch(call, principal)
+        except GraphError as error:
+            return Reply(error.status, error.body(), dict(error.headers), delay_s=delay), label
+        reply.delay_s = delay
+        if spec is not None and reply.status == 200:
+            if outcome == fault_kinds.ACCEPT_THEN_ERROR:
+                error = server_error(spec.error_code)
+                return Reply(error.status, error.body(), delay_s=delay), label
+            if outcome == fault_kinds.ACCEPT_THEN_TIMEOUT:
+                return Reply(504, {}, delay_s=delay, transport="hang", hang_s=spec.hang_s), label
+        return reply, None
+
+    def _early_fault(
+        self, outcome: str, spec: fault_kinds.FaultSpec, principal: Principal, delay: float
+    ) -> Reply | None:
+        """The reply for a fault that stops the call before it does anything."""
+        if outcome == fault_kinds.ERROR:
+            error = server_error(spec.error_code)
+        elif outcome == fault_kinds.TIMEOUT:
+            return Reply(504, {}, delay_s=delay, transport="hang", hang_s=spec.hang_s)
+        elif outcome == fault_kinds.RESET:
+            return Reply(502, {}, delay_s=delay, transport="drop")
+        elif outcome == fault_kinds.RATE_LIMIT:
+            headers = self._usage_headers(principal, forced=(100, spec.regain_minutes))
+            headers["X-Forced-Usage"] = "1"
+            error = throttled(spec.rate_limit_code, headers)
+        elif outcome == fault_kinds.REJECT:
+            error = content_rejected(spec.reject_code)
+        else:
+            return None
+        return Reply(error.status, error.body(), dict(error.headers), delay_s=delay)
+
+    # ----------------------------------------------------------------- tokens, usage
+
+    def _authenticate(self, token: str | None) -> Principal:
+        if not token:
+            raise missing_token()
+        config = self.sb.config
+        page = self.sb.page_by_token.get(token)
+        if page is not None:
+            return Principal("page", token, page)
+        if token == config.graph_user_token:
+            return Principal("user", token)
+        if token == config.graph_app_token:
+            return Principal("app", token)
+        raise token_error("invalid")
+
+    def _token_error(self, kind: str) -> GraphError:
+        now_text = datetime.fromtimestamp(self.sb.now()).strftime("%A, %d-%b-%y %H:%M:%S UTC")
+        return token_error(kind, now_text=now_text, app_id=self.sb.config.graph_app_id)
+
+    def _channel(self, call: GraphCall, principal: Principal) -> str:
+        if principal.page is not None:
+            return principal.page.page_id
+        head = call.path[0] if call.path else ""
+        owner = self._owner_page(head)
+        return owner or "app"
+
+    def _owner_page(self, object_id: str) -> str | None:
+        if object_id in self.sb.pages:
+            return object_id
+        if "_" in object_id and object_id.split("_", 1)[0] in self.sb.pages:
+            return object_id.split("_", 1)[0]
+        photo = self.sb.state.photos.get(object_id)
+        return photo.page_id if photo else None
+
+    def _usage_headers(
+        self, principal: Principal, forced: tuple[int, int] | None = None
+    ) -> dict[str, str]:
+        """Usage headers for the token's bucket; absent while usage rounds to 0%."""
+        usage = self.sb.graph_usage
+        now = self.sb.now()
+        if forced is not None:
+            percent, regain = forced
+        else:
+            percent = usage.percent(principal.bucket, now)
+            regain = usage.regain_minutes(principal.bucket, now)
+        if percent <= 0:
+            return {}
+        # CPU and time shares track the call count loosely, as they do on Graph.
+        figures = {
+            "call_count": percent,
+            "total_cputime": max(1, percent * 3 // 5) if percent < 100 else percent,
+            "total_time": max(1, percent * 7 // 10) if percent < 100 else percent,
+        }
+        if principal.page is None:
+            return {"X-App-Usage": json.dumps(figures)}
+        entry = {"type": "pages", **figures, "estimated_time_to_regain_access": regain}
+        return {"X-Business-Use-Case-Usage": json.dumps({principal.page.page_id: [entry]})}
+
+    # ----------------------------------------------------------------- routing
+
+    async def _dispatch(self, call: GraphCall, principal: Principal) -> Reply:
+        path = call.path
+        if not path:
+            raise invalid_parameter("Unsupported request: a node id is required")
+        head, rest = path[0], path[1:]
+        if head == "debug_token" and not rest and call.method == "GET":
+            return Reply(200, self._debug_token(call))
+        if head == "me":
+            return await self._me(call, principal, rest)
+        if head in self.sb.pages:
+            return await self._page(call, principal, self.sb.pages[head], rest)
+        post = self.sb.state.posts.get(head)
+        if post is not None and not post.deleted:
+            return await self._post(call, principal, post, rest)
+        photo = self.sb.state.photos.get(head)
+        if photo is not None and not photo.deleted:
+            return self._photo(call, principal, photo, rest)
+        raise object_not_found(call.method, head)
+
+    async def _me(self, call: GraphCall, principal: Principal, rest: list[str]) -> Reply:
+        if principal.page is not None:
+            return await self._page(call, principal, principal.page, rest)
+        if principal.kind == "app":
+            raise GraphError(
+                2500,
+                "An active access token must be used to query information about the current user.",
+            )
+        if call.method != "GET":
+            raise object_not_found(call.method, "me")
+        if not rest:
+            return Reply(200, {"id": self.sb.config.graph_user_id, "name": "Quản trị viên Demo"})
+        if rest == ["accounts"]:
+            return Reply(200, self._accounts(call))
+        if rest == ["permissions"]:
+            data = [{"permission": p, "status": "granted"} for p in PERMISSIONS]
+            return Reply(200, {"data": data})
+        raise nonexisting_field(rest[0], "User")
+
+    def _accounts(self, call: GraphCall) -> dict[str, Any]:
+        tasks = ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE", "MANAGE"]
+        items = [
+            {
+                "id": page.page_id,
+                "name": page.name,
+                "access_token": page.token,
+                "category": page.category,
+                "tasks": tasks,
+            }
+            for page in self.sb.config.pages
+        ]
+        return self._paged(call, items, key=lambda item: item["id"])
+
+    # ----------------------------------------------------------------- pages
+
+    async def _page(
+        self, call: GraphCall, principal: Principal, page: PageIdentity, rest: list[str]
+    ) -> Reply:
+        if not rest:
+            if call.method != "GET":
+                raise object_not_found(call.method, page.page_id)
+            return Reply(200, self._page_fields(call, principal, page))
+        edge = rest[0]
+        if call.method == "POST" and edge in PUBLISH_EDGES and len(rest) == 1:
+            self._require_page_token(principal, page, posting=True)
+            if edge == "feed":
+                return Reply(200, self._create_feed_post(call, page))
+            return Reply(200, await self._create_photo(call, page))
+        if call.method == "GET" and edge in LIST_EDGES and len(rest) == 1:
+            return Reply(200, self._list_posts(call, page, scheduled=edge == "scheduled_posts"))
+        if call.method == "GET" and edge == "insights":
+            self._require_page_token(principal, page, posting=False)
+            return Reply(200, self._page_insights(call, page, rest[1:]))
+        if call.method == "GET" and edge == "photos" and len(rest) == 1:
+            photos = [
+                {"id": p.id, "created_time": graph_time(p.created_time), "name": p.message}
+                for p in self.sb.state.photos.values()
+                if p.page_id == page.page_id and p.published and not p.deleted
+            ]
+            return Reply(200, self._paged(call, photos[::-1], key=lambda item: item["id"]))
+        if call.method == "GET":
+            raise nonexisting_field(edge, "Page")
+        raise object_not_found(call.method, "/".join([page.page_id, *rest]))
+
+    def _page_fields(
+        self, call: GraphCall, principal: Principal, page: PageIdentity
+    ) -> dict[str, Any]:
+        available: dict[str, Any] = {
+            "id": page.page_id,
+            "name": page.name,
+            "category": page.category,
+            "fan_count": page.followers,
+            "followers_count": page.followers,
+            "link": f"https://www.facebook.com/{page.page_id}",
+            "about": f"Trang thông tin của {page.name}",
+            "verification_status": "blue_verified",
+        }
+        if principal.kind == "user" or principal.page == page:
+            available["access_token"] = page.token
+        requested = self._fields(call) or []
+        if not requested:
+            return {"name": page.name, "id": page.page_id}
+        out = {}
+        for request in requested:
+            if request.name not in available and request.name != "access_token":
+                raise nonexisting_field(request.name, "Page")
+            if request.name in available:
+                out[request.key] = available[request.name]
+        return out
+
+    def _require_page_token(self, principal: Principal, page: PageIdentity, *, posting: bool):
+        if principal.kind == "user":
+            if posting:
+                raise posting_as_user()
+            raise GraphError(190, "(#190) This method must be called with a Page Access Token")
+        if principal.page is None or principal.page.page_id != page.page_id:
+            raise permission_error()
+
+    # ----------------------------------------------------------------- publishing
+
+    def _scheduling(self, params: dict[str, Any]) -> tuple[bool, int | None]:
+        """(published, scheduled_publish_time) after Graph's rules."""
+        published = as_bool(params.get("published"), True)
+        raw = params.get("scheduled_publish_time")
+        if raw is None or raw == "":
+            return published, None
+        when = parse_schedule_time(raw)
+        if published:
+            raise invalid_parameter(
+                "You cannot specify a scheduled publish time on a published post"
+            )
+        self._check_schedule_window(when)
+        return False, when
+
+    def _check_schedule_window(self, when: int) -> None:
+        delta = when - self.sb.now()
+        if not SCHEDULE_MIN_S <= delta <= SCHEDULE_MAX_S:
+            raise GraphError(
+                100,
+                "(#100) The specified scheduled_publish_time is invalid: it must be between "
+                "10 minutes and 30 days from the time of the request",
+                user_title="Invalid scheduled publish time",
+                user_msg="Choose a time between 10 minutes and 30 days from now.",
+            )
+
+    def _payload(self, call: GraphCall) -> dict[str, Any]:
+        payload = {k: v for k, v in call.params.items() if k != "access_token"}
+        for name, upload in call.files.items():
+            payload[name] = upload.describe()
+        return payload
+
+    def _create_feed_post(self, call: GraphCall, page: PageIdentity) -> dict[str, Any]:
+        params = call.params
+        message = params.get("message") or None
+        link = params.get("link") or None
+        if message is not None and not isinstance(message, str):
+            message = str(message)
+        if message and len(message) > MAX_MESSAGE_CHARS:
+            raise invalid_parameter("Message is too long")
+        if params.get("picture") and not link:
+            raise invalid_parameter("A link must be provided if a picture URL is given")
+        if link and not (isinstance(link, str) and link.startswith(("http://", "https://"))):
+            raise invalid_parameter("link URL is not properly formatted")
+        photo_ids = self._attached_media(params, page)
+        if not (message or link or photo_ids):
+            raise invalid_parameter("Missing message or attachment")
+        published, scheduled = self._scheduling(params)
+        if message and self.sb.state.last_message.get(page.page_id) == message:
+            raise duplicate_status()
+        status_type = "mobile_status_update"
+        if photo_ids:
+            status_type = "added_photos"
+        elif link:
+            status_type = "shared_story"
+        post = self._new_post(call, page, message, link, published, scheduled, status_type)
+        post.photo_ids = photo_ids
+        for photo_id in photo_ids:
+            photo = self.sb.state.photos[photo_id]
+            photo.attached_to = post.id
+            photo.post_id = post.id
+            photo.published = published
+        return {"id": post.id, **self._read_after_write(call, post)}
+
+    def _new_post(
+        self,
+        call: GraphCall,
+        page: PageIdentity,
+        message: str | None,
+        link: str | None,
+        published: bool,
+        scheduled: int | None,
+        status_type: str,
+    ) -> GraphPost:
+        state = self.sb.state
+        now = self.sb.now()
+        post = GraphPost(
+            id=f"{page.page_id}_{state.new_graph_id()}",
+            page_id=page.page_id,
+            message=message,
+            link=link,
+            created_time=now,
+            updated_time=now,
+            is_published=published,
+            scheduled_publish_time=scheduled,
+            published_at=now if published else None,
+            status_type=status_type,
+            received_at=now,
+            payload=self._payload(call),
+        )
+        state.posts[post.id] = post
+        if message:
+            state.last_message[page.page_id] = message
+        self.sb.touch()
+        return post
+
+    def _attached_media(self, params: dict[str, Any], page: PageIdentity) -> list[str]:
+        entries = collect_attached_media(params)
+        photo_ids = []
+        for index, entry in enumerate(entries):
+            fbid = str(entry.get("media_fbid", "")) if isinstance(entry, dict) else ""
+            photo = self.sb.state.photos.get(fbid)
+            usable = (
+                photo is not None
+                and photo.page_id == page.page_id
+                and not photo.deleted
+                and not photo.published
+                and photo.attached_to is None
+            )
+            if not usable:
+                raise invalid_parameter(
+                    f"param attached_media[{index}] must be the id of an unpublished photo "
+                    "uploaded to this page"
+                )
+            photo_ids.append(fbid)
+        return photo_ids
+
+    async def _create_photo(self, call: GraphCall, page: PageIdentity) -> dict[str, Any]:
+        params = call.params
+        image = await self._photo_image(call)
+        published, scheduled = self._scheduling(params)
+        message = params.get("message") or params.get("caption") or None
+        state = self.sb.state
+        now = self.sb.now()
+        photo = GraphPhoto(
+            id=state.new_graph_id(),
+            page_id=page.page_id,
+            message=message,
+            published=published,
+            post_id=None,
+            created_time=now,
+            image=image,
+            received_at=now,
+            payload=self._payload(call),
+        )
+        state.photos[photo.id] = photo
+        self.sb.touch()
+        if not (published or scheduled):
+            return {"id": photo.id}
+        post = self._new_post(call, page, message, None, published, scheduled, "added_photos")
+        post.photo_ids = [photo.id]
+        photo.post_id = post.id
+        photo.attached_to = post.id
+        if not published:
+            # A scheduled photo answers like an unpublished one: only the photo id.
+            return {"id": photo.id}
+        return {"id": photo.id, "post_id": post.id}
+
+    async def _photo_image(self, call: GraphCall) -> dict[str, Any]:
+        """Check the uploaded or fetched image; Graph answers (#324) when there is none."""
+        upload = call.files.get("source")
+        if upload is not None:
+            kind = image_kind(upload.data)
+            if kind not in PHOTO_KINDS:
+                raise GraphError(324, "(#324) Missing or invalid image file")
+            if len(upload.data) > MAX_PHOTO_BYTES:
+                raise invalid_parameter(
+                    "Photos should be smaller than 4 MB and saved as JPG, PNG", subcode=1366046
+                )
+            return {"source": "upload", "kind": kind, "size": len(upload.data)}
+        if isinstance(call.params.get("source"), str):
+            raise GraphError(324, "(#324) Requires upload file")
+        url = call.params.get("url")
+        if not url:
+            raise GraphError(324, "(#324) Requires upload file")
+        # Meta downloads the image itself, so it must be reachable from the server.
+        fetched = await fetch_image(
+            str(url),
+            max_bytes=MAX_PHOTO_BYTES,
+            allowed=PHOTO_KINDS,
+            timeout_s=self.sb.config.media_fetch_timeout_s,
+        )
+        if not fetched.ok:
+            raise GraphError(324, "(#324) Missing or invalid image file")
+        return {"source": "url", "url": url, "kind": fetched.kind, "size": fetched.size}
+
+    def _read_after_write(self, call: GraphCall, post: GraphPost) -> dict[str, Any]:
+        requests = self._fields(call)
+        if not requests:
+            return {}
+        return self._render(post, requests)
+
+    # ----------------------------------------------------------------- posts
+
+    async def _post(
+        self, call: GraphCall, principal: Principal, post: GraphPost, rest: list[str]
+    ) -> Reply:
+        page = self.sb.pages[post.page_id]
+        if principal.kind == "page" and principal.page != page:
+            raise object_not_found(call.method, post.id)
+        if not rest:
+            if call.method == "GET":
+                return Reply(200, self._render(post, self._fields(call)))
+            self._require_page_token(principal, page, posting=False)
+            if call.method == "DELETE":
+                post.deleted = True
+                self.sb.touch()
+                return Reply(200, {"success": True})
+            return Reply(200, self._edit_post(call, post))
+        edge = rest[0]
+        if call.method != "GET":
+            raise object_not_found(call.method, "/".join([post.id, *rest]))
+        if edge == "insights":
+            if principal.kind != "page":
+                raise GraphError(190, "(#190) This method must be called with a Page Access Token")
+            return Reply(200, self._post_insights(call, post, rest[1:]))
+        if edge in ("reactions", "likes", "comments"):
+            return Reply(200, self._post_edge(call, post, edge))
+        raise nonexisting_field(edge, "PagePost")
+
+    def _render(self, post: GraphPost, requests: Any) -> dict[str, Any]:
+        page = self.sb.pages[post.page_id]
+        return render_post(
+            post,
+            requests or [],
+            seed=self.sb.config.seed,
+            now=self.sb.now(),
+            page_name=page.name,
+            photos=self.sb.state.photos,
+        )
+
+    def _fields(self, call: GraphCall) -> list[Any]:
+        try:
+            return parse_fields(call.params.get("fields"))
+        except FieldSyntaxError as exc:
+            raise invalid_parameter(f"Syntax error in fields: {exc}") from None
+
+    def _edit_post(self, call: GraphCall, post: GraphPost) -> dict[str, Any]:
+        params = call.params
+        changed = False
+        if "message" in params:
+            post.message = str(params["message"])
+            changed = True
+        if params.get("scheduled_publish_time") not in (None, ""):
+            if post.is_published:
+                raise invalid_parameter("A published post cannot be rescheduled")
+            when = parse_schedule_time(params["scheduled_publish_time"])
+            self._check_schedule_window(when)
+            post.scheduled_publish_time = when
+            changed = True
+        if as_bool(params.get("is_published"), False) and not post.is_published:
+            now = self.sb.now()
+            post.is_published = True
+            post.published_at = now
+            post.created_time = now
+            changed = True
+        if "is_hidden" in params:
+            changed = True
+        if not changed:
+            raise invalid_parameter("No fields to update were given")
+        post.updated_time = self.sb.now()
+        post.edits.append({"at": self.sb.now(), "payload": self._payload(call)})
+        self.sb.touch()
+        return {"success": True}
+
+    def _post_insights(self, call: GraphCall, post: GraphPost, rest: list[str]) -> dict[str, Any]:
+        names = [rest[0]] if rest else parse_metric_names(call.params.get("metric"))
+        check_post_metrics(names, self.sb.now())
+        figures = post_engagement(self.sb.config.seed, post, self.sb.now())
+        return {"data": [post_insight(post.id, name, figures) for name in names]}
+
+    def _post_edge(self, call: GraphCall, post: GraphPost, edge: str) -> dict[str, Any]:
+        figures = post_engagement(self.sb.config.seed, post, self.sb.now())
+        out: dict[str, Any] = {"data": []}
+        wants_summary = str(call.params.get("summary", "")).lower() not in ("", "false", "0")
+        if edge == "comments":
+            if wants_summary:
+                out["summary"] = {
+                    "order": "ranked",
+                    "total_count": figures.comments,
+                    "can_comment": True,
+                }
+            return out
+        kind = str(call.params.get("type", "")).upper() if edge == "reactions" else "LIKE"
+        total = figures.reactions.get(kind, 0) if kind else figures.reactions_total
+        if wants_summary:
+            out["summary"] = {"total_count": total, "viewer_reaction": "NONE"}
+        return out
+
+    def _page_insights(self, call: GraphCall, page: PageIdentity, rest: list[str]) -> dict:
+        names = [rest[0]] if rest else parse_metric_names(call.params.get("metric"))
+        if not names:
+            check_post_metrics(names, self.sb.now())
+        for name in names:
+            if name not in VALID_PAGE_METRICS:
+                raise invalid_parameter("The value must be a valid insights metric")
+        now = self.sb.now()
+        posts = [p for p in self.sb.state.posts.values() if p.page_id == page.page_id]
+        figures = [post_engagement(self.sb.config.seed, p, now) for p in posts if not p.deleted]
+        totals = {
+            "page_media_view": sum(f.views for f in figures),
+            "page_total_media_view_unique": sum(f.unique_views for f in figures),
+            "page_post_engagements": sum(
+                f.reactions_total + f.comments + f.shares + f.clicks for f in figures
+            ),
+            "page_follows": page.followers,
+            "page_views_total": sum(f.clicks for f in figures),
+            "page_total_actions": sum(f.clicks for f in figures) // 10,
+        }
+        period = str(call.params.get("period") or "day")
+        end_time = graph_time((int(now) // 86400 + 1) * 86400 - 8 * 3600)
+        data = [
+            {
+                "name": name,
+                "period": period,
+                "values": [{"value": totals.get(name, 0), "end_time": end_time}],
+                "title": name.replace("_", " ").capitalize(),
+                "description": "Sandbox figure.",
+                "id": f"{page.page_id}/insights/{name}/{period}",
+            }
+            for name in names
+        ]
+        return {"data": data}
+
+    # ----------------------------------------------------------------- photos, tokens
+
+    def _photo(
+        self, call: GraphCall, principal: Principal, photo: GraphPhoto, rest: list[str]
+    ) -> Reply:
+        page = self.sb.pages[photo.page_id]
+        if principal.kind == "page" and principal.page != page:
+            raise object_not_found(call.method, photo.id)
+        if rest:
+            raise nonexisting_field(rest[0], "Photo")
+        if call.method == "DELETE":
+            self._require_page_token(principal, page, posting=False)
+            photo.deleted = True
+            post = self.sb.state.posts.get(photo.post_id or "")
+            if post is not None and post.photo_ids == [photo.id]:
+                post.deleted = True
+            self.sb.touch()
+            return Reply(200, {"success": True})
+        if call.method != "GET":
+            raise object_not_found(call.method, photo.id)
+        body: dict[str, Any] = {
+            "id": photo.id,
+            "created_time": graph_time(photo.created_time),
+            "link": f"https://www.facebook.com/photo.php?fbid={photo.id}",
+        }
+        if photo.message:
+            body["name"] = photo.message
+        if photo.post_id and photo.published:
+            body["page_story_id"] = photo.post_id
+        return Reply(200, body)
+
+    def _debug_token(self, call: GraphCall) -> dict[str, Any]:
+        token = call.params.get("input_token")
+        if not token:
+            raise invalid_parameter("The parameter input_token is required")
+        config = self.sb.config
+        now = int(self.sb.now())
+        base: dict[str, Any] = {"app_id": config.graph_app_id, "application": "Loa Sandbox"}
+        page = self.sb.page_by_token.get(token)
+        if page is not None:
+            spec = self.sb.faults.spec_for(page.page_id)
+            if spec is not None and spec.auth:
+                error = self._token_error(spec.auth)
+                detail = {"code": 190, "message": error.message, "subcode": error.subcode}
+                return {
+                    "data": {
+                        **base,
+                        "type": "PAGE",
+                        "is_valid": False,
+                        "error": detail,
+                        "scopes": [],
+                    }
+                }
+            data = {
+                **base,
+                "type": "PAGE",
+                "data_access_expires_at": now + 90 * 86400,
+                "expires_at": 0,
+                "is_valid": True,
+                "issued_at": now - 86400,
+                "profile_id": page.page_id,
+                "scopes": list(PERMISSIONS),
+                "granular_scopes": [
+                    {"scope": "pages_manage_posts", "target_ids": [page.page_id]},
+                    {"scope": "read_insights", "target_ids": [page.page_id]},
+                ],
+                "user_id": config.graph_user_id,
+            }
+            return {"data": data}
+        if token == config.graph_user_token:
+            data = {
+                **base,
+                "type": "USER",
+                "data_access_expires_at": now + 90 * 86400,
+                "expires_at": now + 60 * 86400,
+                "is_valid": True,
+                "issued_at": now - 86400,
+                "scopes": list(PERMISSIONS),
+                "user_id": config.graph_user_id,
+            }
+            return {"data": data}
+        if token == config.graph_app_token:
+            return {"data": {**base, "type": "APP", "is_valid": True, "scopes": []}}
+        error = {"code": 190, "message": "Invalid OAuth access token - Cannot parse access token"}
+        return {"data": {"is_valid": False, "error": error, "scopes": []}}
+
+    def _oauth_access_token(self, call: GraphCall) -> dict[str, Any]:
+        """Long-lived user token exchange (``grant_type=fb_exchange_token``)."""
+        config = self.sb.config
+        params = call.params
+        if params.get("client_id") != config.graph_app_id or (
+            params.get("client_secret") != config.graph_app_secret
+        ):
+            raise GraphError(101, "Error validating application. Invalid application ID or secret.")
+        if params.get("grant_type") == "fb_exchange_token":
+            if params.get("fb_exchange_token") != config.graph_user_token:
+                raise token_error("invalid")
+        elif not params.get("code"):
+            raise invalid_parameter("Missing authorization code")
+        return {
+            "access_token": config.graph_user_token,
+            "token_type": "bearer",
+            "expires_in": 5_183_944,
+        }
+
+    # ----------------------------------------------------------------- lists
+
+    def _list_posts(self, call: GraphCall, page: PageIdentity, *, scheduled: bool) -> dict:
+        posts = [
+            p
+            for p in self.sb.state.posts.values()
+            if p.page_id == page.page_id
+            and not p.deleted
+            and (
+                p.is_published
+                if not scheduled
+                else p.scheduled_publish_time is not None and not p.is_published
+            )
+        ]
+        since = _as_epoch(call.params.get("since"))
+        until = _as_epoch(call.params.get("until"))
+        if since is not None:
+            posts = [p for p in posts if p.created_time >= since]
+        if until is not None:
+            posts = [p for p in posts if p.created_time <= until]
+        if scheduled:
+            posts.sort(key=lambda p: (p.scheduled_publish_time or 0, p.id))
+        else:
+            posts.sort(key=lambda p: (p.created_time, int(p.id.split("_")[1])), reverse=True)
+        requests = self._fields(call)
+        if requests:
+            for request in requests:
+                if request.name not in ("id",) and request.name not in POST_FIELDS:
+                    raise nonexisting_field(request.name, "PagePost")
+        rendered = [(p.id, p) for p in posts]
+        return self._paged(
+            call,
+            rendered,
+            key=lambda pair: pair[0],
+            render=lambda pair: self._render(pair[1], requests),
+        )
+
+    def _paged(
+        self,
+        call: GraphCall,
+        items: list[Any],
+        *,
+        key: Any,
+        render: Any = None,
+    ) -> dict[str, Any]:
+        """Cursor paging: ``limit`` (default 25, capped at 100) and ``after``/``before``."""
+        try:
+            limit = int(call.params.get("limit") or 25)
+        except ValueError:
+            raise invalid_parameter("limit must be an integer") from None
+        limit = max(1, min(limit, 100))  # page edges cap limit at 100
+        keys = [str(key(item)) for item in items]
+        start = 0
+        after = call.params.get("after")
+        if after:
+            cursor = decode_cursor(str(after))
+            start = keys.index(cursor) + 1 if cursor in keys else len(keys)
+        window = items[start : start + limit]
+        data = [render(item) if render else item for item in window]
+        out: dict[str, Any] = {"data": data}
+        if window:
+            out["paging"] = {
+                "cursors": {
+                    "before": encode_cursor(keys[start]),
+                    "after": encode_cursor(keys[start + len(window) - 1]),
+                }
+            }
+            if start + limit < len(items):
+                query = {k: v for k, v in call.query.items() if k not in ("after", "before")}
+                query["limit"] = str(limit)
+                query["after"] = encode_cursor(keys[start + len(window) - 1])
+                out["paging"]["next"] = (
+                    f"{call.url_prefix}/{call.version}/{'/'.join(call.path)}?{urlencode(query)}"
+                )
+        return out
+
+
+def _as_epoch(value: Any) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return parse_schedule_time(value)
+
+
+def encode_cursor(key: str) -> str:
+    """An opaque base64 cursor, as Graph's look."""
+    import base64
+
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The key inside a cursor (garbage decodes to a key that matches nothing)."""
+    import base64
+
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return ""
+
+
+def parse_schedule_time(raw: Any) -> int:
+    """UNIX seconds from an integer, a numeric string or ISO 8601 with an offset."""
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return int(raw)
+    text = str(raw).strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise invalid_parameter(
+            "The specified scheduled_publish_time is invalid: expected a UNIX timestamp or "
+            "an ISO 8601 time"
+        ) from None
+    if parsed.tzinfo is None:
+        # strtotime reads a zone-less time as UTC on Meta's servers [unverified].
+        from datetime import UTC
+
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp())
+
+
+def collect_attached_media(params: dict[str, Any]) -> list[Any]:
+    """``attached_media`` as a JSON array, a list, or ``attached_media[0]=...`` form fields."""
+    raw = params.get("attached_media")
+    entries: list[Any] = []
+    if isinstance(raw, list):
+        entries = raw
+    elif isinstance(raw, str) and raw.strip():
+        try:
+            loaded = json.loads(raw)
+        except ValueError:
+            raise invalid_parameter("param attached_media must be a JSON array") from None
+        entries = loaded if isinstance(loaded, list) else [loaded]
+    indexed = sorted(
+        (int(m.group(1)), value)
+        for key, value in params.items()
+        if (m := re.fullmatch(r"attached_media\[(\d+)\]", key))
+    )
+    for _, value in indexed:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise invalid_parameter("param attached_media must hold JSON objects") from None
+        entries.append(value)
+    return entries

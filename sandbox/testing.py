@@ -1,0 +1,224 @@
+"""Start a sandbox on a free loopback port for a test, and drive it through its control API.
+
+with running_sandbox(seed=7, verify_pending_polls=1) as sb:
+    httpx.post(f"{sb.graph_url}/v21.0/{page}/feed", data={...})
+    sb.advance_clock(3600)
+    sb.posts()
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from sandbox.config import SandboxConfig, build_config, with_options
+from sandbox.server import base_urls, bind_socket, make_server
+
+START_TIMEOUT_S = 10.0
+
+
+@dataclass
+class SandboxHandle:
+    """A running sandbox: its URLs and a small control API (plain httpx, synchronous)."""
+
+    url: str
+    config: SandboxConfig
+    graph_url: str = ""
+    zalo_url: str = ""
+    zalo_oauth_url: str = ""
+    control_url: str = ""
+    _client: httpx.Client = field(default=None, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        urls = base_urls(self.url)
+        self.graph_url = urls["graph"]
+        self.zalo_url = urls["zalo"]
+        self.zalo_oauth_url = urls["zalo_oauth"]
+        self.control_url = urls["control"]
+        self._client = httpx.Client(base_url=self.control_url, timeout=10.0, trust_env=False)
+
+    def close(self) -> None:
+        """Close the control client."""
+        self._client.close()
+
+    def _call(self, method: str, path: str, json: Any = None, **params: Any) -> Any:
+        response = self._client.request(
+            method, path, json=json, params={k: v for k, v in params.items() if v is not None}
+        )
+        response.raise_for_status()
+        return response.json()
+
+    # identities ------------------------------------------------------------
+    def page_token(self, page_id: str | None = None) -> str:
+        """The page token of ``page_id`` (default: the first page)."""
+        pages = {p.page_id: p.token for p in self.config.pages}
+        return pages[page_id or self.config.pages[0].page_id]
+
+    @property
+    def page_ids(self) -> list[str]:
+        """Every page id, demo pages first."""
+        return [p.page_id for p in self.config.pages]
+
+    @property
+    def oa_ids(self) -> list[str]:
+        """Every OA id, demo OAs first."""
+        return [o.oa_id for o in self.config.oas]
+
+    @property
+    def user_token(self) -> str:
+        """The Graph user token (admin of every page; cannot publish as a page)."""
+        return self.config.graph_user_token
+
+    @property
+    def zalo_app_id(self) -> str:
+        """The Zalo app id."""
+        return self.config.zalo_app_id
+
+    @property
+    def zalo_app_secret(self) -> str:
+        """The Zalo app secret (sent in the ``secret_key`` header)."""
+        return self.config.zalo_app_secret
+
+    def tokens(self) -> dict[str, Any]:
+        """Live tokens, including each OA's current Zalo pair."""
+        return self._call("GET", "/tokens")
+
+    def refresh_token(self, oa_id: str | None = None) -> str:
+        """The refresh token an OA accepts right now."""
+        oa_id = oa_id or self.oa_ids[0]
+        return self.tokens()["zalo"]["oas"][oa_id]["refresh_token"]
+
+    def zalo_access_token(self, oa_id: str | None = None) -> str:
+        """Refresh ``oa_id``'s grant through the real token endpoint; return the access token."""
+        oa_id = oa_id or self.oa_ids[0]
+        response = httpx.post(
+            f"{self.zalo_oauth_url}/v4/oa/access_token",
+            data={
+                "app_id": self.zalo_app_id,
+                "grant_type": "refresh_token",
+                "refresh_token": self.refresh_token(oa_id),
+            },
+            headers={"secret_key": self.zalo_app_secret},
+            trust_env=False,
+        )
+        return response.json()["access_token"]
+
+    def consent(self, oa_id: str | None = None, code_challenge: str | None = None) -> str:
+        """An authorization code, as if the OA's admin approved the app."""
+        body = {"oa_id": oa_id or self.oa_ids[0], "code_challenge": code_challenge}
+        return self._call("POST", "/zalo/consent", json=body)["code"]
+
+    # faults ----------------------------------------------------------------
+    def set_faults(self, channel: str = "*", **spec: Any) -> dict[str, Any]:
+        """Replace the faults of ``channel`` (page id, OA id or ``"*"``); see FaultSpec."""
+        return self._call("PUT", f"/faults/{channel}", json=spec)
+
+    def clear_faults(self, channel: str | None = None) -> None:
+        """Remove one channel's faults, or all of them."""
+        if channel is None:
+            self._call("DELETE", "/faults")
+        else:
+            self._call("DELETE", f"/faults/{channel}")
+
+    # clock -----------------------------------------------------------------
+    def clock(self) -> dict[str, Any]:
+        """``{"now": iso, "epoch": s, "frozen": bool}``."""
+        return self._call("GET", "/clock")
+
+    def now(self) -> float:
+        """Simulated UNIX time."""
+        return float(self.clock()["epoch"])
+
+    def set_clock(self, when: str | float, *, frozen: bool = True) -> dict[str, Any]:
+        """Jump to ``when`` (ISO 8601 or UNIX seconds); frozen there unless ``frozen=False``."""
+        return self._call("POST", "/clock", json={"set": when, "frozen": frozen})
+
+    def advance_clock(self, seconds: float) -> dict[str, Any]:
+        """Move simulated time forward (scheduled posts due by then get published)."""
+        return self._call("POST", "/clock", json={"advance": seconds})
+
+    # inspection ------------------------------------------------------------
+    def posts(self, page_id: str | None = None) -> list[dict[str, Any]]:
+        """Graph posts received (payload, times, engagement now)."""
+        return self._call("GET", "/posts", page_id=page_id)["posts"]
+
+    def photos(self, page_id: str | None = None) -> list[dict[str, Any]]:
+        """Graph photos received."""
+        return self._call("GET", "/photos", page_id=page_id)["photos"]
+
+    def articles(self, oa_id: str | None = None) -> dict[str, Any]:
+        """``{"articles": [...], "jobs": [...]}`` for Zalo."""
+        return self._call("GET", "/articles", oa_id=oa_id)
+
+    def uploads(self) -> list[dict[str, Any]]:
+        """Zalo image uploads."""
+        return self._call("GET", "/uploads")["uploads"]
+
+    def broadcasts(self, oa_id: str | None = None) -> dict[str, Any]:
+        """``{"broadcasts": [...], "reached": {oa_id: n}}``."""
+        return self._call("GET", "/broadcasts", oa_id=oa_id)
+
+    def received(self) -> list[dict[str, Any]]:
+        """Everything published, in arrival order."""
+        return self._call("GET", "/received")["received"]
+
+    def requests(self, limit: int = 200) -> dict[str, Any]:
+        """``{"summary": counts, "log": [...]}``."""
+        return self._call("GET", "/requests", limit=limit)
+
+    def reset(self, *, keep_clock: bool = False) -> None:
+        """Forget everything since start-up (faults back to start-up ones, clock to real)."""
+        self._call("POST", "/reset", json={"keep_clock": keep_clock})
+
+
+@contextmanager
+def running_sandbox(config: SandboxConfig | None = None, **options: Any) -> Iterator[SandboxHandle]:
+    """Run a sandbox on 127.0.0.1 (a free port) in a background thread for the block's duration.
+
+    ``options`` are :func:`sandbox.config.build_config` arguments (``seed``, ``pages``, ``oas``,
+    ``faults``, ``graph_call_budget``, ...) or, with ``config``, fields to override.
+    """
+    if config is None:
+        config = build_config(**options)
+    elif options:
+        config = with_options(config, **options)
+    sock = bind_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    server = make_server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=f"sandbox:{port}", daemon=True
+    )
+    thread.start()
+    handle = SandboxHandle(url=f"http://127.0.0.1:{port}", config=config)
+    try:
+        _wait_until_up(server, thread, handle)
+        yield handle
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        handle.close()
+        sock.close()
+
+
+def _wait_until_up(server: Any, thread: threading.Thread, handle: SandboxHandle) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the sandbox did not start")
+        time.sleep(0.005)
+    handle.clock()  # it answers
+
+
+@asynccontextmanager
+async def async_running_sandbox(
+    config: SandboxConfig | None = None, **options: Any
+) -> AsyncIterator[SandboxHandle]:
+    """:func:`running_sandbox` for ``async with`` (the server still runs on its own thread)."""
+    with running_sandbox(config, **options) as handle:
+        yield handle
