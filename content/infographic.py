@@ -20,6 +20,7 @@ Text rules (see shared/reference/libraries.md section C for why):
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import tomllib
@@ -909,8 +910,6 @@ def _load_photo(path: Path) -> Image.Image:
     except OSError as e:
         raise ValidationError(f"cannot read {path}: {e.strerror}", field="image") from None
     media.inspect_image(data, name=str(path))
-    import io
-
     with Image.open(io.BytesIO(data)) as src:
         return ImageOps.exif_transpose(src).convert("RGB")
 

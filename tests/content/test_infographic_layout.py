@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont, features
 
 from content import infographic
-from content.errors import ValidationError
+from content.errors import LoaError, ValidationError
 from content.infographic import Branding, list_templates, plan, render
 
 TITLE = "Cảnh giác lừa đảo qua mạng – Không chuyển tiền cho người lạ"
@@ -48,6 +48,17 @@ def test_raqm_is_active() -> None:
     assert features.check("raqm"), "libraqm/libfribidi missing: install libfribidi0"
     font = infographic._font("bold", 40)
     assert font.layout_engine == ImageFont.Layout.RAQM
+
+
+def test_missing_raqm_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(infographic.features, "check", lambda name: False)
+    infographic._font.cache_clear()
+    try:
+        with pytest.raises(LoaError, match="RAQM text layout is unavailable"):
+            render("warning", {"title": TITLE})
+    finally:
+        monkeypatch.undo()
+        infographic._font.cache_clear()
 
 
 def test_bundled_fonts_and_licence() -> None:

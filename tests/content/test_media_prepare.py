@@ -6,7 +6,7 @@ import io
 import random
 
 import pytest
-from PIL import Image, ImageDraw, TiffImagePlugin
+from PIL import Image, ImageCms, ImageDraw, TiffImagePlugin
 
 from content.errors import ValidationError
 from content.media import (
@@ -67,6 +67,16 @@ def test_gps_exif_is_stripped() -> None:
             assert not {"exif", "xmp", "comment", "icc_profile"} & set(im.info)
         assert b"Exif" not in out
         assert b"Canon" not in out and b"GPSLatitude" not in out and b"Phuong" not in out
+
+
+def test_icc_profile_is_converted_away() -> None:
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = _encode(Image.new("RGB", (500, 500), (10, 120, 200)), "JPEG", icc_profile=srgb)
+    out, _ = prepare_for_channel(data, "zalo_oa")
+    with Image.open(io.BytesIO(out)) as im:
+        assert "icc_profile" not in im.info
+        r, g, b = im.getpixel((250, 250))
+        assert abs(r - 10) < 8 and abs(g - 120) < 8 and abs(b - 200) < 8
 
 
 def test_orientation_is_applied() -> None:
