@@ -375,7 +375,7 @@ class Queue:
 
     def settle(self, session: Session, post_id: int) -> None:
         """Mark a scheduled post done once every delivery is settled (the dispatcher calls this)."""
-        post = session.get(Post, post_id)
+        post = session.get(Post, post_id, with_for_update=True)
         if post is None or post.state != PostState.SCHEDULED:
             return
         open_count = session.exec(

@@ -1,0 +1,264 @@
+"""The unattended daemon: APScheduler 3.11 provides the clock, the database is the queue.
+
+Jobs (all in one asyncio loop, each ``max_instances=1`` and coalesced, so a slow job never
+piles up and never blocks another):
+
+* ``dispatch`` - a date job armed at the earliest due delivery, so a 09:00:00 post leaves
+  at 09:00:00, re-armed after every run;
+* ``poll`` - every few seconds: notices posts added or moved by other processes (the TUI,
+  the CLI) and re-arms ``dispatch``; on PostgreSQL also recovers claims of dead daemons;
+* ``channels`` - asks paused channels whether their token works again;
+* ``tokens`` - refreshes Zalo access tokens well before they expire;
+* extra jobs (metrics, feeds, reports) registered by :func:`add_job`.
+
+SIGTERM/SIGINT stop claiming new work, let in-flight calls finish (bounded) and exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import Engine
+
+from content.errors import LoaError
+from content.queue import Queue
+from content.times import utcnow
+from scheduler.channels.base import Channel
+from scheduler.dispatch import Dispatcher, paused_channels, resume_channel
+
+log = logging.getLogger("loa.daemon")
+
+Job = Callable[[], Awaitable[Any]]
+
+
+class DaemonAlreadyRunning(LoaError):
+    """A second daemon on one SQLite database would fight over it."""
+
+
+@dataclass
+class DaemonSettings:
+    """Timings of the daemon's jobs."""
+
+    poll_seconds: float = 5.0
+    channel_check_seconds: float = 60.0
+    #: How long in-flight publishes may take to finish after SIGTERM.
+    shutdown_grace_seconds: float = 30.0
+
+
+@dataclass
+class Daemon:
+    """One daemon process: a dispatcher plus the periodic jobs."""
+
+    engine: Engine
+    channels: Mapping[str, Channel]
+    queue: Queue
+    settings: DaemonSettings = field(default_factory=DaemonSettings)
+    clock: Callable[[], datetime] = utcnow
+    worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    periodic: dict[str, tuple[float, Job]] = field(default_factory=dict)
+    dispatcher: Dispatcher = field(init=False)
+    _armed_at: datetime | None = field(default=None, init=False)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _inflight: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
+    _scheduler: AsyncIOScheduler | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.dispatcher = Dispatcher(
+            self.engine, self.channels, self.queue, worker=self.worker, clock=self.clock
+        )
+
+    @property
+    def single_host(self) -> bool:
+        """SQLite: one daemon only, so every ``sending`` row at start-up is an orphan."""
+        return self.engine.dialect.name == "sqlite"
+
+    def add_job(self, name: str, every_seconds: float, job: Job) -> None:
+        """Register a periodic job (metrics, feeds, reports...)."""
+        self.periodic[name] = (every_seconds, job)
+
+    # ------------------------------------------------------------------ run modes
+
+    async def run_once(self) -> None:
+        """Run every job that is due once, then return (``loa daemon --once``, cron users)."""
+        self.dispatcher.recover(everything=self.single_host)
+        await self.dispatcher.run_due()
+        await self._check_channels()
+        for name, (_every, job) in self.periodic.items():
+            await self._guarded(name, job)
+
+    async def run_forever(self) -> None:
+        """Serve until SIGTERM/SIGINT."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+        await asyncio.to_thread(self.dispatcher.recover, everything=self.single_host)
+        scheduler = AsyncIOScheduler(
+            timezone="UTC",
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        self._scheduler = scheduler
+        scheduler.add_job(self._poll, "interval", seconds=self.settings.poll_seconds, id="poll")
+        scheduler.add_job(
+            self._check_channels,
+            "interval",
+            seconds=self.settings.channel_check_seconds,
+            id="channels",
+        )
+        for name, (every, job) in self.periodic.items():
+            scheduler.add_job(
+                self._guarded,
+                "interval",
+                seconds=every,
+                args=(name, job),
+                id=name,
+                next_run_time=self.clock(),
+                # A periodic job late by more than half its period just waits for the next.
+                misfire_grace_time=max(1, int(every / 2)),
+            )
+        scheduler.start()
+        await self._poll()
+        log.info("daemon %s started; %d channels", self.worker, len(self.channels))
+        await self._stopping.wait()
+        scheduler.shutdown(wait=False)
+        await self._drain()
+        log.info("daemon %s stopped", self.worker)
+
+    def stop(self) -> None:
+        """Ask the daemon to finish in-flight work and exit."""
+        if not self._stopping.is_set():
+            log.info("stopping: finishing in-flight publishes")
+        self._stopping.set()
+
+    # ------------------------------------------------------------------ jobs
+
+    async def _poll(self) -> None:
+        """Re-arm the dispatch job at the earliest due time (posts may have changed)."""
+        if not self.single_host:
+            await asyncio.to_thread(self.dispatcher.recover)
+        due = await asyncio.to_thread(self.dispatcher.next_due)
+        self._arm(due)
+
+    def _arm(self, due: datetime | None) -> None:
+        if self._scheduler is None or self._stopping.is_set() or due == self._armed_at:
+            return
+        self._armed_at = due
+        if due is None:
+            with contextlib.suppress(Exception):
+                self._scheduler.remove_job("dispatch")
+            return
+        self._scheduler.add_job(
+            self._dispatch,
+            "date",
+            run_date=max(due, self.clock()),
+            id="dispatch",
+            replace_existing=True,
+        )
+
+    async def _dispatch(self) -> None:
+        self._armed_at = None
+        task = asyncio.create_task(self.dispatcher.run_due())
+        self._inflight.add(task)
+        try:
+            await task
+        except Exception:
+            log.exception("dispatch failed; retrying at the next poll")
+        finally:
+            self._inflight.discard(task)
+        if not self._stopping.is_set():
+            self._arm(await asyncio.to_thread(self.dispatcher.next_due))
+
+    async def _check_channels(self) -> None:
+        """Resume paused channels whose token works again."""
+        paused = await asyncio.to_thread(paused_channels, self.engine)
+        for channel_id in paused:
+            channel = self.channels.get(channel_id)
+            if channel is None:
+                continue
+            try:
+                health = await channel.health()
+            except Exception as exc:
+                log.info("channel %s still paused: %s", channel_id, exc)
+                continue
+            if health.ok:
+                await asyncio.to_thread(resume_channel, self.engine, channel_id, self.clock)
+
+    async def _guarded(self, name: str, job: Job) -> None:
+        """Run a periodic job; a failure is logged and the daemon goes on."""
+        if self._stopping.is_set():
+            return
+        try:
+            await job()
+        except Exception:
+            log.exception("job %s failed; it runs again at its next time", name)
+
+    async def _drain(self) -> None:
+        self.dispatcher.stopping = True
+        if not self._inflight:
+            return
+        done, pending = await asyncio.wait(
+            self._inflight, timeout=self.settings.shutdown_grace_seconds
+        )
+        if pending:
+            log.warning(
+                "%d publishes did not finish in %.0fs; they will be checked at the next start",
+                len(pending),
+                self.settings.shutdown_grace_seconds,
+            )
+        del done
+
+
+class SingleDaemonLock:
+    """On SQLite, refuse a second daemon on the same database (a lock file beside it)."""
+
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        self.path = database.with_name(database.name + ".daemon.lock")
+        self._file: IO[str] | None = None
+
+    def __enter__(self) -> SingleDaemonLock:
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            handle.close()
+            raise DaemonAlreadyRunning(
+                f"another loa daemon ({owner}) is already running on {self.database}; "
+                "SQLite allows one daemon: stop it, or move to PostgreSQL to run several"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        self._file = handle
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+
+
+def lateness_summary(values: list[float]) -> dict[str, float]:
+    """p50/p99/max of lateness seconds (for `loa demo` and the benchmarks)."""
+    if not values:
+        return {"p50": 0.0, "p99": 0.0, "max": 0.0}
+    ordered = sorted(values)
+
+    def pct(p: float) -> float:
+        return ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))]
+
+    return {"p50": pct(0.5), "p99": pct(0.99), "max": ordered[-1]}

@@ -1,0 +1,500 @@
+"""Claim due deliveries, publish them, record each result at once; recover after a crash.
+
+The rules, in the order they protect the user:
+
+1. A delivery is claimed atomically (one conditional UPDATE; on PostgreSQL the candidate
+   rows are locked with ``FOR UPDATE SKIP LOCKED``) and the claim is committed *before*
+   the platform is called, so two daemons never send the same delivery.
+2. Each result is committed as soon as it is known.
+3. An attempt whose outcome is unknown (timeout after sending, 5xx, a crash while
+   ``sending``) is marked ``uncertain``; the next attempt first asks the channel whether
+   the post is already there (:meth:`Channel.find`) and only re-sends when it surely is not.
+4. Transient errors retry with exponential backoff and jitter up to a limit; auth errors
+   pause the channel (its deliveries wait); content errors fail that delivery alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, func, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from content.db import session_scope
+from content.models import Alert, ChannelState, Delivery, DeliveryState, MediaFile, Post
+from content.queue import Queue
+from content.times import utcnow
+from scheduler.channels.base import (
+    AuthError,
+    Channel,
+    ChannelError,
+    ContentError,
+    MediaBlob,
+    OutgoingPost,
+    Processing,
+    Published,
+    TransientError,
+)
+
+log = logging.getLogger("loa.dispatch")
+
+#: last_error_class of an attempt whose outcome is unknown: look before sending again.
+UNCERTAIN = "uncertain"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry transient failures."""
+
+    max_attempts: int = 6
+    base_delay: float = 30.0
+    max_delay: float = 3600.0
+    #: Each delay is stretched or shrunk by up to this fraction, so retries do not stampede.
+    jitter: float = 0.2
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Seconds to wait after the ``attempt``-th failed attempt (1-based)."""
+        raw = min(self.max_delay, self.base_delay * 2 ** max(0, attempt - 1))
+        return raw * (1 + rng.uniform(-self.jitter, self.jitter))
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """One attempt, for the log line and the summary."""
+
+    delivery_id: int
+    channel: str
+    outcome: str  # published | processing | retry | failed | needs_review | paused | found
+    latency: float
+    lateness: float
+    detail: str = ""
+
+
+@dataclass
+class _Job:
+    delivery_id: int
+    post_id: int
+    channel: str
+    due: datetime | None
+    attempts: int
+    uncertain: bool
+    post: OutgoingPost
+
+
+@dataclass
+class Dispatcher:
+    """Publishes due deliveries through ``channels`` (id -> client)."""
+
+    engine: Engine
+    channels: Mapping[str, Channel]
+    queue: Queue
+    worker: str
+    clock: Callable[[], datetime] = utcnow
+    rng: random.Random = field(default_factory=random.Random)
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    #: Simultaneous calls per channel (platform politeness) and overall.
+    per_channel: Mapping[str, int] = field(default_factory=dict)
+    overall: int = 32
+    batch_size: int = 100
+    #: A ``sending`` claim older than this belongs to a daemon that died.
+    lease: timedelta = timedelta(minutes=5)
+    #: Set on shutdown: finish what was claimed, claim nothing more.
+    stopping: bool = False
+    _channel_locks: dict[str, asyncio.Semaphore] = field(default_factory=dict, init=False)
+    _overall_lock: asyncio.Semaphore | None = field(default=None, init=False)
+
+    # ------------------------------------------------------------------ public
+
+    async def run_due(self) -> list[AttemptResult]:
+        """Publish everything due now; returns when nothing due is left to claim."""
+        results: list[AttemptResult] = []
+        while not self.stopping:
+            claimed = await asyncio.to_thread(self.claim, self.batch_size)
+            if not claimed:
+                return results
+            batch = await asyncio.gather(*(self._process(i) for i in claimed))
+            results.extend(batch)
+        return results
+
+    def claim(self, limit: int) -> list[int]:
+        """Atomically mark up to ``limit`` due deliveries ``sending`` for this worker."""
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            blocked = _blocked_channels(session, now)
+            candidates = (
+                select(Delivery.id)
+                .where(Delivery.state == DeliveryState.PENDING)
+                .where(col(Delivery.next_attempt_at) <= now)
+                .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
+                .limit(limit)
+            )
+            if blocked:
+                candidates = candidates.where(col(Delivery.channel).not_in(blocked))
+            values = dict(
+                state=DeliveryState.SENDING, claimed_by=self.worker, claimed_at=now, updated_at=now
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                # Several daemons: lock the candidates, skipping rows another daemon holds.
+                # (As a sub-select inside the UPDATE, PostgreSQL may run the LIMIT more than
+                # once and claim too many rows, so it is its own statement.)
+                ids = list(session.exec(candidates.with_for_update(skip_locked=True)).all())
+                if not ids:
+                    return []
+                target = col(Delivery.id).in_(ids)
+            else:
+                # SQLite serialises writers: one UPDATE with a sub-select is atomic.
+                target = col(Delivery.id).in_(candidates.scalar_subquery())
+            rows = session.execute(
+                update(Delivery)
+                .where(target)
+                .where(col(Delivery.state) == DeliveryState.PENDING)
+                .values(**values)
+                .returning(col(Delivery.id))
+            ).all()
+        return sorted(r[0] for r in rows)
+
+    def next_due(self) -> datetime | None:
+        """When the earliest waiting delivery is due (None when nothing waits)."""
+        with session_scope(self.engine) as session:
+            blocked = _blocked_channels(session, self.clock())
+            query = select(func.min(Delivery.next_attempt_at)).where(
+                Delivery.state == DeliveryState.PENDING
+            )
+            if blocked:
+                query = query.where(col(Delivery.channel).not_in(blocked))
+            return session.exec(query).one()
+
+    def recover(self, *, everything: bool = False) -> list[int]:
+        """Turn ``sending`` deliveries left by a dead daemon into uncertain, due retries.
+
+        With ``everything`` (one daemon on SQLite, at start-up) every ``sending`` row is an
+        orphan; otherwise only claims older than the lease. The next attempt asks the
+        platform first, so nothing is sent twice.
+        """
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            stmt = (
+                update(Delivery)
+                .where(col(Delivery.state) == DeliveryState.SENDING)
+                .values(
+                    state=DeliveryState.PENDING,
+                    last_error_class=UNCERTAIN,
+                    last_error_code=None,
+                    last_error_message="the daemon stopped while sending; checking the platform",
+                    next_attempt_at=now,
+                    claimed_by=None,
+                    updated_at=now,
+                )
+                .returning(col(Delivery.id))
+            )
+            if not everything:
+                stmt = stmt.where(col(Delivery.claimed_at) <= now - self.lease)
+            ids = sorted(r[0] for r in session.execute(stmt).all())
+        if ids:
+            log.warning("recovered %d deliveries left sending: %s", len(ids), ids)
+        return ids
+
+    # ------------------------------------------------------------------ one delivery
+
+    async def _process(self, delivery_id: int) -> AttemptResult:
+        job = await asyncio.to_thread(self._load, delivery_id)
+        started = self.clock()
+        lateness = (started - job.due).total_seconds() if job.due else 0.0
+        channel = self.channels.get(job.channel)
+        if channel is None:
+            error = ContentError(f"channel {job.channel} is not configured any more")
+            return await self._finish(job, error, 0.0, lateness)
+        async with self._overall(), self._channel_lock(job.channel):
+            t0 = time.perf_counter()
+            try:
+                outcome: Published | Processing | ChannelError
+                if job.uncertain and not job.post.pending_step:
+                    found = await channel.find(job.post)
+                    if found is not None:
+                        outcome = found
+                        return await self._finish(job, outcome, _since(t0), lateness, "found")
+                outcome = await channel.publish(job.post)
+            except ChannelError as exc:
+                outcome = exc
+            except Exception as exc:  # a bug or an unforeseen answer: never assume "not sent"
+                log.exception("delivery %s: unexpected error from %s", delivery_id, job.channel)
+                outcome = TransientError(
+                    f"unexpected {type(exc).__name__}: {exc}", uncertain=True, platform="loa"
+                )
+            return await self._finish(job, outcome, _since(t0), lateness)
+
+    async def _finish(
+        self,
+        job: _Job,
+        outcome: Published | Processing | ChannelError,
+        latency: float,
+        lateness: float,
+        note: str = "",
+    ) -> AttemptResult:
+        label, detail = await asyncio.to_thread(self._record, job, outcome)
+        result = AttemptResult(
+            job.delivery_id, job.channel, note or label, latency, lateness, detail
+        )
+        log.info(
+            "delivery=%s channel=%s outcome=%s latency=%.3fs lateness=%.3fs%s",
+            result.delivery_id,
+            result.channel,
+            result.outcome,
+            result.latency,
+            result.lateness,
+            f" detail={detail!r}" if detail else "",
+        )
+        return result
+
+    def _load(self, delivery_id: int) -> _Job:
+        with session_scope(self.engine) as session:
+            delivery = session.get(Delivery, delivery_id)
+            assert delivery is not None
+            post = session.get(Post, delivery.post_id)
+            assert post is not None
+            images = []
+            for media_id in post.image_ids:
+                row = session.get(MediaFile, media_id)
+                if row is not None:
+                    images.append(MediaBlob(filename=row.filename, mime=row.mime, data=row.data))
+            outgoing = OutgoingPost(
+                delivery_id=delivery_id,
+                channel=delivery.channel,
+                text=delivery.text_variant or post.text,
+                title=post.title,
+                link=post.link,
+                images=tuple(images),
+                fingerprint=post.fingerprint,
+                first_attempt_at=post.scheduled_at,
+                pending_step=delivery.pending_step,
+                pending_ref=delivery.pending_ref,
+            )
+            return _Job(
+                delivery_id=delivery_id,
+                post_id=post.id or 0,
+                channel=delivery.channel,
+                due=delivery.next_attempt_at,
+                attempts=delivery.attempts,
+                uncertain=delivery.last_error_class == UNCERTAIN,
+                post=outgoing,
+            )
+
+    def _record(self, job: _Job, outcome: Published | Processing | ChannelError) -> tuple[str, str]:
+        """Commit what happened to one claimed delivery; returns (outcome label, detail)."""
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            # Lock order everywhere: the post, then its deliveries (no deadlocks with the
+            # queue rules), and deliveries of one post are recorded one at a time, so the
+            # last one sees the others settled and marks the post done.
+            session.get(Post, job.post_id, with_for_update=True)
+            delivery = session.get(Delivery, job.delivery_id, with_for_update=True)
+            if delivery is None or delivery.state != DeliveryState.SENDING:
+                return "lost-claim", "another daemon took this delivery over"
+            if delivery.claimed_by != self.worker:
+                return "lost-claim", f"claimed by {delivery.claimed_by}"
+            delivery.claimed_by = None
+            delivery.updated_at = now
+            label, detail = self._apply(session, delivery, outcome, now)
+            session.add(delivery)
+            session.flush()
+            self.queue.settle(session, delivery.post_id)
+        return label, detail
+
+    def _apply(
+        self,
+        session: Session,
+        delivery: Delivery,
+        outcome: Published | Processing | ChannelError,
+        now: datetime,
+    ) -> tuple[str, str]:
+        state = _channel_state(session, delivery.channel, now)
+        was_uncertain = delivery.last_error_class == UNCERTAIN
+        if isinstance(outcome, Published):
+            if delivery.pending_step is None:
+                delivery.attempts += 1
+            delivery.state = DeliveryState.PUBLISHED
+            delivery.remote_id = outcome.remote_id
+            delivery.permalink = outcome.permalink
+            delivery.published_at = now
+            delivery.next_attempt_at = None
+            delivery.pending_step = delivery.pending_ref = None
+            _clear_error(delivery)
+            state.last_success_at = now
+            return "published", outcome.remote_id
+        if isinstance(outcome, Processing):
+            if delivery.pending_step is None:
+                delivery.attempts += 1
+            delivery.state = DeliveryState.PENDING
+            delivery.pending_step = outcome.step
+            delivery.pending_ref = outcome.ref
+            delivery.next_attempt_at = now + timedelta(seconds=outcome.retry_after)
+            _clear_error(delivery)
+            return "processing", outcome.step
+        _store_error(delivery, outcome)
+        state.last_failure_at = now
+        if isinstance(outcome, AuthError):
+            # Not this post's fault: it waits, the channel pauses until its token works.
+            delivery.state = DeliveryState.PENDING
+            delivery.next_attempt_at = now
+            if not state.paused:
+                state.paused = True
+                state.paused_reason = outcome.message
+                state.paused_at = now
+                _alert(
+                    session,
+                    now,
+                    "channel_paused",
+                    delivery,
+                    f"{delivery.channel} is paused: {outcome.message}",
+                    "Renew the channel's token (see `loa doctor`); its posts wait and resume.",
+                )
+            return "paused", outcome.message
+        if isinstance(outcome, ContentError):
+            delivery.attempts += 1
+            delivery.state = DeliveryState.FAILED
+            delivery.next_attempt_at = None
+            _alert(
+                session,
+                now,
+                "delivery_failed",
+                delivery,
+                f"post {delivery.post_id} on {delivery.channel} was refused: {outcome.message}",
+                "Edit the post and queue it again.",
+            )
+            return "failed", outcome.message
+        assert isinstance(outcome, TransientError)
+        delivery.attempts += 1
+        if outcome.uncertain or was_uncertain:
+            # Still unknown whether the platform has it: keep looking before any re-send.
+            delivery.last_error_class = UNCERTAIN
+        if delivery.attempts >= self.policy.max_attempts:
+            delivery.next_attempt_at = None
+            if delivery.last_error_class == UNCERTAIN:
+                delivery.state = DeliveryState.NEEDS_REVIEW
+                _alert(
+                    session,
+                    now,
+                    "needs_review",
+                    delivery,
+                    f"post {delivery.post_id} on {delivery.channel}: Loa cannot tell whether it "
+                    f"was published ({outcome.message})",
+                    "Look at the Page/OA, then mark it published or not published in the TUI.",
+                )
+                return "needs_review", outcome.message
+            delivery.state = DeliveryState.FAILED
+            _alert(
+                session,
+                now,
+                "delivery_failed",
+                delivery,
+                f"post {delivery.post_id} on {delivery.channel} failed "
+                f"{delivery.attempts} times: {outcome.message}",
+                "Check the channel with `loa doctor`, then retry the post.",
+            )
+            return "failed", outcome.message
+        wait = self.policy.delay(delivery.attempts, self.rng)
+        if outcome.retry_after is not None:
+            wait = max(wait, outcome.retry_after)
+            if outcome.retry_after > self.policy.base_delay:
+                # The platform named a block: hold the whole channel, not just this post.
+                until = now + timedelta(seconds=outcome.retry_after)
+                state.blocked_until = max(state.blocked_until or until, until)
+        delivery.state = DeliveryState.PENDING
+        delivery.next_attempt_at = now + timedelta(seconds=wait)
+        return "retry", f"{outcome.message} (next in {wait:.0f}s)"
+
+    # ------------------------------------------------------------------ limits
+
+    def _channel_lock(self, channel: str) -> asyncio.Semaphore:
+        if channel not in self._channel_locks:
+            self._channel_locks[channel] = asyncio.Semaphore(self.per_channel.get(channel, 4))
+        return self._channel_locks[channel]
+
+    def _overall(self) -> asyncio.Semaphore:
+        if self._overall_lock is None:
+            self._overall_lock = asyncio.Semaphore(self.overall)
+        return self._overall_lock
+
+
+def resume_channel(engine: Engine, channel: str, clock: Callable[[], datetime] = utcnow) -> bool:
+    """Unpause a channel (its token works again); True when it was paused."""
+    with session_scope(engine) as session:
+        state = session.get(ChannelState, channel)
+        if state is None or not state.paused:
+            return False
+        state.paused = False
+        state.paused_reason = None
+        state.updated_at = clock()
+        session.add(state)
+    log.info("channel %s resumed", channel)
+    return True
+
+
+def paused_channels(engine: Engine) -> dict[str, str]:
+    """Paused channels and why."""
+    with session_scope(engine) as session:
+        rows = session.exec(select(ChannelState).where(col(ChannelState.paused).is_(True))).all()
+        return {r.channel: r.paused_reason or "" for r in rows}
+
+
+def _blocked_channels(session: Session, now: datetime) -> list[str]:
+    rows = session.exec(select(ChannelState)).all()
+    return [
+        r.channel
+        for r in rows
+        if r.paused or (r.blocked_until is not None and r.blocked_until > now)
+    ]
+
+
+def _channel_state(session: Session, channel: str, now: datetime) -> ChannelState:
+    """The channel's shared state row, created on first use (safe when daemons race)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(ChannelState)
+        .values(channel=channel, paused=False, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["channel"])
+    )
+    state = session.get(ChannelState, channel, with_for_update=True)
+    assert state is not None
+    state.updated_at = now
+    session.add(state)
+    return state
+
+
+def _store_error(delivery: Delivery, error: ChannelError) -> None:
+    delivery.last_error_class = error.error_class
+    delivery.last_error_code = error.code_text()
+    delivery.last_error_message = error.message[:2000]
+
+
+def _clear_error(delivery: Delivery) -> None:
+    delivery.last_error_class = delivery.last_error_code = delivery.last_error_message = None
+
+
+def _alert(
+    session: Session, now: datetime, kind: str, delivery: Delivery, message: str, advice: str
+) -> None:
+    session.add(
+        Alert(
+            at=now,
+            kind=kind,
+            channel=delivery.channel,
+            post_id=delivery.post_id,
+            delivery_id=delivery.id,
+            message=message,
+            advice=advice,
+        )
+    )
+
+
+def _since(t0: float) -> float:
+    return time.perf_counter() - t0
