@@ -377,6 +377,10 @@ def _fit_text(text: str, block: Block, width: int, height: int, scale: float) ->
             best, lo = fitted, size + 1
         else:
             hi = size - 1
+    if best is not None and block.balance:
+        # Balancing keeps the line count, so it is done once, for the chosen size only.
+        font = _font(block.weight, best.font_size)
+        best = replace(best, lines=tuple(_balanced(text, font, width, list(best.lines))))
     return best
 
 
@@ -390,8 +394,6 @@ def _try_size(text: str, block: Block, width: int, height: int, size: int) -> Fi
     lh = _line_height(font, block.line_spacing)
     if lh * len(lines) > height:
         return None
-    if block.balance:
-        lines = _balanced(text, font, width, lines)
     return FittedText(block.field, (0, 0, width, height), size, block.weight, tuple(lines), lh)
 
 
@@ -735,7 +737,6 @@ def _fit_list(
             lines = _wrap(text, font, text_w)
             if lines is None:
                 return None
-            lines = _balanced(text, font, text_w, lines)
             out.append(FittedText(name, (0, 0, text_w, 0), size, block.weight, tuple(lines), lh))
         used = sum(max(t.height, badge) for t in out) + gap * (len(out) - 1)
         return (tuple(out), used) if used <= height else None
@@ -751,7 +752,19 @@ def _fit_list(
     if best is None:
         name, text = max(items, key=lambda kv: len(kv[1]))
         raise _cannot_fit(name, text)
-    return best
+    fitted, used = best
+    # Even out each item's lines (no lone word on a second line); the count stays the same.
+    texts = dict(items)
+    balanced = tuple(
+        replace(
+            t,
+            lines=tuple(
+                _balanced(texts[t.field], _font(t.weight, t.font_size), t.box[2], list(t.lines))
+            ),
+        )
+        for t in fitted
+    )
+    return balanced, used
 
 
 def _badge_size(line_height: int) -> int:
