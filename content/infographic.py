@@ -831,7 +831,7 @@ def _draw(p: Plan, photo: Image.Image | None) -> Image.Image:
         _draw_lines(
             d,
             p.footer,
-            pal["white"],
+            _on(pal["primary_dark"], pal),
             "center",
             ((fx0 + fx1) // 2, (fy0 + fy1 - p.footer.height) // 2),
         )
@@ -877,7 +877,9 @@ def _draw_header(img: Image.Image, d: ImageDraw.ImageDraw, p: Plan) -> None:
     ly = (y1 - y0 - logo_d) // 2
     _draw_logo(img, (margin, ly, margin + logo_d, ly + logo_d), p.branding, pal)
     hx0, _, _, _ = p.header.box
-    _draw_lines(d, p.header, pal["white"], "left", (hx0, (y1 - y0 - p.header.height) // 2))
+    _draw_lines(
+        d, p.header, _on(pal["primary"], pal), "left", (hx0, (y1 - y0 - p.header.height) // 2)
+    )
 
 
 def _draw_logo(img: Image.Image, box: tuple[int, int, int, int], branding: Branding, pal) -> None:
@@ -889,7 +891,14 @@ def _draw_logo(img: Image.Image, box: tuple[int, int, int, int], branding: Brand
         d.ellipse(box, fill=pal["accent"])
         _star(d, ((x0 + x1) / 2, (y0 + y1) / 2), dsize * 0.36, pal["primary"])
         return
-    logo = _load_logo(str(branding.logo_path), dsize)
+    path = Path(branding.logo_path)
+    try:
+        mtime = path.stat().st_mtime_ns  # part of the cache key: a replaced logo is reread
+    except OSError as e:
+        raise ValidationError(
+            f"cannot read logo {path}: {e.strerror}", field="branding.logo_path"
+        ) from None
+    logo = _load_logo(str(path), dsize, mtime)
     # A white disc behind the logo keeps any logo readable on any primary colour.
     d.ellipse(box, fill=pal["white"])
     inner = logo.size
@@ -907,7 +916,7 @@ def _star(d: ImageDraw.ImageDraw, centre: tuple[float, float], r: float, fill) -
 
 
 @lru_cache(maxsize=16)
-def _load_logo(path: str, diameter: int) -> Image.Image:
+def _load_logo(path: str, diameter: int, mtime: int) -> Image.Image:
     try:
         with Image.open(path) as src:
             logo = ImageOps.exif_transpose(src).convert("RGBA")
