@@ -135,6 +135,11 @@ class Daemon:
         await self._drain()
         log.info("daemon %s stopped", self.worker)
 
+    async def close(self) -> None:
+        """Close every channel's connections."""
+        for channel in self.channels.values():
+            await channel.aclose()
+
     def stop(self) -> None:
         """Ask the daemon to finish in-flight work and exit."""
         if not self._stopping.is_set():

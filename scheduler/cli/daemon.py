@@ -1,0 +1,109 @@
+"""`loa daemon` and `loa status`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+from contextlib import nullcontext
+from pathlib import Path
+
+from content.times import local_text, utcnow
+from scheduler.cli.common import Context, subcommand_parent
+from scheduler.status import queue_status
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``daemon`` and ``status``."""
+    daemon = subparsers.add_parser(
+        "daemon", parents=[subcommand_parent()], help="publish on time, unattended"
+    )
+    daemon.add_argument("--once", action="store_true", help="run every due job once and exit")
+    daemon.add_argument(
+        "--poll-seconds", type=float, default=5.0, help="how often to look for new posts"
+    )
+    daemon.add_argument("--log-level", default="info", choices=("debug", "info", "warning"))
+    daemon.set_defaults(handler=run_daemon)
+
+    status = subparsers.add_parser(
+        "status", parents=[subcommand_parent()], help="queue depth, late posts, failing channels"
+    )
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(handler=run_status)
+
+
+def run_daemon(args: argparse.Namespace) -> int:
+    """Start the daemon (or run its jobs once)."""
+    from scheduler.daemon import DaemonSettings, SingleDaemonLock
+    from scheduler.runtime import build_daemon
+
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    ctx = Context(args)
+    engine = ctx.engine
+    lock = (
+        SingleDaemonLock(Path(engine.url.database or "loa.db"))
+        if engine.dialect.name == "sqlite"
+        else nullcontext()
+    )
+    with lock:
+        settings = DaemonSettings(poll_seconds=args.poll_seconds)
+
+        async def main() -> None:
+            daemon = build_daemon(ctx.config, engine, settings=settings)
+            try:
+                if args.once:
+                    await daemon.run_once()
+                else:
+                    await daemon.run_forever()
+            finally:
+                await daemon.close()
+
+        asyncio.run(main())
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Print the queue's state."""
+    ctx = Context(args)
+    tz = ctx.config.directory().office.timezone
+    report = queue_status(ctx.engine, utcnow(), list(ctx.config.channels))
+    if args.json:
+        data = {
+            "waiting": report.waiting,
+            "due_now": report.due_now,
+            "late": report.late,
+            "sending": report.sending,
+            "failed": report.failed,
+            "needs_review": report.needs_review,
+            "channels": [
+                {
+                    "channel": c.channel,
+                    "waiting": c.waiting,
+                    "failed": c.failed,
+                    "needs_review": c.needs_review,
+                    "paused": c.paused,
+                    "paused_reason": c.paused_reason,
+                    "last_success_at": c.last_success_at.astimezone(tz).isoformat()
+                    if c.last_success_at
+                    else None,
+                }
+                for c in report.channels
+            ],
+        }
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    print(
+        f"waiting {report.waiting}, due now {report.due_now}, late {report.late}, "
+        f"sending {report.sending}, failed {report.failed}, needs review {report.needs_review}"
+    )
+    for c in report.channels:
+        flag = f"PAUSED: {c.paused_reason}" if c.paused else "ok"
+        print(
+            f"  {c.channel:<16} {flag:<10} waiting {c.waiting:<4} failed {c.failed:<4} "
+            f"review {c.needs_review:<4} last published {local_text(c.last_success_at, tz)}"
+        )
+    return 0

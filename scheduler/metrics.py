@@ -1,0 +1,150 @@
+"""Engagement collection: new posts often, old posts rarely, every figure kept as a sample.
+
+A published delivery is refreshed every 15 minutes during its first day, hourly during its
+first week, daily up to 30 days, then no more (its numbers have settled). Each channel is
+asked for all its due posts at once, so a client can batch them (Facebook: 50 per call).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, func
+from sqlmodel import col, select
+
+from content.db import session_scope
+from content.models import Delivery, DeliveryState, MetricSample
+from content.times import utcnow
+from scheduler.channels.base import Channel, ChannelError
+
+log = logging.getLogger("loa.metrics")
+
+#: (age of the post up to, refresh interval) - the collection cadence.
+CADENCE: tuple[tuple[timedelta, timedelta], ...] = (
+    (timedelta(days=1), timedelta(minutes=15)),
+    (timedelta(days=7), timedelta(hours=1)),
+    (timedelta(days=30), timedelta(days=1)),
+)
+
+
+def refresh_interval(age: timedelta) -> timedelta | None:
+    """How often a post of this age is refreshed; None once it is past collecting."""
+    for limit, interval in CADENCE:
+        if age < limit:
+            return interval
+    return None
+
+
+@dataclass(frozen=True)
+class CollectionReport:
+    """What one collection run did."""
+
+    asked: int
+    samples: int
+    failed_channels: dict[str, str]
+
+
+def due_for_refresh(engine: Engine, now: datetime) -> dict[str, dict[str, int]]:
+    """Per channel, the remote ids due for a refresh and their delivery ids."""
+    oldest = now - CADENCE[-1][0]
+    with session_scope(engine) as session:
+        last = (
+            select(MetricSample.delivery_id, func.max(MetricSample.collected_at).label("last"))
+            .group_by(col(MetricSample.delivery_id))
+            .subquery()
+        )
+        rows = session.exec(
+            select(
+                Delivery.id,
+                Delivery.channel,
+                Delivery.remote_id,
+                Delivery.published_at,
+                last.c.last,
+            )
+            .outerjoin(last, last.c.delivery_id == Delivery.id)
+            .where(Delivery.state == DeliveryState.PUBLISHED)
+            .where(col(Delivery.remote_id).is_not(None))
+            .where(col(Delivery.published_at) >= oldest)
+        ).all()
+    due: dict[str, dict[str, int]] = defaultdict(dict)
+    for delivery_id, channel, remote_id, published_at, last_at in rows:
+        interval = refresh_interval(now - published_at)
+        if interval is None or (last_at is not None and now - last_at < interval):
+            continue
+        due[channel][remote_id] = delivery_id
+    return dict(due)
+
+
+async def collect(
+    engine: Engine,
+    channels: Mapping[str, Channel],
+    clock: Callable[[], datetime] = utcnow,
+) -> CollectionReport:
+    """Ask each channel for the figures of its due posts and store them as samples."""
+    now = clock()
+    due = await asyncio.to_thread(due_for_refresh, engine, now)
+    asked = sum(len(ids) for ids in due.values())
+    failed: dict[str, str] = {}
+
+    async def one(channel_id: str, ids: dict[str, int]) -> list[MetricSample]:
+        channel = channels.get(channel_id)
+        if channel is None:
+            return []
+        try:
+            figures = await channel.fetch_metrics(list(ids))
+        except ChannelError as exc:
+            failed[channel_id] = exc.message
+            log.warning("metrics for %s failed: %s", channel_id, exc.message)
+            return []
+        return [
+            MetricSample(delivery_id=ids[remote], collected_at=now, name=name, value=float(value))
+            for remote, values in figures.items()
+            if remote in ids
+            for name, value in values.items()
+        ]
+
+    batches = await asyncio.gather(*(one(c, ids) for c, ids in due.items()))
+    samples = [s for batch in batches for s in batch]
+    if samples:
+        await asyncio.to_thread(_store, engine, samples)
+    log.info("metrics: %d posts asked, %d samples stored", asked, len(samples))
+    return CollectionReport(asked=asked, samples=len(samples), failed_channels=failed)
+
+
+def _store(engine: Engine, samples: list[MetricSample]) -> None:
+    with session_scope(engine) as session:
+        session.add_all(samples)
+
+
+def latest_metrics(engine: Engine, delivery_ids: list[int]) -> dict[int, dict[str, float]]:
+    """The newest value of each metric per delivery (for the TUI and reports)."""
+    if not delivery_ids:
+        return {}
+    with session_scope(engine) as session:
+        newest = (
+            select(
+                MetricSample.delivery_id,
+                MetricSample.name,
+                func.max(MetricSample.collected_at).label("at"),
+            )
+            .where(col(MetricSample.delivery_id).in_(delivery_ids))
+            .group_by(col(MetricSample.delivery_id), col(MetricSample.name))
+            .subquery()
+        )
+        rows = session.exec(
+            select(MetricSample.delivery_id, MetricSample.name, MetricSample.value).join(
+                newest,
+                (newest.c.delivery_id == MetricSample.delivery_id)
+                & (newest.c.name == MetricSample.name)
+                & (newest.c.at == MetricSample.collected_at),
+            )
+        ).all()
+    result: dict[int, dict[str, float]] = defaultdict(dict)
+    for delivery_id, name, value in rows:
+        result[delivery_id][name] = value
+    return dict(result)

@@ -1,0 +1,89 @@
+"""What `loa status` reports: is the queue moving, and what needs a person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, func
+from sqlmodel import col, select
+
+from content.db import session_scope
+from content.models import ChannelState, Delivery, DeliveryState
+
+#: A delivery still waiting this long after its time counts as late.
+LATE_AFTER = timedelta(minutes=1)
+
+
+@dataclass
+class ChannelStatus:
+    """One channel's line."""
+
+    channel: str
+    waiting: int = 0
+    failed: int = 0
+    needs_review: int = 0
+    paused: bool = False
+    paused_reason: str | None = None
+    last_success_at: datetime | None = None
+
+
+@dataclass
+class QueueStatus:
+    """The whole report."""
+
+    waiting: int
+    due_now: int
+    late: int
+    sending: int
+    failed: int
+    needs_review: int
+    channels: list[ChannelStatus] = field(default_factory=list)
+
+
+def queue_status(engine: Engine, now: datetime, channel_ids: list[str]) -> QueueStatus:
+    """Counts by state, lateness and per-channel health, from the database alone."""
+    with session_scope(engine) as session:
+        by_channel_state = session.exec(
+            select(Delivery.channel, Delivery.state, func.count()).group_by(
+                col(Delivery.channel), col(Delivery.state)
+            )
+        ).all()
+        due_now = session.exec(
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.state == DeliveryState.PENDING)
+            .where(col(Delivery.next_attempt_at) <= now)
+        ).one()
+        late = session.exec(
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.state == DeliveryState.PENDING)
+            .where(col(Delivery.next_attempt_at) <= now - LATE_AFTER)
+        ).one()
+        states = {s.channel: s for s in session.exec(select(ChannelState)).all()}
+    channels = {c: ChannelStatus(c) for c in channel_ids}
+    totals: dict[str, int] = {}
+    for channel, state, count in by_channel_state:
+        totals[state] = totals.get(state, 0) + count
+        line = channels.setdefault(channel, ChannelStatus(channel))
+        if state == DeliveryState.PENDING:
+            line.waiting += count
+        elif state == DeliveryState.FAILED:
+            line.failed += count
+        elif state == DeliveryState.NEEDS_REVIEW:
+            line.needs_review += count
+    for channel, line in channels.items():
+        if channel in states:
+            line.paused = states[channel].paused
+            line.paused_reason = states[channel].paused_reason
+            line.last_success_at = states[channel].last_success_at
+    return QueueStatus(
+        waiting=totals.get(DeliveryState.PENDING, 0),
+        due_now=due_now,
+        late=late,
+        sending=totals.get(DeliveryState.SENDING, 0),
+        failed=totals.get(DeliveryState.FAILED, 0),
+        needs_review=totals.get(DeliveryState.NEEDS_REVIEW, 0),
+        channels=list(channels.values()),
+    )
