@@ -1,0 +1,535 @@
+"""Rotating Zalo OA tokens, kept in the database (table ``credential``), encrypted at rest.
+
+Zalo's refresh tokens are single-use: a successful refresh returns a new pair and kills both
+the old refresh token and the old access token. Losing the new refresh token (a crash between
+the refresh call and the write, or two workers refreshing at once) loses the OA until an admin
+re-consents. So:
+
+* **One refresh at a time per OA, across processes.** A refresh *lease* lives in the row
+  itself: an odd ``version`` means "a refresh is in flight since ``updated_at``". The lease is
+  taken and released in short database-locked transactions (PostgreSQL ``SELECT ... FOR
+  UPDATE``; SQLite ``BEGIN IMMEDIATE``), and the refresh HTTP call runs while the lease is held.
+  No database lock is held across the network call, so a slow token endpoint never blocks
+  the dispatcher's writes (on SQLite a write lock is database-wide) and an asyncio process can
+  never deadlock against its own lock.
+* **The old refresh token stays stored until the new pair is committed.** The lease is
+  committed *before* the call, so the row always says what is going on. The new pair is
+  committed right after the answer, before the access token is handed to anyone, in one
+  transaction with the previous refresh token moved to ``previous_refresh_enc``. The call and
+  that commit are shielded from task cancellation (a daemon shutting down mid-refresh still
+  saves the answer).
+* **A crash mid-call is detected, not guessed.** A lease older than :data:`LEASE` means its
+  holder died. The next refresh takes it over and tries the stored (old) refresh token: if the
+  dead holder's call never reached Zalo it simply works; if Zalo had already rotated the pair,
+  Zalo refuses it and the error says plainly that an OA admin must re-consent.
+* **Refresh early.** Access tokens live 25 h; Loa refreshes when less than 12 h are left.
+
+Tokens are encrypted with Fernet. The key comes from ``LOA_CREDENTIAL_KEY``, else a key file
+(default ``loa-credential.key`` beside the SQLite database, or in the working directory for
+PostgreSQL), created with mode 0600 when missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from content.errors import LoaError
+from content.models import Credential
+from scheduler.channels.base import AuthError
+from scheduler.channels.http import get_logger, register_secret
+from scheduler.channels.zalo_oauth import TokenPair, ZaloOAuthClient
+from scheduler.config import Config, ZaloChannel
+
+log = get_logger("channels.credentials")
+
+KEY_ENV = "LOA_CREDENTIAL_KEY"
+KEY_FILE_NAME = "loa-credential.key"
+#: Refresh when less than this is left of the access token's 25 h.
+REFRESH_WHEN_LEFT = timedelta(hours=12)
+#: Zalo refresh tokens live 3 months from issue (Zalo does not send their lifetime).
+REFRESH_TOKEN_LIFETIME = timedelta(days=90)
+#: A refresh lease older than this belongs to a dead process. Far above the refresh call's
+#: own timeout (15 s), so a live holder is never overtaken.
+LEASE = timedelta(seconds=90)
+#: How often a process waiting for another's refresh looks again.
+WAIT_POLL_SECONDS = 0.25
+
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], Awaitable[None]]
+Refresher = Callable[[str], Awaitable[TokenPair]]
+
+
+class CredentialKeyError(LoaError):
+    """The encryption key is missing, unreadable, unsafe, or does not match the database."""
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """A usable access token (its value never appears in a repr)."""
+
+    value: str = field(repr=False)
+    expires_at: datetime | None
+    version: int
+
+    def due(self, now: datetime, within: timedelta = REFRESH_WHEN_LEFT) -> bool:
+        """True when the token expires within ``within`` (or its expiry is unknown)."""
+        return self.expires_at is None or self.expires_at - now < within
+
+
+@dataclass
+class RefreshHooks:
+    """Test seams around the refresh call (simulated crashes).
+
+    ``before_call`` runs with the lease committed, before the token endpoint is called;
+    ``after_call`` runs once the endpoint answered and the new pair is committed, before the
+    new access token is returned.
+    """
+
+    before_call: Callable[[], None] | None = None
+    after_call: Callable[[], None] | None = None
+
+
+@dataclass(frozen=True)
+class _Lease:
+    refresh_token: str = field(repr=False)
+    version: int
+    taken_over_from: datetime | None
+
+
+@dataclass(frozen=True)
+class _Wait:
+    seconds: float
+
+
+def default_key_path(engine: Engine) -> Path:
+    """``loa-credential.key`` beside the SQLite file, else in the working directory."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).resolve().parent / KEY_FILE_NAME
+    return Path.cwd() / KEY_FILE_NAME
+
+
+def load_key(key_file: Path, environ: Mapping[str, str] | None = None) -> bytes:
+    """The Fernet key: ``LOA_CREDENTIAL_KEY``, else ``key_file`` (created 0600 if missing)."""
+    env = os.environ if environ is None else environ
+    if env.get(KEY_ENV):
+        key = env[KEY_ENV].strip().encode()
+        where = f"environment variable {KEY_ENV}"
+    else:
+        key = _read_or_create_key_file(key_file)
+        where = f"key file {key_file}"
+    try:
+        Fernet(key)
+    except ValueError:
+        raise CredentialKeyError(
+            f"{where}: not a valid key (expected 32 url-safe base64-encoded bytes, as made by "
+            "Fernet.generate_key())"
+        ) from None
+    return key
+
+
+def _read_or_create_key_file(path: Path) -> bytes:
+    try:
+        # O_EXCL: two processes starting at once must not each write a different key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise CredentialKeyError(f"key file {path}: cannot create: {exc.strerror}") from None
+    else:
+        with os.fdopen(fd, "wb") as out:
+            out.write(Fernet.generate_key())
+            out.flush()
+            os.fsync(out.fileno())
+        log.info("created credential key file %s (mode 0600): back it up with the database", path)
+    try:
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise CredentialKeyError(
+                f"key file {path} is readable by group or others "
+                f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}"
+            )
+        return path.read_bytes().strip()
+    except OSError as exc:
+        raise CredentialKeyError(f"key file {path}: cannot read: {exc.strerror}") from None
+
+
+class TokenStore:
+    """The database-backed, encrypted store of each Zalo OA's rotating token pair."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        key: bytes | None = None,
+        key_file: Path | None = None,
+        environ: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+        hooks: RefreshHooks | None = None,
+        lease: timedelta = LEASE,
+    ) -> None:
+        self._engine = engine
+        self._fernet = Fernet(
+            key or load_key(key_file or default_key_path(engine), environ=environ)
+        )
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._sleep = sleep or asyncio.sleep
+        self.hooks = hooks or RefreshHooks()
+        self._lease = lease
+        self._sqlite = engine.url.get_backend_name() == "sqlite"
+        # One refresh per OA inside this process too (the lease handles other processes).
+        self._local: dict[str, asyncio.Lock] = {}
+
+    def __repr__(self) -> str:
+        return f"TokenStore({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    # ------------------------------------------------------------------ reading
+
+    def current(self, channel: str) -> AccessToken | None:
+        """The stored access token of ``channel`` (None when there is none yet)."""
+        with Session(self._engine) as session:
+            row = session.exec(select(Credential).where(Credential.channel == channel)).first()
+            return self._access(row) if row is not None else None
+
+    def has_credential(self, channel: str) -> bool:
+        """Whether the database holds a token pair (or at least a refresh token) for ``channel``."""
+        with Session(self._engine) as session:
+            row = session.exec(select(Credential).where(Credential.channel == channel)).first()
+            return row is not None and row.refresh_token_enc is not None
+
+    # ------------------------------------------------------------------ getting a token
+
+    async def access_token(
+        self,
+        channel: str,
+        refresher: Refresher,
+        *,
+        bootstrap: Callable[[], str | None] | None = None,
+        stale: AccessToken | None = None,
+    ) -> AccessToken:
+        """A valid access token for ``channel``, refreshing first when it is due.
+
+        ``stale`` is a token the platform just rejected as expired or invalid: it is replaced
+        (by this call, or by whoever refreshed meanwhile). ``bootstrap`` supplies the first
+        refresh token when the database has none for the channel yet.
+        """
+        if stale is None:
+            token = self.current(channel)
+            if token is not None and not token.due(self._clock()):
+                return token
+        return await self.refresh(channel, refresher, bootstrap=bootstrap, stale=stale)
+
+    async def refresh(
+        self,
+        channel: str,
+        refresher: Refresher,
+        *,
+        bootstrap: Callable[[], str | None] | None = None,
+        stale: AccessToken | None = None,
+        force: bool = False,
+    ) -> AccessToken:
+        """Refresh ``channel``'s pair unless someone else just did; return the valid token.
+
+        Without ``force`` or ``stale`` nothing happens while the stored token is not due.
+        Raises :class:`AuthError` when Zalo refuses the refresh token (re-consent needed) and
+        :class:`~scheduler.channels.base.TransientError` when the token endpoint is unreachable.
+        """
+        lock = self._local.setdefault(channel, asyncio.Lock())
+        async with lock:
+            lease = await self._wait_for_lease(channel, bootstrap, stale, force)
+            if isinstance(lease, AccessToken):
+                return lease
+            # Shielded: if the calling task is cancelled mid-call, the answer is still saved.
+            return await asyncio.shield(self._exchange(channel, refresher, lease))
+
+    async def _wait_for_lease(
+        self,
+        channel: str,
+        bootstrap: Callable[[], str | None] | None,
+        stale: AccessToken | None,
+        force: bool,
+    ) -> _Lease | AccessToken:
+        waited = 0.0
+        while True:
+            outcome = self._acquire(channel, bootstrap, stale, force)
+            if not isinstance(outcome, _Wait):
+                return outcome
+            if waited > self._lease.total_seconds() * 2:
+                raise AuthError(
+                    f"{channel}: another process has been refreshing the Zalo token for too "
+                    "long; try again",
+                    platform="zalo_oa",
+                )
+            step = min(WAIT_POLL_SECONDS, outcome.seconds)
+            await self._sleep(step)
+            waited += step
+
+    async def _exchange(self, channel: str, refresher: Refresher, lease: _Lease) -> AccessToken:
+        if self.hooks.before_call:
+            self.hooks.before_call()
+        try:
+            pair = await refresher(lease.refresh_token)
+        except AuthError as exc:
+            done = self._release(channel, lease)
+            if done is not None:
+                return done  # another process completed a refresh meanwhile
+            if lease.taken_over_from is not None:
+                raise AuthError(
+                    f"{channel}: a Zalo token refresh started at "
+                    f"{lease.taken_over_from:%Y-%m-%d %H:%M} UTC was interrupted and Zalo now "
+                    f"refuses the stored refresh token ({exc.message}); an OA admin must "
+                    "re-consent (open the OA permission link) and store the new refresh token",
+                    code=exc.code,
+                    platform="zalo_oa",
+                ) from None
+            raise AuthError(
+                f"{channel}: {exc.message}; an OA admin must re-consent (open the OA "
+                "permission link) and store the new refresh token",
+                code=exc.code,
+                platform="zalo_oa",
+            ) from None
+        except BaseException:
+            # Unknown outcome (timeout, cancellation before the answer): keep the old token.
+            # If Zalo did rotate, the next refresh is refused and says "re-consent".
+            self._release(channel, lease)
+            raise
+        token = self._complete(channel, lease, pair)
+        log.info("%s: Zalo token pair rotated (version %d)", channel, token.version)
+        if self.hooks.after_call:
+            self.hooks.after_call()
+        return token
+
+    # ------------------------------------------------------------------ transactions
+
+    @contextmanager
+    def _locked(self) -> Iterator[Session]:
+        """A short transaction holding the write lock (SQLite) / row locks (PostgreSQL)."""
+        with Session(self._engine, expire_on_commit=False) as session:
+            if self._sqlite:
+                # Take the write lock up front: a deferred transaction that reads first and
+                # writes later fails with "database is locked" instead of waiting its turn.
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def _row(self, session: Session, channel: str) -> Credential | None:
+        query = select(Credential).where(Credential.channel == channel)
+        if not self._sqlite:
+            query = query.with_for_update()
+        return session.exec(query).first()
+
+    def _acquire(
+        self,
+        channel: str,
+        bootstrap: Callable[[], str | None] | None,
+        stale: AccessToken | None,
+        force: bool,
+    ) -> _Lease | AccessToken | _Wait:
+        now = self._clock()
+        with self._locked() as session:
+            row = self._row(session, channel)
+            if row is None:
+                row = self._bootstrap_row(session, channel, bootstrap, now)
+            current = self._access(row)
+            if current is not None and stale is None and not force and not current.due(now):
+                return current
+            taken_over_from = None
+            if row.version % 2 == 1:
+                held_until = row.updated_at + self._lease
+                if now < held_until:
+                    return _Wait((held_until - now).total_seconds())
+                taken_over_from = row.updated_at
+                log.warning(
+                    "%s: taking over a Zalo token refresh left unfinished since %s",
+                    channel,
+                    row.updated_at.isoformat(timespec="seconds"),
+                )
+            elif current is not None and stale is not None and current.value != stale.value:
+                if not current.due(now, timedelta(0)):
+                    return current  # someone refreshed after our token was refused
+            if row.refresh_token_enc is None:
+                raise AuthError(
+                    f"{channel}: no Zalo refresh token stored; an OA admin must re-consent",
+                    platform="zalo_oa",
+                )
+            refresh_token = self._decrypt(row.refresh_token_enc, channel)
+            row.version += 1  # odd: lease held from now
+            row.updated_at = now
+            session.add(row)
+            return _Lease(refresh_token, row.version, taken_over_from)
+
+    def _bootstrap_row(
+        self,
+        session: Session,
+        channel: str,
+        bootstrap: Callable[[], str | None] | None,
+        now: datetime,
+    ) -> Credential:
+        token = bootstrap() if bootstrap else None
+        if not token:
+            raise AuthError(
+                f"{channel}: no Zalo token in the database; set refresh_token in channels.toml "
+                "once (the first refresh token from the OA consent)",
+                platform="zalo_oa",
+            )
+        register_secret(token)
+        row = Credential(
+            channel=channel, refresh_token_enc=self._encrypt(token), version=0, updated_at=now
+        )
+        session.add(row)
+        session.flush()
+        log.info("%s: Zalo credential created from the configured refresh token", channel)
+        return row
+
+    def _complete(self, channel: str, lease: _Lease, pair: TokenPair) -> AccessToken:
+        now = self._clock()
+        with self._locked() as session:
+            row = self._row(session, channel)
+            assert row is not None  # rows are never deleted by Loa
+            if row.version != lease.version:
+                # Our lease was taken over (we were slower than LEASE). This pair is the only
+                # valid one now whatever the other process does: store it.
+                log.warning(
+                    "%s: refresh lease was taken over; storing the new pair anyway", channel
+                )
+            row.previous_refresh_enc = row.refresh_token_enc
+            row.refresh_token_enc = self._encrypt(pair.refresh_token)
+            row.access_token_enc = self._encrypt(pair.access_token)
+            row.access_expires_at = now + timedelta(seconds=pair.expires_in)
+            row.refresh_expires_at = now + REFRESH_TOKEN_LIFETIME
+            row.version = row.version + (1 if row.version % 2 == 1 else 2)  # even: settled
+            row.updated_at = now
+            session.add(row)
+            session.flush()
+            token = self._access(row)
+        assert token is not None
+        return token
+
+    def _release(self, channel: str, lease: _Lease) -> AccessToken | None:
+        """Give the lease back, keeping the old pair; returns a newer token if one appeared."""
+        with self._locked() as session:
+            row = self._row(session, channel)
+            if row is None:
+                return None
+            if row.version == lease.version:
+                row.version += 1
+                row.updated_at = self._clock()
+                session.add(row)
+                return None
+            if row.version % 2 == 0 and row.version > lease.version:
+                return self._access(row)
+        return None
+
+    # ------------------------------------------------------------------ encryption
+
+    def _encrypt(self, value: str) -> str:
+        return self._fernet.encrypt(value.encode()).decode()
+
+    def _decrypt(self, value: str, channel: str) -> str:
+        try:
+            plain = self._fernet.decrypt(value.encode()).decode()
+        except InvalidToken:
+            raise AuthError(
+                f"{channel}: the stored Zalo token cannot be decrypted with this key "
+                f"({KEY_ENV} or the key file is not the one used when it was stored)",
+                platform="zalo_oa",
+            ) from None
+        register_secret(plain)
+        return plain
+
+    def _access(self, row: Credential) -> AccessToken | None:
+        if row.access_token_enc is None:
+            return None
+        return AccessToken(
+            value=self._decrypt(row.access_token_enc, row.channel),
+            expires_at=row.access_expires_at,
+            version=row.version,
+        )
+
+
+async def refresh_if_due(
+    channel_id: str,
+    config: Config,
+    *,
+    engine: Engine,
+    store: TokenStore | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock | None = None,
+    within: timedelta = REFRESH_WHEN_LEFT,
+) -> bool:
+    """Refresh a Zalo OA's token pair when less than ``within`` is left; True if it rotated.
+
+    For the daemon's token-refresh job (run it every hour or so for each Zalo channel). Safe to
+    run from several daemons at once: the lease lets one refresh and the others see its result.
+    Raises :class:`AuthError` when the OA needs re-consent.
+    """
+    channel = config.channels.get(channel_id)
+    if not isinstance(channel, ZaloChannel):
+        raise LoaError(f"channel {channel_id!r} is not a Zalo OA channel")
+    store = store or TokenStore(engine, clock=clock)
+    now = (clock or (lambda: datetime.now(UTC)))()
+    before = store.current(channel_id)
+    if before is not None and not before.due(now, within):
+        return False
+    oauth = oauth_client(channel_id, channel, transport=transport)
+    try:
+        after = await store.refresh(
+            channel_id, oauth.refresh, bootstrap=bootstrap_token(channel), force=before is None
+        )
+    finally:
+        await oauth.aclose()
+    return before is None or after.version != before.version
+
+
+def oauth_client(
+    channel_id: str, channel: ZaloChannel, *, transport: httpx.AsyncBaseTransport | None = None
+) -> ZaloOAuthClient:
+    """The token-endpoint client of a Zalo channel (its app secret is read now)."""
+    try:
+        secret = channel.app_secret.resolve()
+    except LoaError as exc:
+        raise AuthError(
+            f"{channel_id}: Zalo app secret unavailable: {exc}", platform="zalo_oa"
+        ) from None
+    return ZaloOAuthClient(
+        oauth_url=channel.oauth_url,
+        app_id=channel.app_id,
+        app_secret=secret,
+        channel=channel_id,
+        transport=transport,
+        timeout_seconds=channel.timeout_seconds,
+    )
+
+
+def bootstrap_token(channel: ZaloChannel) -> Callable[[], str | None]:
+    """Reads the configured first refresh token, only when the database has none."""
+
+    def read() -> str | None:
+        if channel.refresh_token is None:
+            return None
+        try:
+            return channel.refresh_token.resolve()
+        except LoaError as exc:
+            raise AuthError(
+                f"no Zalo token in the database and the configured one is unavailable: {exc}",
+                platform="zalo_oa",
+            ) from None
+
+    return read

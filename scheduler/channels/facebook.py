@@ -1,0 +1,473 @@
+"""Facebook Page client over the Graph API (reference: shared/reference/facebook-graph.md).
+
+One :class:`FacebookPage` per configured Page. Publishing: text/link posts on ``/{page}/feed``,
+one photo as a multipart ``source`` upload on ``/{page}/photos`` (the post id is ``post_id``),
+several photos as unpublished uploads attached to a feed post. Metrics come from batch
+requests, one operation per post. Every answer's usage headers pace the next call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from content.errors import LoaError
+from content.media import prepare_for_channel
+from content.queue import fingerprint
+from scheduler.channels.base import (
+    STANDARD_METRICS,
+    AuthError,
+    ChannelError,
+    ContentError,
+    Health,
+    HealthCheck,
+    MediaBlob,
+    OutgoingPost,
+    Processing,
+    Published,
+    TransientError,
+)
+from scheduler.channels.facebook_errors import (
+    PLATFORM,
+    THROTTLE_CODES,
+    GraphErrorBody,
+    http_error,
+    parse_error,
+    to_channel_error,
+)
+from scheduler.channels.graph_usage import GraphPacer
+from scheduler.channels.http import get_logger, make_client, register_secret, strip_params, was_sent
+from scheduler.config import FacebookChannel
+
+log = get_logger("channels.facebook")
+
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], Awaitable[None]]
+
+#: Graph's maximum operations per batch request.
+BATCH_LIMIT = 50
+#: find() looks this far before the first attempt: clocks differ and Graph's created_time is
+#: the server's.
+FIND_MARGIN = timedelta(minutes=10)
+#: find() looks back this far when the first attempt time is unknown.
+FIND_DEFAULT_WINDOW = timedelta(days=2)
+#: At most this many pages of 100 posts are read by find().
+FIND_MAX_PAGES = 5
+#: Reactions, comments and shares of a post in one field list (shares is omitted at 0).
+ENGAGEMENT_FIELDS = "reactions.summary(total_count).limit(0),comments.summary(true).limit(0),shares"
+
+#: Insight metric names mapped to Loa's standard metric names. Retired names stay so that an
+#: old config still lands in the right column until Graph refuses them.
+INSIGHT_TO_STANDARD = {
+    "post_media_view": "views",
+    "post_impressions": "views",
+    "post_total_media_view_unique": "reach",
+    "post_impressions_unique": "reach",
+    "post_clicks": "clicks",
+    "post_reactions_by_type_total": "reactions",
+}
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class FacebookPage:
+    """Publishes to one Facebook Page and reads its posts' figures."""
+
+    kind = "facebook"
+
+    def __init__(
+        self,
+        channel_id: str,
+        config: FacebookChannel,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+    ) -> None:
+        self.id = channel_id
+        self.config = config
+        self._clock = clock or _utcnow
+        self._sleep = sleep or asyncio.sleep
+        self._pacer = GraphPacer(self._clock)
+        self._token: str | None = None
+        self._metrics = list(config.insight_metrics)
+        self._http = make_client(
+            channel=channel_id,
+            base_url=f"{config.base_url.rstrip('/')}/{config.graph_version}",
+            timeout_seconds=config.timeout_seconds,
+            max_connections=config.max_concurrency,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"FacebookPage(id={self.id!r}, page_id={self.config.page_id!r})"
+
+    # ------------------------------------------------------------------ publishing
+
+    async def publish(self, post: OutgoingPost) -> Published | Processing:
+        """Publish ``post`` on the Page; raises a :class:`ChannelError` subclass on failure.
+
+        A :class:`TransientError` with ``uncertain=True`` means the post may exist: call
+        :meth:`find` before trying again.
+        """
+        message = compose_message(post)
+        if not post.images:
+            return await self._publish_feed(message, link=post.link)
+        images = [await _prepare(blob) for blob in post.images]
+        if len(images) == 1:
+            return await self._publish_photo(message, images[0])
+        return await self._publish_album(message, images)
+
+    async def _publish_feed(
+        self, message: str, *, link: str | None = None, media_ids: Sequence[str] = ()
+    ) -> Published:
+        form: dict[str, str] = {"fields": "id,permalink_url"}
+        if message:
+            form["message"] = message
+        if link:
+            form["link"] = link
+        for index, media_id in enumerate(media_ids):
+            form[f"attached_media[{index}]"] = json.dumps({"media_fbid": media_id})
+        body = await self._call("POST", f"{self.config.page_id}/feed", data=form, publish=True)
+        post_id = _required_id(body, "id")
+        permalink = body.get("permalink_url") or await self._permalink(post_id)
+        log.info("%s: published post %s", self.id, post_id)
+        return Published(remote_id=post_id, permalink=permalink)
+
+    async def _publish_photo(self, message: str, image: MediaBlob) -> Published:
+        form = {"published": "true"}
+        if message:
+            form["message"] = message
+        body = await self._call(
+            "POST",
+            f"{self.config.page_id}/photos",
+            data=form,
+            files={"source": (image.filename, image.data, image.mime)},
+            publish=True,
+        )
+        # Engagement and insights live on the post, not on the photo object.
+        post_id = str(body.get("post_id") or _required_id(body, "id"))
+        permalink = await self._permalink(post_id)
+        log.info("%s: published photo post %s", self.id, post_id)
+        return Published(remote_id=post_id, permalink=permalink)
+
+    async def _publish_album(self, message: str, images: Sequence[MediaBlob]) -> Published:
+        media_ids = []
+        for image in images:
+            # Unpublished uploads are not on the Page: a failure here is never "uncertain".
+            body = await self._call(
+                "POST",
+                f"{self.config.page_id}/photos",
+                data={"published": "false"},
+                files={"source": (image.filename, image.data, image.mime)},
+            )
+            media_ids.append(_required_id(body, "id", uncertain=False))
+        return await self._publish_feed(message, media_ids=media_ids)
+
+    async def _permalink(self, post_id: str) -> str | None:
+        """The post's permalink; None if the read fails (the post exists either way)."""
+        try:
+            body = await self._call("GET", post_id, params={"fields": "permalink_url"})
+        except ChannelError as exc:
+            log.warning("%s: post %s published, permalink not read: %s", self.id, post_id, exc)
+            return None
+        return body.get("permalink_url")
+
+    async def edit(self, remote_id: str, text: str) -> None:
+        """Replace a published post's message (only posts made by this app can be edited)."""
+        await self._call("POST", remote_id, data={"message": text})
+
+    async def delete(self, remote_id: str) -> None:
+        """Delete a post (or a scheduled post) from the Page."""
+        await self._call("DELETE", remote_id)
+
+    # ------------------------------------------------------------------ lookup
+
+    async def find(self, post: OutgoingPost) -> Published | None:
+        """The Page post matching ``post``'s content fingerprint, published since its first
+        attempt (minus a margin), or None. Used before re-sending an uncertain publish."""
+        wanted = {fingerprint(compose_message(post))}
+        if post.fingerprint:
+            wanted.add(post.fingerprint)
+        start = (post.first_attempt_at or self._clock() - FIND_DEFAULT_WINDOW) - FIND_MARGIN
+        params: dict[str, Any] | None = {
+            "fields": "id,message,created_time,permalink_url",
+            "since": str(int(start.timestamp())),
+            "limit": "100",
+        }
+        path = f"{self.config.page_id}/published_posts"
+        for _ in range(FIND_MAX_PAGES):
+            body = await self._call("GET", path, params=params)
+            for item in body.get("data") or []:
+                message = item.get("message")
+                if message and fingerprint(message) in wanted:
+                    return Published(remote_id=str(item["id"]), permalink=item.get("permalink_url"))
+            next_url = (body.get("paging") or {}).get("next")
+            if not next_url:
+                return None
+            # paging.next may carry the token as a query parameter: drop it, the header has it.
+            path, params = strip_params(next_url), None
+        return None
+
+    # ------------------------------------------------------------------ metrics
+
+    async def fetch_metrics(self, remote_ids: Sequence[str]) -> Mapping[str, Mapping[str, float]]:
+        """Reactions, comments, shares and the configured insights of each post.
+
+        One batch operation per post, 50 per request. A post Graph cannot read is left out.
+        When Graph refuses an insight metric name, that post's insights are read again one name
+        per operation, and the refused name is dropped for the rest of this client's life.
+        """
+        results: dict[str, dict[str, float]] = {}
+        ids = list(dict.fromkeys(remote_ids))
+        for start in range(0, len(ids), BATCH_LIMIT):
+            chunk = ids[start : start + BATCH_LIMIT]
+            retry_insights: list[str] = []
+            answers = await self._batch([self._metrics_op(pid) for pid in chunk])
+            for post_id, answer in zip(chunk, answers, strict=True):
+                if isinstance(answer, GraphErrorBody):
+                    if answer.is_invalid_metric and self._metrics:
+                        retry_insights.append(post_id)
+                    else:
+                        log.warning("%s: no figures for %s: %s", self.id, post_id, answer.message)
+                    continue
+                if answer is not None:
+                    results[post_id] = parse_post_figures(answer)
+            if retry_insights:
+                await self._metrics_one_by_one(retry_insights, results)
+        return results
+
+    def _metrics_op(self, post_id: str, metrics: Sequence[str] | None = None) -> dict[str, str]:
+        names = self._metrics if metrics is None else metrics
+        fields = ENGAGEMENT_FIELDS
+        if names:
+            fields += f",insights.metric({','.join(names)})"
+        return {"method": "GET", "relative_url": f"{post_id}?fields={fields}"}
+
+    async def _metrics_one_by_one(
+        self, post_ids: Sequence[str], results: dict[str, dict[str, float]]
+    ) -> None:
+        """Engagement plus each insight metric alone, to find the name Graph refuses."""
+        names = list(self._metrics)
+        ops = []
+        for post_id in post_ids:
+            ops.append(self._metrics_op(post_id, ()))
+            ops.extend(self._metrics_op(post_id, (name,)) for name in names)
+        answers: list[Any] = []
+        for start in range(0, len(ops), BATCH_LIMIT):
+            answers.extend(await self._batch(ops[start : start + BATCH_LIMIT]))
+        per_post = len(names) + 1
+        refused: set[str] = set()
+        for index, post_id in enumerate(post_ids):
+            group = answers[index * per_post : (index + 1) * per_post]
+            base, metric_answers = group[0], group[1:]
+            if not isinstance(base, dict):
+                continue
+            figures = parse_post_figures(base)
+            for name, answer in zip(names, metric_answers, strict=True):
+                if isinstance(answer, GraphErrorBody) and answer.is_invalid_metric:
+                    refused.add(name)
+                elif isinstance(answer, dict):
+                    figures.update(parse_post_figures(answer))
+            results[post_id] = figures
+        for name in refused:
+            if name in self._metrics:
+                self._metrics.remove(name)
+                log.warning(
+                    "%s: Facebook no longer accepts insight metric %r; it is skipped from now "
+                    "on (update insight_metrics in channels.toml)",
+                    self.id,
+                    name,
+                )
+
+    async def _batch(self, operations: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """Run up to 50 operations; each answer is its decoded body, a GraphErrorBody, or None.
+
+        The token goes in the Authorization header, which Graph uses as every operation's
+        fallback token.
+        """
+        body = await self._call("POST", "", data={"batch": json.dumps(list(operations))})
+        if not isinstance(body, list) or len(body) != len(operations):
+            raise TransientError("Facebook batch answer has the wrong shape", platform=PLATFORM)
+        answers: list[Any] = []
+        for element in body:
+            if not isinstance(element, dict):
+                answers.append(None)  # the operation did not complete
+                continue
+            try:
+                decoded = json.loads(element.get("body") or "null")
+            except ValueError:
+                decoded = None
+            error = parse_error(decoded)
+            if error is not None:
+                if error.code in (190, 102) or (error.code in THROTTLE_CODES):
+                    # The token died or Graph throttles: the whole run stops here.
+                    raise to_channel_error(
+                        error,
+                        status=int(element.get("code") or 400),
+                        publish=False,
+                        retry_after=self._pacer.throttled()
+                        if error.code in THROTTLE_CODES
+                        else None,
+                    )
+                answers.append(error)
+            else:
+                answers.append(decoded)
+        return answers
+
+    # ------------------------------------------------------------------ health
+
+    async def health(self) -> Health:
+        """Token valid for this Page, Page reachable, usage headroom."""
+        checks = []
+        try:
+            body = await self._call(
+                "GET", self.config.page_id, params={"fields": "id,name,followers_count"}
+            )
+            checks.append(HealthCheck("token", True, "page token accepted"))
+            followers = body.get("followers_count")
+            detail = f"{body.get('name', self.config.page_id)}"
+            if followers is not None:
+                detail += f", {followers} followers"
+            checks.append(HealthCheck("page", True, detail))
+        except AuthError as exc:
+            checks.append(HealthCheck("token", False, exc.message))
+        except ChannelError as exc:
+            checks.append(HealthCheck("page", False, exc.message))
+        return Health(checks=checks, headroom=self._pacer.headroom)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self._http.aclose()
+
+    # ------------------------------------------------------------------ transport
+
+    def _auth_headers(self) -> dict[str, str]:
+        if self._token is None:
+            try:
+                token = self.config.token.resolve()
+            except LoaError as exc:
+                raise AuthError(f"Facebook token unavailable: {exc}", platform=PLATFORM) from None
+            register_secret(token)
+            self._token = token
+        return {"Authorization": f"Bearer {self._token}"}
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | None = None,
+        files: Mapping[str, Any] | None = None,
+        publish: bool = False,
+    ) -> Any:
+        """One Graph call, paced by the usage headers; returns the decoded JSON body.
+
+        ``publish`` marks the call that creates a post on the Page: if its outcome is unknown
+        the error says so (``uncertain=True``).
+        """
+        wait = self._pacer.blocked_for()
+        if wait > 0:
+            raise TransientError(
+                f"Facebook rate limit: calls paused for {wait:.0f} s",
+                retry_after=wait,
+                platform=PLATFORM,
+            )
+        delay = self._pacer.delay()
+        if delay > 0:
+            log.info("%s: Graph usage at %d%%, pausing %.1f s", self.id, self._pacer.percent, delay)
+            await self._sleep(delay)
+        headers = self._auth_headers()
+        try:
+            response = await self._http.request(
+                method, path, params=params, data=data, files=files, headers=headers
+            )
+        except httpx.TransportError as exc:
+            uncertain = publish and was_sent(exc)
+            raise TransientError(
+                f"Facebook {method} /{path.split('?')[0]}: {type(exc).__name__}"
+                + (" (the post may have been created)" if uncertain else ""),
+                uncertain=uncertain,
+                platform=PLATFORM,
+            ) from None
+        self._pacer.observe(response.headers)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        error = parse_error(body)
+        if error is None and response.is_success and body is not None:
+            return body
+        if error is None:
+            raise http_error(response.status_code, publish=publish)
+        retry_after = None
+        if error.code in THROTTLE_CODES:
+            retry_after = self._pacer.throttled(response.headers.get("retry-after"))
+        raise to_channel_error(
+            error, status=response.status_code, publish=publish, retry_after=retry_after
+        )
+
+
+def compose_message(post: OutgoingPost) -> str:
+    """The message Facebook gets: the text, plus the link when it cannot be a link post.
+
+    A photo post has no ``link`` parameter, so the link goes at the end of the text (unless
+    the text already carries it).
+    """
+    text = post.text.strip()
+    if post.images and post.link and post.link not in text:
+        return f"{text}\n\n{post.link}" if text else post.link
+    return text
+
+
+def parse_post_figures(body: Mapping[str, Any]) -> dict[str, float]:
+    """Standard metric names from a post read with engagement fields and insights."""
+    out: dict[str, float] = {}
+    reactions = (body.get("reactions") or {}).get("summary") or {}
+    if "total_count" in reactions:
+        out["reactions"] = float(reactions["total_count"])
+    comments = (body.get("comments") or {}).get("summary") or {}
+    if "total_count" in comments:
+        out["comments"] = float(comments["total_count"])
+    if "reactions" in body or "comments" in body:
+        # Graph omits "shares" when nobody shared the post.
+        out["shares"] = float((body.get("shares") or {}).get("count", 0))
+    insights = body.get("insights")
+    entries = insights.get("data") if isinstance(insights, dict) else body.get("data")
+    for entry in entries or []:
+        standard = INSIGHT_TO_STANDARD.get(str(entry.get("name")))
+        values = entry.get("values") or []
+        if standard is None or not values:
+            continue
+        value = values[-1].get("value")
+        if isinstance(value, dict):
+            value = sum(v for v in value.values() if isinstance(v, int | float))
+        if isinstance(value, int | float) and standard not in out:
+            out[standard] = float(value)
+    return {k: v for k, v in out.items() if k in STANDARD_METRICS}
+
+
+async def _prepare(blob: MediaBlob) -> MediaBlob:
+    """Strip metadata and fit Facebook's limits (Pillow work runs off the event loop)."""
+    try:
+        data, mime = await asyncio.to_thread(prepare_for_channel, blob.data, "facebook")
+    except LoaError as exc:
+        raise ContentError(f"image {blob.filename}: {exc}", platform=PLATFORM) from None
+    return MediaBlob(filename=blob.filename, mime=mime, data=data)
+
+
+def _required_id(body: Any, key: str, *, uncertain: bool = True) -> str:
+    value = body.get(key) if isinstance(body, dict) else None
+    if not value:
+        raise TransientError(
+            f"Facebook answered without {key!r}", uncertain=uncertain, platform=PLATFORM
+        )
+    return str(value)
