@@ -1,0 +1,91 @@
+"""What the screens share: translated bindings, the context, and one way to run a change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from textual import work
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+
+from content.errors import LoaError
+from content.ui.context import LoaContext
+from content.ui.i18n import _, translated_bindings
+
+T = TypeVar("T")
+
+
+class ActionFinished(Message):
+    """A change made in a worker has finished; ``error`` is set when it was refused."""
+
+    def __init__(self, what: str, result: Any = None, error: Exception | None = None) -> None:
+        super().__init__()
+        self.what = what
+        self.result = result
+        self.error = error
+
+
+def context_of(node: Any) -> LoaContext:
+    """The App's :class:`LoaContext` (every Loa screen runs inside the Loa app)."""
+    return node.app.ctx  # type: ignore[no-any-return]
+
+
+def report_error(node: Any, error: Exception) -> None:
+    """Show an error as one readable line; unexpected ones say so instead of crashing."""
+    if isinstance(error, LoaError):
+        node.notify(str(error), title=_("Not done"), severity="error", timeout=10)
+    else:
+        node.notify(
+            f"{type(error).__name__}: {error}",
+            title=_("Unexpected error"),
+            severity="error",
+            timeout=15,
+        )
+
+
+class _Common:
+    """Behaviour mixed into both plain and modal screens."""
+
+    def _translate_bindings(self) -> None:
+        self._bindings = translated_bindings(self._bindings)  # type: ignore[attr-defined]
+
+    @property
+    def ctx(self) -> LoaContext:
+        """The App's context."""
+        return context_of(self)
+
+    @work(thread=True, exit_on_error=False, group="action")
+    def run_change(self, what: str, change: Callable[[], Any]) -> None:
+        """Run ``change`` (a library call that writes) off the UI thread; report by message."""
+        try:
+            result = change()
+        except Exception as exc:  # reported to the user, never allowed to kill the app
+            self.post_message(ActionFinished(what, error=exc))  # type: ignore[attr-defined]
+            return
+        self.post_message(ActionFinished(what, result))  # type: ignore[attr-defined]
+
+
+class LoaScreen(_Common, Screen[None]):
+    """A full screen of the app."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._translate_bindings()
+
+    def on_mount(self) -> None:
+        # Subclasses' own on_mount run too (Textual dispatches along the MRO).
+        office = self.ctx.directory.office
+        self.sub_title = f"{office.name} · {_('user')}: {self.ctx.actor}"
+
+    def is_shown(self) -> bool:
+        """True when this screen is the one on top (timers skip work otherwise)."""
+        return self.is_current
+
+
+class LoaModal(_Common, ModalScreen[T], Generic[T]):
+    """A dialog that returns a value with ``dismiss``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._translate_bindings()

@@ -1,0 +1,552 @@
+"""Write or edit a post: text with live counters per channel, channels, images, time.
+
+Nothing is checked against the database on the UI thread: the image check, "next free
+slot" and saving each run in a thread worker, and the queue rules (content.queue) have
+the last word; their ValidationError is shown under the field it names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import (
+    Button,
+    Footer,
+    Header,
+    Input,
+    Label,
+    SelectionList,
+    Static,
+    TextArea,
+)
+from textual.widgets.selection_list import Selection
+
+from content import media
+from content.errors import ValidationError
+from content.limits import TEXT_LIMITS, length
+from content.models import Delivery, Post, PostState
+from content.office import ChannelDirectory
+from content.queue import ImageInput, Outcome, PostInput
+from content.ui import data
+from content.ui.base import ActionFinished, LoaScreen, report_error
+from content.ui.dialogs import ConfirmDialog
+from content.ui.fmt import NOW_WORDS, parse_local, time_placeholder, when, when_long
+from content.ui.i18n import N_, _
+
+#: Form fields that a ValidationError can name, and the error line under each.
+ERROR_FIELDS = ("title", "text", "link", "image", "channel", "at", "campaign", "tags")
+KIND_LABELS = {"facebook": "Facebook", "zalo_oa": "Zalo OA"}
+
+
+@dataclass
+class Form:
+    """What the officer typed, read on the UI thread and handed to a worker."""
+
+    title: str
+    text: str
+    link: str
+    images: list[str]
+    channels: list[str]
+    when: str
+    campaign: str
+    tags: list[str]
+    original_when: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class PostLoaded(Message):
+    """The post being edited has been read."""
+
+    def __init__(self, post: Post, deliveries: list[Delivery]) -> None:
+        super().__init__()
+        self.post = post
+        self.deliveries = deliveries
+
+
+class ImagesChecked(Message):
+    """The image paths have been read and checked: one line each, and the first problem."""
+
+    def __init__(self, lines: list[str], error: str | None) -> None:
+        super().__init__()
+        self.lines = lines
+        self.error = error
+
+
+class SlotFound(Message):
+    """The next free posting slot (None: there is none)."""
+
+    def __init__(self, at: datetime | None) -> None:
+        super().__init__()
+        self.at = at
+
+
+def split_list(value: str) -> list[str]:
+    """``a, b; c`` -> ``["a", "b", "c"]``."""
+    return [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+
+
+def counter_lines(
+    directory: ChannelDirectory, chosen: list[str], title: str, text: str
+) -> list[tuple[str, bool]]:
+    """One line per chosen channel: what counts against its limit, and whether it fits."""
+    try:
+        channels = directory.expand(chosen)
+    except ValidationError:
+        return []
+    lines: list[tuple[str, bool]] = []
+    for channel in channels:
+        kind = directory.kind_of(channel)
+        limits = TEXT_LIMITS[kind]
+        parts: list[str] = []
+        ok = True
+        if limits.text is not None:
+            n = length(text)
+            ok &= n <= limits.text
+            parts.append(_("text {n:,} / {limit:,}").format(n=n, limit=limits.text))
+        if limits.title is not None:
+            n = length(title)
+            fits = n <= limits.title and (n > 0 or not limits.title_required)
+            ok &= fits
+            parts.append(_("title {n} / {limit}").format(n=n, limit=limits.title))
+            if limits.title_required and not n:
+                parts.append(_("needs a title"))
+        mark = "✓" if ok else "✗"
+        lines.append((f"{mark} {channel} ({KIND_LABELS.get(kind, kind)}): " + ", ".join(parts), ok))
+    return lines
+
+
+class ComposerScreen(LoaScreen):
+    """A new post, or an existing one (``post_id``) until it is being sent."""
+
+    HELP_TEXT = N_(
+        "Write the post here. The counter under the text shows, for each chosen channel, "
+        "how many characters count against its limit. Choose channels or groups on the "
+        "right; type a time in office time, or press Now or Next free slot. Save a draft to "
+        "finish later, or submit it for review: an approver then schedules it."
+    )
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save draft"),
+        Binding("ctrl+r", "submit", "Submit for review"),
+        Binding("ctrl+g", "approve", "Approve now"),
+        Binding("escape", "close", "Close"),
+    ]
+
+    def __init__(self, post_id: int | None = None) -> None:
+        super().__init__()
+        self.post_id = post_id
+        self.post_state: str | None = None
+        self.original_when = ""
+        self.dirty = False
+        self.busy = False
+        self.title = _("New post") if post_id is None else _("Edit post {id}").format(id=post_id)
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        directory = self.ctx.directory
+        office = directory.office
+        yield Header()
+        with Horizontal(id="composer-body"):
+            with VerticalScroll(id="composer-main"):
+                yield Label(_("Title (Zalo needs one)"), classes="form-label")
+                yield Input(id="title", placeholder=_("A short headline"))
+                yield Static("", id="error-title", classes="field-error")
+                yield Label(_("Text"), classes="form-label")
+                yield TextArea(id="text", soft_wrap=True, show_line_numbers=False)
+                yield Static("", id="error-text", classes="field-error")
+                yield Static(_("Choose a channel to see its limits."), id="composer-counter")
+                yield Label(_("Link (optional)"), classes="form-label")
+                yield Input(id="link", placeholder="https://…")
+                yield Static("", id="error-link", classes="field-error")
+                yield Label(_("Images: file paths, separated by commas"), classes="form-label")
+                yield Input(id="images", placeholder=_("/home/me/pictures/warning.png"))
+                yield Static("", id="images-info", classes="field-hint")
+                yield Static("", id="error-image", classes="field-error")
+            with VerticalScroll(id="composer-side"):
+                yield Label(_("Channels and groups"), classes="form-label")
+                selections: list[Selection[str]] = [
+                    Selection(f"{cid} · {KIND_LABELS.get(info.kind, info.kind)}", cid, False)
+                    for cid, info in directory.channels.items()
+                ]
+                selections += [
+                    Selection(
+                        _("Group {name} ({n} channels)").format(name=name, n=len(ids)),
+                        name,
+                        False,
+                    )
+                    for name, ids in directory.groups.items()
+                ]
+                yield SelectionList[str](*selections, id="composer-channels")
+                yield Static("", id="error-channel", classes="field-error")
+                yield Label(
+                    _("When (office time, {zone})").format(zone=office.timezone.key),
+                    classes="form-label",
+                )
+                with Horizontal(id="composer-when-row"):
+                    yield Input(id="when", placeholder=time_placeholder())
+                    yield Button(_("Now"), id="now")
+                yield Button(_("Next free slot"), id="slot", disabled=not office.posting_slots)
+                yield Static("", id="when-hint", classes="field-hint")
+                yield Static("", id="error-at", classes="field-error")
+                yield Label(_("Campaign (optional)"), classes="form-label")
+                yield Input(id="campaign", placeholder=_("e.g. Online scams 2026"))
+                yield Label(_("Tags, separated by commas"), classes="form-label")
+                yield Input(id="tags", placeholder=_("scam, elderly"))
+        with Horizontal(id="composer-buttons"):
+            yield Button(_("Save draft"), id="save", variant="primary")
+            yield Button(_("Submit for review"), id="submit", variant="success")
+            if not office.require_second_approver:
+                yield Button(_("Approve now"), id="approve", variant="warning")
+            yield Button(_("Close"), id="close")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show_when_hint()
+        if self.post_id is not None:
+            self.query_one("#images", Input).disabled = True
+            self._load_post(self.post_id)
+        self.query_one("#title", Input).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Approving from the composer only makes sense where one person may do both.
+        if action == "approve":
+            return not self.ctx.directory.office.require_second_approver
+        if action == "submit" and self.post_state not in (None, PostState.DRAFT):
+            return False
+        return True
+
+    # ------------------------------------------------------------------ editing an existing post
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load_post(self, post_id: int) -> None:
+        try:
+            post, deliveries = self.ctx.queue().get(post_id)
+        except Exception as exc:
+            self.app.call_from_thread(report_error, self, exc)
+            return
+        self.post_message(PostLoaded(post, deliveries))
+
+    def on_post_loaded(self, message: PostLoaded) -> None:
+        post = message.post
+        self.post_state = post.state
+        self.query_one("#title", Input).value = post.title or ""
+        self.query_one("#text", TextArea).text = post.text
+        self.query_one("#link", Input).value = post.link or ""
+        self.query_one("#campaign", Input).value = post.campaign or ""
+        self.query_one("#tags", Input).value = ", ".join(post.tags)
+        self.original_when = when(post.scheduled_at, self.ctx.tz) if post.scheduled_at else ""
+        self.query_one("#when", Input).value = self.original_when
+        count = len(post.image_ids)
+        self.query_one("#images-info", Static).update(
+            _("{n} image(s) attached; images cannot be changed after saving.").format(n=count)
+        )
+        channels = self.query_one("#composer-channels", SelectionList)
+        for d in message.deliveries:
+            channels.select(d.channel)
+        if post.state != PostState.DRAFT:
+            self.query_one("#submit", Button).disabled = True
+        self.query_one("#save", Button).label = _("Save changes")
+        self.refresh_bindings()
+        self.dirty = False
+        self._update_counter()
+
+    # ------------------------------------------------------------------ live feedback
+
+    def _form(self) -> Form:
+        return Form(
+            title=self.query_one("#title", Input).value,
+            text=self.query_one("#text", TextArea).text,
+            link=self.query_one("#link", Input).value,
+            images=split_list(self.query_one("#images", Input).value),
+            channels=list(self.query_one("#composer-channels", SelectionList).selected),
+            when=self.query_one("#when", Input).value,
+            campaign=self.query_one("#campaign", Input).value,
+            tags=split_list(self.query_one("#tags", Input).value),
+            original_when=self.original_when,
+        )
+
+    def _update_counter(self) -> None:
+        form = self._form()
+        lines = counter_lines(self.ctx.directory, form.channels, form.title, form.text)
+        counter = self.query_one("#composer-counter", Static)
+        if not lines:
+            counter.update(_("Choose a channel to see its limits."))
+            return
+        counter.update("\n".join(text for text, _ok in lines))
+        counter.set_class(not all(ok for _text, ok in lines), "over-limit")
+
+    def _show_when_hint(self) -> None:
+        value = self.query_one("#when", Input).value.strip()
+        hint = self.query_one("#when-hint", Static)
+        error = self.query_one("#error-at", Static)
+        error.update("")
+        tz = self.ctx.tz
+        if not value:
+            hint.update(_("No time: the post waits until someone gives it one."))
+        elif value.lower() in NOW_WORDS:
+            hint.update(_("As soon as it is approved."))
+        else:
+            try:
+                at = parse_local(value, tz)
+            except ValidationError as exc:
+                hint.update("")
+                error.update(exc.message)
+                return
+            hint.update("→ " + when_long(at, tz))
+
+    @on(TextArea.Changed)
+    @on(Input.Changed, "#title")
+    def _text_changed(self) -> None:
+        self.dirty = True
+        self._clear_error("text")
+        self._clear_error("title")
+        self._update_counter()
+
+    @on(SelectionList.SelectedChanged)
+    def _channels_changed(self) -> None:
+        self.dirty = True
+        self._clear_error("channel")
+        self._update_counter()
+
+    @on(Input.Changed, "#when")
+    def _when_changed(self) -> None:
+        self.dirty = True
+        self._show_when_hint()
+
+    @on(Input.Changed, "#link, #campaign, #tags, #images")
+    def _other_changed(self, event: Input.Changed) -> None:
+        self.dirty = True
+        if event.input.id in ("link", "images"):
+            self._clear_error("link" if event.input.id == "link" else "image")
+
+    @on(Input.Blurred, "#images")
+    @on(Input.Submitted, "#images")
+    def _images_done(self) -> None:
+        form = self._form()
+        if form.images:
+            self._check_images(form.images, form.channels)
+        else:
+            self.query_one("#images-info", Static).update("")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="images")
+    def _check_images(self, paths: list[str], chosen: list[str]) -> None:
+        directory = self.ctx.directory
+        try:
+            kinds = sorted({directory.kind_of(c) for c in directory.expand(chosen)})
+        except ValidationError:
+            kinds = []
+        lines: list[str] = []
+        for raw in paths:
+            path = Path(raw).expanduser()
+            try:
+                blob = path.read_bytes()
+                info = media.inspect_image(blob, name=path.name)
+                notes: list[str] = []
+                for kind in kinds:
+                    notes += media.check_for_channel(info, kind)
+            except OSError as exc:
+                self.post_message(ImagesChecked(lines, f"{raw}: {exc.strerror or exc}"))
+                return
+            except ValidationError as exc:
+                self.post_message(ImagesChecked(lines, exc.message))
+                return
+            size = f"{info.size_bytes / 1024:,.0f} KB"
+            line = f"✓ {path.name}: {info.format} {info.width}×{info.height}, {size}"
+            lines.append(line + "".join(f"\n    {n}" for n in notes))
+        self.post_message(ImagesChecked(lines, None))
+
+    def on_images_checked(self, message: ImagesChecked) -> None:
+        self.query_one("#images-info", Static).update("\n".join(message.lines))
+        self.query_one("#error-image", Static).update(message.error or "")
+
+    @on(Button.Pressed, "#now")
+    def _now(self) -> None:
+        self.query_one("#when", Input).value = when(self.ctx.clock(), self.ctx.tz)
+
+    @on(Button.Pressed, "#slot")
+    def _slot(self) -> None:
+        self._find_slot(self._form().channels)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="slot")
+    def _find_slot(self, chosen: list[str]) -> None:
+        directory = self.ctx.directory
+        try:
+            channels = directory.expand(chosen)
+        except ValidationError:
+            channels = []
+        found = data.next_free_slot(self.ctx.engine, directory, channels, self.ctx.clock())
+        self.post_message(SlotFound(found))
+
+    def on_slot_found(self, message: SlotFound) -> None:
+        if message.at is None:
+            self.notify(_("No free posting slot in the next two weeks."), severity="warning")
+            return
+        self.query_one("#when", Input).value = when(message.at, self.ctx.tz)
+
+    # ------------------------------------------------------------------ saving
+
+    def _clear_error(self, name: str) -> None:
+        self.query_one(f"#error-{name}", Static).update("")
+
+    def show_error(self, error: ValidationError) -> None:
+        """Put a refused field's message under that field (or in a notification)."""
+        name = {"until": "at", "repeat": "at", "variant": "text"}.get(
+            error.field or "", error.field
+        )
+        if name in ERROR_FIELDS and self.query(f"#error-{name}"):
+            self.query_one(f"#error-{name}", Static).update(error.message)
+            target = {"channel": "#composer-channels", "at": "#when", "image": "#images"}.get(
+                name, f"#{name}"
+            )
+            for widget in self.query(target):
+                if widget.focusable and not widget.disabled:
+                    widget.focus()
+            self.notify(error.message, title=_("Please check"), severity="error")
+        else:
+            report_error(self, error)
+
+    def _start(self, mode: str) -> None:
+        if self.busy:
+            return
+        for name in ERROR_FIELDS:
+            if self.query(f"#error-{name}"):
+                self._clear_error(name)
+        self.busy = True
+        form = self._form()
+        self.run_change(mode, lambda: self._save(mode, form))
+
+    def action_save(self) -> None:
+        """Save as a draft (or save the changes to an existing post)."""
+        self._start("draft")
+
+    def action_submit(self) -> None:
+        """Save and send for review."""
+        self._start("submit")
+
+    def action_approve(self) -> None:
+        """Save and approve at once (offices without a second approver only)."""
+        self._start("approve")
+
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#submit")
+    def _submit_pressed(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#approve")
+    def _approve_pressed(self) -> None:
+        self.action_approve()
+
+    @on(Button.Pressed, "#close")
+    def _close_pressed(self) -> None:
+        self.action_close()
+
+    def _parse_when(self, form: Form) -> datetime | None:
+        value = form.when.strip()
+        if not value:
+            return None
+        if value.lower() in NOW_WORDS:
+            return self.ctx.clock()
+        return parse_local(value, self.ctx.tz)
+
+    def _save(self, mode: str, form: Form) -> Outcome:
+        """Runs in a worker: read images, then create or edit through the queue rules."""
+        queue = self.ctx.queue()
+        at = self._parse_when(form)
+        if self.post_id is None:
+            images = []
+            for raw in form.images:
+                path = Path(raw).expanduser()
+                try:
+                    images.append(ImageInput(filename=path.name, data=path.read_bytes()))
+                except OSError as exc:
+                    raise ValidationError(f"{raw}: {exc.strerror or exc}", field="image") from None
+            request = PostInput(
+                text=form.text,
+                channels=form.channels,
+                title=form.title or None,
+                link=form.link or None,
+                images=images,
+                campaign=form.campaign or None,
+                tags=form.tags,
+                at=at,
+            )
+            return queue.create(
+                request, submit=mode in ("submit", "approve"), approve=mode == "approve"
+            )
+        outcome = queue.edit(
+            self.post_id,
+            text=form.text,
+            title=form.title,
+            link=form.link,
+            channels=form.channels,
+            campaign=form.campaign,
+            tags=form.tags,
+        )
+        warnings = list(outcome.warnings)
+        if at is not None and form.when.strip() != form.original_when:
+            warnings += queue.schedule(self.post_id, at).warnings
+        if mode == "submit" and outcome.post.state == PostState.DRAFT:
+            queue.submit(self.post_id)
+        if mode == "approve":
+            warnings += queue.approve(self.post_id).warnings
+        post, _deliveries = queue.get(self.post_id)
+        return Outcome([post], warnings)
+
+    def on_action_finished(self, message: ActionFinished) -> None:
+        self.busy = False
+        if message.error is not None:
+            if isinstance(message.error, ValidationError):
+                self.show_error(message.error)
+            else:
+                report_error(self, message.error)
+            return
+        outcome: Outcome = message.result
+        post = outcome.post
+        tz = self.ctx.tz
+        state_words = {
+            PostState.DRAFT: _("saved as a draft"),
+            PostState.IN_REVIEW: _("sent for review"),
+            PostState.APPROVED: _("approved, without a time yet"),
+            PostState.SCHEDULED: _("scheduled for {when}").format(
+                when=when_long(post.scheduled_at, tz)
+            ),
+        }
+        self.notify(
+            _("Post {id} {what}.").format(id=post.id, what=state_words.get(post.state, post.state)),
+            title=_("Saved"),
+        )
+        for warning in outcome.warnings:
+            self.notify(warning, title=_("Worth a second look"), severity="warning", timeout=15)
+        self.dirty = False
+        self.app.pop_screen()
+
+    def action_close(self) -> None:
+        """Leave; ask first when something was typed and not saved."""
+        if not self.dirty:
+            self.app.pop_screen()
+            return
+
+        def answer(discard: bool | None) -> None:
+            if discard:
+                self.app.pop_screen()
+
+        self.app.push_screen(
+            ConfirmDialog(
+                _("Discard changes?"),
+                _("What you typed here has not been saved."),
+                _("Discard"),
+            ),
+            answer,
+        )

@@ -1,0 +1,35 @@
+"""What every screen needs from the App: the database, the office, who is acting, the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from content.office import ChannelDirectory
+from content.queue import Queue
+from content.times import utcnow
+
+
+@dataclass
+class LoaContext:
+    """Injected into the App, so tests hand in their own engine, office and clock."""
+
+    engine: Engine
+    directory: ChannelDirectory
+    actor: str
+    clock: Callable[[], datetime] = utcnow
+    #: Seconds between re-reads of the database (the daemon changes states behind our back).
+    refresh_seconds: float = 3.0
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The office's time zone: every time on screen is in it."""
+        return self.directory.office.timezone
+
+    def queue(self) -> Queue:
+        """The queue rules acting as the current user (cheap: make one per action)."""
+        return Queue(self.engine, self.directory, actor=self.actor, clock=self.clock)

@@ -1,0 +1,277 @@
+"""One post: its content, each channel's delivery (state, attempts, next try, the platform's
+error in plain words, permalink) and its history; cancel, reschedule, edit, review from here.
+
+Retry-now and mark-published are not offered yet: they belong to the daemon's dispatcher
+(scheduler/dispatch.py), which this screen must not bypass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Label, Static
+
+from content.models import AuditEvent, Delivery, Post, PostState
+from content.queue import EDITABLE_STATES, LIVE_STATES
+from content.ui import actions
+from content.ui.base import ActionFinished, LoaScreen, report_error
+from content.ui.fmt import (
+    DELIVERY_STYLES,
+    DELIVERY_SYMBOLS,
+    POST_STATE_STYLES,
+    delivery_state,
+    error_in_words,
+    post_state,
+    when,
+)
+from content.ui.i18n import N_, _
+
+#: Audit actions as officers read them.
+AUDIT_LABELS = {
+    "create": N_("created"),
+    "edit": N_("edited"),
+    "submit": N_("submitted for review"),
+    "approve": N_("approved"),
+    "send_back": N_("sent back"),
+    "schedule": N_("scheduled"),
+    "reschedule": N_("rescheduled"),
+    "cancel": N_("cancelled"),
+    "return_to_review": N_("back to review after an edit"),
+    "done": N_("finished"),
+}
+
+
+class DetailLoaded(Message):
+    """The post, its deliveries and its history have been read."""
+
+    def __init__(self, post: Post, deliveries: list[Delivery], audit: list[AuditEvent]) -> None:
+        super().__init__()
+        self.post = post
+        self.deliveries = deliveries
+        self.audit = audit
+
+
+class DetailScreen(LoaScreen):
+    """Everything about one post, refreshed every few seconds while it is shown."""
+
+    HELP_TEXT = N_(
+        "One post and what happened to it. The table on the right shows each channel: "
+        "its state, how many attempts were made, when the next try is, and what the "
+        "platform answered. Below it is the history: who did what, and when."
+    )
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("e", "edit", "Edit"),
+        Binding("s", "submit", "Submit"),
+        Binding("a", "approve", "Approve"),
+        Binding("b", "send_back", "Send back"),
+        Binding("t", "reschedule", "Reschedule"),
+        Binding("c", "cancel", "Cancel post"),
+        Binding("r,f5", "refresh", "Refresh"),
+    ]
+
+    def __init__(self, post_id: int) -> None:
+        super().__init__()
+        self.post_id = post_id
+        self.post: Post | None = None
+        self.deliveries: list[Delivery] = []
+        self.title = _("Post {id}").format(id=post_id)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="detail-top"):
+            with VerticalScroll(id="detail-post"):
+                yield Static(_("Loading…"), id="detail-summary")
+                yield Label(_("Text"), classes="section-title")
+                yield Static("", id="detail-text")
+            with Vertical(id="detail-side"):
+                yield Label(_("Channels"), classes="section-title")
+                deliveries: DataTable[Any] = DataTable(id="detail-deliveries", cursor_type="row")
+                deliveries.add_column(_("Channel"), key="channel")
+                deliveries.add_column(_("State"), key="state")
+                deliveries.add_column(_("Attempts"), key="attempts")
+                deliveries.add_column(_("Next try"), key="next")
+                deliveries.add_column(_("Published"), key="published")
+                yield deliveries
+                yield Static("", id="detail-errors")
+                yield Label(_("History"), classes="section-title")
+                audit: DataTable[Any] = DataTable(id="detail-audit", cursor_type="row")
+                audit.add_column(_("Time"), key="at")
+                audit.add_column(_("Who"), key="actor")
+                audit.add_column(_("What"), key="action")
+                audit.add_column(_("Note"), key="detail")
+                yield audit
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(self.ctx.refresh_seconds, self._tick)
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def _tick(self) -> None:
+        if self.is_shown():
+            self.reload()
+
+    def reload(self) -> None:
+        """Read the post again (in a thread)."""
+        self._load(self.post_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load(self, post_id: int) -> None:
+        try:
+            queue = self.ctx.queue()
+            post, deliveries = queue.get(post_id)
+            audit = queue.audit_trail(post_id)
+        except Exception as exc:
+            self.app.call_from_thread(report_error, self, exc)
+            return
+        self.post_message(DetailLoaded(post, deliveries, audit))
+
+    def on_detail_loaded(self, message: DetailLoaded) -> None:
+        post = message.post
+        tz = self.ctx.tz
+        changed = self.post is None or self.post.state != post.state
+        self.post = post
+        self.deliveries = message.deliveries
+        summary = Text()
+        rows = [
+            (_("State"), Text(post_state(post.state), POST_STATE_STYLES.get(post.state, ""))),
+            (_("Time"), Text(when(post.scheduled_at, tz) + f"  ({tz.key})")),
+            (_("Author"), Text(post.author)),
+            (_("Approved by"), Text(post.approved_by or "-")),
+            (_("Campaign"), Text(post.campaign or "-")),
+            (_("Tags"), Text(", ".join(post.tags) or "-")),
+            (_("Link"), Text(post.link or "-")),
+            (_("Images"), Text(str(len(post.image_ids)))),
+        ]
+        if post.review_comment:
+            rows.append((_("Reviewer's comment"), Text(post.review_comment, "bold yellow")))
+        width = max(len(label) for label, _value in rows) + 2
+        for label, value in rows:
+            summary.append(f"{label}:".ljust(width), "bold")
+            summary.append(value)
+            summary.append("\n")
+        if post.title:
+            summary.append("\n")
+            summary.append(post.title, "bold")
+        self.query_one("#detail-summary", Static).update(summary)
+        self.query_one("#detail-text", Static).update(Text(post.text))
+        self._fill_deliveries(message.deliveries)
+        self._fill_audit(message.audit)
+        if changed:
+            self.refresh_bindings()
+
+    def _fill_deliveries(self, deliveries: list[Delivery]) -> None:
+        tz = self.ctx.tz
+        table = self.query_one("#detail-deliveries", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        notes = Text()
+        for d in deliveries:
+            style = DELIVERY_STYLES.get(d.state, "")
+            table.add_row(
+                d.channel,
+                Text(f"{DELIVERY_SYMBOLS.get(d.state, '?')} {delivery_state(d.state)}", style),
+                str(d.attempts),
+                when(d.next_attempt_at, tz) if d.state == "pending" else "-",
+                when(d.published_at, tz) if d.published_at else "-",
+                key=d.channel,
+            )
+            problem = error_in_words(d.last_error_class, d.last_error_code, d.last_error_message)
+            if problem:
+                notes.append(f"{d.channel}: ", "bold")
+                notes.append(problem + "\n", style or "")
+            if d.permalink:
+                notes.append(f"{d.channel}: ", "bold")
+                notes.append(d.permalink + "\n", f"link {d.permalink}")
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
+        self.query_one("#detail-errors", Static).update(notes)
+
+    def _fill_audit(self, events: list[AuditEvent]) -> None:
+        tz = self.ctx.tz
+        table = self.query_one("#detail-audit", DataTable)
+        if table.row_count == len(events):
+            return  # the history only grows: same length, nothing new
+        table.clear()
+        for event in events:
+            label = AUDIT_LABELS.get(event.action)
+            table.add_row(
+                when(event.at, tz),
+                event.actor,
+                _(label) if label else event.action,
+                event.detail or "",
+            )
+
+    # ------------------------------------------------------------------ actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer only what the post's state allows (others are hidden from the Footer)."""
+        if self.post is None:
+            return action in ("back", "refresh")
+        state = self.post.state
+        pending_only = all(d.state == "pending" for d in self.deliveries)
+        allowed = {
+            "edit": state in EDITABLE_STATES and pending_only,
+            "submit": state == PostState.DRAFT,
+            "approve": state == PostState.IN_REVIEW,
+            "send_back": state == PostState.IN_REVIEW,
+            "reschedule": state in LIVE_STATES and pending_only,
+            "cancel": state in LIVE_STATES,
+        }
+        return allowed.get(action, True)
+
+    def action_back(self) -> None:
+        """Back to the list."""
+        self.app.pop_screen()
+
+    def action_refresh(self) -> None:
+        """Read the post again now."""
+        self.reload()
+
+    def action_edit(self) -> None:
+        """Change the text, channels or time."""
+        from content.ui.composer import ComposerScreen
+
+        self.app.push_screen(ComposerScreen(self.post_id))
+
+    def action_submit(self) -> None:
+        """Send this draft for review."""
+        actions.submit(self, self.post_id)
+
+    def action_approve(self) -> None:
+        """Approve this post."""
+        actions.approve(self, self.post_id)
+
+    def action_send_back(self) -> None:
+        """Return this post to its author with a comment."""
+        actions.send_back(self, self.post_id)
+
+    def action_reschedule(self) -> None:
+        """Give the post another time."""
+        current = (
+            when(self.post.scheduled_at, self.ctx.tz)
+            if self.post and self.post.scheduled_at
+            else ""
+        )
+        actions.reschedule(self, self.post_id, current)
+
+    def action_cancel(self) -> None:
+        """Cancel the post (asks first)."""
+        actions.cancel(self, self.post_id)
+
+    def on_action_finished(self, message: ActionFinished) -> None:
+        if message.error is not None:
+            report_error(self, message.error)
+        else:
+            actions.report_done(self, message.what, message.result)
+        self.reload()

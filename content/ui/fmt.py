@@ -1,0 +1,144 @@
+"""How values look in the UI: dates in the office's format, states and errors in plain words."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from content.errors import ValidationError
+from content.times import parse_when
+from content.ui.i18n import N_, _, language
+
+#: Post states as officers read them (msgids; translate with ``_()`` at display time).
+POST_STATE_LABELS = {
+    "draft": N_("draft"),
+    "in_review": N_("in review"),
+    "approved": N_("approved"),
+    "scheduled": N_("scheduled"),
+    "done": N_("done"),
+    "cancelled": N_("cancelled"),
+}
+
+DELIVERY_STATE_LABELS = {
+    "pending": N_("waiting"),
+    "sending": N_("sending"),
+    "published": N_("published"),
+    "failed": N_("failed"),
+    "needs_review": N_("check by hand"),
+    "cancelled": N_("cancelled"),
+}
+
+#: One symbol per delivery state, so a row of channels reads at a glance.
+DELIVERY_SYMBOLS = {
+    "pending": "○",
+    "sending": "↻",
+    "published": "✓",
+    "failed": "✗",
+    "needs_review": "!",
+    "cancelled": "–",
+}
+
+#: Rich styles per state (colour is a hint; the symbol and word carry the meaning).
+DELIVERY_STYLES = {
+    "pending": "",
+    "sending": "bold cyan",
+    "published": "green",
+    "failed": "bold red",
+    "needs_review": "bold yellow",
+    "cancelled": "dim",
+}
+
+POST_STATE_STYLES = {
+    "draft": "",
+    "in_review": "yellow",
+    "approved": "cyan",
+    "scheduled": "bold cyan",
+    "done": "green",
+    "cancelled": "dim",
+}
+
+_ERROR_CLASS_TEXT = {
+    "transient": N_("The platform was busy or unreachable; Loa will try again by itself."),
+    "auth": N_(
+        "The channel's login (token) is no longer valid: ask the administrator to renew it."
+    ),
+    "content": N_(
+        "The platform refused this content; change the post (text, image or link) and reschedule."
+    ),
+    "error": N_("Publishing failed."),
+}
+
+#: Accepted as "as soon as approved" in the time field, in both languages.
+NOW_WORDS = frozenset({"now", "bây giờ", "ngay", "ngay bây giờ"})
+
+_VI_DATETIME = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2}):(\d{2})\s*$")
+
+
+def post_state(state: str) -> str:
+    """A post state in the current language."""
+    return _(POST_STATE_LABELS.get(state, state))
+
+
+def delivery_state(state: str) -> str:
+    """A delivery state in the current language."""
+    return _(DELIVERY_STATE_LABELS.get(state, state))
+
+
+def date_format() -> str:
+    """The office's date-and-time format: day first in Vietnamese, ISO in English."""
+    return "%d/%m/%Y %H:%M" if language() == "vi" else "%Y-%m-%d %H:%M"
+
+
+def time_placeholder() -> str:
+    """What to type in a time field."""
+    return "DD/MM/YYYY HH:MM" if language() == "vi" else "YYYY-MM-DD HH:MM"
+
+
+def when(value: datetime | None, tz: ZoneInfo) -> str:
+    """An aware UTC datetime in the office time zone and format; "-" when there is none."""
+    if value is None:
+        return "-"
+    return value.astimezone(tz).strftime(date_format())
+
+
+def when_long(value: datetime | None, tz: ZoneInfo) -> str:
+    """Like :func:`when`, with the weekday, for confirmations."""
+    if value is None:
+        return _("no time yet")
+    local = value.astimezone(tz)
+    weekday = _(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[local.weekday()])
+    return f"{weekday} {local.strftime(date_format())}"
+
+
+def parse_local(text: str, tz: ZoneInfo, *, field: str = "at") -> datetime:
+    """What an officer typed as a time, in the office's zone, to aware UTC.
+
+    Accepts ``DD/MM/YYYY HH:MM`` (how Vietnamese offices write dates) as well as
+    ``YYYY-MM-DD HH:MM`` and ISO 8601, whatever the UI language.
+    """
+    match = _VI_DATETIME.match(text)
+    if match:
+        day, month, year, hour, minute = (int(g) for g in match.groups())
+        text = f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}"
+    try:
+        return parse_when(text, tz, field=field)
+    except ValidationError:
+        raise ValidationError(
+            _("not a time; type {format}").format(format=time_placeholder()), field=field
+        ) from None
+
+
+def error_in_words(error_class: str | None, code: str | None, message: str | None) -> str:
+    """A delivery's last error as a sentence an officer can act on, with the platform's words."""
+    if not (error_class or code or message):
+        return ""
+    advice = _(_ERROR_CLASS_TEXT.get(error_class or "error", _ERROR_CLASS_TEXT["error"]))
+    detail = " ".join(p for p in (f"[{code}]" if code else "", message or "") if p)
+    return f"{advice} {_('Platform said:')} {detail}" if detail else advice
+
+
+def first_line(text: str, width: int = 60) -> str:
+    """The first non-empty line of ``text``, cut to ``width`` characters."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    return line if len(line) <= width else line[: width - 1] + "…"

@@ -1,0 +1,409 @@
+"""The home screen: every post, filtered, sorted and paged, kept fresh from the database."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Button, DataTable, Footer, Header, Input, Select, Static
+
+from content.models import PostState
+from content.ui import data
+from content.ui.base import LoaScreen
+from content.ui.fmt import (
+    DELIVERY_STYLES,
+    DELIVERY_SYMBOLS,
+    POST_STATE_STYLES,
+    delivery_state,
+    first_line,
+    post_state,
+    when,
+)
+from content.ui.i18n import N_, _, ngettext
+
+#: Column keys and their English headers (translated when the table is built).
+COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("id", N_("No."), 4),
+    ("time", N_("Time"), 16),
+    ("state", N_("State"), 10),
+    ("channels", N_("Channels"), 34),
+    ("text", N_("Text"), 22),
+    ("author", N_("Author"), 9),
+    ("campaign", N_("Campaign"), 9),
+)
+
+#: Which order a click on a column header asks for.
+COLUMN_SORTS = {
+    "id": "newest",
+    "time": "time",
+    "state": "state",
+    "author": "author",
+    "campaign": "campaign",
+}
+
+SORT_LABELS = {
+    "time": N_("Sort: time"),
+    "newest": N_("Sort: newest first"),
+    "state": N_("Sort: state"),
+    "author": N_("Sort: author"),
+    "campaign": N_("Sort: campaign"),
+}
+
+
+class PageLoaded(Message):
+    """A page of the queue has been read; ``generation`` drops answers to old questions."""
+
+    def __init__(self, page: data.QueuePage, generation: int) -> None:
+        super().__init__()
+        self.page = page
+        self.generation = generation
+
+
+def channels_cell(row: data.QueueRow) -> Text:
+    """``tinh-fb ✓ tinh-zalo ⏳``: each channel with its delivery's state symbol."""
+    text = Text()
+    for i, d in enumerate(row.deliveries):
+        if i:
+            text.append(" ")
+        text.append(
+            f"{d.channel} {DELIVERY_SYMBOLS.get(d.state, '?')}", DELIVERY_STYLES.get(d.state, "")
+        )
+    return text
+
+
+def _one_line(value: str) -> Text:
+    """A cell that is cut with an ellipsis rather than wrapped (only channels may wrap)."""
+    return Text(value, no_wrap=True, overflow="ellipsis")
+
+
+class QueueScreen(LoaScreen):
+    """Posts in a table; the daemon's changes appear by themselves every few seconds."""
+
+    HELP_TEXT = N_(
+        "This is the queue: every post of the office, one per row, with its time (office "
+        "time), its state and the state of each channel. Type in the search box or choose a "
+        "state, channel or campaign to narrow the list. Press Enter on a post to see its "
+        "details and history. The list re-reads the database every few seconds."
+    )
+
+    BINDINGS = [
+        Binding("n", "new_post", "New post"),
+        Binding("enter", "open", "Open", show=False),
+        Binding("e", "edit", "Edit"),
+        Binding("v", "review", "Review"),
+        Binding("exclamation_mark", "attention", "Needs attention", key_display="!"),
+        Binding("slash", "search", "Search", key_display="/", show=False),
+        Binding("s", "next_sort", "Sort"),
+        Binding("right_square_bracket", "next_page", "Next page", key_display="]", show=False),
+        Binding(
+            "left_square_bracket", "previous_page", "Previous page", key_display="[", show=False
+        ),
+        Binding("r,f5", "refresh", "Refresh"),
+        Binding("escape", "clear_filters", "Clear filters", show=False),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.query_state = data.QueueQuery()
+        self.generation = 0
+        self.keys: list[str] = []
+        self.rows: dict[str, data.QueueRow] = {}
+        self.total = 0
+        self.loaded = False
+        self.campaigns: list[str] = []
+        self.title = _("Queue")
+
+    def compose(self) -> ComposeResult:
+        directory = self.ctx.directory
+        yield Header()
+        with Horizontal(id="filters"):
+            yield Input(placeholder=_("Search text or author…"), id="search")
+            yield Select(
+                [(_("Needs attention"), data.ATTENTION)]
+                + [(post_state(s.value), s.value) for s in PostState],
+                prompt=_("All states"),
+                id="state",
+            )
+            yield Select(
+                [(c, c) for c in directory.channels],
+                prompt=_("All channels"),
+                id="channel",
+            )
+            yield Select([], prompt=_("All campaigns"), id="campaign")
+            yield Button("", id="attention")
+        table: DataTable[Any] = DataTable(id="posts", cursor_type="row", zebra_stripes=True)
+        for key, label, width in COLUMNS:
+            table.add_column(_(label), key=key, width=width)
+        yield table
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(self.ctx.refresh_seconds, self._tick)
+        self._show_attention(0)
+        self.reload()
+        self.query_one("#posts", DataTable).focus()
+
+    def on_screen_resume(self) -> None:
+        # Back from the composer or a detail screen: show what changed at once.
+        if self.loaded:
+            self.reload()
+
+    def _tick(self) -> None:
+        if self.is_shown():
+            self.reload()
+
+    # ------------------------------------------------------------------ loading
+
+    def reload(self) -> None:
+        """Read the current page again (in a thread); the table updates when it arrives."""
+        self.generation += 1
+        self._load(self.query_state, self.generation)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load(self, query: data.QueueQuery, generation: int) -> None:
+        page = data.load_queue(self.ctx.engine, query)
+        self.post_message(PageLoaded(page, generation))
+
+    def on_page_loaded(self, message: PageLoaded) -> None:
+        if message.generation != self.generation:
+            return  # a newer question is on its way
+        page = message.page
+        if page.total and not page.rows and self.query_state.offset:
+            # The page emptied under us (posts cancelled or filtered away): go back to page 1.
+            self.query_state = replace(self.query_state, offset=0)
+            self.reload()
+            return
+        self.total = page.total
+        self._fill(page.rows)
+        self._show_attention(page.attention)
+        self._update_campaigns(page.campaigns)
+        self._show_status()
+        self.loaded = True
+
+    def _cells(self, row: data.QueueRow) -> list[Any]:
+        tz = self.ctx.tz
+        return [
+            Text(str(row.id), justify="right"),
+            when(row.scheduled_at, tz),
+            Text(post_state(row.state), POST_STATE_STYLES.get(row.state, "")),
+            channels_cell(row),
+            _one_line(first_line(row.title or row.text)),
+            _one_line(row.author),
+            _one_line(row.campaign or ""),
+        ]
+
+    def _fill(self, rows: list[data.QueueRow]) -> None:
+        """Update changed cells in place; rebuild only when the set of rows changed.
+
+        Rebuilding clears the table, which would lose the cursor and scroll position the
+        officer is working at; a state change from the daemon must not do that.
+        """
+        table = self.query_one("#posts", DataTable)
+        keys = [str(r.id) for r in rows]
+        if keys == self.keys:
+            for row in rows:
+                key = str(row.id)
+                if self.rows.get(key) != row:
+                    for (column, _label, _width), value in zip(
+                        COLUMNS, self._cells(row), strict=True
+                    ):
+                        table.update_cell(key, column, value)
+            self.rows = {str(r.id): r for r in rows}
+            return
+        current = self.current_post_id()
+        scroll_y = table.scroll_y
+        table.clear()
+        for row in rows:
+            # height=None: a post on many channels wraps its channel list onto a second line.
+            table.add_row(*self._cells(row), key=str(row.id), height=None)
+        self.keys = keys
+        self.rows = {str(r.id): r for r in rows}
+        if current is not None and str(current) in self.rows:
+            table.move_cursor(row=table.get_row_index(str(current)), animate=False, scroll=False)
+            table.scroll_y = scroll_y
+        if table.row_count and table.cursor_row >= table.row_count:
+            table.move_cursor(row=table.row_count - 1)
+
+    def current_post_id(self) -> int | None:
+        """The id of the post under the cursor, if any."""
+        table = self.query_one("#posts", DataTable)
+        if not table.row_count:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:  # cursor outside the rows while the table is being rebuilt
+            return None
+        return int(key.value) if key.value else None
+
+    def _show_attention(self, count: int) -> None:
+        button = self.query_one("#attention", Button)
+        if count:
+            button.label = "⚠ " + ngettext(
+                "{n} needs attention", "{n} need attention", count
+            ).format(n=count)
+            button.variant = "error"
+        else:
+            button.label = "✓ " + _("all good")
+            button.variant = "success"
+        self.app.sub_title = (
+            ngettext("{n} delivery needs attention", "{n} deliveries need attention", count).format(
+                n=count
+            )
+            if count
+            else ""
+        )
+
+    def _update_campaigns(self, campaigns: list[str]) -> None:
+        if campaigns == self.campaigns:
+            return
+        self.campaigns = campaigns
+        select = self.query_one("#campaign", Select)
+        value = select.value
+        with self.prevent(Select.Changed):
+            select.set_options([(c, c) for c in campaigns])
+            if value in campaigns:
+                select.value = value
+
+    def _show_status(self) -> None:
+        q = self.query_state
+        status = self.query_one("#status", Static)
+        if not self.total:
+            filtered = any((q.state, q.channel, q.campaign, q.text))
+            status.update(
+                _("No post matches these filters. Press Escape to clear them.")
+                if filtered
+                else _("No posts yet. Press N to write the first one.")
+            )
+            return
+        first, last = q.offset + 1, min(q.offset + q.limit, self.total)
+        legend = "  ".join(
+            f"{symbol} {delivery_state(state)}"
+            for state, symbol in DELIVERY_SYMBOLS.items()
+            if state != "cancelled"
+        )
+        status.update(
+            _("Posts {first}–{last} of {total}").format(first=first, last=last, total=self.total)
+            + "   "
+            + _(SORT_LABELS[q.sort])
+            + "   "
+            + legend
+        )
+
+    # ------------------------------------------------------------------ filters
+
+    def _set_query(self, **changes: Any) -> None:
+        self.query_state = replace(self.query_state, offset=0, **changes)
+        self.reload()
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self._set_query(text=event.value.strip() or None)
+
+    @on(Input.Submitted, "#search")
+    def _search_done(self) -> None:
+        self.query_one("#posts", DataTable).focus()
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        value = None if event.value is Select.NULL else str(event.value)
+        name = event.select.id
+        if name in ("state", "channel", "campaign"):
+            if getattr(self.query_state, name) != value:
+                self._set_query(**{name: value})
+
+    @on(Button.Pressed, "#attention")
+    def _attention_pressed(self) -> None:
+        self.action_attention()
+
+    @on(DataTable.RowSelected, "#posts")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self._open(int(event.row_key.value))
+
+    # ------------------------------------------------------------------ actions
+
+    def _open(self, post_id: int) -> None:
+        from content.ui.detail import DetailScreen
+
+        self.app.push_screen(DetailScreen(post_id))
+
+    def action_open(self) -> None:
+        """Open the post under the cursor."""
+        post_id = self.current_post_id()
+        if post_id is not None:
+            self._open(post_id)
+
+    def action_new_post(self) -> None:
+        """Write a new post."""
+        from content.ui.composer import ComposerScreen
+
+        self.app.push_screen(ComposerScreen())
+
+    def action_edit(self) -> None:
+        """Edit the post under the cursor."""
+        from content.ui.composer import ComposerScreen
+
+        post_id = self.current_post_id()
+        if post_id is not None:
+            self.app.push_screen(ComposerScreen(post_id))
+
+    def action_review(self) -> None:
+        """Posts waiting for approval."""
+        from content.ui.review import ReviewScreen
+
+        self.app.push_screen(ReviewScreen())
+
+    def action_attention(self) -> None:
+        """Show only posts with a failed delivery or one to check by hand."""
+        self.query_one("#state", Select).value = data.ATTENTION
+        self.query_one("#posts", DataTable).focus()
+
+    def action_search(self) -> None:
+        """Jump to the search box."""
+        self.query_one("#search", Input).focus()
+
+    def action_clear_filters(self) -> None:
+        """Back to every post."""
+        self.query_one("#search", Input).value = ""
+        for name in ("state", "channel", "campaign"):
+            self.query_one(f"#{name}", Select).clear()
+        self.query_one("#posts", DataTable).focus()
+
+    def action_next_sort(self) -> None:
+        """Cycle the order of the list."""
+        keys = list(SORT_LABELS)
+        current = keys.index(self.query_state.sort)
+        self._set_query(sort=keys[(current + 1) % len(keys)])
+
+    @on(DataTable.HeaderSelected, "#posts")
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        # Clicking a column header sorts by it (the number column: newest first).
+        sort = COLUMN_SORTS.get(str(event.column_key.value))
+        if sort:
+            self._set_query(sort=sort)
+
+    def action_next_page(self) -> None:
+        """The next page of posts."""
+        q = self.query_state
+        if q.offset + q.limit < self.total:
+            self.query_state = replace(q, offset=q.offset + q.limit)
+            self.reload()
+
+    def action_previous_page(self) -> None:
+        """The previous page of posts."""
+        q = self.query_state
+        if q.offset:
+            self.query_state = replace(q, offset=max(0, q.offset - q.limit))
+            self.reload()
+
+    def action_refresh(self) -> None:
+        """Read the database now."""
+        self.reload()

@@ -1,0 +1,175 @@
+"""Loa's terminal UI: where media officers write, review and follow their posts.
+
+Run it as ``loa tui`` or ``python tui.py [--db PATH] [--config channels.toml] [--as USER]``.
+The App only wires things together; the screens live in :mod:`content.ui`. Every database
+call runs in a thread worker, so the screen never freezes while the daemon writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from content.office import ChannelDirectory
+from content.times import utcnow
+from content.ui.context import LoaContext
+from content.ui.i18n import _, choose_language, language, set_language, translated_bindings
+
+CSS_DIR = Path(__file__).resolve().parent / "content" / "ui"
+
+
+class LoaApp(App[None]):
+    """The Loa terminal UI. Everything it needs is injected, so tests bring their own."""
+
+    CSS_PATH = CSS_DIR / "loa.tcss"
+    TITLE = "Loa"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        # Named in the language it switches to (Vietnamese catalogue: "English").
+        Binding("f2", "switch_language", "Tiếng Việt"),
+    ]
+
+    def __init__(
+        self,
+        engine: Engine,
+        directory: ChannelDirectory,
+        *,
+        actor: str,
+        clock: Callable[[], datetime] = utcnow,
+        lang: str | None = None,
+        refresh_seconds: float = 3.0,
+    ) -> None:
+        set_language(lang or choose_language(directory.office.language))
+        super().__init__()
+        self._bindings = translated_bindings(self._bindings)
+        self.ctx = LoaContext(engine, directory, actor, clock, refresh_seconds)
+        self.title = f"Loa · {directory.office.name}"
+
+    def on_mount(self) -> None:
+        from content.ui.queue_screen import QueueScreen
+
+        self.push_screen(QueueScreen())
+
+    # ------------------------------------------------------------------ actions
+
+    def action_help(self) -> None:
+        """Explain the current screen and its keys."""
+        from content.ui.help import HelpScreen
+
+        if type(self.screen).__name__ != "HelpScreen":
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_switch_language(self) -> None:
+        """Vietnamese <-> English; the screens are rebuilt in the new language."""
+        self.change_language("en" if language() == "vi" else "vi")
+
+    def change_language(self, code: str) -> None:
+        """Show every label in ``code`` ("vi" or "en") from now on."""
+        from content.ui.queue_screen import QueueScreen
+
+        set_language(code)
+        self._bindings = translated_bindings(type(self)._merged_bindings or self._bindings)
+        # Rebuild from the home screen: labels are read when widgets are composed.
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(QueueScreen())
+        self.notify(_("Language: English") if code == "en" else _("Language: Vietnamese"))
+
+    def action_new_post(self) -> None:
+        """Write a new post (from anywhere)."""
+        from content.ui.composer import ComposerScreen
+
+        self.push_screen(ComposerScreen())
+
+    def action_review(self) -> None:
+        """The posts waiting for approval."""
+        from content.ui.review import ReviewScreen
+
+        self.push_screen(ReviewScreen())
+
+    def action_attention(self) -> None:
+        """Back to the queue, showing only what needs attention."""
+        from content.ui.queue_screen import QueueScreen
+
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        if isinstance(self.screen, QueueScreen):
+            self.screen.action_attention()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The command palette (Ctrl+P): Loa's own commands first, in the user's language."""
+        yield SystemCommand(_("New post"), _("Write a new post"), self.action_new_post)
+        yield SystemCommand(
+            _("Review"), _("Approve or send back posts in review"), self.action_review
+        )
+        yield SystemCommand(
+            _("Needs attention"),
+            _("Posts whose delivery failed or must be checked"),
+            self.action_attention,
+        )
+        yield SystemCommand(
+            _("Switch language"), _("Vietnamese or English"), self.action_switch_language
+        )
+        yield SystemCommand(_("Help"), _("Keys of this screen"), self.action_help)
+        yield SystemCommand(_("Quit"), _("Leave Loa"), self.exit)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The options of ``python tui.py`` (the same as ``loa tui``)."""
+    parser = argparse.ArgumentParser(prog="tui.py", description="Loa's terminal UI.")
+    parser.add_argument("--db", help="SQLite file or database URL (default: LOA_DB or ./loa.db)")
+    parser.add_argument("--config", help="channels.toml (default: LOA_CONFIG or ./channels.toml)")
+    parser.add_argument("--as", dest="as_user", metavar="USER", help="act as USER (audit log)")
+    parser.add_argument("--lang", choices=("vi", "en"), help="language (default: LOA_LANG)")
+    return parser
+
+
+def run(
+    db: str | None = None,
+    config: str | None = None,
+    as_user: str | None = None,
+    lang: str | None = None,
+) -> int:
+    """Open the config and database, then run the app until the user quits."""
+    from content.db import open_database, resolve_url
+    from scheduler.config import find_config, load
+
+    cfg = load(find_config(config))
+    engine = open_database(resolve_url(db))
+    directory = cfg.directory()
+    try:
+        LoaApp(
+            engine,
+            directory,
+            actor=as_user or getpass.getuser(),
+            lang=lang or choose_language(cfg.office.language),
+        ).run()
+    finally:
+        engine.dispose()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python tui.py``: one-line errors and exit code 2, like the ``loa`` command."""
+    from content.errors import LoaError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args.db, args.config, args.as_user, args.lang)
+    except LoaError as exc:
+        print(f"loa tui: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
