@@ -131,8 +131,9 @@ class Daemon:
         await self._poll()
         log.info("daemon %s started; %d channels", self.worker, len(self.channels))
         await self._stopping.wait()
-        scheduler.shutdown(wait=False)
+        # Drain before shutting the scheduler down: its executor cancels running jobs.
         await self._drain()
+        scheduler.shutdown(wait=False)
         log.info("daemon %s stopped", self.worker)
 
     async def close(self) -> None:
@@ -176,7 +177,8 @@ class Daemon:
         task = asyncio.create_task(self.dispatcher.run_due())
         self._inflight.add(task)
         try:
-            await task
+            # Shielded: a publish in flight must finish and be recorded, even on shutdown.
+            await asyncio.shield(task)
         except Exception:
             log.exception("dispatch failed; retrying at the next poll")
         finally:

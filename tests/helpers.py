@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from scheduler.channels.base import Health, HealthCheck, OutgoingPost, Published
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -24,3 +27,38 @@ class FakeClock:
 def local(text_value: str) -> datetime:
     """An office-time wall clock value as an aware datetime."""
     return datetime.fromisoformat(text_value).replace(tzinfo=HCM)
+
+
+class ScriptedChannel:
+    """Answers publish() from a script; records every call."""
+
+    kind = "facebook"
+
+    def __init__(self, channel_id: str, answers: Sequence[object] = (), found: object = None):
+        self.id = channel_id
+        self.answers = list(answers)
+        self.found = found
+        self.published: list[OutgoingPost] = []
+        self.finds: list[OutgoingPost] = []
+
+    async def publish(self, post: OutgoingPost):
+        self.published.append(post)
+        answer = self.answers.pop(0) if self.answers else Published(f"p{len(self.published)}")
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def find(self, post: OutgoingPost):
+        self.finds.append(post)
+        if isinstance(self.found, Exception):
+            raise self.found
+        return self.found
+
+    async def fetch_metrics(self, remote_ids):
+        return {}
+
+    async def health(self) -> Health:
+        return Health([HealthCheck("token", True, "ok")])
+
+    async def aclose(self) -> None:
+        return None

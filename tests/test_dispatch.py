@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -21,49 +20,12 @@ from content.queue import PostInput
 from scheduler.channels.base import (
     AuthError,
     ContentError,
-    Health,
-    HealthCheck,
-    OutgoingPost,
     Processing,
     Published,
     TransientError,
 )
 from scheduler.dispatch import UNCERTAIN, Dispatcher, RetryPolicy, resume_channel
-
-
-class ScriptedChannel:
-    """Answers publish() from a script; records every call."""
-
-    kind = "facebook"
-
-    def __init__(self, channel_id: str, answers: Sequence[object] = (), found: object = None):
-        self.id = channel_id
-        self.answers = list(answers)
-        self.found = found
-        self.published: list[OutgoingPost] = []
-        self.finds: list[OutgoingPost] = []
-
-    async def publish(self, post: OutgoingPost):
-        self.published.append(post)
-        answer = self.answers.pop(0) if self.answers else Published(f"p{len(self.published)}")
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    async def find(self, post: OutgoingPost):
-        self.finds.append(post)
-        if isinstance(self.found, Exception):
-            raise self.found
-        return self.found
-
-    async def fetch_metrics(self, remote_ids):
-        return {}
-
-    async def health(self) -> Health:
-        return Health([HealthCheck("token", True, "ok")])
-
-    async def aclose(self) -> None:
-        return None
+from tests.helpers import ScriptedChannel
 
 
 @pytest.fixture
