@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
+from functools import lru_cache
 
 import httpx
 
@@ -38,13 +40,21 @@ class FetchedMedia:
     problem: str | None = None
 
 
+@lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs tens of milliseconds: do it once per process.
+    return httpx.create_ssl_context()
+
+
 async def fetch_image(
     url: str, *, max_bytes: int, allowed: tuple[str, ...], timeout_s: float
 ) -> FetchedMedia:
     """GET ``url`` and check it is an image of an allowed kind no larger than ``max_bytes``."""
     try:
         # trust_env=False: a proxy from the environment must not intercept loopback media.
-        async with httpx.AsyncClient(timeout=timeout_s, trust_env=False) as client:
+        async with httpx.AsyncClient(
+            timeout=timeout_s, trust_env=False, verify=_tls_context()
+        ) as client:
             async with client.stream("GET", url, follow_redirects=True) as response:
                 if response.status_code != 200:
                     return FetchedMedia(url, False, problem=f"HTTP {response.status_code}")

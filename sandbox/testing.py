@@ -97,7 +97,7 @@ class SandboxHandle:
     def zalo_access_token(self, oa_id: str | None = None) -> str:
         """Refresh ``oa_id``'s grant through the real token endpoint; return the access token."""
         oa_id = oa_id or self.oa_ids[0]
-        response = httpx.post(
+        response = self._client.post(
             f"{self.zalo_oauth_url}/v4/oa/access_token",
             data={
                 "app_id": self.zalo_app_id,
@@ -105,7 +105,6 @@ class SandboxHandle:
                 "refresh_token": self.refresh_token(oa_id),
             },
             headers={"secret_key": self.zalo_app_secret},
-            trust_env=False,
         )
         return response.json()["access_token"]
 
