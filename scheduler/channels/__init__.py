@@ -1,0 +1,75 @@
+"""Channel clients: one per platform behind :class:`~scheduler.channels.base.Channel`.
+
+The dispatcher, the metrics collector and ``loa doctor`` get their clients from
+:func:`build_channel` and never see a platform's quirks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Engine
+
+from content import infographic
+from content.errors import LoaError
+from scheduler.channels.base import Channel
+from scheduler.channels.credentials import TokenStore
+from scheduler.channels.facebook import FacebookPage
+from scheduler.channels.media_store import MediaStore
+from scheduler.channels.zalo import ZaloOA
+from scheduler.config import Config, FacebookChannel, ZaloChannel
+
+__all__ = ["build_channel", "office_branding"]
+
+
+def build_channel(
+    channel_id: str,
+    config: Config,
+    *,
+    engine: Engine,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Callable[[], datetime] | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+    tokens: TokenStore | None = None,
+    key_file: Path | None = None,
+) -> Channel:
+    """The client of channel ``channel_id`` as channels.toml describes it.
+
+    ``engine`` holds the Zalo token store; ``transport`` routes HTTP elsewhere (tests);
+    ``clock`` returns the aware current time and ``sleep`` waits (both injectable so tests
+    never sleep). ``tokens`` shares one :class:`TokenStore` between clients; otherwise one is
+    made with the key from LOA_CREDENTIAL_KEY or ``key_file`` (default beside the database).
+    Secrets are read lazily, on the first call that needs them. Call ``aclose()`` when done.
+    """
+    channel = config.channels.get(channel_id)
+    if channel is None:
+        known = ", ".join(sorted(config.channels)) or "none"
+        raise LoaError(f"unknown channel {channel_id!r}; configured: {known}")
+    if isinstance(channel, FacebookChannel):
+        return FacebookPage(channel_id, channel, transport=transport, clock=clock, sleep=sleep)
+    assert isinstance(channel, ZaloChannel)
+    store = tokens or TokenStore(engine, key_file=key_file, clock=clock, sleep=sleep)
+    media = MediaStore.from_config(config.media) if config.media else None
+    return ZaloOA(
+        channel_id,
+        channel,
+        tokens=store,
+        media=media,
+        branding=office_branding(config),
+        transport=transport,
+        clock=clock,
+    )
+
+
+def office_branding(config: Config) -> infographic.Branding:
+    """The office's look for rendered covers, from ``[office]`` in channels.toml."""
+    brand = config.office.branding
+    return infographic.Branding(
+        office_name=config.office.name,
+        primary=brand.primary,
+        accent=brand.accent,
+        logo_path=brand.logo,
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,9 @@ class OutgoingPost:
     #: A platform step still in progress from an earlier attempt (e.g. a Zalo article job).
     pending_step: str | None = None
     pending_ref: str | None = None
+    #: ``{"template": name, "fields": {...}}`` when the post carries an infographic
+    #: (Post.infographic): Zalo renders it as the article cover.
+    infographic: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,407 @@
+"""Zalo Official Account client (reference: shared/reference/zalo-oa.md).
+
+Publishing an article is asynchronous on Zalo, so :meth:`ZaloOA.publish` is a small state
+machine driven by the dispatcher through ``OutgoingPost.pending_step``:
+
+1. no pending step: images go to the media store, ``article/create`` answers a job token ->
+   ``Processing("zalo_verify", ref=<job token>)``;
+2. ``zalo_verify``: one ``article/verify`` poll. Still processing (-214) -> ``Processing``
+   again with a growing ``retry_after``; done -> ``Published(article id, link)``, or, when the
+   channel broadcasts, ``Processing("zalo_broadcast", ref=<article id>, retry_after=0)``;
+3. ``zalo_broadcast``: send the article to followers, then ``Published``. At night Zalo
+   refuses (-234): ``TransientError(retry_after=<seconds until 06:00>)``, never a failure.
+
+Calls carry the access token in an ``access_token`` header (not ``Authorization``). Tokens come
+from the :class:`~scheduler.channels.credentials.TokenStore`; a -216/-220 answer triggers one
+refresh and one retry, then :class:`AuthError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from content import infographic
+from content.limits import nfc
+from scheduler.channels.base import (
+    AuthError,
+    ChannelError,
+    ContentError,
+    Health,
+    HealthCheck,
+    OutgoingPost,
+    Processing,
+    Published,
+    TransientError,
+)
+from scheduler.channels.credentials import (
+    AccessToken,
+    TokenStore,
+    bootstrap_token,
+    oauth_client,
+)
+from scheduler.channels.http import get_logger, make_client, was_sent
+from scheduler.channels.media_store import MediaStore
+from scheduler.channels.zalo_article import (
+    article_title,
+    body_fingerprint,
+    build_article,
+    paragraphs,
+)
+from scheduler.channels.zalo_errors import (
+    BEING_PROCESSED,
+    PLATFORM,
+    TOKEN_CODES,
+    http_error,
+    to_channel_error,
+)
+from scheduler.channels.zalo_oauth import ZaloOAuthClient
+from scheduler.config import ZaloChannel
+
+log = get_logger("channels.zalo")
+
+Clock = Callable[[], datetime]
+
+VERIFY_STEP = "zalo_verify"
+BROADCAST_STEP = "zalo_broadcast"
+#: First wait before verifying a new article (one production client polls every 3 s).
+VERIFY_FIRST_WAIT = 3.0
+#: Longest wait between verify polls.
+VERIFY_MAX_WAIT = 120.0
+#: getslice answers at most 10 items per call.
+SLICE_LIMIT = 10
+#: find() reads this many getslice pages (the 30 newest articles).
+FIND_PAGES = 3
+#: fetch_metrics() reads at most this many getslice pages before asking getdetail per id.
+METRICS_PAGES = 10
+#: find() ignores articles created this long before the first attempt.
+FIND_MARGIN = timedelta(minutes=10)
+
+
+class ZaloOA:
+    """Publishes articles to one Zalo Official Account and reads their figures."""
+
+    kind = "zalo_oa"
+
+    def __init__(
+        self,
+        channel_id: str,
+        config: ZaloChannel,
+        *,
+        tokens: TokenStore,
+        media: MediaStore | None,
+        branding: infographic.Branding | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.id = channel_id
+        self.config = config
+        self._tokens = tokens
+        self._media = media
+        self._branding = branding
+        self._transport = transport
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._oauth: ZaloOAuthClient | None = None
+        self._http = make_client(
+            channel=channel_id,
+            base_url=config.base_url,
+            timeout_seconds=config.timeout_seconds,
+            max_connections=config.max_concurrency,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"ZaloOA(id={self.id!r}, oa_id={self.config.oa_id!r})"
+
+    @property
+    def author(self) -> str:
+        """The article author line: configured, else the channel's name."""
+        return self.config.author or self.config.name
+
+    # ------------------------------------------------------------------ publishing
+
+    async def publish(self, post: OutgoingPost) -> Published | Processing:
+        """Create the article, or continue the step an earlier call left pending."""
+        if post.pending_step == VERIFY_STEP and post.pending_ref:
+            return await self._verify(post, post.pending_ref)
+        if post.pending_step == BROADCAST_STEP and post.pending_ref:
+            return await self._broadcast(post.pending_ref)
+        return await self._create(post)
+
+    async def _create(self, post: OutgoingPost) -> Processing:
+        if self._media is None:
+            raise AuthError(
+                f"{self.id}: Zalo fetches images from public URLs; add a [media] table "
+                "(directory, public_base_url) to channels.toml",
+                platform=PLATFORM,
+            )
+        # Rendering and re-encoding images is Pillow work: keep it off the event loop.
+        article = await asyncio.to_thread(
+            build_article, post, author=self.author, store=self._media, branding=self._branding
+        )
+        data = await self._call(
+            "POST", "v2.0/article/create", json=article, step="create", publish=True
+        )
+        token = (data or {}).get("token")
+        if not token:
+            raise TransientError(
+                "Zalo accepted the article without a job token", uncertain=True, platform=PLATFORM
+            )
+        log.info("%s: article job created for delivery %s", self.id, post.delivery_id)
+        return Processing(step=VERIFY_STEP, ref=str(token), retry_after=VERIFY_FIRST_WAIT)
+
+    async def _verify(self, post: OutgoingPost, job: str) -> Published | Processing:
+        try:
+            data = await self._call(
+                "POST", "v2.0/article/verify", json={"token": job}, step="verify"
+            )
+        except _Pending:
+            return Processing(step=VERIFY_STEP, ref=job, retry_after=self._verify_wait(post))
+        article_id = str((data or {}).get("id") or (data or {}).get("article_id") or "")
+        if not article_id:
+            return Processing(step=VERIFY_STEP, ref=job, retry_after=self._verify_wait(post))
+        log.info("%s: article %s verified", self.id, article_id)
+        if self.config.broadcast:
+            return Processing(step=BROADCAST_STEP, ref=article_id, retry_after=0.0)
+        return Published(remote_id=article_id, permalink=await self._link(article_id))
+
+    def _verify_wait(self, post: OutgoingPost) -> float:
+        """Grows with the time already spent: 3 s at first, at most 2 minutes."""
+        if post.first_attempt_at is None:
+            return VERIFY_FIRST_WAIT
+        elapsed = (self._clock() - post.first_attempt_at).total_seconds()
+        return max(VERIFY_FIRST_WAIT, min(VERIFY_MAX_WAIT, elapsed / 2))
+
+    async def _broadcast(self, article_id: str) -> Published:
+        body = {
+            "recipient": {"target": {}},
+            "message": {
+                "attachment": {
+                    "type": "template",
+                    "payload": {
+                        "template_type": "media",
+                        "elements": [{"media_type": "article", "attachment_id": article_id}],
+                    },
+                }
+            },
+        }
+        try:
+            await self._call("POST", "v2.0/oa/message", json=body, step="broadcast", publish=True)
+        except (ContentError, AuthError) as exc:
+            if isinstance(exc, AuthError) and exc.code in {str(c) for c in TOKEN_CODES}:
+                raise
+            # The article is out; only the broadcast was refused (OA not verified, package,
+            # caps). Report the article as published and say why followers got no message.
+            log.warning(
+                "%s: article %s published, broadcast refused: %s", self.id, article_id, exc.message
+            )
+        else:
+            log.info("%s: article %s broadcast to followers", self.id, article_id)
+        return Published(remote_id=article_id, permalink=await self._link(article_id))
+
+    async def _link(self, article_id: str) -> str | None:
+        try:
+            data = await self._call(
+                "GET", "v2.0/article/getdetail", params={"id": article_id}, step="getdetail"
+            )
+        except ChannelError as exc:
+            log.warning("%s: article %s link not read: %s", self.id, article_id, exc.message)
+            return None
+        link = (data or {}).get("link")
+        return str(link) if link else None
+
+    async def remove(self, article_id: str) -> None:
+        """Remove an article from the OA."""
+        await self._call("POST", "v2.0/article/remove", json={"id": article_id}, step="remove")
+
+    # ------------------------------------------------------------------ lookup
+
+    async def find(self, post: OutgoingPost) -> Published | None:
+        """The recent article with this post's title and text, or None.
+
+        Reads the newest articles (getslice, 3 pages of 10); a title match is confirmed by the
+        fingerprint of the article's text blocks (getdetail). An article still being processed
+        is not listed by Zalo yet: a pending verify step is the way to follow that one.
+        """
+        title = nfc(article_title(post))
+        wanted = body_fingerprint(paragraphs(post))
+        since = None
+        if post.first_attempt_at is not None:
+            since = (post.first_attempt_at - FIND_MARGIN).timestamp() * 1000
+        for page in range(FIND_PAGES):
+            medias, total = await self._slice(page * SLICE_LIMIT)
+            for item in medias:
+                if nfc(str(item.get("title", ""))) != title:
+                    continue
+                created = item.get("create_date")
+                if since is not None and isinstance(created, int | float) and created < since:
+                    continue
+                detail = await self._call(
+                    "GET", "v2.0/article/getdetail", params={"id": item["id"]}, step="getdetail"
+                )
+                blocks = [
+                    str(b.get("content", ""))
+                    for b in (detail or {}).get("body") or []
+                    if b.get("type") == "text"
+                ]
+                if body_fingerprint(blocks) == wanted:
+                    link = (detail or {}).get("link") or item.get("link")
+                    return Published(remote_id=str(item["id"]), permalink=link)
+            if (page + 1) * SLICE_LIMIT >= total:
+                break
+        return None
+
+    async def _slice(self, offset: int) -> tuple[list[dict[str, Any]], int]:
+        data = await self._call(
+            "GET",
+            "v2.0/article/getslice",
+            params={"offset": str(offset), "limit": str(SLICE_LIMIT), "type": "normal"},
+            step="getslice",
+        )
+        medias = [m for m in (data or {}).get("medias") or [] if isinstance(m, dict)]
+        return medias, int((data or {}).get("total") or 0)
+
+    # ------------------------------------------------------------------ metrics and health
+
+    async def fetch_metrics(self, remote_ids: Sequence[str]) -> Mapping[str, Mapping[str, float]]:
+        """Views and shares per article (getslice pages, then getdetail for the rest)."""
+        wanted = set(remote_ids)
+        results: dict[str, dict[str, float]] = {}
+        for page in range(METRICS_PAGES):
+            if not wanted - results.keys():
+                break
+            medias, total = await self._slice(page * SLICE_LIMIT)
+            for item in medias:
+                if str(item.get("id")) in wanted:
+                    results[str(item["id"])] = _figures(item)
+            if (page + 1) * SLICE_LIMIT >= total:
+                break
+        for article_id in sorted(wanted - results.keys()):
+            try:
+                detail = await self._call(
+                    "GET", "v2.0/article/getdetail", params={"id": article_id}, step="getdetail"
+                )
+            except ContentError as exc:
+                log.warning("%s: no figures for %s: %s", self.id, article_id, exc.message)
+                continue
+            results[article_id] = _figures(detail or {})
+        return results
+
+    async def followers(self) -> int | None:
+        """The OA's follower count (getoa ``num_follower``)."""
+        data = await self._call("GET", "v2.0/oa/getoa", step="getoa")
+        value = (data or {}).get("num_follower")
+        return int(value) if isinstance(value, int | float) else None
+
+    async def health(self) -> Health:
+        """Token refreshable and accepted, OA reachable, follower count, media store set."""
+        checks = [
+            HealthCheck(
+                "media store",
+                self._media is not None,
+                self._media.public_base_url if self._media else "no [media] table in channels.toml",
+            )
+        ]
+        try:
+            data = await self._call("GET", "v2.0/oa/getoa", step="getoa")
+            checks.append(HealthCheck("token", True, "access token accepted"))
+            name = (data or {}).get("name") or self.config.oa_id
+            followers = (data or {}).get("num_follower")
+            checks.append(HealthCheck("oa", True, f"{name}, {followers} followers"))
+        except AuthError as exc:
+            checks.append(HealthCheck("token", False, exc.message))
+        except ChannelError as exc:
+            checks.append(HealthCheck("oa", False, exc.message))
+        return Health(checks=checks)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self._http.aclose()
+        if self._oauth is not None:
+            await self._oauth.aclose()
+
+    # ------------------------------------------------------------------ transport
+
+    async def _refresh(self, refresh_token: str) -> Any:
+        if self._oauth is None:
+            self._oauth = oauth_client(self.id, self.config, transport=self._transport)
+        return await self._oauth.refresh(refresh_token)
+
+    async def _access_token(self, stale: AccessToken | None = None) -> AccessToken:
+        return await self._tokens.access_token(
+            self.id, self._refresh, bootstrap=bootstrap_token(self.config), stale=stale
+        )
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        step: str,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        publish: bool = False,
+    ) -> Any:
+        """One OpenAPI call; returns ``data``. A refused token is refreshed once and retried."""
+        token = await self._access_token()
+        code, message, data = await self._send(method, path, token, params, json, step, publish)
+        if code in TOKEN_CODES:
+            log.info("%s: Zalo refused the access token (%s); refreshing once", self.id, code)
+            token = await self._access_token(stale=token)
+            code, message, data = await self._send(method, path, token, params, json, step, publish)
+        if code == 0:
+            return data
+        if code == BEING_PROCESSED and step == "verify":
+            raise _Pending()
+        raise to_channel_error(code, message, now=self._clock(), step=step)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        token: AccessToken,
+        params: Mapping[str, str] | None,
+        json: Any,
+        step: str,
+        publish: bool,
+    ) -> tuple[int, Any, Any]:
+        try:
+            response = await self._http.request(
+                method, path, params=params, json=json, headers={"access_token": token.value}
+            )
+        except httpx.TransportError as exc:
+            uncertain = publish and was_sent(exc)
+            raise TransientError(
+                f"Zalo {step}: {type(exc).__name__}"
+                + (" (it may have been accepted)" if uncertain else ""),
+                uncertain=uncertain,
+                platform=PLATFORM,
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or "error" not in body:
+            raise http_error(response.status_code, step=step, uncertain=publish)
+        try:
+            code = int(body["error"])
+        except (TypeError, ValueError):
+            code = -1
+        return code, body.get("message"), body.get("data")
+
+
+class _Pending(Exception):
+    """verify answered -214: the article is still being processed."""
+
+
+def _figures(item: Mapping[str, Any]) -> dict[str, float]:
+    out = {}
+    for key, name in (("total_view", "views"), ("total_share", "shares")):
+        value = item.get(key)
+        if isinstance(value, int | float):
+            out[name] = float(value)
+    return out
