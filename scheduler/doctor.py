@@ -1,0 +1,144 @@
+"""`loa doctor`: one line per check, each failure with what to do about it."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from content.db import current_revision, head_revision
+from content.errors import LoaError
+from content.times import local_text, utcnow
+from scheduler.channels.base import Channel
+from scheduler.config import Config, find_config, load
+
+#: Clocks further apart than this make posts leave early or late.
+MAX_CLOCK_SKEW_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report."""
+
+    name: str
+    ok: bool
+    detail: str
+    advice: str = ""
+
+    def line(self) -> str:
+        """``ok    name  detail`` or ``FAIL  name  detail -> advice``."""
+        status = "ok  " if self.ok else "FAIL"
+        tail = f" -> {self.advice}" if (self.advice and not self.ok) else ""
+        return f"{status}  {self.name:<16} {self.detail}{tail}"
+
+
+def check_config(explicit: str | None) -> tuple[Check, Config | None]:
+    """Can channels.toml be read and validated?"""
+    try:
+        config = load(find_config(explicit))
+    except LoaError as exc:
+        return Check("config", False, str(exc), "fix the line named above"), None
+    detail = f"{config.path}: {len(config.channels)} channels, {len(config.groups)} groups"
+    return Check("config", True, detail), config
+
+
+def check_database(engine: Engine) -> Check:
+    """Reachable, and the schema at the newest migration?"""
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        revision = current_revision(engine)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        return Check("database", False, f"{where}: {reason}", "check DATABASE_URL / --db")
+    if revision != head_revision():
+        return Check(
+            "database",
+            False,
+            f"{where}: schema at {revision or 'nothing'}, this Loa needs {head_revision()}",
+            "run `loa db upgrade`",
+        )
+    return Check("database", True, f"{where}: schema at {revision}")
+
+
+def check_clock(engine: Engine, config: Config, clock: Callable[[], datetime] = utcnow) -> Check:
+    """The office time zone, and this machine's clock against the database server's."""
+    tz = config.directory().office.timezone
+    now = clock()
+    detail = f"{local_text(now, tz)} {tz.key}"
+    if engine.dialect.name != "postgresql":
+        return Check("clock", True, detail)
+    with engine.connect() as conn:
+        server_now = conn.execute(text("SELECT now()")).scalar_one()
+    skew = abs((server_now - now).total_seconds())
+    if skew > MAX_CLOCK_SKEW_SECONDS:
+        return Check(
+            "clock",
+            False,
+            f"{detail}; database server differs by {skew:.1f}s",
+            "synchronise the clocks (systemd-timesyncd or chrony) on every host",
+        )
+    return Check("clock", True, f"{detail}; database server within {skew:.1f}s")
+
+
+async def check_channel(channel_id: str, channel: Channel) -> Check:
+    """Token, permissions, reachability and rate-limit headroom of one channel."""
+    try:
+        health = await channel.health()
+    except Exception as exc:  # any failure to even ask is itself the finding
+        return Check(
+            channel_id, False, f"{type(exc).__name__}: {exc}", "check base_url and network"
+        )
+    detail = "; ".join(f"{c.name}: {c.detail}" for c in health.checks)
+    if health.headroom is not None:
+        detail += f"; rate-limit headroom {health.headroom:.0%}"
+    advice = "renew the token in the secret named in channels.toml, then run `loa doctor` again"
+    return Check(channel_id, health.ok, detail, advice)
+
+
+def check_smtp(config: Config, timeout: float = 10.0) -> Check:
+    """Can the mail server be reached (and logged in to)?"""
+    email = config.email
+    if email is None:
+        return Check("smtp", True, "no [email] table: weekly summaries and alerts are not mailed")
+    where = f"{email.host}:{email.port}"
+    try:
+        password = email.password.resolve() if email.password else None
+        smtp_class = smtplib.SMTP_SSL if email.security == "tls" else smtplib.SMTP
+        with smtp_class(email.host, email.port, timeout=timeout) as smtp:
+            if email.security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+            if email.user and password:
+                smtp.login(email.user, password)
+            smtp.noop()
+    except (OSError, smtplib.SMTPException, LoaError) as exc:
+        return Check("smtp", False, f"{where}: {exc}", "check [email] host, port and security")
+    return Check("smtp", True, f"{where} answers ({email.security})")
+
+
+def check_media(config: Config) -> Check:
+    """Is the media store directory there and writable?"""
+    if config.media is None:
+        return Check(
+            "media", False, "no [media] table", "Zalo needs public image URLs: add [media]"
+        )
+    directory = Path(config.media.directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".loa-doctor"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        return Check("media", False, f"{directory}: {exc.strerror}", "make it writable for Loa")
+    return Check("media", True, f"{directory} -> {config.media.public_base_url}")
+
+
+async def check_channels(channels: dict[str, Channel]) -> list[Check]:
+    """All channels at once."""
+    return list(await asyncio.gather(*(check_channel(c, ch) for c, ch in channels.items())))
