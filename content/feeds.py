@@ -400,8 +400,10 @@ def _store_entries(
             # Another daemon may store the same entry at the same moment: the unique
             # (source_id, dedupe_key) index decides, and the loser counts a duplicate.
             .on_conflict_do_nothing(index_elements=["source_id", "dedupe_key"])
+            # rowcount is not reliable here (-1 on psycopg); a returned id is.
+            .returning(col(FeedItem.id))
         )
-        if session.execute(statement).rowcount:
+        if session.execute(statement).first() is not None:
             result.new += 1
         else:
             result.duplicate += 1
