@@ -19,12 +19,13 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+import content.ui
 from content.office import ChannelDirectory
 from content.times import utcnow
 from content.ui.context import LoaContext
 from content.ui.i18n import _, choose_language, language, set_language, translated_bindings
 
-CSS_DIR = Path(__file__).resolve().parent / "content" / "ui"
+CSS_DIR = Path(content.ui.__file__).resolve().parent
 
 
 class LoaApp(App[None]):

@@ -1,0 +1,54 @@
+"""A small snapshot helper: the screen as plain text, compared with a stored file.
+
+pytest-textual-snapshot pins pytest below 9, so Loa keeps its own: the text of the
+screen (what an officer reads, without colours) is stable across terminals and easy to
+review in a diff. ``LOA_UPDATE_SNAPSHOTS=1`` rewrites the stored files.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+from rich.console import Console
+from textual.app import App
+
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+
+
+def screen_text(app: App[object]) -> str:
+    """What the terminal shows now, one line per row, trailing spaces removed."""
+    width, height = app.size
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
+    update = app.screen._compositor.render_update(
+        full=True, screen_stack=app._background_screens, simplify=True
+    )
+    console.print(update)
+    text = console.export_text(styles=False)
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+
+
+def assert_snapshot(app: App[object], name: str) -> None:
+    """Compare the screen with ``snapshots/<name>.txt`` (or write it when updating)."""
+    path = SNAPSHOTS / f"{name}.txt"
+    actual = screen_text(app)
+    if os.environ.get("LOA_UPDATE_SNAPSHOTS") == "1" or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+        if os.environ.get("LOA_UPDATE_SNAPSHOTS") != "1":
+            raise AssertionError(f"{path} did not exist; written now, check it and rerun")
+        return
+    expected = path.read_text(encoding="utf-8")
+    assert actual == expected, (
+        f"screen differs from {path.name} (LOA_UPDATE_SNAPSHOTS=1 to accept):\n{actual}"
+    )

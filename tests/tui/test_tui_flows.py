@@ -1,0 +1,283 @@
+"""The officer's flows, driven through the keyboard and mouse as a user would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import update
+from textual.widgets import Button, DataTable, Input, SelectionList, Static, TextArea
+
+from content.db import session_scope
+from content.models import Delivery, DeliveryState, PostState
+from content.queue import PostInput
+from content.ui.composer import ComposerScreen
+from content.ui.detail import DetailScreen
+from content.ui.queue_screen import QueueScreen
+from content.ui.review import ReviewScreen
+from tests.helpers import local
+from tests.tui.conftest import SIZE, notifications, settle, table_rows
+
+
+def _post(make_queue, author="lan", *, submit=False, at="2026-11-24 09:00", **kw):
+    request = PostInput(
+        text=kw.pop("text", "Cảnh báo lừa đảo qua điện thoại"),
+        channels=kw.pop("channels", ["fb"]),
+        at=local(at) if at else None,
+        **kw,
+    )
+    return make_queue(author).create(request, submit=submit).post
+
+
+async def test_compose_submit_and_row_shows_office_time(make_app, make_queue):
+    """A new post typed in the composer appears in the queue at its office-time slot."""
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        composer = app.screen
+        assert isinstance(composer, ComposerScreen)
+        await pilot.press(*"Canh bao")  # the title has focus
+        composer.query_one("#text", TextArea).focus()
+        await pilot.press(*"Khong chuyen tien cho nguoi la.")
+        composer.query_one("#composer-channels", SelectionList).focus()
+        await pilot.press("space")  # the first entry: tinh-fb
+        await pilot.click("#when")
+        await pilot.press(*"30/11/2026 09:00")
+        assert "Mon 2026-11-30 09:00" in str(composer.query_one("#when-hint", Static).render())
+        counter = str(composer.query_one("#composer-counter", Static).render())
+        assert "tinh-fb (Facebook): text 31 / 63,206" in counter
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+        rows = table_rows(pilot)
+        assert [r[1:3] for r in rows] == [["2026-11-30 09:00", "in review"]]
+        assert any("sent for review" in m for m in notifications(pilot))
+    post, deliveries = make_queue().get(int(rows[0][0]))
+    assert post.scheduled_at == datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+    assert post.author == "lan" and [d.channel for d in deliveries] == ["tinh-fb"]
+
+
+async def test_validation_error_is_shown_next_to_its_field(make_app):
+    """Zalo needs a title: the composer says so under the title, nothing is saved."""
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        composer = app.screen
+        composer.query_one("#text", TextArea).text = "Nội dung"
+        composer.query_one("#composer-channels", SelectionList).select("tinh-zalo")
+        await pilot.click("#save")
+        await settle(pilot)
+        assert app.screen is composer
+        error = str(composer.query_one("#error-title", Static).render())
+        assert "needs a title" in error
+        assert app.screen.focused is composer.query_one("#title", Input)
+
+
+async def test_submit_then_approve_by_another_user(make_app, make_queue):
+    """The author submits from the post screen; a second officer approves in Review."""
+    post = _post(make_queue, "lan")
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DetailScreen)
+        await pilot.press("s")
+        await settle(pilot)
+        assert make_queue().get(post.id)[0].state == PostState.IN_REVIEW
+    reviewer = make_app("minh")
+    async with reviewer.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        assert isinstance(reviewer.screen, ReviewScreen)
+        preview = str(reviewer.screen.query_one("#review-text", Static).render())
+        assert "Cảnh báo lừa đảo qua điện thoại" in preview
+        await pilot.press("a")
+        await settle(pilot)
+        assert table_rows(pilot, "#review-list") == []
+        assert any(f"Post {post.id} approved." in m for m in notifications(pilot))
+    approved = make_queue().get(post.id)[0]
+    assert approved.state == PostState.SCHEDULED and approved.approved_by == "minh"
+
+
+async def test_self_approval_is_refused(make_app, make_queue):
+    """Where a second approver is required, the author's approval is refused and shown."""
+    post = _post(make_queue, "lan", submit=True)
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert any("cannot approve it" in m for m in notifications(pilot))
+        assert [r[0] for r in table_rows(pilot, "#review-list")] == [str(post.id)]
+    assert make_queue().get(post.id)[0].state == PostState.IN_REVIEW
+
+
+async def test_send_back_with_a_comment(make_app, make_queue):
+    post = _post(make_queue, "lan", submit=True)
+    app = make_app("minh")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        await pilot.press("b")
+        await pilot.pause()
+        await pilot.press(*"Them so duong day nong", "enter")
+        await settle(pilot)
+    sent_back = make_queue().get(post.id)[0]
+    assert sent_back.state == PostState.DRAFT
+    assert sent_back.review_comment == "Them so duong day nong"
+
+
+async def test_cancel_from_the_post_screen(make_app, make_queue):
+    """Cancel asks first, takes a reason, and the queue shows the post cancelled."""
+    post = _post(make_queue, "lan")
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.click("#yes")
+        await pilot.pause()
+        await pilot.press(*"trung bai", "enter")
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, DetailScreen)
+        audit = table_rows(pilot, "#detail-audit")
+        assert audit[-1][1:] == ["lan", "cancelled", "trung bai"]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert table_rows(pilot)[0][2] == "cancelled"
+    assert make_queue().get(post.id)[0].state == PostState.CANCELLED
+
+
+async def test_reschedule_from_the_post_screen(make_app, make_queue):
+    post = _post(make_queue, "lan")
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        field = app.screen.query_one("#answer", Input)
+        assert field.value == "2026-11-24 09:00"
+        field.value = ""
+        await pilot.press(*"25/11/2026 16:30", "enter")
+        await settle(pilot)
+    assert make_queue().get(post.id)[0].scheduled_at == local("2026-11-25 16:30")
+
+
+async def test_edit_an_existing_post(make_app, make_queue):
+    post = _post(make_queue, "lan", title="Cũ")
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        composer = app.screen
+        assert composer.query_one("#title", Input).value == "Cũ"
+        assert composer.query_one("#composer-channels", SelectionList).selected == [
+            "tinh-fb",
+            "xa-fb",
+        ]
+        composer.query_one("#title", Input).value = "Mới"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+    assert make_queue().get(post.id)[0].title == "Mới"
+
+
+async def test_queue_follows_changes_made_elsewhere(make_app, make_queue, engine):
+    """Another connection approves a post and the daemon fails a delivery: a refresh shows
+    both without moving the cursor, and the attention button leads to the failed post."""
+    first = _post(make_queue, "lan", submit=True, at="2026-11-24 09:00")
+    second = _post(make_queue, "lan", submit=True, at="2026-11-24 10:00", text="Mẹo an toàn")
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("down")
+        table = app.screen.query_one("#posts", DataTable)
+        assert table.cursor_row == 1
+        make_queue("minh").approve(second.id)
+        with session_scope(engine) as session:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.post_id == first.id, Delivery.channel == "xa-fb")
+                .values(state=DeliveryState.FAILED, last_error_class="content")
+            )
+        await pilot.press("r")
+        await settle(pilot)
+        rows = table_rows(pilot)
+        assert rows[1][2] == "scheduled"
+        assert rows[0][3] == "tinh-fb ○ xa-fb ✗"
+        assert table.cursor_row == 1
+        button = app.screen.query_one("#attention", Button)
+        assert str(button.label) == "⚠ 1 needs attention"
+        await pilot.click("#attention")
+        await settle(pilot)
+        assert [r[0] for r in table_rows(pilot)] == [str(first.id)]
+
+
+async def test_filters_search_and_paging(make_app, make_queue):
+    queue = make_queue("lan")
+    queue.create_many(
+        [
+            PostInput(text=f"Bài số {i}", channels=["tinh-fb"], campaign="A" if i % 2 else None)
+            for i in range(230)
+        ]
+    )
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert len(table_rows(pilot)) == 200
+        status = str(app.screen.query_one("#status", Static).render())
+        assert "Posts 1–200 of 230" in status
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert len(table_rows(pilot)) == 30
+        await pilot.press("slash", *"số 17")
+        await settle(pilot)
+        assert sorted(r[4] for r in table_rows(pilot)) == [
+            "Bài số 17",
+            "Bài số 170",
+            "Bài số 171",
+            "Bài số 172",
+            "Bài số 173",
+            "Bài số 174",
+            "Bài số 175",
+            "Bài số 176",
+            "Bài số 177",
+            "Bài số 178",
+            "Bài số 179",
+        ]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(table_rows(pilot)) == 200
+
+
+async def test_language_switch_shows_vietnamese_labels(make_app):
+    app = make_app("lan", lang="en")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.screen.query_one("#posts", DataTable).columns["time"].label.plain == "Time"
+        await pilot.press("f2")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        assert screen.query_one("#posts", DataTable).columns["time"].label.plain == "Thời gian"
+        footer = [b.description for _k, b, _e, _d in []]
+        descriptions = {b.description for b in screen._bindings.key_to_bindings["n"]}
+        assert descriptions == {"Bài mới"}
+        assert footer == []
+        await pilot.press("f2")
+        await settle(pilot)
+        assert app.screen.query_one("#posts", DataTable).columns["time"].label.plain == "Time"
