@@ -30,6 +30,7 @@ from sandbox.zalo_articles import (
     article_detail,
     article_summary,
     check_article_quota,
+    complete_pending_jobs,
     count_article,
     new_job,
     validate_article,
@@ -249,6 +250,7 @@ class ZaloOpenApi:
             raise ZaloError(-201, "maximum limit is 10")
         if offset < 0 or limit < 1:
             raise ZaloError(-201, "offset or limit is invalid")
+        await complete_pending_jobs(self.sb, oa.oa_id)
         articles = [
             a
             for a in self.sb.state.articles.values()

@@ -151,7 +151,17 @@ async def advance_job(sandbox: Sandbox, job: ZaloJob) -> str:
         raise ZaloError(-200, "Upload media failed")
     if job.polls <= sandbox.config.verify_pending_polls:
         raise ZaloError(-214, "Article is being processed")
-    # Zalo fetches the cover and body images from their public URLs now.
+    await complete_job(sandbox, job)
+    if job.outcome == "failed":
+        raise ZaloError(-200, "Upload media failed")
+    assert job.article_id is not None
+    return job.article_id
+
+
+async def complete_job(sandbox: Sandbox, job: ZaloJob) -> None:
+    """Finish processing: fetch the cover and body images from their URLs, then apply."""
+    if job.outcome is not None:
+        return
     for url in media_urls(job.payload):
         fetched = await fetch_image(
             url,
@@ -162,11 +172,20 @@ async def advance_job(sandbox: Sandbox, job: ZaloJob) -> str:
         if not fetched.ok:
             job.outcome = "failed"
             job.problem = f"{url}: {fetched.problem}"
-            raise ZaloError(-200, "Upload media failed")
+            sandbox.touch()
+            return
     article = _apply(sandbox, job)
     job.outcome = "ok"
     job.article_id = article.id
-    return article.id
+    sandbox.touch()
+
+
+async def complete_pending_jobs(sandbox: Sandbox, oa_id: str) -> None:
+    """Zalo processes articles whether or not anyone polls: by the time an OA lists its
+    articles, every queued job (even one whose create answer was lost) has finished."""
+    for job in list(sandbox.state.jobs.values()):
+        if job.oa_id == oa_id and job.outcome is None:
+            await complete_job(sandbox, job)
 
 
 def _apply(sandbox: Sandbox, job: ZaloJob) -> ZaloArticle:
