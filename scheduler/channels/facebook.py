@@ -40,7 +40,7 @@ from scheduler.channels.facebook_errors import (
     parse_error,
     to_channel_error,
 )
-from scheduler.channels.graph_usage import GraphPacer
+from scheduler.channels.graph_usage import USAGE_HEADERS, GraphPacer
 from scheduler.channels.http import get_logger, make_client, register_secret, strip_params, was_sent
 from scheduler.config import FacebookChannel
 
@@ -98,6 +98,8 @@ class FacebookPage:
         self._pacer = GraphPacer(self._clock)
         self._token: str | None = None
         self._metrics = list(config.insight_metrics)
+        #: Whether Graph answers ``insights.metric(...)`` inside ``fields`` (one op per post).
+        self._insights_as_field = True
         self._http = make_client(
             channel=channel_id,
             base_url=f"{config.base_url.rstrip('/')}/{config.graph_version}",
@@ -221,35 +223,63 @@ class FacebookPage:
     async def fetch_metrics(self, remote_ids: Sequence[str]) -> Mapping[str, Mapping[str, float]]:
         """Reactions, comments, shares and the configured insights of each post.
 
-        One batch operation per post, 50 per request. A post Graph cannot read is left out.
-        When Graph refuses an insight metric name, that post's insights are read again one name
-        per operation, and the refused name is dropped for the rest of this client's life.
+        One batch operation per post (insights requested as a field expansion,
+        ``insights.metric(...)``), 50 operations per request. A post Graph cannot read is
+        left out. When Graph refuses an insight metric name, that post's insights are read
+        again one name per operation and the refused name is dropped from then on (with one
+        warning). A Graph that does not expand ``insights`` as a field gets two operations
+        per post (fields, then the ``/insights`` edge).
         """
         results: dict[str, dict[str, float]] = {}
-        ids = list(dict.fromkeys(remote_ids))
-        for start in range(0, len(ids), BATCH_LIMIT):
-            chunk = ids[start : start + BATCH_LIMIT]
-            retry_insights: list[str] = []
-            answers = await self._batch([self._metrics_op(pid) for pid in chunk])
-            for post_id, answer in zip(chunk, answers, strict=True):
-                if isinstance(answer, GraphErrorBody):
-                    if answer.is_invalid_metric and self._metrics:
-                        retry_insights.append(post_id)
-                    else:
-                        log.warning("%s: no figures for %s: %s", self.id, post_id, answer.message)
-                    continue
-                if answer is not None:
-                    results[post_id] = parse_post_figures(answer)
-            if retry_insights:
-                await self._metrics_one_by_one(retry_insights, results)
+        pending = list(dict.fromkeys(remote_ids))
+        while pending:
+            per_post = 1 if self._insights_as_field or not self._metrics else 2
+            chunk, pending = pending[: BATCH_LIMIT // per_post], pending[BATCH_LIMIT // per_post :]
+            as_field = self._insights_as_field
+            ops = [op for pid in chunk for op in self._metrics_ops(pid, self._metrics)]
+            answers = await self._batch(ops)
+            if as_field and any(_no_insights_field(a) for a in answers):
+                # This Graph does not expand insights as a field: split, and redo the chunk.
+                self._insights_as_field = False
+                pending = chunk + pending
+                continue
+            retry: list[str] = []
+            for index, post_id in enumerate(chunk):
+                group = answers[index * per_post : (index + 1) * per_post]
+                errors = [a for a in group if isinstance(a, GraphErrorBody)]
+                if any(e.is_invalid_metric for e in errors):
+                    retry.append(post_id)
+                elif errors or any(a is None for a in group):
+                    reason = errors[0].message if errors else "no answer"
+                    log.warning("%s: no figures for %s: %s", self.id, post_id, reason)
+                else:
+                    figures: dict[str, float] = {}
+                    for answer in group:
+                        figures.update(parse_post_figures(answer))
+                    results[post_id] = figures
+            if retry:
+                await self._metrics_one_by_one(retry, results)
         return results
 
-    def _metrics_op(self, post_id: str, metrics: Sequence[str] | None = None) -> dict[str, str]:
-        names = self._metrics if metrics is None else metrics
-        fields = ENGAGEMENT_FIELDS
+    def _metrics_ops(self, post_id: str, names: Sequence[str]) -> list[dict[str, str]]:
+        """The batch operations reading one post's engagement and the insights ``names``."""
+        if self._insights_as_field:
+            fields = ENGAGEMENT_FIELDS
+            if names:
+                fields += f",insights.metric({','.join(names)})"
+            return [{"method": "GET", "relative_url": f"{post_id}?fields={fields}"}]
+        ops = []
+        ops.append({"method": "GET", "relative_url": f"{post_id}?fields={ENGAGEMENT_FIELDS}"})
         if names:
-            fields += f",insights.metric({','.join(names)})"
-        return {"method": "GET", "relative_url": f"{post_id}?fields={fields}"}
+            ops.append(
+                {"method": "GET", "relative_url": f"{post_id}/insights?metric={','.join(names)}"}
+            )
+        return ops
+
+    def _insight_op(self, post_id: str, name: str) -> dict[str, str]:
+        if self._insights_as_field:
+            return {"method": "GET", "relative_url": f"{post_id}?fields=insights.metric({name})"}
+        return {"method": "GET", "relative_url": f"{post_id}/insights?metric={name}"}
 
     async def _metrics_one_by_one(
         self, post_ids: Sequence[str], results: dict[str, dict[str, float]]
@@ -258,8 +288,8 @@ class FacebookPage:
         names = list(self._metrics)
         ops = []
         for post_id in post_ids:
-            ops.append(self._metrics_op(post_id, ()))
-            ops.extend(self._metrics_op(post_id, (name,)) for name in names)
+            ops.extend(self._metrics_ops(post_id, ()))
+            ops.extend(self._insight_op(post_id, name) for name in names)
         answers: list[Any] = []
         for start in range(0, len(ops), BATCH_LIMIT):
             answers.extend(await self._batch(ops[start : start + BATCH_LIMIT]))
@@ -277,7 +307,7 @@ class FacebookPage:
                 elif isinstance(answer, dict):
                     figures.update(parse_post_figures(answer))
             results[post_id] = figures
-        for name in refused:
+        for name in sorted(refused):
             if name in self._metrics:
                 self._metrics.remove(name)
                 log.warning(
@@ -296,6 +326,12 @@ class FacebookPage:
         body = await self._call("POST", "", data={"batch": json.dumps(list(operations))})
         if not isinstance(body, list) or len(body) != len(operations):
             raise TransientError("Facebook batch answer has the wrong shape", platform=PLATFORM)
+        # Each operation counts as a call and carries its own usage headers: pace on the
+        # latest figures reported inside the batch.
+        usage = [_op_headers(e) for e in body if isinstance(e, dict)]
+        usage = [h for h in usage if any(name in h for name in USAGE_HEADERS)]
+        if usage:
+            self._pacer.observe(usage[-1])
         answers: list[Any] = []
         for element in body:
             if not isinstance(element, dict):
@@ -453,6 +489,23 @@ def parse_post_figures(body: Mapping[str, Any]) -> dict[str, float]:
         if isinstance(value, int | float) and standard not in out:
             out[standard] = float(value)
     return {k: v for k, v in out.items() if k in STANDARD_METRICS}
+
+
+def _op_headers(element: Mapping[str, Any]) -> dict[str, str]:
+    headers = element.get("headers") or []
+    return {
+        str(h.get("name", "")).lower(): str(h.get("value", ""))
+        for h in headers
+        if isinstance(h, dict)
+    }
+
+
+def _no_insights_field(answer: Any) -> bool:
+    return (
+        isinstance(answer, GraphErrorBody)
+        and answer.code == 100
+        and "nonexisting field (insights)" in answer.message
+    )
 
 
 async def _prepare(blob: MediaBlob) -> MediaBlob:
