@@ -13,6 +13,8 @@ from typing import Any
 # Graph object ids look like the real 2024+ ones (18 digits); posts are "{page_id}_{post_id}".
 FIRST_GRAPH_OBJECT_ID = 122_100_000_000_000_001
 REQUEST_LOG_LIMIT = 20_000
+# The saved file keeps only the tail of the request log: it is rewritten after every change.
+SAVED_REQUEST_LOG_LIMIT = 500
 
 
 @dataclass
@@ -265,7 +267,9 @@ def save_state(state: SandboxState, path: str | Path) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_suffix(target.suffix + ".tmp")
-    temp.write_text(json.dumps(state.to_dict(), ensure_ascii=False), encoding="utf-8")
+    data = state.to_dict()
+    data["requests"] = data["requests"][-SAVED_REQUEST_LOG_LIMIT:]
+    temp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     os.replace(temp, target)
 
 

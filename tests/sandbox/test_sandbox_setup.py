@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -65,3 +68,27 @@ def test_state_file_survives_a_restart(tmp_path: Path) -> None:
     with running_sandbox(state_path=str(state)) as sb:
         assert [p["id"] for p in sb.posts()] == [post]
         assert sb.refresh_token() != refresh  # the rotation survived too
+
+
+def _imported_after(statement: str) -> list[str]:
+    code = (
+        f"import sys\n{statement}\n"
+        "tops = {m.split('.')[0] for m in sys.modules}\n"
+        "print(sorted(tops & {'scheduler', 'content', 'sandbox'}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return ast.literal_eval(result.stdout.strip())
+
+
+def test_sandbox_imports_neither_scheduler_nor_content() -> None:
+    walk = (
+        "import importlib, pkgutil, sandbox\n"
+        "for i in pkgutil.walk_packages(sandbox.__path__, 'sandbox.'):\n"
+        "    importlib.import_module(i.name)"
+    )
+    assert _imported_after(walk) == ["sandbox"]
+
+
+def test_the_cli_module_imports_the_sandbox_only_when_run() -> None:
+    assert "sandbox" not in _imported_after("import scheduler.cli.sandbox")
