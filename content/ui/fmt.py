@@ -69,6 +69,8 @@ _ERROR_CLASS_TEXT = {
     "error": N_("Publishing failed."),
 }
 
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
 #: Accepted as "as soon as approved" in the time field, in both languages.
 NOW_WORDS = frozenset({"now", "bây giờ", "ngay", "ngay bây giờ"})
 
@@ -107,7 +109,7 @@ def when_long(value: datetime | None, tz: ZoneInfo) -> str:
     if value is None:
         return _("no time yet")
     local = value.astimezone(tz)
-    weekday = _(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[local.weekday()])
+    weekday = _(WEEKDAYS[local.weekday()])
     return f"{weekday} {local.strftime(date_format())}"
 
 

@@ -274,10 +274,27 @@ async def test_language_switch_shows_vietnamese_labels(make_app):
         screen = app.screen
         assert isinstance(screen, QueueScreen)
         assert screen.query_one("#posts", DataTable).columns["time"].label.plain == "Thời gian"
-        footer = [b.description for _k, b, _e, _d in []]
-        descriptions = {b.description for b in screen._bindings.key_to_bindings["n"]}
-        assert descriptions == {"Bài mới"}
-        assert footer == []
+        assert {b.description for b in screen._bindings.key_to_bindings["n"]} == {"Bài mới"}
+        assert str(screen.query_one("#attention", Button).label) == "✓ mọi thứ ổn"
         await pilot.press("f2")
         await settle(pilot)
         assert app.screen.query_one("#posts", DataTable).columns["time"].label.plain == "Time"
+
+
+async def test_vietnamese_from_the_office_config(make_app, make_queue, monkeypatch):
+    """LOA_LANG wins over the office; dates are written day first in Vietnamese."""
+    _post(make_queue, "lan", submit=True)
+    monkeypatch.setenv("LOA_LANG", "vi")
+    app = make_app("lan", lang=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert table_rows(pilot)[0][1:3] == ["24/11/2026 09:00", "chờ duyệt"]
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        await pilot.press("v")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert any("không thể" in m or "cannot approve" in m for m in notifications(pilot))
