@@ -196,30 +196,33 @@ class GraphApi:
         decision = sb.faults.decide(channel, is_publish=call.is_publish())
         delay = decision.latency_s if decision else 0.0
         outcome = decision.outcome if decision else fault_kinds.OK
-        label = None if outcome == fault_kinds.OK else outcome
+        spec = decision.spec if decision else None
         try:
             if decision and decision.auth:
-                label = f"auth:{decision.auth}"
-                raise self._token_error(decision.auth)
+                error = self._token_error(decision.auth)
+                return self._error_reply(error, delay), f"auth:{decision.auth}"
             if sb.graph_usage.percent(principal.bucket, now) >= 100:
                 code = 80001 if principal.kind == "page" else 4
                 raise throttled(code, self._usage_headers(principal))
-            spec = decision.spec if decision else None
             if spec is not None and outcome != fault_kinds.OK:
                 early = self._early_fault(outcome, spec, principal, delay)
                 if early is not None:
-                    return early, label
+                    return early, outcome
             reply = await self._dispatch(call, principal)
         except GraphError as error:
-            return Reply(error.status, error.body(), dict(error.headers), delay_s=delay), label
+            return self._error_reply(error, delay), None
         reply.delay_s = delay
         if spec is not None and reply.status == 200:
             if outcome == fault_kinds.ACCEPT_THEN_ERROR:
-                error = server_error(spec.error_code)
-                return Reply(error.status, error.body(), delay_s=delay), label
+                return self._error_reply(server_error(spec.error_code), delay), outcome
             if outcome == fault_kinds.ACCEPT_THEN_TIMEOUT:
-                return Reply(504, {}, delay_s=delay, transport="hang", hang_s=spec.hang_s), label
+                hang = Reply(504, {}, delay_s=delay, transport="hang", hang_s=spec.hang_s)
+                return hang, outcome
         return reply, None
+
+    @staticmethod
+    def _error_reply(error: GraphError, delay: float) -> Reply:
+        return Reply(error.status, error.body(), dict(error.headers), delay_s=delay)
 
     def _early_fault(
         self, outcome: str, spec: fault_kinds.FaultSpec, principal: Principal, delay: float
@@ -841,17 +844,16 @@ class GraphApi:
     # ----------------------------------------------------------------- lists
 
     def _list_posts(self, call: GraphCall, page: PageIdentity, *, scheduled: bool) -> dict:
-        posts = [
-            p
-            for p in self.sb.state.posts.values()
-            if p.page_id == page.page_id
-            and not p.deleted
-            and (
-                p.is_published
-                if not scheduled
-                else p.scheduled_publish_time is not None and not p.is_published
-            )
-        ]
+        """Published posts newest first, or scheduled ones soonest first."""
+
+        def listed(post: GraphPost) -> bool:
+            if post.page_id != page.page_id or post.deleted:
+                return False
+            if scheduled:
+                return post.scheduled_publish_time is not None and not post.is_published
+            return post.is_published
+
+        posts = [p for p in self.sb.state.posts.values() if listed(p)]
         since = _as_epoch(call.params.get("since"))
         until = _as_epoch(call.params.get("until"))
         if since is not None:
@@ -863,16 +865,12 @@ class GraphApi:
         else:
             posts.sort(key=lambda p: (p.created_time, int(p.id.split("_")[1])), reverse=True)
         requests = self._fields(call)
-        if requests:
-            for request in requests:
-                if request.name not in ("id",) and request.name not in POST_FIELDS:
-                    raise nonexisting_field(request.name, "PagePost")
-        rendered = [(p.id, p) for p in posts]
+        for request in requests:
+            # Checked up front so an empty list fails like a full one would.
+            if request.name not in POST_FIELDS:
+                raise nonexisting_field(request.name, "PagePost")
         return self._paged(
-            call,
-            rendered,
-            key=lambda pair: pair[0],
-            render=lambda pair: self._render(pair[1], requests),
+            call, posts, key=lambda post: post.id, render=lambda post: self._render(post, requests)
         )
 
     def _paged(
