@@ -819,8 +819,8 @@ class GraphApi:
             return {"data": data}
         if token == config.graph_app_token:
             return {"data": {**base, "type": "APP", "is_valid": True, "scopes": []}}
-        error = {"code": 190, "message": "Invalid OAuth access token - Cannot parse access token"}
-        return {"data": {"is_valid": False, "error": error, "scopes": []}}
+        detail = {"code": 190, "message": "Invalid OAuth access token - Cannot parse access token"}
+        return {"data": {"is_valid": False, "error": detail, "scopes": []}}
 
     def _oauth_access_token(self, call: GraphCall) -> dict[str, Any]:
         """Long-lived user token exchange (``grant_type=fb_exchange_token``)."""

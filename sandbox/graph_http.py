@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -58,7 +59,7 @@ async def read_params(request: Request) -> tuple[dict[str, Any], dict[str, Uploa
         elif content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
             form = await request.form(max_part_size=16 * 1024 * 1024)
             for key, value in form.multi_items():
-                if hasattr(value, "read"):
+                if isinstance(value, UploadFile):
                     data = await value.read()
                     files[key] = Upload(value.filename, value.content_type, data)
                 else:

@@ -83,7 +83,7 @@ def article_to_broadcast(sandbox: Sandbox, oa_id: str, body: Any) -> str:
     message = body.get("message") if isinstance(body, dict) else None
     attachment = message.get("attachment") if isinstance(message, dict) else None
     payload = attachment.get("payload") if isinstance(attachment, dict) else None
-    if not isinstance(payload, dict) or attachment.get("type") != "template":
+    if not isinstance(payload, dict) or (attachment or {}).get("type") != "template":
         raise ZaloError(-201, "message is invalid")
     if payload.get("template_type") != "media":
         raise ZaloError(-201, "template_type is invalid")
