@@ -24,11 +24,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import Engine, func, update
+from sqlalchemy import CursorResult, Engine, Result, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -416,7 +416,7 @@ def _mark_seen(session: Session, source_id: int) -> int:
         .where(col(FeedItem.state) == "new")
         .values(state="seen")
     )
-    return int(changed.rowcount or 0)
+    return _rowcount(changed)
 
 
 def _draft(
@@ -475,7 +475,7 @@ def _set_state(engine: Engine, item: FeedItem, state: str, *, expect: str | None
     if expect is not None:
         statement = statement.where(col(FeedItem.state) == expect)
     with session_scope(engine) as session:
-        return bool(session.execute(statement).rowcount)
+        return _rowcount(session.execute(statement)) > 0
 
 
 def _count_new(engine: Engine, source_id: int) -> int:
@@ -506,6 +506,11 @@ def _check_template(name: str) -> None:
         raise ValidationError(
             f"unknown template {name!r} (known: {', '.join(known)})", field="template"
         )
+
+
+def _rowcount(result: Result[Any]) -> int:
+    # An UPDATE's result is a CursorResult; the static type does not say so.
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 def _clip(value: str | None, limit: int) -> str | None:

@@ -7,6 +7,7 @@ fetch returned (and the HTTP headers, which carry the declared charset).
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import io
 import unicodedata
@@ -296,8 +297,8 @@ def _date(raw: Mapping[str, Any]) -> datetime | None:
         if value:
             try:
                 # feedparser normalises every date it understands to a UTC struct_time.
-                return datetime(*value[:6], tzinfo=UTC)
-            except (TypeError, ValueError):
+                return datetime.fromtimestamp(calendar.timegm(value), UTC)
+            except (TypeError, ValueError, OverflowError):
                 continue
     return None
 

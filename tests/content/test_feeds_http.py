@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
 from content.feeds import add_feed, list_feeds, poll
@@ -198,3 +199,14 @@ def test_a_refused_connection_is_reported(engine, make_queue, directory):
     (result,) = poll(engine, make_queue(), source.id)
     assert result.error is not None and result.error.startswith(f"{url}: cannot connect (")
     assert list_feeds(engine)[0].last_polled_at is not None
+
+
+def test_requests_name_loa_and_a_callers_client_is_used_as_is(
+    engine, make_queue, directory, server
+):
+    source = _add(engine, directory, server.url("/feed.xml"))
+    poll(engine, make_queue(), source.id)
+    with httpx.Client(headers={"User-Agent": "loa-daemon/test"}) as client:
+        (result,) = poll(engine, make_queue(), source.id, client=client)
+    assert result.not_modified
+    assert [h["User-Agent"] for _, h in server.requests] == ["Loa feed reader", "loa-daemon/test"]
