@@ -202,6 +202,13 @@ def config_from_dict(data: dict[str, Any]) -> SandboxConfig:
     """The inverse of :meth:`SandboxConfig.to_dict` (also accepts hand-written partial JSON)."""
     data = dict(data)
     seed = data.get("seed", DEFAULT_SEED)
+    # Counts are a short way to ask for many channels (benchmarks): {"pages": 50, "oas": 50}.
+    if isinstance(data.get("pages"), int):
+        data["pages"] = [
+            {"page_id": pid, "name": name} for pid, name in numbered_pages(data["pages"])
+        ]
+    if isinstance(data.get("oas"), int):
+        data["oas"] = [{"oa_id": oid, "name": name} for oid, name in numbered_oas(data["oas"])]
     if "pages" in data and data["pages"] and isinstance(data["pages"], list):
         data["pages"] = tuple(
             PageIdentity(**{"token": page_token(seed, p["page_id"]), **p}) for p in data["pages"]

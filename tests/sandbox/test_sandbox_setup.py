@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 import tomllib
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from sandbox.config import build_config
+from sandbox.config import build_config, config_from_dict
 from sandbox.demo import demo_environment
 from sandbox.testing import running_sandbox
 
@@ -92,3 +93,10 @@ def test_sandbox_imports_neither_scheduler_nor_content() -> None:
 
 def test_the_cli_module_imports_the_sandbox_only_when_run() -> None:
     assert "sandbox" not in _imported_after("import scheduler.cli.sandbox")
+
+
+def test_config_round_trips_through_json_and_accepts_counts() -> None:
+    config = build_config(seed=4, pages=3, faults={"*": {"error_rate": 0.1}})
+    again = config_from_dict(json.loads(json.dumps(config.to_dict())))
+    assert again == config
+    assert len(config_from_dict({"seed": 4, "pages": 50, "oas": 50}).oas) == 50
