@@ -349,7 +349,9 @@ def _poll_one(
             return result
         row.last_polled_at = now
         row.last_error = result.error
-        if fetched is not None and not fetched.not_modified:
+        # Validators only from a clean document: after a malformed one, the next poll
+        # fetches it again (and reports it again) instead of being told "not modified".
+        if parsed is not None and parsed.error is None and fetched is not None:
             row.etag = _clip(fetched.etag, 500)
             row.last_modified = _clip(fetched.last_modified, 200)
         if parsed is not None:

@@ -46,6 +46,14 @@ def _feed(h: BaseHTTPRequestHandler) -> None:
     h.wfile.write(body)
 
 
+def _bozo(h: BaseHTTPRequestHandler) -> None:
+    body = (FEEDS / "bozo.xml").read_bytes()
+    h.send_response(200)
+    h.send_header("ETag", '"broken"')
+    h.end_headers()
+    h.wfile.write(body)
+
+
 def _redirect(to: str) -> Callable[[BaseHTTPRequestHandler], None]:
     def handle(h: BaseHTTPRequestHandler) -> None:
         h.send_response(302)
@@ -92,6 +100,7 @@ ROUTES: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {
     "/big-declared": _big(declare=True),
     "/missing": _missing,
     "/latin1": _latin1,
+    "/bozo": _bozo,
 }
 
 
@@ -210,3 +219,12 @@ def test_requests_name_loa_and_a_callers_client_is_used_as_is(
         (result,) = poll(engine, make_queue(), source.id, client=client)
     assert result.not_modified
     assert [h["User-Agent"] for _, h in server.requests] == ["Loa feed reader", "loa-daemon/test"]
+
+
+def test_validators_of_a_malformed_document_are_not_kept(engine, make_queue, directory, server):
+    source = _add(engine, directory, server.url("/bozo"))
+    poll(engine, make_queue(), source.id)
+    (again,) = poll(engine, make_queue(), source.id)
+    assert "If-None-Match" not in server.requests[1][1]
+    assert again.error is not None and again.error.startswith("malformed feed")
+    assert list_feeds(engine)[0].etag is None
