@@ -161,7 +161,12 @@ class ComposerScreen(LoaScreen):
                 yield Input(id="title", placeholder=_("A short headline"))
                 yield Static("", id="error-title", classes="field-error")
                 yield Label(_("Text"), classes="form-label")
-                yield TextArea(id="text", soft_wrap=True, show_line_numbers=False)
+                yield TextArea(
+                    id="text",
+                    soft_wrap=True,
+                    show_line_numbers=False,
+                    placeholder=_("What the public should know…"),
+                )
                 yield Static("", id="error-text", classes="field-error")
                 yield Static(_("Choose a channel to see its limits."), id="composer-counter")
                 yield Label(_("Link (optional)"), classes="form-label")
@@ -187,10 +192,7 @@ class ComposerScreen(LoaScreen):
                 ]
                 yield SelectionList[str](*selections, id="composer-channels")
                 yield Static("", id="error-channel", classes="field-error")
-                yield Label(
-                    _("When (office time, {zone})").format(zone=office.timezone.key),
-                    classes="form-label",
-                )
+                yield Label(_("When (office time)"), classes="form-label")
                 with Horizontal(id="composer-when-row"):
                     yield Input(id="when", placeholder=time_placeholder())
                     yield Button(_("Now"), id="now")
@@ -301,7 +303,7 @@ class ComposerScreen(LoaScreen):
                 hint.update("")
                 error.update(exc.message)
                 return
-            hint.update("→ " + when_long(at, tz))
+            hint.update(f"→ {when_long(at, tz)} ({tz.key})")
 
     @on(TextArea.Changed)
     @on(Input.Changed, "#title")

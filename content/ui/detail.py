@@ -145,7 +145,7 @@ class DetailScreen(LoaScreen):
         summary = Text()
         rows = [
             (_("State"), Text(post_state(post.state), POST_STATE_STYLES.get(post.state, ""))),
-            (_("Time"), Text(when(post.scheduled_at, tz) + f"  ({tz.key})")),
+            (_("Time"), Text(when(post.scheduled_at, tz))),
             (_("Author"), Text(post.author)),
             (_("Approved by"), Text(post.approved_by or "-")),
             (_("Campaign"), Text(post.campaign or "-")),

@@ -32,10 +32,10 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("id", N_("No."), 4),
     ("time", N_("Time"), 16),
     ("state", N_("State"), 10),
-    ("channels", N_("Channels"), 34),
+    ("channels", N_("Channels"), 32),
     ("text", N_("Text"), 22),
-    ("author", N_("Author"), 9),
-    ("campaign", N_("Campaign"), 9),
+    ("author", N_("Author"), 10),
+    ("campaign", N_("Campaign"), 10),
 )
 
 #: Which order a click on a column header asks for.
@@ -124,7 +124,7 @@ class QueueScreen(LoaScreen):
         directory = self.ctx.directory
         yield Header()
         with Horizontal(id="filters"):
-            yield Input(placeholder=_("Search text or author…"), id="search")
+            yield Input(placeholder=_("Search…"), id="search")
             yield Select(
                 [(_("Needs attention"), data.ATTENTION)]
                 + [(post_state(s.value), s.value) for s in PostState],
