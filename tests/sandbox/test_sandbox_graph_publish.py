@@ -7,8 +7,8 @@ import re
 
 import httpx
 
-from sandbox.testing import SandboxHandle
-from tests.sandbox.conftest import PHUONG_PAGE, TINH_PAGE, jpeg_bytes
+from sandbox.testing import SandboxHandle, async_running_sandbox
+from tests.sandbox.conftest import PHUONG_PAGE, TINH_PAGE, MediaServer, jpeg_bytes
 
 POST_ID = re.compile(rf"^{TINH_PAGE}_\d{{15,}}$")
 
@@ -187,3 +187,22 @@ def test_missing_or_unknown_token_is_refused(sb: SandboxHandle) -> None:
     response = httpx.get(url, params={"access_token": "EAAnonsense"})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == 190
+
+
+def test_photo_url_is_fetched_from_its_public_address(
+    graph: httpx.Client, media: MediaServer
+) -> None:
+    media.files["/poster.jpg"] = jpeg_bytes()
+    response = graph.post(f"/{TINH_PAGE}/photos", data={"url": f"{media.url}/poster.jpg"})
+    assert response.status_code == 200
+    assert set(response.json()) == {"id", "post_id"}
+
+
+async def test_async_clients_work_against_the_async_helper() -> None:
+    async with async_running_sandbox(seed=11) as sb:
+        async with httpx.AsyncClient(base_url=f"{sb.graph_url}/v21.0") as client:
+            response = await client.post(
+                f"/{TINH_PAGE}/feed",
+                data={"message": "Bất đồng bộ", "access_token": sb.page_token(TINH_PAGE)},
+            )
+    assert response.json()["id"].startswith(f"{TINH_PAGE}_")
