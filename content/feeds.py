@@ -11,7 +11,8 @@ while a server is slow to answer:
 3. draft: the feed's oldest ``new`` items, at most ``max_new_per_poll`` per poll, become
    drafts through :class:`~content.queue.Queue` (the only module that writes posts). Each
    item is claimed first (``new`` -> ``drafted`` by a conditional UPDATE), so two daemons
-   polling the same feed never draft it twice.
+   polling the same feed never draft it twice; its post id is recorded just after the
+   queue made the post, and a later poll links a post whose id a crash left unrecorded.
 
 Item states: ``new`` (waiting for a draft, or the feed makes none), ``drafted`` (post_id
 set), ``skipped`` (the queue refused it; the reason is in the poll result), ``seen``
@@ -46,9 +47,9 @@ from content.feeds_fetch import (
 )
 from content.feeds_parse import ParsedEntry, ParsedFeed, parse_feed
 from content.feeds_utm import UtmSettings, add_utm
-from content.models import FeedItem, FeedSource
+from content.models import FeedItem, FeedSource, Post
 from content.office import ChannelDirectory
-from content.queue import Queue
+from content.queue import Queue, fingerprint
 from content.times import local_iso, utcnow
 
 __all__ = [
@@ -432,6 +433,7 @@ def _draft(
         message = f"drafts not made: {exc}"
         result.error = f"{result.error}; {message}" if result.error else message
         return
+    _reattach(engine, queue, source, channels, utm)
     while result.drafted < source.max_new_per_poll:
         item = _next_new(engine, source.id)
         if item is None:
@@ -451,13 +453,54 @@ def _draft(
             raise
         post_id = outcome.post.id
         assert post_id is not None
-        with session_scope(engine) as session:
-            session.execute(
-                update(FeedItem).where(col(FeedItem.id) == item.id).values(post_id=post_id)
-            )
+        _attach(engine, item, post_id)
         result.drafted += 1
         result.post_ids.append(post_id)
         result.warnings.extend(outcome.warnings)
+
+
+def _attach(engine: Engine, item: FeedItem, post_id: int) -> None:
+    with session_scope(engine) as session:
+        session.execute(update(FeedItem).where(col(FeedItem.id) == item.id).values(post_id=post_id))
+
+
+def _reattach(
+    engine: Engine,
+    queue: Queue,
+    source: FeedSource,
+    channels: list[str],
+    utm: UtmSettings | None,
+) -> None:
+    """Link items whose draft was made but not recorded (a crash between the two writes).
+
+    Such an item is ``drafted`` without a post id; its post is found by the feed's source
+    tag and the text's fingerprint. An item whose post does not exist is left alone: another
+    daemon may be creating it right now.
+    """
+    assert source.id is not None
+    with session_scope(engine) as session:
+        orphans = list(
+            session.exec(
+                select(FeedItem)
+                .where(FeedItem.source_id == source.id)
+                .where(FeedItem.state == "drafted")
+                .where(col(FeedItem.post_id).is_(None))
+            ).all()
+        )
+    for item in orphans:
+        try:
+            request = draft_request(item, source, queue.directory, channels, utm)
+        except ValidationError:
+            continue
+        with session_scope(engine) as session:
+            post_id = session.exec(
+                select(Post.id)
+                .where(Post.source == request.source)
+                .where(Post.fingerprint == fingerprint(request.text))
+                .order_by(col(Post.id).desc())
+            ).first()
+        if post_id is not None:
+            _attach(engine, item, post_id)
 
 
 def _next_new(engine: Engine, source_id: int) -> FeedItem | None:

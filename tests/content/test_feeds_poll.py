@@ -283,3 +283,24 @@ def test_the_bundled_sample_feed_imports_cleanly(engine, make_queue):
     for post in _posts(engine):
         assert post.title and len(post.title) <= 149
         assert "<" not in post.text and "trackView" not in post.text
+
+
+def test_a_draft_made_but_not_recorded_before_a_crash_is_linked_not_made_again(
+    engine, make_queue, directory, monkeypatch
+):
+    source = _add(engine, directory, FEEDS / "rss2.xml", max_new_per_poll=1)
+
+    def crash(*_args: object) -> None:
+        raise KeyboardInterrupt  # the process dies between the post and the item update
+
+    monkeypatch.setattr("content.feeds._attach", crash)
+    with pytest.raises(KeyboardInterrupt):
+        poll(engine, make_queue(), source.id)
+    (post,) = _posts(engine)
+    assert [(i.state, i.post_id) for i in _items(engine, source.id)][0] == ("drafted", None)
+    monkeypatch.undo()
+    (result,) = poll(engine, make_queue(), source.id)
+    assert result.drafted == 1
+    first = _items(engine, source.id)[0]
+    assert (first.state, first.post_id) == ("drafted", post.id)
+    assert len(_posts(engine)) == 2
