@@ -236,6 +236,11 @@ class GraphApi:
             return Reply(502, {}, delay_s=delay, transport="drop")
         elif outcome == fault_kinds.RATE_LIMIT:
             headers = self._usage_headers(principal, forced=(100, spec.regain_minutes))
+            if spec.rate_limit_code in (4, 17):
+                # Platform (app/user) limits show in X-App-Usage whatever the token.
+                headers["X-App-Usage"] = json.dumps(
+                    {"call_count": 100, "total_cputime": 100, "total_time": 100}
+                )
             headers["X-Forced-Usage"] = "1"
             error = throttled(spec.rate_limit_code, headers)
         elif outcome == fault_kinds.REJECT:

@@ -77,6 +77,8 @@ def test_rate_limit_fault_answers_with_usage_at_100(
     assert response.json()["error"]["code"] == code
     [usage] = json.loads(response.headers["X-Business-Use-Case-Usage"])[TINH_PAGE]
     assert usage["call_count"] == 100 and usage["estimated_time_to_regain_access"] == 7
+    if code == 4:
+        assert json.loads(response.headers["X-App-Usage"])["call_count"] == 100
 
 
 def test_content_rejection_is_368_with_subcode(sb: SandboxHandle, graph: httpx.Client) -> None:
