@@ -198,6 +198,10 @@ class TokenStore:
 
     # ------------------------------------------------------------------ reading
 
+    def now(self) -> datetime:
+        """The store's current time (its injected clock)."""
+        return self._clock()
+
     def current(self, channel: str) -> AccessToken | None:
         """The stored access token of ``channel`` (None when there is none yet)."""
         with Session(self._engine) as session:
@@ -484,9 +488,8 @@ async def refresh_if_due(
     if not isinstance(channel, ZaloChannel):
         raise LoaError(f"channel {channel_id!r} is not a Zalo OA channel")
     store = store or TokenStore(engine, clock=clock)
-    now = (clock or (lambda: datetime.now(UTC)))()
     before = store.current(channel_id)
-    if before is not None and not before.due(now, within):
+    if before is not None and not before.due(store.now(), within):
         return False
     oauth = oauth_client(channel_id, channel, transport=transport)
     try:

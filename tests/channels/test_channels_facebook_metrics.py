@@ -6,10 +6,10 @@ import logging
 
 import pytest
 
+from sandbox.testing import running_sandbox
 from scheduler.channels import build_channel
 from scheduler.channels.base import OutgoingPost, Published
 from scheduler.channels.facebook import FacebookPage, parse_post_figures
-from sandbox.testing import running_sandbox
 from tests.channels.conftest import PAGE_ID, make_env
 
 
