@@ -33,7 +33,7 @@ class SandboxHandle:
     zalo_url: str = ""
     zalo_oauth_url: str = ""
     control_url: str = ""
-    _client: httpx.Client = field(default=None, repr=False)  # type: ignore[assignment]
+    _client: httpx.Client = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         urls = base_urls(self.url)

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
 from content.errors import LoaError
+
+if TYPE_CHECKING:  # the sandbox is imported lazily at run time
+    from sandbox.config import SandboxConfig
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -97,7 +101,7 @@ def _fail_rate(text: str | None) -> float | None:
     return value
 
 
-def build_sandbox_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def build_sandbox_config(args: argparse.Namespace) -> SandboxConfig:
     """The SandboxConfig the flags describe (flags override a --setup file)."""
     from sandbox.config import DEFAULT_SEED, SandboxConfig, load_config_file, with_options
     from sandbox.faults import FaultSpec
