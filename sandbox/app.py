@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.routing import Mount
@@ -41,9 +40,10 @@ def build_app(config: SandboxConfig | None = None) -> tuple[Starlette, Sandbox]:
         Mount(CONTROL_PREFIX, app=control_app(sandbox)),
     ]
     media_dir = sandbox.config.media_dir
-    if media_dir and Path(media_dir).is_dir():
-        # Loa's public media store in the demo: Zalo fetches covers from here.
-        routes.append(Mount(MEDIA_PREFIX, app=StaticFiles(directory=media_dir)))
+    if media_dir:
+        # Loa's public media store in the demo: Zalo fetches covers from here.  The directory may
+        # appear after start-up (Loa creates it on first publish), hence check_dir=False.
+        routes.append(Mount(MEDIA_PREFIX, app=StaticFiles(directory=media_dir, check_dir=False)))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.sandbox = sandbox
     return app, sandbox

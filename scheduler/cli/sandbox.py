@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the sandbox is imported lazily at run time
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+DEFAULT_MEDIA_DIR = "media-public"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -51,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--media-dir",
         default=None,
         metavar="DIR",
-        help="directory served at /media (default: ./media-public when it exists)",
+        help="directory served at /media (default: ./media-public)",
     )
     parser.add_argument(
         "--print-env",
@@ -129,10 +130,9 @@ def build_sandbox_config(args: argparse.Namespace) -> SandboxConfig:
                 **({"error_rate": fail_rate} if fail_rate is not None else {}),
             }
         )
-    media_dir = args.media_dir
-    if media_dir is None and os.path.isdir("media-public"):
-        media_dir = "media-public"
-    elif media_dir is not None and not os.path.isdir(media_dir):
+    # channels.toml's demo [media] store: served even if Loa only creates it later.
+    media_dir = os.path.abspath(args.media_dir or DEFAULT_MEDIA_DIR)
+    if os.path.exists(media_dir) and not os.path.isdir(media_dir):
         raise LoaError(f"--media-dir: {media_dir}: not a directory")
     return with_options(config, faults=faults, media_dir=media_dir, state_path=args.state)
 

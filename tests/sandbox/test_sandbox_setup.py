@@ -100,3 +100,9 @@ def test_config_round_trips_through_json_and_accepts_counts() -> None:
     again = config_from_dict(json.loads(json.dumps(config.to_dict())))
     assert again == config
     assert len(config_from_dict({"seed": 4, "pages": 50, "oas": 50}).oas) == 50
+
+
+def test_media_directory_is_served_for_covers(tmp_path: Path) -> None:
+    with running_sandbox(media_dir=str(tmp_path)) as sb:
+        (tmp_path / "cover.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+        assert httpx.get(f"{sb.url}/media/cover.jpg").content.startswith(b"\xff\xd8")
