@@ -6,9 +6,10 @@ it that way:
 * clients send tokens in headers (Graph: ``Authorization: Bearer``; Zalo: ``access_token``),
   never in URLs, and :func:`safe_url` masks secret query parameters anyway;
 * the request/response event hooks log only method, path, status and latency;
-* :class:`SecretRedactor` is a logging filter that replaces every registered secret value
-  (see :func:`register_secret`) in any record that passes through the Loa, httpx and httpcore
-  loggers, and :func:`redact` does the same for exception text.
+* every log record is scrubbed when it is created: each registered secret value (see
+  :func:`register_secret`; clients register tokens as soon as they read them) is replaced
+  by ``***`` in the message and the exception text, whatever the logger; :func:`redact` does
+  the same for the text of Loa's own exceptions.
 """
 
 from __future__ import annotations
@@ -42,18 +43,14 @@ MASK = "***"
 #: Secrets shorter than this are not registered: masking "1" everywhere would garble logs,
 #: and real tokens are long.
 _MIN_SECRET_LENGTH = 8
-#: Loggers whose records are scrubbed (children inherit nothing from a logger filter, so each
-#: logger that may see a secret gets the filter itself).
-_SCRUBBED_LOGGERS = ("loa", "httpx", "httpcore", "scheduler")
 #: Seconds allowed to open a connection; the read timeout comes from the channel's config.
 CONNECT_TIMEOUT = 10.0
 
 
-class SecretRedactor(logging.Filter):
+class SecretRedactor:
     """Replaces registered secret values in log records (message, args and exception text)."""
 
     def __init__(self) -> None:
-        super().__init__()
         self._secrets: set[str] = set()
         self._lock = threading.Lock()
 
@@ -71,33 +68,50 @@ class SecretRedactor(logging.Filter):
                 text = text.replace(secret, MASK)
         return text
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record in place; never drops it."""
+    def clean(self, record: logging.LogRecord) -> None:
+        """Rewrite ``record`` in place."""
         if not self._secrets:
-            return True
-        message = record.getMessage()
+            return
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging module's business, not ours
+            return
         clean = self.scrub(message)
         if clean != message:
             record.msg, record.args = clean, None
         if record.exc_info and record.exc_info[1] is not None:
-            text = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = self.scrub(text)
-        elif record.exc_text:
-            record.exc_text = self.scrub(record.exc_text)
-        return True
+            record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
 
 
 _REDACTOR = SecretRedactor()
-for _name in _SCRUBBED_LOGGERS:
-    logging.getLogger(_name).addFilter(_REDACTOR)
+
+
+def _install_record_factory() -> None:
+    """Scrub every log record when it is created, whichever logger or handler it meets.
+
+    A logger filter would only see records logged on that very logger (not its children),
+    and handlers belong to the application: the record factory is the one place every record
+    passes through.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "loa_scrubs", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        _REDACTOR.clean(record)
+        return record
+
+    factory.loa_scrubs = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
+_install_record_factory()
 
 
 def get_logger(name: str) -> logging.Logger:
-    """A logger under ``loa.`` that scrubs registered secrets from its records."""
-    logger = logging.getLogger(name if name.startswith("loa.") else f"loa.{name}")
-    if _REDACTOR not in logger.filters:
-        logger.addFilter(_REDACTOR)
-    return logger
+    """A logger under ``loa.`` (records are scrubbed of registered secrets)."""
+    return logging.getLogger(name if name.startswith("loa.") else f"loa.{name}")
 
 
 def register_secret(*values: str | None) -> None:
