@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -70,8 +72,6 @@ class Upload:
 
     def describe(self) -> dict[str, Any]:
         """What inspection shows of it (not the bytes)."""
-        import hashlib
-
         return {
             "filename": self.filename,
             "content_type": self.content_type,
@@ -929,15 +929,11 @@ def _as_epoch(value: Any) -> float | None:
 
 def encode_cursor(key: str) -> str:
     """An opaque base64 cursor, as Graph's look."""
-    import base64
-
     return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> str:
     """The key inside a cursor (garbage decodes to a key that matches nothing)."""
-    import base64
-
     try:
         return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
@@ -960,8 +956,6 @@ def parse_schedule_time(raw: Any) -> int:
         ) from None
     if parsed.tzinfo is None:
         # strtotime reads a zone-less time as UTC on Meta's servers [unverified].
-        from datetime import UTC
-
         parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp())
 

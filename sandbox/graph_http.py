@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -240,7 +241,6 @@ def _truthy(value: Any) -> bool:
 
 def substitute_results(text: str, named: dict[str, Any]) -> str:
     """Replace ``{result=name:$.id}`` / ``$.data.0.id`` / ``$.data.*.id`` with earlier results."""
-    import re
 
     def lookup(match: re.Match[str]) -> str:
         name, path = match.group(1), match.group(2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from sandbox.clock import SimClock
@@ -72,8 +73,6 @@ class Sandbox:
         """Persist the state to ``config.state_path`` when it changed."""
         if not (self._dirty and self.config.state_path):
             return
-        import time
-
         self.state.clock = {
             "frozen": self.clock.frozen,
             "epoch": self.clock.now(),

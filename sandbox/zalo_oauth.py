@@ -7,6 +7,7 @@ token.  Errors use the token endpoint's own shape at HTTP 200.  The numeric code
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 from typing import Any
@@ -110,8 +111,6 @@ class ZaloOAuth:
         decision = self.sb.faults.decide(channel, is_publish=is_refresh) if channel else None
         outcome = decision.outcome if decision else fault_kinds.OK
         if decision and decision.latency_s:
-            import asyncio
-
             await asyncio.sleep(decision.latency_s)
         early = await self._early_fault(request, outcome, decision)
         if early is not None:
