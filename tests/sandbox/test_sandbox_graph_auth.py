@@ -73,3 +73,17 @@ def test_any_version_prefix_is_accepted(sb: SandboxHandle) -> None:
     )
     assert response.json()["id"] == TINH_PAGE
     assert response.headers["facebook-api-version"] == "v25.0"
+
+
+def test_long_lived_exchange_answers_with_a_bearer_token(sb: SandboxHandle) -> None:
+    body = httpx.get(
+        f"{sb.graph_url}/v21.0/oauth/access_token",
+        params={
+            "grant_type": "fb_exchange_token",
+            "client_id": sb.config.graph_app_id,
+            "client_secret": sb.config.graph_app_secret,
+            "fb_exchange_token": sb.user_token,
+        },
+    ).json()
+    assert body["token_type"] == "bearer" and body["access_token"] == sb.user_token
+    assert body["expires_in"] > 5_000_000
