@@ -41,6 +41,15 @@ def big_jpeg_bytes() -> bytes:
     return data + b"\x00" * (1024 * 1024 + 1 - len(data))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def loopback_without_proxy() -> Iterator[None]:
+    """Keep a proxy from the environment away from calls to 127.0.0.1."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NO_PROXY", "127.0.0.1,localhost")
+        patch.setenv("no_proxy", "127.0.0.1,localhost")
+        yield
+
+
 @pytest.fixture(scope="session")
 def shared_sandbox() -> Iterator[SandboxHandle]:
     with running_sandbox() as handle:
