@@ -74,10 +74,13 @@ def _cover(cover: Any) -> dict[str, Any]:
         isinstance(cover, dict)
         and cover.get("cover_type") == "photo"
         and cover.get("status") in ("show", "hide")
-        and is_plausible_public_url(cover.get("photo_url"))
+        and bool(cover.get("photo_url"))
     )
     if not valid:
         raise ZaloError(-201, "cover value is invalid")
+    if not is_plausible_public_url(cover["photo_url"]):
+        # Spaces or Vietnamese letters must be percent-encoded.
+        raise ZaloError(-201, "photo_url is invalid")
     return dict(cover)
 
 

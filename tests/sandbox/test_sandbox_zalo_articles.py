@@ -179,3 +179,8 @@ def test_monthly_article_quota_gives_223(quota_of_two: SandboxHandle, cover: str
     ]
     assert [a["error"] for a in answers] == [0, 0, -223]
     assert answers[2]["message"] == "Your OA has reach the limit quota create article"
+
+
+def test_cover_url_with_unencoded_vietnamese_is_invalid(zalo: httpx.Client, media: MediaServer):
+    body = article_body(f"{media.url}/ảnh bìa.jpg")
+    assert _create(zalo, body) == {"error": -201, "message": "photo_url is invalid"}
