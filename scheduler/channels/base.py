@@ -3,6 +3,22 @@
 The dispatcher, the metrics collector and ``loa doctor`` only ever see these types: a
 platform's quirks (error codes, token handling, asynchronous article creation) stay in
 its own client module.
+
+How the dispatcher drives a client (the contract the clients are written against):
+
+* ``publish(post)`` returns :class:`Published` (done: store ``remote_id``/``permalink``) or
+  :class:`Processing` (store ``step``/``ref`` as the delivery's ``pending_step``/
+  ``pending_ref``, call ``publish`` again after ``retry_after`` seconds with them set). A later
+  call with a pending step continues that step; it never creates the post again.
+* ``pending_step``/``pending_ref`` survive a :class:`TransientError` (retry the same step);
+  clear them only on ``Published`` or a final failure.
+* :class:`TransientError`: retry after ``retry_after`` if given, else with backoff and
+  jitter. If ``uncertain`` is True the post may exist: **never re-send blindly**; call
+  ``find(post)`` first (with ``first_attempt_at`` set) and treat a hit as ``Published``; only
+  when ``find`` returns None send again. The same applies to a delivery found ``sending``
+  after a crash. ``find`` can itself raise ChannelError: then keep waiting, do not re-send.
+* :class:`AuthError`: pause the channel and alert (token, permission or account problem).
+* :class:`ContentError`: fail this delivery with the platform's message; do not retry.
 """
 
 from __future__ import annotations

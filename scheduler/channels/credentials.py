@@ -63,8 +63,10 @@ REFRESH_TOKEN_LIFETIME = timedelta(days=90)
 #: A refresh lease older than this belongs to a dead process. Far above the refresh call's
 #: own timeout (15 s), so a live holder is never overtaken.
 LEASE = timedelta(seconds=90)
-#: How often a process waiting for another's refresh looks again.
-WAIT_POLL_SECONDS = 0.25
+#: How soon a process waiting for another's refresh looks again (doubling up to the maximum:
+#: a live refresh takes well under a second, a dead one holds the lease for LEASE).
+WAIT_POLL_SECONDS = 0.1
+WAIT_POLL_MAX_SECONDS = 5.0
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
@@ -266,7 +268,7 @@ class TokenStore:
         stale: AccessToken | None,
         force: bool,
     ) -> _Lease | AccessToken:
-        waited = 0.0
+        waited, step = 0.0, WAIT_POLL_SECONDS
         while True:
             outcome = self._acquire(channel, bootstrap, stale, force)
             if not isinstance(outcome, _Wait):
@@ -277,9 +279,10 @@ class TokenStore:
                     "long; try again",
                     platform="zalo_oa",
                 )
-            step = min(WAIT_POLL_SECONDS, outcome.seconds)
-            await self._sleep(step)
-            waited += step
+            pause = min(step, outcome.seconds)
+            await self._sleep(pause)
+            waited += pause
+            step = min(step * 2, WAIT_POLL_MAX_SECONDS)
 
     async def _exchange(self, channel: str, refresher: Refresher, lease: _Lease) -> AccessToken:
         if self.hooks.before_call:
