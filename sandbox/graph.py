@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from sandbox import faults as fault_kinds
 from sandbox.config import PageIdentity
+from sandbox.graph_call import (
+    PUBLISH_EDGES,
+    GraphCall,
+    Principal,
+    Reply,
+    as_bool,
+    as_epoch,
+    collect_attached_media,
+    decode_cursor,
+    encode_cursor,
+    parse_schedule_time,
+)
 from sandbox.graph_errors import (
     GraphError,
     content_rejected,
@@ -38,111 +45,17 @@ from sandbox.graph_render import (
     post_insight,
     render_post,
 )
+from sandbox.graph_tokens import PERMISSIONS, dead_token, debug_token, oauth_access_token
 from sandbox.media import fetch_image, image_kind
 from sandbox.runtime import Sandbox
 from sandbox.state import GraphPhoto, GraphPost
 
-DEFAULT_VERSION = "v21.0"
-VERSION_RE = re.compile(r"^v\d+\.\d+$")
 MAX_MESSAGE_CHARS = 63_206  # the de-facto limit schedulers use (Meta documents none)
 MAX_PHOTO_BYTES = 4 * 1024 * 1024
 PHOTO_KINDS = ("jpeg", "png", "gif", "bmp", "tiff")
 SCHEDULE_MIN_S = 10 * 60
 SCHEDULE_MAX_S = 30 * 24 * 3600
-PUBLISH_EDGES = ("feed", "photos")
 LIST_EDGES = ("feed", "posts", "published_posts", "scheduled_posts")
-PERMISSIONS = (
-    "pages_show_list",
-    "business_management",
-    "pages_manage_posts",
-    "pages_manage_engagement",
-    "pages_read_engagement",
-    "read_insights",
-    "public_profile",
-)
-
-
-@dataclass
-class Upload:
-    """A file sent in a multipart body."""
-
-    filename: str | None
-    content_type: str | None
-    data: bytes
-
-    def describe(self) -> dict[str, Any]:
-        """What inspection shows of it (not the bytes)."""
-        return {
-            "filename": self.filename,
-            "content_type": self.content_type,
-            "size": len(self.data),
-            "sha256": hashlib.sha256(self.data).hexdigest(),
-        }
-
-
-@dataclass
-class GraphCall:
-    """One Graph request (an HTTP request or one operation of a batch)."""
-
-    method: str
-    path: list[str]
-    params: dict[str, Any]
-    token: str | None
-    version: str = DEFAULT_VERSION
-    files: dict[str, Upload] = field(default_factory=dict)
-    query: dict[str, str] = field(default_factory=dict)
-    url_prefix: str = "https://graph.facebook.com"
-
-    @property
-    def display_path(self) -> str:
-        """``/graph/v21.0/{id}/feed`` for the request log."""
-        return "/graph/" + "/".join([self.version, *self.path])
-
-    def is_publish(self) -> bool:
-        """Feed or photo creation: the calls that content faults and accept-then-fail hit."""
-        return self.method == "POST" and len(self.path) == 2 and self.path[1] in PUBLISH_EDGES
-
-
-@dataclass
-class Reply:
-    """An answer, or a transport misbehaviour (``"hang"`` / ``"drop"``) to perform instead."""
-
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
-    transport: str | None = None
-    hang_s: float = 30.0
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who a token belongs to."""
-
-    kind: str  # "page", "user" or "app"
-    token: str
-    page: PageIdentity | None = None
-
-    @property
-    def bucket(self) -> str:
-        """The usage bucket: the page for page tokens (BUC), else the app (platform)."""
-        return self.page.page_id if self.page else "app"
-
-
-def split_version(segments: list[str]) -> tuple[str, list[str]]:
-    """Pull ``vNN.0`` off the front of a path (unversioned calls get the default version)."""
-    if segments and VERSION_RE.match(segments[0]):
-        return segments[0], segments[1:]
-    return DEFAULT_VERSION, segments
-
-
-def as_bool(value: Any, default: bool) -> bool:
-    """Graph booleans arrive as JSON booleans or ``"true"``/``"false"``/``"1"``/``"0"``."""
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("true", "1")
 
 
 class GraphApi:
@@ -162,7 +75,7 @@ class GraphApi:
         fault: str | None = None
         try:
             if call.path[:2] == ["oauth", "access_token"]:
-                reply = Reply(200, self._oauth_access_token(call))
+                reply = Reply(200, oauth_access_token(self.sb, call))
             else:
                 principal = self._authenticate(call.token)
                 channel = self._channel(call, principal)
@@ -265,8 +178,7 @@ class GraphApi:
         raise token_error("invalid")
 
     def _token_error(self, kind: str) -> GraphError:
-        now_text = datetime.fromtimestamp(self.sb.now()).strftime("%A, %d-%b-%y %H:%M:%S UTC")
-        return token_error(kind, now_text=now_text, app_id=self.sb.config.graph_app_id)
+        return dead_token(self.sb, kind)
 
     def _channel(self, call: GraphCall, principal: Principal) -> str:
         if principal.page is not None:
@@ -315,7 +227,7 @@ class GraphApi:
             raise invalid_parameter("Unsupported request: a node id is required")
         head, rest = path[0], path[1:]
         if head == "debug_token" and not rest and call.method == "GET":
-            return Reply(200, self._debug_token(call))
+            return Reply(200, debug_token(self.sb, call))
         if head == "me":
             return await self._me(call, principal, rest)
         if head in self.sb.pages:
@@ -772,82 +684,6 @@ class GraphApi:
             body["page_story_id"] = photo.post_id
         return Reply(200, body)
 
-    def _debug_token(self, call: GraphCall) -> dict[str, Any]:
-        token = call.params.get("input_token")
-        if not token:
-            raise invalid_parameter("The parameter input_token is required")
-        config = self.sb.config
-        now = int(self.sb.now())
-        base: dict[str, Any] = {"app_id": config.graph_app_id, "application": "Loa Sandbox"}
-        page = self.sb.page_by_token.get(token)
-        if page is not None:
-            spec = self.sb.faults.spec_for(page.page_id)
-            if spec is not None and spec.auth:
-                error = self._token_error(spec.auth)
-                detail = {"code": 190, "message": error.message, "subcode": error.subcode}
-                return {
-                    "data": {
-                        **base,
-                        "type": "PAGE",
-                        "is_valid": False,
-                        "error": detail,
-                        "scopes": [],
-                    }
-                }
-            data = {
-                **base,
-                "type": "PAGE",
-                "data_access_expires_at": now + 90 * 86400,
-                "expires_at": 0,
-                "is_valid": True,
-                "issued_at": now - 86400,
-                "profile_id": page.page_id,
-                "scopes": list(PERMISSIONS),
-                "granular_scopes": [
-                    {"scope": "pages_manage_posts", "target_ids": [page.page_id]},
-                    {"scope": "read_insights", "target_ids": [page.page_id]},
-                ],
-                "user_id": config.graph_user_id,
-            }
-            return {"data": data}
-        if token == config.graph_user_token:
-            data = {
-                **base,
-                "type": "USER",
-                "data_access_expires_at": now + 90 * 86400,
-                "expires_at": now + 60 * 86400,
-                "is_valid": True,
-                "issued_at": now - 86400,
-                "scopes": list(PERMISSIONS),
-                "user_id": config.graph_user_id,
-            }
-            return {"data": data}
-        if token == config.graph_app_token:
-            return {"data": {**base, "type": "APP", "is_valid": True, "scopes": []}}
-        detail = {"code": 190, "message": "Invalid OAuth access token - Cannot parse access token"}
-        return {"data": {"is_valid": False, "error": detail, "scopes": []}}
-
-    def _oauth_access_token(self, call: GraphCall) -> dict[str, Any]:
-        """Long-lived user token exchange (``grant_type=fb_exchange_token``)."""
-        config = self.sb.config
-        params = call.params
-        if params.get("client_id") != config.graph_app_id or (
-            params.get("client_secret") != config.graph_app_secret
-        ):
-            raise GraphError(101, "Error validating application. Invalid application ID or secret.")
-        if params.get("grant_type") == "fb_exchange_token":
-            if params.get("fb_exchange_token") != config.graph_user_token:
-                raise token_error("invalid")
-        elif not params.get("code"):
-            raise invalid_parameter("Missing authorization code")
-        return {
-            "access_token": config.graph_user_token,
-            "token_type": "bearer",
-            "expires_in": 5_183_944,
-        }
-
-    # ----------------------------------------------------------------- lists
-
     def _list_posts(self, call: GraphCall, page: PageIdentity, *, scheduled: bool) -> dict:
         """Published posts newest first, or scheduled ones soonest first."""
 
@@ -859,8 +695,8 @@ class GraphApi:
             return post.is_published
 
         posts = [p for p in self.sb.state.posts.values() if listed(p)]
-        since = _as_epoch(call.params.get("since"))
-        until = _as_epoch(call.params.get("until"))
+        since = as_epoch(call.params.get("since"))
+        until = as_epoch(call.params.get("until"))
         if since is not None:
             posts = [p for p in posts if p.created_time >= since]
         if until is not None:
@@ -916,72 +752,3 @@ class GraphApi:
                     f"{call.url_prefix}/{call.version}/{'/'.join(call.path)}?{urlencode(query)}"
                 )
         return out
-
-
-def _as_epoch(value: Any) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return parse_schedule_time(value)
-
-
-def encode_cursor(key: str) -> str:
-    """An opaque base64 cursor, as Graph's look."""
-    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    """The key inside a cursor (garbage decodes to a key that matches nothing)."""
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return ""
-
-
-def parse_schedule_time(raw: Any) -> int:
-    """UNIX seconds from an integer, a numeric string or ISO 8601 with an offset."""
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        return int(raw)
-    text = str(raw).strip()
-    if text.isdigit():
-        return int(text)
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise invalid_parameter(
-            "The specified scheduled_publish_time is invalid: expected a UNIX timestamp or "
-            "an ISO 8601 time"
-        ) from None
-    if parsed.tzinfo is None:
-        # strtotime reads a zone-less time as UTC on Meta's servers [unverified].
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp())
-
-
-def collect_attached_media(params: dict[str, Any]) -> list[Any]:
-    """``attached_media`` as a JSON array, a list, or ``attached_media[0]=...`` form fields."""
-    raw = params.get("attached_media")
-    entries: list[Any] = []
-    if isinstance(raw, list):
-        entries = raw
-    elif isinstance(raw, str) and raw.strip():
-        try:
-            loaded = json.loads(raw)
-        except ValueError:
-            raise invalid_parameter("param attached_media must be a JSON array") from None
-        entries = loaded if isinstance(loaded, list) else [loaded]
-    indexed = sorted(
-        (int(m.group(1)), value)
-        for key, value in params.items()
-        if (m := re.fullmatch(r"attached_media\[(\d+)\]", key))
-    )
-    for _, value in indexed:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                raise invalid_parameter("param attached_media must hold JSON objects") from None
-        entries.append(value)
-    return entries

@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.graph import GraphApi, GraphCall, Reply, Upload, split_version
+from sandbox.graph import GraphApi
+from sandbox.graph_call import GraphCall, Reply, Upload, split_version
 from sandbox.graph_errors import GraphError, invalid_parameter
 from sandbox.runtime import Sandbox
 from sandbox.transport import DropConnection, hold_until_client_leaves
