@@ -106,6 +106,7 @@ class ZaloOA:
         self._transport = transport
         self._clock = clock or (lambda: datetime.now(UTC))
         self._oauth: ZaloOAuthClient | None = None
+        self._token: AccessToken | None = None
         self._http = make_client(
             channel=channel_id,
             base_url=config.base_url,
@@ -332,9 +333,15 @@ class ZaloOA:
         return await self._oauth.refresh(refresh_token)
 
     async def _access_token(self, stale: AccessToken | None = None) -> AccessToken:
-        return await self._tokens.access_token(
+        # Kept in memory while not due: if another process rotates the pair meanwhile, Zalo
+        # answers -220 and the stale token is swapped for the stored one.
+        token = self._token
+        if stale is None and token is not None and not token.due(self._clock()):
+            return token
+        self._token = await self._tokens.access_token(
             self.id, self._refresh, bootstrap=bootstrap_token(self.config), stale=stale
         )
+        return self._token
 
     async def _call(
         self,

@@ -316,3 +316,64 @@ async def test_token_refused_even_after_refresh_is_an_auth_error(env, oa):
     assert caught.value.code == "-216"
     refreshes = [r for r in env.sb.requests()["log"] if r["api"] == "zalo-oauth"]
     assert len(refreshes) == 2  # the first token, then exactly one retry
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected", "uncertain"),
+    [
+        ("error", TransientError, True),
+        ("reset", TransientError, True),
+        ("timeout", TransientError, True),
+        ("accept_then_error", TransientError, True),
+        ("accept_then_timeout", TransientError, True),
+        ("rate_limit", TransientError, False),
+        ("reject", ContentError, None),
+    ],
+)
+async def test_every_fault_on_create_maps_to_its_class(
+    module_sandbox, media_server, tmp_path, monkeypatch, fault, expected, uncertain
+):
+    module_sandbox.reset()
+    env = make_env(module_sandbox, tmp_path, monkeypatch, media_server, timeout=0.3)
+    oa = build_channel("tinh-zalo", env.config, engine=env.engine)
+    await oa.health()  # the token first: the fault must hit article/create
+    env.sb.set_faults(OA_ID, script=[fault], hang_s=3)
+    with pytest.raises(expected) as caught:
+        await oa.publish(article_post())
+    if uncertain is not None:
+        assert caught.value.uncertain is uncertain
+    await oa.aclose()
+    env.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("fault", "uncertain"),
+    [("error", True), ("reset", True), ("timeout", True), ("accept_then_error", True)],
+)
+async def test_token_endpoint_faults_are_transient_and_keep_the_old_token(
+    module_sandbox, media_server, tmp_path, monkeypatch, fault, uncertain
+):
+    module_sandbox.reset()
+    env = make_env(module_sandbox, tmp_path, monkeypatch, media_server, timeout=0.3)
+    oa = build_channel("tinh-zalo", env.config, engine=env.engine)
+    env.sb.set_faults(OA_ID, script=[fault], hang_s=3)
+    with pytest.raises(TransientError) as caught:
+        await oa.publish(article_post())
+    assert caught.value.uncertain is uncertain
+    if fault == "accept_then_error":
+        # Zalo rotated the pair but the answer was lost: the stored token is now spent, and
+        # the next attempt says plainly that the OA must be re-connected.
+        with pytest.raises(AuthError, match="re-consent"):
+            await oa.publish(article_post())
+    else:
+        # Nothing was spent: the next attempt refreshes with the same stored token.
+        assert isinstance(await oa.publish(article_post()), Processing)
+    await oa.aclose()
+    env.engine.dispose()
+
+
+async def test_expired_token_fault_is_refreshed_then_an_auth_error(env, oa):
+    env.sb.set_faults(OA_ID, auth="expired")
+    with pytest.raises(AuthError) as caught:
+        await oa.publish(article_post())
+    assert caught.value.code == "-220"
