@@ -29,6 +29,20 @@ PAGE_ID = "100000000000001"
 OA_ID = "4300000000000000001"
 
 
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clients honour proxy variables (offices need that); loopback tests must not."""
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
 @dataclass
 class Env:
     """Everything a channel test needs: sandbox, config, database, media store."""
