@@ -13,17 +13,13 @@ from sandbox.graph_call import (
     GraphCall,
     Principal,
     Reply,
-    as_bool,
     as_epoch,
-    collect_attached_media,
     decode_cursor,
     encode_cursor,
-    parse_schedule_time,
 )
 from sandbox.graph_errors import (
     GraphError,
     content_rejected,
-    duplicate_status,
     invalid_parameter,
     missing_token,
     nonexisting_field,
@@ -35,6 +31,7 @@ from sandbox.graph_errors import (
     token_error,
 )
 from sandbox.graph_fields import FieldSyntaxError, parse_fields
+from sandbox.graph_publish import create_feed_post, create_photo, edit_post
 from sandbox.graph_render import (
     POST_FIELDS,
     VALID_PAGE_METRICS,
@@ -46,15 +43,9 @@ from sandbox.graph_render import (
     render_post,
 )
 from sandbox.graph_tokens import PERMISSIONS, dead_token, debug_token, oauth_access_token
-from sandbox.media import fetch_image, image_kind
 from sandbox.runtime import Sandbox
 from sandbox.state import GraphPhoto, GraphPost
 
-MAX_MESSAGE_CHARS = 63_206  # the de-facto limit schedulers use (Meta documents none)
-MAX_PHOTO_BYTES = 4 * 1024 * 1024
-PHOTO_KINDS = ("jpeg", "png", "gif", "bmp", "tiff")
-SCHEDULE_MIN_S = 10 * 60
-SCHEDULE_MAX_S = 30 * 24 * 3600
 LIST_EDGES = ("feed", "posts", "published_posts", "scheduled_posts")
 
 
@@ -286,8 +277,9 @@ class GraphApi:
         if call.method == "POST" and edge in PUBLISH_EDGES and len(rest) == 1:
             self._require_page_token(principal, page, posting=True)
             if edge == "feed":
-                return Reply(200, self._create_feed_post(call, page))
-            return Reply(200, await self._create_photo(call, page))
+                post = create_feed_post(self.sb, call, page)
+                return Reply(200, {"id": post.id, **self._read_after_write(call, post)})
+            return Reply(200, await create_photo(self.sb, call, page))
         if call.method == "GET" and edge in LIST_EDGES and len(rest) == 1:
             return Reply(200, self._list_posts(call, page, scheduled=edge == "scheduled_posts"))
         if call.method == "GET" and edge == "insights":
@@ -338,183 +330,6 @@ class GraphApi:
         if principal.page is None or principal.page.page_id != page.page_id:
             raise permission_error()
 
-    # ----------------------------------------------------------------- publishing
-
-    def _scheduling(self, params: dict[str, Any]) -> tuple[bool, int | None]:
-        """(published, scheduled_publish_time) after Graph's rules."""
-        published = as_bool(params.get("published"), True)
-        raw = params.get("scheduled_publish_time")
-        if raw is None or raw == "":
-            return published, None
-        when = parse_schedule_time(raw)
-        if published:
-            raise invalid_parameter(
-                "You cannot specify a scheduled publish time on a published post"
-            )
-        self._check_schedule_window(when)
-        return False, when
-
-    def _check_schedule_window(self, when: int) -> None:
-        delta = when - self.sb.now()
-        if not SCHEDULE_MIN_S <= delta <= SCHEDULE_MAX_S:
-            raise GraphError(
-                100,
-                "(#100) The specified scheduled_publish_time is invalid: it must be between "
-                "10 minutes and 30 days from the time of the request",
-                user_title="Invalid scheduled publish time",
-                user_msg="Choose a time between 10 minutes and 30 days from now.",
-            )
-
-    def _payload(self, call: GraphCall) -> dict[str, Any]:
-        payload = {k: v for k, v in call.params.items() if k != "access_token"}
-        for name, upload in call.files.items():
-            payload[name] = upload.describe()
-        return payload
-
-    def _create_feed_post(self, call: GraphCall, page: PageIdentity) -> dict[str, Any]:
-        params = call.params
-        message = params.get("message") or None
-        link = params.get("link") or None
-        if message is not None and not isinstance(message, str):
-            message = str(message)
-        if message and len(message) > MAX_MESSAGE_CHARS:
-            raise invalid_parameter("Message is too long")
-        if params.get("picture") and not link:
-            raise invalid_parameter("A link must be provided if a picture URL is given")
-        if link and not (isinstance(link, str) and link.startswith(("http://", "https://"))):
-            raise invalid_parameter("link URL is not properly formatted")
-        photo_ids = self._attached_media(params, page)
-        if not (message or link or photo_ids):
-            raise invalid_parameter("Missing message or attachment")
-        published, scheduled = self._scheduling(params)
-        if message and self.sb.state.last_message.get(page.page_id) == message:
-            raise duplicate_status()
-        status_type = "mobile_status_update"
-        if photo_ids:
-            status_type = "added_photos"
-        elif link:
-            status_type = "shared_story"
-        post = self._new_post(call, page, message, link, published, scheduled, status_type)
-        post.photo_ids = photo_ids
-        for photo_id in photo_ids:
-            photo = self.sb.state.photos[photo_id]
-            photo.attached_to = post.id
-            photo.post_id = post.id
-            photo.published = published
-        return {"id": post.id, **self._read_after_write(call, post)}
-
-    def _new_post(
-        self,
-        call: GraphCall,
-        page: PageIdentity,
-        message: str | None,
-        link: str | None,
-        published: bool,
-        scheduled: int | None,
-        status_type: str,
-    ) -> GraphPost:
-        state = self.sb.state
-        now = self.sb.now()
-        post = GraphPost(
-            id=f"{page.page_id}_{state.new_graph_id()}",
-            page_id=page.page_id,
-            message=message,
-            link=link,
-            created_time=now,
-            updated_time=now,
-            is_published=published,
-            scheduled_publish_time=scheduled,
-            published_at=now if published else None,
-            status_type=status_type,
-            received_at=now,
-            payload=self._payload(call),
-        )
-        state.posts[post.id] = post
-        if message:
-            state.last_message[page.page_id] = message
-        self.sb.touch()
-        return post
-
-    def _attached_media(self, params: dict[str, Any], page: PageIdentity) -> list[str]:
-        entries = collect_attached_media(params)
-        photo_ids = []
-        for index, entry in enumerate(entries):
-            fbid = str(entry.get("media_fbid", "")) if isinstance(entry, dict) else ""
-            photo = self.sb.state.photos.get(fbid)
-            usable = (
-                photo is not None
-                and photo.page_id == page.page_id
-                and not photo.deleted
-                and not photo.published
-                and photo.attached_to is None
-            )
-            if not usable:
-                raise invalid_parameter(
-                    f"param attached_media[{index}] must be the id of an unpublished photo "
-                    "uploaded to this page"
-                )
-            photo_ids.append(fbid)
-        return photo_ids
-
-    async def _create_photo(self, call: GraphCall, page: PageIdentity) -> dict[str, Any]:
-        params = call.params
-        image = await self._photo_image(call)
-        published, scheduled = self._scheduling(params)
-        message = params.get("message") or params.get("caption") or None
-        state = self.sb.state
-        now = self.sb.now()
-        photo = GraphPhoto(
-            id=state.new_graph_id(),
-            page_id=page.page_id,
-            message=message,
-            published=published,
-            post_id=None,
-            created_time=now,
-            image=image,
-            received_at=now,
-            payload=self._payload(call),
-        )
-        state.photos[photo.id] = photo
-        self.sb.touch()
-        if not (published or scheduled):
-            return {"id": photo.id}
-        post = self._new_post(call, page, message, None, published, scheduled, "added_photos")
-        post.photo_ids = [photo.id]
-        photo.post_id = post.id
-        photo.attached_to = post.id
-        if not published:
-            # A scheduled photo answers like an unpublished one: only the photo id.
-            return {"id": photo.id}
-        return {"id": photo.id, "post_id": post.id}
-
-    async def _photo_image(self, call: GraphCall) -> dict[str, Any]:
-        """Check the uploaded or fetched image; Graph answers (#324) when there is none."""
-        upload = call.files.get("source")
-        if upload is not None:
-            kind = image_kind(upload.data)
-            if kind not in PHOTO_KINDS:
-                raise GraphError(324, "(#324) Missing or invalid image file")
-            if len(upload.data) > MAX_PHOTO_BYTES:
-                raise invalid_parameter(
-                    "Photos should be smaller than 4 MB and saved as JPG, PNG", subcode=1366046
-                )
-            return {"source": "upload", "kind": kind, "size": len(upload.data)}
-        if isinstance(call.params.get("source"), str):
-            raise GraphError(324, "(#324) Requires upload file")
-        url = call.params.get("url")
-        if not url:
-            raise GraphError(324, "(#324) Requires upload file")
-        # Meta downloads the image itself, so it must be reachable from the server.
-        fetched = await fetch_image(
-            str(url),
-            max_bytes=MAX_PHOTO_BYTES,
-            allowed=PHOTO_KINDS,
-            timeout_s=self.sb.config.media_fetch_timeout_s,
-        )
-        if not fetched.ok:
-            raise GraphError(324, "(#324) Missing or invalid image file")
-        return {"source": "url", "url": url, "kind": fetched.kind, "size": fetched.size}
-
     def _read_after_write(self, call: GraphCall, post: GraphPost) -> dict[str, Any]:
         requests = self._fields(call)
         if not requests:
@@ -537,7 +352,7 @@ class GraphApi:
                 post.deleted = True
                 self.sb.touch()
                 return Reply(200, {"success": True})
-            return Reply(200, self._edit_post(call, post))
+            return Reply(200, edit_post(self.sb, call, post))
         edge = rest[0]
         if call.method != "GET":
             raise object_not_found(call.method, "/".join([post.id, *rest]))
@@ -565,34 +380,6 @@ class GraphApi:
             return parse_fields(call.params.get("fields"))
         except FieldSyntaxError as exc:
             raise invalid_parameter(f"Syntax error in fields: {exc}") from None
-
-    def _edit_post(self, call: GraphCall, post: GraphPost) -> dict[str, Any]:
-        params = call.params
-        changed = False
-        if "message" in params:
-            post.message = str(params["message"])
-            changed = True
-        if params.get("scheduled_publish_time") not in (None, ""):
-            if post.is_published:
-                raise invalid_parameter("A published post cannot be rescheduled")
-            when = parse_schedule_time(params["scheduled_publish_time"])
-            self._check_schedule_window(when)
-            post.scheduled_publish_time = when
-            changed = True
-        if as_bool(params.get("is_published"), False) and not post.is_published:
-            now = self.sb.now()
-            post.is_published = True
-            post.published_at = now
-            post.created_time = now
-            changed = True
-        if "is_hidden" in params:
-            changed = True
-        if not changed:
-            raise invalid_parameter("No fields to update were given")
-        post.updated_time = self.sb.now()
-        post.edits.append({"at": self.sb.now(), "payload": self._payload(call)})
-        self.sb.touch()
-        return {"success": True}
 
     def _post_insights(self, call: GraphCall, post: GraphPost, rest: list[str]) -> dict[str, Any]:
         names = [rest[0]] if rest else parse_metric_names(call.params.get("metric"))
