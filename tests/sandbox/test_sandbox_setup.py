@@ -14,6 +14,7 @@ import httpx
 from sandbox.config import build_config, config_from_dict
 from sandbox.demo import demo_environment
 from sandbox.testing import running_sandbox
+from tests.sandbox.conftest import article_body, jpeg_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -102,7 +103,15 @@ def test_config_round_trips_through_json_and_accepts_counts() -> None:
     assert len(config_from_dict({"seed": 4, "pages": 50, "oas": 50}).oas) == 50
 
 
-def test_media_directory_is_served_for_covers(tmp_path: Path) -> None:
-    with running_sandbox(media_dir=str(tmp_path)) as sb:
-        (tmp_path / "cover.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
-        assert httpx.get(f"{sb.url}/media/cover.jpg").content.startswith(b"\xff\xd8")
+def test_covers_in_the_served_media_directory_verify(tmp_path: Path) -> None:
+    with running_sandbox(media_dir=str(tmp_path), verify_pending_polls=0) as sb:
+        (tmp_path / "cover.jpg").write_bytes(jpeg_bytes())  # created after start-up
+        headers = {"access_token": sb.zalo_access_token()}
+        body = article_body(f"{sb.url}/media/cover.jpg")
+        token = httpx.post(f"{sb.zalo_url}/v2.0/article/create", json=body, headers=headers)
+        verify = httpx.post(
+            f"{sb.zalo_url}/v2.0/article/verify",
+            json={"token": token.json()["data"]["token"]},
+            headers=headers,
+        )
+        assert verify.json()["error"] == 0
