@@ -34,6 +34,9 @@ class Sandbox:
             if saved is not None:
                 self.state = saved
                 self._restore_clock(saved.clock)
+                # OAs added to the config since the state was saved start at generation 0.
+                for oa_id, grant in self._initial_state().grants.items():
+                    self.state.grants.setdefault(oa_id, grant)
 
     def _initial_state(self) -> SandboxState:
         state = SandboxState()
