@@ -76,6 +76,8 @@ class AttemptResult:
     latency: float
     lateness: float
     detail: str = ""
+    #: The delivery's first attempt (its lateness is how late the post left).
+    first: bool = False
 
 
 @dataclass
@@ -108,6 +110,8 @@ class Dispatcher:
     lease: timedelta = timedelta(minutes=5)
     #: Set on shutdown: finish what was claimed, claim nothing more.
     stopping: bool = False
+    #: Called with every attempt's result (the demo and benchmarks measure lateness).
+    on_result: Callable[[AttemptResult], None] | None = None
     _channel_locks: dict[str, asyncio.Semaphore] = field(default_factory=dict, init=False)
     _overall_lock: asyncio.Semaphore | None = field(default=None, init=False)
 

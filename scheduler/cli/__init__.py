@@ -13,7 +13,19 @@ from content.errors import LoaError
 from scheduler.cli.common import CommandParser, common_options
 
 #: Command modules, each with ``register(subparsers)``; the order is the help's order.
-COMMAND_MODULES = ("posts", "channels", "daemon", "doctor", "render", "sandbox", "db")
+COMMAND_MODULES = (
+    "demo",
+    "posts",
+    "channels",
+    "feeds",
+    "daemon",
+    "doctor",
+    "render",
+    "media",
+    "sandbox",
+    "tui",
+    "db",
+)
 
 
 def _version() -> str:
