@@ -38,6 +38,8 @@ class LoaApp(App[None]):
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         # Named in the language it switches to (Vietnamese catalogue: "English").
         Binding("f2", "switch_language", "Tiếng Việt"),
+        # Declared here (not left to Textual) so the Footer names it in the user's language.
+        Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True),
     ]
 
     def __init__(
@@ -85,6 +87,15 @@ class LoaApp(App[None]):
             self.pop_screen()
         self.switch_screen(QueueScreen())
         self.notify(_("Language: English") if code == "en" else _("Language: Vietnamese"))
+
+    def action_command_palette(self) -> None:
+        """Search every command by name (Ctrl+P), with the prompt in the user's language."""
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(
+                CommandPalette(id="--command-palette", placeholder=_("Search for commands…"))
+            )
 
     def action_new_post(self) -> None:
         """Write a new post (from anywhere)."""

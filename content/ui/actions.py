@@ -9,6 +9,7 @@ from content.errors import ValidationError
 from content.ui.dialogs import ConfirmDialog, PromptDialog
 from content.ui.fmt import NOW_WORDS, parse_local, time_placeholder
 from content.ui.i18n import N_, _
+from content.ui.messages import in_words
 
 
 def approve(screen: Any, post_id: int) -> None:
@@ -127,4 +128,6 @@ def report_done(screen: Any, what: str, outcome: Any) -> None:
     if text:
         screen.notify(_(text).format(id=post.id), title=_("Done"))
     for warning in outcome.warnings:
-        screen.notify(warning, title=_("Worth a second look"), severity="warning", timeout=15)
+        screen.notify(
+            in_words(warning), title=_("Worth a second look"), severity="warning", timeout=15
+        )

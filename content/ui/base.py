@@ -12,6 +12,7 @@ from textual.screen import ModalScreen, Screen
 from content.errors import LoaError
 from content.ui.context import LoaContext
 from content.ui.i18n import _, translated_bindings
+from content.ui.messages import in_words
 
 T = TypeVar("T")
 
@@ -34,7 +35,8 @@ def context_of(node: Any) -> LoaContext:
 def report_error(node: Any, error: Exception) -> None:
     """Show an error as one readable line; unexpected ones say so instead of crashing."""
     if isinstance(error, LoaError):
-        node.notify(str(error), title=_("Not done"), severity="error", timeout=10)
+        text = getattr(error, "message", None) or str(error)
+        node.notify(in_words(text), title=_("Not done"), severity="error", timeout=10)
     else:
         node.notify(
             f"{type(error).__name__}: {error}",

@@ -40,6 +40,7 @@ from content.ui.base import ActionFinished, LoaScreen, report_error
 from content.ui.dialogs import ConfirmDialog
 from content.ui.fmt import NOW_WORDS, parse_local, time_placeholder, when, when_long
 from content.ui.i18n import N_, _
+from content.ui.messages import in_words
 
 #: Form fields that a ValidationError can name, and the error line under each.
 ERROR_FIELDS = ("title", "text", "link", "image", "channel", "at", "campaign", "tags")
@@ -405,14 +406,14 @@ class ComposerScreen(LoaScreen):
             error.field or "", error.field
         )
         if name in ERROR_FIELDS and self.query(f"#error-{name}"):
-            self.query_one(f"#error-{name}", Static).update(error.message)
+            self.query_one(f"#error-{name}", Static).update(in_words(error.message))
             target = {"channel": "#composer-channels", "at": "#when", "image": "#images"}.get(
                 name, f"#{name}"
             )
             for widget in self.query(target):
                 if widget.focusable and not widget.disabled:
                     widget.focus()
-            self.notify(error.message, title=_("Please check"), severity="error")
+            self.notify(in_words(error.message), title=_("Please check"), severity="error")
         else:
             report_error(self, error)
 
@@ -530,7 +531,9 @@ class ComposerScreen(LoaScreen):
             title=_("Saved"),
         )
         for warning in outcome.warnings:
-            self.notify(warning, title=_("Worth a second look"), severity="warning", timeout=15)
+            self.notify(
+                in_words(warning), title=_("Worth a second look"), severity="warning", timeout=15
+            )
         self.dirty = False
         self.app.pop_screen()
 

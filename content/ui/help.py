@@ -13,19 +13,32 @@ from content.ui.fmt import DELIVERY_SYMBOLS, delivery_state
 from content.ui.i18n import _
 
 
-def _keys_table(screen: Screen[object]) -> str:
-    """A Markdown table of the screen's and the app's keys, as the Footer names them."""
-    lines = [f"| {_('Key')} | {_('What it does')} |", "|---|---|"]
+def _keys_list(screen: Screen[object]) -> str:
+    """A Markdown list of Loa's own keys on ``screen`` and app-wide, as the Footer names them.
+
+    Only bindings declared by Loa's classes are listed: Textual's own (Tab, Ctrl+C...) are
+    standard and would only crowd the list.
+    """
+    lines: list[str] = []
     seen: set[str] = set()
     app = screen.app
     for node in (screen, app):
+        declared = {
+            binding.action
+            for cls in type(node).__mro__
+            if cls.__module__.startswith(("content.ui", "tui"))
+            for binding in cls.__dict__.get("BINDINGS", [])
+            if isinstance(binding, Binding)
+        }
         for key, bindings in node._bindings.key_to_bindings.items():
             for binding in bindings:
-                if not binding.description or binding.action in seen:
+                if binding.action not in declared or binding.action in seen:
+                    continue
+                if not binding.description:
                     continue
                 seen.add(binding.action)
-                shown = binding.key_display or app.get_key_display(binding)
-                lines.append(f"| `{shown or key}` | {binding.description} |")
+                shown = binding.key_display or app.get_key_display(binding) or key
+                lines.append(f"- `{shown}`  {binding.description}")
     return "\n".join(lines)
 
 
@@ -49,7 +62,7 @@ class HelpScreen(LoaModal[None]):
                 f"# {_('Help')}: {self.under.title or ''}",
                 _(purpose) if purpose else "",
                 f"## {_('Keys')}",
-                _keys_table(self.under),
+                _keys_list(self.under),
                 _("The mouse works too: click a row, a button or a key in the bar at the bottom."),
                 f"## {_('Channel symbols')}",
                 legend,

@@ -47,6 +47,8 @@ COLUMN_SORTS = {
     "campaign": "campaign",
 }
 
+CHANNELS_WIDTH = next(width for key, _label, width in COLUMNS if key == "channels")
+
 SORT_LABELS = {
     "time": N_("Sort: time"),
     "newest": N_("Sort: newest first"),
@@ -65,15 +67,21 @@ class PageLoaded(Message):
         self.generation = generation
 
 
-def channels_cell(row: data.QueueRow) -> Text:
-    """``tinh-fb ✓ tinh-zalo ⏳``: each channel with its delivery's state symbol."""
+def channels_cell(row: data.QueueRow, width: int = 0) -> Text:
+    """``tinh-fb ✓ tinh-zalo ○``: each channel with its delivery's state symbol.
+
+    With ``width``, lines break between channels only, so a name never loses its symbol.
+    """
     text = Text()
+    used = 0
     for i, d in enumerate(row.deliveries):
+        item = f"{d.channel} {DELIVERY_SYMBOLS.get(d.state, '?')}"
         if i:
-            text.append(" ")
-        text.append(
-            f"{d.channel} {DELIVERY_SYMBOLS.get(d.state, '?')}", DELIVERY_STYLES.get(d.state, "")
-        )
+            wrap = width and used + 1 + len(item) > width
+            text.append("\n" if wrap else " ")
+            used = 0 if wrap else used + 1
+        text.append(item, DELIVERY_STYLES.get(d.state, ""))
+        used += len(item)
     return text
 
 
@@ -194,7 +202,7 @@ class QueueScreen(LoaScreen):
             Text(str(row.id), justify="right"),
             when(row.scheduled_at, tz),
             Text(post_state(row.state), POST_STATE_STYLES.get(row.state, "")),
-            channels_cell(row),
+            channels_cell(row, CHANNELS_WIDTH),
             _one_line(first_line(row.title or row.text)),
             _one_line(row.author),
             _one_line(row.campaign or ""),

@@ -114,7 +114,7 @@ async def test_self_approval_is_refused(make_app, make_queue):
         await settle(pilot)
         await pilot.press("a")
         await settle(pilot)
-        assert any("cannot approve it" in m for m in notifications(pilot))
+        assert any("another person must approve it" in m for m in notifications(pilot))
         assert [r[0] for r in table_rows(pilot, "#review-list")] == [str(post.id)]
     assert make_queue().get(post.id)[0].state == PostState.IN_REVIEW
 
@@ -297,4 +297,4 @@ async def test_vietnamese_from_the_office_config(make_app, make_queue, monkeypat
         await settle(pilot)
         await pilot.press("a")
         await settle(pilot)
-        assert any("không thể" in m or "cannot approve" in m for m in notifications(pilot))
+        assert any("phải do người khác duyệt" in m for m in notifications(pilot))
