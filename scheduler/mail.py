@@ -151,7 +151,14 @@ class Mailer:
         if not (self.settings.user and self.settings.password):
             return
         # Resolved here, used once, never stored on self or logged.
-        smtp.login(self.settings.user, self.settings.password.resolve(self.environ))
+        password = self.settings.password.resolve(self.environ)
+        if not password.isascii():
+            # smtplib encodes AUTH PLAIN/LOGIN as ASCII and would fail with a traceback.
+            raise MailError(
+                f"SMTP server {self.server}: the password from {self.settings.password.describe()}"
+                " is not ASCII; smtplib cannot send it"
+            )
+        smtp.login(self.settings.user, password)
 
 
 def _answer(code: int, message: bytes | str) -> str:

@@ -208,7 +208,7 @@ def _series(seed: int, published: datetime, *, grows: bool = True) -> tuple:
         views = 100 * seed + 37 * step * step
         out += [
             (at, "views", float(views)),
-            (at, "reach", float(views * 0.7 if grows else views * (0.9 - 0.1 * step))),
+            (at, "reach", float(views * 7 // 10 if grows else views * (9 - step) // 10)),
             (at, "reactions", float(seed * 3 + 5 * step)),
             (at, "comments", float(seed + step)),
             (at, "shares", float(step * (seed % 3))),
