@@ -46,6 +46,7 @@ from sandbox.graph_tokens import PERMISSIONS, dead_token, debug_token, oauth_acc
 from sandbox.runtime import Sandbox
 from sandbox.state import GraphPhoto, GraphPost
 
+PAGE_TOKEN_REQUIRED = "(#190) This method must be called with a Page Access Token"
 LIST_EDGES = ("feed", "posts", "published_posts", "scheduled_posts")
 
 
@@ -326,7 +327,7 @@ class GraphApi:
         if principal.kind == "user":
             if posting:
                 raise posting_as_user()
-            raise GraphError(190, "(#190) This method must be called with a Page Access Token")
+            raise GraphError(190, PAGE_TOKEN_REQUIRED)
         if principal.page is None or principal.page.page_id != page.page_id:
             raise permission_error()
 
@@ -346,7 +347,10 @@ class GraphApi:
             raise object_not_found(call.method, post.id)
         if not rest:
             if call.method == "GET":
-                return Reply(200, self._render(post, self._fields(call)))
+                requests = self._fields(call)
+                if principal.kind != "page" and any(r.name == "insights" for r in requests):
+                    raise GraphError(190, PAGE_TOKEN_REQUIRED)
+                return Reply(200, self._render(post, requests))
             self._require_page_token(principal, page, posting=False)
             if call.method == "DELETE":
                 post.deleted = True
@@ -358,7 +362,7 @@ class GraphApi:
             raise object_not_found(call.method, "/".join([post.id, *rest]))
         if edge == "insights":
             if principal.kind != "page":
-                raise GraphError(190, "(#190) This method must be called with a Page Access Token")
+                raise GraphError(190, PAGE_TOKEN_REQUIRED)
             return Reply(200, self._post_insights(call, post, rest[1:]))
         if edge in ("reactions", "likes", "comments"):
             return Reply(200, self._post_edge(call, post, edge))

@@ -37,6 +37,7 @@ POST_FIELDS = {
     "promotable_id",
     "timeline_visibility",
     "parent_id",
+    "insights",
 }
 DEFAULT_POST_FIELDS = ("created_time", "message", "id")
 
@@ -145,7 +146,10 @@ def render_post(
     for request in requests:
         if request.name not in POST_FIELDS:
             raise nonexisting_field(request.name, "PagePost")
-        value = _post_field(post, request, figures, page_name, photos)
+        if request.name == "insights":
+            value = _insights_field(post.id, request, figures, now)
+        else:
+            value = _post_field(post, request, figures, page_name, photos)
         if value is not None:
             out[request.key] = value
     return out
@@ -202,6 +206,18 @@ def _post_field(
             "deny": "",
         }
     return None
+
+
+def _insights_field(
+    post_id: str, request: FieldRequest, figures: Engagement, now: float
+) -> dict[str, Any]:
+    """``insights.metric(a,b)`` as a field: the ``/insights`` edge's answer, embedded.
+
+    The metric list is checked like the edge's: one invalid name fails the whole read.
+    """
+    names = parse_metric_names(request.modifiers.get("metric", ""))
+    check_post_metrics(names, now)
+    return {"data": [post_insight(post_id, name, figures) for name in names]}
 
 
 def _connection(request: FieldRequest, summary: dict[str, Any]) -> dict[str, Any]:

@@ -76,3 +76,20 @@ def test_insights_need_a_page_token(sb: SandboxHandle, graph: httpx.Client) -> N
         params={"metric": "post_media_view", "access_token": sb.user_token},
     )
     assert response.json()["error"]["code"] == 190
+
+
+def test_insights_expand_as_a_field_of_the_post(sb: SandboxHandle, graph: httpx.Client) -> None:
+    post_id = _post(graph)
+    sb.advance_clock(3600)
+    fields = (
+        "id,reactions.summary(total_count).limit(0),insights.metric(post_media_view,post_clicks)"
+    )
+    body = graph.get(f"/{post_id}", params={"fields": fields}).json()
+    assert [m["name"] for m in body["insights"]["data"]] == ["post_media_view", "post_clicks"]
+
+
+def test_a_retired_metric_in_the_field_expansion_fails_the_read(graph: httpx.Client) -> None:
+    post_id = _post(graph)
+    fields = "id,insights.metric(post_media_view,post_impressions)"
+    error = graph.get(f"/{post_id}", params={"fields": fields}).json()["error"]
+    assert error["message"] == "(#100) The value must be a valid insights metric"
