@@ -19,11 +19,13 @@ import asyncio
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, case, func, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -104,8 +106,8 @@ class Dispatcher:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     #: Simultaneous calls per channel (platform politeness) and overall.
     per_channel: Mapping[str, int] = field(default_factory=dict)
-    overall: int = 32
-    batch_size: int = 100
+    default_per_channel: int = 4
+    overall: int = 256
     #: A ``sending`` claim older than this belongs to a daemon that died.
     lease: timedelta = timedelta(minutes=5)
     #: Set on shutdown: finish what was claimed, claim nothing more.
@@ -118,41 +120,90 @@ class Dispatcher:
     # ------------------------------------------------------------------ public
 
     async def run_due(self) -> list[AttemptResult]:
-        """Publish everything due now; returns when nothing due is left to claim."""
+        """Publish everything due now, keeping each channel's slots busy.
+
+        Claims only what can start (free overall slots, at most ``per_channel`` per channel),
+        and claims again as calls finish, so a crash leaves few deliveries ``sending`` and a
+        burst drains at the rate the channels allow. Returns when nothing due is left.
+        """
         results: list[AttemptResult] = []
-        while not self.stopping:
-            claimed = await asyncio.to_thread(self.claim, self.batch_size)
-            if not claimed:
+        running: dict[asyncio.Task[AttemptResult], str] = {}
+        busy: Counter[str] = Counter()
+        while True:
+            free = self.overall - len(running)
+            if free > 0 and not self.stopping:
+                room = {c: self._capacity(c) - n for c, n in busy.items() if n}
+                claimed = await asyncio.to_thread(self.claim_batch, free, busy=room)
+                for delivery_id, channel in claimed:
+                    running[asyncio.create_task(self._process(delivery_id))] = channel
+                    busy[channel] += 1
+            if not running:
                 return results
-            batch = await asyncio.gather(*(self._process(i) for i in claimed))
-            results.extend(batch)
-        return results
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                busy[running.pop(task)] -= 1
+                results.append(task.result())
 
     def claim(self, limit: int) -> list[int]:
         """Atomically mark up to ``limit`` due deliveries ``sending`` for this worker."""
+        return [delivery_id for delivery_id, _ in self.claim_batch(limit)]
+
+    def claim_batch(
+        self, limit: int, *, busy: Mapping[str, int] | None = None
+    ) -> list[tuple[int, str]]:
+        """Claim up to ``limit`` due deliveries, no more per channel than it has room for.
+
+        ``busy`` gives the room left on channels with calls in flight (default: a channel's
+        capacity). Returns (delivery id, channel) pairs, earliest due first.
+        """
         now = self.clock()
+        room = {c: self._capacity(c) for c in self.per_channel}
+        room.update(busy or {})
         with session_scope(self.engine) as session:
-            blocked = _blocked_channels(session, now)
-            candidates = (
-                select(Delivery.id)
+            skip = [*_blocked_channels(session, now), *(c for c, n in room.items() if n <= 0)]
+            due = (
+                select(
+                    Delivery.id,
+                    Delivery.channel,
+                    Delivery.next_attempt_at,
+                    func.row_number()
+                    .over(
+                        partition_by=col(Delivery.channel),
+                        order_by=(col(Delivery.next_attempt_at), col(Delivery.id)),
+                    )
+                    .label("rank"),
+                )
                 .where(Delivery.state == DeliveryState.PENDING)
                 .where(col(Delivery.next_attempt_at) <= now)
-                .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
+            )
+            if skip:
+                due = due.where(col(Delivery.channel).not_in(skip))
+            ranked = due.subquery()
+            candidates = (
+                select(ranked.c.id)
+                .where(ranked.c.rank <= _room_of(ranked.c.channel, room, self.default_per_channel))
+                .order_by(ranked.c.next_attempt_at, ranked.c.id)
                 .limit(limit)
             )
-            if blocked:
-                candidates = candidates.where(col(Delivery.channel).not_in(blocked))
             values = dict(
                 state=DeliveryState.SENDING, claimed_by=self.worker, claimed_at=now, updated_at=now
             )
             if session.get_bind().dialect.name == "postgresql":
                 # Several daemons: lock the candidates, skipping rows another daemon holds.
-                # (As a sub-select inside the UPDATE, PostgreSQL may run the LIMIT more than
-                # once and claim too many rows, so it is its own statement.)
-                ids = list(session.exec(candidates.with_for_update(skip_locked=True)).all())
+                # (Locks cannot go with window functions, and as a sub-select inside the
+                # UPDATE PostgreSQL may run the LIMIT more than once: separate statements.)
+                ids = list(session.exec(candidates).all())
                 if not ids:
                     return []
-                target = col(Delivery.id).in_(ids)
+                locked = session.exec(
+                    select(Delivery.id)
+                    .where(col(Delivery.id).in_(ids))
+                    .where(Delivery.state == DeliveryState.PENDING)
+                    .with_for_update(skip_locked=True)
+                ).all()
+                if not locked:
+                    return []
+                target = col(Delivery.id).in_(list(locked))
             else:
                 # SQLite serialises writers: one UPDATE with a sub-select is atomic.
                 target = col(Delivery.id).in_(candidates.scalar_subquery())
@@ -161,9 +212,12 @@ class Dispatcher:
                 .where(target)
                 .where(col(Delivery.state) == DeliveryState.PENDING)
                 .values(**values)
-                .returning(col(Delivery.id))
+                .returning(col(Delivery.id), col(Delivery.channel))
             ).all()
-        return sorted(r[0] for r in rows)
+        return sorted((r[0], r[1]) for r in rows)
+
+    def _capacity(self, channel: str) -> int:
+        return self.per_channel.get(channel, self.default_per_channel)
 
     def next_due(self) -> datetime | None:
         """When the earliest waiting delivery is due (None when nothing waits)."""
@@ -419,7 +473,7 @@ class Dispatcher:
 
     def _channel_lock(self, channel: str) -> asyncio.Semaphore:
         if channel not in self._channel_locks:
-            self._channel_locks[channel] = asyncio.Semaphore(self.per_channel.get(channel, 4))
+            self._channel_locks[channel] = asyncio.Semaphore(self._capacity(channel))
         return self._channel_locks[channel]
 
     def _overall(self) -> asyncio.Semaphore:
@@ -447,6 +501,12 @@ def paused_channels(engine: Engine) -> dict[str, str]:
     with session_scope(engine) as session:
         rows = session.exec(select(ChannelState).where(col(ChannelState.paused).is_(True))).all()
         return {r.channel: r.paused_reason or "" for r in rows}
+
+
+def _room_of(channel: Any, room: Mapping[str, int], default: int) -> Any:
+    """SQL: how many deliveries of ``channel`` one claim may take."""
+    open_room = {c: n for c, n in room.items() if n > 0}
+    return case(open_room, value=channel, else_=default) if open_room else default
 
 
 def _blocked_channels(session: Session, now: datetime) -> list[str]:

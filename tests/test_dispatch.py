@@ -276,11 +276,18 @@ def test_recovery_on_several_daemons_waits_for_the_lease(engine, scheduled, disp
 def test_two_dispatchers_never_claim_the_same_delivery(engine, scheduled, dispatcher):
     for i in range(20):
         scheduled(text=f"Bài {i}")
-    a, b = dispatcher({}), dispatcher({})
+    a, b = dispatcher({}, default_per_channel=20), dispatcher({}, default_per_channel=20)
     b.worker = "other-worker"
     first, second = a.claim(15), b.claim(15)
     assert len(first) == 15 and len(second) == 5
     assert not set(first) & set(second)
+
+
+def test_a_claim_takes_no_more_than_a_channel_can_send_at_once(engine, scheduled, dispatcher):
+    for i in range(6):
+        scheduled(channels=("tinh-fb", "xa-fb"), text=f"Bài {i}")
+    claimed = dispatcher({}, per_channel={"tinh-fb": 2, "xa-fb": 2}).claim_batch(100)
+    assert sorted(channel for _, channel in claimed) == ["tinh-fb"] * 2 + ["xa-fb"] * 2
 
 
 def test_a_cancelled_post_is_not_sent(engine, scheduled, dispatcher, make_queue):
