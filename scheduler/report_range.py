@@ -1,0 +1,272 @@
+"""Figures for any period (``loa report range``) as CSV, an Excel workbook or HTML.
+
+Superiors ask for reports on fixed dates each year: publications and engagement per
+unit (each channel, and each group of channels in channels.toml) and per campaign, for a
+span of days. The figures follow :mod:`report_data` (latest samples before the period's end).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from scheduler.report_data import PeriodFigures, Totals
+from scheduler.report_render import (
+    csv_headers,
+    h1,
+    h2,
+    html_document,
+    html_table,
+    local_time,
+    para,
+    totals_cells,
+    totals_headers,
+)
+from scheduler.report_strings import STRINGS, strings
+
+FORMATS = ("csv", "xlsx", "html")
+#: The figures columns of every summary row, in order.
+FIGURE_KEYS = ("views", "reach", "reactions", "comments", "shares", "clicks")
+#: The rate column's header in every language (formatted as a percentage in Excel).
+_RATE_LABELS = {table["rate"] for table in STRINGS.values()}
+
+
+def _summary_values(t: Totals) -> list[float | int | None]:
+    """publications, views..clicks, engagement, rate, engagement per post (raw numbers)."""
+    return [
+        t.publications,
+        *(t.value(k) for k in FIGURE_KEYS),
+        t.engagement,
+        None if t.rate is None else round(t.rate, 6),
+        None if t.per_post is None else round(t.per_post, 4),
+    ]
+
+
+def _summary_headers(language: str) -> list[str]:
+    s = strings(language)
+    return [s["posts"], *(s[k] for k in FIGURE_KEYS), s["engagement"], s["rate"], s["per_post"]]
+
+
+def summary_rows(fig: PeriodFigures, language: str) -> list[tuple[str, str, Totals]]:
+    """(section, name, totals): every channel, every group, every campaign, then the total."""
+    s = strings(language)
+    rows = [
+        (s["kind_channel"], fig.channel_names.get(cid, cid), t) for cid, t in fig.by_channel.items()
+    ]
+    rows += [(s["kind_group"], name, t) for name, t in fig.by_group.items()]
+    rows += [(s["campaign"], name or s["no_campaign"], t) for name, t in fig.by_campaign.items()]
+    rows.append((s["total"], s["total"], fig.total))
+    return rows
+
+
+# ---------------------------------------------------------------------- CSV
+
+
+def range_csv(fig: PeriodFigures, language: str) -> str:
+    """One table: section (channel/group/campaign/total), name and the figures."""
+    s = strings(language)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([s["section"], s["unit"], *_summary_headers(language)])
+    for section, name, t in summary_rows(fig, language):
+        writer.writerow(
+            [section, name, *("" if v is None else _plain(v) for v in _summary_values(t))]
+        )
+    return "\ufeff" + buffer.getvalue()
+
+
+def _plain(value: float | int) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+# ---------------------------------------------------------------------- HTML
+
+
+def range_html(fig: PeriodFigures, office: str, language: str) -> str:
+    """A printable page: units, groups, campaigns, posts."""
+    s = strings(language)
+    p = fig.period
+    title = s["range_heading"].format(start=p.first_day.isoformat(), end=p.last_day.isoformat())
+    num = list(range(1, 10))
+    channel_rows = [
+        [fig.channel_names.get(cid, cid), *totals_cells(t, language)]
+        for cid, t in fig.by_channel.items()
+    ]
+    total = [s["total"], *totals_cells(fig.total, language)]
+    group_rows = [[name, *totals_cells(t, language)] for name, t in fig.by_group.items()]
+    campaign_rows = [
+        [name or s["no_campaign"], *totals_cells(t, language)]
+        for name, t in fig.by_campaign.items()
+    ]
+    post_rows = [
+        [
+            local_time(r.published_at, p.tz),
+            r.title,
+            r.channel_name,
+            r.campaign or "",
+            f"{r.value('views'):,.0f}",
+            f"{r.engagement:,.0f}",
+        ]
+        for r in fig.rows
+    ]
+    parts = [
+        h1(title),
+        para(office),
+        para(s["rate_note"], small=True),
+        h2(s["section_channels"]),
+        html_table(
+            [s["channel"], *totals_headers(language)], channel_rows, numeric=num, total=total
+        ),
+        h2(s["section_groups"]),
+        html_table([s["unit"], *totals_headers(language)], group_rows, numeric=num)
+        if group_rows
+        else para(s["none"]),
+        h2(s["section_campaigns"]),
+        html_table([s["campaign"], *totals_headers(language)], campaign_rows, numeric=num)
+        if campaign_rows
+        else para(s["none"]),
+        h2(s["section_posts"]),
+        html_table(
+            [s["published"], s["title"], s["channel"], s["campaign"], s["views"], s["engagement"]],
+            post_rows,
+            numeric=[4, 5],
+        )
+        if post_rows
+        else para(s["no_posts"]),
+    ]
+    return html_document(title, "".join(parts), language)
+
+
+# ---------------------------------------------------------------------- Excel
+
+
+def range_xlsx(fig: PeriodFigures, office: str, language: str, path: Path) -> None:
+    """A workbook a clerk can print: one sheet per table, bold frozen headers, column
+    widths, landscape, fitted to one page wide, headers repeated on every printed page."""
+    from openpyxl import Workbook
+
+    s = strings(language)
+    p = fig.period
+    title = s["range_heading"].format(start=p.first_day.isoformat(), end=p.last_day.isoformat())
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    headers = _summary_headers(language)
+    channel_rows = [
+        [fig.channel_names.get(cid, cid), *_summary_values(t)] for cid, t in fig.by_channel.items()
+    ]
+    _fill(
+        sheet,
+        s["section_channels"],
+        [s["channel"], *headers],
+        channel_rows,
+        total=[s["total"], *_summary_values(fig.total)],
+        title=f"{office} — {title}",
+    )
+    _fill(
+        workbook.create_sheet(),
+        s["section_groups"],
+        [s["unit"], *headers],
+        [[name, *_summary_values(t)] for name, t in fig.by_group.items()],
+        title=f"{office} — {title}",
+    )
+    _fill(
+        workbook.create_sheet(),
+        s["section_campaigns"],
+        [s["campaign"], *headers],
+        [[name or s["no_campaign"], *_summary_values(t)] for name, t in fig.by_campaign.items()],
+        total=[s["total"], *_summary_values(fig.total)],
+        title=f"{office} — {title}",
+    )
+    post_headers = csv_headers(language)[1:]  # the period is in the title, not a column
+    post_rows = [
+        [
+            r.post_id,
+            r.channel,
+            r.channel_name,
+            local_time(r.published_at, p.tz),
+            r.title,
+            r.campaign or "",
+            r.author,
+            *(r.value(k) for k in FIGURE_KEYS),
+            r.engagement,
+            None if r.rate is None else round(r.rate, 6),
+            r.permalink or "",
+        ]
+        for r in fig.rows
+    ]
+    _fill(
+        workbook.create_sheet(),
+        s["section_posts"],
+        post_headers,
+        post_rows,
+        title=f"{office} — {title}",
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(path)
+
+
+def _fill(
+    sheet,  # openpyxl Worksheet (imported lazily)
+    name: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    title: str,
+    total: Sequence[object] | None = None,
+) -> None:
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    sheet.title = _sheet_name(name)
+    thin = Side(style="thin", color="BBBBBB")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    sheet.append(list(headers))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="B71C1C")
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        cell.border = border
+    for row in rows:
+        sheet.append(list(row))
+    if total is not None:
+        sheet.append(list(total))
+        for cell in sheet[sheet.max_row]:
+            cell.font = Font(bold=True)
+    rate_column = _index(headers, _RATE_LABELS)
+    for row_cells in sheet.iter_rows(min_row=2):
+        for cell in row_cells:
+            cell.border = border
+            if isinstance(cell.value, float | int) and not isinstance(cell.value, bool):
+                cell.number_format = "0.00%" if cell.column == rate_column else "#,##0.##"
+    # Widths from the longest text in each column, within sensible limits.
+    for index, header in enumerate(headers, start=1):
+        values = [str(header)] + [
+            "" if r[index - 1] is None else str(r[index - 1]) for r in [*rows, total or []] if r
+        ]
+        width = min(max(len(v) for v in values) + 2, 60)
+        sheet.column_dimensions[get_column_letter(index)].width = max(width, 8)
+    sheet.freeze_panes = "A2"
+    sheet.print_title_rows = "1:1"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0  # as many pages tall as needed
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.oddHeader.center.text = title[:250]
+    sheet.oddFooter.center.text = "&P / &N"
+
+
+def _index(headers: Sequence[str], labels: set[str]) -> int | None:
+    for i, header in enumerate(headers, start=1):
+        if header in labels:
+            return i
+    return None
+
+
+def _sheet_name(name: str) -> str:
+    """Excel sheet names: at most 31 characters, none of []:*?/\\."""
+    cleaned = "".join("-" if c in "[]:*?/\\" else c for c in name)
+    return cleaned[:31]
