@@ -49,7 +49,7 @@ timeout_seconds = 5
     )
 
 
-def _start(db: Path, config: Path, env: dict[str, str], log) -> subprocess.Popen[bytes]:
+def _start(db: Path | str, config: Path, env: dict[str, str], log) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
             sys.executable,

@@ -40,7 +40,7 @@ def run_daemon(args: argparse.Namespace) -> int:
 
     logging.basicConfig(
         level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s",
     )
     ctx = Context(args)
     engine = ctx.engine
