@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 from sqlalchemy import Engine
 
 from content.errors import LoaError
@@ -67,7 +68,7 @@ class Daemon:
     settings: DaemonSettings = field(default_factory=DaemonSettings)
     clock: Callable[[], datetime] = utcnow
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
-    periodic: dict[str, tuple[float, Job]] = field(default_factory=dict)
+    periodic: dict[str, tuple[float | BaseTrigger, Job]] = field(default_factory=dict)
     dispatcher: Dispatcher = field(init=False)
     _armed_at: datetime | None = field(default=None, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
@@ -84,9 +85,9 @@ class Daemon:
         """SQLite: one daemon only, so every ``sending`` row at start-up is an orphan."""
         return self.engine.dialect.name == "sqlite"
 
-    def add_job(self, name: str, every_seconds: float, job: Job) -> None:
-        """Register a periodic job (metrics, feeds, reports...)."""
-        self.periodic[name] = (every_seconds, job)
+    def add_job(self, name: str, when: float | BaseTrigger, job: Job) -> None:
+        """Register a periodic job: every ``when`` seconds, or on an APScheduler trigger."""
+        self.periodic[name] = (when, job)
 
     # ------------------------------------------------------------------ run modes
 
@@ -116,16 +117,22 @@ class Daemon:
             seconds=self.settings.channel_check_seconds,
             id="channels",
         )
-        for name, (every, job) in self.periodic.items():
+        for name, (when, job) in self.periodic.items():
+            if isinstance(when, BaseTrigger):
+                # Calendar jobs (the weekly report): hours of grace, then the once-guard.
+                scheduler.add_job(
+                    self._guarded, when, args=(name, job), id=name, misfire_grace_time=6 * 3600
+                )
+                continue
             scheduler.add_job(
                 self._guarded,
                 "interval",
-                seconds=every,
+                seconds=when,
                 args=(name, job),
                 id=name,
                 next_run_time=self.clock(),
                 # A periodic job late by more than half its period just waits for the next.
-                misfire_grace_time=max(1, int(every / 2)),
+                misfire_grace_time=max(1, int(when / 2)),
             )
         scheduler.start()
         await self._poll()

@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import httpx
+from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
 from content.queue import Queue
 from content.times import utcnow
 from scheduler.channels import build_channel
-from scheduler.config import Config
+from scheduler.channels.base import ChannelError
+from scheduler.channels.credentials import TokenStore, refresh_if_due
+from scheduler.config import Config, ZaloChannel
 from scheduler.daemon import Daemon, DaemonSettings
 from scheduler.metrics import collect
+
+log = logging.getLogger("loa.daemon")
 
 #: The daemon acts under this name in the audit log.
 DAEMON_ACTOR = "loa-daemon"
 METRICS_EVERY_SECONDS = 300.0
+FEEDS_EVERY_SECONDS = 900.0
+TOKENS_EVERY_SECONDS = 1800.0
+ALERTS_EVERY_SECONDS = 300.0
+#: The weekly summary leaves on Monday at 08:00, office time.
+WEEKLY_REPORT: dict[str, Any] = {"day_of_week": "mon", "hour": 8, "minute": 0}
 
 
 def build_daemon(
@@ -29,16 +42,67 @@ def build_daemon(
     clock: Callable[[], datetime] = utcnow,
 ) -> Daemon:
     """A daemon with one client per configured channel and the standard periodic jobs."""
+    tokens = TokenStore(engine, clock=clock)
     channels = {
-        cid: build_channel(cid, config, engine=engine, transport=transport, clock=clock)
+        cid: build_channel(
+            cid, config, engine=engine, transport=transport, clock=clock, tokens=tokens
+        )
         for cid in config.channels
     }
-    queue = Queue(engine, config.directory(), actor=DAEMON_ACTOR, clock=clock)
+    directory = config.directory()
+    queue = Queue(engine, directory, actor=DAEMON_ACTOR, clock=clock)
     daemon = Daemon(engine, channels, queue, settings=settings or DaemonSettings(), clock=clock)
     daemon.dispatcher.per_channel = {cid: ch.max_concurrency for cid, ch in config.channels.items()}
 
     async def metrics() -> None:
         await collect(engine, channels, clock)
 
+    async def feeds() -> None:
+        from content.feeds import poll
+
+        results = await asyncio.to_thread(poll, engine, queue)
+        for result in results:
+            if result.error:
+                log.warning("feed %s: %s", result.source.url, result.error)
+
+    async def zalo_tokens() -> None:
+        for cid, channel in config.channels.items():
+            if not isinstance(channel, ZaloChannel):
+                continue
+            try:
+                if await refresh_if_due(
+                    cid, config, engine=engine, store=tokens, transport=transport, clock=clock
+                ):
+                    log.info("zalo token of %s refreshed", cid)
+            except ChannelError as exc:
+                log.error("zalo token of %s: %s", cid, exc.message)
+
     daemon.add_job("metrics", METRICS_EVERY_SECONDS, metrics)
+    daemon.add_job("feeds", FEEDS_EVERY_SECONDS, feeds)
+    daemon.add_job("tokens", TOKENS_EVERY_SECONDS, zalo_tokens)
+    if config.email is not None:
+        from scheduler.alerts import send_alert_digest
+        from scheduler.report import send_weekly_if_due
+
+        async def alerts() -> None:
+            sent = await asyncio.to_thread(
+                send_alert_digest, engine, config, clock(), worker=daemon.worker
+            )
+            if sent:
+                log.info("alert digest sent: %d alerts", sent)
+
+        async def weekly() -> None:
+            if await asyncio.to_thread(
+                send_weekly_if_due, engine, config, clock(), worker=daemon.worker
+            ):
+                log.info("weekly summary sent")
+
+        daemon.add_job("alerts", ALERTS_EVERY_SECONDS, alerts)
+        daemon.add_job(
+            "weekly_report",
+            CronTrigger(timezone=directory.office.timezone, **WEEKLY_REPORT),
+            weekly,
+        )
+    else:
+        log.info("no [email] table: alerts and weekly summaries are not mailed")
     return daemon
