@@ -146,7 +146,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "week": "Week",
         "section": "Section",
         "footer": "Sent automatically by Loa. Per-post figures are in the attached CSV file.",
-        "alert_subject": "[Loa] {count} alerts need action — {office}",
+        "alert_subject": "[Loa] Alerts to act on: {count} — {office}",
         "alert_heading": "Things to act on",
         "alert_intro": "Loa noticed {count} things a person must look at:",
         "alert_at": "At",
