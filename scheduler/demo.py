@@ -55,9 +55,13 @@ def run_demo(
     *,
     seed: int = 20261123,
     deadline_seconds: float = 80.0,
+    time_scale: float = 1.0,
     say: Callable[[str], None] = print,
 ) -> DemoResult:
-    """Run the demo against a fresh database at ``db_path``."""
+    """Run the demo against a fresh database at ``db_path``.
+
+    ``time_scale`` shrinks the sample schedule (the test runs the minute in a few seconds).
+    """
     from sandbox.demo import demo_environment
     from sandbox.testing import running_sandbox
 
@@ -70,7 +74,7 @@ def run_demo(
         os.environ.update(demo_environment(seed))
         config = _point_at_sandbox(config, sandbox, media_dir)
         engine = open_database(f"sqlite:///{db_path.resolve()}")
-        posts = _queue_samples(engine, config, started)
+        posts = _queue_samples(engine, config, started, time_scale)
         drafts = _import_feed(engine, config)
         say(f"queued {posts} posts over the next minute; {drafts} drafts imported from a feed")
         lateness, unsettled = asyncio.run(_publish(engine, config, started, deadline_seconds, say))
@@ -101,7 +105,7 @@ def _point_at_sandbox(config: Config, sandbox: Any, media_dir: Path) -> Config:
     return dataclasses.replace(config, channels=channels, media=media)
 
 
-def _queue_samples(engine: Engine, config: Config, start: datetime) -> int:
+def _queue_samples(engine: Engine, config: Config, start: datetime, time_scale: float) -> int:
     samples = tomllib.loads((SAMPLES / "demo_posts.toml").read_text(encoding="utf-8"))["posts"]
     directory = config.directory()
     author = Queue(engine, directory, actor=AUTHOR)
@@ -120,7 +124,7 @@ def _queue_samples(engine: Engine, config: Config, start: datetime) -> int:
             channels=sample["channels"],
             campaign=sample.get("campaign"),
             images=images,
-            at=start + timedelta(seconds=sample["offset_seconds"]),
+            at=start + timedelta(seconds=sample["offset_seconds"] * time_scale),
         )
         post = author.create(request, submit=True).post
         chief.approve(post.id or 0)
