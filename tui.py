@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -57,11 +58,33 @@ class LoaApp(App[None]):
         self._bindings = translated_bindings(self._bindings)
         self.ctx = LoaContext(engine, directory, actor, clock, refresh_seconds)
         self.title = f"Loa · {directory.office.name}"
+        #: Deliveries that failed or must be checked, shown in every screen's header.
+        self.attention = 0
 
     def on_mount(self) -> None:
         from content.ui.queue_screen import QueueScreen
 
         self.push_screen(QueueScreen())
+        self.set_interval(self.ctx.refresh_seconds, self._count_attention)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="attention")
+    def _count_attention(self) -> None:
+        """Re-count failed / to-check deliveries for the header (the queue does it too)."""
+        from content.ui.data import attention_count
+
+        count = attention_count(self.ctx.engine)
+        self.call_from_thread(self.set_attention, count)
+
+    def set_attention(self, count: int) -> None:
+        """Show ``count`` in every screen's header."""
+        from content.ui.base import LoaScreen
+
+        if count == self.attention:
+            return
+        self.attention = count
+        for screen in self.screen_stack:
+            if isinstance(screen, LoaScreen):
+                screen.show_attention(count)
 
     # ------------------------------------------------------------------ actions
 

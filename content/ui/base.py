@@ -11,7 +11,7 @@ from textual.screen import ModalScreen, Screen
 
 from content.errors import LoaError
 from content.ui.context import LoaContext
-from content.ui.i18n import _, translated_bindings
+from content.ui.i18n import _, ngettext, translated_bindings
 from content.ui.messages import in_words
 
 T = TypeVar("T")
@@ -77,8 +77,20 @@ class LoaScreen(_Common, Screen[None]):
 
     def on_mount(self) -> None:
         # Subclasses' own on_mount run too (Textual dispatches along the MRO).
+        self.show_attention(getattr(self.app, "attention", 0))
+
+    def show_attention(self, count: int) -> None:
+        """The header: office, user, and how many deliveries need attention (on every screen)."""
         office = self.ctx.directory.office
-        self.sub_title = f"{office.name} · {_('user')}: {self.ctx.actor}"
+        parts = [office.name, f"{_('user')}: {self.ctx.actor}"]
+        if count:
+            parts.append(
+                "⚠ "
+                + ngettext(
+                    "{n} delivery needs attention", "{n} deliveries need attention", count
+                ).format(n=count)
+            )
+        self.sub_title = " · ".join(parts)
 
     def is_shown(self) -> bool:
         """True when this screen is the one on top (timers skip work otherwise)."""

@@ -261,13 +261,9 @@ class QueueScreen(LoaScreen):
         else:
             button.label = "✓ " + _("all good")
             button.variant = "success"
-        self.app.sub_title = (
-            ngettext("{n} delivery needs attention", "{n} deliveries need attention", count).format(
-                n=count
-            )
-            if count
-            else ""
-        )
+        set_attention = getattr(self.app, "set_attention", None)
+        if set_attention is not None:
+            set_attention(count)
 
     def _update_campaigns(self, campaigns: list[str]) -> None:
         if campaigns == self.campaigns:

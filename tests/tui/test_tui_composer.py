@@ -1,0 +1,119 @@
+"""The composer's helpers: image checks, next free slot, warnings from the queue rules."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import time
+from pathlib import Path
+
+from PIL import Image
+from textual.widgets import Button, Input, SelectionList, Static, TextArea
+
+from content.queue import PostInput
+from content.ui.composer import counter_lines
+from tests.helpers import local
+from tests.tui.conftest import SIZE, notifications, settle
+from tui import LoaApp
+
+
+def test_counter_lines_per_channel(directory):
+    lines = counter_lines(directory, ["fb", "tinh-zalo"], "", "Xin chào")
+    assert lines == [
+        ("✓ tinh-fb (Facebook): text 8 / 63,206", True),
+        ("✓ xa-fb (Facebook): text 8 / 63,206", True),
+        ("✗ tinh-zalo (Zalo OA): title 0 / 149, needs a title", False),
+    ]
+
+
+async def test_images_are_checked_in_the_background(make_app, tmp_path: Path, make_queue):
+    good = tmp_path / "canh-bao.png"
+    Image.new("RGB", (800, 600), "orange").save(good)
+    bad = tmp_path / "notes.png"
+    bad.write_text("not a picture")
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        composer = app.screen
+        composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
+        await pilot.click("#images")
+        await pilot.press(*str(bad), "enter")
+        await settle(pilot)
+        assert "not a readable image" in str(composer.query_one("#error-image", Static).render())
+        composer.query_one("#images", Input).value = str(good)
+        await pilot.press("enter")
+        await settle(pilot)
+        info = str(composer.query_one("#images-info", Static).render())
+        assert "✓ canh-bao.png: PNG 800×600" in info
+        assert str(composer.query_one("#error-image", Static).render()) == ""
+        composer.query_one("#text", TextArea).text = "Ảnh cảnh báo"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    post = make_queue().get(1)[0]
+    assert len(post.image_ids) == 1 and post.state == "draft"
+
+
+async def test_next_free_slot_skips_a_taken_slot(engine, directory, clock, make_queue):
+    office = replace(directory.office, posting_slots=(time(7, 30), time(11, 30)))
+    slotted = replace(directory, office=office)
+    make_queue("lan").create(
+        PostInput(text="Đã có", channels=["tinh-fb"], at=local("2026-11-23 11:30"))
+    )
+    app = LoaApp(engine, slotted, actor="lan", clock=clock, lang="en", refresh_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        composer = app.screen
+        composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
+        await pilot.click("#slot")
+        await settle(pilot)
+        assert composer.query_one("#when", Input).value == "2026-11-24 07:30"
+        composer.query_one("#composer-channels", SelectionList).deselect("tinh-fb")
+        composer.query_one("#composer-channels", SelectionList).select("xa-fb")
+        await pilot.click("#slot")
+        await settle(pilot)
+        assert composer.query_one("#when", Input).value == "2026-11-23 11:30"
+
+
+async def test_queue_warnings_are_shown_after_saving(make_app, make_queue):
+    make_queue("lan").create(
+        PostInput(text="Gọi 113 khi cần", channels=["tinh-fb"], at=local("2026-11-24 09:00"))
+    )
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        composer = app.screen
+        assert composer.query_one("#slot", Button).disabled  # this office has no slots
+        composer.query_one("#text", TextArea).text = "gọi 113  khi cần"
+        composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
+        composer.query_one("#when", Input).value = "24/11/2026 09:10"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        shown = notifications(pilot)
+        assert "The same text is already waiting to be posted on tinh-fb (post 1)." in shown
+        assert any("less than 30 minutes apart" in m for m in shown)
+
+
+async def test_closing_with_unsaved_text_asks_first(make_app):
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        composer = app.screen
+        await pilot.press(*"Nhap")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ConfirmDialog"
+        await pilot.click("#no")
+        await pilot.pause()
+        assert app.screen is composer
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.click("#yes")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "QueueScreen"
