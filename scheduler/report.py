@@ -122,7 +122,8 @@ def send_weekly(
     """Send week ``week``'s summary unless it was already sent; True when sent now.
 
     ``force`` sends even if it was sent before (and even before the week ended) and then
-    records it as sent. A failure is recorded on the week's JobRun row (retried by a later
+    records it as sent - unless the week is still running, so the daemon still sends the
+    full summary once it ends. A failure is recorded on the week's JobRun row (retried by a later
     call after :data:`RETRY_AFTER`) and re-raised as a one-line :class:`LoaError`.
     """
     email = _email(config)
@@ -147,7 +148,9 @@ def send_weekly(
     recipients = len(email.to) + len(email.cc)
     detail = f"sent to {recipients} recipients, {mail.message['Message-ID']}"
     if force:
-        report_once.record_done(engine, JOB, week, now, worker, detail + " (forced)")
+        # A partial summary of a running week must not stand in for the full one.
+        if now >= period.end:
+            report_once.record_done(engine, JOB, week, now, worker, detail + " (forced)")
     else:
         report_once.finish(engine, JOB, week, now, detail)
     log.info("weekly report %s: %s", week, detail)

@@ -77,10 +77,7 @@ def html_table(
     body = "".join(f"<tr>{cells(r)}</tr>" for r in rows)
     if total is not None:
         body += f"<tr>{cells(total, _TOTAL)}</tr>"
-    return (
-        f'<table role="presentation" cellpadding="0" cellspacing="0" style="{_TABLE}">'
-        f"<tr>{head}</tr>{body}</table>"
-    )
+    return f'<table cellpadding="0" cellspacing="0" style="{_TABLE}"><tr>{head}</tr>{body}</table>'
 
 
 def html_document(title: str, inner: str, language: str) -> str:
@@ -456,18 +453,27 @@ def engagement_chart(fig: WeeklyFigures) -> bytes:
     this = [fig.current.by_channel[c].engagement for c in channels]
     last = [fig.previous.by_channel.get(c, Totals()).engagement for c in channels]
 
-    figure = Figure(figsize=(8, 0.9 + 0.55 * max(len(channels), 2)), dpi=100)
+    figure = Figure(figsize=(8, 1.2 + 0.6 * max(len(channels), 2)), dpi=100)
     FigureCanvasAgg(figure)
     ax = figure.add_subplot(1, 1, 1)
     positions = list(range(len(channels)))
     h = 0.38
-    ax.barh([p - h / 2 for p in positions], this, h, label=s["this_week"], color="#b71c1c")
-    ax.barh([p + h / 2 for p in positions], last, h, label=s["last_week"], color="#bdbdbd")
+    bars_this = ax.barh(
+        [p - h / 2 for p in positions], this, h, label=s["this_week"], color="#b71c1c"
+    )
+    bars_last = ax.barh(
+        [p + h / 2 for p in positions], last, h, label=s["last_week"], color="#bdbdbd"
+    )
+    for bars in (bars_this, bars_last):
+        labels = [fmt_number(b.get_width(), fig.language) for b in bars]
+        ax.bar_label(bars, labels=labels, padding=3, fontproperties=font, fontsize=8)
     ax.set_yticks(positions)
     ax.set_yticklabels(names, fontproperties=font)
     ax.invert_yaxis()
     ax.set_title(s["chart_title"], fontproperties=font, loc="left")
-    ax.legend(prop=font, loc="lower right", frameon=False)
+    # Above the plot, so it never hides a bar.
+    ax.legend(prop=font, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, frameon=False)
+    ax.margins(x=0.12)
     ax.spines[["top", "right"]].set_visible(False)
     ax.xaxis.grid(True, color="#eeeeee")
     ax.set_axisbelow(True)

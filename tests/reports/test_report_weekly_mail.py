@@ -267,3 +267,31 @@ def test_login_uses_the_secret_and_never_logs_it(
     with pytest.raises(MailError, match="not ASCII") as error:
         send_weekly(engine, config, WEEK, clock.now, worker="d", force=True, mailer=odd)
     assert "mật-khẩu" not in str(error.value)
+
+
+def test_daemons_racing_for_the_same_week_send_once(engine, config, dataset, smtp, clock):
+    import threading
+
+    barrier = threading.Barrier(4)
+    results: list[bool] = []
+
+    def daemon(name: str) -> None:
+        barrier.wait()
+        results.append(send_weekly_if_due(engine, config, clock.now, worker=name))
+
+    threads = [threading.Thread(target=daemon, args=(f"daemon-{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, False, False, True]
+    assert len(smtp.envelopes) == 1
+
+
+def test_a_forced_partial_week_does_not_stop_the_full_summary(
+    engine, config, dataset, smtp, clock, mailer
+):
+    send_weekly(engine, config, "2026-W48", clock.now, worker="cli", force=True, mailer=mailer)
+    clock.advance(days=7)
+    assert send_weekly_if_due(engine, config, clock.now, worker="daemon-1", mailer=mailer)
+    assert len(smtp.envelopes) == 2
