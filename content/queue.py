@@ -373,6 +373,89 @@ class Queue:
             self._transition(session, post, PostState.CANCELLED, "cancel", now, detail=reason)
             return Outcome([post])
 
+    def retry_delivery(self, delivery_id: int) -> Outcome:
+        """Send a failed delivery again now (a person checked the cause was fixed)."""
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            post, delivery = self._load_delivery(session, delivery_id)
+            if delivery.state != DeliveryState.FAILED:
+                raise StateError(
+                    f"delivery {delivery_id} is {delivery.state}; only failed ones can be retried"
+                )
+            if post.state == PostState.CANCELLED:
+                raise StateError(f"post {post.id} is cancelled")
+            before = _snapshot(post, [delivery])
+            delivery.state = DeliveryState.PENDING
+            delivery.next_attempt_at = now
+            delivery.attempts = 0
+            delivery.last_error_class = delivery.last_error_code = None
+            delivery.last_error_message = None
+            delivery.updated_at = now
+            session.add(delivery)
+            if post.state == PostState.DONE:
+                post.state = PostState.SCHEDULED
+                post.updated_at = now
+                session.add(post)
+            session.flush()
+            _audit(
+                session,
+                self.actor,
+                "retry",
+                post,
+                before,
+                _snapshot(post, [delivery]),
+                now,
+                detail=f"delivery {delivery_id} ({delivery.channel})",
+            )
+            return Outcome([post])
+
+    def resolve_review(
+        self, delivery_id: int, *, published: bool, permalink: str | None = None
+    ) -> Outcome:
+        """Settle a ``needs_review`` delivery after a person looked at the Page/OA.
+
+        ``published=True`` records it as published (with the permalink they found);
+        ``published=False`` sends it again now.
+        """
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            post, delivery = self._load_delivery(session, delivery_id)
+            if delivery.state != DeliveryState.NEEDS_REVIEW:
+                raise StateError(f"delivery {delivery_id} is {delivery.state}, not needs_review")
+            before = _snapshot(post, [delivery])
+            if published:
+                if permalink and urlsplit(permalink).scheme not in ("http", "https"):
+                    raise ValidationError(f"{permalink!r} is not an http(s) URL", field="permalink")
+                delivery.state = DeliveryState.PUBLISHED
+                delivery.permalink = permalink or delivery.permalink
+                delivery.published_at = delivery.published_at or now
+                delivery.next_attempt_at = None
+            else:
+                delivery.state = DeliveryState.PENDING
+                delivery.next_attempt_at = now
+                delivery.attempts = 0
+                if post.state == PostState.DONE:
+                    post.state = PostState.SCHEDULED
+            delivery.last_error_class = delivery.last_error_code = None
+            delivery.last_error_message = None
+            delivery.updated_at = now
+            post.updated_at = now
+            session.add_all([delivery, post])
+            session.flush()
+            action = "mark_published" if published else "mark_not_published"
+            _audit(
+                session,
+                self.actor,
+                action,
+                post,
+                before,
+                _snapshot(post, [delivery]),
+                now,
+                detail=f"delivery {delivery_id} ({delivery.channel})",
+            )
+            self.settle(session, post.id or 0)
+            return Outcome([post])
+
     def settle(self, session: Session, post_id: int) -> None:
         """Mark a scheduled post done once every delivery is settled (the dispatcher calls this)."""
         post = session.get(Post, post_id, with_for_update=True)
@@ -407,6 +490,14 @@ class Queue:
             )
 
     # ------------------------------------------------------------------ internals
+
+    def _load_delivery(self, session: Session, delivery_id: int) -> tuple[Post, Delivery]:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None:
+            raise NotFound(f"delivery {delivery_id} does not exist")
+        post = self._load(session, delivery.post_id, lock=True)
+        session.refresh(delivery, with_for_update=True)
+        return post, delivery
 
     def _load(self, session: Session, post_id: int, *, lock: bool = False) -> Post:
         query = select(Post).where(Post.id == post_id)
@@ -575,7 +666,8 @@ _TRANSITIONS: dict[PostState, tuple[PostState, ...]] = {
     ),
     PostState.APPROVED: (PostState.SCHEDULED, PostState.IN_REVIEW, PostState.CANCELLED),
     PostState.SCHEDULED: (PostState.DONE, PostState.IN_REVIEW, PostState.CANCELLED),
-    PostState.DONE: (),
+    # A failed delivery retried by hand reopens its post.
+    PostState.DONE: (PostState.SCHEDULED,),
     PostState.CANCELLED: (),
 }
 

@@ -346,3 +346,65 @@ def test_zalo_at_night_warns_about_the_broadcast_ban(make_queue):
         _post(channels=["tinh-zalo"], title="Cảnh báo", at=local("2026-11-24 23:00"))
     )
     assert any("22:00 to 06:00" in w for w in outcome.warnings)
+
+
+# ---------------------------------------------------------------- manual fixes
+
+
+def _set_delivery(engine, post_id, **values):
+    with Session(engine) as session:
+        delivery = session.exec(select(Delivery).where(Delivery.post_id == post_id)).one()
+        for key, value in values.items():
+            setattr(delivery, key, value)
+        session.add(delivery)
+        session.commit()
+        return delivery.id
+
+
+def test_a_failed_delivery_can_be_retried_and_reopens_its_post(make_queue, engine, clock):
+    post = make_queue("officer").create(_post(at=clock.now), submit=True).post
+    make_queue("chief").approve(post.id)
+    delivery_id = _set_delivery(
+        engine, post.id, state=DeliveryState.FAILED, attempts=6, last_error_class="content"
+    )
+    with Session(engine) as session:
+        make_queue("chief").settle(session, post.id)
+        session.commit()
+    assert make_queue().get(post.id)[0].state == PostState.DONE
+    reopened = make_queue("chief").retry_delivery(delivery_id).post
+    _, (delivery,) = make_queue().get(post.id)
+    assert reopened.state == PostState.SCHEDULED
+    assert (delivery.state, delivery.attempts, delivery.next_attempt_at) == (
+        "pending",
+        0,
+        clock.now,
+    )
+    assert make_queue().audit_trail(post.id)[-1].action == "retry"
+
+
+def test_only_failed_deliveries_can_be_retried(make_queue, engine):
+    post = make_queue().create(_post()).post
+    _, (delivery,) = make_queue().get(post.id)
+    with pytest.raises(StateError, match="only failed ones"):
+        make_queue().retry_delivery(delivery.id)
+
+
+def test_a_needs_review_delivery_marked_published_keeps_the_permalink(make_queue, engine, clock):
+    post = make_queue("officer").create(_post(at=clock.now), submit=True).post
+    make_queue("chief").approve(post.id)
+    delivery_id = _set_delivery(engine, post.id, state=DeliveryState.NEEDS_REVIEW)
+    link = "https://www.facebook.com/100/posts/200"
+    done = make_queue("chief").resolve_review(delivery_id, published=True, permalink=link).post
+    _, (delivery,) = make_queue().get(post.id)
+    assert (delivery.state, delivery.permalink) == ("published", link)
+    assert done.state == PostState.DONE
+    assert [e.action for e in make_queue().audit_trail(post.id)][-2:] == ["mark_published", "done"]
+
+
+def test_a_needs_review_delivery_marked_not_published_is_sent_again(make_queue, engine, clock):
+    post = make_queue("officer").create(_post(at=clock.now), submit=True).post
+    make_queue("chief").approve(post.id)
+    delivery_id = _set_delivery(engine, post.id, state=DeliveryState.NEEDS_REVIEW)
+    make_queue("chief").resolve_review(delivery_id, published=False)
+    _, (delivery,) = make_queue().get(post.id)
+    assert (delivery.state, delivery.next_attempt_at) == ("pending", clock.now)

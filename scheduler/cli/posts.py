@@ -100,6 +100,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     resched.add_argument("--json", action="store_true", help="machine-readable output")
     resched.set_defaults(handler=run_simple, action="schedule")
 
+    retry = sub.add_parser("retry", parents=[parent], help="send a failed delivery again now")
+    retry.add_argument("delivery", type=int, metavar="DELIVERY_ID")
+    retry.add_argument("--json", action="store_true", help="machine-readable output")
+    retry.set_defaults(handler=run_simple, action="retry")
+
+    resolve = sub.add_parser(
+        "resolve",
+        parents=[parent],
+        help="settle a needs_review delivery after checking the Page/OA",
+    )
+    resolve.add_argument("delivery", type=int, metavar="DELIVERY_ID")
+    verdict = resolve.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--published", action="store_true", help="it is on the Page/OA")
+    verdict.add_argument("--not-published", action="store_true", help="it is not: send it again")
+    resolve.add_argument("--permalink", metavar="URL", help="where it was found")
+    resolve.add_argument("--json", action="store_true", help="machine-readable output")
+    resolve.set_defaults(handler=run_simple, action="resolve")
+
     export = sub.add_parser("export", parents=[parent], help="export posts as CSV or JSON")
     export.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD")
     export.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="inclusive")
@@ -196,7 +214,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_simple(args: argparse.Namespace) -> int:
-    """submit / approve / send-back / cancel / reschedule one post."""
+    """submit / approve / send-back / cancel / reschedule a post; retry / resolve a delivery."""
     ctx = Context(args)
     queue = ctx.queue
     if args.action == "submit":
@@ -207,6 +225,12 @@ def run_simple(args: argparse.Namespace) -> int:
         outcome = queue.send_back(args.id, args.comment)
     elif args.action == "cancel":
         outcome = queue.cancel(args.id, args.reason)
+    elif args.action == "retry":
+        outcome = queue.retry_delivery(args.delivery)
+    elif args.action == "resolve":
+        outcome = queue.resolve_review(
+            args.delivery, published=args.published, permalink=args.permalink
+        )
     else:
         tz = ctx.config.directory().office.timezone
         at = queue.clock() if args.now else parse_when(args.at, tz)
