@@ -14,7 +14,7 @@ import ssl
 import time
 from collections.abc import Callable
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 
 from content.errors import LoaError
 from scheduler.config import Email
@@ -25,6 +25,8 @@ log = logging.getLogger("loa.mail")
 ATTEMPTS = 4
 BACKOFF = (5.0, 30.0, 120.0)
 TIMEOUT_SECONDS = 30.0
+#: Hosts where a login over an unencrypted connection never leaves the machine.
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 class MailError(LoaError):
@@ -82,6 +84,8 @@ class Mailer:
         Returns the recipients the server refused while accepting others (usually empty).
         Raises :class:`MailError` when the message could not be sent at all.
         """
+        if "Date" not in message:
+            message["Date"] = formatdate(localtime=False, usegmt=True)
         last = ""
         for attempt in range(1, self.attempts + 1):
             try:
@@ -150,6 +154,11 @@ class Mailer:
     def _login(self, smtp: smtplib.SMTP) -> None:
         if not (self.settings.user and self.settings.password):
             return
+        if self.settings.security == "none" and self.settings.host not in _LOOPBACK:
+            raise MailError(
+                f"SMTP server {self.server}: refusing to send the password without encryption; "
+                'set security = "starttls" or "tls" in [email]'
+            )
         # Resolved here, used once, never stored on self or logged.
         password = self.settings.password.resolve(self.environ)
         if not password.isascii():

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, and_, func
 from sqlmodel import Session, col, select
 
 from content.db import session_scope
@@ -295,11 +295,11 @@ def load_rows(engine: Engine, period: Period, channel_names: Mapping[str, str]) 
 
 def _latest_samples(session: Session, period: Period) -> dict[int, dict[str, float]]:
     """Per delivery published in ``period``: metric name -> latest value before its end."""
-    in_period = (
-        (MetricSample.delivery_id == Delivery.id)
-        & (Delivery.state == DeliveryState.PUBLISHED)
-        & (col(Delivery.published_at) >= period.start)
-        & (col(Delivery.published_at) < period.end)
+    in_period = and_(
+        col(MetricSample.delivery_id) == col(Delivery.id),
+        col(Delivery.state) == DeliveryState.PUBLISHED,
+        col(Delivery.published_at) >= period.start,
+        col(Delivery.published_at) < period.end,
     )
     newest = (
         select(

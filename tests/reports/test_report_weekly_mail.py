@@ -295,3 +295,19 @@ def test_a_forced_partial_week_does_not_stop_the_full_summary(
     clock.advance(days=7)
     assert send_weekly_if_due(engine, config, clock.now, worker="daemon-1", mailer=mailer)
     assert len(smtp.envelopes) == 2
+
+
+def test_a_password_is_never_sent_in_clear_to_another_host(make_config, sleeps):
+    extra = 'user = "loa"\npassword = { env = "LOA_SMTP_PASSWORD" }'
+    config = make_config(2525, email_extra=extra)
+    settings = config.email.model_copy(update={"host": "mail.congan.example.vn"})
+    mailer = Mailer(settings, environ={"LOA_SMTP_PASSWORD": PASSWORD}, sleep=sleeps.append)
+    # Connecting is not even attempted: the refusal comes from the settings alone.
+    with pytest.raises(MailError, match="without encryption"):
+        mailer._login(None)  # type: ignore[arg-type]
+
+
+def test_both_languages_have_every_string():
+    from scheduler.report_strings import STRINGS
+
+    assert set(STRINGS["vi"]) == set(STRINGS["en"])
