@@ -417,7 +417,7 @@ class GraphApi:
             if name not in VALID_PAGE_METRICS:
                 raise invalid_parameter("The value must be a valid insights metric")
         now = self.sb.now()
-        posts = [p for p in self.sb.state.posts.values() if p.page_id == page.page_id]
+        posts = self.sb.posts_of(page.page_id)
         figures = [post_engagement(self.sb.config.seed, p, now) for p in posts if not p.deleted]
         totals = {
             "page_media_view": sum(f.views for f in figures),
@@ -485,7 +485,7 @@ class GraphApi:
                 return post.scheduled_publish_time is not None and not post.is_published
             return post.is_published
 
-        posts = [p for p in self.sb.state.posts.values() if listed(p)]
+        posts = [p for p in self.sb.posts_of(page.page_id) if listed(p)]
         since = as_epoch(call.params.get("since"))
         until = as_epoch(call.params.get("until"))
         if since is not None:

@@ -113,7 +113,7 @@ def new_post(
         received_at=now,
         payload=payload_of(call),
     )
-    state.posts[post.id] = post
+    sb.add_post(post)
     if message:
         state.last_message[page.page_id] = message
     sb.touch()
@@ -231,5 +231,6 @@ def edit_post(sb: Sandbox, call: GraphCall, post: GraphPost) -> dict[str, Any]:
         raise invalid_parameter("No fields to update were given")
     post.updated_time = sb.now()
     post.edits.append({"at": sb.now(), "payload": payload_of(call)})
+    sb.note_schedule(post)
     sb.touch()
     return {"success": True}

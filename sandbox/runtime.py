@@ -9,7 +9,14 @@ from typing import Any
 from sandbox.clock import SimClock
 from sandbox.config import OaIdentity, PageIdentity, SandboxConfig
 from sandbox.faults import FaultBook
-from sandbox.state import RequestRecord, SandboxState, ZaloGrant, load_state, save_state
+from sandbox.state import (
+    GraphPost,
+    RequestRecord,
+    SandboxState,
+    ZaloGrant,
+    load_state,
+    save_state,
+)
 from sandbox.usage import MinuteLimiter, RollingUsage
 
 log = logging.getLogger("sandbox")
@@ -29,6 +36,9 @@ class Sandbox:
         self.zalo_limiter = MinuteLimiter(config.zalo_rate_limit_per_minute)
         self.state = self._initial_state()
         self._dirty = False
+        # Indexes over state.posts, rebuilt whenever the state is replaced (see _index_posts).
+        self._posts_by_page: dict[str, list[GraphPost]] = {}
+        self._unpublished_scheduled: set[str] = set()
         if config.state_path:
             saved = load_state(config.state_path)
             if saved is not None:
@@ -37,6 +47,33 @@ class Sandbox:
                 # OAs added to the config since the state was saved start at generation 0.
                 for oa_id, grant in self._initial_state().grants.items():
                     self.state.grants.setdefault(oa_id, grant)
+        self._index_posts()
+
+    def _index_posts(self) -> None:
+        self._posts_by_page = {}
+        self._unpublished_scheduled = set()
+        for post in self.state.posts.values():
+            self._posts_by_page.setdefault(post.page_id, []).append(post)
+            if post.scheduled_publish_time is not None and not post.is_published:
+                self._unpublished_scheduled.add(post.id)
+
+    def add_post(self, post: GraphPost) -> None:
+        """Store a new Graph post (and index it)."""
+        self.state.posts[post.id] = post
+        self._posts_by_page.setdefault(post.page_id, []).append(post)
+        self.note_schedule(post)
+        self.touch()
+
+    def note_schedule(self, post: GraphPost) -> None:
+        """Track a post that waits for its scheduled time (call after scheduling changes)."""
+        if post.scheduled_publish_time is not None and not post.is_published:
+            self._unpublished_scheduled.add(post.id)
+        else:
+            self._unpublished_scheduled.discard(post.id)
+
+    def posts_of(self, page_id: str) -> list[GraphPost]:
+        """Every post of a page, deleted ones included, in creation order."""
+        return self._posts_by_page.get(page_id, [])
 
     def _initial_state(self) -> SandboxState:
         state = SandboxState()
@@ -59,6 +96,7 @@ class Sandbox:
         if not keep_clock:
             self.clock.reset()
         self.state = self._initial_state()
+        self._index_posts()
         self.faults.reset()
         self.graph_usage.reset()
         self.zalo_limiter.reset()
@@ -115,10 +153,13 @@ class Sandbox:
         """Publish every scheduled Graph post whose time has come; return their ids."""
         now = self.now()
         published = []
-        for post in self.state.posts.values():
-            due = post.scheduled_publish_time is not None and post.scheduled_publish_time <= now
-            if not post.is_published and not post.deleted and due:
-                assert post.scheduled_publish_time is not None
+        for post_id in sorted(self._unpublished_scheduled):
+            post = self.state.posts[post_id]
+            if post.is_published or post.deleted or post.scheduled_publish_time is None:
+                self._unpublished_scheduled.discard(post_id)
+                continue
+            if post.scheduled_publish_time <= now:
+                self._unpublished_scheduled.discard(post_id)
                 when = float(post.scheduled_publish_time)
                 post.is_published = True
                 post.published_at = when

@@ -206,3 +206,18 @@ async def test_async_clients_work_against_the_async_helper() -> None:
                 data={"message": "Bất đồng bộ", "access_token": sb.page_token(TINH_PAGE)},
             )
     assert response.json()["id"].startswith(f"{TINH_PAGE}_")
+
+
+def test_rescheduled_post_goes_live_at_its_new_time(sb: SandboxHandle, graph: httpx.Client):
+    when = int(sb.now()) + 3600
+    data = {"message": "Dời lịch", "published": "false", "scheduled_publish_time": when}
+    post_id = graph.post(f"/{TINH_PAGE}/feed", data=data).json()["id"]
+    graph.post(f"/{post_id}", data={"scheduled_publish_time": when + 7200})
+    sb.advance_clock(3601)
+    assert (
+        graph.get(f"/{post_id}", params={"fields": "is_published"}).json()["is_published"] is False
+    )
+    sb.advance_clock(7200)
+    assert (
+        graph.get(f"/{post_id}", params={"fields": "is_published"}).json()["is_published"] is True
+    )
