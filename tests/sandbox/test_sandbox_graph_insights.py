@@ -93,3 +93,23 @@ def test_a_retired_metric_in_the_field_expansion_fails_the_read(graph: httpx.Cli
     fields = "id,insights.metric(post_media_view,post_impressions)"
     error = graph.get(f"/{post_id}", params={"fields": fields}).json()["error"]
     assert error["message"] == "(#100) The value must be a valid insights metric"
+
+
+def test_reaction_and_comment_edges_give_summaries(sb: SandboxHandle, graph: httpx.Client):
+    post_id = _post(graph)
+    sb.advance_clock(6 * 3600)
+    love = graph.get(f"/{post_id}/reactions", params={"type": "LOVE", "summary": "total_count"})
+    comments = graph.get(f"/{post_id}/comments", params={"summary": "true", "limit": 0})
+    assert love.json()["summary"]["total_count"] > 0
+    assert comments.json()["summary"]["total_count"] > 0
+
+
+def test_page_insights_sum_the_pages_posts(sb: SandboxHandle, graph: httpx.Client) -> None:
+    _post(graph)
+    sb.advance_clock(6 * 3600)
+    body = graph.get(
+        f"/{TINH_PAGE}/insights", params={"metric": "page_media_view,page_follows", "period": "day"}
+    ).json()
+    values = {m["name"]: m["values"][0]["value"] for m in body["data"]}
+    assert values["page_media_view"] > 0 and values["page_follows"] == 1500
+    assert body["data"][0]["values"][0]["end_time"].endswith("+0000")

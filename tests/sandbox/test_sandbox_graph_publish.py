@@ -221,3 +221,12 @@ def test_rescheduled_post_goes_live_at_its_new_time(sb: SandboxHandle, graph: ht
     assert (
         graph.get(f"/{post_id}", params={"fields": "is_published"}).json()["is_published"] is True
     )
+
+
+def test_photo_reads_back_and_deleting_it_removes_its_post(graph: httpx.Client) -> None:
+    files = {"source": ("a.jpg", jpeg_bytes(), "image/jpeg")}
+    upload = graph.post(f"/{TINH_PAGE}/photos", data={"message": "Ảnh xoá"}, files=files).json()
+    photo = graph.get(f"/{upload['id']}").json()
+    assert (photo["id"], photo["page_story_id"]) == (upload["id"], upload["post_id"])
+    assert graph.delete(f"/{upload['id']}").json() == {"success": True}
+    assert graph.get(f"/{upload['post_id']}").json()["error"]["code"] == 100

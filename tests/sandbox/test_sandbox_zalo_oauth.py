@@ -83,3 +83,20 @@ def test_unknown_access_token_is_216_and_bearer_header_is_ignored(sb: SandboxHan
         f"{sb.zalo_url}/v2.0/oa/getoa", headers={"Authorization": f"Bearer {token}"}
     ).json()
     assert bearer["error"] == -216
+
+
+def test_consent_page_redirects_back_with_a_code_and_the_oa_id(sb: SandboxHandle) -> None:
+    response = httpx.get(
+        f"{sb.zalo_oauth_url}/v4/oa/permission",
+        params={
+            "app_id": sb.zalo_app_id,
+            "redirect_uri": "http://127.0.0.1:9/callback",
+            "state": "s1",
+            "oa_id": TINH_OA,
+        },
+    )
+    assert response.status_code == 302
+    location = httpx.URL(response.headers["location"])
+    assert location.params["oa_id"] == TINH_OA and location.params["state"] == "s1"
+    token = _token_call(sb, grant_type="authorization_code", code=location.params["code"])
+    assert token.json()["expires_in"] == "90000"
