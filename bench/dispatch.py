@@ -1,0 +1,347 @@
+"""Dispatch punctuality and cost: `loa daemon` vs one APScheduler date job per delivery.
+
+Two phases against a sandbox with 50 Pages (100-300 ms per request):
+
+1. *spread*: 1,000 deliveries due over one minute, round-robin over the Pages: lateness of
+   each first attempt after its due time (p50/p99/max);
+2. *burst*: 1,000 deliveries due in the same second: time to drain, against the floor the
+   per-channel concurrency allows (deliveries / (channels x concurrency) x mean latency).
+
+The daemon is the real ``loa daemon`` in a subprocess, so its CPU time (/proc, then wait4
+rusage) and peak RSS are its own; the sandbox runs in this process. Lateness comes from
+the daemon's own log lines (``lateness=`` is measured when the attempt starts); drain
+time from the ``published_at`` the daemon committed. The same load then goes through
+``bench/alt_apscheduler.py``.
+
+    python bench/dispatch.py [--deliveries 1000] [--channels 50] [--no-alt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sqlite3
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import common  # bench/ is on sys.path when run as `python bench/dispatch.py`
+from common import Figure, Planned, check, percentile, say
+
+LATENCY_MS = (100, 300)
+PER_CHANNEL = 4
+LOG_LINE = re.compile(r"delivery=(\d+) channel=\S+ outcome=(\S+) latency=\S+s lateness=([-\d.]+)s")
+
+
+@dataclass
+class PhaseResult:
+    """One phase of one implementation."""
+
+    lateness: list[float]
+    published: int
+    expected: int
+    drain_seconds: float
+    cpu_seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready figures."""
+        return {
+            "published": self.published,
+            "expected": self.expected,
+            "lateness_p50": percentile(self.lateness, 0.5),
+            "lateness_p99": percentile(self.lateness, 0.99),
+            "lateness_max": max(self.lateness, default=0.0),
+            "drain_seconds": self.drain_seconds,
+            "cpu_seconds": self.cpu_seconds,
+            "cpu_ms_per_delivery": 1000 * self.cpu_seconds / max(1, self.published),
+        }
+
+
+@dataclass
+class RunResult:
+    """Both phases of one implementation, plus its peak RSS."""
+
+    spread: PhaseResult
+    burst: PhaseResult
+    peak_rss_mb: float
+    startup_cpu_seconds: float
+    missed: int = 0
+
+
+def plan(n: int, channels: int, start: datetime, spread_s: float, tag: str) -> list[Planned]:
+    """``n`` posts round-robin over ``channels``; due evenly over ``spread_s`` (0 = a burst)."""
+    return [
+        Planned(
+            text=f"[{tag} {i}] Cảnh giác lừa đảo qua mạng – bài tuyên truyền số {i}",
+            channel=f"page{i % channels}",
+            due=start + timedelta(seconds=spread_s * i / n),
+        )
+        for i in range(n)
+    ]
+
+
+# ---------------------------------------------------------------------- Loa
+
+
+def run_loa(sb: Any, work: Path, n: int, channels: int, spread_s: float) -> RunResult:
+    """Both phases through ``loa daemon``."""
+    from sqlmodel import Session, col, func, select
+
+    from content.db import open_database
+    from content.models import Delivery
+    from scheduler.config import load
+
+    pages = sb.page_ids[:channels]
+    cfg = work / "channels.toml"
+    common.write_channels_toml(cfg, sb.graph_url, pages, max_concurrency=PER_CHANNEL)
+    db = work / "loa.db"
+    engine = open_database(common.fresh_db(db))
+    config = load(cfg)
+
+    def max_id() -> int:
+        with Session(engine) as s:
+            return s.exec(select(func.max(Delivery.id))).one() or 0
+
+    def published_in(lo: int, hi: int) -> tuple[int, datetime | None]:
+        with Session(engine) as s:
+            count, last = s.exec(
+                select(func.count(), func.max(Delivery.published_at))
+                .where(col(Delivery.id) > lo, col(Delivery.id) <= hi)
+                .where(Delivery.state == "published")
+            ).one()
+        return count, last
+
+    say(f"loa: queueing {n} posts due over {spread_s:.0f} s")
+    t0 = common.utc_in(8)
+    common.queue_posts(engine, config, plan(n, channels, t0, spread_s, "loa-spread"))
+    spread_ids = (0, max_id())
+    daemon = common.DaemonProcess.loa(
+        db, cfg, common.token_env(sb, pages), work / "loa-daemon.log", poll_seconds=5.0
+    ).start()
+    try:
+        daemon.wait_for_log("started;")
+        s0 = daemon.stats()
+        common.wait_until(lambda: published_in(*spread_ids)[0] >= n, spread_s + 60)
+        s1 = daemon.stats()
+        # Burst: all due at one second, queued while the daemon runs (it notices at its poll).
+        t1 = common.utc_in(12).replace(microsecond=0)
+        say(f"loa: queueing a burst of {n} due at {t1:%H:%M:%S}")
+        common.queue_posts(engine, config, plan(n, channels, t1, 0, "loa-burst"))
+        burst_ids = (spread_ids[1], max_id())
+        common.wait_until(lambda: published_in(*burst_ids)[0] >= n, 12 + 120)
+        s2 = daemon.stats()
+    finally:
+        daemon.stop()
+    spread_late, burst_late = _log_lateness(daemon.log_path, spread_ids, burst_ids)
+    published_spread, _ = published_in(*spread_ids)
+    published_burst, last = published_in(*burst_ids)
+    drain = (last.replace(tzinfo=UTC) - t1).total_seconds() if last else float("nan")
+    assert daemon.final is not None
+    return RunResult(
+        spread=PhaseResult(spread_late, published_spread, n, 0.0, s1.cpu_seconds - s0.cpu_seconds),
+        burst=PhaseResult(burst_late, published_burst, n, drain, s2.cpu_seconds - s1.cpu_seconds),
+        peak_rss_mb=daemon.final.peak_rss_mb,
+        startup_cpu_seconds=s0.cpu_seconds,
+    )
+
+
+def _log_lateness(
+    log: Path, spread: tuple[int, int], burst: tuple[int, int]
+) -> tuple[list[float], list[float]]:
+    """First-attempt lateness per delivery, from the daemon's log lines."""
+    seen: dict[int, float] = {}
+    for match in LOG_LINE.finditer(log.read_text(errors="replace")):
+        seen.setdefault(int(match[1]), float(match[3]))
+    pick = lambda lo, hi: [v for k, v in seen.items() if lo < k <= hi]  # noqa: E731
+    return pick(*spread), pick(*burst)
+
+
+# ---------------------------------------------------------------------- the alternative
+
+
+def run_alt(sb: Any, work: Path, n: int, channels: int, spread_s: float) -> RunResult:
+    """Both phases through one APScheduler date job per delivery."""
+    pages = sb.page_ids[:channels]
+    db = work / "alt.sqlite"
+    common.fresh_db(db)
+    t0 = common.utc_in(10)
+    t1 = t0 + timedelta(seconds=spread_s + 20)
+    items = []
+    for offset, (start, spread, tag) in enumerate(
+        ((t0, spread_s, "alt-spread"), (t1.replace(microsecond=0), 0.0, "alt-burst"))
+    ):
+        for i, p in enumerate(plan(n, channels, start, spread, tag)):
+            page = pages[int(p.channel.removeprefix("page"))]
+            items.append(
+                {
+                    "id": offset * n + i + 1,
+                    "page_id": page,
+                    "token": sb.page_token(page),
+                    "message": p.text,
+                    "due": p.due.timestamp(),
+                }
+            )
+    plan_file = work / "alt-plan.json"
+    plan_file.write_text(json.dumps(items))
+    argv = [
+        common.sys.executable,
+        str(common.BENCH_DIR / "alt_apscheduler.py"),
+        "--db",
+        str(db),
+        "--deliveries",
+        str(plan_file),
+        "--graph-url",
+        sb.graph_url,
+    ]
+    say(f"alt: {2 * n} date jobs in a SQLAlchemyJobStore (spread, then a burst)")
+    proc = common.DaemonProcess(argv, common.token_env(sb, pages), work / "alt.log").start()
+
+    def done(lo: int, hi: int) -> int:
+        try:
+            with sqlite3.connect(db, timeout=5) as c:
+                return c.execute(
+                    "SELECT count(*) FROM results WHERE id > ? AND id <= ?", (lo, hi)
+                ).fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+    def settled(lo: int, hi: int, last_due: datetime) -> bool:
+        # Missed jobs never run: stop when all ran, or well after the last due time.
+        return done(lo, hi) >= hi - lo or common.utc_in(0) > last_due + timedelta(seconds=15)
+
+    try:
+        proc.wait_for_log("started;", timeout=120)
+        s0 = proc.stats()
+        t_spread_end = t0 + timedelta(seconds=spread_s)
+        common.wait_until(lambda: settled(0, n, t_spread_end), (t1 - common.utc_in(0)).seconds)
+        s1 = proc.stats()
+        common.wait_until(lambda: settled(n, 2 * n, t1), 300)
+        # The burst drains at 10 threads: keep waiting while results still arrive.
+        last = -1
+        while done(n, 2 * n) != last:
+            last = done(n, 2 * n)
+            time.sleep(2)
+        s2 = proc.stats()
+    finally:
+        proc.stop()
+    with sqlite3.connect(db) as c:
+        rows = c.execute("SELECT id, lateness, finished, status FROM results").fetchall()
+    missed = proc.log_path.read_text(errors="replace").count("was missed by")
+    phases = []
+    for lo, hi, start, cpu in (
+        (0, n, t0, s1.cpu_seconds - s0.cpu_seconds),
+        (n, 2 * n, t1.replace(microsecond=0), s2.cpu_seconds - s1.cpu_seconds),
+    ):
+        mine = [r for r in rows if lo < r[0] <= hi]
+        ok = [r for r in mine if r[3] == "published"]
+        drain = max((r[2] for r in ok), default=start.timestamp()) - start.timestamp()
+        phases.append(PhaseResult([r[1] for r in mine], len(ok), n, drain, cpu))
+    assert proc.final is not None
+    return RunResult(phases[0], phases[1], proc.final.peak_rss_mb, s0.cpu_seconds, missed)
+
+
+# ---------------------------------------------------------------------- report
+
+
+def figures(loa: RunResult, alt: RunResult | None, n: int, channels: int) -> list[Figure]:
+    """The table: Loa's figures against the targets, then the alternative and the ratios."""
+    mean_latency = sum(LATENCY_MS) / 2 / 1000
+    floor = n / (channels * PER_CHANNEL) * mean_latency
+    s, b = loa.spread.summary(), loa.burst.summary()
+    out = [
+        Figure("spread: published", f"{loa.spread.published}/{n}"),
+        Figure("spread: lateness p50", s["lateness_p50"] * 1000, "ms"),
+        check("spread: lateness p99", s["lateness_p99"], "s", 1.0),
+        Figure("spread: lateness max", s["lateness_max"], "s"),
+        Figure("burst: published", f"{loa.burst.published}/{n}"),
+        Figure("burst: floor (n/(channels x concurrency) x mean latency)", floor, "s"),
+        Figure("burst: time to drain", b["drain_seconds"], "s"),
+        check("burst: drain / floor", b["drain_seconds"] / floor, "x", 1.3),
+        Figure("burst: deliveries per second", n / b["drain_seconds"], "/s"),
+        check("burst: CPU per delivery", b["cpu_ms_per_delivery"], "ms", 3.0),
+        Figure("spread: CPU per delivery (incl. idle waits)", s["cpu_ms_per_delivery"], "ms"),
+        check("daemon peak RSS", loa.peak_rss_mb, "MB", 150.0),
+        Figure("daemon start-up CPU", loa.startup_cpu_seconds, "s"),
+    ]
+    if alt is not None:
+        a_s, a_b = alt.spread.summary(), alt.burst.summary()
+        out += [
+            Figure("alt: spread published", f"{alt.spread.published}/{n}"),
+            Figure("alt: spread lateness p50", a_s["lateness_p50"] * 1000, "ms"),
+            Figure("alt: spread lateness p99", a_s["lateness_p99"], "s"),
+            Figure("alt: burst published (rest missed: grace 1 s)", f"{alt.burst.published}/{n}"),
+            Figure("alt: missed runs logged", alt.missed),
+            Figure("alt: burst time to last publish", a_b["drain_seconds"], "s"),
+            Figure(
+                "alt: burst CPU per attempted delivery",
+                1000 * alt.burst.cpu_seconds / max(1, len(alt.burst.lateness)),
+                "ms",
+            ),
+            Figure("alt: peak RSS", alt.peak_rss_mb, "MB"),
+            Figure(
+                "ratio alt/loa: spread lateness p99",
+                a_s["lateness_p99"] / max(1e-9, s["lateness_p99"]),
+                "x",
+            ),
+            Figure(
+                "ratio alt/loa: spread CPU per delivery",
+                a_s["cpu_ms_per_delivery"] / max(1e-9, s["cpu_ms_per_delivery"]),
+                "x",
+            ),
+            Figure("ratio alt/loa: peak RSS", alt.peak_rss_mb / loa.peak_rss_mb, "x"),
+        ]
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run both implementations against one sandbox and report."""
+    from sandbox.testing import running_sandbox
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=1000)
+    parser.add_argument("--channels", type=int, default=50)
+    parser.add_argument("--spread-seconds", type=float, default=60.0)
+    parser.add_argument("--no-alt", action="store_true", help="skip the APScheduler alternative")
+    args = parser.parse_args(argv)
+    n, channels, spread_s = args.deliveries, args.channels, args.spread_seconds
+    with (
+        tempfile.TemporaryDirectory(prefix="loa-bench-dispatch-") as tmp,
+        running_sandbox(
+            seed=11,
+            pages=channels,
+            graph_call_budget=10**9,
+            faults={"*": {"latency_ms": list(LATENCY_MS)}},
+        ) as sb,
+    ):
+        work = Path(tmp)
+        loa = run_loa(sb, work, n, channels, spread_s)
+        alt = None if args.no_alt else run_alt(sb, work, n, channels, spread_s)
+    details: dict[str, Any] = {
+        "deliveries": n,
+        "channels": channels,
+        "per_channel_concurrency": PER_CHANNEL,
+        "latency_ms": LATENCY_MS,
+        "loa": {
+            "spread": loa.spread.summary(),
+            "burst": loa.burst.summary(),
+            "peak_rss_mb": loa.peak_rss_mb,
+        },
+    }
+    if alt is not None:
+        details["alt"] = {
+            "spread": alt.spread.summary(),
+            "burst": alt.burst.summary(),
+            "peak_rss_mb": alt.peak_rss_mb,
+            "missed": alt.missed,
+        }
+    return common.emit(
+        "dispatch", "Dispatch punctuality (1)", figures(loa, alt, n, channels), details
+    )
+
+
+if __name__ == "__main__":
+    main()
