@@ -231,9 +231,13 @@ class GraphHttp:
                 failed.add(name)
         if name and reply.status == 200 and _truthy(operation.get("omit_response_on_success")):
             return None
-        headers = [{"name": "Content-Type", "value": "text/javascript; charset=UTF-8"}]
-        headers += [{"name": k, "value": v} for k, v in reply.headers.items()]
-        return {"code": reply.status, "headers": headers, "body": json.dumps(reply.body)}
+        element: dict[str, Any] = {"code": reply.status}
+        if _truthy(outer.params.get("include_headers", "true")):
+            headers = [{"name": "Content-Type", "value": "text/javascript; charset=UTF-8"}]
+            headers += [{"name": k, "value": v} for k, v in reply.headers.items()]
+            element["headers"] = headers
+        element["body"] = json.dumps(reply.body)
+        return element
 
 
 def _truthy(value: Any) -> bool:

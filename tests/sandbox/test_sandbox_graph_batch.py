@@ -81,3 +81,15 @@ def test_result_reference_feeds_a_later_operation(sb: SandboxHandle) -> None:
     ]
     results = _batch(sb, operations).json()
     assert json.loads(results[1]["body"])["message"] == "Tham chiếu"
+
+
+def test_include_headers_false_leaves_headers_out(sb: SandboxHandle) -> None:
+    response = httpx.post(
+        f"{sb.graph_url}/v21.0/",
+        data={
+            "access_token": sb.user_token,
+            "include_headers": "false",
+            "batch": json.dumps([{"method": "GET", "relative_url": TINH_PAGE}]),
+        },
+    )
+    assert set(response.json()[0]) == {"code", "body"}
