@@ -130,7 +130,7 @@ def build_digest(config: Config, alerts: Sequence[Alert], titles: dict[int, str]
         )
         rows.append(
             [
-                local_time(_aware(a.at) or a.at, tz),
+                local_time(a.at, tz),
                 s.get(f"kind_{a.kind}", a.kind),
                 post,
                 channel,

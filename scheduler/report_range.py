@@ -11,6 +11,7 @@ import csv
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from scheduler.report_data import PeriodFigures, Totals
 from scheduler.report_render import (
@@ -209,7 +210,7 @@ def range_xlsx(fig: PeriodFigures, office: str, language: str, path: Path) -> No
 
 
 def _fill(
-    sheet,  # openpyxl Worksheet (imported lazily)
+    sheet: Any,  # an openpyxl Worksheet (openpyxl is imported only when needed)
     name: str,
     headers: Sequence[str],
     rows: Sequence[Sequence[object]],
@@ -239,8 +240,14 @@ def _fill(
     for row_cells in sheet.iter_rows(min_row=2):
         for cell in row_cells:
             cell.border = border
-            if isinstance(cell.value, float | int) and not isinstance(cell.value, bool):
-                cell.number_format = "0.00%" if cell.column == rate_column else "#,##0.##"
+            value = cell.value
+            if isinstance(value, float | int) and not isinstance(value, bool):
+                if cell.column == rate_column:
+                    cell.number_format = "0.00%"
+                else:
+                    # "#,##0.##" would print "12." for whole numbers in Excel.
+                    whole = float(value).is_integer()
+                    cell.number_format = "#,##0" if whole else "#,##0.0"
     # Widths from the longest text in each column, within sensible limits.
     for index, header in enumerate(headers, start=1):
         values = [str(header)] + [
