@@ -12,6 +12,7 @@ import getpass
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -52,11 +53,19 @@ class LoaApp(App[None]):
         clock: Callable[[], datetime] = utcnow,
         lang: str | None = None,
         refresh_seconds: float = 3.0,
+        resume_channel: Callable[[str], bool] | None = None,
     ) -> None:
         set_language(lang or choose_language(directory.office.language))
         super().__init__()
         self._bindings = translated_bindings(self._bindings)
-        self.ctx = LoaContext(engine, directory, actor, clock, refresh_seconds)
+        self.ctx = LoaContext(
+            engine,
+            directory,
+            actor,
+            clock,
+            resume_channel=resume_channel,
+            refresh_seconds=refresh_seconds,
+        )
         self.title = f"Loa · {directory.office.name}"
         #: Deliveries that failed or must be checked, shown in every screen's header.
         self.attention = 0
@@ -141,6 +150,15 @@ class LoaApp(App[None]):
         if isinstance(self.screen, QueueScreen):
             self.screen.action_attention()
 
+    def _from_queue(self, action: str) -> None:
+        """Open a screen the queue offers (palette commands work from anywhere)."""
+        from content.ui.queue_screen import QueueScreen
+
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        if isinstance(self.screen, QueueScreen):
+            getattr(self.screen, f"action_{action}")()
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """The command palette (Ctrl+P): Loa's own commands first, in the user's language."""
         yield SystemCommand(_("New post"), _("Write a new post"), self.action_new_post)
@@ -152,6 +170,12 @@ class LoaApp(App[None]):
             _("Posts whose delivery failed or must be checked"),
             self.action_attention,
         )
+        for title, help_text, action in (
+            (_("Week"), _("The week at a glance"), "week"),
+            (_("Channels"), _("Channels and their health"), "channels"),
+            (_("Engagement"), _("What published posts achieved"), "engagement"),
+        ):
+            yield SystemCommand(title, help_text, partial(self._from_queue, action))
         yield SystemCommand(
             _("Switch language"), _("Vietnamese or English"), self.action_switch_language
         )
@@ -178,6 +202,7 @@ def run(
     """Open the config and database, then run the app until the user quits."""
     from content.db import open_database, resolve_url
     from scheduler.config import find_config, load
+    from scheduler.dispatch import resume_channel
 
     cfg = load(find_config(config))
     engine = open_database(resolve_url(db))
@@ -188,6 +213,7 @@ def run(
             directory,
             actor=as_user or getpass.getuser(),
             lang=lang or choose_language(cfg.office.language),
+            resume_channel=lambda channel: resume_channel(engine, channel),
         ).run()
     finally:
         engine.dispose()

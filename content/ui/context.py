@@ -22,6 +22,8 @@ class LoaContext:
     directory: ChannelDirectory
     actor: str
     clock: Callable[[], datetime] = utcnow
+    #: Unpause a channel (the daemon's ``resume_channel``); None when the face has none.
+    resume_channel: Callable[[str], bool] | None = None
     #: Seconds between re-reads of the database (the daemon changes states behind our back).
     refresh_seconds: float = 3.0
 

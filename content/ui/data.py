@@ -16,7 +16,15 @@ from sqlalchemy import Engine, exists, func, or_
 from sqlmodel import col, select
 
 from content.db import session_scope
-from content.models import AuditEvent, Delivery, DeliveryState, Post, PostState
+from content.models import (
+    AuditEvent,
+    ChannelState,
+    Delivery,
+    DeliveryState,
+    MetricSample,
+    Post,
+    PostState,
+)
 from content.office import ChannelDirectory
 
 #: Rows mounted in the queue table at most: DataTable cost grows with rows (reference B).
@@ -235,3 +243,157 @@ class PostDetail:
     post: Post
     deliveries: list[Delivery]
     audit: list[AuditEvent]
+
+
+# ---------------------------------------------------------------------------- calendar
+
+
+def week_posts(engine: Engine, start: datetime, end: datetime) -> list[QueueRow]:
+    """Posts timed in ``[start, end)`` (not cancelled), by time, for the week view."""
+    with session_scope(engine) as session:
+        posts = list(
+            session.exec(
+                select(Post)
+                .where(col(Post.scheduled_at) >= start)
+                .where(col(Post.scheduled_at) < end)
+                .where(col(Post.state) != PostState.CANCELLED)
+                .order_by(col(Post.scheduled_at), col(Post.id))
+                .limit(2000)
+            ).all()
+        )
+        ids = [p.id for p in posts]
+        by_post: dict[int, list[DeliveryView]] = {i: [] for i in ids if i is not None}
+        if ids:
+            for channel, state, post_id in session.exec(
+                select(Delivery.channel, Delivery.state, Delivery.post_id)
+                .where(col(Delivery.post_id).in_(ids))
+                .order_by(col(Delivery.id))
+            ).all():
+                by_post[post_id].append(DeliveryView(channel, state))
+    return [
+        QueueRow(
+            id=p.id or 0,
+            scheduled_at=p.scheduled_at,
+            state=p.state,
+            deliveries=tuple(by_post.get(p.id or 0, ())),
+            title=p.title,
+            text=p.text,
+            author=p.author,
+            campaign=p.campaign,
+        )
+        for p in posts
+    ]
+
+
+# ---------------------------------------------------------------------------- channels
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    """One channel's health as the Channels screen shows it."""
+
+    channel: str
+    waiting: int
+    failed: int
+    needs_review: int
+    published: int
+    paused: bool
+    paused_reason: str | None
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+
+
+def channel_overview(engine: Engine, channel_ids: Sequence[str]) -> list[ChannelRow]:
+    """Counts of deliveries per state and the daemon's pause flag, per configured channel."""
+    with session_scope(engine) as session:
+        counts: dict[tuple[str, str], int] = {
+            (channel, state): int(n)
+            for channel, state, n in session.exec(
+                select(Delivery.channel, Delivery.state, func.count()).group_by(
+                    col(Delivery.channel), col(Delivery.state)
+                )
+            ).all()
+        }
+        states = {s.channel: s for s in session.exec(select(ChannelState)).all()}
+    rows = []
+    for channel in channel_ids:
+        state = states.get(channel)
+        rows.append(
+            ChannelRow(
+                channel=channel,
+                waiting=counts.get((channel, DeliveryState.PENDING), 0),
+                failed=counts.get((channel, DeliveryState.FAILED), 0),
+                needs_review=counts.get((channel, DeliveryState.NEEDS_REVIEW), 0),
+                published=counts.get((channel, DeliveryState.PUBLISHED), 0),
+                paused=bool(state and state.paused),
+                paused_reason=state.paused_reason if state else None,
+                last_success_at=state.last_success_at if state else None,
+                last_failure_at=state.last_failure_at if state else None,
+            )
+        )
+    return rows
+
+
+# ---------------------------------------------------------------------------- engagement
+
+
+@dataclass(frozen=True)
+class EngagementRow:
+    """One published delivery and the newest value of each of its metrics."""
+
+    post_id: int
+    channel: str
+    published_at: datetime | None
+    title: str
+    metrics: dict[str, float]
+
+
+def engagement(engine: Engine, *, limit: int = PAGE_SIZE) -> list[EngagementRow]:
+    """The most recently published deliveries with their latest engagement figures."""
+    with session_scope(engine) as session:
+        published = session.exec(
+            select(
+                Delivery.id,
+                Delivery.post_id,
+                Delivery.channel,
+                Delivery.published_at,
+                Post.title,
+                Post.text,
+            )
+            .join(Post, col(Post.id) == col(Delivery.post_id))
+            .where(Delivery.state == DeliveryState.PUBLISHED)
+            .order_by(col(Delivery.published_at).desc(), col(Delivery.id).desc())
+            .limit(limit)
+        ).all()
+        ids = [row[0] for row in published]
+        metrics: dict[int, dict[str, float]] = {i: {} for i in ids}
+        if ids:
+            newest = (
+                select(
+                    MetricSample.delivery_id,
+                    MetricSample.name,
+                    func.max(MetricSample.collected_at).label("at"),
+                )
+                .where(col(MetricSample.delivery_id).in_(ids))
+                .group_by(col(MetricSample.delivery_id), col(MetricSample.name))
+                .subquery()
+            )
+            for delivery_id, name, value in session.exec(
+                select(MetricSample.delivery_id, MetricSample.name, MetricSample.value).join(
+                    newest,
+                    (newest.c.delivery_id == MetricSample.delivery_id)
+                    & (newest.c.name == MetricSample.name)
+                    & (newest.c.at == MetricSample.collected_at),
+                )
+            ).all():
+                metrics[delivery_id][name] = value
+    return [
+        EngagementRow(
+            post_id=post_id,
+            channel=channel,
+            published_at=published_at,
+            title=(title or text or "").strip(),
+            metrics=metrics[delivery_id],
+        )
+        for delivery_id, post_id, channel, published_at, title, text in published
+    ]

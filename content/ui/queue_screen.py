@@ -107,12 +107,15 @@ class QueueScreen(LoaScreen):
         Binding("v", "review", "Review"),
         Binding("exclamation_mark", "attention", "Needs attention", key_display="!"),
         Binding("slash", "search", "Search", key_display="/", show=False),
-        Binding("s", "next_sort", "Sort"),
+        Binding("w", "week", "Week"),
+        Binding("c", "channels", "Channels"),
+        Binding("m", "engagement", "Engagement"),
+        Binding("s", "next_sort", "Sort", show=False),
         Binding("right_square_bracket", "next_page", "Next page", key_display="]", show=False),
         Binding(
             "left_square_bracket", "previous_page", "Previous page", key_display="[", show=False
         ),
-        Binding("r,f5", "refresh", "Refresh"),
+        Binding("r,f5", "refresh", "Refresh", show=False),
         Binding("escape", "clear_filters", "Clear filters", show=False),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -364,6 +367,24 @@ class QueueScreen(LoaScreen):
         from content.ui.review import ReviewScreen
 
         self.app.push_screen(ReviewScreen())
+
+    def action_week(self) -> None:
+        """The week at a glance."""
+        from content.ui.calendar import CalendarScreen
+
+        self.app.push_screen(CalendarScreen())
+
+    def action_channels(self) -> None:
+        """The channels and their health."""
+        from content.ui.channels import ChannelsScreen
+
+        self.app.push_screen(ChannelsScreen())
+
+    def action_engagement(self) -> None:
+        """What published posts achieved."""
+        from content.ui.engagement import EngagementScreen
+
+        self.app.push_screen(EngagementScreen())
 
     def action_attention(self) -> None:
         """Show only posts with a failed delivery or one to check by hand."""
