@@ -23,6 +23,10 @@ from sandbox.server import base_urls, bind_socket, make_server
 START_TIMEOUT_S = 10.0
 
 
+class SandboxControlError(RuntimeError):
+    """The control API refused a request (e.g. a fault spec with an unknown field)."""
+
+
 @dataclass
 class SandboxHandle:
     """A running sandbox: its URLs and a small control API (plain httpx, synchronous)."""
@@ -51,7 +55,8 @@ class SandboxHandle:
         response = self._client.request(
             method, path, json=json, params={k: v for k, v in params.items() if v is not None}
         )
-        response.raise_for_status()
+        if response.is_error:
+            raise SandboxControlError(f"{method} {path}: {response.status_code} {response.text}")
         return response.json()
 
     # identities ------------------------------------------------------------

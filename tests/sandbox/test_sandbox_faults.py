@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from sandbox.testing import SandboxHandle, running_sandbox
+from sandbox.testing import SandboxControlError, SandboxHandle, running_sandbox
 from tests.sandbox.conftest import (
     PHUONG_PAGE,
     TINH_OA,
@@ -150,7 +150,7 @@ def test_faults_given_at_start_up_apply_from_the_first_call() -> None:
 
 
 def test_unknown_fault_field_is_refused_by_the_control_api(sb: SandboxHandle) -> None:
-    with pytest.raises(httpx.HTTPStatusError):
+    with pytest.raises(SandboxControlError, match="eror_rate"):
         sb.set_faults(TINH_PAGE, eror_rate=0.5)
 
 
