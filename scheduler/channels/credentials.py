@@ -259,7 +259,7 @@ class TokenStore:
             if isinstance(lease, AccessToken):
                 return lease
             # Shielded: if the calling task is cancelled mid-call, the answer is still saved.
-            return await asyncio.shield(self._exchange(channel, refresher, lease))
+            return await asyncio.shield(self._exchange(channel, refresher, lease, bootstrap))
 
     async def _wait_for_lease(
         self,
@@ -284,30 +284,32 @@ class TokenStore:
             waited += pause
             step = min(step * 2, WAIT_POLL_MAX_SECONDS)
 
-    async def _exchange(self, channel: str, refresher: Refresher, lease: _Lease) -> AccessToken:
+    async def _exchange(
+        self,
+        channel: str,
+        refresher: Refresher,
+        lease: _Lease,
+        bootstrap: Callable[[], str | None] | None,
+    ) -> AccessToken:
         if self.hooks.before_call:
             self.hooks.before_call()
         try:
-            pair = await refresher(lease.refresh_token)
+            try:
+                pair = await refresher(lease.refresh_token)
+            except AuthError:
+                # After a re-consent the admin puts the new refresh token in the configured
+                # secret: adopt it instead of insisting on the dead one.
+                fresh = bootstrap() if bootstrap else None
+                if not fresh or fresh == lease.refresh_token:
+                    raise
+                register_secret(fresh)
+                pair = await refresher(fresh)
+                log.info("%s: adopted the configured refresh token (re-consent)", channel)
         except AuthError as exc:
             done = self._release(channel, lease)
             if done is not None:
                 return done  # another process completed a refresh meanwhile
-            if lease.taken_over_from is not None:
-                raise AuthError(
-                    f"{channel}: a Zalo token refresh started at "
-                    f"{lease.taken_over_from:%Y-%m-%d %H:%M} UTC was interrupted and Zalo now "
-                    f"refuses the stored refresh token ({exc.message}); an OA admin must "
-                    "re-consent (open the OA permission link) and store the new refresh token",
-                    code=exc.code,
-                    platform="zalo_oa",
-                ) from None
-            raise AuthError(
-                f"{channel}: {exc.message}; an OA admin must re-consent (open the OA "
-                "permission link) and store the new refresh token",
-                code=exc.code,
-                platform="zalo_oa",
-            ) from None
+            raise self._reconsent(channel, lease, exc) from None
         except BaseException:
             # Unknown outcome (timeout, cancellation before the answer): keep the old token.
             # If Zalo did rotate, the next refresh is refused and says "re-consent".
@@ -318,6 +320,20 @@ class TokenStore:
         if self.hooks.after_call:
             self.hooks.after_call()
         return token
+
+    @staticmethod
+    def _reconsent(channel: str, lease: _Lease, exc: AuthError) -> AuthError:
+        what = "an OA admin must re-consent (open the OA permission link) and set the new "
+        what += "refresh token as refresh_token in channels.toml; Loa adopts it on the next try"
+        if lease.taken_over_from is not None:
+            return AuthError(
+                f"{channel}: a Zalo token refresh started at "
+                f"{lease.taken_over_from:%Y-%m-%d %H:%M} UTC was interrupted and Zalo now "
+                f"refuses the stored refresh token ({exc.message}); {what}",
+                code=exc.code,
+                platform="zalo_oa",
+            )
+        return AuthError(f"{channel}: {exc.message}; {what}", code=exc.code, platform="zalo_oa")
 
     # ------------------------------------------------------------------ transactions
 

@@ -377,3 +377,14 @@ async def test_expired_token_fault_is_refreshed_then_an_auth_error(env, oa):
     with pytest.raises(AuthError) as caught:
         await oa.publish(article_post())
     assert caught.value.code == "-220"
+
+
+async def test_new_refresh_token_after_reconsent_is_adopted(env, oa, monkeypatch):
+    await oa.health()
+    env.sb.zalo_access_token(OA_ID)  # the stored refresh token is spent elsewhere
+    env.sb.advance_clock(26 * 3600)  # and the access token expires
+    with pytest.raises(AuthError, match="re-consent"):
+        await oa.publish(article_post())
+    # The admin re-consents and puts the new refresh token where channels.toml points.
+    monkeypatch.setenv("LOA_TEST_ZALO_REFRESH", env.sb.refresh_token(OA_ID))
+    assert isinstance(await oa.publish(article_post()), Processing)
