@@ -27,6 +27,7 @@ def dead_token(sb: Sandbox, kind: str) -> GraphError:
 
 
 def debug_token(sb: Sandbox, call: GraphCall) -> dict[str, Any]:
+    """``GET /debug_token?input_token=``: type, validity and scopes of a token."""
     token = call.params.get("input_token")
     if not token:
         raise invalid_parameter("The parameter input_token is required")
