@@ -105,7 +105,7 @@ class QueueScreen(LoaScreen):
         Binding("enter", "open", "Open", show=False),
         Binding("e", "edit", "Edit"),
         Binding("v", "review", "Review"),
-        Binding("exclamation_mark", "attention", "Needs attention", key_display="!"),
+        Binding("exclamation_mark", "attention", "Attention", key_display="!"),
         Binding("slash", "search", "Search", key_display="/", show=False),
         Binding("w", "week", "Week"),
         Binding("c", "channels", "Channels"),
