@@ -51,19 +51,21 @@ class SecretRedactor:
     """Replaces registered secret values in log records (message, args and exception text)."""
 
     def __init__(self) -> None:
-        self._secrets: set[str] = set()
+        # Copy-on-write tuple, longest first (a secret containing another is masked whole):
+        # readers on other threads never see it change under them.
+        self._secrets: tuple[str, ...] = ()
         self._lock = threading.Lock()
 
     def add(self, value: str) -> None:
         """Remember ``value`` as a secret to mask."""
-        if value and len(value) >= _MIN_SECRET_LENGTH:
+        if value and len(value) >= _MIN_SECRET_LENGTH and value not in self._secrets:
             with self._lock:
-                self._secrets.add(value)
+                known = {*self._secrets, value}
+                self._secrets = tuple(sorted(known, key=len, reverse=True))
 
     def scrub(self, text: str) -> str:
         """``text`` with every known secret replaced by ``***``."""
-        # Longest first, so a secret that contains another is masked whole.
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
         return text
