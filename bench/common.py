@@ -170,17 +170,63 @@ class Planned:
     due: datetime
 
 
-def queue_posts(engine: Any, config: Any, planned: Sequence[Planned], chunk: int = 2000) -> None:
-    """Create, submit and approve posts in large transactions (fast setup, same rules)."""
-    from content.queue import PostInput, Queue
+def bulk_posts(
+    engine: Any,
+    planned: Sequence[Planned],
+    *,
+    author: str = "bench-officer",
+    published: bool = False,
+    remote_ids: Sequence[str] = (),
+) -> None:
+    """Insert scheduled posts and their deliveries as the queue leaves them, in bulk.
 
-    queue = Queue(engine, config.directory(), actor="bench-officer")
-    for start in range(0, len(planned), chunk):
-        requests = [
-            PostInput(text=p.text, channels=[p.channel], at=p.due)
-            for p in planned[start : start + chunk]
-        ]
-        queue.create_many(requests, approve=True)
+    Why not ``Queue.create_many``: the queue validates and audits each post in about 8 ms
+    (``create_many`` with ``approve``), i.e. minutes for the 10,000-20,000 posts some
+    benchmarks need. The rows written here are the ones an approved post has (post
+    ``scheduled``, deliveries ``pending`` and due at the post's time), minus the audit events;
+    with ``published`` the deliveries are already ``published`` with ``remote_ids``.
+    """
+    from sqlalchemy import insert
+
+    from content.models import Delivery, Post
+    from content.queue import fingerprint
+
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        first = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM post").scalar() + 1
+        posts, deliveries = [], []
+        for i, p in enumerate(planned):
+            post_id = first + i
+            posts.append(
+                dict(
+                    id=post_id,
+                    text=p.text,
+                    image_ids=[],
+                    author=author,
+                    tags=[],
+                    state="done" if published else "scheduled",
+                    scheduled_at=p.due,
+                    fingerprint=fingerprint(p.text),
+                    approved_by=author,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            deliveries.append(
+                dict(
+                    post_id=post_id,
+                    channel=p.channel,
+                    state="published" if published else "pending",
+                    attempts=1 if published else 0,
+                    next_attempt_at=None if published else p.due,
+                    remote_id=remote_ids[i] if published else None,
+                    published_at=p.due if published else None,
+                    updated_at=now,
+                )
+            )
+        for start in range(0, len(posts), 5000):
+            conn.execute(insert(Post), posts[start : start + 5000])
+            conn.execute(insert(Delivery), deliveries[start : start + 5000])
 
 
 def utc_in(seconds: float) -> datetime:

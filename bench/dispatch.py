@@ -93,14 +93,12 @@ def run_loa(sb: Any, work: Path, n: int, channels: int, spread_s: float) -> RunR
 
     from content.db import open_database
     from content.models import Delivery
-    from scheduler.config import load
 
     pages = sb.page_ids[:channels]
     cfg = work / "channels.toml"
     common.write_channels_toml(cfg, sb.graph_url, pages, max_concurrency=PER_CHANNEL)
     db = work / "loa.db"
     engine = open_database(common.fresh_db(db))
-    config = load(cfg)
 
     def max_id() -> int:
         with Session(engine) as s:
@@ -117,7 +115,7 @@ def run_loa(sb: Any, work: Path, n: int, channels: int, spread_s: float) -> RunR
 
     say(f"loa: queueing {n} posts due over {spread_s:.0f} s")
     t0 = common.utc_in(8)
-    common.queue_posts(engine, config, plan(n, channels, t0, spread_s, "loa-spread"))
+    common.bulk_posts(engine, plan(n, channels, t0, spread_s, "loa-spread"))
     spread_ids = (0, max_id())
     daemon = common.DaemonProcess.loa(
         db, cfg, common.token_env(sb, pages), work / "loa-daemon.log", poll_seconds=5.0
@@ -130,7 +128,7 @@ def run_loa(sb: Any, work: Path, n: int, channels: int, spread_s: float) -> RunR
         # Burst: all due at one second, queued while the daemon runs (it notices at its poll).
         t1 = common.utc_in(12).replace(microsecond=0)
         say(f"loa: queueing a burst of {n} due at {t1:%H:%M:%S}")
-        common.queue_posts(engine, config, plan(n, channels, t1, 0, "loa-burst"))
+        common.bulk_posts(engine, plan(n, channels, t1, 0, "loa-burst"))
         burst_ids = (spread_ids[1], max_id())
         common.wait_until(lambda: published_in(*burst_ids)[0] >= n, 12 + 120)
         s2 = daemon.stats()
