@@ -298,9 +298,13 @@ class Dispatcher:
         note: str = "",
     ) -> AttemptResult:
         label, detail = await asyncio.to_thread(self._record, job, outcome)
+        # The first attempt's lateness is how late the post left (retries are late by design).
+        first = job.attempts == 0 and job.post.pending_step is None and not job.uncertain
         result = AttemptResult(
-            job.delivery_id, job.channel, note or label, latency, lateness, detail
+            job.delivery_id, job.channel, note or label, latency, lateness, detail, first=first
         )
+        if self.on_result is not None:
+            self.on_result(result)
         log.info(
             "delivery=%s channel=%s outcome=%s latency=%.3fs lateness=%.3fs%s",
             result.delivery_id,
@@ -331,6 +335,7 @@ class Dispatcher:
                 link=post.link,
                 images=tuple(images),
                 fingerprint=post.fingerprint,
+                infographic=post.infographic,
                 first_attempt_at=post.scheduled_at,
                 pending_step=delivery.pending_step,
                 pending_ref=delivery.pending_ref,
