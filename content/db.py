@@ -20,7 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlmodel import Session
 
 from content.errors import LoaError
@@ -115,7 +115,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             before = MigrationContext.configure(conn).get_current_revision()
             command.upgrade(_alembic_config(conn), "head")
             after = MigrationContext.configure(conn).get_current_revision()
-    except OperationalError as exc:
+    except DBAPIError as exc:
         raise DatabaseError(f"database {_safe_url(engine)}: {_first_line(exc)}") from None
     assert after is not None
     return before, after
@@ -129,7 +129,7 @@ def open_database(url: str, *, migrate: bool = True) -> Engine:
     else:
         try:
             revision = current_revision(engine)
-        except OperationalError as exc:
+        except DBAPIError as exc:
             raise DatabaseError(f"database {_safe_url(engine)}: {_first_line(exc)}") from None
         if revision != head_revision():
             raise DatabaseError(

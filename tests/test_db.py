@@ -76,3 +76,10 @@ def test_a_database_in_a_missing_directory_is_a_clear_error(tmp_path: Path):
 def test_an_unsupported_database_is_a_clear_error():
     with pytest.raises(DatabaseError, match="only sqlite and postgresql"):
         make_engine("mysql://root@localhost/x")
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path):
+    not_db = tmp_path / "notes.txt"
+    not_db.write_text("ghi chú, không phải cơ sở dữ liệu\n" * 100)
+    with pytest.raises(DatabaseError, match="notes.txt: file is not a database"):
+        open_database(f"sqlite:///{not_db}")

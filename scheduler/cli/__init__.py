@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
+from sqlalchemy.exc import DBAPIError
+
 from content.errors import LoaError
 from scheduler.cli.common import CommandParser, common_options
 
@@ -65,6 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.details:
             print(f"  {line}", file=sys.stderr)
         return exc.exit_code
+    except DBAPIError as exc:
+        # Not the user's input, but still one readable line rather than a traceback.
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        print(f"loa: database error: {reason}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
