@@ -124,7 +124,8 @@ class LoaApp(App[None]):
         """Search every command by name (Ctrl+P), with the prompt in the user's language."""
         from textual.command import CommandPalette
 
-        if self.use_command_palette and not CommandPalette.is_open(self):
+        # is_open() is typed for App[object]; this App returns None.
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
             self.push_screen(
                 CommandPalette(id="--command-palette", placeholder=_("Search for commands…"))
             )

@@ -49,9 +49,6 @@ def report_error(node: Any, error: Exception) -> None:
 class _Common:
     """Behaviour mixed into both plain and modal screens."""
 
-    def _translate_bindings(self) -> None:
-        self._bindings = translated_bindings(self._bindings)  # type: ignore[attr-defined]
-
     @property
     def ctx(self) -> LoaContext:
         """The App's context."""
@@ -73,7 +70,7 @@ class LoaScreen(_Common, Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._translate_bindings()
+        self._bindings = translated_bindings(self._bindings)
 
     def on_mount(self) -> None:
         # Subclasses' own on_mount run too (Textual dispatches along the MRO).
@@ -102,4 +99,4 @@ class LoaModal(_Common, ModalScreen[T], Generic[T]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._translate_bindings()
+        self._bindings = translated_bindings(self._bindings)

@@ -518,7 +518,7 @@ class ComposerScreen(LoaScreen):
         outcome: Outcome = message.result
         post = outcome.post
         tz = self.ctx.tz
-        state_words = {
+        state_words: dict[str, str] = {
             PostState.DRAFT: _("saved as a draft"),
             PostState.IN_REVIEW: _("sent for review"),
             PostState.APPROVED: _("approved, without a time yet"),

@@ -95,7 +95,9 @@ def _filtered(query: Any, q: QueueQuery) -> Any:
         query = query.where(Post.campaign == q.campaign)
     if q.channel:
         query = query.where(
-            exists().where(col(Delivery.post_id) == col(Post.id), Delivery.channel == q.channel)
+            exists().where(
+                col(Delivery.post_id) == col(Post.id), col(Delivery.channel) == q.channel
+            )
         )
     if q.text:
         pattern = f"%{q.text}%"
@@ -351,8 +353,9 @@ class EngagementRow:
 def engagement(engine: Engine, *, limit: int = PAGE_SIZE) -> list[EngagementRow]:
     """The most recently published deliveries with their latest engagement figures."""
     with session_scope(engine) as session:
+        # Six columns: more than sqlmodel's typed select() overloads cover.
         published = session.exec(
-            select(
+            select(  # type: ignore[call-overload]
                 Delivery.id,
                 Delivery.post_id,
                 Delivery.channel,
