@@ -49,6 +49,31 @@ def report_error(node: Any, error: Exception) -> None:
 class _Common:
     """Behaviour mixed into both plain and modal screens."""
 
+    #: The last read failure shown, so a database that stays down is reported once.
+    _read_error: str | None = None
+
+    def read(self, fetch: Callable[[], T]) -> T | None:
+        """Run a database read (call from a thread worker); a failure is shown once.
+
+        Returns None when the read failed: the screen keeps what it showed before.
+        """
+        try:
+            result = fetch()
+        except Exception as exc:  # shown to the user; the next refresh tries again
+            text = str(exc) if isinstance(exc, LoaError) else f"{type(exc).__name__}: {exc}"
+            if text != self._read_error:
+                self._read_error = text
+                self.app.call_from_thread(  # type: ignore[attr-defined]
+                    self.notify,  # type: ignore[attr-defined]
+                    in_words(text),
+                    title=_("Cannot read the database"),
+                    severity="error",
+                    timeout=15,
+                )
+            return None
+        self._read_error = None
+        return result
+
     @property
     def ctx(self) -> LoaContext:
         """The App's context."""

@@ -92,8 +92,9 @@ class CalendarScreen(LoaScreen):
     def _load(self, start: datetime) -> None:
         # Aware arithmetic keeps the wall clock: midnight a week later, office time.
         end = start + timedelta(days=7)
-        rows = data.week_posts(self.ctx.engine, start, end)
-        self.post_message(WeekLoaded(start, rows))
+        rows = self.read(lambda: data.week_posts(self.ctx.engine, start, end))
+        if rows is not None:
+            self.post_message(WeekLoaded(start, rows))
 
     def on_week_loaded(self, message: WeekLoaded) -> None:
         if message.start != self.start:

@@ -84,8 +84,10 @@ class ChannelsScreen(LoaScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load(self) -> None:
-        rows = data.channel_overview(self.ctx.engine, list(self.ctx.directory.channels))
-        self.post_message(ChannelsLoaded(rows))
+        channels = list(self.ctx.directory.channels)
+        rows = self.read(lambda: data.channel_overview(self.ctx.engine, channels))
+        if rows is not None:
+            self.post_message(ChannelsLoaded(rows))
 
     def on_channels_loaded(self, message: ChannelsLoaded) -> None:
         table = self.query_one("#channels", DataTable)

@@ -231,12 +231,9 @@ class ComposerScreen(LoaScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load_post(self, post_id: int) -> None:
-        try:
-            post, deliveries = self.ctx.queue().get(post_id)
-        except Exception as exc:
-            self.app.call_from_thread(report_error, self, exc)
-            return
-        self.post_message(PostLoaded(post, deliveries))
+        found = self.read(lambda: self.ctx.queue().get(post_id))
+        if found is not None:
+            self.post_message(PostLoaded(*found))
 
     def on_post_loaded(self, message: PostLoaded) -> None:
         post = message.post

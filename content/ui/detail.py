@@ -127,14 +127,10 @@ class DetailScreen(LoaScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load(self, post_id: int) -> None:
-        try:
-            queue = self.ctx.queue()
-            post, deliveries = queue.get(post_id)
-            audit = queue.audit_trail(post_id)
-        except Exception as exc:
-            self.app.call_from_thread(report_error, self, exc)
-            return
-        self.post_message(DetailLoaded(post, deliveries, audit))
+        queue = self.ctx.queue()
+        found = self.read(lambda: (*queue.get(post_id), queue.audit_trail(post_id)))
+        if found is not None:
+            self.post_message(DetailLoaded(*found))
 
     def on_detail_loaded(self, message: DetailLoaded) -> None:
         post = message.post

@@ -76,7 +76,9 @@ class EngagementScreen(LoaScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load(self) -> None:
-        self.post_message(EngagementLoaded(data.engagement(self.ctx.engine)))
+        rows = self.read(lambda: data.engagement(self.ctx.engine))
+        if rows is not None:
+            self.post_message(EngagementLoaded(rows))
 
     def on_engagement_loaded(self, message: EngagementLoaded) -> None:
         names = sorted({n for row in message.rows for n in row.metrics})

@@ -140,6 +140,12 @@ def error_in_words(error_class: str | None, code: str | None, message: str | Non
     return f"{advice} {_('Platform said:')} {detail}" if detail else advice
 
 
+def number(n: float) -> str:
+    """A count with thousands separators as the language writes them (20.000 / 20,000)."""
+    text = f"{n:,.0f}"
+    return text.replace(",", ".") if language() == "vi" else text
+
+
 def first_line(text: str, width: int = 60) -> str:
     """The first non-empty line of ``text``, cut to ``width`` characters."""
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")

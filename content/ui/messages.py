@@ -24,6 +24,7 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"^(?P<channel>\S+) \((?P<kind>\w+)\) needs a title of at most (?P<n>\d+) characters$",
             N_("{channel} needs a title (at most {n} characters)."),
         ),
+        (r"^post (?P<id>\d+) does not exist$", N_("Post {id} does not exist.")),
         (r"^choose at least one channel or group$", N_("Choose at least one channel.")),
         (r"^the post has no text$", N_("The post has no text.")),
         (

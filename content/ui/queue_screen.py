@@ -22,6 +22,7 @@ from content.ui.fmt import (
     POST_STATE_STYLES,
     delivery_state,
     first_line,
+    number,
     post_state,
     when,
 )
@@ -180,8 +181,9 @@ class QueueScreen(LoaScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load(self, query: data.QueueQuery, generation: int) -> None:
-        page = data.load_queue(self.ctx.engine, query)
-        self.post_message(PageLoaded(page, generation))
+        page = self.read(lambda: data.load_queue(self.ctx.engine, query))
+        if page is not None:
+            self.post_message(PageLoaded(page, generation))
 
     def on_page_loaded(self, message: PageLoaded) -> None:
         if message.generation != self.generation:
@@ -297,7 +299,9 @@ class QueueScreen(LoaScreen):
             if state != "cancelled"
         )
         status.update(
-            _("Posts {first}–{last} of {total}").format(first=first, last=last, total=self.total)
+            _("Posts {first}–{last} of {total}").format(
+                first=number(first), last=number(last), total=number(self.total)
+            )
             + "   "
             + _(SORT_LABELS[q.sort])
             + "   "

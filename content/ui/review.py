@@ -76,8 +76,10 @@ class ReviewScreen(LoaScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load(self, generation: int) -> None:
-        page = data.load_queue(self.ctx.engine, data.QueueQuery(state=PostState.IN_REVIEW))
-        self.post_message(PageLoaded(page, generation))
+        query = data.QueueQuery(state=PostState.IN_REVIEW)
+        page = self.read(lambda: data.load_queue(self.ctx.engine, query))
+        if page is not None:
+            self.post_message(PageLoaded(page, generation))
 
     def on_page_loaded(self, message: PageLoaded) -> None:
         if message.generation != self.generation:

@@ -298,3 +298,15 @@ async def test_vietnamese_from_the_office_config(make_app, make_queue, monkeypat
         await pilot.press("a")
         await settle(pilot)
         assert any("phải do người khác duyệt" in m for m in notifications(pilot))
+
+
+async def test_a_failed_read_is_reported_once(make_app):
+    """A post that is gone (or a database that is down) is said once, not every refresh."""
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(DetailScreen(999))
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert notifications(pilot).count("Post 999 does not exist.") == 1

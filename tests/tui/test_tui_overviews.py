@@ -135,3 +135,17 @@ async def test_engagement_shows_the_newest_figures(make_app, make_queue, engine)
         assert table_rows(pilot, "#engagement") == [
             [str(post.id), "2026-11-22 19:00", "tinh-fb", "Đã đăng", "250", "12"]
         ]
+
+
+async def test_command_palette_opens_screens_by_name(make_app):
+    app = make_app("lan", lang="vi")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Lịch tuần")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CalendarScreen)
+        assert app.screen.title == "Lịch tuần"
