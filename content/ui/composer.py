@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
+from textual.suggester import SuggestFromList
 from textual.widgets import (
     Button,
     Footer,
@@ -214,6 +215,7 @@ class ComposerScreen(LoaScreen):
 
     def on_mount(self) -> None:
         self._show_when_hint()
+        self._load_campaigns()
         if self.post_id is not None:
             self.query_one("#images", Input).disabled = True
             self._load_post(self.post_id)
@@ -226,6 +228,16 @@ class ComposerScreen(LoaScreen):
         if action == "submit" and self.post_state not in (None, PostState.DRAFT):
             return False
         return True
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="campaigns")
+    def _load_campaigns(self) -> None:
+        names = self.read(lambda: data.campaign_names(self.ctx.engine))
+        if names:
+            self.app.call_from_thread(self._suggest_campaigns, names)
+
+    def _suggest_campaigns(self, names: list[str]) -> None:
+        # The same campaign typed twice must be spelled the same, or reports split it.
+        self.query_one("#campaign", Input).suggester = SuggestFromList(names, case_sensitive=False)
 
     # ------------------------------------------------------------------ editing an existing post
 

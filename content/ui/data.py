@@ -181,6 +181,15 @@ def _attention(session: Any) -> int:
     )
 
 
+def campaign_names(engine: Engine) -> list[str]:
+    """Every campaign name used so far, for suggestions while typing."""
+    with session_scope(engine) as session:
+        names = session.exec(
+            select(Post.campaign).where(col(Post.campaign).is_not(None)).distinct()
+        ).all()
+    return sorted(n for n in names if n)
+
+
 def attention_count(engine: Engine) -> int:
     """How many deliveries need attention (failed or to check by hand)."""
     with session_scope(engine) as session:

@@ -117,3 +117,18 @@ async def test_closing_with_unsaved_text_asks_first(make_app):
         await pilot.click("#yes")
         await settle(pilot)
         assert type(app.screen).__name__ == "QueueScreen"
+
+
+async def test_campaign_names_are_suggested(make_app, make_queue):
+    make_queue("lan").create(
+        PostInput(text="Bài", channels=["tinh-fb"], campaign="Lừa đảo qua mạng 2026")
+    )
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.click("#campaign")
+        await pilot.press(*"lừa", "right")
+        await settle(pilot)
+        assert app.screen.query_one("#campaign", Input).value == "Lừa đảo qua mạng 2026"
