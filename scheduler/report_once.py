@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -111,9 +111,3 @@ def record_done(
             .values(finished_at=now, worker=worker, detail=detail[:_DETAIL_MAX])
         )
 
-
-def state(engine: Engine, job: str, key: str) -> JobRun | None:
-    """The row of (job, key), if any."""
-    with engine.connect() as conn:
-        row = conn.execute(select(_TABLE).where(_TABLE.c.job == job, _TABLE.c.key == key)).first()
-    return JobRun(**row._mapping) if row is not None else None
