@@ -110,4 +110,3 @@ def record_done(
             .where(_TABLE.c.job == job, _TABLE.c.key == key)
             .values(finished_at=now, worker=worker, detail=detail[:_DETAIL_MAX])
         )
-
