@@ -88,7 +88,9 @@ def build_weekly(engine: Engine, config: Config, week: str) -> WeeklyMail:
     # The text/html part add_alternative just made: the HTML's related parts go beside it.
     html_part = next(p for p in message.iter_parts() if p.get_content_type() == "text/html")
     assert isinstance(html_part, EmailMessage)
-    html_part.add_related(chart, maintype="image", subtype="png", cid=cid, filename="chart.png")
+    html_part.add_related(
+        chart, maintype="image", subtype="png", cid=cid, filename="chart.png", disposition="inline"
+    )
     message.add_attachment(csv_text, subtype="csv", filename=f"loa-{figures.week}.csv")
     return WeeklyMail(figures.week, message, text, html, chart, csv_text, figures)
 

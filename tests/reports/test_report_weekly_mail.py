@@ -79,6 +79,7 @@ def test_the_weekly_job_mails_the_summary(engine, config, dataset, smtp, clock, 
     cid = re.search(r'src="cid:([^"]+)"', html).group(1)
     image = next(p for p in message.walk() if p.get_content_type() == "image/png")
     assert image["Content-ID"] == f"<{cid}>"
+    assert image.get_content_disposition() == "inline"
     assert image.get_content().startswith(b"\x89PNG\r\n\x1a\n")
 
     # The top five carry their permalinks.
