@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "daemon",
     "doctor",
     "render",
+    "report",
     "media",
     "sandbox",
     "tui",
