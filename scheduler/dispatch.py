@@ -110,6 +110,8 @@ class Dispatcher:
     overall: int = 256
     #: A ``sending`` claim older than this belongs to a daemon that died.
     lease: timedelta = timedelta(minutes=5)
+    #: How long a dead daemon's request may still be processed by the platform.
+    recovery_grace: timedelta = timedelta(seconds=30)
     #: Set on shutdown: finish what was claimed, claim nothing more.
     stopping: bool = False
     #: Called with every attempt's result (the demo and benchmarks measure lateness).
@@ -231,31 +233,35 @@ class Dispatcher:
             return session.exec(query).one()
 
     def recover(self, *, everything: bool = False) -> list[int]:
-        """Turn ``sending`` deliveries left by a dead daemon into uncertain, due retries.
+        """Turn ``sending`` deliveries left by a dead daemon into uncertain retries.
 
         With ``everything`` (one daemon on SQLite, at start-up) every ``sending`` row is an
         orphan; otherwise only claims older than the lease. The next attempt asks the
-        platform first, so nothing is sent twice.
+        platform first, so nothing is sent twice; it waits until ``recovery_grace`` after the
+        dead daemon's claim, so a request it had in flight has been answered (or dropped)
+        by the platform before anyone looks for its result.
         """
         now = self.clock()
         with session_scope(self.engine) as session:
-            stmt = (
-                update(Delivery)
-                .where(col(Delivery.state) == DeliveryState.SENDING)
-                .values(
-                    state=DeliveryState.PENDING,
-                    last_error_class=UNCERTAIN,
-                    last_error_code=None,
-                    last_error_message="the daemon stopped while sending; checking the platform",
-                    next_attempt_at=now,
-                    claimed_by=None,
-                    updated_at=now,
-                )
-                .returning(col(Delivery.id))
-            )
+            query = select(Delivery).where(Delivery.state == DeliveryState.SENDING)
             if not everything:
-                stmt = stmt.where(col(Delivery.claimed_at) <= now - self.lease)
-            ids = sorted(r[0] for r in session.execute(stmt).all())
+                query = query.where(col(Delivery.claimed_at) <= now - self.lease)
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            orphans = list(session.exec(query).all())
+            for delivery in orphans:
+                claimed = delivery.claimed_at or now
+                delivery.state = DeliveryState.PENDING
+                delivery.last_error_class = UNCERTAIN
+                delivery.last_error_code = None
+                delivery.last_error_message = (
+                    "the daemon stopped while sending; checking the platform first"
+                )
+                delivery.next_attempt_at = max(now, claimed + self.recovery_grace)
+                delivery.claimed_by = None
+                delivery.updated_at = now
+                session.add(delivery)
+            ids = sorted(d.id for d in orphans if d.id is not None)
         if ids:
             log.warning("recovered %d deliveries left sending: %s", len(ids), ids)
         return ids

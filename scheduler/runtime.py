@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -53,6 +53,10 @@ def build_daemon(
     queue = Queue(engine, directory, actor=DAEMON_ACTOR, clock=clock)
     daemon = Daemon(engine, channels, queue, settings=settings or DaemonSettings(), clock=clock)
     daemon.dispatcher.per_channel = {cid: ch.max_concurrency for cid, ch in config.channels.items()}
+    # A request a dead daemon had in flight is settled once its read timeout has passed.
+    daemon.dispatcher.recovery_grace = timedelta(
+        seconds=max(ch.timeout_seconds for ch in config.channels.values())
+    )
 
     async def metrics() -> None:
         await collect(engine, channels, clock)
