@@ -440,7 +440,10 @@ class Dispatcher:
             )
             return "failed", outcome.message
         assert isinstance(outcome, TransientError)
-        delivery.attempts += 1
+        if outcome.retry_after is None or outcome.uncertain:
+            # A wait the platform announced (rate limit, quota, night ban) is not a failure
+            # of this post: it does not use up its attempts.
+            delivery.attempts += 1
         if outcome.uncertain or was_uncertain:
             # Still unknown whether the platform has it: keep looking before any re-send.
             delivery.last_error_class = UNCERTAIN
@@ -472,7 +475,7 @@ class Dispatcher:
         wait = self.policy.delay(delivery.attempts, self.rng)
         if outcome.retry_after is not None:
             wait = max(wait, outcome.retry_after)
-            if outcome.retry_after > self.policy.base_delay:
+            if outcome.channel_wide:
                 # The platform named a block: hold the whole channel, not just this post.
                 until = now + timedelta(seconds=outcome.retry_after)
                 state.blocked_until = max(state.blocked_until or until, until)

@@ -153,12 +153,30 @@ def test_backoff_doubles_and_the_retries_end_in_failed(engine, scheduled, dispat
 
 def test_the_platform_named_wait_is_honoured(engine, scheduled, dispatcher, clock):
     post_id = scheduled()
-    error = TransientError("(#32) Page request limit reached", code=32, retry_after=3600)
+    error = TransientError(
+        "(#32) Page request limit reached", code=32, retry_after=3600, channel_wide=True
+    )
     _run(dispatcher({"tinh-fb": ScriptedChannel("tinh-fb", [error])}))
     (delivery,) = _deliveries(engine, post_id)
     assert delivery.next_attempt_at == clock.now + timedelta(hours=1)
     with Session(engine) as session:
         assert session.get(ChannelState, "tinh-fb").blocked_until == clock.now + timedelta(hours=1)
+
+
+def test_a_wait_for_one_post_does_not_hold_the_channel_or_use_attempts(
+    engine, scheduled, dispatcher, clock
+):
+    night, other = scheduled(text="Phát sóng"), scheduled(text="Bài khác", minutes=1)
+    ban = TransientError("-234 night ban", code=-234, retry_after=7 * 3600)
+    channel = ScriptedChannel("tinh-fb", [ban])
+    d = dispatcher({"tinh-fb": channel})
+    _run(d)
+    (waiting,) = _deliveries(engine, night)
+    assert (waiting.state, waiting.attempts) == ("pending", 0)
+    assert waiting.next_attempt_at == clock.now + timedelta(hours=7)
+    clock.advance(minutes=1)
+    _run(d)
+    assert _deliveries(engine, other)[0].state == "published"
 
 
 def test_an_uncertain_failure_is_looked_up_before_any_resend(engine, scheduled, dispatcher, clock):

@@ -135,6 +135,8 @@ class TransientError(ChannelError):
     ``retry_after`` is the platform's own wait (seconds) when it names one. ``uncertain``
     is True when the request may have reached the platform (a publish that timed out after
     sending, a 5xx): the post may exist, so the caller must look before sending again.
+    ``channel_wide`` is True when the wait holds for every call on the channel (rate limits,
+    quotas), not just this post (e.g. Zalo's night ban on one broadcast).
     """
 
     error_class = "transient"
@@ -145,11 +147,13 @@ class TransientError(ChannelError):
         *,
         retry_after: float | None = None,
         uncertain: bool = False,
+        channel_wide: bool = False,
         **kwargs: object,
     ) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
         self.retry_after = retry_after
         self.uncertain = uncertain
+        self.channel_wide = channel_wide
 
 
 class AuthError(ChannelError):

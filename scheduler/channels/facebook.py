@@ -417,6 +417,7 @@ class FacebookPage:
             raise TransientError(
                 f"Facebook rate limit: calls paused for {wait:.0f} s",
                 retry_after=wait,
+                channel_wide=True,
                 platform=PLATFORM,
             )
         delay = self._pacer.delay()

@@ -87,11 +87,15 @@ def to_channel_error(
     if code == 10 or (code is not None and 200 <= code <= 299) or code == 3:
         return AuthError(f"Facebook permission missing: {text}", **kw)
     if code in THROTTLE_CODES:
-        return TransientError(f"Facebook rate limit: {text}", retry_after=retry_after, **kw)
+        return TransientError(
+            f"Facebook rate limit: {text}", retry_after=retry_after, channel_wide=True, **kw
+        )
     if code == 368:
         if sub == POSTING_TOO_FAST:
             wait = retry_after if retry_after is not None else POSTING_BLOCK_WAIT
-            return TransientError(f"Facebook: posting too fast: {text}", retry_after=wait, **kw)
+            return TransientError(
+                f"Facebook: posting too fast: {text}", retry_after=wait, channel_wide=True, **kw
+            )
         return ContentError(f"Facebook refused the content: {text}", **kw)
     if code in CONTENT_CODES:
         return ContentError(f"Facebook refused the content: {text}", **kw)

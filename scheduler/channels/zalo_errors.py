@@ -57,7 +57,10 @@ def to_channel_error(code: int, message: Any, *, now: datetime, step: str) -> Ch
         return AuthError(f"Zalo access token refused: {text}", **kw)
     if code == RATE_LIMIT:
         return TransientError(
-            f"Zalo rate limit: {text}", retry_after=seconds_to_next_minute(now), **kw
+            f"Zalo rate limit: {text}",
+            retry_after=seconds_to_next_minute(now),
+            channel_wide=True,
+            **kw,
         )
     if code == NIGHT_BAN:
         return TransientError(
@@ -75,6 +78,7 @@ def to_channel_error(code: int, message: Any, *, now: datetime, step: str) -> Ch
         return TransientError(
             f"Zalo quota used up for this month: {text}",
             retry_after=seconds_until_next_month(now),
+            channel_wide=True,
             **kw,
         )
     if code in ACCOUNT_CODES:
