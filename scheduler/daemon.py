@@ -164,7 +164,11 @@ class Daemon:
         self._arm(due)
 
     def _arm(self, due: datetime | None) -> None:
-        if self._scheduler is None or self._stopping.is_set() or due == self._armed_at:
+        if self._scheduler is None or self._stopping.is_set():
+            return
+        # A dispatch job that fires while a run is still in flight is skipped by APScheduler
+        # (max_instances=1) and removed: the same due time may have nothing armed any more.
+        if due == self._armed_at and (due is None or self._scheduler.get_job("dispatch")):
             return
         self._armed_at = due
         if due is None:
@@ -181,17 +185,26 @@ class Daemon:
 
     async def _dispatch(self) -> None:
         self._armed_at = None
-        task = asyncio.create_task(self.dispatcher.run_due())
-        self._inflight.add(task)
-        try:
-            # Shielded: a publish in flight must finish and be recorded, even on shutdown.
-            await asyncio.shield(task)
-        except Exception:
-            log.exception("dispatch failed; retrying at the next poll")
-        finally:
-            self._inflight.discard(task)
-        if not self._stopping.is_set():
-            self._arm(await asyncio.to_thread(self.dispatcher.next_due))
+        while True:
+            task = asyncio.create_task(self.dispatcher.run_due())
+            self._inflight.add(task)
+            try:
+                # Shielded: a publish in flight must finish and be recorded, even on shutdown.
+                results = await asyncio.shield(task)
+            except Exception:
+                log.exception("dispatch failed; retrying at the next poll")
+                return
+            finally:
+                self._inflight.discard(task)
+            if self._stopping.is_set():
+                return
+            due = await asyncio.to_thread(self.dispatcher.next_due)
+            # Something fell due while this run ended: run again here, because a job armed
+            # for "now" from inside this one would be skipped as a second instance. (A run
+            # that got nothing, e.g. rows another daemon holds, leaves it to the next poll.)
+            if not results or due is None or due > self.clock():
+                break
+        self._arm(due)
 
     async def _check_channels(self) -> None:
         """Resume paused channels whose token works again."""
