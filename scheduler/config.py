@@ -142,6 +142,9 @@ class ZaloChannel(_Strict):
     #: Shown as the article's author (Zalo allows fewer than 50 characters).
     author: Annotated[str, Field(max_length=49)] | None = None
     broadcast: bool = False
+    #: Broadcasts each follower may receive a month (the OA's package: Basic 1, Advanced 4,
+    #: Premium 6); Loa never sends more than this, nor more than one a day.
+    broadcasts_per_month: Annotated[int, Field(ge=0, le=31)] = 4
     timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
     max_concurrency: Annotated[int, Field(ge=1, le=50)] = 4
 

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from content import infographic
 from content.errors import LoaError
 from scheduler.channels.base import Channel
+from scheduler.channels.broadcast_caps import BroadcastLedger
 from scheduler.channels.credentials import TokenStore
 from scheduler.channels.facebook import FacebookPage
 from scheduler.channels.media_store import MediaStore
@@ -61,6 +62,9 @@ def build_channel(
         branding=office_branding(config),
         transport=transport,
         clock=clock,
+        ledger=BroadcastLedger(
+            engine, config.directory().office.timezone, channel.broadcasts_per_month
+        ),
     )
 
 

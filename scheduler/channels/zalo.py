@@ -38,6 +38,7 @@ from scheduler.channels.base import (
     Published,
     TransientError,
 )
+from scheduler.channels.broadcast_caps import BroadcastLedger
 from scheduler.channels.credentials import (
     AccessToken,
     TokenStore,
@@ -97,8 +98,10 @@ class ZaloOA:
         branding: infographic.Branding | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
+        ledger: BroadcastLedger | None = None,
     ) -> None:
         self.id = channel_id
+        self._ledger = ledger
         self.config = config
         self._tokens = tokens
         self._media = media
@@ -178,6 +181,23 @@ class ZaloOA:
         return max(VERIFY_FIRST_WAIT, min(VERIFY_MAX_WAIT, elapsed / 2))
 
     async def _broadcast(self, article_id: str) -> Published:
+        if self._ledger is not None:
+            now = self._clock()
+            verdict = await asyncio.to_thread(self._ledger.reserve, self.id, now)
+            if not verdict.ok and verdict.retry_at is not None:
+                raise TransientError(
+                    f"Zalo broadcast waits: {verdict.reason}",
+                    retry_after=(verdict.retry_at - now).total_seconds(),
+                    platform=PLATFORM,
+                )
+            if not verdict.ok:
+                log.warning(
+                    "%s: article %s published, broadcast skipped: %s",
+                    self.id,
+                    article_id,
+                    verdict.reason,
+                )
+                return Published(remote_id=article_id, permalink=await self._link(article_id))
         body = {
             "recipient": {"target": {}},
             "message": {
