@@ -220,7 +220,9 @@ class QueueScreen(LoaScreen):
         officer is working at; a state change from the daemon must not do that.
         """
         table = self.query_one("#posts", DataTable)
-        keys = [str(r.id) for r in rows]
+        # A row's height follows its channel count (the channel cell wraps), and update_cell
+        # keeps the height: a changed channel count rebuilds too.
+        keys = [f"{r.id}:{len(r.deliveries)}" for r in rows]
         if keys == self.keys:
             for row in rows:
                 key = str(row.id)
