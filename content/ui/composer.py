@@ -34,8 +34,8 @@ from content import media
 from content.errors import ValidationError
 from content.limits import TEXT_LIMITS, length
 from content.models import Delivery, Post, PostState
-from content.office import ChannelDirectory
-from content.queue import ImageInput, Outcome, PostInput
+from content.office import ZALO_OA, ChannelDirectory
+from content.queue import ZALO_NIGHT, ImageInput, Outcome, PostInput
 from content.ui import data
 from content.ui.base import ActionFinished, LoaScreen, report_error
 from content.ui.dialogs import ConfirmDialog
@@ -313,7 +313,29 @@ class ComposerScreen(LoaScreen):
                 hint.update("")
                 error.update(exc.message)
                 return
-            hint.update(f"→ {when_long(at, tz)} ({tz.key})")
+            text = f"→ {when_long(at, tz)} ({tz.key})"
+            zalo = self._zalo_at_night(at)
+            if zalo:
+                # Said before saving: the queue would only warn afterwards.
+                text += "\n⚠ " + _(
+                    "{channels}: Zalo does not send broadcasts from 22:00 to 06:00; the article "
+                    "is published on time and its broadcast waits until 06:00."
+                ).format(channels=", ".join(zalo))
+            hint.update(text)
+
+    def _zalo_at_night(self, at: datetime) -> list[str]:
+        """The chosen Zalo OAs, when ``at`` falls in Zalo's night-time broadcast ban."""
+        local = at.astimezone(self.ctx.tz).time()
+        if not (local >= ZALO_NIGHT[0] or local < ZALO_NIGHT[1]):
+            return []
+        directory = self.ctx.directory
+        try:
+            channels = directory.expand(
+                self.query_one("#composer-channels", SelectionList).selected
+            )
+        except ValidationError:
+            return []
+        return [c for c in channels if directory.kind_of(c) == ZALO_OA]
 
     @on(TextArea.Changed)
     @on(Input.Changed, "#title")
@@ -328,6 +350,7 @@ class ComposerScreen(LoaScreen):
         self.dirty = True
         self._clear_error("channel")
         self._update_counter()
+        self._show_when_hint()
 
     @on(Input.Changed, "#when")
     def _when_changed(self) -> None:
