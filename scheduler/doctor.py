@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import smtplib
 import ssl
 from collections.abc import Callable
@@ -129,13 +130,15 @@ def check_media(config: Config) -> Check:
             "media", False, "no [media] table", "Zalo needs public image URLs: add [media]"
         )
     directory = Path(config.media.directory)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        probe = directory / ".loa-doctor"
-        probe.write_bytes(b"ok")
-        probe.unlink()
-    except OSError as exc:
-        return Check("media", False, f"{directory}: {exc.strerror}", "make it writable for Loa")
+    # Check without creating anything: the store makes the directory on first publish.
+    existing = next(p for p in (directory, *directory.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        return Check(
+            "media",
+            False,
+            f"{directory}: {existing} is not a writable directory",
+            "make it writable for Loa",
+        )
     return Check("media", True, f"{directory} -> {config.media.public_base_url}")
 
 

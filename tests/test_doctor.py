@@ -1,0 +1,69 @@
+"""`loa doctor`: one line per check, and what to do about each failure."""
+
+from __future__ import annotations
+
+import asyncio
+
+from content.db import make_engine, open_database
+from scheduler.channels.base import Health, HealthCheck
+from scheduler.cli import main
+from scheduler.config import load
+from scheduler.doctor import check_channel, check_config, check_database, check_media
+from tests.conftest import REPO
+from tests.helpers import ScriptedChannel
+
+
+def test_a_broken_config_is_one_failing_line(tmp_path):
+    bad = tmp_path / "channels.toml"
+    bad.write_text("[office\n", encoding="utf-8")
+    check, config = check_config(str(bad))
+    assert config is None and not check.ok
+    assert check.line().startswith("FAIL  config")
+
+
+def test_an_old_schema_says_to_upgrade(sqlite_url):
+    check = check_database(make_engine(sqlite_url))
+    assert not check.ok
+    assert check.line().endswith("-> run `loa db upgrade`")
+
+
+def test_an_upgraded_database_passes(sqlite_url):
+    assert check_database(open_database(sqlite_url)).ok
+
+
+def test_a_channel_with_a_dead_token_fails_with_advice():
+    class Expired(ScriptedChannel):
+        async def health(self) -> Health:
+            return Health([HealthCheck("token", False, "(#190) Session has expired")])
+
+    check = asyncio.run(check_channel("tinh-fb", Expired("tinh-fb")))
+    assert not check.ok
+    assert "Session has expired" in check.line() and "renew the token" in check.line()
+
+
+def test_the_media_directory_must_be_writable(tmp_path):
+    config = load(REPO / "channels.toml")
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("x")
+    media = config.media.model_copy(update={"directory": blocked / "media"})
+    from dataclasses import replace
+
+    assert not check_media(replace(config, media=media)).ok
+
+
+def test_doctor_exits_1_when_a_check_fails(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main(
+        [
+            "doctor",
+            "--skip-channels",
+            "--db",
+            str(tmp_path / "x.db"),
+            "--config",
+            str(REPO / "channels.toml"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.splitlines()[0].startswith("ok    config")
+    assert "FAIL  database" in out
