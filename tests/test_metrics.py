@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
+from content.engagement import latest_metrics
 from content.models import Delivery, DeliveryState, MetricSample
 from content.queue import PostInput
 from scheduler.channels.base import ChannelError
-from scheduler.metrics import collect, latest_metrics, refresh_interval
+from scheduler.metrics import collect, refresh_interval
 
 
 class FiguresChannel:
