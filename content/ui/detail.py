@@ -1,8 +1,10 @@
 """One post: its content, each channel's delivery (state, attempts, next try, the platform's
 error in plain words, permalink) and its history; cancel, reschedule, edit, review from here.
 
-Retry-now and mark-published are not offered yet: they belong to the daemon's dispatcher
-(scheduler/dispatch.py), which this screen must not bypass.
+The delivery under the cursor can be settled by hand: a failed one sent again now, one
+that must be checked (the daemon could not tell whether it was published) marked published
+or sent again. These only change the delivery's row through the queue rules; the daemon's
+dispatcher still does the sending.
 """
 
 from __future__ import annotations
@@ -10,17 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
-from content.models import AuditEvent, Delivery, Post, PostState
+from content.models import AuditEvent, Delivery, DeliveryState, Post, PostState
 from content.queue import EDITABLE_STATES, LIVE_STATES
 from content.ui import actions
 from content.ui.base import ActionFinished, LoaScreen, report_error
+from content.ui.dialogs import ConfirmDialog, PromptDialog
 from content.ui.fmt import (
     DELIVERY_STYLES,
     DELIVERY_SYMBOLS,
@@ -44,7 +47,20 @@ AUDIT_LABELS = {
     "cancel": N_("cancelled"),
     "return_to_review": N_("back to review after an edit"),
     "done": N_("finished"),
+    "retry": N_("sent again by hand"),
+    "mark_published": N_("marked published by hand"),
+    "mark_not_published": N_("checked: not published, sent again"),
 }
+
+#: What to tell the officer after a delivery was settled by hand.
+DELIVERY_DONE_TEXT = {
+    "retry": N_("{channel} will be sent again now."),
+    "mark_published": N_("{channel} is marked published."),
+    "mark_not_published": N_("{channel} will be sent again now."),
+}
+
+
+_ATTENTION = (DeliveryState.FAILED, DeliveryState.NEEDS_REVIEW)
 
 
 class DetailLoaded(Message):
@@ -74,6 +90,10 @@ class DetailScreen(LoaScreen):
         Binding("b", "send_back", "Send back"),
         Binding("t", "reschedule", "Reschedule"),
         Binding("c", "cancel", "Cancel post"),
+        # The delivery under the cursor (shown only when its state allows it).
+        Binding("y", "retry_delivery", "Retry now"),
+        Binding("p", "mark_published", "Mark published"),
+        Binding("u", "mark_not_published", "Not published: send again"),
         Binding("r,f5", "refresh", "Refresh"),
     ]
 
@@ -82,6 +102,8 @@ class DetailScreen(LoaScreen):
         self.post_id = post_id
         self.post: Post | None = None
         self.deliveries: list[Delivery] = []
+        #: The cursor starts on the first delivery needing a person, once.
+        self._cursor_placed = False
         self.title = _("Post {id}").format(id=post_id)
 
     def compose(self) -> ComposeResult:
@@ -112,6 +134,8 @@ class DetailScreen(LoaScreen):
 
     def on_mount(self) -> None:
         self.set_interval(self.ctx.refresh_seconds, self._tick)
+        # The delivery keys act on this table's cursor: arrows pick the channel.
+        self.query_one("#detail-deliveries", DataTable).focus()
         self.reload()
 
     def on_screen_resume(self) -> None:
@@ -135,7 +159,11 @@ class DetailScreen(LoaScreen):
     def on_detail_loaded(self, message: DetailLoaded) -> None:
         post = message.post
         tz = self.ctx.tz
-        changed = self.post is None or self.post.state != post.state
+        changed = (
+            self.post is None
+            or self.post.state != post.state
+            or [d.state for d in self.deliveries] != [d.state for d in message.deliveries]
+        )
         self.post = post
         self.deliveries = message.deliveries
         summary = Text()
@@ -189,6 +217,13 @@ class DetailScreen(LoaScreen):
             if d.permalink:
                 notes.append(f"{d.channel}: ", "bold")
                 notes.append(d.permalink + "\n", f"link {d.permalink}")
+        if not self._cursor_placed and deliveries:
+            # Opened from "needs attention": land on the delivery that needs it.
+            self._cursor_placed = True
+            cursor = next(
+                (i for i, d in enumerate(deliveries) if d.state in _ATTENTION),
+                cursor,
+            )
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
         self.query_one("#detail-errors", Static).update(notes)
@@ -208,6 +243,19 @@ class DetailScreen(LoaScreen):
                 event.detail or "",
             )
 
+    @on(DataTable.RowHighlighted, "#detail-deliveries")
+    def _delivery_highlighted(self) -> None:
+        # The delivery keys depend on the state of the delivery under the cursor.
+        self.refresh_bindings()
+
+    def selected_delivery(self) -> Delivery | None:
+        """The delivery under the cursor of the channels table."""
+        table = self.query_one("#detail-deliveries", DataTable)
+        if not self.deliveries or table.row_count == 0:
+            return None
+        row = min(max(table.cursor_row, 0), len(self.deliveries) - 1)
+        return self.deliveries[row]
+
     # ------------------------------------------------------------------ actions
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -224,6 +272,14 @@ class DetailScreen(LoaScreen):
             "reschedule": state in LIVE_STATES and pending_only,
             "cancel": state in LIVE_STATES,
         }
+        if action in ("retry_delivery", "mark_published", "mark_not_published"):
+            delivery = self.selected_delivery()
+            needed = (
+                DeliveryState.FAILED if action == "retry_delivery" else DeliveryState.NEEDS_REVIEW
+            )
+            return (
+                delivery is not None and delivery.state == needed and state != PostState.CANCELLED
+            )
         return allowed.get(action, True)
 
     def action_back(self) -> None:
@@ -265,9 +321,104 @@ class DetailScreen(LoaScreen):
         """Cancel the post (asks first)."""
         actions.cancel(self, self.post_id)
 
+    def action_retry_delivery(self) -> None:
+        """Send the failed delivery under the cursor again now (asks first)."""
+        delivery = self.selected_delivery()
+        if delivery is None or delivery.id is None:
+            return
+        delivery_id, channel = delivery.id, delivery.channel
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._change_delivery(
+                    "retry", channel, lambda: self.ctx.queue().retry_delivery(delivery_id)
+                )
+
+        self.app.push_screen(
+            ConfirmDialog(
+                _("Send to {channel} again now?").format(channel=channel),
+                _(
+                    "Do this once the cause shown under the channels is fixed. Loa sends "
+                    "it at its next round and starts counting attempts again."
+                ),
+                _("Yes, retry now"),
+            ),
+            confirmed,
+        )
+
+    def action_mark_published(self) -> None:
+        """The officer found the post online: record it as published, with its address."""
+        delivery = self.selected_delivery()
+        if delivery is None or delivery.id is None:
+            return
+        delivery_id, channel = delivery.id, delivery.channel
+
+        def check(value: str) -> str | None:
+            link = value.strip()
+            if link and not link.startswith(("http://", "https://")):
+                return _("A web address starts with http:// or https://.")
+            return None
+
+        def answer(value: str | None) -> None:
+            if value is None:
+                return
+            link = value.strip() or None
+            self._change_delivery(
+                "mark_published",
+                channel,
+                lambda: self.ctx.queue().resolve_review(
+                    delivery_id, published=True, permalink=link
+                ),
+            )
+
+        self.app.push_screen(
+            PromptDialog(
+                _("{channel}: mark as published").format(channel=channel),
+                _("Address of the post you found on {channel} (optional):").format(channel=channel),
+                ok_label=_("Mark published"),
+                placeholder="https://…",
+                check=check,
+            ),
+            answer,
+        )
+
+    def action_mark_not_published(self) -> None:
+        """The officer checked and the post is not online: send it again (asks first)."""
+        delivery = self.selected_delivery()
+        if delivery is None or delivery.id is None:
+            return
+        delivery_id, channel = delivery.id, delivery.channel
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._change_delivery(
+                    "mark_not_published",
+                    channel,
+                    lambda: self.ctx.queue().resolve_review(delivery_id, published=False),
+                )
+
+        self.app.push_screen(
+            ConfirmDialog(
+                _("Not published on {channel}?").format(channel=channel),
+                _(
+                    "Loa sends the post to {channel} again now. If it is online after all, "
+                    "it will appear twice: check the Page or OA first."
+                ).format(channel=channel),
+                _("Yes, send again"),
+            ),
+            confirmed,
+        )
+
+    def _change_delivery(self, what: str, channel: str, change: Any) -> None:
+        # The channel rides along in ``what`` so the notice can name it.
+        self.run_change(f"{what}:{channel}", change)
+
     def on_action_finished(self, message: ActionFinished) -> None:
+        what, _sep, channel = message.what.partition(":")
         if message.error is not None:
             report_error(self, message.error)
+        elif what in DELIVERY_DONE_TEXT:
+            self.notify(_(DELIVERY_DONE_TEXT[what]).format(channel=channel), title=_("Done"))
         else:
             actions.report_done(self, message.what, message.result)
         self.reload()

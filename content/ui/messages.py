@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from content.ui.fmt import delivery_state
 from content.ui.i18n import N_, _
 
 #: (pattern, msgid with the pattern's named groups as {placeholders}).
@@ -65,6 +66,16 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             N_("Post {id} was changed after approval: it must be approved again."),
         ),
         (
+            r"^delivery (?P<id>\d+) is (?P<dstate>\w+); only failed ones can be retried$",
+            N_("That delivery is {dstate} now: only a failed one can be retried."),
+        ),
+        (
+            r"^delivery (?P<id>\d+) is (?P<dstate>\w+), not needs_review$",
+            N_("That delivery is {dstate} now: it no longer needs checking."),
+        ),
+        (r"^delivery (?P<id>\d+) does not exist$", N_("That delivery no longer exists.")),
+        (r"^post (?P<id>\d+) is cancelled$", N_("Post {id} is cancelled.")),
+        (
             r"^(?P<link>.+) is not an http\(s\) URL$",
             N_("{link} is not a web address (it must start with http:// or https://)."),
         ),
@@ -77,5 +88,8 @@ def in_words(message: str) -> str:
     for pattern, msgid in PATTERNS:
         match = pattern.match(message)
         if match:
-            return _(msgid).format(**match.groupdict())
+            values = match.groupdict()
+            if "dstate" in values:  # a delivery state, said as the screens say it
+                values["dstate"] = delivery_state(values["dstate"])
+            return _(msgid).format(**values)
     return message
