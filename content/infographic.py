@@ -655,17 +655,20 @@ def _stack(
             slack -= grown[1] - current[1]
             sized[i] = grown
 
-    total = sum(used for _, used, _, _ in sized) + sum(gaps)
-    images = [i for i, (b, _, _, _) in enumerate(sized) if b.kind == "image"]
+    # Every block has been fitted by now (a failure raised above).
+    fitted: list[Sized] = [s for s in sized if s is not None]
+    assert len(fitted) == len(sized)
+    total = sum(used for _, used, _, _ in fitted) + sum(gaps)
+    images = [i for i, (b, _, _, _) in enumerate(fitted) if b.kind == "image"]
     if images and total < y1 - y0:
         # A photo takes whatever the text leaves, so the card never has an empty band.
         i = images[0]
-        b, used, texts, pad = sized[i]
-        sized[i] = (b, used + (y1 - y0) - total, texts, pad)
+        b, used, texts, pad = fitted[i]
+        fitted[i] = (b, used + (y1 - y0) - total, texts, pad)
         total = y1 - y0
     y = y0 + round(((y1 - y0) - total) * valign)
     placed: list[Placed] = []
-    for (block, used, texts, pad), gap in zip(sized, gaps, strict=True):
+    for (block, used, texts, pad), gap in zip(fitted, gaps, strict=True):
         y += gap
         bw = round(width * block.width)
         bx = x0 + (width - bw) // 2 if block.align == "center" else x0

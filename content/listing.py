@@ -35,7 +35,9 @@ def find_posts(engine: Engine, flt: PostFilter) -> list[tuple[Post, list[Deliver
         query = query.where(Post.campaign == flt.campaign)
     if flt.channel:
         query = query.where(
-            exists().where(col(Delivery.post_id) == col(Post.id), Delivery.channel == flt.channel)
+            exists().where(
+                col(Delivery.post_id) == col(Post.id), col(Delivery.channel) == flt.channel
+            )
         )
     if flt.text:
         pattern = f"%{flt.text}%"

@@ -299,7 +299,8 @@ def _to_srgb(im: Image.Image, icc: bytes) -> Image.Image:
     try:
         src_profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         dst_profile = ImageCms.createProfile("sRGB")
-        return ImageCms.profileToProfile(im, src_profile, dst_profile, outputMode=im.mode)
+        converted = ImageCms.profileToProfile(im, src_profile, dst_profile, outputMode=im.mode)
+        return converted if converted is not None else im
     except (ImageCms.PyCMSError, OSError, ValueError):
         # A broken profile: keep the pixels as they are rather than refuse the photo.
         return im

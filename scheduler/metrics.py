@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from content.db import session_scope
@@ -58,16 +59,17 @@ def due_for_refresh(engine: Engine, now: datetime) -> dict[str, dict[str, int]]:
             .group_by(col(MetricSample.delivery_id))
             .subquery()
         )
-        rows = session.exec(
-            select(
-                Delivery.id,
-                Delivery.channel,
-                Delivery.remote_id,
-                Delivery.published_at,
+        # Five columns: past sqlmodel.select()'s typed overloads, so SQLAlchemy's own.
+        rows = session.execute(
+            sa_select(
+                col(Delivery.id),
+                col(Delivery.channel),
+                col(Delivery.remote_id),
+                col(Delivery.published_at),
                 last.c.last,
             )
-            .outerjoin(last, last.c.delivery_id == Delivery.id)
-            .where(Delivery.state == DeliveryState.PUBLISHED)
+            .outerjoin(last, last.c.delivery_id == col(Delivery.id))
+            .where(col(Delivery.state) == DeliveryState.PUBLISHED)
             .where(col(Delivery.remote_id).is_not(None))
             .where(col(Delivery.published_at) >= oldest)
         ).all()
