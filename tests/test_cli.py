@@ -231,3 +231,33 @@ def test_db_upgrade_twice(loa):
     assert code == 0 and "upgraded from an empty database" in out
     code, out, _ = loa("db", "upgrade")
     assert "already at revision" in out
+
+
+def test_status_counts_waiting_late_and_paused_channels(loa, db_url):
+    from datetime import UTC, datetime
+
+    from content.db import open_database
+    from content.models import ChannelState
+
+    loa("post", "add", "--channel", "tinh-fb", "--text", "Chờ đăng", "--at", "2030-01-02 09:00")
+    engine = open_database(db_url)
+    from sqlmodel import Session
+
+    with Session(engine) as session:
+        session.add(
+            ChannelState(
+                channel="tinh-zalo",
+                paused=True,
+                paused_reason="-216 Access token is invalid",
+                updated_at=datetime.now(UTC),
+            )
+        )
+        session.commit()
+    code, out, _ = loa("status", "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert (data["waiting"], data["due_now"], data["late"]) == (1, 0, 0)
+    zalo = next(c for c in data["channels"] if c["channel"] == "tinh-zalo")
+    assert zalo["paused"] and zalo["paused_reason"] == "-216 Access token is invalid"
+    code, out, _ = loa("status")
+    assert "tinh-zalo        PAUSED: -216 Access token is invalid" in out
