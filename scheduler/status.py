@@ -44,10 +44,14 @@ class QueueStatus:
 def queue_status(engine: Engine, now: datetime, channel_ids: list[str]) -> QueueStatus:
     """Counts by state, lateness and per-channel health, from the database alone."""
     with session_scope(engine) as session:
+        # A draft's deliveries are pending too, but they wait for a person, not the daemon.
         by_channel_state = session.exec(
-            select(Delivery.channel, Delivery.state, func.count()).group_by(
-                col(Delivery.channel), col(Delivery.state)
+            select(Delivery.channel, Delivery.state, func.count())
+            .where(
+                (col(Delivery.state) != DeliveryState.PENDING)
+                | col(Delivery.next_attempt_at).is_not(None)
             )
+            .group_by(col(Delivery.channel), col(Delivery.state))
         ).all()
         due_now = session.exec(
             select(func.count())
