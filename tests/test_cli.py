@@ -239,7 +239,21 @@ def test_status_counts_waiting_late_and_paused_channels(loa, db_url):
     from content.db import open_database
     from content.models import ChannelState
 
-    loa("post", "add", "--channel", "tinh-fb", "--text", "Chờ đăng", "--at", "2030-01-02 09:00")
+    loa("post", "add", "--channel", "tinh-fb", "--text", "Nháp", "--at", "2030-01-02 08:00")
+    loa(
+        "--as",
+        "can-bo",
+        "post",
+        "add",
+        "--channel",
+        "tinh-fb",
+        "--text",
+        "Chờ đăng",
+        "--at",
+        "2030-01-02 09:00",
+        "--submit",
+    )
+    loa("--as", "truong-phong", "post", "approve", "2")
     engine = open_database(db_url)
     from sqlmodel import Session
 
