@@ -158,6 +158,26 @@ class Queue:
                     outcome.posts.append(post)
         return outcome
 
+    def preview_warnings(self, request: PostInput) -> list[str]:
+        """The warnings :meth:`create` would give for ``request``, without writing anything.
+
+        Validates first (raises :class:`ValidationError` like :meth:`create`), then checks
+        each occurrence as a post that does not exist yet, so a face can warn before saving.
+        """
+        now = self.clock()
+        request, channels = self.validate(request, now=now)
+        warnings: list[str] = []
+        with session_scope(self.engine) as session:
+            for at in _occurrences(request.at, request.repeat, self.directory):
+                unsaved = _Unsaved(
+                    fingerprint=fingerprint(request.text),
+                    scheduled_at=at.astimezone(UTC) if at else None,
+                )
+                for warning in self._warnings(session, unsaved, channels, now):
+                    if warning not in warnings:
+                        warnings.append(warning)
+        return warnings
+
     def validate(
         self, request: PostInput, *, now: datetime | None = None
     ) -> tuple[PostInput, list[str]]:
@@ -600,7 +620,7 @@ class Queue:
         _audit(session, self.actor, action, post, before, after, now, detail=detail)
 
     def _warnings(
-        self, session: Session, post: Post, channels: Iterable[str], now: datetime
+        self, session: Session, post: Post | _Unsaved, channels: Iterable[str], now: datetime
     ) -> list[str]:
         """Things worth a second look that do not stop the post."""
         tz = self.directory.office.timezone
@@ -654,6 +674,16 @@ class Queue:
                     "the article is published on time and its broadcast waits until 06:00"
                 )
         return warnings
+
+
+@dataclass(frozen=True)
+class _Unsaved:
+    """What :meth:`Queue._warnings` reads of a post, for one not written yet (a preview)."""
+
+    fingerprint: str
+    scheduled_at: datetime | None
+    series_id: str | None = None
+    id: int | None = None
 
 
 _TRANSITIONS: dict[PostState, tuple[PostState, ...]] = {

@@ -1,8 +1,9 @@
-"""Write or edit a post: text with live counters per channel, channels, images, time.
+"""Write or edit a post: text with live counters per channel, channels, images, time,
+a repeat rule (each occurrence is its own post) and an own text for a channel.
 
 Nothing is checked against the database on the UI thread: the image check, "next free
-slot" and saving each run in a thread worker, and the queue rules (content.queue) have
-the last word; their ValidationError is shown under the field it names.
+slot", the warnings preview and saving each run in a thread worker, and the queue rules
+(content.queue) have the last word; their ValidationError is shown under the field it names.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widgets import (
@@ -24,6 +25,7 @@ from textual.widgets import (
     Header,
     Input,
     Label,
+    Select,
     SelectionList,
     Static,
     TextArea,
@@ -35,17 +37,28 @@ from content.errors import ValidationError
 from content.limits import TEXT_LIMITS, length
 from content.models import Delivery, Post, PostState
 from content.office import ZALO_OA, ChannelDirectory
-from content.queue import ZALO_NIGHT, ImageInput, Outcome, PostInput
+from content.queue import ZALO_NIGHT, ImageInput, Outcome, PostInput, Repeat
 from content.ui import data
-from content.ui.base import ActionFinished, LoaScreen, report_error
+from content.ui.base import ActionFinished, LoaModal, LoaScreen, report_error
 from content.ui.dialogs import ConfirmDialog
-from content.ui.fmt import NOW_WORDS, parse_local, time_placeholder, when, when_long
+from content.ui.fmt import (
+    NOW_WORDS,
+    WEEKDAYS,
+    date_placeholder,
+    parse_local,
+    parse_local_date,
+    time_placeholder,
+    when,
+    when_long,
+)
 from content.ui.i18n import N_, _
 from content.ui.messages import in_words
 
 #: Form fields that a ValidationError can name, and the error line under each.
-ERROR_FIELDS = ("title", "text", "link", "image", "channel", "at", "campaign", "tags")
+ERROR_FIELDS = ("title", "text", "link", "image", "channel", "at", "repeat", "campaign", "tags")
 KIND_LABELS = {"facebook": "Facebook", "zalo_oa": "Zalo OA"}
+#: Seconds of quiet typing before the queue's warnings are looked up again.
+PREVIEW_DELAY = 0.5
 
 
 @dataclass
@@ -61,6 +74,13 @@ class Form:
     campaign: str
     tags: list[str]
     original_when: str = ""
+    #: Channel -> its own text (instead of ``text``).
+    variants: dict[str, str] = field(default_factory=dict)
+    #: "" (no repeat), "days" (every N days) or "weekly" (on ``repeat_weekdays``).
+    repeat_kind: str = ""
+    repeat_every: str = ""
+    repeat_weekdays: list[int] = field(default_factory=list)
+    repeat_until: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -82,6 +102,14 @@ class ImagesChecked(Message):
         self.error = error
 
 
+class WarningsPreviewed(Message):
+    """What the queue would warn about if the form were saved now."""
+
+    def __init__(self, warnings: list[str]) -> None:
+        super().__init__()
+        self.warnings = warnings
+
+
 class SlotFound(Message):
     """The next free posting slot (None: there is none)."""
 
@@ -96,9 +124,16 @@ def split_list(value: str) -> list[str]:
 
 
 def counter_lines(
-    directory: ChannelDirectory, chosen: list[str], title: str, text: str
+    directory: ChannelDirectory,
+    chosen: list[str],
+    title: str,
+    text: str,
+    variants: dict[str, str] | None = None,
 ) -> list[tuple[str, bool]]:
-    """One line per chosen channel: what counts against its limit, and whether it fits."""
+    """One line per chosen channel: what counts against its limit, and whether it fits.
+
+    A channel with its own text (``variants``) is counted on that text.
+    """
     try:
         channels = directory.expand(chosen)
     except ValidationError:
@@ -109,10 +144,14 @@ def counter_lines(
         limits = TEXT_LIMITS[kind]
         parts: list[str] = []
         ok = True
+        own = (variants or {}).get(channel)
         if limits.text is not None:
-            n = length(text)
+            n = length(own if own is not None else text)
             ok &= n <= limits.text
-            parts.append(_("text {n:,} / {limit:,}").format(n=n, limit=limits.text))
+            label = (
+                _("own text {n:,} / {limit:,}") if own is not None else _("text {n:,} / {limit:,}")
+            )
+            parts.append(label.format(n=n, limit=limits.text))
         if limits.title is not None:
             n = length(title)
             fits = n <= limits.title and (n > 0 or not limits.title_required)
@@ -125,20 +164,106 @@ def counter_lines(
     return lines
 
 
+def build_repeat(form: Form) -> Repeat | None:
+    """The repeat rule the form asks for, or None; a ValidationError names what is missing."""
+    if not form.repeat_kind:
+        return None
+    if not form.repeat_until.strip():
+        raise ValidationError(_("Give the date of the last repetition."), field="repeat")
+    until = parse_local_date(form.repeat_until, field="repeat")
+    if form.repeat_kind == "days":
+        every = form.repeat_every.strip()
+        if not every.isdigit() or int(every) < 1:
+            raise ValidationError(_("Type how many days apart (1 or more)."), field="repeat")
+        return Repeat(until=until, every_days=int(every))
+    if not form.repeat_weekdays:
+        raise ValidationError(_("Choose at least one weekday."), field="repeat")
+    return Repeat(until=until, weekdays=tuple(sorted(form.repeat_weekdays)))
+
+
+class VariantDialog(LoaModal[tuple[str, str] | None]):
+    """An own text for one of the chosen channels (empty: the channel uses the main text)."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "ok", "Use this text"),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, channels: list[str], variants: dict[str, str], text: str) -> None:
+        super().__init__()
+        self.channels = channels
+        self.variants = variants
+        self.main_text = text
+
+    def compose(self) -> ComposeResult:
+        first = next((c for c in self.channels if c in self.variants), self.channels[0])
+        with Vertical(classes="dialog variant"):
+            yield Label(_("Text for one channel"), classes="dialog-title")
+            yield Select(
+                [(c, c) for c in self.channels],
+                value=first,
+                allow_blank=False,
+                id="variant-channel",
+            )
+            yield TextArea(
+                self.variants.get(first, self.main_text),
+                id="variant-text",
+                soft_wrap=True,
+                show_line_numbers=False,
+            )
+            yield Static(
+                _(
+                    "This channel publishes this text instead of the main one. Empty it to use "
+                    "the main text again."
+                ),
+                classes="field-hint",
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(_("Use this text"), variant="primary", id="ok")
+                yield Button(_("Cancel"), id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#variant-text", TextArea).focus()
+
+    @on(Select.Changed, "#variant-channel")
+    def _channel_changed(self, event: Select.Changed) -> None:
+        channel = str(event.value)
+        self.query_one("#variant-text", TextArea).text = self.variants.get(channel, self.main_text)
+
+    def action_ok(self) -> None:
+        """Keep the text for the chosen channel."""
+        channel = str(self.query_one("#variant-channel", Select).value)
+        self.dismiss((channel, self.query_one("#variant-text", TextArea).text))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "ok":
+            self.action_ok()
+        else:
+            self.dismiss(None)
+
+
 class ComposerScreen(LoaScreen):
     """A new post, or an existing one (``post_id``) until it is being sent."""
 
     HELP_TEXT = N_(
         "Write the post here. The counter under the text shows, for each chosen channel, "
         "how many characters count against its limit. Choose channels or groups on the "
-        "right; type a time in office time, or press Now or Next free slot. Save a draft to "
-        "finish later, or submit it for review: an approver then schedules it."
+        "right; type a time in office time, or press Now or Next free slot. To post the same "
+        "text again, choose a repeat: every N days or on weekdays, until a date; each time "
+        "becomes its own post. Ctrl+T gives one channel its own text. What the queue would "
+        "warn about (the same text already queued, another post too close) is shown under "
+        "the counter before you save. Save a draft to finish later, or submit it for "
+        "review: an approver then schedules it."
     )
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save draft"),
         Binding("ctrl+r", "submit", "Submit for review"),
         Binding("ctrl+g", "approve", "Approve now"),
+        Binding("ctrl+t", "variant", "Text per channel"),
         Binding("escape", "close", "Close"),
     ]
 
@@ -149,6 +274,9 @@ class ComposerScreen(LoaScreen):
         self.original_when = ""
         self.dirty = False
         self.busy = False
+        #: Channel -> its own text, kept here until saved.
+        self.variants: dict[str, str] = {}
+        self._preview_timer: Any = None
         self.title = _("New post") if post_id is None else _("Edit post {id}").format(id=post_id)
 
     # ------------------------------------------------------------------ layout
@@ -171,6 +299,10 @@ class ComposerScreen(LoaScreen):
                 )
                 yield Static("", id="error-text", classes="field-error")
                 yield Static(_("Choose a channel to see its limits."), id="composer-counter")
+                yield Static("", id="composer-warnings")
+                with Horizontal(id="composer-variant-row"):
+                    yield Button(_("Text for one channel…"), id="variant")
+                    yield Static("", id="variants-info", classes="field-hint")
                 yield Label(_("Link (optional)"), classes="form-label")
                 yield Input(id="link", placeholder="https://…")
                 yield Static("", id="error-link", classes="field-error")
@@ -201,6 +333,29 @@ class ComposerScreen(LoaScreen):
                 yield Button(_("Next free slot"), id="slot", disabled=not office.posting_slots)
                 yield Static("", id="when-hint", classes="field-hint")
                 yield Static("", id="error-at", classes="field-error")
+                yield Label(_("Repeat"), classes="form-label")
+                yield Select(
+                    [
+                        (_("Does not repeat"), ""),
+                        (_("Every N days"), "days"),
+                        (_("Weekly on chosen days"), "weekly"),
+                    ],
+                    value="",
+                    allow_blank=False,
+                    id="repeat-kind",
+                )
+                with Vertical(id="repeat-options"):
+                    with Horizontal(id="repeat-every-row"):
+                        yield Label(_("Every"), classes="inline-label")
+                        yield Input(id="repeat-every", value="7", restrict=r"\d*", max_length=3)
+                        yield Label(_("days"), classes="inline-label")
+                    yield SelectionList[int](
+                        *[Selection(_(name), i, False) for i, name in enumerate(WEEKDAYS)],
+                        id="repeat-weekdays",
+                    )
+                    yield Label(_("Until (date)"), classes="form-label")
+                    yield Input(id="repeat-until", placeholder=date_placeholder())
+                yield Static("", id="error-repeat", classes="field-error")
                 yield Label(_("Campaign (optional)"), classes="form-label")
                 yield Input(id="campaign", placeholder=_("e.g. Online scams 2026"))
                 yield Label(_("Tags, separated by commas"), classes="form-label")
@@ -215,9 +370,12 @@ class ComposerScreen(LoaScreen):
 
     def on_mount(self) -> None:
         self._show_when_hint()
+        self._show_repeat_options()
         self._load_campaigns()
         if self.post_id is not None:
             self.query_one("#images", Input).disabled = True
+            # A saved post is one post: its repeat was turned into separate posts.
+            self.query_one("#repeat-kind", Select).disabled = True
             self._load_post(self.post_id)
         self.query_one("#title", Input).focus()
 
@@ -228,6 +386,15 @@ class ComposerScreen(LoaScreen):
         if action == "submit" and self.post_state not in (None, PostState.DRAFT):
             return False
         return True
+
+    def _chosen_channels(self) -> list[str]:
+        """The chosen channels and groups' channels, one each, in the office's order."""
+        try:
+            return self.ctx.directory.expand(
+                list(self.query_one("#composer-channels", SelectionList).selected)
+            )
+        except ValidationError:
+            return []
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="campaigns")
     def _load_campaigns(self) -> None:
@@ -264,6 +431,8 @@ class ComposerScreen(LoaScreen):
         channels = self.query_one("#composer-channels", SelectionList)
         for d in message.deliveries:
             channels.select(d.channel)
+        self.variants = {d.channel: d.text_variant for d in message.deliveries if d.text_variant}
+        self._show_variants()
         if post.state != PostState.DRAFT:
             self.query_one("#submit", Button).disabled = True
         self.query_one("#save", Button).label = _("Save changes")
@@ -284,11 +453,18 @@ class ComposerScreen(LoaScreen):
             campaign=self.query_one("#campaign", Input).value,
             tags=split_list(self.query_one("#tags", Input).value),
             original_when=self.original_when,
+            variants=dict(self.variants),
+            repeat_kind=str(self.query_one("#repeat-kind", Select).value or ""),
+            repeat_every=self.query_one("#repeat-every", Input).value,
+            repeat_weekdays=list(self.query_one("#repeat-weekdays", SelectionList).selected),
+            repeat_until=self.query_one("#repeat-until", Input).value,
         )
 
     def _update_counter(self) -> None:
         form = self._form()
-        lines = counter_lines(self.ctx.directory, form.channels, form.title, form.text)
+        lines = counter_lines(
+            self.ctx.directory, form.channels, form.title, form.text, form.variants
+        )
         counter = self.query_one("#composer-counter", Static)
         if not lines:
             counter.update(_("Choose a channel to see its limits."))
@@ -344,18 +520,110 @@ class ComposerScreen(LoaScreen):
         self._clear_error("text")
         self._clear_error("title")
         self._update_counter()
+        self._schedule_preview()
 
-    @on(SelectionList.SelectedChanged)
+    @on(SelectionList.SelectedChanged, "#composer-channels")
     def _channels_changed(self) -> None:
         self.dirty = True
         self._clear_error("channel")
         self._update_counter()
         self._show_when_hint()
+        self._show_variants()
+        self._schedule_preview()
 
     @on(Input.Changed, "#when")
     def _when_changed(self) -> None:
         self.dirty = True
         self._show_when_hint()
+        self._schedule_preview()
+
+    # ------------------------------------------------------------------ repeat
+
+    def _show_repeat_options(self) -> None:
+        kind = self.query_one("#repeat-kind", Select).value
+        self.query_one("#repeat-options").display = bool(kind)
+        self.query_one("#repeat-every-row").display = kind == "days"
+        self.query_one("#repeat-weekdays").display = kind == "weekly"
+
+    @on(Select.Changed, "#repeat-kind")
+    @on(Input.Changed, "#repeat-every, #repeat-until")
+    @on(SelectionList.SelectedChanged, "#repeat-weekdays")
+    def _repeat_changed(self) -> None:
+        self.dirty = True
+        self._clear_error("repeat")
+        self._show_repeat_options()
+        self._schedule_preview()
+
+    # ------------------------------------------------------------------ own text per channel
+
+    def action_variant(self) -> None:
+        """Give one of the chosen channels its own text."""
+        channels = self._chosen_channels()
+        if not channels:
+            self.notify(_("Choose a channel first."), severity="warning")
+            return
+
+        def answer(result: tuple[str, str] | None) -> None:
+            if result is None:
+                return
+            channel, text = result
+            main = self.query_one("#text", TextArea).text
+            if text.strip() and text.strip() != main.strip():
+                self.variants[channel] = text
+            else:
+                self.variants.pop(channel, None)
+            self.dirty = True
+            self._show_variants()
+            self._update_counter()
+
+        self.app.push_screen(
+            VariantDialog(channels, dict(self.variants), self.query_one("#text", TextArea).text),
+            answer,
+        )
+
+    @on(Button.Pressed, "#variant")
+    def _variant_pressed(self) -> None:
+        self.action_variant()
+
+    def _show_variants(self) -> None:
+        chosen = set(self._chosen_channels())
+        own = [c for c in self.variants if c in chosen]
+        info = self.query_one("#variants-info", Static)
+        info.update(_("Own text: {channels}").format(channels=", ".join(own)) if own else "")
+
+    # ------------------------------------------------------------------ warnings before saving
+
+    def _schedule_preview(self) -> None:
+        """Ask the queue for its warnings once typing pauses (each ask reads the database)."""
+        if self.post_id is not None:
+            # The queue would compare an edited post with its own saved copy; it warns
+            # after saving instead.
+            return
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        self._preview_timer = self.set_timer(PREVIEW_DELAY, self._start_preview)
+
+    def _start_preview(self) -> None:
+        self._preview_timer = None
+        self._preview(self._form())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
+    def _preview(self, form: Form) -> None:
+        try:
+            request = self._request(form, images=[])
+            warnings = self.ctx.queue().preview_warnings(request)
+        except ValidationError:
+            # Not saveable yet: saving names the problem; there is nothing to warn about.
+            warnings = []
+        except Exception:  # a preview must never disturb typing; saving reports errors
+            warnings = []
+        self.post_message(WarningsPreviewed(warnings))
+
+    def on_warnings_previewed(self, message: WarningsPreviewed) -> None:
+        # The Zalo night-time ban is already said under the time field.
+        shown = [in_words(w) for w in message.warnings if "Zalo refuses broadcasts" not in w]
+        box = self.query_one("#composer-warnings", Static)
+        box.update("\n".join(f"⚠ {w}" for w in shown))
 
     @on(Input.Changed, "#link, #campaign, #tags, #images")
     def _other_changed(self, event: Input.Changed) -> None:
@@ -434,14 +702,15 @@ class ComposerScreen(LoaScreen):
 
     def show_error(self, error: ValidationError) -> None:
         """Put a refused field's message under that field (or in a notification)."""
-        name = {"until": "at", "repeat": "at", "variant": "text"}.get(
-            error.field or "", error.field
-        )
+        name = {"until": "repeat", "variant": "text"}.get(error.field or "", error.field)
         if name in ERROR_FIELDS and self.query(f"#error-{name}"):
             self.query_one(f"#error-{name}", Static).update(in_words(error.message))
-            target = {"channel": "#composer-channels", "at": "#when", "image": "#images"}.get(
-                name, f"#{name}"
-            )
+            target = {
+                "channel": "#composer-channels",
+                "at": "#when",
+                "image": "#images",
+                "repeat": "#repeat-until",
+            }.get(name, f"#{name}")
             for widget in self.query(target):
                 if widget.focusable and not widget.disabled:
                     widget.focus()
@@ -495,6 +764,29 @@ class ComposerScreen(LoaScreen):
             return self.ctx.clock()
         return parse_local(value, self.ctx.tz)
 
+    def _variants_for(self, form: Form) -> dict[str, str]:
+        """The own texts of channels still chosen (a channel taken off keeps none)."""
+        try:
+            chosen = set(self.ctx.directory.expand(form.channels))
+        except ValidationError:
+            chosen = set()
+        return {c: t for c, t in form.variants.items() if c in chosen}
+
+    def _request(self, form: Form, images: list[ImageInput]) -> PostInput:
+        """The form as the queue's input (call from a worker: it may parse and check)."""
+        return PostInput(
+            text=form.text,
+            channels=form.channels,
+            title=form.title or None,
+            link=form.link or None,
+            images=images,
+            campaign=form.campaign or None,
+            tags=form.tags,
+            at=self._parse_when(form),
+            variants=self._variants_for(form),
+            repeat=build_repeat(form),
+        )
+
     def _save(self, mode: str, form: Form) -> Outcome:
         """Runs in a worker: read images, then create or edit through the queue rules."""
         queue = self.ctx.queue()
@@ -507,16 +799,7 @@ class ComposerScreen(LoaScreen):
                     images.append(ImageInput(filename=path.name, data=path.read_bytes()))
                 except OSError as exc:
                     raise ValidationError(f"{raw}: {exc.strerror or exc}", field="image") from None
-            request = PostInput(
-                text=form.text,
-                channels=form.channels,
-                title=form.title or None,
-                link=form.link or None,
-                images=images,
-                campaign=form.campaign or None,
-                tags=form.tags,
-                at=at,
-            )
+            request = self._request(form, images)
             return queue.create(
                 request, submit=mode in ("submit", "approve"), approve=mode == "approve"
             )
@@ -528,6 +811,7 @@ class ComposerScreen(LoaScreen):
             channels=form.channels,
             campaign=form.campaign,
             tags=form.tags,
+            variants=self._variants_for(form),
         )
         warnings = list(outcome.warnings)
         if at is not None and form.when.strip() != form.original_when:
@@ -562,6 +846,13 @@ class ComposerScreen(LoaScreen):
             _("Post {id} {what}.").format(id=post.id, what=state_words.get(post.state, post.state)),
             title=_("Saved"),
         )
+        if len(outcome.posts) > 1:
+            self.notify(
+                _("{n} posts saved, one per date: post {first} to post {last}.").format(
+                    n=len(outcome.posts), first=post.id, last=outcome.posts[-1].id
+                ),
+                title=_("Saved"),
+            )
         for warning in outcome.warnings:
             self.notify(
                 in_words(warning), title=_("Worth a second look"), severity="warning", timeout=15

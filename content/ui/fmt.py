@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from content.errors import ValidationError
@@ -75,6 +75,7 @@ WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_
 NOW_WORDS = frozenset({"now", "bây giờ", "ngay", "ngay bây giờ"})
 
 _VI_DATETIME = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2}):(\d{2})\s*$")
+_VI_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 
 
 def post_state(state: str) -> str:
@@ -128,6 +129,25 @@ def parse_local(text: str, tz: ZoneInfo, *, field: str = "at") -> datetime:
     except ValidationError:
         raise ValidationError(
             _("not a time; type {format}").format(format=time_placeholder()), field=field
+        ) from None
+
+
+def date_placeholder() -> str:
+    """What to type in a date field."""
+    return "DD/MM/YYYY" if language() == "vi" else "YYYY-MM-DD"
+
+
+def parse_local_date(text: str, *, field: str = "until") -> date:
+    """A date as an officer types it: ``DD/MM/YYYY`` or ``YYYY-MM-DD``, whatever the language."""
+    match = _VI_DATE.match(text)
+    try:
+        if match:
+            day, month, year = (int(g) for g in match.groups())
+            return date(year, month, day)
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError(
+            _("not a date; type {format}").format(format=date_placeholder()), field=field
         ) from None
 
 

@@ -66,6 +66,18 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             N_("Post {id} was changed after approval: it must be approved again."),
         ),
         (
+            r"^a repeating post needs a first time$",
+            N_("A repeating post needs the time of its first post."),
+        ),
+        (
+            r"^until (?P<date>\S+) is before the first post$",
+            N_("The last date ({date}) is before the first post."),
+        ),
+        (
+            r"^more than (?P<n>\d+) occurrences; choose an earlier until date$",
+            N_("More than {n} posts: choose an earlier last date."),
+        ),
+        (
             r"^delivery (?P<id>\d+) is (?P<dstate>\w+); only failed ones can be retried$",
             N_("That delivery is {dstate} now: only a failed one can be retried."),
         ),

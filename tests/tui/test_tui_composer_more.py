@@ -1,0 +1,121 @@
+"""The composer's repeat rule, own text per channel, and the queue's warnings before saving."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input, Select, SelectionList, Static, TextArea
+
+from content.errors import NotFound
+from content.queue import PostInput
+from content.ui.composer import ComposerScreen
+from tests.helpers import local
+from tests.tui.conftest import SIZE, notifications, settle
+
+
+async def _new_post(app, pilot) -> ComposerScreen:
+    await settle(pilot)
+    await pilot.press("n")
+    await settle(pilot)
+    composer = app.screen
+    assert isinstance(composer, ComposerScreen)
+    return composer
+
+
+async def test_repeat_every_two_days_makes_one_post_each(make_app, make_queue):
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        composer = await _new_post(app, pilot)
+        composer.query_one("#text", TextArea).text = "Nhắc lịch tiêm chủng"
+        composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
+        composer.query_one("#when", Input).value = "24/11/2026 09:00"
+        assert not composer.query_one("#repeat-options").display
+        composer.query_one("#repeat-kind", Select).value = "days"
+        await pilot.pause()
+        assert composer.query_one("#repeat-every-row").display
+        assert not composer.query_one("#repeat-weekdays").display
+        composer.query_one("#repeat-every", Input).value = "2"
+        composer.query_one("#repeat-until", Input).value = "01/12/2026"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "4 posts saved, one per date: post 1 to post 4." in notifications(pilot)
+    queue = make_queue()
+    times = [queue.get(i)[0].scheduled_at for i in range(1, 5)]
+    assert times == [local(f"2026-{d} 09:00") for d in ("11-24", "11-26", "11-28", "11-30")]
+    assert len({queue.get(i)[0].series_id for i in range(1, 5)}) == 1
+
+
+async def test_weekly_repeat_on_weekdays_and_a_missing_until(make_app, make_queue):
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        composer = await _new_post(app, pilot)
+        composer.query_one("#text", TextArea).text = "Bản tin an ninh"
+        composer.query_one("#composer-channels", SelectionList).select("xa-fb")
+        composer.query_one("#when", Input).value = "23/11/2026 16:00"
+        composer.query_one("#repeat-kind", Select).value = "weekly"
+        weekdays = composer.query_one("#repeat-weekdays", SelectionList)
+        weekdays.select(0)  # Monday
+        weekdays.select(3)  # Thursday
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        error = str(composer.query_one("#error-repeat", Static).render())
+        assert error == "Give the date of the last repetition."
+        assert app.screen is composer
+        composer.query_one("#repeat-until", Input).value = "2026-12-03"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is not composer
+    queue = make_queue()
+    times = [queue.get(i)[0].scheduled_at for i in range(1, 5)]
+    assert times == [local(f"2026-{d} 16:00") for d in ("11-23", "11-26", "11-30", "12-03")]
+
+
+async def test_own_text_for_one_channel(make_app, make_queue):
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        composer = await _new_post(app, pilot)
+        composer.query_one("#text", TextArea).text = "Cảnh báo chung"
+        composer.query_one("#composer-channels", SelectionList).select("fb")
+        await pilot.pause()
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        dialog = app.screen
+        assert type(dialog).__name__ == "VariantDialog"
+        dialog.query_one("#variant-channel", Select).value = "xa-fb"
+        await pilot.pause()
+        area = dialog.query_one("#variant-text", TextArea)
+        assert area.text == "Cảnh báo chung"  # starts from the main text
+        area.text = "Bà con xã chú ý"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is composer
+        assert "Own text: xa-fb" in str(composer.query_one("#variants-info", Static).render())
+        counter = str(composer.query_one("#composer-counter", Static).render())
+        assert "xa-fb (Facebook): own text 15 / 63,206" in counter
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    deliveries = {d.channel: d.text_variant for d in make_queue().get(1)[1]}
+    assert deliveries == {"tinh-fb": None, "xa-fb": "Bà con xã chú ý"}
+
+
+async def test_warnings_are_shown_before_saving(make_app, make_queue):
+    make_queue("lan").create(
+        PostInput(text="Gọi 113 khi cần", channels=["tinh-fb"], at=local("2026-11-24 09:00"))
+    )
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        composer = await _new_post(app, pilot)
+        composer.query_one("#text", TextArea).text = "gọi 113  khi cần"
+        composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
+        composer.query_one("#when", Input).value = "24/11/2026 09:10"
+        await pilot.pause(0.8)  # the preview waits for typing to pause
+        await settle(pilot)
+        shown = str(composer.query_one("#composer-warnings", Static).render())
+        assert "The same text is already waiting to be posted on tinh-fb (post 1)." in shown
+        assert "less than 30 minutes apart" in shown
+        with pytest.raises(NotFound):  # nothing was written
+            make_queue().get(2)
+        composer.query_one("#when", Input).value = "25/11/2026 09:10"
+        composer.query_one("#text", TextArea).text = "Một nội dung khác"
+        await pilot.pause(0.8)
+        await settle(pilot)
+        assert str(composer.query_one("#composer-warnings", Static).render()) == ""
