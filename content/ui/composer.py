@@ -53,6 +53,7 @@ from content.ui.fmt import (
 )
 from content.ui.i18n import N_, _
 from content.ui.messages import in_words
+from content.ui.preview import ImagePreview, Thumbnail, make_thumbnail, open_full_image
 
 #: Form fields that a ValidationError can name, and the error line under each.
 ERROR_FIELDS = ("title", "text", "link", "image", "channel", "at", "repeat", "campaign", "tags")
@@ -100,6 +101,15 @@ class ImagesChecked(Message):
         super().__init__()
         self.lines = lines
         self.error = error
+
+
+class ThumbnailReady(Message):
+    """The first image path has been read and drawn small (None: nothing to show)."""
+
+    def __init__(self, path: Path | None, thumbnail: Thumbnail | None) -> None:
+        super().__init__()
+        self.path = path
+        self.thumbnail = thumbnail
 
 
 class WarningsPreviewed(Message):
@@ -264,6 +274,7 @@ class ComposerScreen(LoaScreen):
         Binding("ctrl+r", "submit", "Submit for review"),
         Binding("ctrl+g", "approve", "Approve now"),
         Binding("ctrl+t", "variant", "Text per channel"),
+        Binding("ctrl+o", "open_image", "Open full image"),
         Binding("escape", "close", "Close"),
     ]
 
@@ -277,6 +288,8 @@ class ComposerScreen(LoaScreen):
         #: Channel -> its own text, kept here until saved.
         self.variants: dict[str, str] = {}
         self._preview_timer: Any = None
+        #: The image file shown in the preview, for "open full image".
+        self.preview_path: Path | None = None
         self.title = _("New post") if post_id is None else _("Edit post {id}").format(id=post_id)
 
     # ------------------------------------------------------------------ layout
@@ -309,6 +322,7 @@ class ComposerScreen(LoaScreen):
                 yield Label(_("Images: file paths, separated by commas"), classes="form-label")
                 yield Input(id="images", placeholder=_("/home/me/pictures/warning.png"))
                 yield Static("", id="images-info", classes="field-hint")
+                yield ImagePreview(id="composer-preview")
                 yield Static("", id="error-image", classes="field-error")
             with VerticalScroll(id="composer-side"):
                 yield Label(_("Channels and groups"), classes="form-label")
@@ -385,6 +399,8 @@ class ComposerScreen(LoaScreen):
             return not self.ctx.directory.office.require_second_approver
         if action == "submit" and self.post_state not in (None, PostState.DRAFT):
             return False
+        if action == "open_image":
+            return self.preview_path is not None
         return True
 
     def _chosen_channels(self) -> list[str]:
@@ -637,8 +653,44 @@ class ComposerScreen(LoaScreen):
         form = self._form()
         if form.images:
             self._check_images(form.images, form.channels)
+            self._draw_thumbnail(form.images[0], len(form.images))
         else:
             self.query_one("#images-info", Static).update("")
+            self.post_message(ThumbnailReady(None, None))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="thumbnail")
+    def _draw_thumbnail(self, raw: str, count: int) -> None:
+        path = Path(raw).expanduser()
+        try:
+            blob = path.read_bytes()
+        except OSError:
+            # The image check names the problem under the field; nothing to draw.
+            self.post_message(ThumbnailReady(None, None))
+            return
+        note = _("1 of {n} images").format(n=count) if count > 1 else ""
+        self.post_message(ThumbnailReady(path, make_thumbnail(path.name, blob, note)))
+
+    def on_thumbnail_ready(self, message: ThumbnailReady) -> None:
+        self.preview_path = message.path
+        preview = self.query_one("#composer-preview", ImagePreview)
+        preview.show(message.thumbnail)
+        if message.thumbnail is not None:
+            # The officer just typed the path: bring the picture into view below it.
+            self.call_after_refresh(preview.scroll_visible, animate=False)
+        self.refresh_bindings()
+
+    def action_open_image(self) -> None:
+        """Say where the previewed image is, and open it when there is a display."""
+        if self.preview_path is not None:
+            self._open_image(self.preview_path)
+
+    @work(thread=True, exit_on_error=False, group="open-image")
+    def _open_image(self, path: Path) -> None:
+        # The file is already on disk: no copy needed, only the path (and a viewer).
+        shown = open_full_image(path.name, path=path)
+        self.app.call_from_thread(
+            self.notify, _("The full image is in {path}").format(path=shown), timeout=20
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="images")
     def _check_images(self, paths: list[str], chosen: list[str]) -> None:

@@ -21,6 +21,7 @@ from content.models import (
     ChannelState,
     Delivery,
     DeliveryState,
+    MediaFile,
     MetricSample,
     Post,
     PostState,
@@ -254,6 +255,21 @@ class PostDetail:
     post: Post
     deliveries: list[Delivery]
     audit: list[AuditEvent]
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """An attached image as the database keeps it (plain values, safe between threads)."""
+
+    filename: str
+    data: bytes
+
+
+def stored_image(engine: Engine, media_id: int) -> StoredImage | None:
+    """The bytes of one attached image (None when it is gone)."""
+    with session_scope(engine) as session:
+        row = session.get(MediaFile, media_id)
+        return StoredImage(row.filename, row.data) if row is not None else None
 
 
 # ---------------------------------------------------------------------------- calendar

@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from content.models import AuditEvent, Delivery, DeliveryState, Post, PostState
 from content.queue import EDITABLE_STATES, LIVE_STATES
-from content.ui import actions
+from content.ui import actions, data
 from content.ui.base import ActionFinished, LoaScreen, report_error
 from content.ui.dialogs import ConfirmDialog, PromptDialog
 from content.ui.fmt import (
@@ -34,6 +34,7 @@ from content.ui.fmt import (
     when,
 )
 from content.ui.i18n import N_, _
+from content.ui.preview import ImagePreview, Thumbnail, make_thumbnail, open_full_image
 
 #: Audit actions as officers read them.
 AUDIT_LABELS = {
@@ -73,6 +74,24 @@ class DetailLoaded(Message):
         self.audit = audit
 
 
+class ThumbnailReady(Message):
+    """The post's first image has been read and drawn small."""
+
+    def __init__(self, media_id: int, thumbnail: Thumbnail | None) -> None:
+        super().__init__()
+        self.media_id = media_id
+        self.thumbnail = thumbnail
+
+
+class ImageWritten(Message):
+    """The full image was written to a file the officer can open."""
+
+    def __init__(self, path: str | None, error: str | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.error = error
+
+
 class DetailScreen(LoaScreen):
     """Everything about one post, refreshed every few seconds while it is shown."""
 
@@ -94,6 +113,7 @@ class DetailScreen(LoaScreen):
         Binding("y", "retry_delivery", "Retry now"),
         Binding("p", "mark_published", "Mark published"),
         Binding("u", "mark_not_published", "Not published: send again"),
+        Binding("i", "open_image", "Open full image"),
         Binding("r,f5", "refresh", "Refresh"),
     ]
 
@@ -102,6 +122,8 @@ class DetailScreen(LoaScreen):
         self.post_id = post_id
         self.post: Post | None = None
         self.deliveries: list[Delivery] = []
+        #: The image shown in the preview (read once: images never change after saving).
+        self.preview_media_id: int | None = None
         #: The cursor starts on the first delivery needing a person, once.
         self._cursor_placed = False
         self.title = _("Post {id}").format(id=post_id)
@@ -113,6 +135,7 @@ class DetailScreen(LoaScreen):
                 yield Static(_("Loading…"), id="detail-summary")
                 yield Label(_("Text"), classes="section-title")
                 yield Static("", id="detail-text")
+                yield ImagePreview(id="detail-preview")
             with Vertical(id="detail-side"):
                 yield Label(_("Channels"), classes="section-title")
                 deliveries: DataTable[Any] = DataTable(id="detail-deliveries", cursor_type="row")
@@ -191,6 +214,10 @@ class DetailScreen(LoaScreen):
         self.query_one("#detail-text", Static).update(Text(post.text))
         self._fill_deliveries(message.deliveries)
         self._fill_audit(message.audit)
+        first_image = post.image_ids[0] if post.image_ids else None
+        if first_image is not None and first_image != self.preview_media_id:
+            self.preview_media_id = first_image
+            self._load_thumbnail(first_image, len(post.image_ids))
         if changed:
             self.refresh_bindings()
 
@@ -243,6 +270,42 @@ class DetailScreen(LoaScreen):
                 event.detail or "",
             )
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="image")
+    def _load_thumbnail(self, media_id: int, count: int) -> None:
+        stored = self.read(lambda: data.stored_image(self.ctx.engine, media_id))
+        if stored is None:
+            return
+        note = _("1 of {n} images").format(n=count) if count > 1 else ""
+        self.post_message(
+            ThumbnailReady(media_id, make_thumbnail(stored.filename, stored.data, note))
+        )
+
+    def on_thumbnail_ready(self, message: ThumbnailReady) -> None:
+        if message.media_id == self.preview_media_id:
+            self.query_one("#detail-preview", ImagePreview).show(message.thumbnail)
+            self.refresh_bindings()
+
+    def action_open_image(self) -> None:
+        """Write the full image to a file, say where, and open it when there is a display."""
+        thumbnail = self.query_one("#detail-preview", ImagePreview).thumbnail
+        if thumbnail is not None:
+            self._write_image(thumbnail.name, thumbnail.data)
+
+    @work(thread=True, exit_on_error=False, group="image-file")
+    def _write_image(self, name: str, blob: bytes) -> None:
+        try:
+            path = open_full_image(name, blob)
+        except OSError as exc:
+            self.post_message(ImageWritten(None, str(exc)))
+            return
+        self.post_message(ImageWritten(path))
+
+    def on_image_written(self, message: ImageWritten) -> None:
+        if message.path is None:
+            self.notify(str(message.error), title=_("Not done"), severity="error")
+        else:
+            self.notify(_("The full image is in {path}").format(path=message.path), timeout=20)
+
     @on(DataTable.RowHighlighted, "#detail-deliveries")
     def _delivery_highlighted(self) -> None:
         # The delivery keys depend on the state of the delivery under the cursor.
@@ -272,6 +335,8 @@ class DetailScreen(LoaScreen):
             "reschedule": state in LIVE_STATES and pending_only,
             "cancel": state in LIVE_STATES,
         }
+        if action == "open_image":
+            return self.query_one("#detail-preview", ImagePreview).thumbnail is not None
         if action in ("retry_delivery", "mark_published", "mark_not_published"):
             delivery = self.selected_delivery()
             needed = (
