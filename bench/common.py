@@ -47,7 +47,8 @@ class Figure:
     def cell(self) -> str:
         """The value as shown in the table."""
         if isinstance(self.value, float):
-            text = f"{self.value:.3g}" if abs(self.value) < 1000 else f"{self.value:,.0f}"
+            # Four significant digits: 149.9 MB must not print as "150" beside a < 150 target.
+            text = f"{self.value:.4g}" if abs(self.value) < 1000 else f"{self.value:,.0f}"
         elif isinstance(self.value, int):
             text = f"{self.value:,}"
         else:

@@ -59,30 +59,52 @@ def combined(names: list[str], runs: dict[str, tuple[int, float]]) -> str:
     return "\n\n".join(parts)
 
 
+def write_results_md(names: list[str], runs: dict[str, tuple[int, float]], total: float) -> None:
+    """RESULTS.md: the date, the machine, every table, then the profiling findings."""
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    info = RESULTS_DIR / "run_all.json"
+    if info.exists():  # --assemble: keep the date and duration of the run itself
+        saved = json.loads(info.read_text())
+        when, total = saved["when"], saved["total"]
+    header = (
+        "# Benchmark results\n\n"
+        f"Measured {when} on {common.machine()} with `python bench/run_all.py` "
+        f"({total:.0f} s in all). How each figure is measured: [README.md](README.md).\n\n"
+    )
+    # The profiling findings are written by hand (FINDINGS.md) and kept with the figures.
+    findings = BENCH_DIR / "FINDINGS.md"
+    tail = "\n\n" + findings.read_text(encoding="utf-8") if findings.exists() else ""
+    body = combined(names, runs)
+    (BENCH_DIR / "RESULTS.md").write_text(header + body + "\n" + tail, encoding="utf-8")
+
+
 def main() -> int:
     """Run the selected benchmarks in order."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated names (default: all)")
     parser.add_argument("--no-results-md", action="store_true", help="do not write RESULTS.md")
+    parser.add_argument(
+        "--assemble", action="store_true", help="rebuild RESULTS.md from the last full run only"
+    )
     args = parser.parse_args()
     names = [n for n, _ in BENCHMARKS]
+    if args.assemble:
+        saved = json.loads((RESULTS_DIR / "run_all.json").read_text())
+        write_results_md(names, {k: tuple(v) for k, v in saved["runs"].items()}, saved["total"])
+        return 0
     if args.only:
         names = [n for n in args.only.split(",") if n in dict(BENCHMARKS)]
     RESULTS_DIR.mkdir(exist_ok=True)
     t0 = time.monotonic()
     runs = {name: run(name, dict(BENCHMARKS)[name]) for name in names}
     total = time.monotonic() - t0
-    body = combined(names, runs)
-    print("\n" + body)
+    print("\n" + combined(names, runs))
     print(f"\nTotal: {total:.0f} s")
     if not args.no_results_md and not args.only:
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        header = (
-            "# Benchmark results\n\n"
-            f"Measured {when} on {common.machine()} with `python bench/run_all.py` "
-            f"({total:.0f} s in all). How each figure is measured: [README.md](README.md).\n\n"
-        )
-        (BENCH_DIR / "RESULTS.md").write_text(header + body + "\n", encoding="utf-8")
+        info = {"when": when, "total": total, "runs": runs}
+        (RESULTS_DIR / "run_all.json").write_text(json.dumps(info, indent=2) + "\n")
+        write_results_md(names, runs, total)
     return 0 if all(status == 0 for status, _ in runs.values()) else 1
 
 
