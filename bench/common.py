@@ -25,9 +25,11 @@ RESULTS_DIR = BENCH_DIR / "results"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Benchmarks run from a checkout: make ``content``/``scheduler``/``sandbox`` importable even
-# when the project is not installed.
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# when the project is not installed, and put the root first so that ``import tui`` is the
+# app (tui.py), not bench/tui.py, which Python puts on the path as the script's directory.
+if str(ROOT) in sys.path:
+    sys.path.remove(str(ROOT))
+sys.path.insert(0, str(ROOT))
 
 
 # ---------------------------------------------------------------------- figures and output

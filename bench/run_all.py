@@ -4,7 +4,7 @@
 
 Each script writes bench/results/<name>.json; this collects them into one Markdown table
 (printed, and written to bench/RESULTS.md with the date and the machine). The whole run
-takes about 8 minutes on 2 cores.
+takes about 6 minutes on 2 cores.
 """
 
 from __future__ import annotations

@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Fill a database, drive the app, report."""
     from content.db import open_database
     from scheduler.config import load
-    from tui import LoaApp
+    from tui import LoaApp  # type: ignore[attr-defined]  # the app (common puts it first)
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=20_000)
