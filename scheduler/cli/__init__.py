@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "media",
     "sandbox",
     "tui",
+    "web",
     "db",
 )
 
