@@ -9,6 +9,7 @@ dispatcher still does the sending.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -98,7 +99,11 @@ class DetailScreen(LoaScreen):
     HELP_TEXT = N_(
         "One post and what happened to it. The table on the right shows each channel: "
         "its state, how many attempts were made, when the next try is, and what the "
-        "platform answered. Below it is the history: who did what, and when."
+        "platform answered. Below it is the history: who did what, and when. Move to a "
+        "channel with the arrow keys: a failed one can be retried now (Y) once its cause is "
+        "fixed; one that Loa could not confirm must be checked on the Page or OA, then marked "
+        "published (P, with the post's address if you have it) or not published (U: it is "
+        "sent again). I writes the post's image to a file you can open."
     )
 
     BINDINGS = [
@@ -474,7 +479,7 @@ class DetailScreen(LoaScreen):
             confirmed,
         )
 
-    def _change_delivery(self, what: str, channel: str, change: Any) -> None:
+    def _change_delivery(self, what: str, channel: str, change: Callable[[], Any]) -> None:
         # The channel rides along in ``what`` so the notice can name it.
         self.run_change(f"{what}:{channel}", change)
 

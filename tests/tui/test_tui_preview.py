@@ -10,6 +10,7 @@ from textual.widgets import Input, SelectionList
 
 from content.queue import ImageInput, PostInput
 from content.ui.detail import DetailScreen
+from content.ui.i18n import set_language
 from content.ui.preview import ImagePreview, make_thumbnail
 from tests.helpers import local
 from tests.tui.conftest import SIZE, notifications, settle
@@ -22,6 +23,7 @@ def _png(path: Path, size: tuple[int, int] = (800, 600)) -> Path:
 
 
 def test_thumbnail_of_a_png_and_of_a_broken_file(tmp_path: Path):
+    set_language("en")  # the language is per process: an earlier test may have left "vi"
     good = make_thumbnail("canh-bao.png", _png(tmp_path / "a.png").read_bytes())
     assert good.picture is not None
     assert good.caption == "canh-bao.png · PNG 800×600 · 3 KB"
