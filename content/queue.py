@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, func, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from content import media
@@ -626,11 +627,18 @@ class Queue:
         tz = self.directory.office.timezone
         warnings: list[str] = []
         channels = list(channels)
-        same_text = session.exec(
-            select(Post.id, Post.state, Delivery.channel, Delivery.state, Delivery.published_at)
+        # Five columns: past sqlmodel.select()'s typed overloads, so SQLAlchemy's own.
+        same_text = session.execute(
+            sa_select(
+                col(Post.id),
+                col(Post.state),
+                col(Delivery.channel),
+                col(Delivery.state),
+                col(Delivery.published_at),
+            )
             .join(Delivery, col(Delivery.post_id) == col(Post.id))
-            .where(Post.fingerprint == post.fingerprint)
-            .where(Post.id != post.id)
+            .where(col(Post.fingerprint) == post.fingerprint)
+            .where(col(Post.id) != post.id)
             .where(col(Delivery.channel).in_(channels))
             .where(col(Post.state) != PostState.CANCELLED)
         ).all()
