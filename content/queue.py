@@ -617,7 +617,8 @@ class Queue:
             _disarm_deliveries(session, post, now)
         session.add(post)
         session.flush()
-        after = _snapshot(post, _deliveries(session, post.id or 0))
+        # Disarming changes only due times, which the snapshot leaves out: no second read.
+        after = _snapshot(post, deliveries)
         _audit(session, self.actor, action, post, before, after, now, detail=detail)
 
     def _warnings(
