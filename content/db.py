@@ -143,10 +143,15 @@ def open_database(url: str, *, migrate: bool = True) -> Engine:
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A short unit of work: commits on success, rolls back on error, always closes.
 
-    Keep these short: SQLite allows one writer at a time, and an idle open transaction
-    stops the WAL from being checkpointed.
+    Keep these short: SQLite allows one writer at a time (and each of these takes its
+    write lock), and an idle open transaction stops the WAL from being checkpointed.
     """
     session = Session(engine, expire_on_commit=False)
+    if engine.dialect.name == "sqlite":
+        # Take SQLite's write lock up front. A deferred transaction that reads and then
+        # writes fails at once with "database is locked" when another process wrote in
+        # between; an immediate one waits its turn (busy timeout) instead.
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
     try:
         yield session
         session.commit()

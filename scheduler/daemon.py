@@ -158,8 +158,9 @@ class Daemon:
 
     async def _poll(self) -> None:
         """Re-arm the dispatch job at the earliest due time (posts may have changed)."""
-        if not self.single_host:
-            await asyncio.to_thread(self.dispatcher.recover)
+        # Claims older than the lease belong to a dead daemon (PostgreSQL) or to an attempt
+        # whose result could not be stored (either database): look them up again.
+        await asyncio.to_thread(self.dispatcher.recover)
         due = await asyncio.to_thread(self.dispatcher.next_due)
         self._arm(due)
 

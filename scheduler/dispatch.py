@@ -151,7 +151,12 @@ class Dispatcher:
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 busy[running.pop(task)] -= 1
-                results.append(task.result())
+                try:
+                    results.append(task.result())
+                except Exception:
+                    # Its result could not be stored (the database refused): the delivery
+                    # stays `sending` and is recovered as uncertain; the others go on.
+                    log.exception("an attempt's result was not recorded")
 
     def claim(self, limit: int) -> list[int]:
         """Atomically mark up to ``limit`` due deliveries ``sending`` for this worker."""
