@@ -140,14 +140,16 @@ def open_database(url: str, *, migrate: bool = True) -> Engine:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
+def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     """A short unit of work: commits on success, rolls back on error, always closes.
+
+    ``write=False`` for reads only: on SQLite they then do not wait for the write lock.
 
     Keep these short: SQLite allows one writer at a time (and each of these takes its
     write lock), and an idle open transaction stops the WAL from being checkpointed.
     """
     session = Session(engine, expire_on_commit=False)
-    if engine.dialect.name == "sqlite":
+    if write and engine.dialect.name == "sqlite":
         # Take SQLite's write lock up front. A deferred transaction that reads and then
         # writes fails at once with "database is locked" when another process wrote in
         # between; an immediate one waits its turn (busy timeout) instead.

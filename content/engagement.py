@@ -19,7 +19,7 @@ def latest_metrics(engine: Engine, delivery_ids: list[int]) -> dict[int, dict[st
     """The newest value of each metric per delivery (for the TUI and reports)."""
     if not delivery_ids:
         return {}
-    with session_scope(engine) as session:
+    with session_scope(engine, write=False) as session:
         newest = (
             select(
                 MetricSample.delivery_id,

@@ -51,7 +51,7 @@ def find_posts(engine: Engine, flt: PostFilter) -> list[tuple[Post, list[Deliver
         query = query.limit(flt.limit)
     if flt.offset:
         query = query.offset(flt.offset)
-    with session_scope(engine) as session:
+    with session_scope(engine, write=False) as session:
         posts = list(session.exec(query).all())
         ids = [p.id for p in posts]
         by_post: dict[int, list[Delivery]] = {i: [] for i in ids if i is not None}

@@ -143,9 +143,12 @@ class Dispatcher:
             if free > 0 and not self.stopping:
                 room = {c: self._capacity(c) - n for c, n in busy.items() if n}
                 claimed = await asyncio.to_thread(self.claim_batch, free, busy=room)
-                for delivery_id, channel in claimed:
-                    running[asyncio.create_task(self._process(delivery_id))] = channel
-                    busy[channel] += 1
+                jobs = (
+                    await asyncio.to_thread(self._load, [i for i, _ in claimed]) if claimed else []
+                )
+                for job in jobs:
+                    running[asyncio.create_task(self._process(job))] = job.channel
+                    busy[job.channel] += 1
             if not running:
                 return results
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -235,7 +238,7 @@ class Dispatcher:
 
     def next_due(self) -> datetime | None:
         """When the earliest waiting delivery is due (None when nothing waits)."""
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, write=False) as session:
             blocked = _blocked_channels(session, self.clock())
             query = select(func.min(Delivery.next_attempt_at)).where(
                 Delivery.state == DeliveryState.PENDING
@@ -280,8 +283,7 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ one delivery
 
-    async def _process(self, delivery_id: int) -> AttemptResult:
-        job = await asyncio.to_thread(self._load, delivery_id)
+    async def _process(self, job: _Job) -> AttemptResult:
         started = self.clock()
         lateness = (started - job.due).total_seconds() if job.due else 0.0
         channel = self.channels.get(job.channel)
@@ -301,7 +303,7 @@ class Dispatcher:
             except ChannelError as exc:
                 outcome = exc
             except Exception as exc:  # a bug or an unforeseen answer: never assume "not sent"
-                log.exception("delivery %s: unexpected error from %s", delivery_id, job.channel)
+                log.exception("delivery %s: unexpected error from %s", job.delivery_id, job.channel)
                 outcome = TransientError(
                     f"unexpected {type(exc).__name__}: {exc}", uncertain=True, platform="loa"
                 )
@@ -334,39 +336,51 @@ class Dispatcher:
         )
         return result
 
-    def _load(self, delivery_id: int) -> _Job:
-        with session_scope(self.engine) as session:
-            delivery = session.get(Delivery, delivery_id)
-            assert delivery is not None
-            post = session.get(Post, delivery.post_id)
-            assert post is not None
-            images = []
-            for media_id in post.image_ids:
-                row = session.get(MediaFile, media_id)
-                if row is not None:
-                    images.append(MediaBlob(filename=row.filename, mime=row.mime, data=row.data))
-            outgoing = OutgoingPost(
-                delivery_id=delivery_id,
-                channel=delivery.channel,
-                text=delivery.text_variant or post.text,
-                title=post.title,
-                link=post.link,
-                images=tuple(images),
-                fingerprint=post.fingerprint,
-                infographic=post.infographic,
-                first_attempt_at=post.scheduled_at,
-                pending_step=delivery.pending_step,
-                pending_ref=delivery.pending_ref,
-            )
-            return _Job(
-                delivery_id=delivery_id,
-                post_id=post.id or 0,
-                channel=delivery.channel,
-                due=delivery.next_attempt_at,
-                attempts=delivery.attempts,
-                uncertain=delivery.last_error_class == UNCERTAIN,
-                post=outgoing,
-            )
+    def _load(self, delivery_ids: list[int]) -> list[_Job]:
+        """What each claimed delivery publishes: three reads for a whole batch."""
+        with session_scope(self.engine, write=False) as session:
+            deliveries = session.exec(
+                select(Delivery).where(col(Delivery.id).in_(delivery_ids))
+            ).all()
+            posts = {
+                p.id: p
+                for p in session.exec(
+                    select(Post).where(col(Post.id).in_({d.post_id for d in deliveries}))
+                ).all()
+            }
+            media_ids = {m for p in posts.values() for m in p.image_ids}
+            media = {
+                m.id: MediaBlob(filename=m.filename, mime=m.mime, data=m.data)
+                for m in session.exec(select(MediaFile).where(col(MediaFile.id).in_(media_ids)))
+            }
+            jobs = []
+            for delivery in deliveries:
+                post = posts[delivery.post_id]
+                outgoing = OutgoingPost(
+                    delivery_id=delivery.id or 0,
+                    channel=delivery.channel,
+                    text=delivery.text_variant or post.text,
+                    title=post.title,
+                    link=post.link,
+                    images=tuple(media[m] for m in post.image_ids if m in media),
+                    fingerprint=post.fingerprint,
+                    infographic=post.infographic,
+                    first_attempt_at=post.scheduled_at,
+                    pending_step=delivery.pending_step,
+                    pending_ref=delivery.pending_ref,
+                )
+                jobs.append(
+                    _Job(
+                        delivery_id=delivery.id or 0,
+                        post_id=post.id or 0,
+                        channel=delivery.channel,
+                        due=delivery.next_attempt_at,
+                        attempts=delivery.attempts,
+                        uncertain=delivery.last_error_class == UNCERTAIN,
+                        post=outgoing,
+                    )
+                )
+            return jobs
 
     async def _record_grouped(
         self, job: _Job, outcome: Published | Processing | ChannelError
@@ -586,7 +600,7 @@ def resume_channel(engine: Engine, channel: str, clock: Callable[[], datetime] =
 
 def paused_channels(engine: Engine) -> dict[str, str]:
     """Paused channels and why."""
-    with session_scope(engine) as session:
+    with session_scope(engine, write=False) as session:
         rows = session.exec(select(ChannelState).where(col(ChannelState.paused).is_(True))).all()
         return {r.channel: r.paused_reason or "" for r in rows}
 

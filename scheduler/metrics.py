@@ -53,7 +53,7 @@ class CollectionReport:
 def due_for_refresh(engine: Engine, now: datetime) -> dict[str, dict[str, int]]:
     """Per channel, the remote ids due for a refresh and their delivery ids."""
     oldest = now - CADENCE[-1][0]
-    with session_scope(engine) as session:
+    with session_scope(engine, write=False) as session:
         last = (
             select(MetricSample.delivery_id, func.max(MetricSample.collected_at).label("last"))
             .group_by(col(MetricSample.delivery_id))

@@ -43,7 +43,7 @@ class QueueStatus:
 
 def queue_status(engine: Engine, now: datetime, channel_ids: list[str]) -> QueueStatus:
     """Counts by state, lateness and per-channel health, from the database alone."""
-    with session_scope(engine) as session:
+    with session_scope(engine, write=False) as session:
         # A draft's deliveries are pending too, but they wait for a person, not the daemon.
         by_channel_state = session.exec(
             select(Delivery.channel, Delivery.state, func.count())

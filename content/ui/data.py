@@ -129,7 +129,7 @@ def _ordered(query: Any, sort: str) -> Any:
 
 def load_queue(engine: Engine, q: QueueQuery) -> QueuePage:
     """One page of posts matching ``q``, the total that match, and the attention count."""
-    with session_scope(engine) as session:
+    with session_scope(engine, write=False) as session:
         total = session.exec(_filtered(select(func.count()).select_from(Post), q)).one()
         posts = list(
             session.exec(
@@ -184,7 +184,7 @@ def _attention(session: Any) -> int:
 
 def campaign_names(engine: Engine) -> list[str]:
     """Every campaign name used so far, for suggestions while typing."""
-    with session_scope(engine) as session:
+    with session_scope(engine, write=False) as session:
         names = session.exec(
             select(Post.campaign).where(col(Post.campaign).is_not(None)).distinct()
         ).all()
@@ -193,7 +193,7 @@ def campaign_names(engine: Engine) -> list[str]:
 
 def attention_count(engine: Engine) -> int:
     """How many deliveries need attention (failed or to check by hand)."""
-    with session_scope(engine) as session:
+    with session_scope(engine, write=False) as session:
         return _attention(session)
 
 
@@ -225,7 +225,7 @@ def next_free_slot(
     if not candidates:
         return None
     spacing = office.min_spacing
-    with session_scope(engine) as session:
+    with session_scope(engine, write=False) as session:
         query = (
             select(Post.scheduled_at)
             .where(col(Post.scheduled_at).is_not(None))
@@ -267,7 +267,7 @@ class StoredImage:
 
 def stored_image(engine: Engine, media_id: int) -> StoredImage | None:
     """The bytes of one attached image (None when it is gone)."""
-    with session_scope(engine) as session:
+    with session_scope(engine, write=False) as session:
         row = session.get(MediaFile, media_id)
         return StoredImage(row.filename, row.data) if row is not None else None
 
@@ -277,7 +277,7 @@ def stored_image(engine: Engine, media_id: int) -> StoredImage | None:
 
 def week_posts(engine: Engine, start: datetime, end: datetime) -> list[QueueRow]:
     """Posts timed in ``[start, end)`` (not cancelled), by time, for the week view."""
-    with session_scope(engine) as session:
+    with session_scope(engine, write=False) as session:
         posts = list(
             session.exec(
                 select(Post)
@@ -332,7 +332,7 @@ class ChannelRow:
 
 def channel_overview(engine: Engine, channel_ids: Sequence[str]) -> list[ChannelRow]:
     """Counts of deliveries per state and the daemon's pause flag, per configured channel."""
-    with session_scope(engine) as session:
+    with session_scope(engine, write=False) as session:
         counts: dict[tuple[str, str], int] = {
             (channel, state): int(n)
             for channel, state, n in session.exec(
@@ -377,7 +377,7 @@ class EngagementRow:
 
 def engagement(engine: Engine, *, limit: int = PAGE_SIZE) -> list[EngagementRow]:
     """The most recently published deliveries with their latest engagement figures."""
-    with session_scope(engine) as session:
+    with session_scope(engine, write=False) as session:
         # Six columns: more than sqlmodel's typed select() overloads cover.
         published = session.exec(
             select(  # type: ignore[call-overload]
