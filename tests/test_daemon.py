@@ -123,3 +123,58 @@ def test_a_second_daemon_on_one_sqlite_database_is_refused(tmp_path: Path):
                 pass
     with SingleDaemonLock(database):  # released on exit
         pass
+
+
+def test_a_dispatch_job_dropped_by_the_scheduler_is_armed_again(engine, make_queue):
+    """APScheduler skips (and drops) a date job that fires while a run is in flight; the
+    next poll must arm it again even though the due time has not changed."""
+    due = (utcnow() + timedelta(days=3)).replace(microsecond=0)
+    _approved(make_queue, due)
+    daemon = _daemon(engine, make_queue, ScriptedChannel("tinh-fb"))
+
+    async def scenario():
+        task = asyncio.create_task(daemon.run_forever())
+        await _until(lambda: daemon._scheduler and daemon._scheduler.get_job("dispatch"))
+        daemon._scheduler.remove_job("dispatch")  # as a skipped second instance is
+        await _until(lambda: daemon._scheduler.get_job("dispatch") is not None)
+        armed = daemon._scheduler.get_job("dispatch").next_run_time
+        daemon.stop()
+        await task
+        return armed
+
+    assert asyncio.run(scenario()) == due
+
+
+def test_a_post_that_falls_due_as_a_run_ends_is_published_without_waiting_for_a_change(
+    engine, make_queue
+):
+    first = _approved(make_queue, utcnow())
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    class Holding(ScriptedChannel):
+        async def publish(self, post):
+            if post.delivery_id == 1:
+                entered.set()
+                await release.wait()
+            return Published(f"100_{post.delivery_id}")
+
+    daemon = _daemon(engine, make_queue, Holding("tinh-fb"))
+    daemon.settings.poll_seconds = 3600  # only the dispatch job itself may pick it up
+
+    async def scenario():
+        task = asyncio.create_task(daemon.run_forever())
+        await entered.wait()
+        # Falls due while the first publish is still in flight.
+        await asyncio.to_thread(_approved, make_queue, utcnow())
+        release.set()
+        await _until(lambda: _states(engine) == ["published", "published"], limit=5)
+        daemon.stop()
+        await task
+
+    asyncio.run(scenario())
+    assert first == 1
+
+
+def _states(engine) -> list[str]:
+    with Session(engine) as session:
+        return [d.state for d in session.exec(select(Delivery).order_by(Delivery.id)).all()]
