@@ -100,3 +100,27 @@ async def test_snapshot_post_detail(office_db, directory, clock, lang):
         await pilot.press("enter")
         await settle(pilot)
         assert_snapshot(app, f"detail_{lang}")
+
+
+@pytest.mark.parametrize("lang", ["en", "vi"])
+async def test_snapshot_engagement(office_db, directory, clock, lang):
+    from sqlmodel import select
+
+    from content.models import MetricSample
+
+    with session_scope(office_db) as session:
+        delivery = session.exec(
+            select(Delivery).where(Delivery.state == DeliveryState.PUBLISHED)
+        ).one()
+        for name, value in (("views", 1520), ("reactions", 42), ("comments", 7), ("shares", 3)):
+            session.add(
+                MetricSample(
+                    delivery_id=delivery.id, collected_at=clock.now, name=name, value=value
+                )
+            )
+    app = LoaApp(office_db, directory, actor="lan", clock=clock, lang=lang, refresh_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        assert_snapshot(app, f"engagement_{lang}")
