@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from sqlmodel import Session, select
 
 from content.db import open_database
@@ -85,6 +86,8 @@ def test_sigkill_during_a_burst_loses_nothing_and_doubles_nothing(tmp_path: Path
         config_path = tmp_path / "channels.toml"
         _write_config(config_path, sandbox.graph_url, pages)
         env = dict(os.environ)
+        # Keep the credential key out of the working directory (the default with PostgreSQL).
+        env["LOA_CREDENTIAL_KEY"] = Fernet.generate_key().decode()
         env.update({f"CRASH_TOKEN_{i}": sandbox.page_token(p) for i, p in enumerate(pages)})
         db = tmp_path / "loa.db"
         engine = open_database(f"sqlite:///{db}")

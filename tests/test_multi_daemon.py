@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from sqlmodel import Session, select
 
 from content.db import open_database
@@ -29,6 +30,8 @@ def test_three_daemons_share_500_due_deliveries_exactly_once(pg_url: str, tmp_pa
         config_path = tmp_path / "channels.toml"
         _write_config(config_path, sandbox.graph_url, pages)
         env = dict(os.environ)
+        # Keep the credential key out of the working directory (the default with PostgreSQL).
+        env["LOA_CREDENTIAL_KEY"] = Fernet.generate_key().decode()
         env.update({f"CRASH_TOKEN_{i}": sandbox.page_token(p) for i, p in enumerate(pages)})
         engine = open_database(pg_url)
         config = load(config_path)
