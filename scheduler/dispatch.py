@@ -419,24 +419,33 @@ class Dispatcher:
     ) -> list[tuple[str, str] | Exception]:
         """Commit what happened to claimed deliveries, in one transaction.
 
-        Each result has its own savepoint, so one that cannot be written does not take the
-        others with it. Returns (outcome label, detail), or the error, per result.
+        The group is written in one go; only if that fails is it written again with a
+        savepoint per result, so one result that cannot be written does not take the others
+        with it. Returns (outcome label, detail), or the error, per result.
         """
+        # Lock order everywhere: posts by id, then their deliveries (no deadlocks with the
+        # queue rules or another daemon), and the deliveries of one post are recorded one
+        # after another, so the last one sees the others settled.
+        order = sorted(
+            range(len(group)), key=lambda i: (group[i][0].post_id, group[i][0].delivery_id)
+        )
         now = self.clock()
-        answers: dict[int, tuple[str, str] | Exception] = {}
-        with session_scope(self.engine) as session:
-            # Lock order everywhere: posts by id, then their deliveries (no deadlocks with
-            # the queue rules or another daemon), and the deliveries of one post are
-            # recorded one after another, so the last one sees the others settled.
-            for index, (job, outcome) in sorted(
-                enumerate(group), key=lambda item: (item[1][0].post_id, item[1][0].delivery_id)
-            ):
-                try:
-                    with session.begin_nested():
-                        answers[index] = self._record_one(session, job, outcome, now)
-                except Exception as exc:
-                    log.exception("delivery %s: result not recorded", job.delivery_id)
-                    answers[index] = exc
+        try:
+            with session_scope(self.engine) as session:
+                answers: dict[int, tuple[str, str] | Exception] = {
+                    i: self._record_one(session, *group[i], now) for i in order
+                }
+        except Exception:
+            log.warning("a group of %d results failed; writing them one by one", len(group))
+            answers = {}
+            with session_scope(self.engine) as session:
+                for i in order:
+                    try:
+                        with session.begin_nested():
+                            answers[i] = self._record_one(session, *group[i], now)
+                    except Exception as exc:
+                        log.exception("delivery %s: result not recorded", group[i][0].delivery_id)
+                        answers[i] = exc
         return [answers[i] for i in range(len(group))]
 
     def _record_one(
