@@ -268,6 +268,12 @@ def _templates() -> dict[str, Template]:
     return {t.info.name: t for t in found}
 
 
+def sample_fields() -> dict[str, dict[str, str]]:
+    """Realistic Vietnamese text for each template (goldens, benchmarks, previews)."""
+    path = Path(__file__).resolve().parent / "samples" / "infographic_fields.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
 def list_templates() -> list[TemplateInfo]:
     """Every bundled template, in file-name order."""
     return [t.info for t in _templates().values()]

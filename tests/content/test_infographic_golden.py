@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
-from content.infographic import Branding, render
+from content.infographic import Branding, render, sample_fields
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("LOA_UPDATE_GOLDEN") == "1"
@@ -27,39 +27,7 @@ MAX_CHANGED_SHARE = 0.002
 
 BRANDING = Branding(office_name="Công an thành phố Hà Nội")
 
-SAMPLES: dict[str, dict[str, str]] = {
-    "warning": {
-        "title": "Cảnh giác lừa đảo qua mạng – Không chuyển tiền cho người lạ",
-        "body": "Đối tượng giả danh cán bộ Công an, Viện kiểm sát gọi điện yêu cầu chuyển "
-        "tiền để “xác minh”. Cơ quan chức năng không bao giờ làm việc qua điện thoại.",
-    },
-    "tips": {
-        "title": "5 cách phòng tránh lừa đảo trực tuyến",
-        "item1": "Không cung cấp mã OTP, mật khẩu cho bất kỳ ai",
-        "item2": "Không bấm vào đường link lạ gửi qua tin nhắn, Zalo, Facebook",
-        "item3": "Kiểm tra kỹ thông tin người nhận trước khi chuyển khoản",
-        "item4": "Không cài ứng dụng theo hướng dẫn của người lạ",
-        "item5": "Báo ngay cho Công an khi nghi ngờ bị lừa đảo",
-    },
-    "hotline": {
-        "title": "Đường dây nóng tiếp nhận tin báo tội phạm",
-        "number": "0243.942.4040",
-        "body": "Tiếp nhận 24/7 mọi tin báo về tội phạm, lừa đảo qua mạng và vi phạm pháp luật.",
-        "address": "Trụ sở: Số 87 Trần Hưng Đạo, phường Cửa Nam, Hà Nội",
-    },
-    "announcement": {
-        "quote": "Mỗi người dân là một chiến sĩ bảo vệ an ninh Tổ quốc, giữ gìn trật tự, "
-        "an toàn xã hội ở khu dân cư.",
-        "author": "Đại tá Nguyễn Văn Hùng",
-        "role": "Giám đốc Công an tỉnh",
-    },
-    "news-photo": {
-        "title": "Công an phường ra quân tuyên truyền phòng, chống tội phạm lừa đảo công nghệ cao",
-        "caption": "Cán bộ Công an phường hướng dẫn người dân nhận diện các thủ đoạn lừa đảo "
-        "phổ biến qua mạng xã hội.",
-        "credit": "Ảnh: Công an phường Cửa Nam",
-    },
-}
+SAMPLES: dict[str, dict[str, str]] = sample_fields()
 
 CASES = (
     [(name, "1080x1080") for name in SAMPLES]
