@@ -22,6 +22,7 @@ Definitions (the weekly mail and ``loa report range`` say the same):
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -120,8 +121,27 @@ def previous_week(week: str) -> str:
 # ---------------------------------------------------------------------- figures
 
 
+class _Engagement(ABC):
+    """Engagement and its rate from ``value(name)``: one definition for a post and a sum."""
+
+    @abstractmethod
+    def value(self, name: str) -> float:
+        """One metric's value."""
+
+    @property
+    def engagement(self) -> float:
+        """reactions + comments + shares."""
+        return sum(self.value(n) for n in ENGAGEMENT)
+
+    @property
+    def rate(self) -> float | None:
+        """engagement / views (for sums: sum over sum); None without views."""
+        views = self.value("views")
+        return self.engagement / views if views else None
+
+
 @dataclass(frozen=True)
-class PostRow:
+class PostRow(_Engagement):
     """One publication (a post on a channel) and its figures for a period."""
 
     post_id: int
@@ -139,20 +159,9 @@ class PostRow:
         """One metric (0 when never collected)."""
         return self.metrics.get(name, 0.0)
 
-    @property
-    def engagement(self) -> float:
-        """reactions + comments + shares."""
-        return sum(self.value(n) for n in ENGAGEMENT)
-
-    @property
-    def rate(self) -> float | None:
-        """engagement / views, or None without views."""
-        views = self.value("views")
-        return self.engagement / views if views else None
-
 
 @dataclass
-class Totals:
+class Totals(_Engagement):
     """Sums over publications."""
 
     publications: int = 0
@@ -169,17 +178,6 @@ class Totals:
     def value(self, name: str) -> float:
         """The sum of one metric."""
         return self.sums.get(name, 0.0)
-
-    @property
-    def engagement(self) -> float:
-        """Sum of reactions, comments and shares."""
-        return sum(self.value(n) for n in ENGAGEMENT)
-
-    @property
-    def rate(self) -> float | None:
-        """sum(engagement) / sum(views); None without views."""
-        views = self.value("views")
-        return self.engagement / views if views else None
 
     @property
     def per_post(self) -> float | None:
