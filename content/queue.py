@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -477,19 +477,23 @@ class Queue:
             self.settle(session, post.id or 0)
             return Outcome([post])
 
-    def settle(self, session: Session, post_id: int) -> None:
-        """Mark a scheduled post done once every delivery is settled (the dispatcher calls this)."""
-        post = session.get(Post, post_id, with_for_update=True)
+    def settle(self, session: Session, post_id: int, *, locked: bool = False) -> None:
+        """Mark a scheduled post done once every delivery is settled (the dispatcher calls this).
+
+        ``locked``: the caller already holds the post's row lock in this transaction.
+        """
+        post = (
+            session.get(Post, post_id)
+            if locked
+            else session.get(Post, post_id, with_for_update=True)
+        )
         if post is None or post.state != PostState.SCHEDULED:
             return
-        open_count = session.exec(
-            select(func.count())
-            .select_from(Delivery)
-            .where(Delivery.post_id == post_id)
-            .where(col(Delivery.state).not_in(list(SETTLED_DELIVERY_STATES)))
-        ).one()
-        if open_count == 0:
-            self._transition(session, post, PostState.DONE, "done", self.clock())
+        deliveries = _deliveries(session, post_id)
+        if all(d.state in SETTLED_DELIVERY_STATES for d in deliveries):
+            self._transition(
+                session, post, PostState.DONE, "done", self.clock(), deliveries=deliveries
+            )
 
     # ------------------------------------------------------------------ reads
 
@@ -605,11 +609,13 @@ class Queue:
         now: datetime,
         *,
         detail: str | None = None,
+        deliveries: list[Delivery] | None = None,
     ) -> None:
         allowed = _TRANSITIONS.get(PostState(post.state), ())
         if target not in allowed:
             raise StateError(f"post {post.id} is {post.state}; it cannot become {target}")
-        deliveries = _deliveries(session, post.id or 0)
+        if deliveries is None:
+            deliveries = _deliveries(session, post.id or 0)
         before = _snapshot(post, deliveries)
         post.state = target
         post.updated_at = now

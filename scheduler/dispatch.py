@@ -432,6 +432,7 @@ class Dispatcher:
         now = self.clock()
         try:
             with session_scope(self.engine) as session:
+                _lock_group(session, [job for job, _ in group])
                 answers: dict[int, tuple[str, str] | Exception] = {
                     i: self._record_one(session, *group[i], now) for i in order
                 }
@@ -439,6 +440,7 @@ class Dispatcher:
             log.warning("a group of %d results failed; writing them one by one", len(group))
             answers = {}
             with session_scope(self.engine) as session:
+                _lock_group(session, [job for job, _ in group])
                 for i in order:
                     try:
                         with session.begin_nested():
@@ -455,8 +457,8 @@ class Dispatcher:
         outcome: Published | Processing | ChannelError,
         now: datetime,
     ) -> tuple[str, str]:
-        session.get(Post, job.post_id, with_for_update=True)
-        delivery = session.get(Delivery, job.delivery_id, with_for_update=True)
+        # The group's posts and deliveries are loaded (and locked) already: no SQL here.
+        delivery = session.get(Delivery, job.delivery_id)
         if delivery is None or delivery.state != DeliveryState.SENDING:
             return "lost-claim", "another daemon took this delivery over"
         if delivery.claimed_by != self.worker:
@@ -465,8 +467,7 @@ class Dispatcher:
         delivery.updated_at = now
         label, detail = self._apply(session, delivery, outcome, now)
         session.add(delivery)
-        session.flush()
-        self.queue.settle(session, delivery.post_id)
+        self.queue.settle(session, delivery.post_id, locked=True)
         return label, detail
 
     def _apply(
@@ -612,6 +613,25 @@ def paused_channels(engine: Engine) -> dict[str, str]:
     with session_scope(engine, write=False) as session:
         rows = session.exec(select(ChannelState).where(col(ChannelState.paused).is_(True))).all()
         return {r.channel: r.paused_reason or "" for r in rows}
+
+
+def _lock_group(session: Session, jobs: list[_Job]) -> None:
+    """Load (and on PostgreSQL lock) a group's posts, then its deliveries, in id order.
+
+    The same order as the queue rules (post before delivery) and as other daemons (ids
+    ascending), so no two transactions wait on each other in a circle.
+    """
+    post_ids = sorted({job.post_id for job in jobs})
+    delivery_ids = sorted(job.delivery_id for job in jobs)
+    session.exec(
+        select(Post).where(col(Post.id).in_(post_ids)).order_by(col(Post.id)).with_for_update()
+    ).all()
+    session.exec(
+        select(Delivery)
+        .where(col(Delivery.id).in_(delivery_ids))
+        .order_by(col(Delivery.id))
+        .with_for_update()
+    ).all()
 
 
 def _room_of(channel: Any, room: Mapping[str, int], default: int) -> Any:
