@@ -16,13 +16,13 @@ from sqlalchemy import Engine, exists, func, or_
 from sqlmodel import col, select
 
 from content.db import session_scope
+from content.engagement import latest_metrics
 from content.models import (
     AuditEvent,
     ChannelState,
     Delivery,
     DeliveryState,
     MediaFile,
-    MetricSample,
     Post,
     PostState,
 )
@@ -394,28 +394,8 @@ def engagement(engine: Engine, *, limit: int = PAGE_SIZE) -> list[EngagementRow]
             .order_by(col(Delivery.published_at).desc(), col(Delivery.id).desc())
             .limit(limit)
         ).all()
-        ids = [row[0] for row in published]
-        metrics: dict[int, dict[str, float]] = {i: {} for i in ids}
-        if ids:
-            newest = (
-                select(
-                    MetricSample.delivery_id,
-                    MetricSample.name,
-                    func.max(MetricSample.collected_at).label("at"),
-                )
-                .where(col(MetricSample.delivery_id).in_(ids))
-                .group_by(col(MetricSample.delivery_id), col(MetricSample.name))
-                .subquery()
-            )
-            for delivery_id, name, value in session.exec(
-                select(MetricSample.delivery_id, MetricSample.name, MetricSample.value).join(
-                    newest,
-                    (newest.c.delivery_id == MetricSample.delivery_id)
-                    & (newest.c.name == MetricSample.name)
-                    & (newest.c.at == MetricSample.collected_at),
-                )
-            ).all():
-                metrics[delivery_id][name] = value
+    newest = latest_metrics(engine, [row[0] for row in published])
+    metrics = {row[0]: newest.get(row[0], {}) for row in published}
     return [
         EngagementRow(
             post_id=post_id,

@@ -8,6 +8,7 @@ the widget only shows the result. Any image the terminal cannot draw falls back 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
@@ -118,7 +119,8 @@ def open_full_image(name: str, data: bytes | None = None, path: Path | None = No
         path.write_bytes(data)
     assert path is not None, "give data or path"
     if os.environ.get("DISPLAY"):
-        try:
+        # Without xdg-open the path is shown anyway.
+        with contextlib.suppress(OSError):
             subprocess.Popen(
                 ["xdg-open", str(path)],
                 stdin=subprocess.DEVNULL,
@@ -126,6 +128,4 @@ def open_full_image(name: str, data: bytes | None = None, path: Path | None = No
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,  # the viewer outlives Loa and never reads its terminal
             )
-        except OSError:
-            pass  # no xdg-open: the path is shown anyway
     return str(path)
