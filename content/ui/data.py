@@ -128,6 +128,20 @@ def _ordered(query: Any, sort: str) -> Any:
     return query.order_by(untimed_last, col(Post.scheduled_at), col(Post.id))
 
 
+def _deliveries_by_post(session: Any, posts: list[Post]) -> dict[int, list[DeliveryView]]:
+    """Each post's channels and delivery states, in one query for the whole page."""
+    ids = [p.id for p in posts if p.id is not None]
+    by_post: dict[int, list[DeliveryView]] = {i: [] for i in ids}
+    if ids:
+        for channel, state, post_id in session.exec(
+            select(Delivery.channel, Delivery.state, Delivery.post_id)
+            .where(col(Delivery.post_id).in_(ids))
+            .order_by(col(Delivery.id))
+        ).all():
+            by_post[post_id].append(DeliveryView(channel, state))
+    return by_post
+
+
 def load_queue(engine: Engine, q: QueueQuery) -> QueuePage:
     """One page of posts matching ``q``, the total that match, and the attention count."""
     with session_scope(engine, write=False) as session:
@@ -137,15 +151,7 @@ def load_queue(engine: Engine, q: QueueQuery) -> QueuePage:
                 _ordered(_filtered(select(Post), q), q.sort).offset(q.offset).limit(q.limit)
             ).all()
         )
-        ids = [p.id for p in posts]
-        by_post: dict[int, list[DeliveryView]] = {i: [] for i in ids if i is not None}
-        if ids:
-            for channel, state, post_id in session.exec(
-                select(Delivery.channel, Delivery.state, Delivery.post_id)
-                .where(col(Delivery.post_id).in_(ids))
-                .order_by(col(Delivery.id))
-            ).all():
-                by_post[post_id].append(DeliveryView(channel, state))
+        by_post = _deliveries_by_post(session, posts)
         attention = _attention(session)
         campaigns = [
             c
@@ -289,15 +295,7 @@ def week_posts(engine: Engine, start: datetime, end: datetime) -> list[QueueRow]
                 .limit(2000)
             ).all()
         )
-        ids = [p.id for p in posts]
-        by_post: dict[int, list[DeliveryView]] = {i: [] for i in ids if i is not None}
-        if ids:
-            for channel, state, post_id in session.exec(
-                select(Delivery.channel, Delivery.state, Delivery.post_id)
-                .where(col(Delivery.post_id).in_(ids))
-                .order_by(col(Delivery.id))
-            ).all():
-                by_post[post_id].append(DeliveryView(channel, state))
+        by_post = _deliveries_by_post(session, posts)
     return [
         QueueRow(
             id=p.id or 0,

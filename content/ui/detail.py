@@ -397,23 +397,16 @@ class DetailScreen(LoaScreen):
         if delivery is None or delivery.id is None:
             return
         delivery_id, channel = delivery.id, delivery.channel
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self._change_delivery(
-                    "retry", channel, lambda: self.ctx.queue().retry_delivery(delivery_id)
-                )
-
-        self.app.push_screen(
-            ConfirmDialog(
-                _("Send to {channel} again now?").format(channel=channel),
-                _(
-                    "Do this once the cause shown under the channels is fixed. Loa sends "
-                    "it at its next round and starts counting attempts again."
-                ),
-                _("Yes, retry now"),
+        self._confirm_change(
+            "retry",
+            channel,
+            lambda: self.ctx.queue().retry_delivery(delivery_id),
+            _("Send to {channel} again now?").format(channel=channel),
+            _(
+                "Do this once the cause shown under the channels is fixed. Loa sends "
+                "it at its next round and starts counting attempts again."
             ),
-            confirmed,
+            _("Yes, retry now"),
         )
 
     def action_mark_published(self) -> None:
@@ -458,26 +451,34 @@ class DetailScreen(LoaScreen):
         if delivery is None or delivery.id is None:
             return
         delivery_id, channel = delivery.id, delivery.channel
+        self._confirm_change(
+            "mark_not_published",
+            channel,
+            lambda: self.ctx.queue().resolve_review(delivery_id, published=False),
+            _("Not published on {channel}?").format(channel=channel),
+            _(
+                "Loa sends the post to {channel} again now. If it is online after all, "
+                "it will appear twice: check the Page or OA first."
+            ).format(channel=channel),
+            _("Yes, send again"),
+        )
+
+    def _confirm_change(
+        self,
+        what: str,
+        channel: str,
+        change: Callable[[], Any],
+        title: str,
+        body: str,
+        ok_label: str,
+    ) -> None:
+        """Ask first, then make a delivery change in a worker."""
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._change_delivery(
-                    "mark_not_published",
-                    channel,
-                    lambda: self.ctx.queue().resolve_review(delivery_id, published=False),
-                )
+                self._change_delivery(what, channel, change)
 
-        self.app.push_screen(
-            ConfirmDialog(
-                _("Not published on {channel}?").format(channel=channel),
-                _(
-                    "Loa sends the post to {channel} again now. If it is online after all, "
-                    "it will appear twice: check the Page or OA first."
-                ).format(channel=channel),
-                _("Yes, send again"),
-            ),
-            confirmed,
-        )
+        self.app.push_screen(ConfirmDialog(title, body, ok_label), confirmed)
 
     def _change_delivery(self, what: str, channel: str, change: Callable[[], Any]) -> None:
         # The channel rides along in ``what`` so the notice can name it.
