@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -477,23 +477,31 @@ class Queue:
             self.settle(session, post.id or 0)
             return Outcome([post])
 
-    def settle(self, session: Session, post_id: int, *, locked: bool = False) -> None:
-        """Mark a scheduled post done once every delivery is settled (the dispatcher calls this).
+    def settle(self, session: Session, post_id: int) -> None:
+        """Mark a scheduled post done once every delivery is settled."""
+        post = session.get(Post, post_id, with_for_update=True)
+        if post is not None:
+            self.settle_loaded(session, [(post, _deliveries(session, post_id))])
 
-        ``locked``: the caller already holds the post's row lock in this transaction.
+    def settle_loaded(
+        self, session: Session, loaded: Iterable[tuple[Post, Sequence[Delivery]]]
+    ) -> None:
+        """:meth:`settle` on rows the caller has loaded: the dispatcher settles a whole group.
+
+        The caller holds each post's row lock in this transaction, and each post comes with
+        all of its deliveries as they stand in it. No reads; the audit rows of all the posts
+        are written in one statement.
         """
-        post = (
-            session.get(Post, post_id)
-            if locked
-            else session.get(Post, post_id, with_for_update=True)
-        )
-        if post is None or post.state != PostState.SCHEDULED:
-            return
-        deliveries = _deliveries(session, post_id)
-        if all(d.state in SETTLED_DELIVERY_STATES for d in deliveries):
-            self._transition(
-                session, post, PostState.DONE, "done", self.clock(), deliveries=deliveries
-            )
+        audit: list[dict[str, Any]] = []
+        now = self.clock()
+        for post, deliveries in loaded:
+            if post.state == PostState.SCHEDULED and all(
+                d.state in SETTLED_DELIVERY_STATES for d in deliveries
+            ):
+                self._transition(
+                    session, post, PostState.DONE, "done", now, deliveries=deliveries, audit=audit
+                )
+        _write_audit(session, audit)
 
     # ------------------------------------------------------------------ reads
 
@@ -609,8 +617,13 @@ class Queue:
         now: datetime,
         *,
         detail: str | None = None,
-        deliveries: list[Delivery] | None = None,
+        deliveries: Sequence[Delivery] | None = None,
+        audit: list[dict[str, Any]] | None = None,
     ) -> None:
+        """Change the post's state (if the rules allow it) and audit the change.
+
+        ``audit``: collect the audit row there instead of writing it (the caller writes many).
+        """
         allowed = _TRANSITIONS.get(PostState(post.state), ())
         if target not in allowed:
             raise StateError(f"post {post.id} is {post.state}; it cannot become {target}")
@@ -622,10 +635,10 @@ class Queue:
         if target in (PostState.DRAFT, PostState.IN_REVIEW):
             _disarm_deliveries(session, post, now)
         session.add(post)
-        session.flush()
-        # Disarming changes only due times, which the snapshot leaves out: no second read.
+        # Disarming changes only due times, which the snapshot leaves out: no second read. No
+        # flush either: the dispatcher settles a group's posts and writes them in one go.
         after = _snapshot(post, deliveries)
-        _audit(session, self.actor, action, post, before, after, now, detail=detail)
+        _audit(session, self.actor, action, post, before, after, now, detail=detail, into=audit)
 
     def _warnings(
         self, session: Session, post: Post | _Unsaved, channels: Iterable[str], now: datetime
@@ -899,15 +912,25 @@ def _audit(
     now: datetime,
     *,
     detail: str | None = None,
+    into: list[dict[str, Any]] | None = None,
 ) -> None:
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=actor,
-            action=action,
-            post_id=post.id,
-            before=before,
-            after=after,
-            detail=detail,
-        )
+    """Write one audit row, or add it to ``into`` for the caller to write with others."""
+    row = dict(
+        at=now,
+        actor=actor,
+        action=action,
+        post_id=post.id,
+        before=before,
+        after=after,
+        detail=detail,
     )
+    if into is None:
+        _write_audit(session, [row])
+    else:
+        into.append(row)
+
+
+def _write_audit(session: Session, rows: list[dict[str, Any]]) -> None:
+    # A bulk INSERT, not ORM objects: building an AuditEvent object cost more than the write.
+    if rows:
+        session.execute(insert(AuditEvent), rows)

@@ -94,6 +94,25 @@ class _Job:
 
 
 @dataclass
+class _Call:
+    """A finished call, waiting to be recorded."""
+
+    job: _Job
+    outcome: Published | Processing | ChannelError
+    latency: float
+    lateness: float
+    note: str = ""
+
+    @property
+    def holds_channel(self) -> bool:
+        """The answer pauses or blocks the whole channel once recorded."""
+        outcome = self.outcome
+        return isinstance(outcome, AuthError) or (
+            isinstance(outcome, TransientError) and outcome.channel_wide
+        )
+
+
+@dataclass
 class Dispatcher:
     """Publishes due deliveries through ``channels`` (id -> client)."""
 
@@ -115,7 +134,7 @@ class Dispatcher:
     #: Set on shutdown: finish what was claimed, claim nothing more.
     stopping: bool = False
     #: Results finishing within this many seconds are committed in one transaction.
-    group_commit_seconds: float = 0.005
+    group_commit_seconds: float = 0.03
     #: Called with every attempt's result (the demo and benchmarks measure lateness).
     on_result: Callable[[AttemptResult], None] | None = None
     _channel_locks: dict[str, asyncio.Semaphore] = field(default_factory=dict, init=False)
@@ -133,29 +152,47 @@ class Dispatcher:
 
         Claims only what can start (free overall slots, at most ``per_channel`` per channel),
         and claims again as calls finish, so a crash leaves few deliveries ``sending`` and a
-        burst drains at the rate the channels allow. Returns when nothing due is left.
+        burst drains at the rate the channels allow. A call's slot is free again as soon as
+        the platform has answered, while its result is still being recorded; only an answer
+        that holds the whole channel (paused, blocked) keeps the slot until it is recorded,
+        so nothing more goes to that channel meanwhile. Returns when nothing due is left.
         """
         results: list[AttemptResult] = []
-        running: dict[asyncio.Task[AttemptResult], str] = {}
+        calls: dict[asyncio.Task[_Call], str] = {}
+        # Recording tasks, with the channel whose slot each still holds (or None).
+        records: dict[asyncio.Task[AttemptResult], str | None] = {}
         busy: Counter[str] = Counter()
+        slot_freed = True
         while True:
-            free = self.overall - len(running)
-            if free > 0 and not self.stopping:
+            free = self.overall - len(calls)
+            if free > 0 and slot_freed and not self.stopping:
+                slot_freed = False
                 room = {c: self._capacity(c) - n for c, n in busy.items() if n}
                 claimed = await asyncio.to_thread(self.claim_batch, free, busy=room)
                 jobs = (
                     await asyncio.to_thread(self._load, [i for i, _ in claimed]) if claimed else []
                 )
                 for job in jobs:
-                    running[asyncio.create_task(self._process(job))] = job.channel
+                    calls[asyncio.create_task(self._process(job))] = job.channel
                     busy[job.channel] += 1
-            if not running:
+            if not calls and not records:
                 return results
-            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                busy[running.pop(task)] -= 1
+            done, _ = await asyncio.wait([*calls, *records], return_when=asyncio.FIRST_COMPLETED)
+            for call_task in [t for t in calls if t in done]:
+                channel = calls.pop(call_task)
+                call = call_task.result()
+                held = channel if call.holds_channel else None
+                if held is None:
+                    busy[channel] -= 1
+                    slot_freed = True
+                records[asyncio.create_task(self._finish(call))] = held
+            for record_task in [t for t in records if t in done]:
+                held = records.pop(record_task)
+                if held is not None:
+                    busy[held] -= 1
+                    slot_freed = True
                 try:
-                    results.append(task.result())
+                    results.append(record_task.result())
                 except Exception:
                     # Its result could not be stored (the database refused): the delivery
                     # stays `sending` and is recovered as uncertain; the others go on.
@@ -283,13 +320,14 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ one delivery
 
-    async def _process(self, job: _Job) -> AttemptResult:
+    async def _process(self, job: _Job) -> _Call:
+        """Make the call (look first when the last attempt's outcome is unknown)."""
         started = self.clock()
         lateness = (started - job.due).total_seconds() if job.due else 0.0
         channel = self.channels.get(job.channel)
         if channel is None:
             error = ContentError(f"channel {job.channel} is not configured any more")
-            return await self._finish(job, error, 0.0, lateness)
+            return _Call(job, error, 0.0, lateness)
         async with self._overall(), self._channel_lock(job.channel):
             t0 = time.perf_counter()
             try:
@@ -297,8 +335,7 @@ class Dispatcher:
                 if job.uncertain and not job.post.pending_step:
                     found = await channel.find(job.post)
                     if found is not None:
-                        outcome = found
-                        return await self._finish(job, outcome, _since(t0), lateness, "found")
+                        return _Call(job, found, _since(t0), lateness, "found")
                 outcome = await channel.publish(job.post)
             except ChannelError as exc:
                 outcome = exc
@@ -307,21 +344,22 @@ class Dispatcher:
                 outcome = TransientError(
                     f"unexpected {type(exc).__name__}: {exc}", uncertain=True, platform="loa"
                 )
-            return await self._finish(job, outcome, _since(t0), lateness)
+            return _Call(job, outcome, _since(t0), lateness)
 
-    async def _finish(
-        self,
-        job: _Job,
-        outcome: Published | Processing | ChannelError,
-        latency: float,
-        lateness: float,
-        note: str = "",
-    ) -> AttemptResult:
-        label, detail = await self._record_grouped(job, outcome)
+    async def _finish(self, call: _Call) -> AttemptResult:
+        """Record the call's result and report it."""
+        job = call.job
+        label, detail = await self._record_grouped(job, call.outcome)
         # The first attempt's lateness is how late the post left (retries are late by design).
         first = job.attempts == 0 and job.post.pending_step is None and not job.uncertain
         result = AttemptResult(
-            job.delivery_id, job.channel, note or label, latency, lateness, detail, first=first
+            job.delivery_id,
+            job.channel,
+            call.note or label,
+            call.latency,
+            call.lateness,
+            detail,
+            first=first,
         )
         if self.on_result is not None:
             self.on_result(result)
@@ -419,46 +457,55 @@ class Dispatcher:
     ) -> list[tuple[str, str] | Exception]:
         """Commit what happened to claimed deliveries, in one transaction.
 
-        The group is written in one go; only if that fails is it written again with a
-        savepoint per result, so one result that cannot be written does not take the others
-        with it. Returns (outcome label, detail), or the error, per result.
+        The group is written in one go: its rows loaded (and locked) in two reads, each result
+        applied to them, each post settled once, one flush. Only if that fails is it written
+        again with a savepoint per result, so one result that cannot be written does not take
+        the others with it. Returns (outcome label, detail), or the error, per result.
         """
         # Lock order everywhere: posts by id, then their deliveries (no deadlocks with the
-        # queue rules or another daemon), and the deliveries of one post are recorded one
-        # after another, so the last one sees the others settled.
+        # queue rules or another daemon).
         order = sorted(
             range(len(group)), key=lambda i: (group[i][0].post_id, group[i][0].delivery_id)
         )
         now = self.clock()
+        answers: dict[int, tuple[str, str] | Exception] = {}
         try:
             with session_scope(self.engine) as session:
-                _lock_group(session, [job for job, _ in group])
-                answers: dict[int, tuple[str, str] | Exception] = {
-                    i: self._record_one(session, *group[i], now) for i in order
-                }
+                rows = _lock_group(session, [job for job, _ in group])
+                succeeded: set[str] = set()
+                for i in order:
+                    answers[i] = self._record_one(session, rows, *group[i], now, succeeded)
+                self._settle(session, rows, {job.post_id for job, _ in group})
+                self._touch_success(session, succeeded, now)
         except Exception:
             log.warning("a group of %d results failed; writing them one by one", len(group))
             answers = {}
             with session_scope(self.engine) as session:
-                _lock_group(session, [job for job, _ in group])
+                rows = _lock_group(session, [job for job, _ in group])
                 for i in order:
+                    job = group[i][0]
                     try:
                         with session.begin_nested():
-                            answers[i] = self._record_one(session, *group[i], now)
+                            succeeded = set()
+                            answers[i] = self._record_one(session, rows, *group[i], now, succeeded)
+                            self._settle(session, rows, {job.post_id})
+                            self._touch_success(session, succeeded, now)
                     except Exception as exc:
-                        log.exception("delivery %s: result not recorded", group[i][0].delivery_id)
+                        log.exception("delivery %s: result not recorded", job.delivery_id)
                         answers[i] = exc
         return [answers[i] for i in range(len(group))]
 
     def _record_one(
         self,
         session: Session,
+        rows: _GroupRows,
         job: _Job,
         outcome: Published | Processing | ChannelError,
         now: datetime,
+        succeeded: set[str],
     ) -> tuple[str, str]:
         # The group's posts and deliveries are loaded (and locked) already: no SQL here.
-        delivery = session.get(Delivery, job.delivery_id)
+        delivery = rows.deliveries.get(job.delivery_id)
         if delivery is None or delivery.state != DeliveryState.SENDING:
             return "lost-claim", "another daemon took this delivery over"
         if delivery.claimed_by != self.worker:
@@ -466,9 +513,44 @@ class Dispatcher:
         delivery.claimed_by = None
         delivery.updated_at = now
         label, detail = self._apply(session, delivery, outcome, now)
+        if label == "published":
+            succeeded.add(delivery.channel)
         session.add(delivery)
-        self.queue.settle(session, delivery.post_id, locked=True)
         return label, detail
+
+    def _settle(self, session: Session, rows: _GroupRows, post_ids: set[int]) -> None:
+        self.queue.settle_loaded(
+            session,
+            [(rows.posts[i], rows.by_post.get(i, [])) for i in sorted(post_ids) if i in rows.posts],
+        )
+
+    def _touch_success(self, session: Session, channels: set[str], now: datetime) -> None:
+        """Note the channels' last success, at most once a second each.
+
+        The channel row is shared by every result of the channel: touching it on each one
+        serialised a burst, and "last success" to the second is precise enough.
+        """
+        stale = sorted(
+            c
+            for c in channels
+            if (written := self._success_written.get(c)) is None
+            or now - written >= timedelta(seconds=1)
+        )
+        if not stale:
+            return
+        dialect = session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(ChannelState).values(
+            [dict(channel=c, paused=False, last_success_at=now, updated_at=now) for c in stale]
+        )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["channel"],
+                set_=dict(last_success_at=now, updated_at=now),
+            )
+        )
+        for channel in stale:
+            self._success_written[channel] = now
 
     def _apply(
         self,
@@ -488,12 +570,6 @@ class Dispatcher:
             delivery.next_attempt_at = None
             delivery.pending_step = delivery.pending_ref = None
             _clear_error(delivery)
-            # The channel row is shared by every result of the channel: touching it on each
-            # one serialised a burst, and "last success" to the second is precise enough.
-            written = self._success_written.get(delivery.channel)
-            if written is None or now - written >= timedelta(seconds=1):
-                _channel_state(session, delivery.channel, now).last_success_at = now
-                self._success_written[delivery.channel] = now
             return "published", outcome.remote_id
         if isinstance(outcome, Processing):
             if delivery.pending_step is None:
@@ -615,23 +691,40 @@ def paused_channels(engine: Engine) -> dict[str, str]:
         return {r.channel: r.paused_reason or "" for r in rows}
 
 
-def _lock_group(session: Session, jobs: list[_Job]) -> None:
-    """Load (and on PostgreSQL lock) a group's posts, then its deliveries, in id order.
+@dataclass
+class _GroupRows:
+    """A group's posts and all of their deliveries, as loaded in the recording transaction.
+
+    Held here because the session's identity map keeps rows only while something refers to
+    them: dropped, each would be read again.
+    """
+
+    posts: dict[int, Post]
+    by_post: dict[int, list[Delivery]]
+    deliveries: dict[int, Delivery]
+
+
+def _lock_group(session: Session, jobs: list[_Job]) -> _GroupRows:
+    """Load (and on PostgreSQL lock) a group's posts, then all their deliveries, in id order.
 
     The same order as the queue rules (post before delivery) and as other daemons (ids
-    ascending), so no two transactions wait on each other in a circle.
+    ascending), so no two transactions wait on each other in a circle. All of a post's
+    deliveries, not only the group's: settling the post needs them.
     """
     post_ids = sorted({job.post_id for job in jobs})
-    delivery_ids = sorted(job.delivery_id for job in jobs)
-    session.exec(
+    posts = session.exec(
         select(Post).where(col(Post.id).in_(post_ids)).order_by(col(Post.id)).with_for_update()
     ).all()
-    session.exec(
+    deliveries = session.exec(
         select(Delivery)
-        .where(col(Delivery.id).in_(delivery_ids))
+        .where(col(Delivery.post_id).in_(post_ids))
         .order_by(col(Delivery.id))
         .with_for_update()
     ).all()
+    by_post: dict[int, list[Delivery]] = {}
+    for delivery in deliveries:
+        by_post.setdefault(delivery.post_id, []).append(delivery)
+    return _GroupRows({p.id or 0: p for p in posts}, by_post, {d.id or 0: d for d in deliveries})
 
 
 def _room_of(channel: Any, room: Mapping[str, int], default: int) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import threading
 from datetime import timedelta
 
 import pytest
@@ -339,3 +340,48 @@ def test_per_channel_concurrency_is_bounded(engine, scheduled, dispatcher):
 
     _run(dispatcher({"tinh-fb": Slow("tinh-fb")}, per_channel={"tinh-fb": 2}))
     assert peak == 2
+
+
+def test_the_next_post_goes_out_while_the_last_result_is_being_recorded(
+    engine, scheduled, dispatcher
+):
+    for i in range(2):
+        scheduled(text=f"Bài {i}")
+    second_call = threading.Event()
+
+    class Watching(ScriptedChannel):
+        async def publish(self, post):
+            if self.published:
+                second_call.set()
+            return await super().publish(post)
+
+    d = dispatcher({"tinh-fb": Watching("tinh-fb")}, per_channel={"tinh-fb": 1})
+    record, overlapped = d._record, []
+
+    def slow_record(group):
+        # A slow database: the first result is still unwritten when the slot is needed.
+        overlapped.append(second_call.wait(timeout=5))
+        return record(group)
+
+    d._record = slow_record  # type: ignore[method-assign]
+    _run(d)
+    assert overlapped[0] is True
+    assert d.next_due() is None
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        AuthError("Error validating access token", code=190),
+        TransientError("Application request limit reached", retry_after=600, channel_wide=True),
+    ],
+    ids=["paused", "rate-limited"],
+)
+def test_an_answer_that_holds_the_channel_stops_its_next_calls(
+    engine, scheduled, dispatcher, answer
+):
+    for i in range(3):
+        scheduled(text=f"Bài {i}")
+    channel = ScriptedChannel("tinh-fb", [answer])
+    _run(dispatcher({"tinh-fb": channel}, per_channel={"tinh-fb": 1}))
+    assert len(channel.published) == 1
