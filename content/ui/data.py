@@ -83,7 +83,7 @@ class QueuePage:
     campaigns: list[str]
 
 
-def _filtered(query: Any, q: QueueQuery) -> Any:
+def _filtered(query: Any, q: QueueQuery, dialect: str) -> Any:
     if q.state == ATTENTION:
         query = query.where(
             exists().where(
@@ -103,13 +103,14 @@ def _filtered(query: Any, q: QueueQuery) -> Any:
         )
     if q.text:
         pattern = f"%{q.text}%"
-        query = query.where(
-            or_(
-                col(Post.text).ilike(pattern),
-                col(Post.title).ilike(pattern),
-                col(Post.author).ilike(pattern),
-            )
-        )
+        columns = (col(Post.text), col(Post.title), col(Post.author))
+        if dialect == "sqlite":
+            # SQLite's LIKE already ignores case, for ASCII only, and its lower() knows only
+            # ASCII as well: ILIKE's lower() on every row gave the same answer at twice the
+            # cost of a search keystroke over 20,000 posts.
+            query = query.where(or_(*(c.like(pattern) for c in columns)))
+        else:
+            query = query.where(or_(*(c.ilike(pattern) for c in columns)))
     return query
 
 
@@ -144,11 +145,14 @@ def _deliveries_by_post(session: Any, posts: list[Post]) -> dict[int, list[Deliv
 
 def load_queue(engine: Engine, q: QueueQuery) -> QueuePage:
     """One page of posts matching ``q``, the total that match, and the attention count."""
+    dialect = engine.dialect.name
     with session_scope(engine, write=False) as session:
-        total = session.exec(_filtered(select(func.count()).select_from(Post), q)).one()
+        total = session.exec(_filtered(select(func.count()).select_from(Post), q, dialect)).one()
         posts = list(
             session.exec(
-                _ordered(_filtered(select(Post), q), q.sort).offset(q.offset).limit(q.limit)
+                _ordered(_filtered(select(Post), q, dialect), q.sort)
+                .offset(q.offset)
+                .limit(q.limit)
             ).all()
         )
         by_post = _deliveries_by_post(session, posts)
