@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.clock import iso_utc, parse_instant
+from sandbox.disconnect import HANDLERS
 from sandbox.faults import FaultSpec
 from sandbox.graph_render import post_engagement
 from sandbox.runtime import Sandbox
@@ -276,5 +277,6 @@ def control_app(sandbox: Sandbox) -> Starlette:
             Route("/requests", control.requests, methods=get),
             Route("/reset", control.reset, methods=post),
             Route("/zalo/consent", control.consent, methods=post),
-        ]
+        ],
+        exception_handlers=HANDLERS,
     )

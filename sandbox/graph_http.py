@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.disconnect import HANDLERS
 from sandbox.graph import GraphApi
 from sandbox.graph_call import GraphCall, Reply, Upload, split_version
 from sandbox.graph_errors import GraphError, invalid_parameter
@@ -275,5 +276,6 @@ def graph_app(sandbox: Sandbox) -> Starlette:
         routes=[
             Route("/", http.endpoint, methods=methods),
             Route("/{path:path}", http.endpoint, methods=methods),
-        ]
+        ],
+        exception_handlers=HANDLERS,
     )

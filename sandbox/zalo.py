@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from sandbox import faults as fault_kinds
 from sandbox.config import OaIdentity
+from sandbox.disconnect import HANDLERS
 from sandbox.media import ONE_MB, image_kind
 from sandbox.runtime import Sandbox
 from sandbox.state import ZaloUpload
@@ -332,5 +333,6 @@ def zalo_openapi_app(sandbox: Sandbox) -> Starlette:
             Route("/v2.0/oa/message", api.route(api.message, publish=True), methods=["POST"]),
             Route("/v2.0/oa/getoa", api.route(api.getoa), methods=["GET"]),
             Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE"]),
-        ]
+        ],
+        exception_handlers=HANDLERS,
     )

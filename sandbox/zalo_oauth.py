@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from sandbox import faults as fault_kinds
 from sandbox.config import OaIdentity, zalo_token
+from sandbox.disconnect import HANDLERS
 from sandbox.runtime import Sandbox
 from sandbox.state import ZaloGrant
 from sandbox.transport import DropConnection, hold_until_client_leaves
@@ -248,5 +249,6 @@ def zalo_oauth_app(sandbox: Sandbox) -> Starlette:
             Route("/v4/oa/access_token", oauth.access_token, methods=["POST"]),
             Route("/v4/oa/permission", oauth.permission, methods=["GET"]),
             Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE"]),
-        ]
+        ],
+        exception_handlers=HANDLERS,
     )
