@@ -82,6 +82,7 @@ def verdict(engine: Any, sb: Any, pages: list[str]) -> dict[str, Any]:
         still_paused = [c.channel for c in session.exec(select(ChannelState)).all() if c.paused]
     states = Counter(str(d.state) for d in deliveries)
     lost = doubled = review_on_page = 0
+    doubled_ids: list[int] = []
     expected = set()
     for d in deliveries:
         key = (pages[int(d.channel.removeprefix("page"))], text_of[d.post_id])
@@ -89,6 +90,7 @@ def verdict(engine: Any, sb: Any, pages: list[str]) -> dict[str, Any]:
         copies = received[key]
         if copies > 1:
             doubled += 1
+            doubled_ids.append(d.id or 0)
         if d.state == "published" and copies == 0:
             lost += 1
         elif d.state == "needs_review":
@@ -113,6 +115,7 @@ def verdict(engine: Any, sb: Any, pages: list[str]) -> dict[str, Any]:
         "states": dict(states),
         "lost": lost,
         "doubled": doubled,
+        "doubled_deliveries": doubled_ids,
         "needs_review": states["needs_review"],
         "needs_review_found_on_page": review_on_page,
         "on_platform": sum(received.values()),

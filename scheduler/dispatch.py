@@ -588,6 +588,10 @@ class Dispatcher:
             # Not this post's fault: it waits, the channel pauses until its token works.
             delivery.state = DeliveryState.PENDING
             delivery.next_attempt_at = now
+            if was_uncertain:
+                # The refusal may have come from the look-up: the post may still be on the
+                # Page from an earlier attempt, so look again once the channel resumes.
+                delivery.last_error_class = UNCERTAIN
             if not state.paused:
                 state.paused = True
                 state.paused_reason = outcome.message

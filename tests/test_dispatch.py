@@ -385,3 +385,30 @@ def test_an_answer_that_holds_the_channel_stops_its_next_calls(
     channel = ScriptedChannel("tinh-fb", [answer])
     _run(dispatcher({"tinh-fb": channel}, per_channel={"tinh-fb": 1}))
     assert len(channel.published) == 1
+
+
+def test_an_uncertain_post_is_still_looked_up_after_its_channel_was_paused(
+    engine, scheduled, dispatcher, clock
+):
+    post_id = scheduled()
+    crashed = dispatcher({})
+    assert crashed.claim(10)  # the dead daemon's post may be on the Page already
+
+    class TokenExpiresDuringTheLookUp(ScriptedChannel):
+        async def find(self, post):
+            self.finds.append(post)
+            if len(self.finds) == 1:
+                raise AuthError("Error validating access token", code=190)
+            return Published("100_7")
+
+    channel = TokenExpiresDuringTheLookUp("tinh-fb")
+    restarted = dispatcher({"tinh-fb": channel})
+    restarted.recover(everything=True)
+    clock.advance(seconds=30)
+    _run(restarted)
+    assert _deliveries(engine, post_id)[0].last_error_class == UNCERTAIN
+    assert resume_channel(engine, "tinh-fb", clock)
+    _run(restarted)
+    assert channel.published == []
+    assert len(channel.finds) == 2
+    assert _deliveries(engine, post_id)[0].remote_id == "100_7"
