@@ -19,6 +19,7 @@ import random
 import re
 import shutil
 import signal
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -189,8 +190,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         text = log.read_text(errors="replace")
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
-            for path in (db, log, cfg):
+            for path in (log, cfg):
                 shutil.copy(path, args.keep / path.name)
+            # A consistent copy: the newest commits may still be in the write-ahead log.
+            with sqlite3.connect(db) as source, sqlite3.connect(args.keep / db.name) as copy:
+                source.backup(copy)
     recovered = sum(int(m[1]) for m in RECOVERED.finditer(text))
     paused = result["alerts"].get("channel_paused", 0)
     figures = [

@@ -5,7 +5,8 @@ The rules, in the order they protect the user:
 1. A delivery is claimed atomically (one conditional UPDATE; on PostgreSQL the candidate
    rows are locked with ``FOR UPDATE SKIP LOCKED``) and the claim is committed *before*
    the platform is called, so two daemons never send the same delivery.
-2. Each result is committed as soon as it is known.
+2. Each result is committed as soon as it is known (the results that finish within the
+   same few hundredths of a second share one transaction).
 3. An attempt whose outcome is unknown (timeout after sending, 5xx, a crash while
    ``sending``) is marked ``uncertain``; the next attempt first asks the channel whether
    the post is already there (:meth:`Channel.find`) and only re-sends when it surely is not.
