@@ -167,7 +167,7 @@ def latency_floor(n: int, channels: int, per_channel: int, trials: int = 200) ->
         slowest = 0.0
         for channel in range(channels):
             slots = [0.0] * per_channel
-            for _ in range(len(range(channel, n, channels))):
+            for _ in range(channel, n, channels):  # this channel's share of the burst
                 heapq.heappush(slots, heapq.heappop(slots) + rng.uniform(lo, hi))
             slowest = max(slowest, max(slots))
         total += slowest

@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -540,9 +541,7 @@ class Dispatcher:
         )
         if not stale:
             return
-        dialect = session.get_bind().dialect.name
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert(ChannelState).values(
+        statement = _upsert(session, ChannelState).values(
             [dict(channel=c, paused=False, last_success_at=now, updated_at=now) for c in stale]
         )
         session.execute(
@@ -743,12 +742,16 @@ def _blocked_channels(session: Session, now: datetime) -> list[str]:
     )
 
 
+def _upsert(session: Session, table: Any) -> Any:
+    """An INSERT that can take ``on_conflict_do_*`` on this session's database."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+
+
 def _channel_state(session: Session, channel: str, now: datetime) -> ChannelState:
     """The channel's shared state row, created on first use (safe when daemons race)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     session.execute(
-        insert(ChannelState)
+        _upsert(session, ChannelState)
         .values(channel=channel, paused=False, updated_at=now)
         .on_conflict_do_nothing(index_elements=["channel"])
     )
