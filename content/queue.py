@@ -930,7 +930,12 @@ def _audit(
         into.append(row)
 
 
+#: The audit table itself: rows go in through Core (see _write_audit).
+_AUDIT_TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
+
+
 def _write_audit(session: Session, rows: list[dict[str, Any]]) -> None:
-    # A bulk INSERT, not ORM objects: building an AuditEvent object cost more than the write.
+    # A Core INSERT on the table, not ORM objects nor an ORM bulk insert: building AuditEvent
+    # objects cost more than the write, and the ORM statement flushed the session first.
     if rows:
-        session.execute(insert(AuditEvent), rows)
+        session.execute(insert(_AUDIT_TABLE), rows)

@@ -34,6 +34,7 @@ from apscheduler.triggers.base import BaseTrigger
 from sqlalchemy import Engine
 
 from content.errors import LoaError
+from content.heap import freeze_startup_objects
 from content.queue import Queue
 from content.times import utcnow
 from scheduler.channels.base import Channel
@@ -136,6 +137,7 @@ class Daemon:
             )
         scheduler.start()
         await self._poll()
+        freeze_startup_objects()
         log.info("daemon %s started; %d channels", self.worker, len(self.channels))
         await self._stopping.wait()
         # Drain before shutting the scheduler down: its executor cancels running jobs.

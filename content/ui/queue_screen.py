@@ -27,6 +27,7 @@ from content.ui.fmt import (
     when,
 )
 from content.ui.i18n import N_, _, ngettext
+from content.ui.table_cell import TableCell
 
 #: Column keys and their English headers (translated when the table is built).
 COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -88,11 +89,6 @@ def channels_cell(row: data.QueueRow, width: int = 0) -> Text:
         text.append(item, DELIVERY_STYLES.get(d.state, ""))
         used += len(item)
     return text
-
-
-def _one_line(value: str) -> Text:
-    """A cell that is cut with an ellipsis rather than wrapped (only channels may wrap)."""
-    return Text(value, no_wrap=True, overflow="ellipsis")
 
 
 class QueueScreen(LoaScreen):
@@ -205,16 +201,17 @@ class QueueScreen(LoaScreen):
         self._show_status()
         self.loaded = True
 
-    def _cells(self, row: data.QueueRow) -> list[Any]:
-        tz = self.ctx.tz
+    def _cells(self, row: data.QueueRow) -> list[TableCell]:
+        # Cut with an ellipsis, never wrapped: only the channel cell has several lines, and
+        # it breaks them itself (between channels).
         return [
-            Text(str(row.id), justify="right"),
-            when(row.scheduled_at, tz),
-            Text(post_state(row.state), POST_STATE_STYLES.get(row.state, "")),
-            channels_cell(row, CHANNELS_WIDTH),
-            _one_line(first_line(row.title or row.text)),
-            _one_line(row.author),
-            _one_line(row.campaign or ""),
+            TableCell(str(row.id), right=True),
+            TableCell(when(row.scheduled_at, self.ctx.tz)),
+            TableCell(Text(post_state(row.state), POST_STATE_STYLES.get(row.state, ""))),
+            TableCell(channels_cell(row, CHANNELS_WIDTH)),
+            TableCell(first_line(row.title or row.text)),
+            TableCell(row.author),
+            TableCell(row.campaign or ""),
         ]
 
     def _fill(self, rows: list[data.QueueRow]) -> None:
