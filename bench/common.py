@@ -101,8 +101,26 @@ def emit(name: str, title: str, figures: list[Figure], details: dict[str, Any]) 
 
 
 def machine() -> str:
-    """A one-line description of where the figures were measured."""
-    return f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}"
+    """A one-line description of where the figures were measured, with its speed now.
+
+    Shared machines change speed by up to 2x from one hour to the next (seen while
+    profiling): the time of a fixed pure-Python loop, taken when the figures are written,
+    tells which CPU-bound figures to compare.
+    """
+    return (
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}, "
+        f"10M-step Python loop in {python_loop_seconds():.2f} s"
+    )
+
+
+def python_loop_seconds(steps: int = 10_000_000) -> float:
+    """Seconds this process takes to build a list of ``steps`` zeros in a comprehension.
+
+    The same loop as the speed notes in FINDINGS.md (``[0 for _ in range(10**7)]``).
+    """
+    started = time.perf_counter()
+    [0 for _ in range(steps)]
+    return time.perf_counter() - started
 
 
 def say(text: str) -> None:

@@ -56,5 +56,9 @@ class TableCell:
                 line.truncate(width, overflow="ellipsis")
             elif self._right:
                 line.pad_left(width - line.cell_len)
-            segments.extend(line.render(console))
+            rendered = line.render(console)
+            # Text.render leaves the line's own style to its caller (spans only).
+            if line.style:
+                rendered = Segment.apply_style(rendered, console.get_style(line.style))
+            segments.extend(rendered)
         return segments
