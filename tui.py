@@ -22,7 +22,6 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 import content.ui
-from content.heap import freeze_startup_objects
 from content.office import ChannelDirectory
 from content.times import utcnow
 from content.ui.context import LoaContext
@@ -76,7 +75,6 @@ class LoaApp(App[None]):
 
         self.push_screen(QueueScreen())
         self.set_interval(self.ctx.refresh_seconds, self._count_attention)
-        self.call_after_refresh(freeze_startup_objects)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="attention")
     def _count_attention(self) -> None:

@@ -13,6 +13,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, DataTable, Footer, Header, Input, Select, Static
 
+from content.heap import freeze_startup_objects
 from content.models import PostState
 from content.ui import data
 from content.ui.base import LoaScreen
@@ -199,6 +200,10 @@ class QueueScreen(LoaScreen):
         self._show_attention(page.attention)
         self._update_campaigns(page.campaigns)
         self._show_status()
+        if not self.loaded:
+            # Start-up ends with the first page on screen: what exists now lives as long as
+            # the app, and full GC passes over it stalled keystrokes.
+            self.call_after_refresh(freeze_startup_objects)
         self.loaded = True
 
     def _cells(self, row: data.QueueRow) -> list[TableCell]:
