@@ -58,6 +58,10 @@ class RetryPolicy:
     """How often and how long to retry transient failures."""
 
     max_attempts: int = 6
+    #: Calls per look-up of an uncertain post. A look-up only reads, so one that failed for
+    #: a passing reason is asked again at once: a flaky read would otherwise use up one of
+    #: the post's attempts, and an uncertain post that runs out of them needs a person.
+    lookup_tries: int = 2
     base_delay: float = 30.0
     max_delay: float = 3600.0
     #: Each delay is stretched or shrunk by up to this fraction, so retries do not stampede.
@@ -336,7 +340,7 @@ class Dispatcher:
             try:
                 outcome: Published | Processing | ChannelError
                 if job.uncertain and not job.post.pending_step:
-                    found = await channel.find(job.post)
+                    found = await self._look_up(channel, job.post)
                     if found is not None:
                         return _Call(job, found, _since(t0), lateness, "found")
                 outcome = await channel.publish(job.post)
@@ -348,6 +352,18 @@ class Dispatcher:
                     f"unexpected {type(exc).__name__}: {exc}", uncertain=True, platform="loa"
                 )
             return _Call(job, outcome, _since(t0), lateness)
+
+    async def _look_up(self, channel: Channel, post: OutgoingPost) -> Published | None:
+        """Whether the platform already has ``post``, asking again at once after a failure
+        that names no wait (a rate limit's wait is the platform's to set)."""
+        for _ in range(self.policy.lookup_tries - 1):
+            try:
+                return await channel.find(post)
+            except TransientError as exc:
+                if exc.retry_after is not None:
+                    raise
+                log.info("look-up of delivery %s failed (%s); asking again", post.delivery_id, exc)
+        return await channel.find(post)
 
     async def _finish(self, call: _Call) -> AttemptResult:
         """Record the call's result and report it."""

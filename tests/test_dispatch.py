@@ -207,6 +207,43 @@ def test_an_uncertain_post_surely_absent_is_sent_again(engine, scheduled, dispat
     assert _deliveries(engine, post_id)[0].state == "published"
 
 
+def test_a_look_up_that_fails_once_is_asked_again_within_the_same_attempt(
+    engine, scheduled, dispatcher, clock
+):
+    post_id = scheduled()
+
+    class FlakyListing(ScriptedChannel):
+        async def find(self, post):
+            self.finds.append(post)
+            if len(self.finds) == 1:
+                raise TransientError("HTTP 503")
+            return Published("100_5")
+
+    channel = FlakyListing("tinh-fb", [TransientError("read timeout", uncertain=True)])
+    d = dispatcher({"tinh-fb": channel})
+    _run(d)
+    clock.advance(seconds=60)
+    assert [r.outcome for r in _run(d)] == ["found"]
+    (delivery,) = _deliveries(engine, post_id)
+    # The send, then one look-up attempt that asked twice.
+    assert (delivery.state, delivery.remote_id, delivery.attempts) == ("published", "100_5", 2)
+    assert len(channel.finds) == 2 and len(channel.published) == 1
+
+
+def test_a_rate_limited_look_up_is_not_asked_again_at_once(engine, scheduled, dispatcher, clock):
+    scheduled()
+    channel = ScriptedChannel(
+        "tinh-fb",
+        [TransientError("read timeout", uncertain=True)],
+        found=TransientError("too many calls", retry_after=600),
+    )
+    d = dispatcher({"tinh-fb": channel})
+    _run(d)
+    clock.advance(seconds=60)
+    _run(d)
+    assert len(channel.finds) == 1 and len(channel.published) == 1
+
+
 def test_when_the_platform_cannot_tell_the_delivery_ends_in_needs_review(
     engine, scheduled, dispatcher, clock
 ):
