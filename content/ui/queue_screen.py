@@ -28,7 +28,7 @@ from content.ui.fmt import (
     when,
 )
 from content.ui.i18n import N_, _, ngettext
-from content.ui.table_cell import TableCell
+from content.ui.table_cell import CellTable, TableCell
 
 #: Column keys and their English headers (translated when the table is built).
 COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -151,7 +151,7 @@ class QueueScreen(LoaScreen):
             )
             yield Select([], prompt=_("All campaigns"), id="campaign")
             yield Button("", id="attention")
-        table: DataTable[Any] = DataTable(id="posts", cursor_type="row", zebra_stripes=True)
+        table = CellTable(id="posts", cursor_type="row", zebra_stripes=True)
         for key, label, width in COLUMNS:
             table.add_column(_(label), key=key, width=width)
         yield table

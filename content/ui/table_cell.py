@@ -6,14 +6,22 @@ its columns. The queue's columns have fixed widths and its cells never wrap (the
 cell breaks its own lines), so that work bought nothing: it was most of a filter
 keystroke's redraw over a full page. :class:`TableCell` cuts its lines to the column once,
 keeps the segments per width, and offers no measurement (the table then takes one cell,
-which fixed-width columns ignore).
+which fixed-width columns ignore). :class:`CellTable` goes one step further: it draws a
+:class:`TableCell` straight into the row, without DataTable's general path (a Rich
+padding and styling pipeline per cell), which was still half of a filter keystroke's
+redraw; what it draws is the same, segment for segment (tests/tui/test_table_cell.py).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual.widgets import DataTable
 
 
 class TableCell:
@@ -22,12 +30,12 @@ class TableCell:
     Only for columns with a fixed width and rows with a known height.
     """
 
-    __slots__ = ("_right", "_segments", "text")
+    __slots__ = ("_lines", "_right", "text")
 
     def __init__(self, text: Text | str, *, right: bool = False) -> None:
         self.text = text if isinstance(text, Text) else Text(text)
         self._right = right
-        self._segments: dict[int, list[Segment]] = {}
+        self._lines: dict[int, list[list[Segment]]] = {}
 
     @property
     def plain(self) -> str:
@@ -41,24 +49,106 @@ class TableCell:
         return f"TableCell({self.text.plain!r})"
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> list[Segment]:
-        width = options.max_width
-        segments = self._segments.get(width)
-        if segments is None:
-            segments = self._segments[width] = self._layout(console, width)
-        return segments
-
-    def _layout(self, console: Console, width: int) -> list[Segment]:
         segments: list[Segment] = []
-        for n, line in enumerate(self.text.split("\n", allow_blank=True)):
+        for n, line in enumerate(self.lines(console, options.max_width)):
             if n:
                 segments.append(Segment.line())
+            segments.extend(line)
+        return segments
+
+    def lines(self, console: Console, width: int) -> list[list[Segment]]:
+        """The cell's lines at ``width`` cells, each cut (or right-aligned) to fit."""
+        lines = self._lines.get(width)
+        if lines is None:
+            lines = self._lines[width] = self._layout(console, width)
+        return lines
+
+    def _layout(self, console: Console, width: int) -> list[list[Segment]]:
+        text = self.text
+        plain = text.plain
+        if not text.spans and "\n" not in plain and cell_len(plain) <= width:
+            # Most cells: one unstyled-span line that fits, which Text.render would yield
+            # as one segment anyway.
+            if self._right:
+                plain = " " * (width - cell_len(plain)) + plain
+            return [[Segment(plain, console.get_style(text.style) if text.style else None)]]
+        lines: list[list[Segment]] = []
+        for line in self.text.split("\n", allow_blank=True):
             if line.cell_len > width:
                 line.truncate(width, overflow="ellipsis")
             elif self._right:
                 line.pad_left(width - line.cell_len)
-            rendered = line.render(console)
+            rendered = list(line.render(console))
             # Text.render leaves the line's own style to its caller (spans only).
             if line.style:
-                rendered = Segment.apply_style(rendered, console.get_style(line.style))
-            segments.extend(rendered)
-        return segments
+                rendered = list(Segment.apply_style(rendered, console.get_style(line.style)))
+            lines.append(rendered)
+        return lines
+
+
+class CellTable(DataTable[Any]):
+    """A DataTable that draws its :class:`TableCell` cells directly.
+
+    Other cells, the header, row labels, fixed rows and columns and rows of automatic
+    height take DataTable's own path. The cache key and styles are DataTable's (textual is
+    pinned; the tests compare both paths segment by segment, so an upgrade that changes
+    how DataTable draws a cell shows up there).
+    """
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        general = super()._render_cell
+        if row_index < max(0, self.fixed_rows) or column_index < max(0, self.fixed_columns):
+            return general(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        if row_key is None or column_key is None:
+            return general(row_index, column_index, base_style, width, cursor, hover)
+        cache_key = (
+            row_key,
+            column_key,
+            base_style,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        lines = self._cell_render_cache.get(cache_key)
+        if lines is not None:
+            return lines
+        cell = self._get_row_renderables(row_index).cells[column_index]
+        height = self.rows[row_key].height
+        pad = self.cell_padding
+        inner = width - 2 * pad
+        if not isinstance(cell, TableCell) or not height or inner < 1:
+            return general(row_index, column_index, base_style, width, cursor, hover)
+        component_style, post_style = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        style = base_style + Style.from_meta({"row": row_index, "column": column_index})
+        style += component_style
+        lines = []
+        for line in cell.lines(self.app.console, inner)[:height]:
+            fill = Segment(" " * (inner - Segment.get_line_length(line) + pad))
+            segments = [Segment(" " * pad), *line, fill]
+            lines.append(list(Segment.apply_style(segments, style, post_style)))
+        blank = list(Segment.apply_style([Segment(" " * width)], style, post_style))
+        lines.extend(list(blank) for _ in range(height - len(lines)))
+        self._cell_render_cache[cache_key] = lines
+        return lines

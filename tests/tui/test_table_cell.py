@@ -1,9 +1,15 @@
-"""Queue cells: cut to their column with an ellipsis, lines kept, numbers to the right."""
+"""Queue cells: cut to their column with an ellipsis, lines kept, numbers to the right; the
+table that draws them directly shows what DataTable would."""
+
+from itertools import product
 
 from rich.console import Console
+from rich.segment import Segment
 from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable
 
-from content.ui.table_cell import TableCell
+from content.ui.table_cell import CellTable, TableCell
 
 
 def shown(cell: TableCell, width: int) -> list[str]:
@@ -40,3 +46,50 @@ def test_the_styles_of_the_text_reach_the_screen():
 
 def test_the_cell_reads_as_its_plain_text():
     assert str(TableCell(Text("đã đăng", "green"))) == "đã đăng"
+
+
+class _TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        table = CellTable(cursor_type="row", zebra_stripes=True)
+        table.add_column("#", width=4)
+        table.add_column("channels", width=10)
+        table.add_column("title", width=12)
+        table.add_column("plain", width=6)
+        rows = [
+            (TableCell("7", right=True), TableCell(Text("tinh-fb ✓", "green")), "Ấp 3", 1),
+            (TableCell("12", right=True), TableCell("tinh-fb ✓\nxa-phuoc-long-zalo ○"), "x", 2),
+            (TableCell("123", right=True), TableCell("a\nb"), "taller", 3),
+        ]
+        for number, channels, plain, height in rows:
+            title = TableCell(Text("Cảnh giác lừa đảo qua mạng", "bold red"))
+            table.add_row(number, channels, title, plain, height=height)
+        yield table
+
+
+def _drawn(render, table: CellTable, *args: object) -> list[list[Segment]]:
+    table._clear_caches()
+    return [list(Segment.simplify(line)) for line in render(table, *args)]
+
+
+async def test_the_table_draws_its_cells_as_datatable_would_for_every_cursor_and_style():
+    app = _TableApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        await pilot.pause()
+        table = app.query_one(CellTable)
+        table.hover_coordinate = table.cursor_coordinate
+        cases = list(
+            product(
+                range(table.row_count),
+                enumerate(table.ordered_columns),
+                [(False, False), (True, False), (False, True)],
+                ["table", "row"],
+            )
+        )
+        for row, (column, spec), (cursor, hover), base_of in cases:
+            base = table.rich_style
+            if base_of == "row":
+                base = table._get_row_style(row, base)
+            args = (row, column, base, spec.get_render_width(table), cursor, hover)
+            fast = _drawn(CellTable._render_cell, table, *args)
+            assert fast == _drawn(DataTable._render_cell, table, *args), args
+        assert len(cases) == 3 * 4 * 3 * 2
