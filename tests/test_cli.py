@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -275,3 +276,17 @@ def test_status_counts_waiting_late_and_paused_channels(loa, db_url):
     assert zalo["paused"] and zalo["paused_reason"] == "-216 Access token is invalid"
     code, out, _ = loa("status")
     assert "tinh-zalo        PAUSED: -216 Access token is invalid" in out
+
+
+def test_the_daemon_log_has_no_line_per_http_request_unless_debugging():
+    from scheduler.cli.daemon import configure_logging
+
+    httpx_log = logging.getLogger("httpx")
+    original = httpx_log.level
+    try:
+        configure_logging("info")
+        assert httpx_log.level == logging.WARNING
+        configure_logging("debug")
+        assert httpx_log.level == logging.NOTSET
+    finally:
+        httpx_log.setLevel(original)  # setLevel, not an assignment: it clears the level caches

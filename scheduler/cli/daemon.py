@@ -33,15 +33,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     status.set_defaults(handler=run_status)
 
 
+#: Libraries whose INFO lines repeat Loa's own: httpx logs every request it sends, which
+#: under a burst was two lines of three in the daemon's log (and a few % of its CPU).
+CHATTY_LOGGERS = ("httpx",)
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr at ``level`` (debug, info, warning); per-request HTTP lines only at debug."""
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s",
+    )
+    quiet = logging.NOTSET if level == "debug" else logging.WARNING
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(quiet)
+
+
 def run_daemon(args: argparse.Namespace) -> int:
     """Start the daemon (or run its jobs once)."""
     from scheduler.daemon import DaemonSettings, SingleDaemonLock
     from scheduler.runtime import build_daemon
 
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s",
-    )
+    configure_logging(args.log_level)
     ctx = Context(args)
     engine = ctx.engine
     lock = (
