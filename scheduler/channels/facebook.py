@@ -140,7 +140,7 @@ class FacebookPage:
         body = await self._call("POST", f"{self.config.page_id}/feed", data=form, publish=True)
         post_id = _required_id(body, "id")
         permalink = body.get("permalink_url") or await self._permalink(post_id)
-        log.info("%s: published post %s", self.id, post_id)
+        log.debug("%s: published post %s", self.id, post_id)  # the dispatcher logs it too
         return Published(remote_id=post_id, permalink=permalink)
 
     async def _publish_photo(self, message: str, image: MediaBlob) -> Published:
@@ -157,7 +157,7 @@ class FacebookPage:
         # Engagement and insights live on the post, not on the photo object.
         post_id = str(body.get("post_id") or _required_id(body, "id"))
         permalink = await self._permalink(post_id)
-        log.info("%s: published photo post %s", self.id, post_id)
+        log.debug("%s: published photo post %s", self.id, post_id)
         return Published(remote_id=post_id, permalink=permalink)
 
     async def _publish_album(self, message: str, images: Sequence[MediaBlob]) -> Published:
