@@ -162,6 +162,7 @@ class QueueScreen(LoaScreen):
         self.set_interval(self.ctx.refresh_seconds, self._tick)
         self._show_attention(0)
         self.reload()
+        self.watch(self.query_one("#search", Input), "value", self._search_typed, init=False)
         self.query_one("#posts", DataTable).focus()
 
     def on_screen_resume(self) -> None:
@@ -325,9 +326,12 @@ class QueueScreen(LoaScreen):
         self.query_state = replace(self.query_state, offset=0, **changes)
         self.reload()
 
-    @on(Input.Changed, "#search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        self._set_query(text=event.value.strip() or None)
+    def _search_typed(self, value: str) -> None:
+        # Watched, not an Input.Changed handler: the query starts at the keystroke instead
+        # of after the screen's next layout pass (about 10 ms a key).
+        text = value.strip() or None
+        if text != self.query_state.text:
+            self._set_query(text=text)
 
     @on(Input.Submitted, "#search")
     def _search_done(self) -> None:
@@ -412,9 +416,12 @@ class QueueScreen(LoaScreen):
 
     def action_clear_filters(self) -> None:
         """Back to every post."""
+        # One read for the whole change, not one per cleared filter.
+        with self.prevent(Select.Changed):
+            for name in ("state", "channel", "campaign"):
+                self.query_one(f"#{name}", Select).clear()
+        self._set_query(text=None, state=None, channel=None, campaign=None)
         self.query_one("#search", Input).value = ""
-        for name in ("state", "channel", "campaign"):
-            self.query_one(f"#{name}", Select).clear()
         self.query_one("#posts", DataTable).focus()
 
     def action_next_sort(self) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import update
-from textual.widgets import Button, DataTable, Input, SelectionList, Static, TextArea
+from textual.widgets import Button, DataTable, Input, Select, SelectionList, Static, TextArea
 
 from content.db import session_scope
 from content.models import Delivery, DeliveryState, PostState
 from content.queue import PostInput
+from content.ui import data
 from content.ui.composer import ComposerScreen
 from content.ui.data import PAGE_SIZE
 from content.ui.detail import DetailScreen
@@ -263,6 +264,60 @@ async def test_filters_search_and_paging(make_app, make_queue):
         await pilot.press("escape")
         await settle(pilot)
         assert len(table_rows(pilot)) == 100
+
+
+def _count_reads(monkeypatch) -> list[data.QueueQuery]:
+    asked: list[data.QueueQuery] = []
+    load_queue = data.load_queue
+
+    def counted(engine, query):
+        asked.append(query)
+        return load_queue(engine, query)
+
+    monkeypatch.setattr(data, "load_queue", counted)
+    return asked
+
+
+async def test_escape_clears_every_filter_with_one_read_of_the_queue(
+    make_app, make_queue, monkeypatch
+):
+    posts = make_queue("lan").create_many(
+        [PostInput(text=f"Bài số {i}", channels=["tinh-fb"], campaign="A") for i in range(3)]
+    )
+    asked = _count_reads(monkeypatch)
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one("#state", Select).value = str(posts.post.state)
+        screen.query_one("#campaign", Select).value = "A"
+        await pilot.press("slash", *"số 1")
+        await settle(pilot)
+        assert [r[4] for r in table_rows(pilot)] == ["Bài số 1"]
+        before = len(asked)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(table_rows(pilot)) == 3
+        assert asked[before:] == [data.QueueQuery()]
+
+
+async def test_a_space_at_the_end_of_the_search_reads_nothing_again(
+    make_app, make_queue, monkeypatch
+):
+    make_queue("lan").create(PostInput(text="Bài số 1", channels=["tinh-fb"]))
+    asked = _count_reads(monkeypatch)
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"số")
+        await settle(pilot)
+        before = len(asked)
+        await pilot.press("space")
+        await settle(pilot)
+        assert asked[before:] == []
+        await pilot.press("1")
+        await settle(pilot)
+        assert [q.text for q in asked[before:]] == ["số 1"]
 
 
 async def test_language_switch_shows_vietnamese_labels(make_app):
