@@ -73,7 +73,7 @@ class TableCell:
                 plain = " " * (width - cell_len(plain)) + plain
             return [[Segment(plain, console.get_style(text.style) if text.style else None)]]
         lines: list[list[Segment]] = []
-        for line in self.text.split("\n", allow_blank=True):
+        for line in text.split("\n", allow_blank=True):
             if line.cell_len > width:
                 line.truncate(width, overflow="ellipsis")
             elif self._right:
@@ -105,7 +105,13 @@ class CellTable(DataTable[Any]):
         hover: bool = False,
     ) -> list[list[Segment]]:
         general = super()._render_cell
-        if row_index < max(0, self.fixed_rows) or column_index < max(0, self.fixed_columns):
+        # The header (row -1), row labels (column -1) and fixed rows or columns.
+        if (
+            row_index < 0
+            or column_index < 0
+            or row_index < self.fixed_rows
+            or column_index < self.fixed_columns
+        ):
             return general(row_index, column_index, base_style, width, cursor, hover)
         row_key = self._row_locations.get_key(row_index)
         column_key = self._column_locations.get_key(column_index)
