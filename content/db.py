@@ -20,7 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session
 
 from content.errors import LoaError
@@ -162,6 +162,20 @@ def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database could not be reached or was busy (a SQLite write
+    lock held past the busy timeout, a PostgreSQL server restarting or refusing connections),
+    not that the statement itself was wrong: the same work can be tried again later."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def describe(exc: BaseException) -> str:
+    """The database's own first line about ``exc`` (for one log line, no traceback)."""
+    return _first_line(exc) if isinstance(exc, Exception) else type(exc).__name__
 
 
 def _safe_url(engine: Engine) -> str:

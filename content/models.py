@@ -118,6 +118,18 @@ class Delivery(SQLModel, table=True):
     updated_at: datetime
 
 
+class DaemonHeartbeat(SQLModel, table=True):
+    """A running daemon's sign of life, written every poll.
+
+    Several daemons share one PostgreSQL database: the claims of a daemon whose heartbeat
+    went silent are taken back at once instead of after the claim lease.
+    """
+
+    worker: str = Field(primary_key=True, max_length=200)
+    started_at: datetime
+    seen_at: datetime = Field(index=True)
+
+
 class MediaFile(SQLModel, table=True):
     """An image attached to a post, kept in the database so every daemon host sees it."""
 

@@ -25,7 +25,7 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,6 +33,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from sqlalchemy import Engine
 
+from content.db import unavailable
 from content.errors import LoaError
 from content.heap import freeze_startup_objects
 from content.queue import Queue
@@ -78,7 +79,13 @@ class Daemon:
 
     def __post_init__(self) -> None:
         self.dispatcher = Dispatcher(
-            self.engine, self.channels, self.queue, worker=self.worker, clock=self.clock
+            self.engine,
+            self.channels,
+            self.queue,
+            worker=self.worker,
+            clock=self.clock,
+            # Silent for several polls in a row: dead, not slow.
+            silent_after=timedelta(seconds=max(30.0, 4 * self.settings.poll_seconds)),
         )
 
     @property
@@ -141,8 +148,11 @@ class Daemon:
         log.info("daemon %s started; %d channels", self.worker, len(self.channels))
         await self._stopping.wait()
         # Drain before shutting the scheduler down: its executor cancels running jobs.
-        await self._drain()
+        clean = await self._drain()
         scheduler.shutdown(wait=False)
+        if clean:
+            with contextlib.suppress(Exception):  # it goes stale and is removed all the same
+                await asyncio.to_thread(self.dispatcher.sign_off)
         log.info("daemon %s stopped", self.worker)
 
     async def close(self) -> None:
@@ -159,12 +169,27 @@ class Daemon:
     # ------------------------------------------------------------------ jobs
 
     async def _poll(self) -> None:
-        """Re-arm the dispatch job at the earliest due time (posts may have changed)."""
-        # Claims older than the lease belong to a dead daemon (PostgreSQL) or to an attempt
-        # whose result could not be stored (either database): look them up again.
-        await asyncio.to_thread(self.dispatcher.recover)
-        due = await asyncio.to_thread(self.dispatcher.next_due)
+        """Beat, take back dead daemons' claims, re-arm the dispatch job at the earliest due
+        time (posts may have changed)."""
+        try:
+            due = await asyncio.to_thread(self._poll_database)
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            self.dispatcher.outage.failed(exc, "polling the queue")
+            return
         self._arm(due)
+
+    def _poll_database(self) -> datetime | None:
+        dispatcher = self.dispatcher
+        dispatcher.beat()
+        # Claims of a daemon whose heartbeat went silent (PostgreSQL), and claims older than
+        # the lease (a daemon that never beat, or an attempt whose result could not be
+        # stored): look them up again.
+        dispatcher.recover()
+        due = dispatcher.next_due()
+        dispatcher.outage.answered()
+        return due
 
     def _arm(self, due: datetime | None) -> None:
         if self._scheduler is None or self._stopping.is_set():
@@ -194,14 +219,23 @@ class Daemon:
             try:
                 # Shielded: a publish in flight must finish and be recorded, even on shutdown.
                 results = await asyncio.shield(task)
-            except Exception:
-                log.exception("dispatch failed; retrying at the next poll")
+            except Exception as exc:
+                if unavailable(exc):
+                    self.dispatcher.outage.failed(exc, "dispatching")
+                else:
+                    log.exception("dispatch failed; retrying at the next poll")
                 return
             finally:
                 self._inflight.discard(task)
             if self._stopping.is_set():
                 return
-            due = await asyncio.to_thread(self.dispatcher.next_due)
+            try:
+                due = await asyncio.to_thread(self.dispatcher.next_due)
+            except Exception as exc:
+                if not unavailable(exc):
+                    raise
+                self.dispatcher.outage.failed(exc, "dispatching")
+                return  # the next poll re-arms
             # Something fell due while this run ended: run again here, because a job armed
             # for "now" from inside this one would be skipped as a second instance. (A run
             # that got nothing, e.g. rows another daemon holds, leaves it to the next poll.)
@@ -230,13 +264,17 @@ class Daemon:
             return
         try:
             await job()
-        except Exception:
+        except Exception as exc:
+            if unavailable(exc):
+                self.dispatcher.outage.failed(exc, f"running the {name} job")
+                return
             log.exception("job %s failed; it runs again at its next time", name)
 
-    async def _drain(self) -> None:
+    async def _drain(self) -> bool:
+        """Let the calls in flight finish (bounded); True when none was left behind."""
         self.dispatcher.stopping = True
         if not self._inflight:
-            return
+            return True
         done, pending = await asyncio.wait(
             self._inflight, timeout=self.settings.shutdown_grace_seconds
         )
@@ -247,6 +285,7 @@ class Daemon:
                 self.settings.shutdown_grace_seconds,
             )
         del done
+        return not pending
 
 
 class SingleDaemonLock:

@@ -26,13 +26,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, update
+from sqlalchemy import Engine, delete, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from content.db import session_scope
-from content.models import Alert, ChannelState, Delivery, DeliveryState, MediaFile, Post
+from content.db import session_scope, unavailable
+from content.models import (
+    Alert,
+    ChannelState,
+    DaemonHeartbeat,
+    Delivery,
+    DeliveryState,
+    MediaFile,
+    Post,
+)
 from content.queue import Queue
 from content.times import utcnow
 from scheduler.channels.base import (
@@ -46,6 +54,7 @@ from scheduler.channels.base import (
     Published,
     TransientError,
 )
+from scheduler.outage import DatabaseOutage
 
 log = logging.getLogger("loa.dispatch")
 
@@ -136,6 +145,14 @@ class Dispatcher:
     lease: timedelta = timedelta(minutes=5)
     #: How long a dead daemon's request may still be processed by the platform.
     recovery_grace: timedelta = timedelta(seconds=30)
+    #: A daemon whose heartbeat is older than this is dead: its claims are taken back at
+    #: once (the lease stays as the last resort, e.g. for daemons that never beat).
+    silent_after: timedelta = timedelta(seconds=30)
+    #: Results the database could not take are kept and written again, waiting at first
+    #: this long, doubling up to ``hold_max_wait``; given up after the lease (by then another
+    #: daemon may have taken the claims back, and looks the posts up on the platform).
+    hold_first_wait: float = 0.5
+    hold_max_wait: float = 10.0
     #: Set on shutdown: finish what was claimed, claim nothing more.
     stopping: bool = False
     #: Results finishing within this many seconds are committed in one transaction.
@@ -149,6 +166,10 @@ class Dispatcher:
     _recorder: asyncio.Task[None] | None = field(default=None, init=False)
     _success_written: dict[str, datetime] = field(default_factory=dict, init=False)
     _overall_lock: asyncio.Semaphore | None = field(default=None, init=False)
+    #: The current database incident (one log line when it starts, one when it ends).
+    outage: DatabaseOutage = field(default_factory=lambda: DatabaseOutage(log), init=False)
+    _started_at: datetime | None = field(default=None, init=False)
+    _last_beat: datetime | None = field(default=None, init=False)
 
     # ------------------------------------------------------------------ public
 
@@ -161,6 +182,10 @@ class Dispatcher:
         the platform has answered, while its result is still being recorded; only an answer
         that holds the whole channel (paused, blocked) keeps the slot until it is recorded,
         so nothing more goes to that channel meanwhile. Returns when nothing due is left.
+
+        When the database cannot be reached for a claim, the calls already in flight still
+        finish and are recorded (held in memory until the database answers); nothing more
+        is claimed in this run.
         """
         results: list[AttemptResult] = []
         calls: dict[asyncio.Task[_Call], str] = {}
@@ -168,15 +193,24 @@ class Dispatcher:
         records: dict[asyncio.Task[AttemptResult], str | None] = {}
         busy: Counter[str] = Counter()
         slot_freed = True
+        claiming = True
         while True:
             free = self.overall - len(calls)
-            if free > 0 and slot_freed and not self.stopping:
+            if free > 0 and slot_freed and claiming and not self.stopping:
                 slot_freed = False
                 room = {c: self._capacity(c) - n for c, n in busy.items() if n}
-                claimed = await asyncio.to_thread(self.claim_batch, free, busy=room)
-                jobs = (
-                    await asyncio.to_thread(self._load, [i for i, _ in claimed]) if claimed else []
-                )
+                try:
+                    jobs = await asyncio.to_thread(self._claim_and_load, free, room)
+                except Exception as exc:
+                    # Never leave calls in flight unrecorded because a claim failed.
+                    claiming = False
+                    jobs = []
+                    if unavailable(exc):
+                        self.outage.failed(exc, "claiming due posts")
+                    elif not calls and not records:
+                        raise
+                    else:
+                        log.exception("claiming failed; finishing the calls in flight first")
                 for job in jobs:
                     calls[asyncio.create_task(self._process(job))] = job.channel
                     busy[job.channel] += 1
@@ -198,10 +232,18 @@ class Dispatcher:
                     slot_freed = True
                 try:
                     results.append(record_task.result())
-                except Exception:
-                    # Its result could not be stored (the database refused): the delivery
-                    # stays `sending` and is recovered as uncertain; the others go on.
+                except Exception as exc:
+                    # Its result could not be stored: the delivery stays `sending` and is
+                    # recovered as uncertain (looked up before any re-send); the others go on.
+                    if unavailable(exc):
+                        continue  # said once, for the whole group, by _record_pending
                     log.exception("an attempt's result was not recorded")
+
+    def _claim_and_load(self, limit: int, room: Mapping[str, int]) -> list[_Job]:
+        claimed = self.claim_batch(limit, busy=room)
+        jobs = self._load([i for i, _ in claimed]) if claimed else []
+        self.outage.answered()
+        return jobs
 
     def claim(self, limit: int) -> list[int]:
         """Atomically mark up to ``limit`` due deliveries ``sending`` for this worker."""
@@ -291,23 +333,64 @@ class Dispatcher:
                 query = query.where(col(Delivery.channel).not_in(blocked))
             return session.exec(query).one()
 
+    def beat(self) -> None:
+        """Write this daemon's heartbeat (every poll): other daemons then know it is alive."""
+        now = self.clock()
+        if self._started_at is None:
+            self._started_at = now
+        with session_scope(self.engine) as session:
+            session.execute(
+                _upsert(session, DaemonHeartbeat)
+                .values(worker=self.worker, started_at=self._started_at, seen_at=now)
+                .on_conflict_do_update(index_elements=["worker"], set_=dict(seen_at=now))
+            )
+        self._last_beat = now
+
+    def sign_off(self) -> None:
+        """Remove this daemon's heartbeat after a clean stop (it holds no claims)."""
+        with session_scope(self.engine) as session:
+            session.execute(
+                delete(DaemonHeartbeat).where(col(DaemonHeartbeat.worker) == self.worker)
+            )
+
     def recover(self, *, everything: bool = False) -> list[int]:
         """Turn ``sending`` deliveries left by a dead daemon into uncertain retries.
 
         With ``everything`` (one daemon on SQLite, at start-up) every ``sending`` row is an
-        orphan; otherwise only claims older than the lease. The next attempt asks the
-        platform first, so nothing is sent twice; it waits until ``recovery_grace`` after the
-        dead daemon's claim, so a request it had in flight has been answered (or dropped)
-        by the platform before anyone looks for its result.
+        orphan. Otherwise the claims of daemons whose heartbeat has been silent for
+        ``silent_after``, and any claim older than the lease. A daemon judges others silent
+        only while its own heartbeat is fresh: after a database outage every heartbeat is
+        old, and the live daemons must first have had a poll to beat again. The next
+        attempt asks the platform first, so nothing is sent twice; it waits until
+        ``recovery_grace`` after the dead daemon's claim, so a request it had in flight has
+        been answered (or dropped) by the platform before anyone looks for its result.
         """
         now = self.clock()
         with session_scope(self.engine) as session:
             query = select(Delivery).where(Delivery.state == DeliveryState.SENDING)
+            silent: list[str] = []
             if not everything:
-                query = query.where(col(Delivery.claimed_at) <= now - self.lease)
+                if self._last_beat is not None and now - self._last_beat <= self.silent_after / 2:
+                    silent = list(
+                        session.exec(
+                            select(DaemonHeartbeat.worker)
+                            .where(col(DaemonHeartbeat.seen_at) < now - self.silent_after)
+                            .where(col(DaemonHeartbeat.worker) != self.worker)
+                        ).all()
+                    )
+                expired = col(Delivery.claimed_at) <= now - self.lease
+                query = query.where(
+                    or_(expired, col(Delivery.claimed_by).in_(silent)) if silent else expired
+                )
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             orphans = list(session.exec(query).all())
+            if silent:
+                # Their claims are taken back now; a daemon that was only stalled writes its
+                # heartbeat again (its late results find the claims gone and change nothing).
+                session.execute(
+                    delete(DaemonHeartbeat).where(col(DaemonHeartbeat.worker).in_(silent))
+                )
             for delivery in orphans:
                 claimed = delivery.claimed_at or now
                 delivery.state = DeliveryState.PENDING
@@ -322,7 +405,12 @@ class Dispatcher:
                 session.add(delivery)
             ids = sorted(d.id for d in orphans if d.id is not None)
         if ids:
-            log.warning("recovered %d deliveries left sending: %s", len(ids), ids)
+            log.warning(
+                "recovered %d deliveries left sending: %s%s",
+                len(ids),
+                ids,
+                f" (silent daemons: {', '.join(sorted(silent))})" if silent else "",
+            )
         return ids
 
     # ------------------------------------------------------------------ one delivery
@@ -343,7 +431,10 @@ class Dispatcher:
                     found = await self._look_up(channel, job.post)
                     if found is not None:
                         return _Call(job, found, _since(t0), lateness, "found")
-                outcome = await channel.publish(job.post)
+                if job.post.pending_step:
+                    outcome = await self._continue(channel, job.post)
+                else:
+                    outcome = await channel.publish(job.post)
             except ChannelError as exc:
                 outcome = exc
             except Exception as exc:  # a bug or an unforeseen answer: never assume "not sent"
@@ -364,6 +455,25 @@ class Dispatcher:
                     raise
                 log.info("look-up of delivery %s failed (%s); asking again", post.delivery_id, exc)
         return await channel.find(post)
+
+    async def _continue(self, channel: Channel, post: OutgoingPost) -> Published | Processing:
+        """Continue a step the platform already accepted (a Zalo article being processed or
+        broadcast). A failure that surely changed nothing (not uncertain, no wait named) is
+        asked again at once: each failed attempt brings a post the platform has closer to
+        needing a person."""
+        for _ in range(self.policy.lookup_tries - 1):
+            try:
+                return await channel.publish(post)
+            except TransientError as exc:
+                if exc.uncertain or exc.retry_after is not None:
+                    raise
+                log.info(
+                    "delivery %s: %s failed (%s); asking again",
+                    post.delivery_id,
+                    post.pending_step,
+                    exc,
+                )
+        return await channel.publish(post)
 
     async def _finish(self, call: _Call) -> AttemptResult:
         """Record the call's result and report it."""
@@ -425,6 +535,7 @@ class Dispatcher:
                     first_attempt_at=post.scheduled_at,
                     pending_step=delivery.pending_step,
                     pending_ref=delivery.pending_ref,
+                    uncertain=delivery.last_error_class == UNCERTAIN,
                 )
                 jobs.append(
                     _Job(
@@ -454,17 +565,47 @@ class Dispatcher:
         return await future
 
     async def _record_pending(self) -> None:
-        while self._unrecorded:
-            await asyncio.sleep(self.group_commit_seconds)
-            group, self._unrecorded = self._unrecorded, []
+        """Write waiting results in groups; hold them while the database cannot take them.
+
+        A busy SQLite (another writer past the busy timeout) or a restarting PostgreSQL
+        fails the whole transaction: the platform's answers are then kept in memory (at most
+        one per call in flight) and written again with a growing wait, together with the
+        answers that arrive meanwhile, until the database answers or the lease has passed.
+        Nothing is sent again meanwhile: the deliveries stay claimed.
+        """
+        held: list[
+            tuple[_Job, Published | Processing | ChannelError, asyncio.Future[tuple[str, str]]]
+        ] = []
+        wait = self.group_commit_seconds
+        holding_since: float | None = None
+        while self._unrecorded or held:
+            await asyncio.sleep(wait)
+            group, held, self._unrecorded = held + self._unrecorded, [], []
             try:
                 answers = await asyncio.to_thread(
                     self._record, [(job, outcome) for job, outcome, _ in group]
                 )
             except Exception as exc:  # the transaction failed: every result in it is unknown
+                now = time.monotonic()
+                holding_since = holding_since if holding_since is not None else now
+                if unavailable(exc) and now - holding_since < self.lease.total_seconds():
+                    self.outage.failed(exc, f"recording {len(group)} results")
+                    held = group
+                    wait = min(self.hold_max_wait, max(self.hold_first_wait, wait * 2))
+                    continue
+                if unavailable(exc):
+                    log.warning(
+                        "%d results not written after %.0f s; their posts are looked up on "
+                        "the platform before anything is sent again",
+                        len(group),
+                        now - holding_since,
+                    )
                 for _, _, future in group:
                     future.set_exception(exc)
+                holding_since, wait = None, self.group_commit_seconds
                 continue
+            self.outage.answered()
+            holding_since, wait = None, self.group_commit_seconds
             for (_, _, future), answer in zip(group, answers, strict=True):
                 if isinstance(answer, Exception):
                     future.set_exception(answer)
@@ -496,7 +637,9 @@ class Dispatcher:
                     answers[i] = self._record_one(session, rows, *group[i], now, succeeded)
                 self._settle(session, rows, {job.post_id for job, _ in group})
                 self._touch_success(session, succeeded, now)
-        except Exception:
+        except Exception as exc:
+            if unavailable(exc):
+                raise  # the database, not one result: the whole group waits for it
             log.warning("a group of %d results failed; writing them one by one", len(group))
             answers = {}
             with session_scope(self.engine) as session:
@@ -587,6 +730,16 @@ class Dispatcher:
             delivery.next_attempt_at = None
             delivery.pending_step = delivery.pending_ref = None
             _clear_error(delivery)
+            if outcome.warning:
+                _alert(
+                    session,
+                    now,
+                    "published_with_warning",
+                    delivery,
+                    f"post {delivery.post_id} on {delivery.channel} is published; "
+                    f"{outcome.warning}",
+                    "Nothing is sent again by Loa; check the channel if this matters.",
+                )
             return "published", outcome.remote_id
         if isinstance(outcome, Processing):
             if delivery.pending_step is None:
@@ -644,15 +797,25 @@ class Dispatcher:
             delivery.last_error_class = UNCERTAIN
         if delivery.attempts >= self.policy.max_attempts:
             delivery.next_attempt_at = None
-            if delivery.last_error_class == UNCERTAIN:
+            # A post the platform may have (an unknown outcome, or a step of a post it already
+            # accepted, e.g. a Zalo article being processed) never ends `failed`: re-posting
+            # it by hand would make a second copy. A person looks first.
+            if delivery.last_error_class == UNCERTAIN or delivery.pending_step is not None:
+                accepted = delivery.pending_step is not None
                 delivery.state = DeliveryState.NEEDS_REVIEW
+                reason = (
+                    f"the platform accepted it ({delivery.pending_step}) but Loa could not "
+                    "confirm it was published"
+                    if accepted
+                    else "Loa cannot tell whether it was published"
+                )
+                delivery.last_error_message = f"{reason}: {outcome.message}"[:2000]
                 _alert(
                     session,
                     now,
                     "needs_review",
                     delivery,
-                    f"post {delivery.post_id} on {delivery.channel}: Loa cannot tell whether it "
-                    f"was published ({outcome.message})",
+                    f"post {delivery.post_id} on {delivery.channel}: {reason} ({outcome.message})",
                     "Look at the Page/OA, then mark it published or not published in the TUI.",
                 )
                 return "needs_review", outcome.message
