@@ -55,6 +55,9 @@ class OutgoingPost:
     #: A platform step still in progress from an earlier attempt (e.g. a Zalo article job).
     pending_step: str | None = None
     pending_ref: str | None = None
+    #: The previous attempt's outcome is unknown (a timeout or 5xx after sending, or a daemon
+    #: that died mid-call): a step that writes must not be repeated blindly.
+    uncertain: bool = False
     #: ``{"template": name, "fields": {...}}`` when the post carries an infographic
     #: (Post.infographic): Zalo renders it as the article cover.
     infographic: Mapping[str, Any] | None = None
@@ -66,6 +69,9 @@ class Published:
 
     remote_id: str
     permalink: str | None = None
+    #: Something the office should know although the post is out (e.g. a Zalo broadcast
+    #: whose outcome is unknown and that is not sent again): raised as an alert.
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
