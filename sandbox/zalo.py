@@ -252,11 +252,13 @@ class ZaloOpenApi:
         if offset < 0 or limit < 1:
             raise ZaloError(-201, "offset or limit is invalid")
         await complete_pending_jobs(self.sb, oa.oa_id)
+        # Articles are kept in creation order: newest first means later-created first, also
+        # between articles made within the same instant (a frozen clock in tests).
         articles = [
             a
             for a in self.sb.state.articles.values()
             if a.oa_id == oa.oa_id and a.type == kind and not a.removed
-        ]
+        ][::-1]
         articles.sort(key=lambda a: a.created_at, reverse=True)
         medias = [article_summary(self.sb, a) for a in articles[offset : offset + limit]]
         return success({"medias": medias, "total": len(articles)})

@@ -56,8 +56,10 @@ BATCH_LIMIT = 50
 FIND_MARGIN = timedelta(minutes=10)
 #: find() looks back this far when the first attempt time is unknown.
 FIND_DEFAULT_WINDOW = timedelta(days=2)
-#: At most this many pages of 100 posts are read by find().
-FIND_MAX_PAGES = 5
+#: find() follows ``paging.next`` to the end of the since-bounded list; this many pages of
+#: 100 posts is only a guard against a list that never ends. Stopping there is "could not
+#: finish looking" (TransientError), never "not there".
+FIND_MAX_PAGES = 1_000
 #: Reactions, comments and shares of a post in one field list (shares is omitted at 0).
 ENGAGEMENT_FIELDS = "reactions.summary(total_count).limit(0),comments.summary(true).limit(0),shares"
 
@@ -194,7 +196,22 @@ class FacebookPage:
 
     async def find(self, post: OutgoingPost) -> Published | None:
         """The Page post matching ``post``'s content fingerprint, published since its first
-        attempt (minus a margin), or None. Used before re-sending an uncertain publish."""
+        attempt (minus a margin), or None when the Page surely lacks it.
+
+        Used before re-sending an uncertain publish. Every page of ``published_posts`` since
+        then is read (``paging.next`` to its end); a walk that cannot finish raises
+        TransientError, so "could not finish looking" is never taken for "not there".
+        """
+        try:
+            return await self._find(post)
+        except ContentError as exc:
+            # A refused look-up call says nothing about the post's content: it must neither
+            # fail the delivery nor pass for "not there".
+            raise TransientError(
+                f"Facebook look-up failed: {exc.message}", code=exc.code, platform=PLATFORM
+            ) from None
+
+    async def _find(self, post: OutgoingPost) -> Published | None:
         wanted = {fingerprint(compose_message(post))}
         if post.fingerprint:
             wanted.add(post.fingerprint)
@@ -205,10 +222,11 @@ class FacebookPage:
             "limit": "100",
         }
         path = f"{self.config.page_id}/published_posts"
+        followed: set[str] = set()
         for _ in range(FIND_MAX_PAGES):
             body = await self._call("GET", path, params=params)
             for item in body.get("data") or []:
-                message = item.get("message")
+                message = item.get("message") if isinstance(item, dict) else None
                 if message and fingerprint(message) in wanted:
                     return Published(remote_id=str(item["id"]), permalink=item.get("permalink_url"))
             next_url = (body.get("paging") or {}).get("next")
@@ -216,7 +234,15 @@ class FacebookPage:
                 return None
             # paging.next may carry the token as a query parameter: drop it, the header has it.
             path, params = strip_params(next_url), None
-        return None
+            if path in followed:
+                # The same page again: the list would never end.
+                break
+            followed.add(path)
+        raise TransientError(
+            "Facebook look-up stopped before the end of the Page's posts since the first "
+            "attempt; it could not finish",
+            platform=PLATFORM,
+        )
 
     # ------------------------------------------------------------------ metrics
 

@@ -10,6 +10,9 @@ machine driven by the dispatcher through ``OutgoingPost.pending_step``:
    channel broadcasts, ``Processing("zalo_broadcast", ref=<article id>, retry_after=0)``;
 3. ``zalo_broadcast``: send the article to followers, then ``Published``. At night Zalo
    refuses (-234): ``TransientError(retry_after=<seconds until 06:00>)``, never a failure.
+   A broadcast is never sent twice: Zalo has no way to look one up, so when an earlier call
+   may have reached Zalo (``post.uncertain``, or this call timed out or answered 5xx) the
+   step ends ``Published`` with a warning instead of sending again.
 
 Calls carry the access token in an ``access_token`` header (not ``Authorization``). Tokens come
 from the :class:`~scheduler.channels.credentials.TokenStore`; a -216/-220 answer triggers one
@@ -19,7 +22,9 @@ refresh and one retry, then :class:`AuthError`.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -75,8 +80,15 @@ VERIFY_FIRST_WAIT = 3.0
 VERIFY_MAX_WAIT = 120.0
 #: getslice answers at most 10 items per call.
 SLICE_LIMIT = 10
-#: find() reads this many getslice pages (the 30 newest articles).
-FIND_PAGES = 3
+#: find() walks the article list back to the first attempt (or to its end); this many pages
+#: (100,000 articles) is only a guard against a list that never ends. Stopping there is
+#: "could not finish looking" (TransientError), never "not there".
+FIND_MAX_PAGES = 10_000
+#: A ``create_date`` below this (September 2001 in epoch ms) is not an epoch-ms value (e.g.
+#: seconds): such an item cannot tell how far back the walk has come.
+_MIN_EPOCH_MS = 1_000_000_000_000
+#: The warning of a broadcast that may have reached followers and is not sent again.
+BROADCAST_UNKNOWN = "broadcast outcome unknown; not re-sent"
 #: fetch_metrics() reads at most this many getslice pages before asking getdetail per id.
 METRICS_PAGES = 10
 #: find() ignores articles created this long before the first attempt.
@@ -133,7 +145,7 @@ class ZaloOA:
         if post.pending_step == VERIFY_STEP and post.pending_ref:
             return await self._verify(post, post.pending_ref)
         if post.pending_step == BROADCAST_STEP and post.pending_ref:
-            return await self._broadcast(post.pending_ref)
+            return await self._broadcast(post, post.pending_ref)
         return await self._create(post)
 
     async def _create(self, post: OutgoingPost) -> Processing:
@@ -180,7 +192,15 @@ class ZaloOA:
         elapsed = (self._clock() - post.first_attempt_at).total_seconds()
         return max(VERIFY_FIRST_WAIT, min(VERIFY_MAX_WAIT, elapsed / 2))
 
-    async def _broadcast(self, article_id: str) -> Published:
+    async def _broadcast(self, post: OutgoingPost, article_id: str) -> Published:
+        """Send the verified article to followers, at most once.
+
+        Zalo offers no look-up of a sent broadcast (reference §3.1, §5): when the previous
+        attempt may have reached Zalo, sending again could message every follower twice, so
+        the article (live and verified) is reported published with a warning instead.
+        """
+        if post.uncertain:
+            return await self._broadcast_unknown(article_id, "the previous attempt's outcome")
         if self._ledger is not None:
             now = self._clock()
             verdict = await asyncio.to_thread(self._ledger.reserve, self.id, now)
@@ -212,6 +232,10 @@ class ZaloOA:
         }
         try:
             await self._call("POST", "v2.0/oa/message", json=body, step="broadcast", publish=True)
+        except TransientError as exc:
+            if not exc.uncertain:
+                raise  # nothing reached Zalo (refused connection, rate limit, night ban): retry
+            return await self._broadcast_unknown(article_id, exc.message)
         except (ContentError, AuthError) as exc:
             if isinstance(exc, AuthError) and exc.code in {str(c) for c in TOKEN_CODES}:
                 raise
@@ -223,6 +247,20 @@ class ZaloOA:
         else:
             log.info("%s: article %s broadcast to followers", self.id, article_id)
         return Published(remote_id=article_id, permalink=await self._link(article_id))
+
+    async def _broadcast_unknown(self, article_id: str, reason: str) -> Published:
+        log.warning(
+            "%s: article %s published; its broadcast may or may not have reached followers "
+            "(%s) and is not sent again, so no follower gets it twice",
+            self.id,
+            article_id,
+            reason,
+        )
+        return Published(
+            remote_id=article_id,
+            permalink=await self._link(article_id),
+            warning=BROADCAST_UNKNOWN,
+        )
 
     async def _link(self, article_id: str) -> str | None:
         try:
@@ -242,49 +280,125 @@ class ZaloOA:
     # ------------------------------------------------------------------ lookup
 
     async def find(self, post: OutgoingPost) -> Published | None:
-        """The recent article with this post's title and text, or None.
+        """The article with this post's title and text, or None when the OA surely lacks it.
 
-        Reads the newest articles (getslice, 3 pages of 10); a title match is confirmed by the
-        fingerprint of the article's text blocks (getdetail). An article still being processed
-        is not listed by Zalo yet: a pending verify step is the way to follow that one.
+        Walks the OA's article list (getslice, newest first, 10 a page) back to the articles
+        created before ``first_attempt_at`` minus :data:`FIND_MARGIN`, or to the end of the
+        list (the whole list when ``first_attempt_at`` is None). A title match is confirmed by
+        the fingerprint of the article's text blocks (getdetail). Raises TransientError when
+        the walk cannot finish (a page cap, an inconsistent list): the caller must not read
+        "could not finish looking" as "not there". An article still being processed is not
+        listed by Zalo yet: a pending verify step is the way to follow that one.
         """
         title = nfc(article_title(post))
         wanted = body_fingerprint(paragraphs(post))
-        since = None
+        since: float | None = None
         if post.first_attempt_at is not None:
             since = (post.first_attempt_at - FIND_MARGIN).timestamp() * 1000
-        for page in range(FIND_PAGES):
-            medias, total = await self._slice(page * SLICE_LIMIT)
-            for item in medias:
-                if nfc(str(item.get("title", ""))) != title:
-                    continue
-                created = item.get("create_date")
-                if since is not None and isinstance(created, int | float) and created < since:
-                    continue
-                detail = await self._call(
-                    "GET", "v2.0/article/getdetail", params={"id": item["id"]}, step="getdetail"
-                )
-                blocks = [
-                    str(b.get("content", ""))
-                    for b in (detail or {}).get("body") or []
-                    if b.get("type") == "text"
-                ]
-                if body_fingerprint(blocks) == wanted:
-                    link = (detail or {}).get("link") or item.get("link")
-                    return Published(remote_id=str(item["id"]), permalink=link)
-            if (page + 1) * SLICE_LIMIT >= total:
-                break
-        return None
+        try:
+            return await self._walk(title, wanted, since)
+        except ContentError as exc:
+            # A refused look-up call says nothing about the post's content: failing the
+            # delivery for it would be wrong, and "not there" would not be known either.
+            raise TransientError(
+                f"Zalo look-up failed: {exc.message}", code=exc.code, platform=PLATFORM
+            ) from None
 
-    async def _slice(self, offset: int) -> tuple[list[dict[str, Any]], int]:
+    async def _walk(self, title: str, wanted: str, since: float | None) -> Published | None:
+        """Read getslice pages from the newest; ``since`` (epoch ms) or the end stops it."""
+        offset = 0
+        # The list is trusted to be newest first (so an older item ends the walk) only while
+        # the dates seen never go up: the reference does not state the order.
+        newest_first = True
+        previous: float | None = None
+        # Articles created during the walk push the list down, so a page can repeat items of
+        # the one before: those are skipped (already compared, and not out of order).
+        seen: set[str] = set()
+        total: int | None = None
+        for _ in range(FIND_MAX_PAGES):
+            page = await self._slice(offset)
+            if total is not None and page.total is not None and page.total < total:
+                # An article was removed meanwhile: the offsets moved up and an item may have
+                # been stepped over. Looking again later is cheap; a missed article is not.
+                raise TransientError(
+                    "Zalo's article list shrank during the look-up; it could not finish",
+                    platform=PLATFORM,
+                )
+            total = page.total if page.total is not None else total
+            fresh = [item for item in page.medias if str(item["id"]) not in seen]
+            if page.medias and not fresh:
+                # A full page of items already read: the list is not moving on (a faulty
+                # answer repeating itself), so the walk cannot reach its end.
+                raise TransientError(
+                    f"Zalo repeated articles at offset {offset}; the look-up could not finish",
+                    platform=PLATFORM,
+                )
+            reached_older = False
+            for item in fresh:
+                seen.add(str(item["id"]))
+                created = created_ms(item)
+                if created is not None:
+                    if previous is not None and created > previous:
+                        newest_first = False
+                    previous = created
+                    if since is not None and created < since:
+                        # Made before the first attempt: not this post, and (newest first)
+                        # nothing further down is either. The rest of the page is still read.
+                        reached_older = True
+                        continue
+                if nfc(str(item.get("title", ""))) == title:
+                    found = await self._confirm(item, wanted)
+                    if found is not None:
+                        return found
+            if reached_older and newest_first:
+                return None
+            offset += page.size
+            if page.total is not None:
+                if offset >= page.total:
+                    return None
+                if page.size == 0:
+                    raise TransientError(
+                        f"Zalo listed no articles at offset {offset} of {page.total}; "
+                        "the look-up could not finish",
+                        platform=PLATFORM,
+                    )
+            elif page.size < SLICE_LIMIT:
+                return None  # a short page without a total is the end of the list
+        raise TransientError(
+            f"Zalo look-up stopped after {FIND_MAX_PAGES} pages of articles without reaching "
+            "the first attempt or the end of the list",
+            platform=PLATFORM,
+        )
+
+    async def _confirm(self, item: Mapping[str, Any], wanted: str) -> Published | None:
+        """The listed article ``item`` when its text blocks have the fingerprint ``wanted``."""
+        detail = await self._call(
+            "GET", "v2.0/article/getdetail", params={"id": str(item["id"])}, step="getdetail"
+        )
+        blocks = [
+            str(b.get("content", ""))
+            for b in (detail or {}).get("body") or []
+            if isinstance(b, dict) and b.get("type") == "text"
+        ]
+        if body_fingerprint(blocks) != wanted:
+            return None
+        link = (detail or {}).get("link") or item.get("link")
+        return Published(remote_id=str(item["id"]), permalink=link)
+
+    async def _slice(self, offset: int) -> _Slice:
         data = await self._call(
             "GET",
             "v2.0/article/getslice",
             params={"offset": str(offset), "limit": str(SLICE_LIMIT), "type": "normal"},
             step="getslice",
         )
-        medias = [m for m in (data or {}).get("medias") or [] if isinstance(m, dict)]
-        return medias, int((data or {}).get("total") or 0)
+        raw = (data or {}).get("medias") or []
+        raw = raw if isinstance(raw, list) else []
+        medias = [m for m in raw if isinstance(m, dict) and m.get("id")]
+        total = (data or {}).get("total")
+        if isinstance(total, bool) or not isinstance(total, int | float):
+            return _Slice(medias, len(raw), None)
+        return _Slice(medias, len(raw), int(total))
 
     # ------------------------------------------------------------------ metrics and health
 
@@ -295,11 +409,11 @@ class ZaloOA:
         for page in range(METRICS_PAGES):
             if not wanted - results.keys():
                 break
-            medias, total = await self._slice(page * SLICE_LIMIT)
-            for item in medias:
+            listed = await self._slice(page * SLICE_LIMIT)
+            for item in listed.medias:
                 if str(item.get("id")) in wanted:
                     results[str(item["id"])] = _figures(item)
-            if (page + 1) * SLICE_LIMIT >= total:
+            if (page + 1) * SLICE_LIMIT >= (listed.total or 0):
                 break
         for article_id in sorted(wanted - results.keys()):
             try:
@@ -423,6 +537,35 @@ class ZaloOA:
 
 class _Pending(Exception):
     """verify answered -214: the article is still being processed."""
+
+
+@dataclass(frozen=True)
+class _Slice:
+    """One getslice page: its usable items, how many items it held, the list's total."""
+
+    medias: list[dict[str, Any]]
+    size: int
+    total: int | None
+
+
+def created_ms(item: Mapping[str, Any]) -> float | None:
+    """An article item's ``create_date`` in epoch ms, or None when it has no usable one.
+
+    The field is documented by one community source only (reference §2.3), so a numeric
+    string is read too. A value that cannot be epoch ms (missing, a bool, other text, seconds)
+    is None: the item is still compared, but it never ends a look-up early.
+    """
+    value = item.get("create_date")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, int | float) or not math.isfinite(value) or value < _MIN_EPOCH_MS:
+        return None
+    return float(value)
 
 
 def _figures(item: Mapping[str, Any]) -> dict[str, float]:

@@ -177,3 +177,32 @@ async def test_5xx_after_accept_on_photo_is_uncertain_and_found(env, page):
     assert caught.value.uncertain is True
     found = await page.find(outgoing)
     assert found is not None and found.remote_id == env.sb.posts(PAGE_ID)[0]["id"]
+
+
+def album(text: str) -> OutgoingPost:
+    images = [MediaBlob(f"b{i}.jpg", "image/jpeg", jpeg(colour=(10, i * 90, 10))) for i in range(2)]
+    return post(text, first_attempt_at=utcnow(), images=images)
+
+
+async def test_5xx_after_accept_on_the_album_feed_post_is_uncertain_and_found(env, page):
+    # The two unpublished uploads go through; Graph creates the feed post and answers 500.
+    env.sb.set_faults(PAGE_ID, script=["ok", "ok", "accept_then_error"], publish_only=True)
+    outgoing = album("Hai ảnh cảnh báo lừa đảo")
+    with pytest.raises(TransientError) as caught:
+        await page.publish(outgoing)
+    assert caught.value.uncertain is True
+    [stored] = env.sb.posts(PAGE_ID)
+    assert len(stored["photo_ids"]) == 2
+    found = await page.find(outgoing)
+    assert found is not None and found.remote_id == stored["id"]
+
+
+async def test_failed_album_upload_is_certain_and_leaves_nothing_on_the_page(env, page):
+    # An unpublished upload is not on the Page: its failure never makes the post uncertain.
+    env.sb.set_faults(PAGE_ID, script=["ok", "accept_then_error"], publish_only=True)
+    outgoing = album("Hai ảnh, một tải lên hỏng")
+    with pytest.raises(TransientError) as caught:
+        await page.publish(outgoing)
+    assert caught.value.uncertain is False
+    assert env.sb.posts(PAGE_ID) == []
+    assert await page.find(outgoing) is None

@@ -388,3 +388,74 @@ async def test_new_refresh_token_after_reconsent_is_adopted(env, oa, monkeypatch
     # The admin re-consents and puts the new refresh token where channels.toml points.
     monkeypatch.setenv("LOA_TEST_ZALO_REFRESH", env.sb.refresh_token(OA_ID))
     assert isinstance(await oa.publish(article_post()), Processing)
+
+
+#: 10:00 in Vietnam: broadcasts are allowed.
+DAYTIME = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+BROADCAST_PATH = "/zalo/v2.0/oa/message"
+
+
+@pytest.fixture
+async def broadcasting(module_sandbox, media_server, tmp_path, monkeypatch):
+    """A broadcasting OA at 10:00 office time (both clocks), its client and environment."""
+    module_sandbox.reset()
+    module_sandbox.set_clock(DAYTIME.timestamp())
+    env = make_env(module_sandbox, tmp_path, monkeypatch, media_server, broadcast=True)
+    client = build_channel("tinh-zalo", env.config, engine=env.engine, clock=FakeClock(DAYTIME))
+    yield env, client
+    await client.aclose()
+    env.engine.dispose()
+
+
+async def at_broadcast_step(oa: ZaloOA) -> OutgoingPost:
+    """Create and verify an article: the post as the dispatcher holds it before broadcasting."""
+    post = article_post(first_attempt_at=DAYTIME)
+    result = await oa.publish(post)
+    while isinstance(result, Processing) and result.step == VERIFY_STEP:
+        post = replace(post, pending_step=result.step, pending_ref=result.ref)
+        result = await oa.publish(post)
+    assert isinstance(result, Processing) and result.step == BROADCAST_STEP
+    return replace(post, pending_step=result.step, pending_ref=result.ref)
+
+
+def broadcast_calls(env) -> int:
+    return sum(1 for r in env.sb.requests(limit=2000)["log"] if r["path"] == BROADCAST_PATH)
+
+
+async def test_broadcast_answered_5xx_after_sending_is_not_sent_again(broadcasting):
+    env, oa = broadcasting
+    pending = await at_broadcast_step(oa)
+    env.sb.set_faults(OA_ID, script=["accept_then_error"], publish_only=True)
+    done = await oa.publish(pending)
+    # Zalo sent it and answered 502: the article is live, followers may have the message.
+    assert isinstance(done, Published) and done.remote_id == pending.pending_ref
+    assert done.warning == "broadcast outcome unknown; not re-sent"
+    assert done.permalink is not None
+    # The dispatcher's next attempt (had it not taken the Published) is uncertain: still once.
+    again = await oa.publish(replace(pending, uncertain=True))
+    assert isinstance(again, Published) and again.warning == done.warning
+    [sent] = env.sb.broadcasts(OA_ID)["broadcasts"]
+    assert sent["article_id"] == pending.pending_ref
+    assert broadcast_calls(env) == 1
+
+
+async def test_uncertain_broadcast_step_makes_no_broadcast_call(broadcasting):
+    """The daemon died during the broadcast call (or it timed out): Zalo has no look-up for a
+    broadcast, so the step ends without sending, rather than risk messaging followers twice."""
+    env, oa = broadcasting
+    pending = await at_broadcast_step(oa)
+    done = await oa.publish(replace(pending, uncertain=True))
+    assert isinstance(done, Published) and done.remote_id == pending.pending_ref
+    assert done.warning == "broadcast outcome unknown; not re-sent"
+    assert broadcast_calls(env) == 0
+    assert env.sb.broadcasts(OA_ID)["broadcasts"] == []
+
+
+async def test_broadcast_refused_before_sending_is_retried_not_skipped(broadcasting):
+    env, oa = broadcasting
+    pending = await at_broadcast_step(oa)
+    env.sb.set_faults(OA_ID, script=["rate_limit"], publish_only=True)
+    with pytest.raises(TransientError) as caught:
+        await oa.publish(pending)
+    assert caught.value.uncertain is False and caught.value.code == "-32"
+    assert env.sb.broadcasts(OA_ID)["broadcasts"] == []
