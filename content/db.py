@@ -149,12 +149,13 @@ def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     write lock), and an idle open transaction stops the WAL from being checkpointed.
     """
     session = Session(engine, expire_on_commit=False)
-    if write and engine.dialect.name == "sqlite":
-        # Take SQLite's write lock up front. A deferred transaction that reads and then
-        # writes fails at once with "database is locked" when another process wrote in
-        # between; an immediate one waits its turn (busy timeout) instead.
-        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
     try:
+        if write and engine.dialect.name == "sqlite":
+            # Take SQLite's write lock up front. A deferred transaction that reads and then
+            # writes fails at once with "database is locked" when another process wrote in
+            # between; an immediate one waits its turn (busy timeout) instead. Inside the
+            # try: when the wait runs out, the connection must still go back to the pool.
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
         yield session
         session.commit()
     except BaseException:
