@@ -444,7 +444,7 @@ class Dispatcher:
                 )
             return _Call(job, outcome, _since(t0), lateness)
 
-    async def _look_up(self, channel: Channel, post: OutgoingPost) -> Published | None:
+    async def _look_up(self, channel: Channel, post: OutgoingPost) -> Published | Processing | None:
         """Whether the platform already has ``post``, asking again at once after a failure
         that names no wait (a rate limit's wait is the platform's to set)."""
         for _ in range(self.policy.lookup_tries - 1):

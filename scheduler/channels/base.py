@@ -185,7 +185,7 @@ class Channel(Protocol):
         """Publish, or continue a step left pending by an earlier attempt."""
         ...
 
-    async def find(self, post: OutgoingPost) -> Published | None:
+    async def find(self, post: OutgoingPost) -> Published | Processing | None:
         """Look for this post on the platform (recent posts matching its fingerprint).
 
         The dispatcher calls this before re-sending an attempt whose outcome is unknown and
@@ -193,6 +193,7 @@ class Channel(Protocol):
         None only when the platform surely does not have it (then it is sent again). When
         the client cannot tell (the platform is unreachable, or it may still be processing
         the post), it raises TransientError instead: the delivery is never sent blindly.
+        A found post that still has a step to come (a Zalo broadcast) is :class:`Processing`.
         """
         ...
 

@@ -279,8 +279,12 @@ class ZaloOA:
 
     # ------------------------------------------------------------------ lookup
 
-    async def find(self, post: OutgoingPost) -> Published | None:
+    async def find(self, post: OutgoingPost) -> Published | Processing | None:
         """The article with this post's title and text, or None when the OA surely lacks it.
+
+        On an OA that broadcasts, a found article still has its broadcast to come (it is
+        only sent after verify, which the lost attempt never reached): the answer is then
+        the broadcast step for that article.
 
         Walks the OA's article list (getslice, newest first, 10 a page) back to the articles
         created before ``first_attempt_at`` minus :data:`FIND_MARGIN`, or to the end of the
@@ -296,13 +300,16 @@ class ZaloOA:
         if post.first_attempt_at is not None:
             since = (post.first_attempt_at - FIND_MARGIN).timestamp() * 1000
         try:
-            return await self._walk(title, wanted, since)
+            found = await self._walk(title, wanted, since)
         except ContentError as exc:
             # A refused look-up call says nothing about the post's content: failing the
             # delivery for it would be wrong, and "not there" would not be known either.
             raise TransientError(
                 f"Zalo look-up failed: {exc.message}", code=exc.code, platform=PLATFORM
             ) from None
+        if found is not None and self.config.broadcast:
+            return Processing(step=BROADCAST_STEP, ref=found.remote_id, retry_after=0.0)
+        return found
 
     async def _walk(self, title: str, wanted: str, since: float | None) -> Published | None:
         """Read getslice pages from the newest; ``since`` (epoch ms) or the end stops it."""

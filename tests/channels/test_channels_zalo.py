@@ -459,3 +459,21 @@ async def test_broadcast_refused_before_sending_is_retried_not_skipped(broadcast
         await oa.publish(pending)
     assert caught.value.uncertain is False and caught.value.code == "-32"
     assert env.sb.broadcasts(OA_ID)["broadcasts"] == []
+
+
+async def test_an_orphan_article_found_on_a_broadcasting_oa_is_still_broadcast_once(broadcasting):
+    """The create's answer was lost: the look-up finds the article, whose broadcast (sent only
+    after verify) never happened. Followers get it once, not never and not twice."""
+    env, oa = broadcasting
+    post = article_post(first_attempt_at=DAYTIME)
+    await oa.health()  # the token first: the scripted fault must meet the create
+    env.sb.set_faults(OA_ID, script=["accept_then_error"], publish_only=True)
+    with pytest.raises(TransientError):
+        await oa.publish(post)
+    found = await oa.find(replace(post, uncertain=True))
+    assert isinstance(found, Processing) and found.step == BROADCAST_STEP
+    done = await oa.publish(replace(post, pending_step=found.step, pending_ref=found.ref))
+    assert isinstance(done, Published) and done.warning is None
+    [sent] = env.sb.broadcasts(OA_ID)["broadcasts"]
+    assert sent["article_id"] == found.ref
+    assert len(env.sb.articles(OA_ID)["articles"]) == 1
