@@ -40,12 +40,28 @@ class BroadcastLedger:
         self.tz = tz
         self.per_month = per_month
 
-    def reserve(self, channel: str, now: datetime, *, worker: str = "loa") -> Verdict:
-        """Take today's broadcast for ``channel`` if the caps allow it."""
+    def reserve(
+        self, channel: str, now: datetime, *, worker: str = "loa", holder: str | None = None
+    ) -> Verdict:
+        """Take today's broadcast for ``channel`` if the caps allow it.
+
+        ``holder`` names what the broadcast is for (the article): a retry of the same
+        broadcast (refused before sending, e.g. rate-limited) finds its own reservation and
+        goes, instead of waiting for tomorrow behind itself.
+        """
         local = now.astimezone(self.tz)
         job = f"zalo_broadcast:{channel}"
         month = local.strftime("%Y-%m")
         with Session(self.engine) as session:
+            if holder is not None:
+                mine = session.exec(
+                    select(JobRun.id)
+                    .where(JobRun.job == job)
+                    .where(JobRun.key == local.date().isoformat())
+                    .where(JobRun.detail == holder)
+                ).first()
+                if mine is not None:
+                    return Verdict(True)
             used = session.exec(
                 select(func.count())
                 .select_from(JobRun)
@@ -57,7 +73,13 @@ class BroadcastLedger:
                     False, f"followers already got {used} broadcasts in {month} (the cap)"
                 )
             session.add(
-                JobRun(job=job, key=local.date().isoformat(), started_at=now, worker=worker)
+                JobRun(
+                    job=job,
+                    key=local.date().isoformat(),
+                    started_at=now,
+                    worker=worker,
+                    detail=holder,
+                )
             )
             try:
                 session.commit()

@@ -203,7 +203,7 @@ class ZaloOA:
             return await self._broadcast_unknown(article_id, "the previous attempt's outcome")
         if self._ledger is not None:
             now = self._clock()
-            verdict = await asyncio.to_thread(self._ledger.reserve, self.id, now)
+            verdict = await asyncio.to_thread(self._ledger.reserve, self.id, now, holder=article_id)
             if not verdict.ok and verdict.retry_at is not None:
                 raise TransientError(
                     f"Zalo broadcast waits: {verdict.reason}",

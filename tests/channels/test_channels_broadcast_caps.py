@@ -29,6 +29,18 @@ def test_one_broadcast_a_day_then_the_next_morning(engine):
     assert ledger.reserve("xa-zalo", MORNING).ok  # each OA has its own followers
 
 
+def test_a_retried_broadcast_finds_its_own_reservation_and_goes(engine):
+    """A broadcast refused before sending (a rate limit) is retried the same day: it must not
+    wait until tomorrow behind its own reservation; another article still waits."""
+    ledger = BroadcastLedger(engine, HCM, per_month=2)
+    assert ledger.reserve("tinh-zalo", MORNING, holder="article-1").ok
+    assert ledger.reserve("tinh-zalo", MORNING + timedelta(minutes=1), holder="article-1").ok
+    other = ledger.reserve("tinh-zalo", MORNING + timedelta(minutes=2), holder="article-2")
+    assert not other.ok and other.retry_at is not None
+    # The retry took no second share of the month.
+    assert ledger.reserve("tinh-zalo", MORNING + timedelta(days=1), holder="article-2").ok
+
+
 def test_the_monthly_cap_skips_further_broadcasts_until_next_month(engine):
     ledger = BroadcastLedger(engine, HCM, per_month=2)
     assert ledger.reserve("tinh-zalo", MORNING).ok
