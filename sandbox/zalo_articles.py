@@ -207,6 +207,9 @@ def _apply(sandbox: Sandbox, job: ZaloJob) -> ZaloArticle:
         return existing
     serial = sandbox.state.new_zalo_serial()
     article_id = opaque_id(sandbox.config.seed, "article", job.oa_id, serial)
+    # Zalo dates an article from the create call that queued it, not from the moment its
+    # processing ended (which here is the first verify or list read, however late that is).
+    created = job.created_at
     article = ZaloArticle(
         id=article_id,
         oa_id=job.oa_id,
@@ -219,7 +222,7 @@ def _apply(sandbox: Sandbox, job: ZaloJob) -> ZaloArticle:
         status=data["status"],
         comment=data["comment"],
         link=f"https://zalo.me/s/{job.oa_id}/{article_id}",
-        created_at=now,
+        created_at=created,
         updated_at=now,
         published_at=now if data["status"] == "show" else None,
         payload=data,
