@@ -173,6 +173,10 @@ class Daemon:
         time (posts may have changed)."""
         try:
             due = await asyncio.to_thread(self._poll_database)
+        except asyncio.CancelledError:
+            if self._stopping.is_set():
+                return  # the scheduler's shutdown cancels a poll in flight: nothing is lost
+            raise
         except Exception as exc:
             if not unavailable(exc):
                 raise
