@@ -9,10 +9,22 @@ from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
 from content.db import session_scope
-from content.models import ChannelState, Delivery, DeliveryState
+from content.models import ChannelState, DaemonHeartbeat, Delivery, DeliveryState
 
 #: A delivery still waiting this long after its time counts as late.
 LATE_AFTER = timedelta(minutes=1)
+#: A daemon heard from within this long is running (it beats every poll, 5 s by default).
+ALIVE_WITHIN = timedelta(seconds=30)
+
+
+@dataclass
+class DaemonStatus:
+    """One daemon's heartbeat."""
+
+    worker: str
+    started_at: datetime
+    seen_at: datetime
+    alive: bool
 
 
 @dataclass
@@ -39,6 +51,8 @@ class QueueStatus:
     failed: int
     needs_review: int
     channels: list[ChannelStatus] = field(default_factory=list)
+    #: Daemons that have written a heartbeat, newest first; none alive means nothing is sent.
+    daemons: list[DaemonStatus] = field(default_factory=list)
 
 
 def queue_status(engine: Engine, now: datetime, channel_ids: list[str]) -> QueueStatus:
@@ -66,6 +80,9 @@ def queue_status(engine: Engine, now: datetime, channel_ids: list[str]) -> Queue
             .where(col(Delivery.next_attempt_at) <= now - LATE_AFTER)
         ).one()
         states = {s.channel: s for s in session.exec(select(ChannelState)).all()}
+        beats = session.exec(
+            select(DaemonHeartbeat).order_by(col(DaemonHeartbeat.seen_at).desc())
+        ).all()
     channels = {c: ChannelStatus(c) for c in channel_ids}
     totals: dict[str, int] = {}
     for channel, state, count in by_channel_state:
@@ -90,4 +107,8 @@ def queue_status(engine: Engine, now: datetime, channel_ids: list[str]) -> Queue
         failed=totals.get(DeliveryState.FAILED, 0),
         needs_review=totals.get(DeliveryState.NEEDS_REVIEW, 0),
         channels=list(channels.values()),
+        daemons=[
+            DaemonStatus(b.worker, b.started_at, b.seen_at, now - b.seen_at <= ALIVE_WITHIN)
+            for b in beats
+        ],
     )

@@ -276,6 +276,23 @@ def test_status_counts_waiting_late_and_paused_channels(loa, db_url):
     assert zalo["paused"] and zalo["paused_reason"] == "-216 Access token is invalid"
     code, out, _ = loa("status")
     assert "tinh-zalo        PAUSED: -216 Access token is invalid" in out
+    assert "NO DAEMON RUNNING" in out
+
+
+def test_status_names_the_running_daemons(loa, db_url):
+    from content.db import open_database
+    from scheduler.dispatch import Dispatcher
+
+    engine = open_database(db_url)
+    for worker in ("server1:100", "server2:200"):
+        Dispatcher(engine, {}, None, worker=worker).beat()  # type: ignore[arg-type]
+    code, out, _ = loa("status", "--json")
+    assert {d["worker"]: d["alive"] for d in json.loads(out)["daemons"]} == {
+        "server1:100": True,
+        "server2:200": True,
+    }
+    code, out, _ = loa("status")
+    assert "daemons: server" in out and "NO DAEMON RUNNING" not in out
 
 
 def test_the_daemon_log_has_no_line_per_http_request_unless_debugging():

@@ -106,6 +106,15 @@ def run_status(args: argparse.Namespace) -> int:
                 }
                 for c in report.channels
             ],
+            "daemons": [
+                {
+                    "worker": d.worker,
+                    "alive": d.alive,
+                    "started_at": d.started_at.astimezone(tz).isoformat(),
+                    "seen_at": d.seen_at.astimezone(tz).isoformat(),
+                }
+                for d in report.daemons
+            ],
         }
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
@@ -113,6 +122,14 @@ def run_status(args: argparse.Namespace) -> int:
         f"waiting {report.waiting}, due now {report.due_now}, late {report.late}, "
         f"sending {report.sending}, failed {report.failed}, needs review {report.needs_review}"
     )
+    alive = [d for d in report.daemons if d.alive]
+    if alive:
+        print(
+            "daemons: "
+            + ", ".join(f"{d.worker} (started {local_text(d.started_at, tz)})" for d in alive)
+        )
+    else:
+        print("NO DAEMON RUNNING: nothing is published until `loa daemon` runs")
     for c in report.channels:
         flag = f"PAUSED: {c.paused_reason}" if c.paused else "ok"
         print(
