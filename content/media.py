@@ -9,17 +9,32 @@ GPS, XMP, IPTC or comment block survives. An embedded ICC colour profile is *con
 away* (pixels are mapped to sRGB, then the profile is dropped): profiles can name the
 device that made them, and every platform assumes sRGB anyway, so this keeps the colours
 right without carrying any metadata.
+
+Memory: a 48 MP phone photo is 144 MB decoded (194 MB with alpha), and the daemon prepares
+images for several deliveries at once in worker threads. So a big image is never decoded at
+full size when the channel only shows 2048 px: JPEGs are decoded at a reduced scale straight
+away (libjpeg's DCT scaling via ``Image.draft``), non-interlaced 8-bit PNGs are decoded in
+bands of rows, each band box-reduced (``Image.reduce``) before the next is read, and every
+image above :data:`LARGE_IMAGE_PIXELS` is decoded and re-encoded on one dedicated thread,
+so one at a time in the process (see :func:`_one_at_a_time`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import io
+import math
+import struct
+import threading
 import warnings
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from PIL import Image, ImageCms, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageSequence, UnidentifiedImageError
 
 from content.errors import ValidationError
 
@@ -42,6 +57,15 @@ MIME: dict[str, str] = {
     "TIFF": "image/tiff",
 }
 """The raster formats Loa reads. Anything else (SVG, PDF, HEIC, ICO...) is refused."""
+
+LARGE_IMAGE_PIXELS = 4_000_000
+"""Images above this many pixels are prepared one at a time in the process (see
+:func:`_one_at_a_time`): even reduced, one costs tens of MB, and the daemon prepares images
+for several deliveries at once. Smaller ones (a few MB decoded) go in parallel."""
+
+_T = TypeVar("_T")
+_LARGE_IMAGE_THREAD = "loa-large-image"
+_large_images = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_LARGE_IMAGE_THREAD)
 
 # Pillow reports some camera JPEGs (multi-picture stereo/depth files) as MPO; they are
 # JPEG files to every platform.
@@ -111,45 +135,15 @@ _SMALL_SIDE = 400  # below this a post picture looks blurry on a phone
 def inspect_image(data: bytes, *, name: str = "image") -> ImageInfo:
     """Identify and sanity-check an image from its bytes.
 
-    The whole image is decoded once, so truncated or corrupt files are caught here rather
-    than at publish time. Raises :class:`ValidationError` naming ``name`` when the bytes are
-    not a readable image, are in a format Loa does not handle, or are absurdly large.
+    Every pixel is decoded once, so truncated or corrupt files are caught here rather than
+    at publish time; a large JPEG or PNG is decoded reduced (see the module docstring), so
+    checking a 48 MP photo costs a few MB, not hundreds. Raises :class:`ValidationError`
+    naming ``name`` when the bytes are not a readable image, are in a format Loa does not
+    handle, or are absurdly large.
     """
-    if not data:
-        raise ValidationError(f"{name}: not a readable image (empty file)")
-    try:
-        with _bomb_guard():
-            with Image.open(io.BytesIO(data)) as im:
-                fmt = _FORMAT_ALIASES.get(im.format or "", im.format or "?")
-                width, height = im.size
-                frames = getattr(im, "n_frames", 1)
-                _check_dimensions(width, height, name=name)
-                im.verify()  # structural checks (PNG CRCs, ...) without decoding
-            # verify() leaves the image unusable; reopen to decode every pixel, which is what
-            # catches a truncated JPEG.
-            with Image.open(io.BytesIO(data)) as im:
-                im.load()
-    except ValidationError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ValidationError(f"{name}: not a readable image (too many pixels: {e})") from None
-    except UnidentifiedImageError:
-        raise ValidationError(
-            f"{name}: not a readable image (content is not JPEG, PNG, GIF, WEBP, BMP or TIFF)"
-        ) from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        # Pillow reports truncation and corrupt streams as OSError/SyntaxError/ValueError.
-        raise ValidationError(f"{name}: not a readable image ({e})") from None
-    if fmt not in MIME:
-        raise ValidationError(f"{name}: unsupported image format {fmt} (use JPEG or PNG)")
-    return ImageInfo(
-        format=fmt,
-        mime=MIME[fmt],
-        width=width,
-        height=height,
-        size_bytes=len(data),
-        frames=frames,
-    )
+    info = _inspect_header(data, name)
+    _one_at_a_time(info.width * info.height, _check_decodes, data, name)
+    return info
 
 
 def check_for_channel(info: ImageInfo, kind: str) -> list[str]:
@@ -206,19 +200,14 @@ def prepare_for_channel(data: bytes, kind: str) -> tuple[bytes, str]:
     channel's display size, and re-encodes (JPEG quality steps, then smaller sizes) until
     the result fits the channel's byte limit. Raises :class:`ValidationError` when the
     input is not a usable image.
+
+    The pixels are decoded once, already reduced towards the display size, and images above
+    :data:`LARGE_IMAGE_PIXELS` are decoded one at a time in the process.
     """
     limits = limits_for(kind)
-    info = inspect_image(data)
+    info = _inspect_header(data, "image")
     check_for_channel(info, kind)
-    with _bomb_guard(), Image.open(io.BytesIO(data)) as src:
-        if info.frames > 1 and info.format in limits.animated_formats:
-            out = _animated_gif(src, limits)
-            if out is not None:
-                return out, MIME["GIF"]
-            src.seek(0)
-        im = _clean_pixels(src)
-    im = _fit_side(im, limits.max_side)
-    return _encode_to_fit(im, limits, prefer_png=info.format != "JPEG")
+    return _one_at_a_time(info.width * info.height, _prepare, data, info, limits)
 
 
 def encode_to_fit(im: Image.Image, kind: str, *, prefer_png: bool = True) -> tuple[bytes, str]:
@@ -270,12 +259,22 @@ def _check_dimensions(
         )
 
 
-def _clean_pixels(src: Image.Image) -> Image.Image:
-    """Upright, sRGB, metadata-free copy of the first frame in an encodable mode."""
-    src.load()
-    im = ImageOps.exif_transpose(src)  # always a new image
+def _clean_pixels(src: Image.Image, data: bytes, max_side: int) -> Image.Image:
+    """Upright, sRGB, metadata-free first frame in an encodable mode, at most ``max_side``.
+
+    Reduced while decoding, then resized, *then* turned upright and colour-converted: each
+    later step works on the small image.
+    """
     icc = src.info.get("icc_profile")
-    im = _to_encodable(im)
+    im, orientation = _decode_reduced(src, data, max_side)
+    decoded = im
+    im = _fit_side(im, max_side)
+    if im is not decoded:
+        # The decoded pixels are no longer needed: free them before the copies below.
+        decoded.close()
+        src.close()
+    if orientation in _ORIENTATION_OPS:
+        im = im.transpose(_ORIENTATION_OPS[orientation])
     if icc:
         im = _to_srgb(im, icc)
     # A fresh image has an empty info dict: nothing of the source's EXIF/XMP/comments
@@ -283,6 +282,267 @@ def _clean_pixels(src: Image.Image) -> Image.Image:
     clean = Image.new(im.mode, im.size)
     clean.paste(im)
     return clean
+
+
+def _inspect_header(data: bytes, name: str) -> ImageInfo:
+    """Format, size and structure (``verify``) without decoding the pixels."""
+    if not data:
+        raise ValidationError(f"{name}: not a readable image (empty file)")
+    with _readable(name), _bomb_guard(), Image.open(io.BytesIO(data)) as im:
+        fmt = _FORMAT_ALIASES.get(im.format or "", im.format or "?")
+        width, height = im.size
+        frames = getattr(im, "n_frames", 1)
+        _check_dimensions(width, height, name=name)
+        im.verify()  # structural checks (PNG CRCs, ...) without decoding
+    if fmt not in MIME:
+        raise ValidationError(f"{name}: unsupported image format {fmt} (use JPEG or PNG)")
+    return ImageInfo(
+        format=fmt,
+        mime=MIME[fmt],
+        width=width,
+        height=height,
+        size_bytes=len(data),
+        frames=frames,
+    )
+
+
+@contextlib.contextmanager
+def _readable(name: str) -> Iterator[None]:
+    """Turn Pillow's ways of saying "cannot read this" into one :class:`ValidationError`."""
+    try:
+        yield
+    except ValidationError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ValidationError(f"{name}: not a readable image (too many pixels: {e})") from None
+    except UnidentifiedImageError:
+        raise ValidationError(
+            f"{name}: not a readable image (content is not JPEG, PNG, GIF, WEBP, BMP or TIFF)"
+        ) from None
+    except (OSError, SyntaxError, ValueError, EOFError, zlib.error) as e:
+        # Pillow reports truncation and corrupt streams as OSError/SyntaxError/ValueError.
+        raise ValidationError(f"{name}: not a readable image ({e})") from None
+
+
+def _one_at_a_time(pixels: int, work: Callable[..., _T], *args: Any) -> _T:
+    """``work(*args)``; for an image above :data:`LARGE_IMAGE_PIXELS`, on the large-image thread.
+
+    The daemon prepares images in worker threads for several deliveries at once; four 48 MP
+    photos prepared together would need four times the memory of one, for no gain on a
+    machine with two cores. One dedicated thread is a queue (one large image at a time) and
+    also keeps the memory in one malloc arena: glibc gives every thread its own arena and
+    keeps what each one freed, so taking turns across several threads would still leave
+    several images' worth of memory behind. Small images do not wait.
+    """
+    if pixels <= LARGE_IMAGE_PIXELS or threading.current_thread().name.startswith(
+        _LARGE_IMAGE_THREAD
+    ):
+        return work(*args)
+    return _large_images.submit(_then_trim, work, *args).result()
+
+
+def _then_trim(work: Callable[..., _T], *args: Any) -> _T:
+    """``work(*args)``, then hand the memory it freed back to the operating system.
+
+    glibc keeps freed blocks in the thread's arena for reuse; after a large image that is
+    tens of MB the daemon does not need until the next one, while other threads' arenas
+    grow for their own work. ``malloc_trim`` returns it (a no-op where there is no glibc).
+    """
+    try:
+        return work(*args)
+    finally:
+        if _malloc_trim is not None:
+            _malloc_trim(0)
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+_malloc_trim = _load_malloc_trim()
+
+
+def _check_decodes(data: bytes, name: str) -> None:
+    """Decode every pixel once (reduced when large): what catches a truncated file."""
+    with _readable(name), _bomb_guard(), Image.open(io.BytesIO(data)) as im:
+        if im.width * im.height > LARGE_IMAGE_PIXELS:
+            # A small target still makes the decoder read (and check) the whole stream.
+            _decode_reduced(im, data, _CHECK_SIDE)
+        else:
+            im.load()
+
+
+def _prepare(data: bytes, info: ImageInfo, limits: ImageLimits) -> tuple[bytes, str]:
+    """:func:`prepare_for_channel` once the header is checked: decode, clean, encode."""
+    with _readable("image"), _bomb_guard(), Image.open(io.BytesIO(data)) as src:
+        if info.frames > 1 and info.format in limits.animated_formats:
+            out = _animated_gif(src, limits)
+            if out is not None:
+                return out, MIME["GIF"]
+            src.seek(0)
+        im = _clean_pixels(src, data, limits.max_side)
+    return _encode_to_fit(im, limits, prefer_png=info.format != "JPEG")
+
+
+_CHECK_SIDE = 256
+"""The side a large image is decoded at when only checking that it decodes."""
+
+_ORIENTATION_OPS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+"""EXIF orientation -> the transpose that makes the picture upright (as ImageOps does)."""
+
+_EXIF_ORIENTATION = 0x0112
+
+
+def _decode_reduced(src: Image.Image, data: bytes, max_side: int) -> tuple[Image.Image, int]:
+    """Decode the first frame as RGB/RGBA, reduced but still at least ``max_side`` long.
+
+    Returns the image (not yet upright, no metadata guaranteed) and the EXIF orientation.
+    An image already within ``max_side`` is decoded as it is.
+    """
+    width, height = src.size
+    if src.format in ("JPEG", "MPO") and max(width, height) > max_side:
+        # libjpeg decodes at 1/2, 1/4 or 1/8 scale directly: the full-size pixels never
+        # exist. Pillow picks the smallest scale that still covers the requested size.
+        scale = max_side / max(width, height)
+        src.draft(None, (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))))
+    factor = max(1, max(src.size) // max_side)
+    if src.format == "PNG" and factor > 1 and getattr(src, "n_frames", 1) == 1:
+        banded = _png_bands_reduced(data, factor)
+        if banded is not None:
+            return banded
+    src.load()
+    orientation = int(src.getexif().get(_EXIF_ORIENTATION, 1) or 1)
+    im = _to_encodable(src)
+    if factor > 1:
+        # Box-reduce by a whole factor first: cheap, and the LANCZOS resize that follows
+        # then works on a small image (what Pillow's reducing_gap does).
+        im = im.reduce(factor)
+    return im, orientation
+
+
+# --- PNG in bands ----------------------------------------------------------------------
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # colour type -> samples per pixel
+_PNG_BAND_BYTES = 8_000_000
+"""Decoded bytes per band: what a big PNG costs at most beyond its reduced result."""
+
+
+def _png_bands_reduced(data: bytes, factor: int) -> tuple[Image.Image, int] | None:
+    """Decode a PNG band by band, each reduced ``factor`` times; None if it cannot be banded.
+
+    A PNG is one zlib stream of filtered rows, and a row's filter only looks at the row
+    above. Each band of rows is inflated from the stream and wrapped in a small PNG of its
+    own whose first row is the previous band's last row, unfiltered (filter type 0), so
+    Pillow's own decoder unfilters it exactly. Bands are a multiple of ``factor`` rows, so
+    reducing band by band gives the same pixels as reducing the whole image. Only 8-bit,
+    non-interlaced PNGs qualify (a row of another depth cannot be packed back exactly);
+    the rest are decoded whole.
+    """
+    chunks = _png_chunks(data)
+    header = chunks.get(b"IHDR")
+    if header is None or len(header[0]) != 13:
+        return None
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header[0])
+    if depth != 8 or interlace != 0 or colour not in _PNG_CHANNELS or b"IDAT" not in chunks:
+        return None
+    stride = width * _PNG_CHANNELS[colour]
+    band_rows = max(factor, _PNG_BAND_BYTES // stride // factor * factor)
+    extra = b"".join(
+        _png_chunk(kind, chunks[kind][0]) for kind in (b"PLTE", b"tRNS") if kind in chunks
+    )
+    rows_in = _png_rows(chunks[b"IDAT"], stride + 1)
+    out: Image.Image | None = None
+    previous: bytes | None = None
+    for top in range(0, height, band_rows):
+        rows = min(band_rows, height - top)
+        filtered = rows_in(rows)
+        # The previous band's last row, raw (filter type 0), gives "Up", "Average" and
+        # "Paeth" rows of this band the row above them.
+        context = b"" if previous is None else b"\x00" + previous
+        skip = 1 if context else 0
+        ihdr = struct.pack(">IIBBBBB", width, rows + skip, 8, colour, 0, 0, 0)
+        mini = (
+            _PNG_SIGNATURE
+            + _png_chunk(b"IHDR", ihdr)
+            + extra
+            + _png_chunk(b"IDAT", zlib.compress(context + filtered, 1))
+            + _png_chunk(b"IEND", b"")
+        )
+        del filtered
+        with Image.open(io.BytesIO(mini)) as band:
+            band.load()
+            previous = band.crop((0, skip + rows - 1, width, skip + rows)).tobytes()
+            if len(previous) != stride:  # not the PNG row layout: give up banding
+                return None
+            piece = _to_encodable(band.crop((0, skip, width, skip + rows)) if skip else band)
+        piece = piece.reduce(factor)
+        if out is None:
+            out = Image.new(piece.mode, (math.ceil(width / factor), math.ceil(height / factor)))
+        out.paste(piece, (0, top // factor))
+    assert out is not None
+    orientation = 1
+    if b"eXIf" in chunks:
+        exif = Image.Exif()
+        exif.load(bytes(chunks[b"eXIf"][0]))
+        orientation = int(exif.get(_EXIF_ORIENTATION, 1) or 1)
+    return out, orientation
+
+
+def _png_chunks(data: bytes) -> dict[bytes, list[memoryview]]:
+    """Every chunk's body by type (views into ``data``, no copies); ValueError if cut."""
+    view = memoryview(data)
+    if bytes(view[:8]) != _PNG_SIGNATURE:
+        raise ValueError("not a PNG")
+    chunks: dict[bytes, list[memoryview]] = {}
+    pos = 8
+    while pos + 8 <= len(view):
+        length, kind = struct.unpack(">I4s", view[pos : pos + 8])
+        body = view[pos + 8 : pos + 8 + length]
+        if len(body) < length:
+            raise ValueError("truncated PNG chunk")
+        chunks.setdefault(kind, []).append(body)
+        pos += 12 + length
+        if kind == b"IEND":
+            return chunks
+    raise ValueError("truncated PNG (no IEND chunk)")
+
+
+def _png_chunk(kind: bytes, body: bytes | memoryview) -> bytes:
+    body = bytes(body)
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _png_rows(idats: list[memoryview], row_bytes: int) -> Callable[[int], bytes]:
+    """A reader of the next ``n`` filtered rows from the IDAT zlib stream, bounded in memory."""
+    inflater = zlib.decompressobj()
+    parts = iter(idats)
+    pending = bytearray()
+
+    def read(n: int) -> bytes:
+        need = n * row_bytes
+        while len(pending) < need:
+            source: bytes | memoryview | None = inflater.unconsumed_tail or next(parts, None)
+            if source is None or inflater.eof:
+                raise ValueError("image file is truncated (PNG data ends early)")
+            # max_length keeps the inflated output to what this band needs.
+            pending.extend(inflater.decompress(source, need - len(pending)))
+        rows = bytes(pending[:need])
+        del pending[:need]
+        return rows
+
+    return read
 
 
 def _to_encodable(im: Image.Image) -> Image.Image:
@@ -316,7 +576,31 @@ def _fit_side(im: Image.Image, max_side: int) -> Image.Image:
 
 def _resized(im: Image.Image, scale: float) -> Image.Image:
     size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
-    return im.resize(size, Image.Resampling.LANCZOS)
+    if im.width * im.height <= LARGE_IMAGE_PIXELS:
+        return im.resize(size, Image.Resampling.LANCZOS)
+    return _resized_in_bands(im, size)
+
+
+_RESIZE_BAND_ROWS = 256
+
+
+def _resized_in_bands(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """``im.resize(size, LANCZOS)`` a band of output rows at a time.
+
+    Pillow resizes horizontally into a full-height intermediate first (18 MB for a photo
+    decoded at 4000x3000); with a ``box`` it only resamples the rows that band needs, and
+    the filter still reads the rows around the box, so the bands join without seams.
+    """
+    premultiplied = {"RGBA": "RGBa", "LA": "La"}.get(im.mode)
+    # Image.resize premultiplies alpha itself, but per call, i.e. a full copy per band.
+    source = im.convert(premultiplied) if premultiplied else im
+    out = Image.new(source.mode, size)
+    step = im.height / size[1]
+    for top in range(0, size[1], _RESIZE_BAND_ROWS):
+        bottom = min(size[1], top + _RESIZE_BAND_ROWS)
+        box = (0.0, top * step, float(im.width), bottom * step)
+        out.paste(source.resize((size[0], bottom - top), Image.Resampling.LANCZOS, box), (0, top))
+    return out.convert(im.mode) if premultiplied else out
 
 
 def _flatten(im: Image.Image) -> Image.Image:
