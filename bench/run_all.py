@@ -25,6 +25,7 @@ BENCHMARKS: tuple[tuple[str, float], ...] = (
     ("metrics", 180),
     ("tui", 180),
     ("idle", 240),
+    ("photos", 300),
     ("dispatch", 420),
     ("chaos", 420),
 )
