@@ -9,9 +9,33 @@ those walks; what the process allocates later is collected as before.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 
 
 def freeze_startup_objects() -> None:
     """Exempt every object alive now from future collections (call once start-up is done)."""
     gc.freeze()
+
+
+#: glibc's mallopt parameter for the number of allocator arenas (malloc.h: M_ARENA_MAX).
+_M_ARENA_MAX = -8
+
+
+def limit_malloc_arenas(arenas: int = 1) -> bool:
+    """Cap glibc's allocator at ``arenas`` memory pools; True when it took effect.
+
+    glibc gives each thread that allocates a pool of its own (up to 8 per core) and keeps
+    what was freed in each. The daemon prepares photos and records results in worker threads,
+    so a few large photos left tens of MB stranded per thread: publishing four 48 MP photos
+    to 2 Pages + 2 OAs peaked at 232-256 MB with glibc's default, 232 MB with two pools and
+    208-212 MB with one (bench/photos.py). One pool costs little here: Python threads take
+    turns on the GIL anyway. The same as ``MALLOC_ARENA_MAX=1`` in the environment, which
+    must be set before the process starts; call this before any worker thread exists. With
+    other C libraries nothing happens.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):
+        return False

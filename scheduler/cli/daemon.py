@@ -9,6 +9,7 @@ import logging
 from contextlib import nullcontext
 from pathlib import Path
 
+from content.heap import limit_malloc_arenas
 from content.times import local_text, utcnow
 from scheduler.cli.common import Context, subcommand_parent
 from scheduler.status import queue_status
@@ -55,6 +56,8 @@ def run_daemon(args: argparse.Namespace) -> int:
     from scheduler.runtime import build_daemon
 
     configure_logging(args.log_level)
+    # Before any worker thread: each would otherwise keep its own pool of freed photo memory.
+    limit_malloc_arenas()
     ctx = Context(args)
     engine = ctx.engine
     lock = (
