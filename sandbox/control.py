@@ -19,7 +19,7 @@ from sandbox.disconnect import HANDLERS
 from sandbox.faults import FaultSpec
 from sandbox.graph_render import post_engagement
 from sandbox.runtime import Sandbox
-from sandbox.zalo_articles import article_figures
+from sandbox.zalo_articles import article_figures, complete_pending_jobs
 from sandbox.zalo_oauth import issue_auth_code
 
 
@@ -157,8 +157,17 @@ class Control:
         return _json({"photos": items})
 
     async def articles(self, request: Request) -> Response:
-        """Zalo articles (verified) and jobs (create/update requests, with their payloads)."""
+        """Zalo articles (verified) and jobs (create/update requests, with their payloads).
+
+        ``?settle=1`` first finishes every job still processing, as Zalo does whether or not
+        anyone polls: an accepted create whose answer was lost (and never verified) is then
+        listed too, which is what a check of "what is on the OA" needs.
+        """
         oa_id = request.query_params.get("oa_id")
+        if request.query_params.get("settle") in ("1", "true", "yes"):
+            for oa in [oa_id] if oa_id else list(self.sb.oas):
+                await complete_pending_jobs(self.sb, oa)
+            self.sb.save_if_dirty()
         articles = []
         for article in self.sb.state.articles.values():
             if oa_id and article.oa_id != oa_id:
@@ -174,13 +183,15 @@ class Control:
         return _json({"uploads": [asdict(u) for u in self.sb.state.uploads.values()]})
 
     async def broadcasts(self, request: Request) -> Response:
-        """Zalo broadcasts with recipients reached/skipped, and totals reached per OA."""
+        """Zalo broadcasts with recipients reached/skipped, totals reached per OA, and how
+        many broadcasts each article had (``per_article``: more than 1 is a repeat)."""
         oa_id = request.query_params.get("oa_id")
         items = [asdict(b) for b in self.sb.state.broadcasts if not oa_id or b.oa_id == oa_id]
         reached: dict[str, int] = {}
         for record in self.sb.state.broadcasts:
             reached[record.oa_id] = reached.get(record.oa_id, 0) + record.reached
-        return _json({"broadcasts": items, "reached": reached})
+        per_article = self.sb.state.broadcasts_per_article(oa_id)
+        return _json({"broadcasts": items, "reached": reached, "per_article": per_article})
 
     async def received(self, request: Request) -> Response:
         """Everything published, in arrival order: posts, photos, article jobs, broadcasts."""
@@ -244,6 +255,22 @@ class Control:
         self.sb.save_if_dirty()
         return _json({"reset": True, "clock": self.sb.clock.describe()})
 
+    async def expire_access(self, request: Request) -> Response:
+        """Make an OA's current access token expire now: ``{"oa_id"}``.
+
+        Its next call answers -220 "expired", as after the token's 25 hours, without moving
+        the clock for everyone; a refresh (``/v4/oa/access_token``) gives a working pair.
+        """
+        body = await _body(request)
+        oa_id = str(body.get("oa_id") or self.sb.config.oas[0].oa_id)
+        grant = self.sb.state.grants.get(oa_id)
+        if grant is None:
+            return _problem(f"unknown oa_id {oa_id!r}", 404)
+        grant.access_expires_at = min(grant.access_expires_at, self.sb.now())
+        self.sb.touch()
+        self.sb.save_if_dirty()
+        return _json({"oa_id": oa_id, "access_expires_at": grant.access_expires_at})
+
     async def consent(self, request: Request) -> Response:
         """Simulate an OA admin's consent: ``{"oa_id", "code_challenge"?}`` -> an auth code."""
         body = await _body(request)
@@ -277,6 +304,7 @@ def control_app(sandbox: Sandbox) -> Starlette:
             Route("/requests", control.requests, methods=get),
             Route("/reset", control.reset, methods=post),
             Route("/zalo/consent", control.consent, methods=post),
+            Route("/zalo/expire", control.expire_access, methods=post),
         ],
         exception_handlers=HANDLERS,
     )

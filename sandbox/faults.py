@@ -23,6 +23,9 @@ ACCEPT_THEN_TIMEOUT = "accept_then_timeout"  # object created, answer never come
 OUTCOMES = (OK, ERROR, TIMEOUT, RESET, RATE_LIMIT, REJECT, ACCEPT_THEN_ERROR, ACCEPT_THEN_TIMEOUT)
 PUBLISH_ONLY_OUTCOMES = (REJECT, ACCEPT_THEN_ERROR, ACCEPT_THEN_TIMEOUT)
 
+# How an accepted publish call fails to answer (FaultSpec.accept_then_fail_mode).
+ACCEPT_THEN_FAIL_MODES = ("error", "timeout", "mixed")
+
 # Persistent token problems; Graph answers 190 with the subcode, Zalo -220 or -216.
 AUTH_FAULTS = ("expired", "password_changed", "app_removed", "logged_out", "invalid")
 
@@ -67,7 +70,9 @@ class FaultSpec:
     rate_limit_rate: float = 0.0
     reject_rate: float = 0.0
     accept_then_fail_rate: float = 0.0
-    accept_then_fail_mode: str = "error"  # or "timeout"
+    #: "error" (a 5xx after creating), "timeout" (no answer after creating) or "mixed": the
+    #: first half of the accept-then-fail band answers a 5xx, the second half never answers.
+    accept_then_fail_mode: str = "error"
     auth: str | None = None
     script: list[str] = field(default_factory=list)
     publish_only: bool = False
@@ -89,8 +94,9 @@ class FaultSpec:
             raise ValueError(f"script: unknown outcome(s) {bad}; known: {', '.join(OUTCOMES)}")
         if self.auth is not None and self.auth not in AUTH_FAULTS:
             raise ValueError(f"auth: expected one of {', '.join(AUTH_FAULTS)}, got {self.auth!r}")
-        if self.accept_then_fail_mode not in ("error", "timeout"):
-            raise ValueError("accept_then_fail_mode: expected 'error' or 'timeout'")
+        if self.accept_then_fail_mode not in ACCEPT_THEN_FAIL_MODES:
+            expected = ", ".join(repr(m) for m in ACCEPT_THEN_FAIL_MODES)
+            raise ValueError(f"accept_then_fail_mode: expected one of {expected}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultSpec:
@@ -190,17 +196,21 @@ class FaultBook:
 
 
 def _outcome_from_roll(spec: FaultSpec, roll: float, is_publish: bool) -> str:
-    accept_then_fail = ACCEPT_THEN_ERROR
-    if spec.accept_then_fail_mode == "timeout":
-        accept_then_fail = ACCEPT_THEN_TIMEOUT
     bands = [
         (ERROR, spec.error_rate),
         (TIMEOUT, spec.timeout_rate),
         (RESET, spec.reset_rate),
         (RATE_LIMIT, spec.rate_limit_rate),
         (REJECT, spec.reject_rate),
-        (accept_then_fail, spec.accept_then_fail_rate),
     ]
+    if spec.accept_then_fail_mode == "mixed":
+        # Split the band rather than draw again: a decision always takes exactly two draws.
+        half = spec.accept_then_fail_rate / 2
+        bands += [(ACCEPT_THEN_ERROR, half), (ACCEPT_THEN_TIMEOUT, half)]
+    elif spec.accept_then_fail_mode == "timeout":
+        bands.append((ACCEPT_THEN_TIMEOUT, spec.accept_then_fail_rate))
+    else:
+        bands.append((ACCEPT_THEN_ERROR, spec.accept_then_fail_rate))
     edge = 0.0
     for outcome, rate in bands:
         edge += rate

@@ -194,6 +194,17 @@ class SandboxState:
         self.next_zalo_serial += 1
         return value
 
+    def broadcasts_per_article(self, oa_id: str | None = None) -> dict[str, int]:
+        """How many broadcasts were sent of each article (of ``oa_id``, or of every OA).
+
+        Zalo has no look-up of a sent broadcast, so this record is the only way to see one
+        article broadcast twice (its followers messaged twice).
+        """
+        counts: Counter[str] = Counter(
+            b.article_id for b in self.broadcasts if oa_id is None or b.oa_id == oa_id
+        )
+        return dict(counts)
+
     def log_request(self, record: RequestRecord) -> None:
         """Keep the record (bounded) and bump the per-key counters."""
         self.request_count += 1

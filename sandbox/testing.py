@@ -13,12 +13,15 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
 from sandbox.config import SandboxConfig, build_config, with_options
 from sandbox.server import base_urls, bind_socket, make_server
+from sandbox.zalo_broadcast import NIGHT_END_HOUR, is_night
+from sandbox.zalo_common import office_time
 
 START_TIMEOUT_S = 10.0
 
@@ -113,6 +116,11 @@ class SandboxHandle:
         )
         return response.json()["access_token"]
 
+    def expire_access_token(self, oa_id: str | None = None) -> float:
+        """Make ``oa_id``'s access token expire now (its next call answers -220)."""
+        body = {"oa_id": oa_id or self.oa_ids[0]}
+        return float(self._call("POST", "/zalo/expire", json=body)["access_expires_at"])
+
     def consent(self, oa_id: str | None = None, code_challenge: str | None = None) -> str:
         """An authorization code, as if the OA's admin approved the app."""
         body = {"oa_id": oa_id or self.oa_ids[0], "code_challenge": code_challenge}
@@ -156,17 +164,40 @@ class SandboxHandle:
         """Graph photos received."""
         return self._call("GET", "/photos", page_id=page_id)["photos"]
 
-    def articles(self, oa_id: str | None = None) -> dict[str, Any]:
-        """``{"articles": [...], "jobs": [...]}`` for Zalo."""
-        return self._call("GET", "/articles", oa_id=oa_id)
+    def articles(self, oa_id: str | None = None, *, settle: bool = False) -> dict[str, Any]:
+        """``{"articles": [...], "jobs": [...]}`` for Zalo.
+
+        ``settle`` first finishes the jobs still processing (as Zalo would on its own), so an
+        accepted create whose answer was lost is listed among the articles.
+        """
+        return self._call("GET", "/articles", oa_id=oa_id, settle=1 if settle else None)
 
     def uploads(self) -> list[dict[str, Any]]:
         """Zalo image uploads."""
         return self._call("GET", "/uploads")["uploads"]
 
     def broadcasts(self, oa_id: str | None = None) -> dict[str, Any]:
-        """``{"broadcasts": [...], "reached": {oa_id: n}}``."""
+        """``{"broadcasts": [...], "reached": {oa_id: n}, "per_article": {article_id: n}}``."""
         return self._call("GET", "/broadcasts", oa_id=oa_id)
+
+    def out_of_night_ban(self, *, margin_hours: float = 2.0) -> bool:
+        """Move the clock (running) to 07:00 office time when Zalo's night ban is on or
+        starts within ``margin_hours``, so broadcasts are accepted during a run.
+
+        Only ever forward: an earlier clock would date new posts and articles before the
+        caller's own clock, and look-ups that stop at "created before the first attempt"
+        would stop too soon. Returns whether the clock moved.
+        """
+        now = self.now()
+        later = now + margin_hours * 3600
+        if not (is_night(now) or is_night(later)):
+            return False
+        local = office_time(now)
+        morning = local.replace(hour=NIGHT_END_HOUR + 1, minute=0, second=0, microsecond=0)
+        if morning <= local:
+            morning += timedelta(days=1)
+        self.set_clock(morning.timestamp(), frozen=False)
+        return True
 
     def received(self) -> list[dict[str, Any]]:
         """Everything published, in arrival order."""
