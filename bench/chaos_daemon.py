@@ -1,13 +1,17 @@
 """`loa daemon` for the chaos benchmark, with its waits scaled down to fit a few minutes.
 
-The same assembly as ``scheduler/cli/daemon.py`` (build_daemon, the SQLite single-daemon
-lock, run_forever until SIGTERM) with two timings shortened, and nothing else changed:
+The same assembly as ``scheduler/cli/daemon.py`` (build_daemon, the single-daemon lock on
+SQLite, run_forever until SIGTERM) with two timings shortened, and nothing else changed:
 
 * retries back off from 2 s instead of 30 s (max 30 s; attempts and jitter as shipped), so a
   delivery that fails three times still settles within the run;
 * paused channels are asked for their health every 5 s instead of 60 s.
 
     python bench/chaos_daemon.py --db loa.db --config channels.toml [--poll-seconds 1]
+    python bench/chaos_daemon.py --database-url postgresql+psycopg://... --config channels.toml
+
+Several of them may share one PostgreSQL database (claims with SKIP LOCKED, heartbeats);
+SQLite allows one daemon, so only there the lock beside the database file is taken.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import argparse
 import asyncio
 import logging
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -34,19 +40,28 @@ def main() -> int:
     from scheduler.runtime import build_daemon
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, required=True)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--db", type=Path, help="a SQLite database file")
+    where.add_argument("--database-url", help="any database URL (e.g. PostgreSQL)")
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--poll-seconds", type=float, default=1.0)
     args = parser.parse_args()
     logging.basicConfig(
         level="INFO", format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s"
     )
-    engine = open_database(f"sqlite:///{args.db.resolve()}")
+    url = args.database_url or f"sqlite:///{args.db.resolve()}"
+    engine = open_database(url)
     config = load(args.config)
     settings = DaemonSettings(
         poll_seconds=args.poll_seconds, channel_check_seconds=CHANNEL_CHECK_SECONDS
     )
-    with SingleDaemonLock(args.db.resolve()):
+    # SQLite takes one writer at a time, so one daemon per file (as `loa daemon` enforces);
+    # on PostgreSQL several daemons share the work and nothing is locked here.
+    lock: AbstractContextManager[Any] = nullcontext()
+    if engine.dialect.name == "sqlite":
+        database = Path(engine.url.database or "")
+        lock = SingleDaemonLock(database.resolve())
+    with lock:
 
         async def run() -> None:
             daemon = build_daemon(config, engine, settings=settings)

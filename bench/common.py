@@ -13,7 +13,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -83,10 +84,22 @@ def markdown_table(figures: Iterable[Figure], title: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def emit(name: str, title: str, figures: list[Figure], details: dict[str, Any]) -> dict[str, Any]:
-    """Print the table and write ``results/<name>.json``; returns what was written."""
+def emit(
+    name: str,
+    title: str,
+    figures: list[Figure],
+    details: dict[str, Any],
+    *,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Print the table and write ``results/<name>.json``; returns what was written.
+
+    ``extra`` adds top-level keys (a benchmark whose results others read by key, e.g.
+    chaos's ``platforms``); the keys ``run_all.py`` reads stay as they are.
+    """
     RESULTS_DIR.mkdir(exist_ok=True)
     data = {
+        **(extra or {}),
         "name": name,
         "title": title,
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -163,6 +176,91 @@ max_concurrency = {max_concurrency}
     )
 
 
+@dataclass(frozen=True)
+class BenchChannel:
+    """One channel of a mixed channels.toml: its id in Loa and its account on the platform."""
+
+    id: str
+    kind: str  # "facebook" or "zalo_oa"
+    account: str  # page id or OA id
+    broadcast: bool = False
+
+
+def write_platform_channels_toml(
+    path: Path,
+    sandbox: Any,
+    channels: Sequence[BenchChannel],
+    *,
+    media_dir: Path,
+    timeout_seconds: float = 10.0,
+    max_concurrency: int = 4,
+) -> None:
+    """A channels.toml with Facebook Pages and Zalo OAs of the sandbox, and its ``[media]``.
+
+    Zalo fetches article covers from public URLs: Loa writes them to ``media_dir``, which the
+    sandbox serves at ``/media`` (start it with ``media_dir``). Secrets are only named;
+    :func:`platform_env` supplies them.
+    """
+    tables = []
+    for i, ch in enumerate(channels):
+        if ch.kind == "facebook":
+            tables.append(
+                f"""
+[channels.{ch.id}]
+kind = "facebook"
+name = "Trang {i}"
+page_id = "{ch.account}"
+base_url = "{sandbox.graph_url}"
+token = {{ env = "BENCH_TOKEN_{ch.account}" }}
+timeout_seconds = {timeout_seconds}
+max_concurrency = {max_concurrency}
+"""
+            )
+        else:
+            tables.append(
+                f"""
+[channels.{ch.id}]
+kind = "zalo_oa"
+name = "OA {i}"
+oa_id = "{ch.account}"
+app_id = "{sandbox.zalo_app_id}"
+base_url = "{sandbox.zalo_url}"
+oauth_url = "{sandbox.zalo_oauth_url}"
+app_secret = {{ env = "BENCH_ZALO_APP_SECRET" }}
+refresh_token = {{ env = "BENCH_ZALO_REFRESH_{ch.account}" }}
+broadcast = {"true" if ch.broadcast else "false"}
+timeout_seconds = {timeout_seconds}
+max_concurrency = {max_concurrency}
+"""
+            )
+    path.write_text(
+        '[office]\nname = "Loa bench"\ntimezone = "Asia/Ho_Chi_Minh"\nmin_spacing_minutes = 0\n'
+        + "".join(tables)
+        + f'\n[media]\ndirectory = "{media_dir}"\npublic_base_url = "{sandbox.url}/media"\n',
+        encoding="utf-8",
+    )
+
+
+def platform_env(sandbox: Any, channels: Sequence[BenchChannel]) -> dict[str, str]:
+    """The environment daemons need for :func:`write_platform_channels_toml`'s secrets.
+
+    Includes a fresh ``LOA_CREDENTIAL_KEY`` (the Zalo tokens Loa keeps are encrypted with
+    it), so no key file is written beside the database or in the working directory.
+    """
+    from cryptography.fernet import Fernet
+
+    env = token_env(sandbox, [])
+    refresh = {o.oa_id: o.refresh_token for o in sandbox.config.oas}
+    for ch in channels:
+        if ch.kind == "facebook":
+            env[f"BENCH_TOKEN_{ch.account}"] = sandbox.page_token(ch.account)
+        else:
+            env[f"BENCH_ZALO_REFRESH_{ch.account}"] = refresh[ch.account]
+    env["BENCH_ZALO_APP_SECRET"] = sandbox.zalo_app_secret
+    env["LOA_CREDENTIAL_KEY"] = Fernet.generate_key().decode()
+    return env
+
+
 def token_env(sandbox: Any, pages: Sequence[str]) -> dict[str, str]:
     """The environment a daemon needs for the tokens of ``pages``."""
     env = dict(os.environ)
@@ -173,6 +271,31 @@ def token_env(sandbox: Any, pages: Sequence[str]) -> dict[str, str]:
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
+
+
+#: The local PostgreSQL server of the dev setup (trust auth); benchmarks make their own
+#: database on it and drop it afterwards.
+PG_SERVER_URL = os.environ.get("LOA_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
+
+
+@contextmanager
+def postgres_database(name: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database ``name`` on the local server; its URL; dropped after.
+
+    Benchmarks never share a database with the tests (``test``) or with each other.
+    """
+    import psycopg
+
+    admin = PG_SERVER_URL.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_SERVER_URL}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            # FORCE: a daemon killed with SIGKILL may leave its connections for a while.
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def fresh_db(path: Path) -> str:
