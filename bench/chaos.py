@@ -111,6 +111,9 @@ def sandbox_config(channels: list[BenchChannel], media_dir: Path) -> Any:
         zalo_rate_limit_per_minute=10**6,
         verify_pending_polls=1,
         media_dir=str(media_dir),
+        # The sandbox fetches covers from itself, on the loop that serves the burst: with 5 s
+        # (its default) a busy machine failed articles for a slow fetch, not for the faults.
+        media_fetch_timeout_s=60.0,
     )
     unlimited = tuple(replace(o, monthly_article_quota=10**6) for o in config.oas)
     return replace(config, oas=unlimited)
