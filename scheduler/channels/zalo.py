@@ -93,6 +93,10 @@ BROADCAST_UNKNOWN = "broadcast outcome unknown; not re-sent"
 METRICS_PAGES = 10
 #: find() ignores articles created this long before the first attempt.
 FIND_MARGIN = timedelta(minutes=10)
+#: Calls per list or detail read: a read changes nothing, so one that failed for a passing
+#: reason (a 5xx, a timeout) is asked again at once. A look-up of a busy OA reads many pages,
+#: and one lost page would otherwise end the whole walk as "could not tell".
+READ_TRIES = 3
 
 
 class ZaloOA:
@@ -379,8 +383,8 @@ class ZaloOA:
 
     async def _confirm(self, item: Mapping[str, Any], wanted: str) -> Published | None:
         """The listed article ``item`` when its text blocks have the fingerprint ``wanted``."""
-        detail = await self._call(
-            "GET", "v2.0/article/getdetail", params={"id": str(item["id"])}, step="getdetail"
+        detail = await self._read(
+            "v2.0/article/getdetail", params={"id": str(item["id"])}, step="getdetail"
         )
         blocks = [
             str(b.get("content", ""))
@@ -393,8 +397,7 @@ class ZaloOA:
         return Published(remote_id=str(item["id"]), permalink=link)
 
     async def _slice(self, offset: int) -> _Slice:
-        data = await self._call(
-            "GET",
+        data = await self._read(
             "v2.0/article/getslice",
             params={"offset": str(offset), "limit": str(SLICE_LIMIT), "type": "normal"},
             step="getslice",
@@ -506,6 +509,18 @@ class ZaloOA:
         if code == BEING_PROCESSED and step == "verify":
             raise _Pending()
         raise to_channel_error(code, message, now=self._clock(), step=step)
+
+    async def _read(self, path: str, *, params: Mapping[str, str], step: str) -> Any:
+        """A GET that changes nothing, asked again at once after a failure that names no wait
+        (a rate limit's wait is Zalo's to set, and is raised to the caller)."""
+        for _ in range(READ_TRIES - 1):
+            try:
+                return await self._call("GET", path, params=params, step=step)
+            except TransientError as exc:
+                if exc.retry_after is not None:
+                    raise
+                log.info("%s: %s failed (%s); asking again", self.id, step, exc.message)
+        return await self._call("GET", path, params=params, step=step)
 
     async def _send(
         self,

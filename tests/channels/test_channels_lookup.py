@@ -164,6 +164,23 @@ async def test_without_a_first_attempt_the_whole_list_is_walked(env: Env, oa: Za
     assert calls_since(env.sb, before, GETSLICE) == 5  # 41 articles: to the end, no further
 
 
+async def test_a_page_read_that_fails_is_asked_again_and_the_walk_goes_on(
+    env: Env, oa: ZaloOA
+) -> None:
+    """A busy OA means a long walk; with a 5xx now and then on Zalo's side, one lost page must
+    not turn the whole look-up into "could not tell" (and the post into needs_review)."""
+    orphan = zalo_post("Bài cũ cần tìm")
+    await drive(oa, orphan)
+    env.sb.advance_clock(60)
+    await publish_articles(oa, env.sb, 25, "Tin mới")
+    # Pages 1 and 3 fail once each, and so does the orphan's detail read.
+    env.sb.set_faults(OA_ID, script=["error", "ok", "ok", "error", "ok", "error"])
+    before = seq_now(env.sb)
+    found = await oa.find(orphan)
+    assert found is not None and found.remote_id == article_id(env.sb, orphan.title or "")
+    assert calls_since(env.sb, before, GETSLICE) == 5  # 3 pages, 2 of them asked twice
+
+
 async def test_a_walk_cut_short_is_an_error_not_a_miss(
     env: Env, oa: ZaloOA, monkeypatch: pytest.MonkeyPatch
 ) -> None:
