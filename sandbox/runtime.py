@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -39,6 +40,9 @@ class Sandbox:
         # Indexes over state.posts, rebuilt whenever the state is replaced (see _index_posts).
         self._posts_by_page: dict[str, list[GraphPost]] = {}
         self._unpublished_scheduled: set[str] = set()
+        #: Zalo jobs being processed now (token -> the processing), so a verify and a list read
+        #: arriving together finish a job once, with one outcome.
+        self.zalo_processing: dict[str, asyncio.Task[None]] = {}
         if config.state_path:
             saved = load_state(config.state_path)
             if saved is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import unicodedata
 from typing import Any
 
@@ -162,9 +163,23 @@ async def advance_job(sandbox: Sandbox, job: ZaloJob) -> str:
 
 
 async def complete_job(sandbox: Sandbox, job: ZaloJob) -> None:
-    """Finish processing: fetch the cover and body images from their URLs, then apply."""
+    """Finish processing: fetch the cover and body images from their URLs, then apply.
+
+    A job is processed once: a verify poll and a list read that meet a job still processing
+    wait for the same processing (two runs could otherwise disagree, one failing a slow
+    cover fetch while the other creates the article).
+    """
     if job.outcome is not None:
         return
+    running = sandbox.zalo_processing.get(job.token)
+    if running is None:
+        running = asyncio.ensure_future(_process_job(sandbox, job))
+        sandbox.zalo_processing[job.token] = running
+        running.add_done_callback(lambda _: sandbox.zalo_processing.pop(job.token, None))
+    await asyncio.shield(running)
+
+
+async def _process_job(sandbox: Sandbox, job: ZaloJob) -> None:
     for url in media_urls(job.payload):
         fetched = await fetch_image(
             url,

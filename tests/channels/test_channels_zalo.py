@@ -23,7 +23,7 @@ from scheduler.channels.base import (
     Published,
     TransientError,
 )
-from scheduler.channels.zalo import BROADCAST_STEP, VERIFY_STEP, ZaloOA
+from scheduler.channels.zalo import BROADCAST_STEP, READ_TRIES, VERIFY_STEP, ZaloOA
 from tests.channels.conftest import OA_ID, jpeg, make_env, utcnow
 from tests.helpers import FakeClock
 
@@ -245,7 +245,8 @@ async def test_gateway_error_on_create_is_uncertain(env, oa):
 
 async def test_gateway_error_on_a_read_is_certain(env, oa):
     await oa.health()
-    env.sb.set_faults(OA_ID, script=["error"])
+    # Every try of the read fails (one failed try is asked again at once).
+    env.sb.set_faults(OA_ID, script=["error"] * READ_TRIES)
     with pytest.raises(TransientError) as caught:
         await oa.find(article_post())
     assert caught.value.uncertain is False

@@ -184,3 +184,54 @@ def test_monthly_article_quota_gives_223(quota_of_two: SandboxHandle, cover: str
 def test_cover_url_with_unencoded_vietnamese_is_invalid(zalo: httpx.Client, media: MediaServer):
     body = article_body(f"{media.url}/ảnh bìa.jpg")
     assert _create(zalo, body) == {"error": -201, "message": "photo_url is invalid"}
+
+
+async def test_a_job_met_by_a_verify_and_a_list_read_at_once_is_processed_once(monkeypatch):
+    """Two requests reaching a job still processing (a verify poll and a getslice) wait for one
+    processing: its cover is fetched once and the job has one outcome. Processed twice, one
+    run failed a slow fetch while the other created the article: a "failed" post that was
+    live on the OA."""
+    import asyncio
+
+    from sandbox import zalo_articles
+    from sandbox.media import FetchedMedia
+    from sandbox.runtime import Sandbox
+
+    sandbox = Sandbox(build_config(seed=3))
+    oa_id = next(iter(sandbox.oas))
+    body = {
+        "type": "normal",
+        "title": "Cảnh giác lừa đảo",
+        "author": "Công an tỉnh",
+        "description": "Không chuyển tiền cho người lạ",
+        "cover": {
+            "cover_type": "photo",
+            "photo_url": "http://127.0.0.1:9/bia.jpg",
+            "status": "show",
+        },
+        "body": [{"type": "text", "content": "Gọi 113 khi nghi ngờ."}],
+        "status": "show",
+    }
+    job = zalo_articles.new_job(
+        sandbox, oa_id, "create", zalo_articles.validate_article(body), None
+    )
+    fetches: list[str] = []
+    release = asyncio.Event()
+
+    async def slow_fetch(url: str, **_: object) -> FetchedMedia:
+        fetches.append(url)
+        await release.wait()
+        # A first fetch times out; a second one (if any) would succeed.
+        if len(fetches) == 1:
+            return FetchedMedia(url, False, problem="timed out")
+        return FetchedMedia(url, True, kind="jpeg", size=1000)
+
+    monkeypatch.setattr(zalo_articles, "fetch_image", slow_fetch)
+    verify = asyncio.ensure_future(zalo_articles.complete_job(sandbox, job))
+    listing = asyncio.ensure_future(zalo_articles.complete_pending_jobs(sandbox, oa_id))
+    await asyncio.sleep(0)  # both are waiting on the job now
+    release.set()
+    await asyncio.gather(verify, listing)
+    assert fetches == ["http://127.0.0.1:9/bia.jpg"]
+    assert job.outcome == "failed"
+    assert [a for a in sandbox.state.articles.values() if a.oa_id == oa_id] == []
