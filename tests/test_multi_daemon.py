@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
@@ -24,7 +28,7 @@ from content.limits import nfc
 from content.models import Delivery, DeliveryState, Post
 from content.queue import PostInput, Queue
 from sandbox.config import build_config
-from sandbox.testing import running_sandbox
+from sandbox.testing import SandboxHandle, running_sandbox
 from scheduler.config import load
 from tests.test_crash import PAGES, PLAIN_OA, _connect_oas, _environment, _write_config
 
@@ -32,15 +36,28 @@ POSTS = 240  # each to both Pages; every third also to the OA: 560 deliveries
 DAEMONS = 3
 
 
-def _loa_daemon(db_url: str, config: Path, env: dict[str, str], log) -> subprocess.Popen[bytes]:
+def _loa_daemon(db_url: str, burst: Burst, log: Any) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "scheduler.cli", "daemon", "--db", db_url]
-    command += ["--config", str(config), "--poll-seconds", "0.2"]
-    return subprocess.Popen(command, env=env, stdout=log, stderr=log)
+    command += ["--config", str(burst.config_path), "--poll-seconds", "0.2"]
+    return subprocess.Popen(command, env=burst.env, stdout=log, stderr=log)
 
 
-def test_three_daemons_share_a_burst_to_pages_and_an_oa_exactly_once(
-    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+@dataclass
+class Burst:
+    """A sandbox, a config and a PostgreSQL database holding an approved burst."""
+
+    sandbox: SandboxHandle
+    config_path: Path
+    env: dict[str, str]
+    engine: Any
+    total: int
+
+
+@contextmanager
+def approved_burst(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, posts: int, latency: list[int]
+) -> Iterator[Burst]:
+    """``posts`` posts due now, each to both Pages and every third also to the OA."""
     media = tmp_path / "media-public"
     media.mkdir()
     config = build_config(
@@ -50,7 +67,7 @@ def test_three_daemons_share_a_burst_to_pages_and_an_oa_exactly_once(
         zalo_rate_limit_per_minute=1_000_000,
         verify_pending_polls=1,
         media_dir=str(media),
-        faults={"*": {"latency_ms": [5, 20]}},
+        faults={"*": {"latency_ms": latency}},
     )
     config = replace(config, oas=tuple(replace(o, monthly_article_quota=10**6) for o in config.oas))
     with running_sandbox(config) as sandbox:
@@ -59,7 +76,6 @@ def test_three_daemons_share_a_burst_to_pages_and_an_oa_exactly_once(
         secrets = _environment(sandbox)
         for name, value in secrets.items():
             monkeypatch.setenv(name, value)
-        env = {**os.environ, **secrets}
         engine = open_database(pg_url)
         _connect_oas(config_path, engine)
         loaded = load(config_path)
@@ -71,44 +87,68 @@ def test_three_daemons_share_a_burst_to_pages_and_an_oa_exactly_once(
                 text=f"Bài số {i} – phòng chống tội phạm. Gọi 113 khi nghi ngờ.",
                 channels=[*PAGES] + ([PLAIN_OA] if i % 3 == 0 else []),
             )
-            for i in range(POSTS)
+            for i in range(posts)
         ]
         for post in author.create_many(requests, submit=True).posts:
             chief.schedule(post.id, chief.clock())
             chief.approve(post.id)
-        total = 2 * POSTS + len(range(0, POSTS, 3))
+        total = 2 * posts + len(range(0, posts, 3))
+        try:
+            yield Burst(sandbox, config_path, {**os.environ, **secrets}, engine, total)
+        finally:
+            engine.dispose()
 
+
+def _states(engine: Any) -> Counter[str]:
+    with Session(engine) as session:
+        return Counter(session.exec(select(Delivery.state)).all())
+
+
+def _wait_until_published(burst: Burst, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while _states(burst.engine)[DeliveryState.PUBLISHED] < burst.total:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not all published in {seconds:.0f} s: {_states(burst.engine)}")
+        time.sleep(0.2)
+
+
+def _assert_each_once(burst: Burst) -> None:
+    """Every delivery published, and on its platform exactly once (the sandbox's record)."""
+    sandbox = burst.sandbox
+    with Session(burst.engine) as session:
+        deliveries = session.exec(select(Delivery)).all()
+        posts = {p.id: p for p in session.exec(select(Post)).all()}
+    assert Counter(d.state for d in deliveries) == {DeliveryState.PUBLISHED: burst.total}
+    on_pages = Counter(
+        (post["page_id"], post["payload"].get("message"))
+        for page in sandbox.page_ids[: len(PAGES)]
+        for post in sandbox.posts(page)
+    )
+    articles = sandbox.articles(sandbox.oa_ids[0], settle=True)["articles"]
+    on_oa = Counter(nfc(a["title"]) for a in articles)
+    page_of = dict(zip(PAGES, sandbox.page_ids, strict=False))
+    for delivery in deliveries:
+        post = posts[delivery.post_id]
+        if delivery.channel == PLAIN_OA:
+            assert on_oa[nfc(post.title or "")] == 1, post.title
+        else:
+            assert on_pages[(page_of[delivery.channel], post.text)] == 1, post.text
+    assert sum(on_pages.values()) + sum(on_oa.values()) == burst.total
+
+
+def test_three_daemons_share_a_burst_to_pages_and_an_oa_exactly_once(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    with approved_burst(pg_url, tmp_path, monkeypatch, POSTS, [5, 20]) as burst:
         with (tmp_path / "daemons.log").open("ab") as log:
-            daemons = [_loa_daemon(pg_url, config_path, env, log) for _ in range(DAEMONS)]
-            deadline = time.monotonic() + 150
-            while time.monotonic() < deadline:
-                with Session(engine) as session:
-                    states = Counter(session.exec(select(Delivery.state)).all())
-                if states[DeliveryState.PUBLISHED] == total:
-                    break
-                time.sleep(0.2)
-            for daemon in daemons:
-                daemon.send_signal(signal.SIGTERM)
+            daemons = [_loa_daemon(pg_url, burst, log) for _ in range(DAEMONS)]
+            try:
+                _wait_until_published(burst, 150)
+            finally:
+                for daemon in daemons:
+                    daemon.send_signal(signal.SIGTERM)
             assert [d.wait(timeout=30) for d in daemons] == [0] * DAEMONS
-
-        with Session(engine) as session:
-            deliveries = session.exec(select(Delivery)).all()
-            posts = {p.id: p for p in session.exec(select(Post)).all()}
-        assert Counter(d.state for d in deliveries) == {DeliveryState.PUBLISHED: total}
-        on_pages = Counter(
-            (post["page_id"], post["payload"].get("message"))
-            for page in sandbox.page_ids[: len(PAGES)]
-            for post in sandbox.posts(page)
-        )
-        on_oa = Counter(nfc(a["title"]) for a in sandbox.articles(sandbox.oa_ids[0])["articles"])
-        page_of = dict(zip(PAGES, sandbox.page_ids, strict=False))
-        for delivery in deliveries:
-            post = posts[delivery.post_id]
-            if delivery.channel == PLAIN_OA:
-                assert on_oa[nfc(post.title or "")] == 1, post.title
-            else:
-                assert on_pages[(page_of[delivery.channel], post.text)] == 1, post.text
-        assert sum(on_pages.values()) + sum(on_oa.values()) == total
+        _assert_each_once(burst)
         log_lines = (tmp_path / "daemons.log").read_text().splitlines()
         publishers = {
             line.split("loa.dispatch[")[1].split("]")[0]
@@ -116,4 +156,42 @@ def test_three_daemons_share_a_burst_to_pages_and_an_oa_exactly_once(
             if "loa.dispatch[" in line and "outcome=published" in line
         }
         assert len(publishers) >= 2, "the work was not shared between the daemons"
-        engine.dispose()
+
+
+def test_a_killed_daemons_posts_are_taken_over_once_it_is_silent(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """SIGKILL one of three daemons while it holds claims: the others take them back once its
+    heartbeat has been silent for 30 s (well before the 5-minute lease, which this test does
+    not wait for), look each one up, and publish nothing twice."""
+    with approved_burst(pg_url, tmp_path, monkeypatch, 120, [150, 300]) as burst:
+        with (tmp_path / "daemons.log").open("ab") as log:
+            daemons = [_loa_daemon(pg_url, burst, log) for _ in range(DAEMONS)]
+            victim = daemons[0]
+            try:
+                deadline = time.monotonic() + 60
+                while not _claims_of(burst.engine, victim.pid):
+                    assert time.monotonic() < deadline, "the first daemon never claimed work"
+                    time.sleep(0.05)
+                victim.send_signal(signal.SIGKILL)
+                victim.wait()
+                _wait_until_published(burst, 120)
+            finally:
+                for daemon in daemons[1:]:
+                    daemon.send_signal(signal.SIGTERM)
+            assert [d.wait(timeout=30) for d in daemons[1:]] == [0] * (DAEMONS - 1)
+        _assert_each_once(burst)
+        log_text = (tmp_path / "daemons.log").read_text()
+        assert f"(silent daemons: {socket.gethostname()}:{victim.pid})" in log_text
+
+
+def _claims_of(engine: Any, pid: int) -> list[int]:
+    worker = f"{socket.gethostname()}:{pid}"
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(Delivery.id)
+                .where(Delivery.state == DeliveryState.SENDING)
+                .where(Delivery.claimed_by == worker)
+            ).all()
+        )
