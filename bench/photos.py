@@ -85,54 +85,11 @@ def big_png(size: tuple[int, int] = PNG_SIZE) -> bytes:
     return buf.getvalue()
 
 
-def write_config(path: Path, sb: Any, media_dir: Path) -> None:
-    """channels.toml: ``page0``, ``page1`` (Facebook) and ``oa0``, ``oa1`` (Zalo) + [media]."""
-    tables = [
-        f"""
-[channels.page{i}]
-kind = "facebook"
-name = "Trang {i}"
-page_id = "{page}"
-base_url = "{sb.graph_url}"
-token = {{ env = "BENCH_TOKEN_{i}" }}
-timeout_seconds = 60
-"""
-        for i, page in enumerate(sb.page_ids[:PAGES])
-    ]
-    tables += [
-        f"""
-[channels.oa{i}]
-kind = "zalo_oa"
-name = "OA {i}"
-oa_id = "{oa}"
-app_id = "{sb.zalo_app_id}"
-base_url = "{sb.zalo_url}"
-oauth_url = "{sb.zalo_oauth_url}"
-app_secret = {{ env = "BENCH_ZALO_SECRET" }}
-refresh_token = {{ env = "BENCH_ZALO_REFRESH_{i}" }}
-timeout_seconds = 60
-"""
-        for i, oa in enumerate(sb.oa_ids[:OAS])
-    ]
-    media = f'\n[media]\ndirectory = "{media_dir}"\npublic_base_url = "{sb.url}/media"\n'
-    path.write_text(
-        '[office]\nname = "Loa bench"\ntimezone = "Asia/Ho_Chi_Minh"\nmin_spacing_minutes = 0\n'
-        + "".join(tables)
-        + media,
-        encoding="utf-8",
-    )
-
-
-def daemon_env(sb: Any) -> dict[str, str]:
-    """Tokens for the Pages and OAs, a credential key, loopback only."""
-    from cryptography.fernet import Fernet
-
-    env = common.token_env(sb, sb.page_ids[:PAGES])
-    env["BENCH_ZALO_SECRET"] = sb.zalo_app_secret
-    for i, oa in enumerate(sb.oa_ids[:OAS]):
-        env[f"BENCH_ZALO_REFRESH_{i}"] = sb.refresh_token(oa)
-    env["LOA_CREDENTIAL_KEY"] = Fernet.generate_key().decode()
-    return env
+def bench_channels(sb: Any) -> list[common.BenchChannel]:
+    """``page0``, ``page1`` (Facebook) and ``oa0``, ``oa1`` (Zalo, not broadcasting)."""
+    pages = [common.BenchChannel(f"page{i}", "facebook", p) for i, p in enumerate(sb.page_ids)]
+    oas = [common.BenchChannel(f"oa{i}", "zalo_oa", o) for i, o in enumerate(sb.oa_ids)]
+    return pages[:PAGES] + oas[:OAS]
 
 
 def queue_posts(engine: Any, config_path: Path, posts: list[tuple[str, list[bytes]]]) -> None:
@@ -205,11 +162,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             seed=15, pages=PAGES, oas=OAS, media_dir=str(media_dir), verify_pending_polls=1
         ) as sb:
             cfg = work / "channels.toml"
-            write_config(cfg, sb, media_dir)
+            accounts = bench_channels(sb)
+            common.write_platform_channels_toml(
+                cfg, sb, accounts, media_dir=media_dir, timeout_seconds=60
+            )
             db = work / "loa.db"
             engine = open_database(common.fresh_db(db))
             daemon = common.DaemonProcess.loa(
-                db, cfg, daemon_env(sb), work / "daemon.log", poll_seconds=1.0
+                db, cfg, common.platform_env(sb, accounts), work / "daemon.log", poll_seconds=1.0
             ).start()
             try:
                 daemon.wait_for_log("started;")
