@@ -19,12 +19,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, func
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from content import infographic
 from content.db import open_database, session_scope
-from content.models import Delivery, DeliveryState, Post, PostState
+from content.errors import LoaError
+from content.models import Delivery, DeliveryState, JobRun, Post, PostState
 from content.queue import ImageInput, PostInput, Queue
 from content.times import utcnow
 from scheduler.config import Config, FacebookChannel, Media, ZaloChannel
@@ -49,6 +51,39 @@ class DemoResult:
     seconds: float
 
 
+#: The JobRun a demo database carries; any other database is never replaced by the demo.
+DEMO_MARK = "loa-demo"
+
+
+def refuse_unless_demo(db_path: Path) -> None:
+    """Raise unless ``db_path`` is absent or a database an earlier `loa demo` made.
+
+    The demo starts from a fresh file. Pointed by mistake at an office's database (``--db
+    loa.db``), it must not delete a day's posts: only its own files are replaced.
+    """
+    if not db_path.exists():
+        return
+    # Read-only, so that a mistaken path is not even touched.
+    engine = create_engine(f"sqlite:///file:{db_path.resolve()}?mode=ro&uri=true")
+    try:
+        with engine.connect() as conn:
+            marked = conn.execute(
+                select(func.count()).select_from(JobRun).where(JobRun.job == DEMO_MARK)
+            ).scalar_one()
+            posts = conn.execute(select(func.count()).select_from(Post)).scalar_one()
+    except DBAPIError:  # not a database, or not Loa's: not the demo's either
+        marked, posts = 0, 0
+    finally:
+        engine.dispose()
+    if marked:
+        return
+    held = f" and holds {posts} posts" if posts else ""
+    raise LoaError(
+        f"--db {db_path}: this database was not made by `loa demo`{held}; the demo never "
+        "replaces it. Give the demo a new file (the default is loa-demo.db)"
+    )
+
+
 def run_demo(
     config: Config,
     db_path: Path,
@@ -66,6 +101,7 @@ def run_demo(
     from sandbox.testing import running_sandbox
 
     started = utcnow()
+    refuse_unless_demo(db_path)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     media_dir = db_path.parent / "loa-demo-media"
@@ -74,6 +110,9 @@ def run_demo(
         os.environ.update(demo_environment(seed))
         config = _point_at_sandbox(config, sandbox, media_dir)
         engine = open_database(f"sqlite:///{db_path.resolve()}")
+        with session_scope(engine) as session:
+            # Marks the file as the demo's own: the next `loa demo` may replace it.
+            session.add(JobRun(job=DEMO_MARK, key="database", started_at=started, worker="demo"))
         posts = _queue_samples(engine, config, started, time_scale)
         drafts = _import_feed(engine, config)
         say(f"queued {posts} posts over the next minute; {drafts} drafts imported from a feed")

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from content.db import open_database
+from content.queue import PostInput, Queue
+from scheduler.cli import main
 from scheduler.config import load
-from scheduler.demo import run_demo
+from scheduler.demo import refuse_unless_demo, run_demo
 from tests.conftest import REPO
 
 
@@ -29,3 +32,30 @@ def test_the_demo_publishes_every_sample_to_every_channel_and_collects_metrics(
     assert result.samples > 0
     assert result.drafts_from_feed == 3
     assert lines[0].startswith("sandbox: Facebook Graph http://127.0.0.1:")
+    # Its own database: the next demo may start it afresh.
+    refuse_unless_demo(tmp_path / "demo.db")
+
+
+def test_the_demo_never_replaces_an_offices_database(tmp_path: Path, monkeypatch, capsys):
+    """`loa --db loa.db demo` by mistake: one line, exit 2, and the day's posts are all there."""
+    monkeypatch.setenv("LOA_CONFIG", str(REPO / "channels.toml"))
+    office_db = tmp_path / "loa.db"
+    engine = open_database(f"sqlite:///{office_db}")
+    queue = Queue(engine, load(REPO / "channels.toml").directory(), actor="can-bo")
+    for i in range(3):
+        queue.create(PostInput(text=f"Bài {i}: cảnh giác lừa đảo", channels=["tinh-fb"]))
+    engine.dispose()
+    before = office_db.read_bytes()
+
+    assert main(["--db", str(office_db), "demo"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not made by `loa demo` and holds 3 posts" in err[0]
+    assert office_db.read_bytes() == before
+
+
+def test_the_demo_refuses_a_file_that_is_not_a_database(tmp_path: Path, capsys):
+    notes = tmp_path / "notes.db"
+    notes.write_text("ghi chú của phòng", encoding="utf-8")
+    assert main(["--db", str(notes), "demo"]) == 2
+    assert "not made by `loa demo`" in capsys.readouterr().err
+    assert notes.read_text(encoding="utf-8") == "ghi chú của phòng"

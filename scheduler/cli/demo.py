@@ -24,12 +24,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo and print a summary table."""
-    from scheduler.demo import run_demo
+    from scheduler.demo import refuse_unless_demo, run_demo
 
     db_arg = getattr(args, "db", None) or DEFAULT_DEMO_DB
     if "://" in db_arg:
         raise LoaError("--db: the demo makes a fresh SQLite file; give a path, not a URL")
     db_path = Path(db_arg)
+    refuse_unless_demo(db_path)
     config = Context(args).config
     print(f"Loa demo: {config.office.name}, database {db_path} (recreated)")
     result = run_demo(config, db_path, seed=args.seed, say=lambda m: print(m, flush=True))
