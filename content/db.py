@@ -78,7 +78,13 @@ def make_engine(url: str) -> Engine:
         if parsed.drivername == "postgresql":
             # psycopg 3 is the driver the [postgres] extra installs.
             url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        try:
+            return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        except ImportError:
+            raise DatabaseError(
+                f"database URL {parsed.render_as_string()}: PostgreSQL needs its driver; "
+                "install it with: pip install 'loa[postgres]'"
+            ) from None
     raise DatabaseError(
         f"database URL {parsed.render_as_string()}: only sqlite and postgresql are supported"
     )

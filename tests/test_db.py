@@ -83,3 +83,20 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path):
     not_db.write_text("ghi chú, không phải cơ sở dữ liệu\n" * 100)
     with pytest.raises(DatabaseError, match="notes.txt: file is not a database"):
         open_database(f"sqlite:///{not_db}")
+
+
+def test_postgresql_without_its_driver_is_one_clear_line(monkeypatch: pytest.MonkeyPatch, capsys):
+    """`pip install loa` without the [postgres] extra, then a PostgreSQL URL: say what to
+    install, in one line, instead of a 30-line ImportError traceback."""
+    import sys
+
+    from scheduler.cli import main
+
+    for name in [m for m in sys.modules if m == "psycopg" or m.startswith("psycopg.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # what a missing package looks like
+    with pytest.raises(DatabaseError, match=r"pip install 'loa\[postgres\]'"):
+        make_engine("postgresql://loa@db-host/loa")
+    assert main(["--db", "postgresql://loa@db-host/loa", "post", "list"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "PostgreSQL needs its driver" in err[0]
