@@ -58,11 +58,16 @@ def check_database(engine: Engine) -> Check:
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         return Check("database", False, f"{where}: {reason}", "check DATABASE_URL / --db")
+    if revision is None:
+        # A brand-new database is how every office starts: not a failure.
+        return Check(
+            "database", True, f"{where}: new and empty; Loa creates its tables on first use"
+        )
     if revision != head_revision():
         return Check(
             "database",
             False,
-            f"{where}: schema at {revision or 'nothing'}, this Loa needs {head_revision()}",
+            f"{where}: schema at {revision}, this Loa needs {head_revision()}",
             "run `loa db upgrade`",
         )
     return Check("database", True, f"{where}: schema at {revision}")
@@ -99,7 +104,15 @@ async def check_channel(channel_id: str, channel: Channel) -> Check:
     detail = "; ".join(f"{c.name}: {c.detail}" for c in health.checks)
     if health.headroom is not None:
         detail += f"; rate-limit headroom {health.headroom:.0%}"
-    advice = "renew the token in the secret named in channels.toml, then run `loa doctor` again"
+    failed = {c.name for c in health.checks if not c.ok}
+    # Advice for what actually failed: a refused token is renewed, an unreachable platform is
+    # a network or base_url matter (renewing a token would not help).
+    if "token" in failed:
+        advice = "renew the token in the secret named in channels.toml, then run `loa doctor` again"
+    elif "media store" in failed:
+        advice = "add a [media] table (directory, public_base_url) to channels.toml"
+    else:
+        advice = "check the channel's base_url and this server's network, then run `loa doctor`"
     return Check(channel_id, health.ok, detail, advice)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import text
+
 from content.db import make_engine, open_database
 from scheduler.channels.base import Health, HealthCheck
 from scheduler.cli import main
@@ -22,9 +24,32 @@ def test_a_broken_config_is_one_failing_line(tmp_path):
 
 
 def test_an_old_schema_says_to_upgrade(sqlite_url):
-    check = check_database(make_engine(sqlite_url))
+    engine = open_database(sqlite_url)
+    with engine.begin() as conn:  # as a database left by an older Loa
+        conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+    check = check_database(engine)
     assert not check.ok
     assert check.line().endswith("-> run `loa db upgrade`")
+
+
+def test_a_brand_new_database_is_not_a_failure(sqlite_url):
+    check = check_database(make_engine(sqlite_url))
+    assert check.ok and "new and empty" in check.line()
+
+
+def test_an_unreachable_platform_is_not_a_token_to_renew():
+    class Unreachable(ScriptedChannel):
+        async def health(self) -> Health:
+            return Health(
+                [
+                    HealthCheck("token", True, "not asked"),
+                    HealthCheck("page", False, "Facebook GET /me: ConnectError"),
+                ]
+            )
+
+    check = asyncio.run(check_channel("tinh-fb", Unreachable("tinh-fb")))
+    assert not check.ok
+    assert "renew the token" not in check.line() and "network" in check.line()
 
 
 def test_an_upgraded_database_passes(sqlite_url):
@@ -53,6 +78,10 @@ def test_the_media_directory_must_be_writable(tmp_path):
 
 def test_doctor_exits_1_when_a_check_fails(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    engine = open_database(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as conn:  # a schema an older Loa left
+        conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+    engine.dispose()
     code = main(
         [
             "doctor",
