@@ -69,6 +69,7 @@ def make_engine(url: str) -> Engine:
             parent = Path(database).parent
             if not parent.is_dir():
                 raise DatabaseError(f"database {database}: directory {parent} does not exist")
+            _create_private(Path(database))
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT, "check_same_thread": False}
         )
@@ -88,6 +89,20 @@ def make_engine(url: str) -> Engine:
     raise DatabaseError(
         f"database URL {parsed.render_as_string()}: only sqlite and postgresql are supported"
     )
+
+
+def _create_private(path: Path) -> None:
+    """Create a new SQLite file readable by its owner only (drafts, audit, encrypted tokens).
+
+    SQLite gives the -wal and -shm files it makes beside it the same mode. An existing file
+    is left as it is: its owner chose.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise DatabaseError(f"database {path}: {exc.strerror}") from None
 
 
 def _alembic_config(connection: Any) -> Config:

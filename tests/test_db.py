@@ -100,3 +100,16 @@ def test_postgresql_without_its_driver_is_one_clear_line(monkeypatch: pytest.Mon
     assert main(["--db", "postgresql://loa@db-host/loa", "post", "list"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "PostgreSQL needs its driver" in err[0]
+
+
+def test_a_new_sqlite_database_and_its_wal_are_private_to_their_owner(tmp_path: Path):
+    """Drafts, the audit log and encrypted tokens are not for every local user to read."""
+    import stat
+
+    db = tmp_path / "loa.db"
+    engine = open_database(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE scratch (x)"))  # something in the WAL
+    for path in (db, tmp_path / "loa.db-wal", tmp_path / "loa.db-shm"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    engine.dispose()
