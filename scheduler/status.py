@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
 from content.db import session_scope
-from content.models import ChannelState, DaemonHeartbeat, Delivery, DeliveryState
+from content.models import ChannelState, DaemonHeartbeat, Delivery, DeliveryState, Post
 
 #: A delivery still waiting this long after its time counts as late.
 LATE_AFTER = timedelta(minutes=1)
@@ -73,11 +73,16 @@ def queue_status(engine: Engine, now: datetime, channel_ids: list[str]) -> Queue
             .where(Delivery.state == DeliveryState.PENDING)
             .where(col(Delivery.next_attempt_at) <= now)
         ).one()
+        # Late is counted from the post's scheduled time, not from the next retry: a post due
+        # at 23:09 that keeps failing (or that no daemon picks up) is late at 23:10.
+        due_at = func.coalesce(Post.scheduled_at, Delivery.next_attempt_at)
         late = session.exec(
             select(func.count())
             .select_from(Delivery)
+            .join(Post, col(Post.id) == col(Delivery.post_id))
             .where(Delivery.state == DeliveryState.PENDING)
-            .where(col(Delivery.next_attempt_at) <= now - LATE_AFTER)
+            .where(col(Delivery.next_attempt_at).is_not(None))
+            .where(due_at <= now - LATE_AFTER)
         ).one()
         states = {s.channel: s for s in session.exec(select(ChannelState)).all()}
         beats = session.exec(

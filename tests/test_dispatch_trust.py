@@ -349,3 +349,18 @@ def test_results_held_past_the_lease_are_given_up_and_looked_up_later(
         impatient.dispose()
     # Still claimed: the next recovery turns it into an uncertain retry, looked up first.
     assert _delivery(engine, post_id).state == DeliveryState.SENDING
+
+
+def test_a_post_retried_past_its_time_counts_as_late(engine, scheduled, make_queue, clock):
+    """Due 08:00, failing, next retry 08:05: at 08:02 `loa status` says it is late (it was
+    counted from the retry time, so a post that never left looked fine)."""
+    from scheduler.status import queue_status
+
+    scheduled(channels=("tinh-fb",))
+    channel = ScriptedChannel("tinh-fb", [TransientError("HTTP 503")])
+    policy = RetryPolicy(base_delay=300, jitter=0)
+    d = _dispatcher(engine, make_queue("daemon"), clock, {"tinh-fb": channel}, policy=policy)
+    asyncio.run(d.run_due())
+    clock.advance(minutes=2)
+    report = queue_status(engine, clock.now, ["tinh-fb"])
+    assert (report.waiting, report.due_now, report.late) == (1, 0, 1)
