@@ -5,6 +5,8 @@ holds a transaction open.
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -70,12 +72,7 @@ def fetch(
         raise FetchError(f"{location}: not an http(s) URL or a file")
     if client is not None:
         return _get(client, location, etag, last_modified, max_bytes, timeout)
-    with httpx.Client(
-        timeout=timeout,
-        follow_redirects=True,
-        max_redirects=MAX_REDIRECTS,
-        headers={"User-Agent": USER_AGENT},
-    ) as own:
+    with httpx.Client(timeout=timeout, headers={"User-Agent": USER_AGENT}) as own:
         return _get(own, location, etag, last_modified, max_bytes, timeout)
 
 
@@ -105,7 +102,32 @@ def _get(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     try:
-        with client.stream("GET", url, headers=headers, follow_redirects=True) as response:
+        return _follow(client, url, headers, etag, last_modified, max_bytes)
+    except httpx.TimeoutException:
+        raise FetchError(f"{url}: no answer within {timeout:g} s") from None
+    except httpx.ConnectError as exc:
+        raise FetchError(f"{url}: cannot connect ({_reason(exc)})") from None
+    except httpx.HTTPError as exc:
+        raise FetchError(f"{url}: {type(exc).__name__}: {_reason(exc)}") from None
+
+
+def _follow(
+    client: httpx.Client,
+    url: str,
+    headers: dict[str, str],
+    etag: str | None,
+    last_modified: str | None,
+    max_bytes: int,
+) -> Fetched:
+    """GET ``url``, following redirects one by one, each checked by :func:`_check_redirect`."""
+    target = httpx.URL(url)
+    for _ in range(MAX_REDIRECTS + 1):
+        with client.stream("GET", target, headers=headers, follow_redirects=False) as response:
+            following = response.next_request  # set by httpx for a redirect with a Location
+            if following is not None:
+                _check_redirect(url, following.url)
+                target = following.url
+                continue
             if response.status_code == 304:
                 return Fetched(data=None, etag=etag, last_modified=last_modified)
             if response.status_code >= 400:
@@ -129,14 +151,41 @@ def _get(
                 etag=response.headers.get("ETag"),
                 last_modified=response.headers.get("Last-Modified"),
             )
-    except httpx.TimeoutException:
-        raise FetchError(f"{url}: no answer within {timeout:g} s") from None
-    except httpx.TooManyRedirects:
-        raise FetchError(f"{url}: more than {client.max_redirects} redirects") from None
-    except httpx.ConnectError as exc:
-        raise FetchError(f"{url}: cannot connect ({_reason(exc)})") from None
-    except httpx.HTTPError as exc:
-        raise FetchError(f"{url}: {type(exc).__name__}: {_reason(exc)}") from None
+    raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+
+def _check_redirect(feed_url: str, target: httpx.URL) -> None:
+    """Refuse a redirect into this machine or the office's network from elsewhere.
+
+    A feed on the Internet (or a local one) that answers "moved to http://127.0.0.1:8765/..."
+    would otherwise make Loa read a local service (the sandbox's control API, an admin page)
+    and import what it says: only the feed's own host and port may be local.
+    """
+    origin = httpx.URL(feed_url)
+    if (target.host, target.port) == (origin.host, origin.port):
+        return
+    if target.scheme not in ("http", "https"):
+        raise FetchError(f"{feed_url}: redirected to {target.scheme}: URLs, which are refused")
+    if _is_local(target.host):
+        raise FetchError(
+            f"{feed_url}: redirected to {target.host}:{target.port or target.scheme}, "
+            "an address on this machine or network; refused"
+        )
+
+
+def _is_local(host: str) -> bool:
+    """True when ``host`` is, or resolves to, a loopback, private or link-local address."""
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None)
+        except OSError:
+            return False  # it will not connect either; the fetch says so
+        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    return any(
+        a.is_loopback or a.is_private or a.is_link_local or a.is_unspecified for a in addresses
+    )
 
 
 def _too_large(max_bytes: int) -> str:

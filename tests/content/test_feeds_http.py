@@ -97,6 +97,9 @@ ROUTES: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {
     "/feed.xml": _feed,
     "/moved": _redirect("/feed.xml"),
     "/loop": _redirect("/loop"),
+    # Another service on this machine (the sandbox's control API listens on such a port).
+    "/to-local-service": _redirect("http://127.0.0.1:9/_sandbox/state"),
+    "/to-private-network": _redirect("http://10.0.0.7/admin"),
     "/big": _big(declare=False),
     "/big-declared": _big(declare=True),
     "/missing": _missing,
@@ -163,6 +166,24 @@ def test_a_redirect_loop_is_refused(engine, make_queue, directory, server):
     source = _add(engine, directory, server.url("/loop"))
     (result,) = poll(engine, make_queue(), source.id)
     assert result.error == f"{server.url('/loop')}: more than 5 redirects"
+
+
+@pytest.mark.parametrize("path", ["/to-local-service", "/to-private-network"])
+def test_a_redirect_into_this_machine_or_network_is_refused(
+    engine, make_queue, directory, server, path
+):
+    source = _add(engine, directory, server.url(path))
+    (result,) = poll(engine, make_queue(), source.id)
+    assert result.error is not None and result.error.startswith(f"{server.url(path)}: redirected")
+    assert "refused" in result.error
+    assert [p for p, _ in server.requests] == [path]  # nothing was asked of the target
+
+
+def test_a_redirect_to_another_public_host_is_followed_as_before():
+    from content.feeds_fetch import _check_redirect
+
+    _check_redirect("https://congan.example.vn/rss", httpx.URL("http://93.184.216.34/rss.xml"))
+    _check_redirect("http://127.0.0.1:8000/a", httpx.URL("http://127.0.0.1:8000/b"))
 
 
 @pytest.mark.parametrize("path", ["/big", "/big-declared"])
