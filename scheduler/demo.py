@@ -53,6 +53,8 @@ class DemoResult:
 
 #: The JobRun a demo database carries; any other database is never replaced by the demo.
 DEMO_MARK = "loa-demo"
+#: The demo's default database file name.
+DEMO_FILE_NAME = "loa-demo.db"
 
 
 def refuse_unless_demo(db_path: Path) -> None:
@@ -61,7 +63,8 @@ def refuse_unless_demo(db_path: Path) -> None:
     The demo starts from a fresh file. Pointed by mistake at an office's database (``--db
     loa.db``), it must not delete a day's posts: only its own files are replaced.
     """
-    if not db_path.exists():
+    if not db_path.exists() or db_path.name == DEMO_FILE_NAME:
+        # The demo's own default file (also as made by versions before the mark).
         return
     # Read-only, so that a mistaken path is not even touched.
     engine = create_engine(f"sqlite:///file:{db_path.resolve()}?mode=ro&uri=true")

@@ -59,3 +59,9 @@ def test_the_demo_refuses_a_file_that_is_not_a_database(tmp_path: Path, capsys):
     assert main(["--db", str(notes), "demo"]) == 2
     assert "not made by `loa demo`" in capsys.readouterr().err
     assert notes.read_text(encoding="utf-8") == "ghi chú của phòng"
+
+
+def test_the_demos_own_file_made_before_the_mark_may_still_be_replaced(tmp_path: Path):
+    old_demo = tmp_path / "loa-demo.db"
+    open_database(f"sqlite:///{old_demo}").dispose()  # a demo database of an older Loa
+    refuse_unless_demo(old_demo)

@@ -8,8 +8,6 @@ from pathlib import Path
 from content.errors import LoaError
 from scheduler.cli.common import Context, subcommand_parent
 
-DEFAULT_DEMO_DB = "loa-demo.db"
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``demo``."""
@@ -24,9 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo and print a summary table."""
-    from scheduler.demo import refuse_unless_demo, run_demo
+    from scheduler.demo import DEMO_FILE_NAME, refuse_unless_demo, run_demo
 
-    db_arg = getattr(args, "db", None) or DEFAULT_DEMO_DB
+    db_arg = getattr(args, "db", None) or DEMO_FILE_NAME
     if "://" in db_arg:
         raise LoaError("--db: the demo makes a fresh SQLite file; give a path, not a URL")
     db_path = Path(db_arg)
