@@ -21,10 +21,10 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, delete, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -57,6 +57,8 @@ from scheduler.channels.base import (
 from scheduler.outage import DatabaseOutage
 
 log = logging.getLogger("loa.dispatch")
+
+_T = TypeVar("_T")
 
 #: last_error_class of an attempt whose outcome is unknown: look before sending again.
 UNCERTAIN = "uncertain"
@@ -445,35 +447,41 @@ class Dispatcher:
             return _Call(job, outcome, _since(t0), lateness)
 
     async def _look_up(self, channel: Channel, post: OutgoingPost) -> Published | Processing | None:
-        """Whether the platform already has ``post``, asking again at once after a failure
-        that names no wait (a rate limit's wait is the platform's to set)."""
-        for _ in range(self.policy.lookup_tries - 1):
-            try:
-                return await channel.find(post)
-            except TransientError as exc:
-                if exc.retry_after is not None:
-                    raise
-                log.info("look-up of delivery %s failed (%s); asking again", post.delivery_id, exc)
-        return await channel.find(post)
+        """Whether the platform already has ``post``.
+
+        A look-up only reads: a call it makes that the platform refuses says nothing about
+        the post, so it must neither fail the delivery (as a refused publish would) nor pass
+        for "not there". It is "could not tell", and the delivery stays uncertain.
+        """
+        try:
+            return await self._asking_again(lambda: channel.find(post), post, "look-up")
+        except ContentError as exc:
+            raise TransientError(
+                f"look-up failed: {exc.message}", code=exc.code, platform=exc.platform
+            ) from None
 
     async def _continue(self, channel: Channel, post: OutgoingPost) -> Published | Processing:
         """Continue a step the platform already accepted (a Zalo article being processed or
-        broadcast). A failure that surely changed nothing (not uncertain, no wait named) is
-        asked again at once: each failed attempt brings a post the platform has closer to
-        needing a person."""
+        broadcast): each failed attempt brings a post the platform has closer to needing a
+        person, so a failure that surely changed nothing is asked again at once."""
+        return await self._asking_again(
+            lambda: channel.publish(post), post, post.pending_step or "step"
+        )
+
+    async def _asking_again(
+        self, call: Callable[[], Awaitable[_T]], post: OutgoingPost, what: str
+    ) -> _T:
+        """``call()``, asked again at once (up to ``policy.lookup_tries`` calls) after a
+        failure that changed nothing and names no wait: a rate limit's wait is the
+        platform's to set, and an uncertain failure may have changed something."""
         for _ in range(self.policy.lookup_tries - 1):
             try:
-                return await channel.publish(post)
+                return await call()
             except TransientError as exc:
                 if exc.uncertain or exc.retry_after is not None:
                     raise
-                log.info(
-                    "delivery %s: %s failed (%s); asking again",
-                    post.delivery_id,
-                    post.pending_step,
-                    exc,
-                )
-        return await channel.publish(post)
+                log.info("delivery %s: %s failed (%s); asking again", post.delivery_id, what, exc)
+        return await call()
 
     async def _finish(self, call: _Call) -> AttemptResult:
         """Record the call's result and report it."""

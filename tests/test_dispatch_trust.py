@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 from content.db import make_engine
 from content.models import Alert, DaemonHeartbeat, Delivery, DeliveryState
 from content.queue import PostInput
-from scheduler.channels.base import Processing, Published, TransientError
+from scheduler.channels.base import ContentError, Processing, Published, TransientError
 from scheduler.dispatch import Dispatcher, RetryPolicy
 from tests.helpers import ScriptedChannel
 
@@ -364,3 +364,21 @@ def test_a_post_retried_past_its_time_counts_as_late(engine, scheduled, make_que
     clock.advance(minutes=2)
     report = queue_status(engine, clock.now, ["tinh-fb"])
     assert (report.waiting, report.due_now, report.late) == (1, 0, 1)
+
+
+def test_a_look_up_the_platform_refuses_leaves_the_post_uncertain_not_failed(
+    engine, scheduled, make_queue, clock
+):
+    post_id = scheduled(channels=("tinh-fb",))
+    channel = ScriptedChannel(
+        "tinh-fb",
+        [TransientError("HTTP 502", uncertain=True)],
+        found=ContentError("(#100) Unsupported get request"),
+    )
+    d = _dispatcher(engine, make_queue("daemon"), clock, {"tinh-fb": channel})
+    asyncio.run(d.run_due())
+    clock.now = _delivery(engine, post_id).next_attempt_at
+    asyncio.run(d.run_due())
+    delivery = _delivery(engine, post_id)
+    assert (delivery.state, delivery.last_error_class) == ("pending", "uncertain")
+    assert len(channel.published) == 1  # never sent again while the look-up cannot tell

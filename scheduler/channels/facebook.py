@@ -202,16 +202,6 @@ class FacebookPage:
         then is read (``paging.next`` to its end); a walk that cannot finish raises
         TransientError, so "could not finish looking" is never taken for "not there".
         """
-        try:
-            return await self._find(post)
-        except ContentError as exc:
-            # A refused look-up call says nothing about the post's content: it must neither
-            # fail the delivery nor pass for "not there".
-            raise TransientError(
-                f"Facebook look-up failed: {exc.message}", code=exc.code, platform=PLATFORM
-            ) from None
-
-    async def _find(self, post: OutgoingPost) -> Published | None:
         wanted = {fingerprint(compose_message(post))}
         if post.fingerprint:
             wanted.add(post.fingerprint)

@@ -303,14 +303,7 @@ class ZaloOA:
         since: float | None = None
         if post.first_attempt_at is not None:
             since = (post.first_attempt_at - FIND_MARGIN).timestamp() * 1000
-        try:
-            found = await self._walk(title, wanted, since)
-        except ContentError as exc:
-            # A refused look-up call says nothing about the post's content: failing the
-            # delivery for it would be wrong, and "not there" would not be known either.
-            raise TransientError(
-                f"Zalo look-up failed: {exc.message}", code=exc.code, platform=PLATFORM
-            ) from None
+        found = await self._walk(title, wanted, since)
         if found is not None and self.config.broadcast:
             return Processing(step=BROADCAST_STEP, ref=found.remote_id, retry_after=0.0)
         return found
