@@ -33,7 +33,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from sqlalchemy import Engine
 
-from content.db import unavailable
 from content.errors import LoaError
 from content.heap import freeze_startup_objects
 from content.queue import Queue
@@ -178,9 +177,8 @@ class Daemon:
                 return  # the scheduler's shutdown cancels a poll in flight: nothing is lost
             raise
         except Exception as exc:
-            if not unavailable(exc):
+            if not self.dispatcher.outage.absorbed(exc, "polling the queue"):
                 raise
-            self.dispatcher.outage.failed(exc, "polling the queue")
             return
         self._arm(due)
 
@@ -224,9 +222,7 @@ class Daemon:
                 # Shielded: a publish in flight must finish and be recorded, even on shutdown.
                 results = await asyncio.shield(task)
             except Exception as exc:
-                if unavailable(exc):
-                    self.dispatcher.outage.failed(exc, "dispatching")
-                else:
+                if not self.dispatcher.outage.absorbed(exc, "dispatching"):
                     log.exception("dispatch failed; retrying at the next poll")
                 return
             finally:
@@ -236,9 +232,8 @@ class Daemon:
             try:
                 due = await asyncio.to_thread(self.dispatcher.next_due)
             except Exception as exc:
-                if not unavailable(exc):
+                if not self.dispatcher.outage.absorbed(exc, "dispatching"):
                     raise
-                self.dispatcher.outage.failed(exc, "dispatching")
                 return  # the next poll re-arms
             # Something fell due while this run ended: run again here, because a job armed
             # for "now" from inside this one would be skipped as a second instance. (A run
@@ -269,10 +264,8 @@ class Daemon:
         try:
             await job()
         except Exception as exc:
-            if unavailable(exc):
-                self.dispatcher.outage.failed(exc, f"running the {name} job")
-                return
-            log.exception("job %s failed; it runs again at its next time", name)
+            if not self.dispatcher.outage.absorbed(exc, f"running the {name} job"):
+                log.exception("job %s failed; it runs again at its next time", name)
 
     async def _drain(self) -> bool:
         """Let the calls in flight finish (bounded); True when none was left behind."""

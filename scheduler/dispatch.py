@@ -207,11 +207,9 @@ class Dispatcher:
                     # Never leave calls in flight unrecorded because a claim failed.
                     claiming = False
                     jobs = []
-                    if unavailable(exc):
-                        self.outage.failed(exc, "claiming due posts")
-                    elif not calls and not records:
-                        raise
-                    else:
+                    if not self.outage.absorbed(exc, "claiming due posts"):
+                        if not calls and not records:
+                            raise
                         log.exception("claiming failed; finishing the calls in flight first")
                 for job in jobs:
                     calls[asyncio.create_task(self._process(job))] = job.channel

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from content.db import describe
+from content.db import describe, unavailable
 
 
 class DatabaseOutage:
@@ -39,6 +39,14 @@ class DatabaseOutage:
                 doing,
                 describe(exc),
             )
+
+    def absorbed(self, exc: BaseException, doing: str) -> bool:
+        """True when ``exc`` says the database is busy or unreachable: the incident is noted
+        (logged once) and the caller waits for the next try; False for any other error."""
+        if not unavailable(exc):
+            return False
+        self.failed(exc, doing)
+        return True
 
     def answered(self) -> None:
         """A call succeeded: ends the incident (logged once) if there was one."""
