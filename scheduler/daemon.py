@@ -38,7 +38,7 @@ from content.heap import freeze_startup_objects
 from content.queue import Queue
 from content.times import utcnow
 from scheduler.channels.base import Channel
-from scheduler.dispatch import Dispatcher, paused_channels, resume_channel
+from scheduler.dispatch import SILENT_AFTER, Dispatcher, paused_channels, resume_channel
 
 log = logging.getLogger("loa.daemon")
 
@@ -84,7 +84,7 @@ class Daemon:
             worker=self.worker,
             clock=self.clock,
             # Silent for several polls in a row: dead, not slow.
-            silent_after=timedelta(seconds=max(30.0, 4 * self.settings.poll_seconds)),
+            silent_after=max(SILENT_AFTER, timedelta(seconds=4 * self.settings.poll_seconds)),
         )
 
     @property

@@ -58,6 +58,9 @@ from scheduler.outage import DatabaseOutage
 
 log = logging.getLogger("loa.dispatch")
 
+#: A daemon whose heartbeat is older than this is dead (it beats every poll, 5 s by default).
+SILENT_AFTER = timedelta(seconds=30)
+
 _T = TypeVar("_T")
 
 #: last_error_class of an attempt whose outcome is unknown: look before sending again.
@@ -149,7 +152,7 @@ class Dispatcher:
     recovery_grace: timedelta = timedelta(seconds=30)
     #: A daemon whose heartbeat is older than this is dead: its claims are taken back at
     #: once (the lease stays as the last resort, e.g. for daemons that never beat).
-    silent_after: timedelta = timedelta(seconds=30)
+    silent_after: timedelta = SILENT_AFTER
     #: Results the database could not take are kept and written again, waiting at first
     #: this long, doubling up to ``hold_max_wait``; given up after the lease (by then another
     #: daemon may have taken the claims back, and looks the posts up on the platform).

@@ -10,11 +10,10 @@ from sqlmodel import col, select
 
 from content.db import session_scope
 from content.models import ChannelState, DaemonHeartbeat, Delivery, DeliveryState, Post
+from scheduler.dispatch import SILENT_AFTER
 
 #: A delivery still waiting this long after its time counts as late.
 LATE_AFTER = timedelta(minutes=1)
-#: A daemon heard from within this long is running (it beats every poll, 5 s by default).
-ALIVE_WITHIN = timedelta(seconds=30)
 
 
 @dataclass
@@ -113,7 +112,7 @@ def queue_status(engine: Engine, now: datetime, channel_ids: list[str]) -> Queue
         needs_review=totals.get(DeliveryState.NEEDS_REVIEW, 0),
         channels=list(channels.values()),
         daemons=[
-            DaemonStatus(b.worker, b.started_at, b.seen_at, now - b.seen_at <= ALIVE_WITHIN)
+            DaemonStatus(b.worker, b.started_at, b.seen_at, now - b.seen_at <= SILENT_AFTER)
             for b in beats
         ],
     )
