@@ -32,7 +32,7 @@ from content.db import open_database
 from content.limits import nfc
 from content.models import Delivery, DeliveryState, Post
 from content.queue import PostInput, Queue
-from sandbox.config import build_config
+from sandbox.config import SandboxConfig, build_config
 from sandbox.testing import SandboxHandle, running_sandbox
 from scheduler.channels import build_channel
 from scheduler.channels.base import OutgoingPost
@@ -91,6 +91,22 @@ timeout_seconds = 1.5
         + f'\n[media]\ndirectory = "{media}"\npublic_base_url = "{sandbox.url}/media"\n',
         encoding="utf-8",
     )
+
+
+def burst_sandbox_config(seed: int, media: Path, **options: Any) -> SandboxConfig:
+    """Two Pages and two OAs sized for a burst: no Graph budget or Zalo rate limit in the
+    way, articles ready at the second verify, and no monthly article quota (Zalo's 15 would
+    refuse the burst)."""
+    config = build_config(
+        seed=seed,
+        oas=2,
+        graph_call_budget=1_000_000,
+        zalo_rate_limit_per_minute=1_000_000,
+        verify_pending_polls=1,
+        media_dir=str(media),
+        **options,
+    )
+    return replace(config, oas=tuple(replace(o, monthly_article_quota=10**6) for o in config.oas))
 
 
 def _environment(sandbox: SandboxHandle) -> dict[str, str]:
@@ -178,17 +194,7 @@ def test_sigkill_during_a_burst_loses_nothing_and_doubles_nothing(
     rng = random.Random(20261123)
     media = tmp_path / "media-public"
     media.mkdir()
-    config = build_config(
-        seed=5,
-        oas=2,
-        graph_call_budget=1_000_000,
-        zalo_rate_limit_per_minute=1_000_000,
-        verify_pending_polls=1,
-        media_dir=str(media),
-    )
-    # Zalo's monthly quota of 15 articles would refuse the burst.
-    config = replace(config, oas=tuple(replace(o, monthly_article_quota=10**6) for o in config.oas))
-    with running_sandbox(config) as sandbox:
+    with running_sandbox(burst_sandbox_config(5, media)) as sandbox:
         sandbox.out_of_night_ban()  # Zalo refuses broadcasts 22:00-06:00 office time
         config_path = tmp_path / "channels.toml"
         _write_config(config_path, sandbox, media)

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +27,16 @@ from content.db import open_database
 from content.limits import nfc
 from content.models import Delivery, DeliveryState, Post
 from content.queue import PostInput, Queue
-from sandbox.config import build_config
 from sandbox.testing import SandboxHandle, running_sandbox
 from scheduler.config import load
-from tests.test_crash import PAGES, PLAIN_OA, _connect_oas, _environment, _write_config
+from tests.test_crash import (
+    PAGES,
+    PLAIN_OA,
+    _connect_oas,
+    _environment,
+    _write_config,
+    burst_sandbox_config,
+)
 
 POSTS = 240  # each to both Pages; every third also to the OA: 560 deliveries
 DAEMONS = 3
@@ -60,16 +66,7 @@ def approved_burst(
     """``posts`` posts due now, each to both Pages and every third also to the OA."""
     media = tmp_path / "media-public"
     media.mkdir()
-    config = build_config(
-        seed=9,
-        oas=2,
-        graph_call_budget=1_000_000,
-        zalo_rate_limit_per_minute=1_000_000,
-        verify_pending_polls=1,
-        media_dir=str(media),
-        faults={"*": {"latency_ms": latency}},
-    )
-    config = replace(config, oas=tuple(replace(o, monthly_article_quota=10**6) for o in config.oas))
+    config = burst_sandbox_config(9, media, faults={"*": {"latency_ms": latency}})
     with running_sandbox(config) as sandbox:
         config_path = tmp_path / "channels.toml"
         _write_config(config_path, sandbox, media)
