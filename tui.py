@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -22,6 +23,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 import content.ui
+from content.accounts import WEB_SESSION_ENV, Access, identify
 from content.office import ChannelDirectory
 from content.times import utcnow
 from content.ui.context import LoaContext
@@ -50,6 +52,7 @@ class LoaApp(App[None]):
         directory: ChannelDirectory,
         *,
         actor: str,
+        access: Access | None = None,
         clock: Callable[[], datetime] = utcnow,
         lang: str | None = None,
         refresh_seconds: float = 3.0,
@@ -65,6 +68,7 @@ class LoaApp(App[None]):
             clock,
             resume_channel=resume_channel,
             refresh_seconds=refresh_seconds,
+            access=access,
         )
         self.title = f"Loa · {directory.office.name}"
         #: Deliveries that failed or must be checked, shown in every screen's header.
@@ -209,10 +213,19 @@ def run(
     engine = open_database(resolve_url(db))
     directory = cfg.directory()
     try:
+        # A `loa web` tab is whoever signed in: the server hands the session to its process.
+        access = identify(
+            engine,
+            directory,
+            os_user=getpass.getuser(),
+            as_user=as_user,
+            web_token=os.environ.get(WEB_SESSION_ENV) or None,
+        )
         LoaApp(
             engine,
             directory,
-            actor=as_user or getpass.getuser(),
+            actor=access.actor,
+            access=access,
             lang=lang or choose_language(cfg.office.language),
             resume_channel=lambda channel: resume_channel(engine, channel),
         ).run()

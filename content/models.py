@@ -219,6 +219,42 @@ class AuditEvent(SQLModel, table=True):
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     detail: str | None = None
+    #: The account that really acted, when it acted for ``actor`` (an admin's ``--as``).
+    real_actor: str | None = Field(default=None, max_length=200)
+    #: The operating-system user of the process that wrote the row (None for the web face).
+    os_user: str | None = Field(default=None, max_length=200)
+
+
+class Role(StrEnum):
+    """What an account may do; each role may also do everything the ones before it may."""
+
+    AUTHOR = "author"  # writes and submits posts for his units' channels
+    APPROVER = "approver"  # also approves or sends back his units' posts
+    ADMIN = "admin"  # also manages accounts, acts for others (--as), sees every channel
+
+
+class Account(SQLModel, table=True):
+    """A person who may use Loa. Identity comes from the OS login or a web sign-in."""
+
+    #: NFC, case-folded (see :func:`content.accounts.normalize_name`).
+    name: str = Field(primary_key=True, max_length=100)
+    role: str = Field(max_length=20)
+    #: Channel groups (or channel ids) from channels.toml; empty means every channel.
+    units: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    #: argon2 hash for the web sign-in; None until ``loa users passwd`` sets one.
+    password_hash: str | None = Field(default=None, max_length=200)
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random token, the table only its SHA-256."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    account: str = Field(index=True, max_length=100)
+    created_at: datetime
+    last_seen_at: datetime
 
 
 class ChannelState(SQLModel, table=True):

@@ -22,11 +22,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from content import audit as audit_log
 from content import media
+from content.accounts import Access, AccessDenied, fold, unenforced
 from content.db import session_scope
 from content.errors import NotFound, StateError, ValidationError
 from content.limits import TEXT_LIMITS, length, nfc
@@ -38,6 +40,7 @@ from content.models import (
     MediaFile,
     Post,
     PostState,
+    Role,
 )
 from content.office import ZALO_OA, ChannelDirectory
 from content.times import NOW_TOLERANCE_SECONDS, local_text, utcnow
@@ -113,9 +116,12 @@ def fingerprint(text: str) -> str:
 
 
 class Queue:
-    """The queue of one office, acting as one person (``actor``).
+    """The queue of one office, acting as one person.
 
-    ``clock`` returns the current aware UTC time; tests inject a fixed one.
+    ``access`` says who acts and what he may touch (see :func:`content.accounts.identify`);
+    a bare ``actor`` name is for processes that are not a person (the daemon, the demo) and
+    for installs without accounts: nothing is enforced. Every refusal is raised before
+    anything is written. ``clock`` returns the current aware UTC time; tests inject one.
     """
 
     def __init__(
@@ -123,12 +129,18 @@ class Queue:
         engine: Engine,
         directory: ChannelDirectory,
         *,
-        actor: str,
+        actor: str | None = None,
+        access: Access | None = None,
         clock: Clock = utcnow,
     ) -> None:
+        if access is None:
+            if actor is None:
+                raise TypeError("Queue needs an actor or an access")
+            access = unenforced(actor)
         self.engine = engine
         self.directory = directory
-        self.actor = actor
+        self.access = access
+        self.actor = access.actor
         self.clock = clock
 
     # ------------------------------------------------------------------ create
@@ -143,6 +155,10 @@ class Queue:
         """Create several posts in one transaction: all are validated first, all or nothing."""
         now = self.clock()
         prepared = [self.validate(r, now=now) for r in requests]
+        for _request, channels in prepared:
+            self.access.require_channels(channels, "write posts")
+        if approve:
+            self.access.require(Role.APPROVER, "approve posts")
         outcome = Outcome(posts=[])
         with session_scope(self.engine) as session:
             for request, channels in prepared:
@@ -262,9 +278,10 @@ class Queue:
             if post.state not in EDITABLE_STATES:
                 raise StateError(f"post {post_id} is {post.state}; only live posts can be edited")
             deliveries = _deliveries(session, post_id)
+            current_channels = [d.channel for d in deliveries]
+            self.access.require_channels(current_channels, "edit posts")
             if any(d.state != DeliveryState.PENDING for d in deliveries):
                 raise StateError(f"post {post_id} is already being sent; it can no longer change")
-            current_channels = [d.channel for d in deliveries]
             request = PostInput(
                 text=post.text if text is None else text,
                 title=post.title if title is None else (title or None),
@@ -281,6 +298,7 @@ class Queue:
                 at=None,
             )
             request, new_channels = self.validate(request, now=now)
+            self.access.require_channels(new_channels, "write posts")
             before = _snapshot(post, deliveries)
             post.text = request.text
             post.title = request.title
@@ -314,7 +332,7 @@ class Queue:
             elif post.state == PostState.SCHEDULED:
                 _arm_deliveries(session, post, now)
             after = _snapshot(post, _deliveries(session, post_id))
-            _audit(session, self.actor, "edit", post, before, after, now)
+            _audit(session, self.access, "edit", post, before, after, now)
             warnings.extend(self._warnings(session, post, new_channels, now))
             return Outcome([post], warnings)
 
@@ -323,6 +341,7 @@ class Queue:
         now = self.clock()
         with session_scope(self.engine) as session:
             post = self._load(session, post_id, lock=True)
+            self._allowed(session, post, "submit posts")
             self._transition(session, post, PostState.IN_REVIEW, "submit", now)
             return Outcome([post])
 
@@ -331,6 +350,7 @@ class Queue:
         now = self.clock()
         with session_scope(self.engine) as session:
             post = self._load(session, post_id, lock=True)
+            self._allowed(session, post, "approve posts", Role.APPROVER)
             warnings = self._approve(session, post, comment, now)
             return Outcome([post], warnings)
 
@@ -341,6 +361,7 @@ class Queue:
             raise ValidationError("say what should change", field="comment")
         with session_scope(self.engine) as session:
             post = self._load(session, post_id, lock=True)
+            self._allowed(session, post, "send posts back", Role.APPROVER)
             if post.state != PostState.IN_REVIEW:
                 raise StateError(f"post {post_id} is {post.state}, not in review")
             post.review_comment = comment.strip()
@@ -356,6 +377,7 @@ class Queue:
             if post.state not in LIVE_STATES:
                 raise StateError(f"post {post_id} is {post.state}; it cannot be scheduled")
             deliveries = _deliveries(session, post_id)
+            self.access.require_channels([d.channel for d in deliveries], "schedule posts")
             if any(d.state != DeliveryState.PENDING for d in deliveries):
                 raise StateError(f"post {post_id} is already being sent; it can no longer move")
             before = _snapshot(post, deliveries)
@@ -368,7 +390,7 @@ class Queue:
             session.add(post)
             session.flush()
             action = "reschedule" if before["scheduled_at"] else "schedule"
-            _audit(session, self.actor, action, post, before, _snapshot(post, deliveries), now)
+            _audit(session, self.access, action, post, before, _snapshot(post, deliveries), now)
             warnings = self._warnings(session, post, [d.channel for d in deliveries], now)
             return Outcome([post], warnings)
 
@@ -380,6 +402,7 @@ class Queue:
             if post.state not in LIVE_STATES:
                 raise StateError(f"post {post_id} is {post.state}; there is nothing to cancel")
             deliveries = _deliveries(session, post_id)
+            self.access.require_channels([d.channel for d in deliveries], "cancel posts")
             if any(d.state == DeliveryState.SENDING for d in deliveries):
                 raise StateError(
                     f"post {post_id} is being sent right now; cancel it again in a moment"
@@ -399,6 +422,7 @@ class Queue:
         now = self.clock()
         with session_scope(self.engine) as session:
             post, delivery = self._load_delivery(session, delivery_id)
+            self.access.require_channels([delivery.channel], "retry deliveries")
             if delivery.state != DeliveryState.FAILED:
                 raise StateError(
                     f"delivery {delivery_id} is {delivery.state}; only failed ones can be retried"
@@ -420,7 +444,7 @@ class Queue:
             session.flush()
             _audit(
                 session,
-                self.actor,
+                self.access,
                 "retry",
                 post,
                 before,
@@ -441,6 +465,8 @@ class Queue:
         now = self.clock()
         with session_scope(self.engine) as session:
             post, delivery = self._load_delivery(session, delivery_id)
+            self.access.require(Role.APPROVER, "settle deliveries that need review")
+            self.access.require_channels([delivery.channel], "settle deliveries")
             if delivery.state != DeliveryState.NEEDS_REVIEW:
                 raise StateError(f"delivery {delivery_id} is {delivery.state}, not needs_review")
             before = _snapshot(post, [delivery])
@@ -466,7 +492,7 @@ class Queue:
             action = "mark_published" if published else "mark_not_published"
             _audit(
                 session,
-                self.actor,
+                self.access,
                 action,
                 post,
                 before,
@@ -492,16 +518,16 @@ class Queue:
         all of its deliveries as they stand in it. No reads; the audit rows of all the posts
         are written in one statement.
         """
-        audit: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
         now = self.clock()
         for post, deliveries in loaded:
             if post.state == PostState.SCHEDULED and all(
                 d.state in SETTLED_DELIVERY_STATES for d in deliveries
             ):
                 self._transition(
-                    session, post, PostState.DONE, "done", now, deliveries=deliveries, audit=audit
+                    session, post, PostState.DONE, "done", now, deliveries=deliveries, audit=rows
                 )
-        _write_audit(session, audit)
+        audit_log.write(session, rows)
 
     # ------------------------------------------------------------------ reads
 
@@ -509,11 +535,15 @@ class Queue:
         """A post and its deliveries."""
         with session_scope(self.engine) as session:
             post = self._load(session, post_id)
-            return post, _deliveries(session, post_id)
+            deliveries = _deliveries(session, post_id)
+            self._visible(post_id, [d.channel for d in deliveries])
+            return post, deliveries
 
     def audit_trail(self, post_id: int) -> list[AuditEvent]:
         """The audit events of one post, oldest first."""
         with session_scope(self.engine) as session:
+            self._load(session, post_id)
+            self._visible(post_id, [d.channel for d in _deliveries(session, post_id)])
             return list(
                 session.exec(
                     select(AuditEvent)
@@ -523,6 +553,29 @@ class Queue:
             )
 
     # ------------------------------------------------------------------ internals
+
+    def _allowed(self, session: Session, post: Post, what: str, role: Role | None = None) -> None:
+        """Refuse ``what`` on ``post`` unless the access has ``role`` and all its channels."""
+        if not self.access.enforced:
+            return
+        if role is not None:
+            self.access.require(role, what)
+        self.access.require_channels([d.channel for d in _deliveries(session, post.id or 0)], what)
+
+    def _visible(self, post_id: int, channels: list[str]) -> None:
+        if not self.access.sees_any(channels):
+            raise NotFound(f"post {post_id} is not in {self.actor}'s units")
+
+    def _authors(self, session: Session, post: Post) -> set[str]:
+        """Who wrote ``post``: its author, and whoever really acted when he was acted for."""
+        real = session.exec(
+            select(AuditEvent.real_actor).where(
+                AuditEvent.post_id == post.id,
+                AuditEvent.action == "create",
+                col(AuditEvent.real_actor).is_not(None),
+            )
+        ).all()
+        return {fold(post.author), *(fold(r) for r in real if r)}
 
     def _load_delivery(self, session: Session, delivery_id: int) -> tuple[Post, Delivery]:
         delivery = session.get(Delivery, delivery_id)
@@ -577,7 +630,7 @@ class Queue:
             session.add(delivery)
             deliveries.append(delivery)
         session.flush()
-        _audit(session, self.actor, "create", post, None, _snapshot(post, deliveries), now)
+        _audit(session, self.access, "create", post, None, _snapshot(post, deliveries), now)
         return post
 
     def _approve(
@@ -587,10 +640,15 @@ class Queue:
             raise StateError(
                 f"post {post.id} is {post.state}; only posts in review can be approved"
             )
-        if self.directory.office.require_second_approver and post.author == self.actor:
-            raise StateError(
-                f"post {post.id}: {self.actor} wrote it and cannot approve it; "
-                "the office requires a second approver"
+        if self.directory.office.require_second_approver and (
+            {self.access.actor, self.access.real} & self._authors(session, post)
+        ):
+            raise AccessDenied(
+                "own_post",
+                f"post {post.id}: {self.access.real} wrote it and cannot approve it; "
+                "the office requires a second approver",
+                post=post.id,
+                user=self.access.real,
             )
         post.approved_by = self.actor
         post.review_comment = comment
@@ -638,7 +696,7 @@ class Queue:
         # Disarming changes only due times, which the snapshot leaves out: no second read. No
         # flush either: the dispatcher settles a group's posts and writes them in one go.
         after = _snapshot(post, deliveries)
-        _audit(session, self.actor, action, post, before, after, now, detail=detail, into=audit)
+        _audit(session, self.access, action, post, before, after, now, detail=detail, into=audit)
 
     def _warnings(
         self, session: Session, post: Post | _Unsaved, channels: Iterable[str], now: datetime
@@ -904,7 +962,7 @@ def _snapshot(post: Post, deliveries: Sequence[Delivery]) -> dict[str, Any]:
 
 def _audit(
     session: Session,
-    actor: str,
+    access: Access,
     action: str,
     post: Post,
     before: dict[str, Any] | None,
@@ -917,25 +975,15 @@ def _audit(
     """Write one audit row, or add it to ``into`` for the caller to write with others."""
     row = dict(
         at=now,
-        actor=actor,
+        actor=access.actor,
         action=action,
         post_id=post.id,
         before=before,
         after=after,
         detail=detail,
+        **access.audit_fields(),
     )
     if into is None:
-        _write_audit(session, [row])
+        audit_log.write(session, [row])
     else:
         into.append(row)
-
-
-#: The audit table itself: rows go in through Core (see _write_audit).
-_AUDIT_TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
-
-
-def _write_audit(session: Session, rows: list[dict[str, Any]]) -> None:
-    # A Core INSERT on the table, not ORM objects nor an ORM bulk insert: building AuditEvent
-    # objects cost more than the write, and the ORM statement flushed the session first.
-    if rows:
-        session.execute(insert(_AUDIT_TABLE), rows)

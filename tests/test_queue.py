@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from sqlmodel import Session, select
 
+from content.accounts import AccessDenied
 from content.errors import NotFound, StateError, ValidationError
 from content.models import AuditEvent, Delivery, DeliveryState, MediaFile, PostState
 from content.queue import ImageInput, PostInput, Repeat
@@ -58,7 +59,7 @@ def test_submit_then_approve_by_another_user_schedules_the_deliveries(make_queue
 
 def test_self_approval_is_refused_when_a_second_approver_is_required(make_queue):
     post = make_queue("officer").create(_post(), submit=True).post
-    with pytest.raises(StateError, match="second approver"):
+    with pytest.raises(AccessDenied, match="second approver"):
         make_queue("officer").approve(post.id)
     assert make_queue().get(post.id)[0].state == PostState.IN_REVIEW
 

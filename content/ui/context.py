@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from content.accounts import Access
 from content.office import ChannelDirectory
 from content.queue import Queue
 from content.times import utcnow
@@ -26,6 +27,8 @@ class LoaContext:
     resume_channel: Callable[[str], bool] | None = None
     #: Seconds between re-reads of the database (the daemon changes states behind our back).
     refresh_seconds: float = 3.0
+    #: Who is acting and what he may see (None: no accounts, as ``actor``, every channel).
+    access: Access | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -34,4 +37,6 @@ class LoaContext:
 
     def queue(self) -> Queue:
         """The queue rules acting as the current user (cheap: make one per action)."""
-        return Queue(self.engine, self.directory, actor=self.actor, clock=self.clock)
+        return Queue(
+            self.engine, self.directory, actor=self.actor, access=self.access, clock=self.clock
+        )
