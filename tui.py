@@ -8,7 +8,6 @@ call runs in a thread worker, so the screen never freezes while the daemon write
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -23,7 +22,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 import content.ui
-from content.accounts import WEB_SESSION_ENV, Access, identify
+from content.accounts import WEB_SESSION_ENV, Access, identify, os_login
 from content.office import ChannelDirectory
 from content.times import utcnow
 from content.ui.context import LoaContext
@@ -85,7 +84,7 @@ class LoaApp(App[None]):
         """Re-count failed / to-check deliveries for the header (the queue does it too)."""
         from content.ui.data import attention_count
 
-        count = attention_count(self.ctx.engine)
+        count = attention_count(self.ctx.engine, visible=self.ctx.visible)
         self.call_from_thread(self.set_attention, count)
 
     def set_attention(self, count: int) -> None:
@@ -217,7 +216,7 @@ def run(
         access = identify(
             engine,
             directory,
-            os_user=getpass.getuser(),
+            os_user=os_login(),
             as_user=as_user,
             web_token=os.environ.get(WEB_SESSION_ENV) or None,
         )

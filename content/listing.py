@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, exists, or_
 from sqlmodel import col, select
@@ -24,11 +26,28 @@ class PostFilter:
     scheduled_to: datetime | None = None
     limit: int | None = None
     offset: int = 0
+    #: Only posts with a delivery to one of these channels (an account's units); None: all.
+    visible: frozenset[str] | None = None
+
+
+def visible_to(query: Any, channels: Collection[str] | None) -> Any:
+    """``query`` narrowed to posts an account with ``channels`` may see (None: every post).
+
+    One of the post's channels in the account's units is enough to see it (a province post
+    that also goes to his ward); changing it needs all of them (see content.accounts).
+    """
+    if channels is None:
+        return query
+    return query.where(
+        exists().where(
+            col(Delivery.post_id) == col(Post.id), col(Delivery.channel).in_(sorted(channels))
+        )
+    )
 
 
 def find_posts(engine: Engine, flt: PostFilter) -> list[tuple[Post, list[Delivery]]]:
     """Posts matching ``flt`` ordered by time (untimed last), each with its deliveries."""
-    query = select(Post)
+    query = visible_to(select(Post), flt.visible)
     if flt.state:
         query = query.where(Post.state == flt.state)
     if flt.campaign:

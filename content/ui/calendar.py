@@ -92,7 +92,9 @@ class CalendarScreen(LoaScreen):
     def _load(self, start: datetime) -> None:
         # Aware arithmetic keeps the wall clock: midnight a week later, office time.
         end = start + timedelta(days=7)
-        rows = self.read(lambda: data.week_posts(self.ctx.engine, start, end))
+        rows = self.read(
+            lambda: data.week_posts(self.ctx.engine, start, end, visible=self.ctx.visible)
+        )
         if rows is not None:
             self.post_message(WeekLoaded(start, rows))
 

@@ -84,7 +84,7 @@ class ChannelsScreen(LoaScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load(self) -> None:
-        channels = list(self.ctx.directory.channels)
+        channels = self.ctx.channel_ids()
         rows = self.read(lambda: data.channel_overview(self.ctx.engine, channels))
         if rows is not None:
             self.post_message(ChannelsLoaded(rows))

@@ -35,6 +35,15 @@ class LoaContext:
         """The office's time zone: every time on screen is in it."""
         return self.directory.office.timezone
 
+    @property
+    def visible(self) -> frozenset[str] | None:
+        """The channels whose posts this account sees (None: every channel)."""
+        return self.access.channels if self.access is not None else None
+
+    def channel_ids(self) -> list[str]:
+        """The configured channels this account sees, in channels.toml's order."""
+        return [c for c in self.directory.channels if self.visible is None or c in self.visible]
+
     def queue(self) -> Queue:
         """The queue rules acting as the current user (cheap: make one per action)."""
         return Queue(

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 
 from content.db import session_scope
 from content.engagement import latest_metrics
+from content.listing import visible_to
 from content.models import (
     AuditEvent,
     ChannelState,
@@ -170,14 +171,21 @@ def _queue_rows(session: Any, query: Any) -> list[QueueRow]:
     ]
 
 
-def load_queue(engine: Engine, q: QueueQuery) -> QueuePage:
-    """One page of posts matching ``q``, the total that match, and the attention count."""
+def load_queue(
+    engine: Engine, q: QueueQuery, *, visible: frozenset[str] | None = None
+) -> QueuePage:
+    """One page of posts matching ``q``, the total that match, and the attention count.
+
+    ``visible``: the channels of the account's units (None: every post); see
+    :func:`content.listing.visible_to`.
+    """
     dialect = engine.dialect.name
-    page = _ordered(_filtered(sa.select(*_ROW_COLUMNS), q, dialect), q.sort)
+    page = _ordered(_filtered(visible_to(sa.select(*_ROW_COLUMNS), visible), q, dialect), q.sort)
+    counted = visible_to(select(func.count()).select_from(Post), visible)
     with session_scope(engine, write=False) as session:
-        total = session.exec(_filtered(select(func.count()).select_from(Post), q, dialect)).one()
+        total = session.exec(_filtered(counted, q, dialect)).one()
         rows = _queue_rows(session, page.offset(q.offset).limit(q.limit))
-        attention = _attention(session)
+        attention = _attention(session, visible)
         campaigns = [
             c
             for c in session.exec(
@@ -188,17 +196,18 @@ def load_queue(engine: Engine, q: QueueQuery) -> QueuePage:
     return QueuePage(rows=rows, total=int(total), attention=attention, campaigns=sorted(campaigns))
 
 
-def _attention(session: Any) -> int:
+def _attention(session: Any, visible: frozenset[str] | None = None) -> int:
     """Deliveries that failed or need a person, on posts nobody has cancelled."""
-    return int(
-        session.exec(
-            select(func.count())
-            .select_from(Delivery)
-            .join(Post, col(Post.id) == col(Delivery.post_id))
-            .where(col(Delivery.state).in_(list(ATTENTION_STATES)))
-            .where(col(Post.state) != PostState.CANCELLED)
-        ).one()
+    query = (
+        select(func.count())
+        .select_from(Delivery)
+        .join(Post, col(Post.id) == col(Delivery.post_id))
+        .where(col(Delivery.state).in_(list(ATTENTION_STATES)))
+        .where(col(Post.state) != PostState.CANCELLED)
     )
+    if visible is not None:
+        query = query.where(col(Delivery.channel).in_(sorted(visible)))
+    return int(session.exec(query).one())
 
 
 def campaign_names(engine: Engine) -> list[str]:
@@ -210,10 +219,10 @@ def campaign_names(engine: Engine) -> list[str]:
     return sorted(n for n in names if n)
 
 
-def attention_count(engine: Engine) -> int:
-    """How many deliveries need attention (failed or to check by hand)."""
+def attention_count(engine: Engine, *, visible: frozenset[str] | None = None) -> int:
+    """How many deliveries need attention (failed or to check by hand) on ``visible``."""
     with session_scope(engine, write=False) as session:
-        return _attention(session)
+        return _attention(session, visible)
 
 
 def next_free_slot(
@@ -294,12 +303,14 @@ def stored_image(engine: Engine, media_id: int) -> StoredImage | None:
 # ---------------------------------------------------------------------------- calendar
 
 
-def week_posts(engine: Engine, start: datetime, end: datetime) -> list[QueueRow]:
+def week_posts(
+    engine: Engine, start: datetime, end: datetime, *, visible: frozenset[str] | None = None
+) -> list[QueueRow]:
     """Posts timed in ``[start, end)`` (not cancelled), by time, for the week view."""
     with session_scope(engine, write=False) as session:
         return _queue_rows(
             session,
-            sa.select(*_ROW_COLUMNS)
+            visible_to(sa.select(*_ROW_COLUMNS), visible)
             .where(col(Post.scheduled_at) >= start)
             .where(col(Post.scheduled_at) < end)
             .where(col(Post.state) != PostState.CANCELLED)
@@ -371,23 +382,28 @@ class EngagementRow:
     metrics: dict[str, float]
 
 
-def engagement(engine: Engine, *, limit: int = PAGE_SIZE) -> list[EngagementRow]:
-    """The most recently published deliveries with their latest engagement figures."""
+def engagement(
+    engine: Engine, *, limit: int = PAGE_SIZE, visible: frozenset[str] | None = None
+) -> list[EngagementRow]:
+    """The most recently published deliveries (on ``visible``) with their latest figures."""
+    # Six columns: more than sqlmodel's typed select() overloads cover.
+    query = (
+        select(  # type: ignore[call-overload]
+            Delivery.id,
+            Delivery.post_id,
+            Delivery.channel,
+            Delivery.published_at,
+            Post.title,
+            Post.text,
+        )
+        .join(Post, col(Post.id) == col(Delivery.post_id))
+        .where(Delivery.state == DeliveryState.PUBLISHED)
+    )
+    if visible is not None:
+        query = query.where(col(Delivery.channel).in_(sorted(visible)))
     with session_scope(engine, write=False) as session:
-        # Six columns: more than sqlmodel's typed select() overloads cover.
         published = session.exec(
-            select(  # type: ignore[call-overload]
-                Delivery.id,
-                Delivery.post_id,
-                Delivery.channel,
-                Delivery.published_at,
-                Post.title,
-                Post.text,
-            )
-            .join(Post, col(Post.id) == col(Delivery.post_id))
-            .where(Delivery.state == DeliveryState.PUBLISHED)
-            .order_by(col(Delivery.published_at).desc(), col(Delivery.id).desc())
-            .limit(limit)
+            query.order_by(col(Delivery.published_at).desc(), col(Delivery.id).desc()).limit(limit)
         ).all()
     newest = latest_metrics(engine, [row[0] for row in published])
     metrics = {row[0]: newest.get(row[0], {}) for row in published}

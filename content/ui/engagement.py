@@ -76,7 +76,7 @@ class EngagementScreen(LoaScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load(self) -> None:
-        rows = self.read(lambda: data.engagement(self.ctx.engine))
+        rows = self.read(lambda: data.engagement(self.ctx.engine, visible=self.ctx.visible))
         if rows is not None:
             self.post_message(EngagementLoaded(rows))
 

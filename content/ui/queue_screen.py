@@ -134,7 +134,6 @@ class QueueScreen(LoaScreen):
         self.title = _("Queue")
 
     def compose(self) -> ComposeResult:
-        directory = self.ctx.directory
         yield Header()
         with Horizontal(id="filters"):
             yield Input(placeholder=_("Search…"), id="search")
@@ -145,7 +144,7 @@ class QueueScreen(LoaScreen):
                 id="state",
             )
             yield Select(
-                [(c, c) for c in directory.channels],
+                [(c, c) for c in self.ctx.channel_ids()],
                 prompt=_("All channels"),
                 id="channel",
             )
@@ -183,7 +182,7 @@ class QueueScreen(LoaScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load(self, query: data.QueueQuery, generation: int) -> None:
-        page = self.read(lambda: data.load_queue(self.ctx.engine, query))
+        page = self.read(lambda: data.load_queue(self.ctx.engine, query, visible=self.ctx.visible))
         if page is not None:
             self.post_message(PageLoaded(page, generation))
 

@@ -77,7 +77,7 @@ class ReviewScreen(LoaScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load(self, generation: int) -> None:
         query = data.QueueQuery(state=PostState.IN_REVIEW)
-        page = self.read(lambda: data.load_queue(self.ctx.engine, query))
+        page = self.read(lambda: data.load_queue(self.ctx.engine, query, visible=self.ctx.visible))
         if page is not None:
             self.post_message(PageLoaded(page, generation))
 

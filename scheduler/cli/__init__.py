@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "sandbox",
     "tui",
     "web",
+    "users",
     "db",
 )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from functools import cached_property
@@ -11,6 +10,7 @@ from typing import Any, NoReturn
 
 from sqlalchemy import Engine
 
+from content.accounts import Access, identify, os_login
 from content.db import open_database, resolve_url
 from content.queue import Queue
 from scheduler.config import Config, find_config, load
@@ -33,7 +33,11 @@ def common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
         "--config", default=default, help="channels.toml (default: LOA_CONFIG or ./channels.toml)"
     )
     parser.add_argument(
-        "--as", dest="as_user", default=default, metavar="USER", help="act as USER (audit log)"
+        "--as",
+        dest="as_user",
+        default=default,
+        metavar="USER",
+        help="act for another account (admins only, once accounts exist; both names are audited)",
     )
 
 
@@ -42,6 +46,16 @@ def subcommand_parent() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     common_options(parent, defaults=False)
     return parent
+
+
+def unattended(cmd: argparse.ArgumentParser) -> None:
+    """Mark ``cmd`` as run by the system, not a person (the daemon, the sandbox, the demo).
+
+    Once accounts exist every other command that opens the database first checks that the
+    OS user has an active account; these do not act for anyone (the daemon publishes only
+    what was approved) and run as the service user.
+    """
+    cmd.set_defaults(unattended=True)
 
 
 class Context:
@@ -56,19 +70,39 @@ class Context:
         return load(find_config(getattr(self.args, "config", None)))
 
     @cached_property
-    def engine(self) -> Engine:
-        """The database, upgraded to the newest schema."""
+    def _database(self) -> Engine:
         return open_database(resolve_url(getattr(self.args, "db", None)))
 
     @property
+    def engine(self) -> Engine:
+        """The database, upgraded to the newest schema.
+
+        For a person's command, who he is is checked first (see :attr:`access`): an OS user
+        without an account is refused before anything is read or written.
+        """
+        if not getattr(self.args, "unattended", False):
+            _ = self.access
+        return self._database
+
+    @cached_property
+    def access(self) -> Access:
+        """Who is acting and what he may touch: the OS account, or ``--as`` for admins."""
+        return identify(
+            self._database,
+            self.config.directory(),
+            os_user=os_login(),
+            as_user=getattr(self.args, "as_user", None),
+        )
+
+    @property
     def actor(self) -> str:
-        """Who is acting: ``--as`` or the OS user."""
-        return getattr(self.args, "as_user", None) or getpass.getuser()
+        """The name actions count as (see :class:`content.accounts.Access`)."""
+        return self.access.actor
 
     @cached_property
     def queue(self) -> Queue:
-        """The queue rules, acting as :attr:`actor`."""
-        return Queue(self.engine, self.config.directory(), actor=self.actor)
+        """The queue rules, acting as :attr:`access`."""
+        return Queue(self.engine, self.config.directory(), access=self.access)
 
 
 def print_json(data: Any) -> None:

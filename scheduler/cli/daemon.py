@@ -11,7 +11,7 @@ from pathlib import Path
 
 from content.heap import limit_malloc_arenas
 from content.times import local_text, utcnow
-from scheduler.cli.common import Context, subcommand_parent
+from scheduler.cli.common import Context, subcommand_parent, unattended
 from scheduler.status import queue_status
 
 
@@ -26,12 +26,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     daemon.add_argument("--log-level", default="info", choices=("debug", "info", "warning"))
     daemon.set_defaults(handler=run_daemon)
+    unattended(daemon)
 
     status = subparsers.add_parser(
         "status", parents=[subcommand_parent()], help="queue depth, late posts, failing channels"
     )
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(handler=run_status)
+    # Figures only (no post text): monitoring runs it as the service user.
+    unattended(status)
 
 
 #: Libraries whose INFO lines repeat Loa's own: httpx logs every request it sends, which

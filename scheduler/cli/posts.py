@@ -169,6 +169,7 @@ def run_list(args: argparse.Namespace) -> int:
             campaign=args.campaign,
             text=args.search,
             limit=args.limit,
+            visible=ctx.access.channels,
         ),
     )
     if args.json:
@@ -207,7 +208,9 @@ def run_show(args: argparse.Namespace) -> int:
         print(line)
     for event in ctx.queue.audit_trail(args.id):
         print(
-            f"  {local_text(event.at, tz)}  {event.actor}: {event.action}"
+            f"  {local_text(event.at, tz)}  {event.actor}"
+            + (f" (by {event.real_actor})" if event.real_actor else "")
+            + f": {event.action}"
             + (f" ({event.detail})" if event.detail else "")
         )
     return 0
@@ -253,7 +256,10 @@ def run_export(args: argparse.Namespace) -> int:
         end = local_start_of_day(parse_date(args.date_to, field="--to"), tz) + timedelta(days=1)
     if start and end and end <= start:
         raise ValidationError("--to is before --from", field="--to")
-    rows = find_posts(ctx.engine, PostFilter(scheduled_from=start, scheduled_to=end))
+    rows = find_posts(
+        ctx.engine,
+        PostFilter(scheduled_from=start, scheduled_to=end, visible=ctx.access.channels),
+    )
     text = export_csv(rows, tz) if args.format == "csv" else export_json(rows, tz)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
