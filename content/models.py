@@ -208,7 +208,12 @@ class Credential(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only record of who changed what, when."""
+    """Append-only record of who changed what, when.
+
+    The database refuses UPDATE and DELETE on it (triggers, migration 0005), and each row is
+    chained to the one before by ``seq`` and ``hash``; rows go in only through
+    :func:`content.audit.write`.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(index=True)
@@ -223,6 +228,10 @@ class AuditEvent(SQLModel, table=True):
     real_actor: str | None = Field(default=None, max_length=200)
     #: The operating-system user of the process that wrote the row (None for the web face).
     os_user: str | None = Field(default=None, max_length=200)
+    #: The row's place in the hash chain: 1, 2, 3, ... with no gaps (see content.audit).
+    seq: int | None = Field(default=None, unique=True, nullable=False)
+    #: SHA-256 (hex) of the previous row's hash and this row (content.audit.chain_hash).
+    hash: str | None = Field(default=None, max_length=64, nullable=False)
 
 
 class Role(StrEnum):

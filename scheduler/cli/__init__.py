@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "tui",
     "web",
     "users",
+    "audit",
     "db",
 )
 
