@@ -270,9 +270,9 @@ def _count_reads(monkeypatch) -> list[data.QueueQuery]:
     asked: list[data.QueueQuery] = []
     load_queue = data.load_queue
 
-    def counted(engine, query):
+    def counted(engine, query, *, visible=None):
         asked.append(query)
-        return load_queue(engine, query)
+        return load_queue(engine, query, visible=visible)
 
     monkeypatch.setattr(data, "load_queue", counted)
     return asked
