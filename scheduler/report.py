@@ -29,6 +29,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from content.errors import LoaError
+from content.files import write_private
 from scheduler import report_once
 from scheduler.config import Config, Email
 from scheduler.mail import Mailer
@@ -96,20 +97,21 @@ def build_weekly(engine: Engine, config: Config, week: str) -> WeeklyMail:
 
 
 def write_preview(mail: WeeklyMail, directory: Path) -> list[Path]:
-    """Write ``mail`` as .eml, .html (chart linked as a file), .csv and .png into ``directory``."""
+    """Write ``mail`` as .eml, .html (chart linked as a file), .csv and .png into ``directory``.
+
+    Each file is private to its owner (or the office's shared group): see content.files.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     base = directory / f"loa-{mail.week}"
     png = base.with_suffix(".png")
-    png.write_bytes(mail.chart_png)
+    write_private(png, mail.chart_png)
     eml = base.with_suffix(".eml")
-    eml.write_bytes(mail.message.as_bytes())
+    write_private(eml, mail.message.as_bytes())
     page = base.with_suffix(".html")
     # The cid: reference only works inside the mail; the preview points at the file.
-    page.write_text(
-        weekly_html(mail.figures, png.name) if mail.chart_png else mail.html, encoding="utf-8"
-    )
+    write_private(page, weekly_html(mail.figures, png.name) if mail.chart_png else mail.html)
     csv_path = base.with_suffix(".csv")
-    csv_path.write_text(mail.csv, encoding="utf-8", newline="")
+    write_private(csv_path, mail.csv)
     return [eml, page, csv_path, png]
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from content.files import private_file
 from scheduler.report_data import PeriodFigures, Totals
 from scheduler.report_render import (
     csv_headers,
@@ -206,7 +207,8 @@ def range_xlsx(fig: PeriodFigures, office: str, language: str, path: Path) -> No
         title=f"{office} — {title}",
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
+    with private_file(path) as out:  # mode 600 (or the shared group's 660), not 644
+        workbook.save(out)
 
 
 def _fill(

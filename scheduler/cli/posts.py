@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from content.errors import ValidationError
+from content.files import write_private
 from content.listing import PostFilter, find_posts
 from content.models import Delivery, Post, PostState
 from content.queue import ImageInput, Outcome, PostInput, Repeat
@@ -262,7 +263,7 @@ def run_export(args: argparse.Namespace) -> int:
     )
     text = export_csv(rows, tz) if args.format == "csv" else export_json(rows, tz)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        write_private(args.output, text)  # mode 600, not 644: see content.files
         print(f"{len(rows)} posts written to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)

@@ -8,7 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from content import infographic
-from content.errors import LoaError, ValidationError
+from content.errors import ValidationError
+from content.files import private_file, write_private
 from content.media import IMAGE_LIMITS
 
 _SUFFIX_FORMAT = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.channel_kind:
         data, mime = infographic.encode_for_channel(img, args.channel_kind)
-        _write(args.output, data)
+        write_private(args.output, data)
         print(f"wrote {args.output} ({mime}, {len(data):,} bytes, {img.width}x{img.height})")
         return 0
     fmt = _SUFFIX_FORMAT.get(args.output.suffix.lower())
@@ -78,13 +79,11 @@ def run(args: argparse.Namespace) -> int:
             f"{args.output}: use a .png or .jpg file name (or --for facebook|zalo_oa)",
             field="--output",
         )
-    try:
+    with private_file(args.output) as out:  # mode 600 (or the shared group's 660)
         if fmt == "PNG":
-            img.save(args.output, "PNG", optimize=True)
+            img.save(out, "PNG", optimize=True)
         else:
-            img.save(args.output, "JPEG", quality=92, optimize=True)
-    except OSError as e:
-        raise LoaError(f"cannot write {args.output}: {e.strerror or e}") from None
+            img.save(out, "JPEG", quality=92, optimize=True)
     print(f"wrote {args.output} ({img.width}x{img.height})")
     return 0
 
@@ -113,13 +112,6 @@ def _branding(args: argparse.Namespace) -> infographic.Branding:
         "logo_path": args.logo,
     }
     return replace(base, **{k: v for k, v in changes.items() if v is not None})
-
-
-def _write(path: Path, data: bytes) -> None:
-    try:
-        path.write_bytes(data)
-    except OSError as e:
-        raise LoaError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def _print_templates() -> None:

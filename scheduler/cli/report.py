@@ -8,6 +8,7 @@ import socket
 import sys
 from pathlib import Path
 
+from content.files import write_private
 from content.times import parse_date, utcnow
 from scheduler.cli.common import Context, subcommand_parent
 from scheduler.report import build_weekly, send_weekly, write_preview
@@ -109,7 +110,7 @@ def run_range(args: argparse.Namespace) -> int:
     )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8", newline="")
+        write_private(args.out, text)
         print(f"{len(figures.rows)} publications: {args.out}", file=sys.stderr)
     else:
         # No byte-order mark on a terminal or pipe; files keep it for Excel.
