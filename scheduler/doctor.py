@@ -6,6 +6,7 @@ import asyncio
 import os
 import smtplib
 import ssl
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,9 +14,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import col, select
 
-from content.db import current_revision, head_revision
+from content.db import current_revision, head_revision, session_scope
 from content.errors import LoaError
+from content.models import Account, Role
 from content.times import local_text, utcnow
 from scheduler.channels.base import Channel
 from scheduler.config import Config, find_config, load
@@ -32,11 +35,14 @@ class Check:
     ok: bool
     detail: str
     advice: str = ""
+    #: Works, but not as an office should run it: shown as ``warn``, not a failure.
+    warning: bool = False
 
     def line(self) -> str:
-        """``ok    name  detail`` or ``FAIL  name  detail -> advice``."""
-        status = "ok  " if self.ok else "FAIL"
-        tail = f" -> {self.advice}" if (self.advice and not self.ok) else ""
+        """``ok    name  detail``, ``warn  name  detail -> advice`` or ``FAIL ...``."""
+        status = "FAIL" if not self.ok else ("warn" if self.warning else "ok  ")
+        shown = self.advice and (not self.ok or self.warning)
+        tail = f" -> {self.advice}" if shown else ""
         return f"{status}  {self.name:<16} {self.detail}{tail}"
 
 
@@ -71,6 +77,39 @@ def check_database(engine: Engine) -> Check:
             "run `loa db upgrade`",
         )
     return Check("database", True, f"{where}: schema at {revision}")
+
+
+def check_accounts(engine: Engine, config: Config) -> Check:
+    """Are accounts in force, so that the four-eyes rule and the audit's names hold?"""
+    try:
+        with session_scope(engine, write=False) as session:
+            rows = session.exec(select(Account.role).where(col(Account.active))).all()
+    except SQLAlchemyError:  # no such table yet: a new database, or one before accounts
+        rows = []
+    if not rows:
+        return Check(
+            "accounts",
+            True,
+            "none: whoever runs Loa is who he says; the four-eyes rule is not enforced",
+            "add the first admin: loa users add NAME --role admin",
+            warning=True,
+        )
+    roles = Counter(rows)
+    detail = ", ".join(
+        f"{roles[r.value]} {r.value}{'s' if roles[r.value] > 1 else ''}"
+        for r in Role
+        if roles[r.value]
+    )
+    approvers = roles[Role.APPROVER.value] + roles[Role.ADMIN.value]
+    if config.office.require_second_approver and approvers < 2:
+        return Check(
+            "accounts",
+            True,
+            f"{detail}: one approver cannot approve his own posts, so those wait for ever",
+            "add a second approver: loa users add NAME --role approver",
+            warning=True,
+        )
+    return Check("accounts", True, f"{detail} (active)")
 
 
 def check_clock(engine: Engine, config: Config, clock: Callable[[], datetime] = utcnow) -> Check:

@@ -26,6 +26,7 @@ from content.models import AuditEvent, Post, Role
 from content.ui import data
 from scheduler.cli import main
 from scheduler.config import load
+from scheduler.doctor import check_accounts
 from tests.conftest import REPO
 
 PASSWORD = "mật khẩu dài 2026"
@@ -321,3 +322,16 @@ def test_an_access_may_not_touch_what_its_role_does_not_allow():
         author.require_channels(["a", "b"], "write posts")
     assert refused.value.params["channels"] == ["b"]
     assert author.sees_any(["b", "a"]) and not author.sees_any(["b"])
+
+
+def test_doctor_warns_until_two_people_can_approve(engine, directory):
+    config = load(REPO / "channels.toml")  # require_second_approver = true
+    check = check_accounts(engine, config)
+    assert check.ok and check.line().startswith("warn  accounts")
+    assert "four-eyes rule is not enforced" in check.line()
+    Accounts(engine, directory, by=unenforced("setup")).add("root", Role.ADMIN)
+    assert "one approver cannot approve his own posts" in check_accounts(engine, config).line()
+    admin = identify(engine, directory, os_user="root")
+    Accounts(engine, directory, by=admin).add("chi", Role.APPROVER)
+    line = check_accounts(engine, config).line()
+    assert line.startswith("ok    accounts") and "1 approver, 1 admin" in line

@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
     checks.append(doctor.check_database(engine))
     if config is not None:
         checks.append(doctor.check_clock(engine, config))
+        checks.append(doctor.check_accounts(engine, config))
         checks.append(doctor.check_media(config))
         checks.append(doctor.check_smtp(config))
         if not args.skip_channels and checks[1].ok:
