@@ -8,6 +8,7 @@ slot", the warnings preview and saving each run in a thread worker, and the queu
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +61,26 @@ ERROR_FIELDS = ("title", "text", "link", "image", "channel", "at", "repeat", "ca
 KIND_LABELS = {"facebook": "Facebook", "zalo_oa": "Zalo OA"}
 #: Seconds of quiet typing before the queue's warnings are looked up again.
 PREVIEW_DELAY = 0.5
+#: Set by `loa web` for each tab: the signed-in account's private directory of photos
+#: uploaded from his PC (the server writes them; the composer offers them).
+UPLOAD_DIR_ENV = "LOA_UPLOAD_DIR"
+#: Seconds between looks at the upload directory for photos uploaded meanwhile.
+UPLOAD_POLL = 1.0
+
+
+def upload_dir() -> Path | None:
+    """The web tab's upload directory, or None in a terminal."""
+    raw = os.environ.get(UPLOAD_DIR_ENV, "").strip()
+    return Path(raw) if raw else None
+
+
+def uploaded_photos(directory: Path) -> list[str]:
+    """The names of the photos in ``directory``, newest first."""
+    try:
+        files = [p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")]
+    except OSError:
+        return []
+    return [p.name for p in sorted(files, key=lambda p: (p.stat().st_mtime, p.name), reverse=True)]
 
 
 @dataclass
@@ -290,6 +311,9 @@ class ComposerScreen(LoaScreen):
         self._preview_timer: Any = None
         #: The image file shown in the preview, for "open full image".
         self.preview_path: Path | None = None
+        #: In `loa web`: the photos uploaded from the officer's PC, offered in a list.
+        self.uploads = upload_dir()
+        self._upload_names: list[str] = []
         self.title = _("New post") if post_id is None else _("Edit post {id}").format(id=post_id)
 
     # ------------------------------------------------------------------ layout
@@ -321,6 +345,9 @@ class ComposerScreen(LoaScreen):
                 yield Static("", id="error-link", classes="field-error")
                 yield Label(_("Images: file paths, separated by commas"), classes="form-label")
                 yield Input(id="images", placeholder=_("/home/me/pictures/warning.png"))
+                if self.uploads is not None:
+                    # The server's paths mean nothing to a browser user: offer his uploads.
+                    yield Select[str]([], prompt=_("Images"), id="uploads")
                 yield Static("", id="images-info", classes="field-hint")
                 yield ImagePreview(id="composer-preview")
                 yield Static("", id="error-image", classes="field-error")
@@ -386,8 +413,13 @@ class ComposerScreen(LoaScreen):
         self._show_when_hint()
         self._show_repeat_options()
         self._load_campaigns()
+        if self.uploads is not None:
+            self._refresh_uploads()
+            self.set_interval(UPLOAD_POLL, self._refresh_uploads)
         if self.post_id is not None:
             self.query_one("#images", Input).disabled = True
+            if self.uploads is not None:
+                self.query_one("#uploads", Select).disabled = True
             # A saved post is one post: its repeat was turned into separate posts.
             self.query_one("#repeat-kind", Select).disabled = True
             self._load_post(self.post_id)
@@ -647,6 +679,32 @@ class ComposerScreen(LoaScreen):
         if event.input.id in ("link", "images"):
             self._clear_error("link" if event.input.id == "link" else "image")
 
+    def _refresh_uploads(self) -> None:
+        """Offer the photos uploaded so far (a listing of one small private directory)."""
+        if self.uploads is None:
+            return
+        names = uploaded_photos(self.uploads)
+        if names != self._upload_names:
+            self._upload_names = names
+            self.query_one("#uploads", Select).set_options((name, name) for name in names)
+
+    @on(Select.Changed, "#uploads")
+    def _upload_picked(self, event: Select.Changed) -> None:
+        if not isinstance(event.value, str):
+            return
+        box = self.query_one("#images", Input)
+        chosen = split_list(box.value)
+        if event.value not in chosen:
+            box.value = ", ".join([*chosen, event.value])
+        event.select.clear()
+        self._images_done()
+
+    def _image_path(self, raw: str) -> Path:
+        """A typed image: a bare name in `loa web` is one of the officer's uploads."""
+        if self.uploads is not None and "/" not in raw and (self.uploads / raw).is_file():
+            return self.uploads / raw
+        return Path(raw).expanduser()
+
     @on(Input.Blurred, "#images")
     @on(Input.Submitted, "#images")
     def _images_done(self) -> None:
@@ -660,7 +718,7 @@ class ComposerScreen(LoaScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="thumbnail")
     def _draw_thumbnail(self, raw: str, count: int) -> None:
-        path = Path(raw).expanduser()
+        path = self._image_path(raw)
         try:
             blob = path.read_bytes()
         except OSError:
@@ -701,7 +759,7 @@ class ComposerScreen(LoaScreen):
             kinds = []
         lines: list[str] = []
         for raw in paths:
-            path = Path(raw).expanduser()
+            path = self._image_path(raw)
             try:
                 blob = path.read_bytes()
                 info = media.inspect_image(blob, name=path.name)
@@ -846,7 +904,7 @@ class ComposerScreen(LoaScreen):
         if self.post_id is None:
             images = []
             for raw in form.images:
-                path = Path(raw).expanduser()
+                path = self._image_path(raw)
                 try:
                     images.append(ImageInput(filename=path.name, data=path.read_bytes()))
                 except OSError as exc:
