@@ -12,7 +12,7 @@ from textual.screen import ModalScreen, Screen
 from content.errors import LoaError
 from content.ui.context import LoaContext
 from content.ui.i18n import _, ngettext, translated_bindings
-from content.ui.messages import in_words
+from content.ui.messages import error_in_words, in_words
 
 T = TypeVar("T")
 
@@ -35,8 +35,7 @@ def context_of(node: Any) -> LoaContext:
 def report_error(node: Any, error: Exception) -> None:
     """Show an error as one readable line; unexpected ones say so instead of crashing."""
     if isinstance(error, LoaError):
-        text = getattr(error, "message", None) or str(error)
-        node.notify(in_words(text), title=_("Not done"), severity="error", timeout=10)
+        node.notify(error_in_words(error), title=_("Not done"), severity="error", timeout=10)
     else:
         node.notify(
             f"{type(error).__name__}: {error}",

@@ -8,6 +8,7 @@ recognise is shown as the library wrote it.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from content.ui.fmt import delivery_state
 from content.ui.i18n import N_, _
@@ -93,6 +94,56 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
     )
 )
+
+
+#: Refusals that carry their reason as data (``code`` and ``params``): no pattern needed.
+CODES: dict[str, str] = {
+    "role": N_("{user} is {role} and may not {action}: that needs {needed}."),
+    "unit": N_("{user} may not {action} for {channels}: they are outside his units."),
+    "own_post": N_("Post {id} was written by {who}: another person must approve it."),
+    "act_as": N_("Only an admin may act for another account."),
+    "no_account": N_("{user} has no Loa account: ask an admin to add one."),
+    "disabled": N_("The account {user} is disabled: ask an admin."),
+    "session": N_("The web session has expired: sign in again."),
+}
+#: The words a refusal's ``role``, ``needed`` and ``action`` take (English msgids).
+WORDS = (
+    N_("an author"),
+    N_("an approver"),
+    N_("an admin"),
+    N_("write posts"),
+    N_("edit posts"),
+    N_("submit posts"),
+    N_("approve posts"),
+    N_("send posts back"),
+    N_("schedule posts"),
+    N_("cancel posts"),
+    N_("retry deliveries"),
+    N_("settle deliveries"),
+    N_("settle deliveries that need review"),
+)
+
+
+def error_in_words(error: Exception) -> str:
+    """A library error in the current language: by its code when it has one, else its text."""
+    code = getattr(error, "code", None)
+    params: dict[str, Any] = dict(getattr(error, "params", None) or {})
+    if isinstance(code, str) and code in CODES:
+        for key in ("role", "needed"):
+            if key in params:
+                role = str(params[key])
+                params[key] = _(f"an {role}" if role[0] in "aeiou" else f"a {role}")
+        if "action" in params:
+            params["action"] = _(str(params["action"]))
+        if "channels" in params:
+            params["channels"] = ", ".join(params["channels"])
+        if code == "own_post":
+            params = {"id": params.get("post"), "who": params.get("user")}
+        try:
+            return _(CODES[code]).format(**params)
+        except (KeyError, IndexError):  # a parameter the message lacks: say it as written
+            pass
+    return in_words(getattr(error, "message", None) or str(error))
 
 
 def in_words(message: str) -> str:

@@ -1,0 +1,56 @@
+"""The TUI with accounts in force: an officer sees his units' posts only, and a refusal is
+said in his language from the error's code, not from its English wording."""
+
+from __future__ import annotations
+
+from content.accounts import Accounts, identify, unenforced
+from content.models import PostState, Role
+from content.queue import PostInput
+from tests.tui.conftest import SIZE, notifications, settle, table_rows
+from tui import LoaApp
+
+
+def _office(engine, directory, clock):
+    setup = Accounts(engine, directory, by=unenforced("setup"), clock=clock)
+    setup.add("root", Role.ADMIN)
+    admin = identify(engine, directory, os_user="root", clock=clock)
+    accounts = Accounts(engine, directory, by=admin, clock=clock)
+    accounts.add("lan", Role.AUTHOR, ["xa-fb"])
+    return admin
+
+
+def _app(engine, directory, clock, who: str) -> LoaApp:
+    access = identify(engine, directory, os_user=who, clock=clock)
+    return LoaApp(
+        engine,
+        directory,
+        actor=access.actor,
+        access=access,
+        clock=clock,
+        lang="vi",
+        refresh_seconds=3600,
+    )
+
+
+async def test_an_author_sees_his_units_posts_and_is_told_he_cannot_approve(
+    engine, directory, clock, make_queue
+):
+    _office(engine, directory, clock)
+    province = make_queue("root").create(PostInput(text="Tin tỉnh", channels=["tinh-fb"]))
+    ward = make_queue("root").create(
+        PostInput(text="Tin xã: cảnh giác lừa đảo", channels=["xa-fb"]), submit=True
+    )
+    app = _app(engine, directory, clock, "lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert [r[0] for r in table_rows(pilot)] == [str(ward.post.id)]
+        await pilot.press("v")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert any(
+            "lan là người soạn bài, không được duyệt bài: việc này cần người duyệt bài." in m
+            for m in notifications(pilot)
+        ), notifications(pilot)
+    assert make_queue().get(ward.post.id)[0].state == PostState.IN_REVIEW
+    assert make_queue().get(province.post.id)[0].state == PostState.DRAFT
