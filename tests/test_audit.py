@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -76,6 +77,9 @@ def loa(db_url, capsys, monkeypatch):
 def _shell(db_url: str, sql: str) -> None:
     """Run ``sql`` with the database's own shell, as a tamperer would (sqlite3 or psql)."""
     url = make_url(db_url)
+    tool = "sqlite3" if url.get_backend_name() == "sqlite" else "psql"
+    if shutil.which(tool) is None:
+        pytest.skip(f"the {tool} shell is not installed (see .ci/run)")
     if url.get_backend_name() == "sqlite":
         argv = ["sqlite3", str(url.database)]
         env = dict(os.environ)
