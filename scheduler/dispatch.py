@@ -644,8 +644,10 @@ class Dispatcher:
                 succeeded: set[str] = set()
                 for i in order:
                     answers[i] = self._record_one(session, rows, *group[i], now, succeeded)
-                self._settle(session, rows, {job.post_id for job, _ in group})
+                # Channel rows before the audit lock that settling takes: a failed result
+                # locks its channel row first too, so every writer takes them in one order.
                 self._touch_success(session, succeeded, now)
+                self._settle(session, rows, {job.post_id for job, _ in group})
         except Exception as exc:
             if unavailable(exc):
                 raise  # the database, not one result: the whole group waits for it
@@ -659,8 +661,8 @@ class Dispatcher:
                         with session.begin_nested():
                             succeeded = set()
                             answers[i] = self._record_one(session, rows, *group[i], now, succeeded)
-                            self._settle(session, rows, {job.post_id})
                             self._touch_success(session, succeeded, now)
+                            self._settle(session, rows, {job.post_id})
                     except Exception as exc:
                         log.exception("delivery %s: result not recorded", job.delivery_id)
                         answers[i] = exc
