@@ -24,6 +24,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, Operationa
 from sqlmodel import Session
 
 from content.errors import LoaError
+from content.files import FileWriteError, share_new
 
 DEFAULT_SQLITE_PATH = "loa.db"
 #: Seconds a writer waits for another process's write transaction before giving up.
@@ -92,17 +93,26 @@ def make_engine(url: str) -> Engine:
 
 
 def _create_private(path: Path) -> None:
-    """Create a new SQLite file readable by its owner only (drafts, audit, encrypted tokens).
+    """Create a new SQLite file readable by its owner only (drafts, audit, encrypted tokens),
+    or by the office's shared group (660) when ``LOA_SHARED_GROUP`` names one: officers
+    who sign in over SSH as themselves then share the database through that group.
 
     SQLite gives the -wal and -shm files it makes beside it the same mode. An existing file
     is left as it is: its owner chose.
     """
     try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        pass
+        return
     except OSError as exc:
         raise DatabaseError(f"database {path}: {exc.strerror}") from None
+    try:
+        share_new(fd, path)
+    except FileWriteError as exc:
+        os.close(fd)
+        path.unlink()
+        raise DatabaseError(f"database {path}: {exc}") from None
+    os.close(fd)
 
 
 def _alembic_config(connection: Any) -> Config:

@@ -88,6 +88,22 @@ def private_file(path: Path | str, *, group: str | None = None) -> Iterator[Bina
         raise
 
 
+def share_new(fd: int, where: Path) -> None:
+    """Give a just-created file (open as ``fd``) to the shared group with mode 660, when an
+    office set one; otherwise leave it as created (600). See :func:`shared_group`."""
+    name = shared_group()
+    if name is None:
+        return
+    try:
+        os.fchown(fd, -1, _gid(name))
+    except PermissionError:
+        raise FileWriteError(
+            f"cannot give {where} to the group {name} ({SHARED_GROUP_ENV}): "
+            "the user running Loa is not a member of it"
+        ) from None
+    os.fchmod(fd, SHARED_MODE)
+
+
 def _discard(fd: int, tmp: str) -> None:
     if fd >= 0:
         os.close(fd)

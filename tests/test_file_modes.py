@@ -144,3 +144,15 @@ def test_an_unknown_shared_group_in_a_command_is_one_line_and_exit_2(loa, tmp_pa
     code, _, err = loa("post", "export", "-o", str(tmp_path / "x.csv"))
     assert code == 2 and len(err.splitlines()) == 1
     assert err == "loa: error: LOA_SHARED_GROUP=khong-co: there is no such group on this machine\n"
+
+
+def test_a_new_sqlite_database_is_shared_with_the_offices_group(tmp_path, monkeypatch):
+    """Officers signing in over SSH as themselves share the database through the group."""
+    from content.db import open_database
+
+    monkeypatch.setenv(SHARED_GROUP_ENV, own_group())
+    db = tmp_path / "loa.db"
+    engine = open_database(f"sqlite:///{db}")
+    engine.dispose()
+    assert stat.S_IMODE(db.stat().st_mode) == 0o660
+    assert grp.getgrgid(db.stat().st_gid).gr_name == own_group()
