@@ -140,6 +140,7 @@ def test_rendered_infographics_are_private(loa, tmp_path):
 
 
 def test_an_unknown_shared_group_in_a_command_is_one_line_and_exit_2(loa, tmp_path, monkeypatch):
+    assert loa("post", "list")[0] == 0  # the database exists: the export is what fails
     monkeypatch.setenv(SHARED_GROUP_ENV, "khong-co")
     code, _, err = loa("post", "export", "-o", str(tmp_path / "x.csv"))
     assert code == 2 and len(err.splitlines()) == 1
@@ -156,3 +157,12 @@ def test_a_new_sqlite_database_is_shared_with_the_offices_group(tmp_path, monkey
     engine.dispose()
     assert stat.S_IMODE(db.stat().st_mode) == 0o660
     assert grp.getgrgid(db.stat().st_gid).gr_name == own_group()
+
+
+def test_an_unknown_group_for_a_new_database_is_one_line_and_no_file(tmp_path, monkeypatch):
+    from content.db import DatabaseError, open_database
+
+    monkeypatch.setenv(SHARED_GROUP_ENV, "khong-co")
+    with pytest.raises(DatabaseError, match="LOA_SHARED_GROUP=khong-co: there is no such group"):
+        open_database(f"sqlite:///{tmp_path / 'loa.db'}")
+    assert not (tmp_path / "loa.db").exists()
