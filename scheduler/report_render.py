@@ -445,6 +445,7 @@ def engagement_chart(fig: WeeklyFigures) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     s = strings(fig.language)
     font = FontProperties(fname=str(_FONT)) if _FONT.is_file() else FontProperties()
@@ -474,6 +475,11 @@ def engagement_chart(fig: WeeklyFigures) -> bytes:
     # Above the plot, so it never hides a bar.
     ax.legend(prop=font, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, frameon=False)
     ax.margins(x=0.12)
+    # Engagement is a count: no negative axis (its minus sign is a glyph the bundled font
+    # lacks), whole numbers only, written as the office writes numbers (1.316 in Vietnamese).
+    ax.set_xlim(left=0, right=None if max([*this, *last, 0]) > 0 else 1)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_number(v, fig.language)))
     ax.spines[["top", "right"]].set_visible(False)
     ax.xaxis.grid(True, color="#eeeeee")
     ax.set_axisbelow(True)
