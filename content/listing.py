@@ -7,27 +7,79 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, exists, or_
+from sqlalchemy import Engine, exists
 from sqlmodel import col, select
 
 from content.db import session_scope
-from content.models import Delivery, Post
+from content.models import Delivery, DeliveryState, Post
+from content.search import fold, matches
+
+#: The pseudo state "needs attention": a delivery failed or must be checked by hand.
+ATTENTION = "attention"
+ATTENTION_STATES = (DeliveryState.FAILED, DeliveryState.NEEDS_REVIEW)
 
 
 @dataclass(frozen=True)
-class PostFilter:
-    """Which posts to list; every field narrows the result, None means any."""
+class PostCriteria:
+    """Which posts: what the CLI's ``post list`` and the TUI's queue both narrow by.
 
-    state: str | None = None
+    Every field narrows the result; None means any. ``text`` is searched in the title,
+    text and author without case or diacritics (:mod:`content.search`); ``scheduled_from``
+    is inclusive, ``scheduled_to`` exclusive (aware datetimes).
+    """
+
+    state: str | None = None  # a PostState value, or ATTENTION
     channel: str | None = None
     campaign: str | None = None
     text: str | None = None
     scheduled_from: datetime | None = None
     scheduled_to: datetime | None = None
+    series_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PostFilter(PostCriteria):
+    """Which posts to list, and which page of them."""
+
     limit: int | None = None
     offset: int = 0
     #: Only posts with a delivery to one of these channels (an account's units); None: all.
     visible: frozenset[str] | None = None
+
+
+def narrowed(query: Any, criteria: PostCriteria) -> Any:
+    """``query`` (over Post) narrowed to the posts ``criteria`` asks for.
+
+    The one definition of every filter, for the CLI and the TUI alike: one database, one
+    answer. The search is a LIKE on the folded column, so SQLite and PostgreSQL agree and
+    the queue's ORDER BY can still walk the scheduled_at index (no function per row).
+    """
+    if criteria.state == ATTENTION:
+        query = query.where(
+            exists().where(
+                col(Delivery.post_id) == col(Post.id),
+                col(Delivery.state).in_(list(ATTENTION_STATES)),
+            )
+        )
+    elif criteria.state:
+        query = query.where(col(Post.state) == criteria.state)
+    if criteria.campaign:
+        query = query.where(col(Post.campaign) == criteria.campaign)
+    if criteria.series_id:
+        query = query.where(col(Post.series_id) == criteria.series_id)
+    if criteria.channel:
+        query = query.where(
+            exists().where(
+                col(Delivery.post_id) == col(Post.id), col(Delivery.channel) == criteria.channel
+            )
+        )
+    if criteria.text and fold(criteria.text):
+        query = query.where(matches(col(Post.search_text), criteria.text))
+    if criteria.scheduled_from:
+        query = query.where(col(Post.scheduled_at) >= criteria.scheduled_from)
+    if criteria.scheduled_to:
+        query = query.where(col(Post.scheduled_at) < criteria.scheduled_to)
+    return query
 
 
 def visible_to(query: Any, channels: Collection[str] | None) -> Any:
@@ -47,25 +99,9 @@ def visible_to(query: Any, channels: Collection[str] | None) -> Any:
 
 def find_posts(engine: Engine, flt: PostFilter) -> list[tuple[Post, list[Delivery]]]:
     """Posts matching ``flt`` ordered by time (untimed last), each with its deliveries."""
-    query = visible_to(select(Post), flt.visible)
-    if flt.state:
-        query = query.where(Post.state == flt.state)
-    if flt.campaign:
-        query = query.where(Post.campaign == flt.campaign)
-    if flt.channel:
-        query = query.where(
-            exists().where(
-                col(Delivery.post_id) == col(Post.id), col(Delivery.channel) == flt.channel
-            )
-        )
-    if flt.text:
-        pattern = f"%{flt.text}%"
-        query = query.where(or_(col(Post.text).ilike(pattern), col(Post.title).ilike(pattern)))
-    if flt.scheduled_from:
-        query = query.where(col(Post.scheduled_at) >= flt.scheduled_from)
-    if flt.scheduled_to:
-        query = query.where(col(Post.scheduled_at) < flt.scheduled_to)
-    query = query.order_by(col(Post.scheduled_at).is_(None), col(Post.scheduled_at), col(Post.id))
+    query = narrowed(visible_to(select(Post), flt.visible), flt)
+    # NULLS LAST, as the TUI orders: both databases then put untimed posts last.
+    query = query.order_by(col(Post.scheduled_at).asc().nulls_last(), col(Post.id))
     if flt.limit is not None:
         query = query.limit(flt.limit)
     if flt.offset:

@@ -13,8 +13,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, MetaData, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, MetaData, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from content.search import search_text
 
 # Stable constraint names, so Alembic's batch mode on SQLite can find them again.
 SQLModel.metadata.naming_convention = {
@@ -83,8 +85,23 @@ class Post(SQLModel, table=True):
     approved_by: str | None = Field(default=None, max_length=200)
     review_comment: str | None = None
     source: str | None = Field(default=None, max_length=200)  # e.g. "feed:3", "csv:march.csv"
+    #: Title, text and author without case or diacritics (content.search): what searches
+    #: compare. The queue writes it with the text; the column default fills it for rows
+    #: inserted in bulk without the ORM (benchmarks, migrations).
+    search_text: str = Field(
+        default="",
+        sa_column=Column(
+            Text, nullable=False, server_default="", default=lambda ctx: _search_default(ctx)
+        ),
+    )
     created_at: datetime
     updated_at: datetime
+
+
+def _search_default(context: Any) -> str:
+    """``Post.search_text`` of a row inserted without it, from the row's own values."""
+    row = context.get_current_parameters()
+    return search_text(row.get("title"), row.get("text"), row.get("author"))
 
 
 class Delivery(SQLModel, table=True):

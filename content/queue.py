@@ -43,6 +43,7 @@ from content.models import (
     Role,
 )
 from content.office import ZALO_OA, ChannelDirectory
+from content.search import search_text
 from content.times import NOW_TOLERANCE_SECONDS, local_text, utcnow
 
 #: Look back this far for the same text already published to the same channel.
@@ -306,6 +307,7 @@ class Queue:
             post.campaign = request.campaign
             post.tags = list(request.tags)
             post.fingerprint = fingerprint(request.text)
+            post.search_text = search_text(post.title, post.text, post.author)
             post.updated_at = now
             session.add(post)
             by_channel = {d.channel: d for d in deliveries}
@@ -616,6 +618,7 @@ class Queue:
             state=PostState.DRAFT,
             scheduled_at=at.astimezone(UTC) if at else None,
             fingerprint=fingerprint(request.text),
+            search_text=search_text(request.title, request.text, self.actor),
             series_id=series,
             source=request.source,
             created_at=now,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+import re
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -16,29 +18,131 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def parse_when(text: str, tz: ZoneInfo, *, field: str = "at") -> datetime:
-    """Parse ``YYYY-MM-DD HH:MM`` (office time) or ISO 8601 (with or without offset) to UTC."""
+class TimeRefused(ValidationError):
+    """A typed time Loa will not guess at. ``code`` and ``params`` let a face say it in its
+    own language (the TUI does); the message is the English line the CLI prints.
+
+    Codes: ``time_no_clock`` (a date without a time of day), ``time_impossible`` (no such
+    day, hour or minute), ``time_format`` (not a time at all).
+    """
+
+    def __init__(self, code: str, message: str, *, field: str, **params: str) -> None:
+        super().__init__(message, field=field)
+        self.code = code
+        self.params = params
+
+
+#: What to type, as the refusals say it.
+TIME_FORMATS = "DD/MM/YYYY HH:MM, DD/MM HH:MM or YYYY-MM-DD HH:MM"
+
+_CLOCK = r"(?P<hour>\d{1,2})(?:[:hH](?P<minute>\d{2})?)"
+_DAY_FIRST = r"(?P<day>\d{1,2})[/.-](?P<month>\d{1,2})(?:[/.-](?P<year>\d{4}))?"
+_ISO_DAY = r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})"
+#: Day first (20/12/2026 09:00, 20/12 9h30) or ISO; the time may also come first
+#: ("09:00 20/12/2026"), as offices write it. No seconds, no offset: ISO 8601 covers those.
+_TYPED = tuple(
+    re.compile(rf"^\s*{pattern}\s*$")
+    for pattern in (
+        rf"{_DAY_FIRST}(?:\s+|\s*[,T]\s*){_CLOCK}",
+        rf"{_CLOCK}\s*,?\s+{_DAY_FIRST}",
+        rf"{_ISO_DAY}(?:\s+|T){_CLOCK}",
+    )
+)
+_DATE_ONLY = tuple(re.compile(rf"^\s*{p}\s*$") for p in (_DAY_FIRST, _ISO_DAY))
+
+
+def parse_when(
+    text: str, tz: ZoneInfo, *, field: str = "at", now: datetime | None = None
+) -> datetime:
+    """What a person typed as a time, in the office's zone, to aware UTC.
+
+    The one parser of typed times for every face (CLI, TUI, CSV import). Accepts
+    ``DD/MM/YYYY HH:MM`` (how Vietnamese offices write dates; ``9h30`` too), ``DD/MM HH:MM``
+    (this year, or next year once that day has passed: ``now`` decides, the current time
+    when not given) and ISO 8601 with or without an offset. A date without a time of day is
+    refused rather than taken as midnight, and an impossible one (31/02, 25:00) is refused
+    with one line; both as :class:`TimeRefused`.
+    """
     value = text.strip()
     if not value:
-        raise ValidationError("empty time; expected YYYY-MM-DD HH:MM", field=field)
+        raise TimeRefused("time_format", f"empty time; expected {TIME_FORMATS}", field=field)
+    for pattern in _TYPED:
+        match = pattern.match(value)
+        if match:
+            return _from_parts(match.groupdict(), value, tz, field=field, now=now)
+    for pattern in _DATE_ONLY:
+        if pattern.match(value):
+            example = f"{value} 09:00"
+            raise TimeRefused(
+                "time_no_clock",
+                f"{value!r} has no time of day; add a time, e.g. {example}",
+                field=field,
+                text=value,
+                example=example,
+            )
     try:
-        parsed = datetime.fromisoformat(value.replace(" ", "T", 1) if "T" not in value else value)
+        parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ValidationError(
-            f"{text!r} is not a time; expected YYYY-MM-DD HH:MM (office time) or ISO 8601",
+        raise TimeRefused(
+            "time_format",
+            f"{value!r} is not a time; expected {TIME_FORMATS} (office time)",
             field=field,
+            text=value,
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     return parsed.astimezone(UTC)
 
 
+def _from_parts(
+    parts: dict[str, str | None], value: str, tz: ZoneInfo, *, field: str, now: datetime | None
+) -> datetime:
+    """The office-time moment of matched day, month, (year), hour and minute, as UTC."""
+    day, month = int(parts["day"] or 0), int(parts["month"] or 0)
+    hour, minute = int(parts["hour"] or 0), int(parts["minute"] or 0)
+    if parts["year"]:
+        year = int(parts["year"])
+    else:
+        # No year: the next time this day comes round (today counts: a past hour today is
+        # then refused as past by the queue, which says so, rather than moved a year on).
+        today = (now or utcnow()).astimezone(tz).date()
+        year = today.year
+        try:
+            if date(year, month, day) < today:
+                year += 1
+        except ValueError:
+            pass  # reported below, with the year it was read in
+    problems = []
+    if not 1 <= month <= 12:
+        problems.append(f"there is no month {month}")
+    elif not 1 <= day <= calendar.monthrange(year, month)[1]:
+        problems.append(f"{month:02d}/{year} has no day {day}")
+    if hour > 23:
+        problems.append(f"there is no hour {hour} (00 to 23)")
+    if minute > 59:
+        problems.append(f"there is no minute {minute} (00 to 59)")
+    if problems:
+        raise TimeRefused(
+            "time_impossible",
+            f"{value!r} is not a real date and time: {' and '.join(problems)}",
+            field=field,
+            text=value,
+        )
+    return datetime(year, month, day, hour, minute, tzinfo=tz).astimezone(UTC)
+
+
 def parse_date(text: str, *, field: str) -> date:
-    """Parse ``YYYY-MM-DD``."""
+    """Parse a day as typed: ``DD/MM/YYYY`` or ``YYYY-MM-DD``."""
+    value = text.strip()
+    match = _DATE_ONLY[0].match(value)
     try:
-        return date.fromisoformat(text.strip())
+        if match and match["year"]:
+            return date(int(match["year"]), int(match["month"]), int(match["day"]))
+        return date.fromisoformat(value)
     except ValueError:
-        raise ValidationError(f"{text!r} is not a date; expected YYYY-MM-DD", field=field) from None
+        raise ValidationError(
+            f"{text!r} is not a date; expected DD/MM/YYYY or YYYY-MM-DD", field=field
+        ) from None
 
 
 def local_iso(value: datetime | None, tz: ZoneInfo) -> str | None:

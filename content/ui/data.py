@@ -2,23 +2,27 @@
 
 Writes go through :class:`content.queue.Queue`; these are the extra reads a screen needs
 that the library does not offer (a sortable, paged queue with a total, the count of
-deliveries needing attention, the next free posting slot).
+deliveries needing attention). Which posts match is :func:`content.listing.narrowed`, the
+CLI's definition; the next free posting slot is :func:`content.slots.next_free_slot`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Engine, exists, func, or_
+from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
 from content.db import session_scope
 from content.engagement import latest_metrics
-from content.listing import visible_to
+
+# ATTENTION and next_free_slot are re-exported: the screens know them as data.*.
+from content.listing import ATTENTION as ATTENTION
+from content.listing import ATTENTION_STATES, PostCriteria, narrowed, visible_to
 from content.models import (
     AuditEvent,
     ChannelState,
@@ -28,26 +32,19 @@ from content.models import (
     Post,
     PostState,
 )
-from content.office import ChannelDirectory
+from content.slots import next_free_slot as next_free_slot
 
 #: Rows mounted in the queue table at most: DataTable cost grows with rows (reference B);
 #: 100 (three screens) keeps a filter keypress under 100 ms, 200 did not (bench/tui.py).
 PAGE_SIZE = 100
-#: The pseudo state "needs attention": a delivery failed or must be checked by hand.
-ATTENTION = "attention"
-ATTENTION_STATES = (DeliveryState.FAILED, DeliveryState.NEEDS_REVIEW)
 #: How the queue can be ordered; each maps to ORDER BY columns (id last: stable pages).
 SORTS = ("time", "newest", "state", "author", "campaign")
 
 
 @dataclass(frozen=True)
-class QueueQuery:
-    """What the queue screen shows: filters, order and page."""
+class QueueQuery(PostCriteria):
+    """What the queue screen shows: filters (the CLI's, see PostCriteria), order and page."""
 
-    state: str | None = None  # a PostState value, ATTENTION, or None for all
-    channel: str | None = None
-    campaign: str | None = None
-    text: str | None = None
     sort: str = "time"
     offset: int = 0
     limit: int = PAGE_SIZE
@@ -83,37 +80,6 @@ class QueuePage:
     total: int
     attention: int
     campaigns: list[str]
-
-
-def _filtered(query: Any, q: QueueQuery, dialect: str) -> Any:
-    if q.state == ATTENTION:
-        query = query.where(
-            exists().where(
-                col(Delivery.post_id) == col(Post.id),
-                col(Delivery.state).in_(list(ATTENTION_STATES)),
-            )
-        )
-    elif q.state:
-        query = query.where(Post.state == q.state)
-    if q.campaign:
-        query = query.where(Post.campaign == q.campaign)
-    if q.channel:
-        query = query.where(
-            exists().where(
-                col(Delivery.post_id) == col(Post.id), col(Delivery.channel) == q.channel
-            )
-        )
-    if q.text:
-        pattern = f"%{q.text}%"
-        columns = (col(Post.text), col(Post.title), col(Post.author))
-        if dialect == "sqlite":
-            # SQLite's LIKE already ignores case, for ASCII only, and its lower() knows only
-            # ASCII as well: ILIKE's lower() on every row gave the same answer at twice the
-            # cost of a search keystroke over 20,000 posts.
-            query = query.where(or_(*(c.like(pattern) for c in columns)))
-        else:
-            query = query.where(or_(*(c.ilike(pattern) for c in columns)))
-    return query
 
 
 def _ordered(query: Any, sort: str) -> Any:
@@ -179,11 +145,10 @@ def load_queue(
     ``visible``: the channels of the account's units (None: every post); see
     :func:`content.listing.visible_to`.
     """
-    dialect = engine.dialect.name
-    page = _ordered(_filtered(visible_to(sa.select(*_ROW_COLUMNS), visible), q, dialect), q.sort)
+    page = _ordered(narrowed(visible_to(sa.select(*_ROW_COLUMNS), visible), q), q.sort)
     counted = visible_to(select(func.count()).select_from(Post), visible)
     with session_scope(engine, write=False) as session:
-        total = session.exec(_filtered(counted, q, dialect)).one()
+        total = session.exec(narrowed(counted, q)).one()
         rows = _queue_rows(session, page.offset(q.offset).limit(q.limit))
         attention = _attention(session, visible)
         campaigns = [
@@ -223,57 +188,6 @@ def attention_count(engine: Engine, *, visible: frozenset[str] | None = None) ->
     """How many deliveries need attention (failed or to check by hand) on ``visible``."""
     with session_scope(engine, write=False) as session:
         return _attention(session, visible)
-
-
-def next_free_slot(
-    engine: Engine,
-    directory: ChannelDirectory,
-    channels: Sequence[str],
-    now: datetime,
-    *,
-    days: int = 14,
-) -> datetime | None:
-    """The first posting slot after ``now`` with no other post on ``channels`` nearby.
-
-    "Nearby" is the office's minimum spacing, the same rule that makes the queue warn
-    about a crowded slot. Returns aware UTC, or None when the office has no slots or
-    every slot in the next ``days`` days is taken.
-    """
-    office = directory.office
-    if not office.posting_slots:
-        return None
-    tz = office.timezone
-    start_day = now.astimezone(tz).date()
-    candidates = [
-        datetime.combine(start_day + timedelta(days=d), slot, tzinfo=tz)
-        for d in range(days)
-        for slot in sorted(office.posting_slots)
-    ]
-    candidates = [c for c in candidates if c > now]
-    if not candidates:
-        return None
-    spacing = office.min_spacing
-    with session_scope(engine, write=False) as session:
-        query = (
-            select(Post.scheduled_at)
-            .where(col(Post.scheduled_at).is_not(None))
-            .where(col(Post.scheduled_at) >= candidates[0] - spacing)
-            .where(col(Post.scheduled_at) <= candidates[-1] + spacing)
-            .where(col(Post.state) != PostState.CANCELLED)
-        )
-        if channels:
-            query = query.where(
-                exists().where(
-                    col(Delivery.post_id) == col(Post.id),
-                    col(Delivery.channel).in_(list(channels)),
-                    col(Delivery.state) != DeliveryState.CANCELLED,
-                )
-            )
-        taken = [t for t in session.exec(query).all() if t is not None]
-    for candidate in candidates:
-        if all(abs(candidate - t) >= spacing for t in taken):
-            return candidate.astimezone(UTC)
-    return None
 
 
 @dataclass(frozen=True)
