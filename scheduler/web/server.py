@@ -167,7 +167,8 @@ class LoaWebServer(Server):
             response.headers.setdefault("Content-Security-Policy", CSP)
             response.headers.setdefault("X-Frame-Options", "DENY")
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "no-referrer")
+            # Not "no-referrer": with it a browser sends "Origin: null" on form posts.
+            response.headers.setdefault("Referrer-Policy", "same-origin")
             if (response.content_type or "").startswith(("text/html", "application/json")):
                 response.headers.setdefault("Cache-Control", "no-store")
         return response
