@@ -21,12 +21,14 @@ def next_free_slot(
     *,
     days: int = 14,
     taken: Sequence[datetime] = (),
+    ignore_post: int | None = None,
 ) -> datetime | None:
     """The first posting slot after ``now`` with no other post on ``channels`` nearby.
 
     "Nearby" is the office's minimum spacing, the same rule that makes the queue warn
     about a crowded slot. ``taken``: times to count as busy too (slots the caller is about
-    to give, e.g. several posts moved one after another). Returns aware UTC, or None when
+    to give, e.g. several posts moved one after another); ``ignore_post``: the post being
+    moved, whose own current time does not count against it. Returns aware UTC, or None when
     the office has no slots or every slot in the next ``days`` days is taken.
     """
     office = directory.office
@@ -51,6 +53,8 @@ def next_free_slot(
             .where(col(Post.scheduled_at) <= candidates[-1] + spacing)
             .where(col(Post.state) != PostState.CANCELLED)
         )
+        if ignore_post is not None:
+            query = query.where(col(Post.id) != ignore_post)
         if channels:
             query = query.where(
                 exists().where(

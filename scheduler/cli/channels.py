@@ -1,11 +1,14 @@
-"""`loa channels list`: what channels.toml configures (never the secrets' values)."""
+"""`loa channels list`: what channels.toml configures (never the secrets' values);
+`loa channels resume`: publish to a paused channel again."""
 
 from __future__ import annotations
 
 import argparse
 
+from content.errors import NotFound
 from scheduler.cli.common import Context, print_json, subcommand_parent
 from scheduler.config import FacebookChannel
+from scheduler.dispatch import paused_channels, resume_channel
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -15,6 +18,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     ls = sub.add_parser("list", parents=[subcommand_parent()], help="list channels and groups")
     ls.add_argument("--json", action="store_true", help="machine-readable output")
     ls.set_defaults(handler=run_list)
+    resume = sub.add_parser(
+        "resume",
+        parents=[subcommand_parent()],
+        help="publish to a paused channel again (after its token was renewed)",
+    )
+    resume.add_argument("id", metavar="ID", help="the channel id")
+    resume.set_defaults(handler=run_resume)
+
+
+def run_resume(args: argparse.Namespace) -> int:
+    """Unpause one channel (the daemon's own resume_channel); say when it was not paused."""
+    ctx = Context(args)
+    if args.id not in ctx.config.channels:
+        raise NotFound(
+            f"no channel {args.id!r} in channels.toml; channels: {', '.join(ctx.config.channels)}"
+        )
+    ctx.access.require_channels([args.id], "resume channels")
+    reason = paused_channels(ctx.engine).get(args.id)
+    if not resume_channel(ctx.engine, args.id):
+        print(f"channel {args.id} is not paused; nothing to do")
+        return 0
+    print(
+        f"channel {args.id} resumed (it was paused: {reason or 'no reason given'}); "
+        "its waiting posts go out at the daemon's next poll"
+    )
+    return 0
 
 
 def run_list(args: argparse.Namespace) -> int:

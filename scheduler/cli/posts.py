@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from content.errors import ValidationError
+from content.errors import LoaError, ValidationError
 from content.files import write_private
 from content.listing import PostFilter, find_posts
 from content.models import Delivery, Post, PostState
-from content.queue import ImageInput, Outcome, PostInput, Repeat
+from content.queue import LIVE_STATES, ImageInput, Outcome, PostInput, Repeat
 from content.serialize import post_json
-from content.times import local_start_of_day, local_text, parse_date, parse_when
-from content.transfer import export_csv, export_json, read_csv
+from content.slots import next_free_slot
+from content.times import TIME_FORMATS, local_start_of_day, local_text, parse_date, parse_when
+from content.transfer import export_csv, export_images, export_json, read_csv
 from scheduler.cli.common import Context, print_json, subcommand_parent, warn
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: What --at takes, for the help.
+AT_HELP = f'office time: "{TIME_FORMATS}", ISO 8601, or "next" (the next free posting slot)'
+#: How a refusal says the action.
+DONE_WORDS = {"approve": "approved", "cancel": "cancelled", "schedule": "rescheduled"}
+#: Which posts --series / --campaign pick for each action (explicit ids are all tried).
+SELECTABLE = {
+    "approve": (PostState.IN_REVIEW,),
+    "cancel": LIVE_STATES,
+    "schedule": LIVE_STATES,
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -48,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="different text for one channel",
     )
     when = add.add_mutually_exclusive_group()
-    when.add_argument("--at", help='"YYYY-MM-DD HH:MM" in office time, or ISO 8601')
+    when.add_argument("--at", help=AT_HELP)
     when.add_argument("--now", action="store_true", help="publish as soon as approved")
     add.add_argument("--repeat-days", type=int, metavar="N", help="repeat every N days")
     add.add_argument("--repeat-weekdays", metavar="mon,thu", help="repeat weekly on these days")
@@ -62,7 +75,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     ls.add_argument("--state", choices=[s.value for s in PostState])
     ls.add_argument("--channel", metavar="ID")
     ls.add_argument("--campaign")
-    ls.add_argument("--search", metavar="TEXT", help="text or title contains TEXT")
+    ls.add_argument(
+        "--search",
+        metavar="TEXT",
+        help="title, text or author contains TEXT (case and diacritics ignored)",
+    )
+    ls.add_argument("--from", dest="date_from", metavar="DATE", help="first office day")
+    ls.add_argument("--to", dest="date_to", metavar="DATE", help="last office day (inclusive)")
     ls.add_argument("--limit", type=int, default=None)
     ls.add_argument("--json", action="store_true", help="machine-readable output")
     ls.set_defaults(handler=run_list)
@@ -72,34 +91,73 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     show.add_argument("--json", action="store_true", help="machine-readable output")
     show.set_defaults(handler=run_show)
 
-    for name, helptext in (
-        ("submit", "send a draft for review"),
-        ("approve", "approve a post in review"),
+    submit = sub.add_parser("submit", parents=[parent], help="send a draft for review")
+    submit.add_argument("id", type=int)
+    submit.add_argument("--json", action="store_true", help="machine-readable output")
+    submit.set_defaults(handler=run_simple, action="submit")
+
+    edit = sub.add_parser(
+        "edit",
+        parents=[parent],
+        help="change a post's content or channels (until it is being sent)",
+        description="Only what is given changes. After approval, a change of content or "
+        "channels returns the post to review where the office requires a second approver.",
+    )
+    edit.add_argument("id", type=int)
+    edit.add_argument("--text", help="the new text ('-' reads standard input)")
+    edit.add_argument("--title", help="the new title ('' removes it)")
+    edit.add_argument("--link", help="the new link ('' removes it)")
+    edit.add_argument(
+        "--channel",
+        action="append",
+        metavar="ID",
+        help="the post's channels from now on (repeat for more; replaces the old ones)",
+    )
+    edit.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="CHANNEL=TEXT",
+        help="different text for one channel ('CHANNEL=' removes it)",
+    )
+    edit.add_argument("--campaign", help="the new campaign ('' removes it)")
+    edit.add_argument(
+        "--tag", action="append", metavar="TAG", help="the tags from now on (replace the old)"
+    )
+    edit.add_argument("--json", action="store_true", help="machine-readable output")
+    edit.set_defaults(handler=run_edit)
+
+    for name, action, helptext in (
+        ("approve", "approve", "approve posts in review"),
+        ("cancel", "cancel", "cancel posts"),
+        ("reschedule", "schedule", "give posts a new time"),
     ):
-        cmd = sub.add_parser(name, parents=[parent], help=helptext)
-        cmd.add_argument("id", type=int)
+        cmd = sub.add_parser(
+            name,
+            parents=[parent],
+            help=helptext,
+            description="Each post is checked and changed on its own; one refused post "
+            "leaves the others done and the command exits 2 naming it.",
+        )
+        cmd.add_argument("ids", type=int, nargs="*", metavar="ID")
+        cmd.add_argument(
+            "--series", type=int, metavar="ID", help="every post of the series this post is in"
+        )
+        cmd.add_argument("--campaign", metavar="NAME", help="every post of this campaign")
+        if name == "cancel":
+            cmd.add_argument("--reason")
+        if name == "reschedule":
+            group = cmd.add_mutually_exclusive_group(required=True)
+            group.add_argument("--at", help=AT_HELP + "; with several posts, each its own slot")
+            group.add_argument("--now", action="store_true")
         cmd.add_argument("--json", action="store_true", help="machine-readable output")
-        cmd.set_defaults(handler=run_simple, action=name)
+        cmd.set_defaults(handler=run_each, action=action)
 
     back = sub.add_parser("send-back", parents=[parent], help="return a post to its author")
     back.add_argument("id", type=int)
     back.add_argument("--comment", required=True)
     back.add_argument("--json", action="store_true", help="machine-readable output")
     back.set_defaults(handler=run_simple, action="send_back")
-
-    cancel = sub.add_parser("cancel", parents=[parent], help="cancel a post")
-    cancel.add_argument("id", type=int)
-    cancel.add_argument("--reason")
-    cancel.add_argument("--json", action="store_true", help="machine-readable output")
-    cancel.set_defaults(handler=run_simple, action="cancel")
-
-    resched = sub.add_parser("reschedule", parents=[parent], help="give a post a new time")
-    resched.add_argument("id", type=int)
-    group = resched.add_mutually_exclusive_group(required=True)
-    group.add_argument("--at")
-    group.add_argument("--now", action="store_true")
-    resched.add_argument("--json", action="store_true", help="machine-readable output")
-    resched.set_defaults(handler=run_simple, action="schedule")
 
     retry = sub.add_parser("retry", parents=[parent], help="send a failed delivery again now")
     retry.add_argument("delivery", type=int, metavar="DELIVERY_ID")
@@ -120,10 +178,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     resolve.set_defaults(handler=run_simple, action="resolve")
 
     export = sub.add_parser("export", parents=[parent], help="export posts as CSV or JSON")
-    export.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD")
-    export.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="inclusive")
+    export.add_argument("--from", dest="date_from", metavar="DATE", help="first office day")
+    export.add_argument("--to", dest="date_to", metavar="DATE", help="last office day, inclusive")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
-    export.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
+    export.add_argument(
+        "--semicolon",
+        action="store_true",
+        help="separate CSV cells with ';' (what Excel expects where ',' is the decimal mark)",
+    )
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="write here instead of stdout (the posts' images are written beside it)",
+    )
     export.set_defaults(handler=run_export)
 
     imp = sub.add_parser("import", parents=[parent], help="import posts from CSV, all or nothing")
@@ -131,6 +199,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     imp.add_argument("--dry-run", action="store_true", help="validate only, write nothing")
     imp.add_argument("--submit", action="store_true")
     imp.add_argument("--approve", action="store_true")
+    imp.add_argument(
+        "--keep-duplicates",
+        action="store_true",
+        help="import rows even when the same post (text, channels, time) is already queued",
+    )
     imp.add_argument("--json", action="store_true", help="machine-readable output")
     imp.set_defaults(handler=run_import)
 
@@ -138,9 +211,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run_add(args: argparse.Namespace) -> int:
     """Validate and queue one post (or a repeat series)."""
     ctx = Context(args)
-    tz = ctx.config.directory().office.timezone
     text = sys.stdin.read() if args.text == "-" else args.text
-    at = ctx.queue.clock() if args.now else (parse_when(args.at, tz) if args.at else None)
+    at = None
+    if args.now:
+        at = ctx.queue.clock()
+    elif args.at:
+        at = _when(ctx, args.at, ctx.config.directory().expand(args.channel))
     request = PostInput(
         text=text,
         channels=args.channel,
@@ -162,6 +238,7 @@ def run_list(args: argparse.Namespace) -> int:
     """List posts as a table or JSON."""
     ctx = Context(args)
     tz = ctx.config.directory().office.timezone
+    start, end = _days(args.date_from, args.date_to, tz)
     rows = find_posts(
         ctx.engine,
         PostFilter(
@@ -169,6 +246,8 @@ def run_list(args: argparse.Namespace) -> int:
             channel=args.channel,
             campaign=args.campaign,
             text=args.search,
+            scheduled_from=start,
+            scheduled_to=end,
             limit=args.limit,
             visible=ctx.access.channels,
         ),
@@ -218,50 +297,178 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_simple(args: argparse.Namespace) -> int:
-    """submit / approve / send-back / cancel / reschedule a post; retry / resolve a delivery."""
+    """submit / send-back a post; retry / resolve a delivery."""
     ctx = Context(args)
     queue = ctx.queue
     if args.action == "submit":
         outcome = queue.submit(args.id)
-    elif args.action == "approve":
-        outcome = queue.approve(args.id)
     elif args.action == "send_back":
         outcome = queue.send_back(args.id, args.comment)
-    elif args.action == "cancel":
-        outcome = queue.cancel(args.id, args.reason)
     elif args.action == "retry":
         outcome = queue.retry_delivery(args.delivery)
-    elif args.action == "resolve":
+    else:
         outcome = queue.resolve_review(
             args.delivery, published=args.published, permalink=args.permalink
         )
-    else:
-        tz = ctx.config.directory().office.timezone
-        at = queue.clock() if args.now else parse_when(args.at, tz)
-        outcome = queue.schedule(args.id, at)
     _report(ctx, outcome, args.json, verb="updated")
     return 0
+
+
+def run_edit(args: argparse.Namespace) -> int:
+    """Change what is given of one post, through the queue rules (Queue.edit)."""
+    ctx = Context(args)
+    given = (args.text, args.title, args.link, args.channel, args.campaign, args.tag)
+    if all(v is None for v in given) and not args.variant:
+        raise ValidationError(
+            "nothing to change; give --text, --title, --link, --channel, --variant, "
+            "--campaign or --tag",
+            field="edit",
+        )
+    variants = None
+    if args.variant or args.channel is not None:
+        # Variants are kept per channel: start from the post's own, drop those of channels
+        # it leaves (the queue refuses a variant for a channel the post does not go to).
+        _, deliveries = ctx.queue.get(args.id)
+        channels = (
+            ctx.config.directory().expand(args.channel)
+            if args.channel is not None
+            else [d.channel for d in deliveries]
+        )
+        variants = {d.channel: d.text_variant for d in deliveries if d.text_variant}
+        for channel, text in _edited_variants(args.variant).items():
+            if text:
+                variants[channel] = text
+            else:
+                variants.pop(channel, None)
+        variants = {c: t for c, t in variants.items() if c in channels}
+    outcome = ctx.queue.edit(
+        args.id,
+        text=sys.stdin.read() if args.text == "-" else args.text,
+        title=args.title,
+        link=args.link,
+        channels=args.channel,
+        campaign=args.campaign,
+        tags=args.tag,
+        variants=variants,
+    )
+    _report(ctx, outcome, args.json, verb="edited")
+    return 0
+
+
+def run_each(args: argparse.Namespace) -> int:
+    """approve / cancel / reschedule: one post, several, a series or a campaign.
+
+    Each post is checked and changed in its own transaction, so a refused post is left
+    exactly as it was; the others are done. Any refusal ends in exit 2 naming the posts.
+    """
+    ctx = Context(args)
+    queue = ctx.queue
+    ids = _targets(ctx, args)
+    act: Callable[[int], Outcome]
+    if args.action == "approve":
+        act = queue.approve
+    elif args.action == "cancel":
+        act = lambda post_id: queue.cancel(post_id, args.reason)  # noqa: E731
+    else:
+        act = _rescheduler(ctx, args)
+    if len(ids) == 1 and not (args.series or args.campaign):
+        # One post named: its refusal is the command's one error line, as ever.
+        _report(ctx, act(ids[0]), args.json, verb="updated")
+        return 0
+    done: list[Outcome] = []
+    refused: list[tuple[int, LoaError]] = []
+    for post_id in ids:
+        try:
+            done.append(act(post_id))
+        except LoaError as exc:
+            refused.append((post_id, exc))
+    merged = Outcome(
+        posts=[p for o in done for p in o.posts], warnings=[w for o in done for w in o.warnings]
+    )
+    if args.json:
+        tz = ctx.config.directory().office.timezone
+        print_json(
+            {
+                "posts": [post_json(*ctx.queue.get(p.id or 0), tz) for p in merged.posts],
+                "warnings": merged.warnings,
+                "refused": [{"id": i, "error": str(e)} for i, e in refused],
+            }
+        )
+    else:
+        _report(ctx, merged, False, verb="updated")
+    if refused:
+        error = LoaError(
+            f"{len(refused)} of {len(ids)} posts refused and left unchanged: "
+            + ", ".join(str(i) for i, _ in refused)
+        )
+        error.details = [f"post {i}: {e}" for i, e in refused]
+        raise error
+    return 0
+
+
+def _targets(ctx: Context, args: argparse.Namespace) -> list[int]:
+    """The posts named: ids as given, then the --series and --campaign posts still open."""
+    ids = list(args.ids)
+    states = SELECTABLE[args.action]
+    selections: list[PostFilter] = []
+    if args.series is not None:
+        post, _ = ctx.queue.get(args.series)
+        if post.series_id:
+            selections.append(PostFilter(series_id=post.series_id, visible=ctx.access.channels))
+        else:
+            ids.append(args.series)  # a post made alone is a series of one
+    if args.campaign:
+        selections.append(PostFilter(campaign=args.campaign, visible=ctx.access.channels))
+    for flt in selections:
+        ids.extend(p.id for p, _ in find_posts(ctx.engine, flt) if p.state in states and p.id)
+    unique = list(dict.fromkeys(ids))
+    if not unique:
+        if args.ids or args.series is not None or args.campaign:
+            raise ValidationError(
+                f"no post there can be {DONE_WORDS[args.action]} "
+                f"(only {', '.join(str(s) for s in states)} posts can)",
+                field="--campaign" if args.campaign else "--series",
+            )
+        raise ValidationError("name posts: ID ..., --series ID or --campaign NAME", field="ID")
+    return unique
+
+
+def _rescheduler(ctx: Context, args: argparse.Namespace) -> Callable[[int], Outcome]:
+    """Move one post to --at / --now; "next" gives each post the next slot still free."""
+    queue = ctx.queue
+    given: list[datetime] = []
+
+    def move(post_id: int) -> Outcome:
+        if args.now:
+            return queue.schedule(post_id, queue.clock())
+        if args.at.strip().lower() == "next":
+            _, deliveries = queue.get(post_id)
+            at = _next_slot(ctx, [d.channel for d in deliveries], given, ignore_post=post_id)
+            given.append(at)
+        else:
+            at = _when(ctx, args.at, ())
+        return queue.schedule(post_id, at)
+
+    return move
 
 
 def run_export(args: argparse.Namespace) -> int:
     """Export posts scheduled in a date range (office days, inclusive)."""
     ctx = Context(args)
     tz = ctx.config.directory().office.timezone
-    start = (
-        local_start_of_day(parse_date(args.date_from, field="--from"), tz)
-        if args.date_from
-        else None
-    )
-    end = None
-    if args.date_to:
-        end = local_start_of_day(parse_date(args.date_to, field="--to"), tz) + timedelta(days=1)
-    if start and end and end <= start:
-        raise ValidationError("--to is before --from", field="--to")
+    start, end = _days(args.date_from, args.date_to, tz)
     rows = find_posts(
         ctx.engine,
         PostFilter(scheduled_from=start, scheduled_to=end, visible=ctx.access.channels),
     )
-    text = export_csv(rows, tz) if args.format == "csv" else export_json(rows, tz)
+    if args.format == "json":
+        text = export_json(rows, tz)
+    else:
+        # Images go beside the file (where an import looks for them); on stdout there is no
+        # "beside", so the column names them only.
+        folder = Path(args.output).resolve().parent if args.output else None
+        names = export_images(ctx.engine, rows, folder)
+        text = export_csv(rows, tz, images=names, delimiter=";" if args.semicolon else ",")
     if args.output:
         write_private(args.output, text)  # mode 600, not 644: see content.files
         print(f"{len(rows)} posts written to {args.output}", file=sys.stderr)
@@ -273,17 +480,25 @@ def run_export(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     """Validate every row, then create all posts in one transaction (or none)."""
     ctx = Context(args)
-    requests = read_csv(args.file, ctx.queue)
+    plan = read_csv(args.file, ctx.queue, keep_duplicates=args.keep_duplicates)
+    for line in plan.skipped:
+        warn(line)
+    skipped = f"; {len(plan.skipped)} already queued, skipped" if plan.skipped else ""
     if args.dry_run:
-        print(f"{args.file}: {len(requests)} rows are valid; nothing written (dry run)")
+        print(
+            f"{args.file}: {len(plan.requests)} rows are valid{skipped}; nothing written (dry run)"
+        )
         return 0
-    outcome = ctx.queue.create_many(requests, submit=args.submit, approve=args.approve)
+    if not plan.requests:
+        print(f"{args.file}: 0 posts imported{skipped}")
+        return 0
+    outcome = ctx.queue.create_many(plan.requests, submit=args.submit, approve=args.approve)
     if args.json:
         _report(ctx, outcome, True, verb="imported")
     else:
         for message in outcome.warnings:
             warn(message)
-        print(f"{args.file}: {len(outcome.posts)} posts imported")
+        print(f"{args.file}: {len(outcome.posts)} posts imported{skipped}")
     return 0
 
 
@@ -310,6 +525,61 @@ def _table_row(post: Post, deliveries: list[Delivery], tz: object) -> str:
     channels = " ".join(f"{d.channel}:{d.state}" for d in deliveries)
     when = local_text(post.scheduled_at, tz) if post.scheduled_at else "-"  # type: ignore[arg-type]
     return f"{post.id:>5}  {when:<16}  {post.state:<9}  {post.author:<12}  {channels}  {first_line}"
+
+
+def _when(ctx: Context, text: str, channels: Sequence[str]) -> datetime:
+    """A --at value: a typed office time (content.times), or "next" free slot on ``channels``."""
+    if text.strip().lower() == "next":
+        return _next_slot(ctx, channels, [])
+    return parse_when(text, ctx.config.directory().office.timezone, now=ctx.queue.clock())
+
+
+def _next_slot(
+    ctx: Context,
+    channels: Sequence[str],
+    given: Sequence[datetime],
+    *,
+    ignore_post: int | None = None,
+) -> datetime:
+    """The next free posting slot on ``channels`` (besides ``given``), or a one-line refusal."""
+    directory = ctx.config.directory()
+    if not directory.office.posting_slots:
+        raise ValidationError(
+            "the office has no posting_slots in channels.toml; give a time", field="--at"
+        )
+    at = next_free_slot(
+        ctx.engine, directory, channels, ctx.queue.clock(), taken=given, ignore_post=ignore_post
+    )
+    if at is None:
+        raise ValidationError(
+            f"no free posting slot in the next 14 days on {', '.join(channels) or 'any channel'}",
+            field="--at",
+        )
+    return at
+
+
+def _days(
+    first: str | None, last: str | None, tz: ZoneInfo
+) -> tuple[datetime | None, datetime | None]:
+    """--from/--to office days (inclusive) as [start, end) in UTC."""
+    start = local_start_of_day(parse_date(first, field="--from"), tz) if first else None
+    end = None
+    if last:
+        end = local_start_of_day(parse_date(last, field="--to"), tz) + timedelta(days=1)
+    if start and end and end <= start:
+        raise ValidationError("--to is before --from", field="--to")
+    return start, end
+
+
+def _edited_variants(values: list[str]) -> dict[str, str]:
+    """--variant CHANNEL=TEXT values; an empty TEXT removes that channel's own text."""
+    variants = {}
+    for value in values:
+        channel, sep, text = value.partition("=")
+        if not sep or not channel.strip():
+            raise ValidationError(f"{value!r}: expected CHANNEL=TEXT", field="--variant")
+        variants[channel.strip()] = text.strip()
+    return variants
 
 
 def _read_image(path: str) -> ImageInput:
