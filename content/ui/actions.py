@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from content.errors import ValidationError
+from content.times import parse_when
 from content.ui.dialogs import ConfirmDialog, PromptDialog
-from content.ui.fmt import NOW_WORDS, parse_local, time_placeholder
+from content.ui.fmt import NOW_WORDS, time_placeholder
 from content.ui.i18n import N_, _
-from content.ui.messages import in_words
+from content.ui.messages import error_in_words, in_words
 
 
 def approve(screen: Any, post_id: int) -> None:
@@ -85,15 +86,17 @@ def reschedule(screen: Any, post_id: int, current: str = "") -> None:
         if value.strip().lower() in NOW_WORDS:
             return None
         try:
-            parse_local(value, tz)
+            # The CLI's parser (content.times): the same forms, the same refusals.
+            parse_when(value, tz, now=screen.ctx.clock())
         except ValidationError as exc:
-            return exc.message
+            return error_in_words(exc)
         return None
 
     def answer(value: str | None) -> None:
         if value is None:
             return
-        at = screen.ctx.clock() if value.strip().lower() in NOW_WORDS else parse_local(value, tz)
+        now = screen.ctx.clock()
+        at = now if value.strip().lower() in NOW_WORDS else parse_when(value, tz, now=now)
         screen.run_change("schedule", lambda: screen.ctx.queue().schedule(post_id, at))
 
     screen.app.push_screen(

@@ -105,6 +105,10 @@ CODES: dict[str, str] = {
     "no_account": N_("{user} has no Loa account: ask an admin to add one."),
     "disabled": N_("The account {user} is disabled: ask an admin."),
     "session": N_("The web session has expired: sign in again."),
+    # Typed times (content.times.TimeRefused).
+    "time_no_clock": N_("{text} has no time of day: add one, e.g. {example}."),
+    "time_impossible": N_("{text} is not a real date and time: check the day, month and hour."),
+    "time_format": N_("{text} is not a time: type DD/MM/YYYY HH:MM, for example 20/12/2026 09:00."),
 }
 #: The words a refusal's ``role``, ``needed`` and ``action`` take (English msgids).
 WORDS = (

@@ -1,0 +1,35 @@
+"""The TUI's reschedule dialog parses times with the CLI's parser (content.times) and says
+its refusals in the officer's language."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from content.queue import PostInput
+from tests.helpers import local
+from tests.tui.conftest import SIZE, settle
+
+
+async def test_reschedule_refuses_a_date_without_a_time_in_vietnamese(make_app, make_queue):
+    post = (
+        make_queue("lan")
+        .create(PostInput(text="Cảnh báo", channels=["fb"], at=local("2026-11-24 09:00")))
+        .post
+    )
+    app = make_app("lan", lang="vi")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        field = app.screen.query_one("#answer", Input)
+        field.value = ""
+        await pilot.press(*"20/12/2026", "enter")
+        await pilot.pause()
+        error = str(app.screen.query_one("#answer-error").render())
+        assert error == "20/12/2026 chưa có giờ: hãy thêm giờ, ví dụ 20/12/2026 09:00."
+        field.value = ""
+        await pilot.press(*"25/11 16h30", "enter")  # day and month only: this year
+        await settle(pilot)
+    assert make_queue().get(post.id)[0].scheduled_at == local("2026-11-25 16:30")
