@@ -25,6 +25,24 @@ DEMO_OAS = (
 DEMO_ZALO_APP_ID = "3100000000000000001"
 DEMO_GRAPH_APP_ID = "1500000000000001"
 
+#: Permissions (scopes) a sandbox Page token carries unless configured otherwise: the family
+#: Postiz and Mixpost request (facebook-graph.md §1.3).
+GRAPH_SCOPES = (
+    "pages_show_list",
+    "business_management",
+    "pages_manage_posts",
+    "pages_manage_engagement",
+    "pages_read_engagement",
+    "read_insights",
+    "public_profile",
+)
+#: Page tasks of the admin behind a token (facebook-graph.md §1.2 step 5).
+PAGE_TASKS = ("ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE", "MANAGE")
+#: Zalo OA permission groups (zalo-oa.md §2 names the article one; inbox.md §A1 the others):
+#: article = "Quản lý bài viết", message = "Quyền gửi tin nhắn" (CS messages, uploads),
+#: conversation = "Quyền quản lý tin nhắn người dùng", oa_info = "Quyền quản lý thông tin OA".
+ZALO_PERMISSION_GROUPS = ("article", "message", "conversation", "oa_info")
+
 
 def derive_secret(seed: int | str, purpose: str, length: int = 64) -> str:
     """A deterministic hex secret for ``purpose`` under ``seed`` (same seed -> same secret)."""
@@ -45,6 +63,11 @@ class PageIdentity:
     token: str
     followers: int = 1500
     category: str = "Government organization"
+    #: Permissions the page token was granted, and the tasks of the admin it came from.
+    scopes: tuple[str, ...] = GRAPH_SCOPES
+    tasks: tuple[str, ...] = PAGE_TASKS
+    #: When the page token expires (UNIX seconds); 0 = never, like one from a long-lived token.
+    token_expires_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +84,8 @@ class OaIdentity:
     monthly_article_quota: int = 15
     package_name: str = "Gói Nâng cao"
     is_verified: bool = True
+    #: Permission groups the OA granted the app on consent (see ZALO_PERMISSION_GROUPS).
+    permissions: tuple[str, ...] = ZALO_PERMISSION_GROUPS
 
 
 @dataclass(frozen=True)
@@ -78,6 +103,11 @@ class SandboxConfig:
     graph_app_secret: str = ""
     graph_user_token: str = ""
     graph_user_id: str = "10000000000000099"
+    #: Permissions of the user token (an admin of every page).
+    graph_user_scopes: tuple[str, ...] = GRAPH_SCOPES
+    #: The app's "Require App Secret" setting: every call with a user or page token must carry
+    #: a valid ``appsecret_proof``. A proof that is sent is checked either way.
+    graph_require_appsecret_proof: bool = False
     zalo_app_id: str = DEMO_ZALO_APP_ID
     zalo_app_secret: str = ""
     # Graph usage: calls allowed per bucket (page or app) in the rolling window, then throttling.
@@ -211,16 +241,24 @@ def config_from_dict(data: dict[str, Any]) -> SandboxConfig:
         data["oas"] = [{"oa_id": oid, "name": name} for oid, name in numbered_oas(data["oas"])]
     if "pages" in data and data["pages"] and isinstance(data["pages"], list):
         data["pages"] = tuple(
-            PageIdentity(**{"token": page_token(seed, p["page_id"]), **p}) for p in data["pages"]
+            PageIdentity(**{"token": page_token(seed, p["page_id"]), **_tuples(p)})
+            for p in data["pages"]
         )
     if "oas" in data and data["oas"] and isinstance(data["oas"], list):
         data["oas"] = tuple(
-            OaIdentity(**{"refresh_token": initial_refresh_token(seed, o["oa_id"]), **o})
+            OaIdentity(**{"refresh_token": initial_refresh_token(seed, o["oa_id"]), **_tuples(o)})
             for o in data["oas"]
         )
+    if isinstance(data.get("graph_user_scopes"), list):
+        data["graph_user_scopes"] = tuple(data["graph_user_scopes"])
     if "faults" in data:
         data["faults"] = {k: FaultSpec.from_dict(v) for k, v in data["faults"].items()}
     return SandboxConfig(**data)
+
+
+def _tuples(item: dict[str, Any]) -> dict[str, Any]:
+    """JSON lists as tuples (identities are frozen and compared)."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in item.items()}
 
 
 def load_config_file(path: str | Path) -> SandboxConfig:

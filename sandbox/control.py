@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.clock import iso_utc, parse_instant
+from sandbox.config import ZALO_PERMISSION_GROUPS
 from sandbox.disconnect import HANDLERS
 from sandbox.faults import FaultSpec
 from sandbox.graph_render import post_engagement
@@ -271,6 +272,73 @@ class Control:
         self.sb.save_if_dirty()
         return _json({"oa_id": oa_id, "access_expires_at": grant.access_expires_at})
 
+    async def graph_app(self, request: Request) -> Response:
+        """GET/PUT the Meta app's settings: ``{"require_appsecret_proof": bool,
+        "user_scopes": [...]}`` (fields left out stay as they are)."""
+        app = self.sb.app
+        if request.method == "PUT":
+            try:
+                body = await _body(request)
+                if "require_appsecret_proof" in body:
+                    app.require_appsecret_proof = bool(body["require_appsecret_proof"])
+                if "user_scopes" in body:
+                    app.user_scopes = set(_names(body["user_scopes"]))
+            except (ValueError, TypeError) as exc:
+                return _problem(f"graph app: {exc}")
+        return _json(
+            {
+                "app_id": self.sb.config.graph_app_id,
+                "require_appsecret_proof": app.require_appsecret_proof,
+                "user_scopes": sorted(app.user_scopes),
+            }
+        )
+
+    async def page_grant(self, request: Request) -> Response:
+        """GET/PUT what a page token may do: ``{"scopes": [...], "tasks": [...],
+        "expires_at": epoch or 0}`` (fields left out stay as they are)."""
+        page_id = request.path_params["page_id"]
+        grant = self.sb.app.page_grants.get(page_id)
+        if grant is None:
+            return _problem(f"unknown page_id {page_id!r}", 404)
+        if request.method == "PUT":
+            try:
+                body = await _body(request)
+                if "scopes" in body:
+                    grant.scopes = set(_names(body["scopes"]))
+                if "tasks" in body:
+                    grant.tasks = {t.upper() for t in _names(body["tasks"])}
+                if "expires_at" in body:
+                    grant.expires_at = float(body["expires_at"] or 0)
+            except (ValueError, TypeError) as exc:
+                return _problem(f"page grant: {exc}")
+        return _json(
+            {
+                "page_id": page_id,
+                "scopes": sorted(grant.scopes),
+                "tasks": sorted(grant.tasks),
+                "expires_at": grant.expires_at,
+            }
+        )
+
+    async def zalo_permissions(self, request: Request) -> Response:
+        """GET/PUT the permission groups an OA granted: ``{"groups": [...]}``."""
+        oa_id = request.path_params["oa_id"]
+        if oa_id not in self.sb.app.zalo_groups:
+            return _problem(f"unknown oa_id {oa_id!r}", 404)
+        if request.method == "PUT":
+            try:
+                body = await _body(request)
+                groups = set(_names(body.get("groups", [])))
+            except (ValueError, TypeError) as exc:
+                return _problem(f"zalo permissions: {exc}")
+            unknown = groups - set(ZALO_PERMISSION_GROUPS)
+            if unknown:
+                return _problem(
+                    f"unknown group(s) {sorted(unknown)}; expected {list(ZALO_PERMISSION_GROUPS)}"
+                )
+            self.sb.app.zalo_groups[oa_id] = groups
+        return _json({"oa_id": oa_id, "groups": sorted(self.sb.app.zalo_groups[oa_id])})
+
     async def consent(self, request: Request) -> Response:
         """Simulate an OA admin's consent: ``{"oa_id", "code_challenge"?}`` -> an auth code."""
         body = await _body(request)
@@ -280,6 +348,12 @@ class Control:
         code = issue_auth_code(self.sb, oa_id, body.get("code_challenge"))
         self.sb.save_if_dirty()
         return _json({"code": code, "oa_id": oa_id})
+
+
+def _names(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("expected a list of names")
+    return list(value)
 
 
 def control_app(sandbox: Sandbox) -> Starlette:
@@ -304,6 +378,9 @@ def control_app(sandbox: Sandbox) -> Starlette:
             Route("/requests", control.requests, methods=get),
             Route("/reset", control.reset, methods=post),
             Route("/zalo/consent", control.consent, methods=post),
+            Route("/graph/app", control.graph_app, methods=["GET", "PUT"]),
+            Route("/graph/pages/{page_id}", control.page_grant, methods=["GET", "PUT"]),
+            Route("/zalo/permissions/{oa_id}", control.zalo_permissions, methods=["GET", "PUT"]),
             Route("/zalo/expire", control.expire_access, methods=post),
         ],
         exception_handlers=HANDLERS,

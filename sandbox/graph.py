@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sandbox import faults as fault_kinds
-from sandbox.config import PageIdentity
+from sandbox.config import GRAPH_SCOPES, PAGE_TASKS, PageIdentity
 from sandbox.graph_call import (
     PUBLISH_EDGES,
     GraphCall,
@@ -31,6 +31,7 @@ from sandbox.graph_errors import (
     token_error,
 )
 from sandbox.graph_fields import FieldSyntaxError, parse_fields
+from sandbox.graph_permissions import INSIGHTS, PUBLISH, READ, check_proof, require
 from sandbox.graph_publish import create_feed_post, create_photo, edit_post
 from sandbox.graph_render import (
     POST_FIELDS,
@@ -40,9 +41,11 @@ from sandbox.graph_render import (
     parse_metric_names,
     post_engagement,
     post_insight,
+    render_photo,
     render_post,
 )
-from sandbox.graph_tokens import PERMISSIONS, dead_token, debug_token, oauth_access_token
+from sandbox.graph_tokens import dead_token, debug_token, oauth_access_token
+from sandbox.graph_versions import serve_version
 from sandbox.runtime import Sandbox
 from sandbox.state import GraphPhoto, GraphPost
 
@@ -66,10 +69,13 @@ class GraphApi:
         channel: str | None = None
         fault: str | None = None
         try:
+            # An unknown version fails before anything else; an expired one is served by the
+            # oldest live version (facebook-graph.md §0).
+            call.served_version = serve_version(call.version, call.path, sb.now())
             if call.path[:2] == ["oauth", "access_token"]:
                 reply = Reply(200, oauth_access_token(self.sb, call))
             else:
-                principal = self._authenticate(call.token)
+                principal = self.authenticate(call)
                 channel = self._channel(call, principal)
                 reply, fault = await self._serve_authenticated(call, principal, channel)
         except GraphError as error:
@@ -77,7 +83,9 @@ class GraphApi:
         if principal is not None and not reply.headers.get("X-Forced-Usage"):
             reply.headers.update(self._usage_headers(principal))
         reply.headers.pop("X-Forced-Usage", None)
-        reply.headers.setdefault("facebook-api-version", call.version)
+        if call.served_version:
+            # The version that actually served the call (facebook-graph.md §0).
+            reply.headers.setdefault("facebook-api-version", call.served_version)
         error_code = (
             reply.body.get("error", {}).get("code") if isinstance(reply.body, dict) else None
         )
@@ -156,12 +164,22 @@ class GraphApi:
 
     # ----------------------------------------------------------------- tokens, usage
 
+    def authenticate(self, call: GraphCall) -> Principal:
+        """Who the call's token belongs to; refuses a missing, unknown or expired token and a
+        missing or wrong ``appsecret_proof``."""
+        principal = self._authenticate(call.token)
+        check_proof(self.sb, principal, call)
+        return principal
+
     def _authenticate(self, token: str | None) -> Principal:
         if not token:
             raise missing_token()
         config = self.sb.config
         page = self.sb.page_by_token.get(token)
         if page is not None:
+            expires_at = self.sb.app.page_grants[page.page_id].expires_at
+            if expires_at and self.sb.now() >= expires_at:
+                raise dead_token(self.sb, "expired")
             return Principal("page", token, page)
         if token == config.graph_user_token:
             return Principal("user", token)
@@ -215,6 +233,8 @@ class GraphApi:
 
     async def _dispatch(self, call: GraphCall, principal: Principal) -> Reply:
         path = call.path
+        if not path and call.method == "GET" and call.params.get("ids"):
+            return await self._ids(call, principal)
         if not path:
             raise invalid_parameter("Unsupported request: a node id is required")
         head, rest = path[0], path[1:]
@@ -232,6 +252,43 @@ class GraphApi:
             return self._photo(call, principal, photo, rest)
         raise object_not_found(call.method, head)
 
+    async def _ids(self, call: GraphCall, principal: Principal) -> Reply:
+        """``GET /?ids=a,b``: each node read with the same fields, keyed by its id.
+
+        One unknown id fails the whole call with code 803; another error (a permission, a bad
+        field) is the call's error as well (Graph answers all or nothing here) [unverified].
+        """
+        ids = [i.strip() for i in str(call.params["ids"]).split(",") if i.strip()]
+        params = {k: v for k, v in call.params.items() if k != "ids"}
+        missing = [i for i in ids if not self._exists(i)]
+        if missing:
+            raise GraphError(
+                803, f"(#803) Some of the aliases you requested do not exist: {','.join(missing)}"
+            )
+        out: dict[str, Any] = {}
+        for object_id in ids:
+            one = GraphCall(
+                method="GET",
+                path=[object_id],
+                params=params,
+                token=call.token,
+                version=call.version,
+                query={k: v for k, v in call.query.items() if k != "ids"},
+                url_prefix=call.url_prefix,
+                proof=call.proof,
+                served_version=call.served_version,
+            )
+            reply = await self._dispatch(one, principal)
+            out[object_id] = reply.body
+        return Reply(200, out)
+
+    def _exists(self, object_id: str) -> bool:
+        if object_id in self.sb.pages or object_id == "me":
+            return True
+        post = self.sb.state.posts.get(object_id)
+        photo = self.sb.state.photos.get(object_id)
+        return (post is not None and not post.deleted) or (photo is not None and not photo.deleted)
+
     async def _me(self, call: GraphCall, principal: Principal, rest: list[str]) -> Reply:
         if principal.page is not None:
             return await self._page(call, principal, principal.page, rest)
@@ -247,19 +304,23 @@ class GraphApi:
         if rest == ["accounts"]:
             return Reply(200, self._accounts(call))
         if rest == ["permissions"]:
-            data = [{"permission": p, "status": "granted"} for p in PERMISSIONS]
+            granted = self.sb.app.user_scopes
+            data = [{"permission": p, "status": "granted"} for p in sorted(granted)]
+            data += [
+                {"permission": p, "status": "declined"} for p in GRAPH_SCOPES if p not in granted
+            ]
             return Reply(200, {"data": data})
         raise nonexisting_field(rest[0], "User")
 
     def _accounts(self, call: GraphCall) -> dict[str, Any]:
-        tasks = ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE", "MANAGE"]
+        grants = self.sb.app.page_grants
         items = [
             {
                 "id": page.page_id,
                 "name": page.name,
                 "access_token": page.token,
                 "category": page.category,
-                "tasks": tasks,
+                "tasks": [t for t in PAGE_TASKS if t in grants[page.page_id].tasks],
             }
             for page in self.sb.config.pages
         ]
@@ -277,16 +338,20 @@ class GraphApi:
         edge = rest[0]
         if call.method == "POST" and edge in PUBLISH_EDGES and len(rest) == 1:
             self._require_page_token(principal, page, posting=True)
+            require(self.sb, principal, page, PUBLISH)
             if edge == "feed":
                 post = create_feed_post(self.sb, call, page)
                 return Reply(200, {"id": post.id, **self._read_after_write(call, post)})
             return Reply(200, await create_photo(self.sb, call, page))
         if call.method == "GET" and edge in LIST_EDGES and len(rest) == 1:
+            require(self.sb, principal, page, READ)
             return Reply(200, self._list_posts(call, page, scheduled=edge == "scheduled_posts"))
         if call.method == "GET" and edge == "insights":
             self._require_page_token(principal, page, posting=False)
+            require(self.sb, principal, page, INSIGHTS)
             return Reply(200, self._page_insights(call, page, rest[1:]))
         if call.method == "GET" and edge == "photos" and len(rest) == 1:
+            require(self.sb, principal, page, READ)
             photos = [
                 {"id": p.id, "created_time": graph_time(p.created_time), "name": p.message}
                 for p in self.sb.state.photos.values()
@@ -309,6 +374,24 @@ class GraphApi:
             "link": f"https://www.facebook.com/{page.page_id}",
             "about": f"Trang thông tin của {page.name}",
             "verification_status": "blue_verified",
+            "username": f"congan{page.page_id[-6:]}",
+            "website": "https://congan.example.gov.vn",
+            "category_list": [{"id": "2235", "name": page.category}],
+            "picture": {
+                "data": {
+                    "height": 50,
+                    "is_silhouette": False,
+                    "url": f"https://scontent.xx.fbcdn.net/v/t39.30808-1/{page.page_id}_p.jpg",
+                    "width": 50,
+                }
+            },
+            "cover": {
+                "cover_id": f"{page.page_id}9",
+                "offset_x": 0,
+                "offset_y": 50,
+                "source": f"https://scontent.xx.fbcdn.net/v/t39.30808-6/{page.page_id}_c.jpg",
+                "id": f"{page.page_id}9",
+            },
         }
         if principal.kind == "user" or principal.page == page:
             available["access_token"] = page.token
@@ -350,8 +433,12 @@ class GraphApi:
                 requests = self._fields(call)
                 if principal.kind != "page" and any(r.name == "insights" for r in requests):
                     raise GraphError(190, PAGE_TOKEN_REQUIRED)
+                require(self.sb, principal, page, READ)
+                if any(r.name == "insights" for r in requests):
+                    require(self.sb, principal, page, INSIGHTS)
                 return Reply(200, self._render(post, requests))
             self._require_page_token(principal, page, posting=False)
+            require(self.sb, principal, page, PUBLISH)
             if call.method == "DELETE":
                 post.deleted = True
                 self.sb.touch()
@@ -363,8 +450,10 @@ class GraphApi:
         if edge == "insights":
             if principal.kind != "page":
                 raise GraphError(190, PAGE_TOKEN_REQUIRED)
+            require(self.sb, principal, page, INSIGHTS)
             return Reply(200, self._post_insights(call, post, rest[1:]))
         if edge in ("reactions", "likes", "comments"):
+            require(self.sb, principal, page, READ)
             return Reply(200, self._post_edge(call, post, edge))
         raise nonexisting_field(edge, "PagePost")
 
@@ -456,6 +545,7 @@ class GraphApi:
             raise nonexisting_field(rest[0], "Photo")
         if call.method == "DELETE":
             self._require_page_token(principal, page, posting=False)
+            require(self.sb, principal, page, PUBLISH)
             photo.deleted = True
             post = self.sb.state.posts.get(photo.post_id or "")
             if post is not None and post.photo_ids == [photo.id]:
@@ -464,16 +554,8 @@ class GraphApi:
             return Reply(200, {"success": True})
         if call.method != "GET":
             raise object_not_found(call.method, photo.id)
-        body: dict[str, Any] = {
-            "id": photo.id,
-            "created_time": graph_time(photo.created_time),
-            "link": f"https://www.facebook.com/photo.php?fbid={photo.id}",
-        }
-        if photo.message:
-            body["name"] = photo.message
-        if photo.post_id and photo.published:
-            body["page_story_id"] = photo.post_id
-        return Reply(200, body)
+        require(self.sb, principal, page, READ)
+        return Reply(200, render_photo(photo, self._fields(call), page))
 
     def _list_posts(self, call: GraphCall, page: PageIdentity, *, scheduled: bool) -> dict:
         """Published posts newest first, or scheduled ones soonest first."""
@@ -519,13 +601,21 @@ class GraphApi:
         except ValueError:
             raise invalid_parameter("limit must be an integer") from None
         limit = max(1, min(limit, 100))  # page edges cap limit at 100
+        call_limit = limit
         keys = [str(key(item)) for item in items]
         start = 0
         after = call.params.get("after")
+        before = call.params.get("before")
         if after:
             cursor = decode_cursor(str(after))
             start = keys.index(cursor) + 1 if cursor in keys else len(keys)
-        window = items[start : start + limit]
+        elif before:
+            # The page that ends just before the cursor (paging.previous leads here).
+            cursor = decode_cursor(str(before))
+            end = keys.index(cursor) if cursor in keys else 0
+            start = max(0, end - limit)
+            limit = end - start
+        window = items[start : start + limit] if limit > 0 else []
         data = [render(item) if render else item for item in window]
         out: dict[str, Any] = {"data": data}
         if window:
@@ -535,11 +625,14 @@ class GraphApi:
                     "after": encode_cursor(keys[start + len(window) - 1]),
                 }
             }
-            if start + limit < len(items):
-                query = {k: v for k, v in call.query.items() if k not in ("after", "before")}
-                query["limit"] = str(limit)
-                query["after"] = encode_cursor(keys[start + len(window) - 1])
-                out["paging"]["next"] = (
-                    f"{call.url_prefix}/{call.version}/{'/'.join(call.path)}?{urlencode(query)}"
+            base = {k: v for k, v in call.query.items() if k not in ("after", "before")}
+            base["limit"] = str(call_limit)
+            here = f"{call.url_prefix}/{call.served_version}/{'/'.join(call.path)}"
+            if start > 0:
+                out["paging"]["previous"] = (
+                    f"{here}?{urlencode({**base, 'before': encode_cursor(keys[start])})}"
                 )
+            if start + len(window) < len(items):
+                last = encode_cursor(keys[start + len(window) - 1])
+                out["paging"]["next"] = f"{here}?{urlencode({**base, 'after': last})}"
         return out

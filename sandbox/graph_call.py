@@ -13,7 +13,6 @@ from typing import Any
 from sandbox.config import PageIdentity
 from sandbox.graph_errors import invalid_parameter
 
-DEFAULT_VERSION = "v21.0"
 VERSION_RE = re.compile(r"^v\d+\.\d+$")
 PUBLISH_EDGES = ("feed", "photos")
 
@@ -44,15 +43,20 @@ class GraphCall:
     path: list[str]
     params: dict[str, Any]
     token: str | None
-    version: str = DEFAULT_VERSION
+    #: The version the path named (None: an unversioned call).
+    version: str | None = None
     files: dict[str, Upload] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
     url_prefix: str = "https://graph.facebook.com"
+    #: ``appsecret_proof`` sent with the call (checked against its token).
+    proof: str | None = None
+    #: The version that serves the call (see sandbox.graph_versions), set by GraphApi.serve.
+    served_version: str = ""
 
     @property
     def display_path(self) -> str:
-        """``/graph/v21.0/{id}/feed`` for the request log."""
-        return "/graph/" + "/".join([self.version, *self.path])
+        """``/graph/v21.0/{id}/feed`` for the request log (the version as requested)."""
+        return "/graph/" + "/".join([*([self.version] if self.version else []), *self.path])
 
     def is_publish(self) -> bool:
         """Feed or photo creation: the calls that content faults and accept-then-fail hit."""
@@ -85,11 +89,11 @@ class Principal:
         return self.page.page_id if self.page else "app"
 
 
-def split_version(segments: list[str]) -> tuple[str, list[str]]:
-    """Pull ``vNN.0`` off the front of a path (unversioned calls get the default version)."""
+def split_version(segments: list[str]) -> tuple[str | None, list[str]]:
+    """Pull ``vNN.N`` off the front of a path (None for an unversioned call)."""
     if segments and VERSION_RE.match(segments[0]):
         return segments[0], segments[1:]
-    return DEFAULT_VERSION, segments
+    return None, segments
 
 
 def as_bool(value: Any, default: bool) -> bool:

@@ -17,7 +17,8 @@ from starlette.routing import Route
 from sandbox.disconnect import HANDLERS
 from sandbox.graph import GraphApi
 from sandbox.graph_call import GraphCall, Reply, Upload, split_version
-from sandbox.graph_errors import GraphError, invalid_parameter
+from sandbox.graph_errors import GraphError, fbtrace_id, invalid_parameter
+from sandbox.graph_versions import serve_version
 from sandbox.runtime import Sandbox
 from sandbox.transport import DropConnection, hold_until_client_leaves
 
@@ -26,8 +27,14 @@ JSON_TYPE = "application/json; charset=UTF-8"
 
 
 def graph_json(reply: Reply) -> Response:
-    """Graph's JSON: ASCII-escaped, with its content type and headers."""
-    headers = {"x-fb-rev": "1019270000", "x-fb-trace-id": "Sandbox"}
+    """Graph's JSON: ASCII-escaped, with its content type and headers.
+
+    ``x-fb-trace-id`` differs on every answer, and an error's is its body's ``fbtrace_id``
+    (facebook-graph.md §0, §5): clients quote it when they report a problem to Meta.
+    """
+    error = reply.body.get("error") if isinstance(reply.body, dict) else None
+    trace = error.get("fbtrace_id") if isinstance(error, dict) else None
+    headers = {"x-fb-rev": "1019270000", "x-fb-trace-id": str(trace or fbtrace_id())}
     headers.update(reply.headers)
     body = json.dumps(reply.body, separators=(",", ":"))
     return Response(body, status_code=reply.status, headers=headers, media_type=JSON_TYPE)
@@ -100,6 +107,7 @@ class GraphHttp:
             token = params.pop("access_token", None)
         else:
             params.pop("access_token", None)
+        proof = params.pop("appsecret_proof", None)
         prefix = str(request.base_url).rstrip("/")
         root = request.scope.get("root_path", "")
         if root and not prefix.endswith(root):
@@ -111,8 +119,9 @@ class GraphHttp:
             token=token,
             version=version,
             files=files,
-            query=dict(request.query_params),
+            query={k: v for k, v in request.query_params.items() if k != "appsecret_proof"},
             url_prefix=prefix,
+            proof=proof,
         )
         if not path and request.method == "POST" and "batch" in params:
             reply = await self.batch(call)
@@ -125,9 +134,10 @@ class GraphHttp:
     async def batch(self, outer: GraphCall) -> Reply:
         """``POST /`` with ``batch=[...]``: at most 50 operations, answered in order."""
         try:
+            outer.served_version = serve_version(outer.version, outer.path, self.sb.now())
             operations = self._parse_batch(outer.params.get("batch"))
             if outer.token:
-                self.api._authenticate(outer.token)
+                self.api.authenticate(outer)
         except GraphError as error:
             self.sb.record_request(
                 api="graph",
@@ -194,15 +204,20 @@ class GraphHttp:
         query = dict(parse_qsl(split.query))
         segments = [s for s in split.path.split("/") if s]
         version, path = split_version(segments)
-        if not (segments and segments[0] == version):
+        if version is None:
             version = outer.version
         params = {**query, **body_params}
         token = None
         for header in operation.get("headers") or []:
             if str(header.get("name", "")).lower() == "authorization":
                 token = bearer_token(header.get("value"))
-        token = token or params.pop("access_token", None) or outer.token
+        token = token or params.pop("access_token", None)
         params.pop("access_token", None)
+        # An operation with its own token brings its own proof; one using the batch's token
+        # is covered by the batch's proof.
+        proof = params.pop("appsecret_proof", None)
+        if token is None:
+            token, proof = outer.token, outer.proof
         files = {}
         for file_name in str(operation.get("attached_files") or "").split(","):
             if file_name.strip() in outer.files:
@@ -214,8 +229,9 @@ class GraphHttp:
             token=token,
             version=version,
             files=files,
-            query=query,
+            query={k: v for k, v in query.items() if k not in ("access_token", "appsecret_proof")},
             url_prefix=outer.url_prefix,
+            proof=proof,
         )
         reply = await self.api.serve(call)
         if reply.delay_s > 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox.config import PageIdentity
 from sandbox.engagement import REACTION_TYPES, Engagement, engagement
 from sandbox.graph_errors import GraphError, invalid_parameter, nonexisting_field
 from sandbox.graph_fields import FieldRequest
@@ -42,8 +43,7 @@ POST_FIELDS = {
 DEFAULT_POST_FIELDS = ("created_time", "message", "id")
 
 # Metrics that answer on a post.  post_total_media_view_unique is said to need v23+ (Postiz),
-# but Loa pins v21.0 in its demo config and Meta's v25 notes call it generally available: we do
-# not tie metrics to versions.
+# but Meta's v25 notes call it generally available: we do not tie metrics to versions.
 VALID_POST_METRICS = {
     "post_media_view",
     "post_total_media_view_unique",
@@ -255,6 +255,60 @@ def _attachments(post: GraphPost, photos: dict[str, GraphPhoto]) -> dict[str, An
     if post.link:
         return {"data": [{"media_type": "link", "type": "share", "url": post.link}]}
     return {"data": []}
+
+
+#: Fields a photo answers (``GET /{photo-id}?fields=``); others are code 100.
+PHOTO_FIELDS = {
+    "id",
+    "created_time",
+    "updated_time",
+    "link",
+    "name",
+    "page_story_id",
+    "picture",
+    "images",
+    "width",
+    "height",
+    "from",
+    "alt_text",
+    "can_delete",
+}
+#: What a photo read without ``fields`` shows (as before ``fields`` was honoured).
+DEFAULT_PHOTO_FIELDS = ("id", "created_time", "link", "name", "page_story_id")
+
+
+def render_photo(
+    photo: GraphPhoto, requests: list[FieldRequest], page: PageIdentity
+) -> dict[str, Any]:
+    """The photo as ``GET /{photo-id}?fields=...`` returns it; unknown fields raise code 100.
+
+    Without ``fields`` the default set is given (the caption is ``name``).
+    """
+    if not requests:
+        requests = [FieldRequest(name) for name in DEFAULT_PHOTO_FIELDS]
+    src = cdn_url(photo.id)
+    values: dict[str, Any] = {
+        "id": photo.id,
+        "created_time": graph_time(photo.created_time),
+        "updated_time": graph_time(photo.created_time),
+        "link": f"https://www.facebook.com/photo.php?fbid={photo.id}",
+        "name": photo.message or None,
+        "page_story_id": photo.post_id if photo.post_id and photo.published else None,
+        "picture": src,
+        "images": [{"height": 720, "source": src, "width": 960}],
+        "width": 960,
+        "height": 720,
+        "from": {"name": page.name, "id": page.page_id},
+        "alt_text": "Có thể là hình ảnh",
+        "can_delete": True,
+    }
+    out: dict[str, Any] = {}
+    for request in requests:
+        if request.name not in PHOTO_FIELDS:
+            raise nonexisting_field(request.name, "Photo")
+        if values.get(request.name) is not None:
+            out[request.key] = values[request.name]
+    return out
 
 
 def parse_metric_names(raw: Any) -> list[str]:

@@ -9,16 +9,6 @@ from sandbox.graph_call import GraphCall
 from sandbox.graph_errors import GraphError, invalid_parameter, token_error
 from sandbox.runtime import Sandbox
 
-PERMISSIONS = (
-    "pages_show_list",
-    "business_management",
-    "pages_manage_posts",
-    "pages_manage_engagement",
-    "pages_read_engagement",
-    "read_insights",
-    "public_profile",
-)
-
 
 def dead_token(sb: Sandbox, kind: str) -> GraphError:
     """The 190 error for a token killed in the way ``kind`` names (expired, logged out...)."""
@@ -27,7 +17,9 @@ def dead_token(sb: Sandbox, kind: str) -> GraphError:
 
 
 def debug_token(sb: Sandbox, call: GraphCall) -> dict[str, Any]:
-    """``GET /debug_token?input_token=``: type, validity and scopes of a token."""
+    """``GET /debug_token?input_token=``: type, validity, scopes and expiry of a token
+    (facebook-graph.md §1.4). Scopes and expiry are the page's grant, as the control API
+    set it; an expired or fault-killed token is ``is_valid: false`` with its 190 error."""
     token = call.params.get("input_token")
     if not token:
         raise invalid_parameter("The parameter input_token is required")
@@ -36,33 +28,35 @@ def debug_token(sb: Sandbox, call: GraphCall) -> dict[str, Any]:
     base: dict[str, Any] = {"app_id": config.graph_app_id, "application": "Loa Sandbox"}
     page = sb.page_by_token.get(token)
     if page is not None:
-        spec = sb.faults.spec_for(page.page_id)
-        if spec is not None and spec.auth:
-            error = dead_token(sb, spec.auth)
-            detail = {"code": 190, "message": error.message, "subcode": error.subcode}
-            return {
-                "data": {
-                    **base,
-                    "type": "PAGE",
-                    "is_valid": False,
-                    "error": detail,
-                    "scopes": [],
-                }
-            }
-        data = {
+        grant = sb.app.page_grants[page.page_id]
+        expires_at = int(grant.expires_at)
+        scopes = sorted(grant.scopes)
+        page_data = {
             **base,
             "type": "PAGE",
             "data_access_expires_at": now + 90 * 86400,
-            "expires_at": 0,
-            "is_valid": True,
+            "expires_at": expires_at,
             "issued_at": now - 86400,
             "profile_id": page.page_id,
-            "scopes": list(PERMISSIONS),
-            "granular_scopes": [
-                {"scope": "pages_manage_posts", "target_ids": [page.page_id]},
-                {"scope": "read_insights", "target_ids": [page.page_id]},
-            ],
             "user_id": config.graph_user_id,
+        }
+        spec = sb.faults.spec_for(page.page_id)
+        kind = spec.auth if spec is not None and spec.auth else None
+        if kind is None and expires_at and now >= expires_at:
+            kind = "expired"
+        if kind is not None:
+            error = dead_token(sb, kind)
+            detail = {"code": 190, "message": error.message, "subcode": error.subcode}
+            return {"data": {**page_data, "is_valid": False, "error": detail, "scopes": []}}
+        data = {
+            **page_data,
+            "is_valid": True,
+            "scopes": scopes,
+            "granular_scopes": [
+                {"scope": scope, "target_ids": [page.page_id]}
+                for scope in scopes
+                if scope.startswith("pages_") or scope == "read_insights"
+            ],
         }
         return {"data": data}
     if token == config.graph_user_token:
@@ -73,7 +67,7 @@ def debug_token(sb: Sandbox, call: GraphCall) -> dict[str, Any]:
             "expires_at": now + 60 * 86400,
             "is_valid": True,
             "issued_at": now - 86400,
-            "scopes": list(PERMISSIONS),
+            "scopes": sorted(sb.app.user_scopes),
             "user_id": config.graph_user_id,
         }
         return {"data": data}
@@ -84,13 +78,17 @@ def debug_token(sb: Sandbox, call: GraphCall) -> dict[str, Any]:
 
 
 def oauth_access_token(sb: Sandbox, call: GraphCall) -> dict[str, Any]:
-    """Long-lived user token exchange (``grant_type=fb_exchange_token``)."""
+    """``/oauth/access_token``: the long-lived exchange (``grant_type=fb_exchange_token``),
+    a code exchange, or the app token (``grant_type=client_credentials``, answered
+    ``{app_id}|{app_secret}``, which never expires: facebook-graph.md §1.1)."""
     config = sb.config
     params = call.params
     if params.get("client_id") != config.graph_app_id or (
         params.get("client_secret") != config.graph_app_secret
     ):
         raise GraphError(101, "Error validating application. Invalid application ID or secret.")
+    if params.get("grant_type") == "client_credentials":
+        return {"access_token": config.graph_app_token, "token_type": "bearer"}
     if params.get("grant_type") == "fb_exchange_token":
         if params.get("fb_exchange_token") != config.graph_user_token:
             raise token_error("invalid")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from sandbox.clock import SimClock
@@ -23,6 +24,32 @@ from sandbox.usage import MinuteLimiter, RollingUsage
 log = logging.getLogger("sandbox")
 
 
+@dataclass
+class PageGrant:
+    """What a page token may do now: its scopes, the admin's tasks, its expiry (0 = never).
+
+    Starts from the page's config; the control API changes it at run time.
+    """
+
+    scopes: set[str]
+    tasks: set[str]
+    expires_at: float = 0.0
+
+
+class GraphApp:
+    """The Meta app's settings that the control API can change."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.require_appsecret_proof = config.graph_require_appsecret_proof
+        self.user_scopes = set(config.graph_user_scopes)
+        self.page_grants = {
+            p.page_id: PageGrant(set(p.scopes), set(p.tasks), p.token_expires_at)
+            for p in config.pages
+        }
+        #: Zalo: permission groups each OA granted the app.
+        self.zalo_groups = {o.oa_id: set(o.permissions) for o in config.oas}
+
+
 class Sandbox:
     """One sandbox instance.  All access happens on the server's event loop (no locks needed)."""
 
@@ -35,6 +62,7 @@ class Sandbox:
         self.oas: dict[str, OaIdentity] = {o.oa_id: o for o in config.oas}
         self.graph_usage = RollingUsage(config.graph_call_budget, config.graph_usage_window_s)
         self.zalo_limiter = MinuteLimiter(config.zalo_rate_limit_per_minute)
+        self.app = GraphApp(config)
         self.state = self._initial_state()
         self._dirty = False
         # Indexes over state.posts, rebuilt whenever the state is replaced (see _index_posts).
@@ -102,6 +130,7 @@ class Sandbox:
         self.state = self._initial_state()
         self._index_posts()
         self.faults.reset()
+        self.app = GraphApp(self.config)
         self.graph_usage.reset()
         self.zalo_limiter.reset()
         self.touch()

@@ -1,7 +1,7 @@
 """Start a sandbox on a free loopback port for a test, and drive it through its control API.
 
 with running_sandbox(seed=7, verify_pending_polls=1) as sb:
-    httpx.post(f"{sb.graph_url}/v21.0/{page}/feed", data={...})
+    httpx.post(f"{sb.graph_url}/v26.0/{page}/feed", data={...})
     sb.advance_clock(3600)
     sb.posts()
 """
@@ -125,6 +125,45 @@ class SandboxHandle:
         """An authorization code, as if the OA's admin approved the app."""
         body = {"oa_id": oa_id or self.oa_ids[0], "code_challenge": code_challenge}
         return self._call("POST", "/zalo/consent", json=body)["code"]
+
+    # permissions -----------------------------------------------------------
+    def require_appsecret_proof(self, required: bool = True) -> dict[str, Any]:
+        """Switch the Meta app's "Require App Secret" on (or off)."""
+        return self._call("PUT", "/graph/app", json={"require_appsecret_proof": required})
+
+    def set_user_scopes(self, scopes: list[str]) -> dict[str, Any]:
+        """The permissions of the Graph user token."""
+        return self._call("PUT", "/graph/app", json={"user_scopes": scopes})
+
+    def set_page_grant(
+        self,
+        page_id: str | None = None,
+        *,
+        scopes: list[str] | None = None,
+        tasks: list[str] | None = None,
+        expires_at: float | None = None,
+    ) -> dict[str, Any]:
+        """What ``page_id``'s token may do: its scopes, the admin's tasks, its expiry (0 =
+        never); arguments left None stay as they are."""
+        body: dict[str, Any] = {}
+        if scopes is not None:
+            body["scopes"] = scopes
+        if tasks is not None:
+            body["tasks"] = tasks
+        if expires_at is not None:
+            body["expires_at"] = expires_at
+        return self._call("PUT", f"/graph/pages/{page_id or self.page_ids[0]}", json=body)
+
+    def set_zalo_permissions(self, groups: list[str], oa_id: str | None = None) -> dict[str, Any]:
+        """The permission groups ``oa_id`` granted the app (article, message, ...)."""
+        return self._call(
+            "PUT", f"/zalo/permissions/{oa_id or self.oa_ids[0]}", json={"groups": groups}
+        )
+
+    @property
+    def graph_app_secret(self) -> str:
+        """The Meta app's secret (the key of ``appsecret_proof``)."""
+        return self.config.graph_app_secret
 
     # faults ----------------------------------------------------------------
     def set_faults(self, channel: str = "*", **spec: Any) -> dict[str, Any]:

@@ -41,6 +41,11 @@ from sandbox.zalo_common import ZaloError, office_time, opaque_id, success, zalo
 
 Handler = Callable[[Request, OaIdentity], Awaitable[dict[str, Any]]]
 GETSLICE_MAX = 10
+#: Permission groups (see sandbox.config.ZALO_PERMISSION_GROUPS): articles need "Quản lý bài
+#: viết" (zalo-oa.md §2); uploads belong to "Quyền gửi tin nhắn" (inbox.md §A1). Broadcasts and
+#: getoa name no group in the references, so they need none here.
+ARTICLE = "article"
+MESSAGE = "message"
 
 
 class ZaloOpenApi:
@@ -63,8 +68,14 @@ class ZaloOpenApi:
                 raise ZaloError(-220, "access_token is expired or removed")
         raise ZaloError(-216, "Access token is invalid")
 
-    def route(self, handler: Handler, *, publish: bool = False) -> Callable[..., Any]:
-        """Wrap a handler with auth, rate limit, faults, logging and persistence."""
+    def route(
+        self, handler: Handler, *, publish: bool = False, group: str | None = None
+    ) -> Callable[..., Any]:
+        """Wrap a handler with auth, rate limit, faults, logging and persistence.
+
+        ``group`` is the permission group the call needs: an OA that did not grant it answers
+        -223 "Official Account has not authorized this API" (zalo-oa.md §2, §6).
+        """
 
         async def endpoint(request: Request) -> Response:
             channel: str | None = None
@@ -88,6 +99,8 @@ class ZaloOpenApi:
                     raise ZaloError(-216, "Access token is invalid")
                 if remain < 0:
                     raise ZaloError(-32, "Your OA reached limit call api")
+                if group is not None and group not in self.sb.app.zalo_groups.get(oa.oa_id, ()):
+                    raise ZaloError(-223, "Official Account has not authorized this API")
                 outcome = decision.outcome if decision else fault_kinds.OK
                 if outcome != fault_kinds.OK:
                     fault = outcome
@@ -317,21 +330,41 @@ def zalo_openapi_app(sandbox: Sandbox) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/v2.0/oa/upload/image", api.route(api.upload_image), methods=["POST"]),
+            Route(
+                "/v2.0/oa/upload/image",
+                api.route(api.upload_image, group=MESSAGE),
+                methods=["POST"],
+            ),
             Route(
                 "/v2.0/article/create",
-                api.route(api.article_create, publish=True),
+                api.route(api.article_create, publish=True, group=ARTICLE),
                 methods=["POST"],
             ),
             Route(
                 "/v2.0/article/update",
-                api.route(api.article_update, publish=True),
+                api.route(api.article_update, publish=True, group=ARTICLE),
                 methods=["POST"],
             ),
-            Route("/v2.0/article/verify", api.route(api.article_verify), methods=["POST"]),
-            Route("/v2.0/article/remove", api.route(api.article_remove), methods=["POST"]),
-            Route("/v2.0/article/getdetail", api.route(api.article_detail), methods=["GET"]),
-            Route("/v2.0/article/getslice", api.route(api.article_slice), methods=["GET"]),
+            Route(
+                "/v2.0/article/verify",
+                api.route(api.article_verify, group=ARTICLE),
+                methods=["POST"],
+            ),
+            Route(
+                "/v2.0/article/remove",
+                api.route(api.article_remove, group=ARTICLE),
+                methods=["POST"],
+            ),
+            Route(
+                "/v2.0/article/getdetail",
+                api.route(api.article_detail, group=ARTICLE),
+                methods=["GET"],
+            ),
+            Route(
+                "/v2.0/article/getslice",
+                api.route(api.article_slice, group=ARTICLE),
+                methods=["GET"],
+            ),
             Route("/v2.0/oa/message", api.route(api.message, publish=True), methods=["POST"]),
             Route("/v2.0/oa/getoa", api.route(api.getoa), methods=["GET"]),
             Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE"]),

@@ -40,6 +40,8 @@ JOB = "alert_digest"
 DIGEST_EVERY = timedelta(hours=1)
 #: A claimed digest that has not finished after this long is tried again.
 RETRY_AFTER = timedelta(minutes=15)
+#: The alert kind of a configuration notice (e.g. the Graph version's end date is near).
+NOTICE_KIND = "config_notice"
 #: Alerts per mail; any more wait for the next digest (oldest first, none lost).
 MAX_PER_DIGEST = 200
 
@@ -58,6 +60,7 @@ def send_alert_digest(
     when another daemon is sending this digest. Raises :class:`~scheduler.mail.MailError`
     when the server does not take the mail (the alerts stay unsent for the next try).
     """
+    note_channel_notices(engine, config, now)
     if config.email is None:
         log.warning("alert digest: no [email] table in %s; alerts stay unsent", config.path)
         return 0
@@ -95,6 +98,43 @@ def send_alert_digest(
     report_once.finish(engine, JOB, key, now, f"{len(ids)} alerts, {message['Message-ID']}")
     log.info("alert digest: %d alerts sent", len(ids))
     return len(ids)
+
+
+def note_channel_notices(engine: Engine, config: Config, now: datetime) -> int:
+    """Add an alert for each configuration notice not alerted yet (a Graph version ending
+    within 60 days); returns how many were added.
+
+    Checked before every digest, so the office hears of it once per notice (the text names the
+    version and its end date: a new version later is a new notice), with no job of its own.
+    """
+    from scheduler.channels import channel_notices
+
+    notices = channel_notices(config, now.date())
+    if not notices:
+        return 0
+    added = 0
+    with session_scope(engine) as session:
+        for item in notices:
+            known = session.exec(
+                select(Alert.id)
+                .where(Alert.kind == NOTICE_KIND)
+                .where(Alert.channel == item.channel)
+                .where(Alert.message == item.message)
+            ).first()
+            if known is None:
+                session.add(
+                    Alert(
+                        at=now,
+                        kind=NOTICE_KIND,
+                        channel=item.channel,
+                        message=item.message,
+                        advice=item.advice,
+                    )
+                )
+                added += 1
+    if added:
+        log.info("alert digest: %d configuration notice(s) added", added)
+    return added
 
 
 def _unsent(engine: Engine) -> tuple[list[Alert], dict[int, str]]:

@@ -34,6 +34,8 @@ DEFAULT_CONFIG = "channels.toml"
 SECRET_KEYS = frozenset({"token", "app_secret", "refresh_token", "password", "key"})
 #: Facebook insight metrics read by default (v21+; impressions and reach were retired).
 DEFAULT_FACEBOOK_METRICS = ("post_media_view", "post_total_media_view_unique", "post_clicks")
+#: The newest Graph API version (v26.0, released 2026-07-29; facebook-graph.md §0).
+DEFAULT_GRAPH_VERSION = "v26.0"
 
 
 class ConfigError(LoaError):
@@ -120,8 +122,14 @@ class FacebookChannel(_Strict):
     name: Annotated[str, Field(min_length=1)]
     page_id: Digits
     base_url: HttpUrl = "https://graph.facebook.com"
-    graph_version: Annotated[str, Field(pattern=r"^v[0-9]{1,3}\.0$")] = "v21.0"
+    #: The Graph API version every call of this Page names (one key; Meta serves an expired
+    #: version as the oldest live one, so Loa warns before its end date: see graph_versions).
+    graph_version: Annotated[str, Field(pattern=r"^v[0-9]{1,3}\.0$")] = DEFAULT_GRAPH_VERSION
     token: SecretRef
+    #: The Meta app's secret, when the app has "Require App Secret" on: every call then carries
+    #: ``appsecret_proof`` (HMAC-SHA256 of the token keyed by this secret); referenced as
+    #: ``{ env = ... }`` or ``{ file = ... }``, never inline.
+    app_secret: SecretRef | None = None
     insight_metrics: list[str] = list(DEFAULT_FACEBOOK_METRICS)
     timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
     max_concurrency: Annotated[int, Field(ge=1, le=50)] = 4
@@ -365,7 +373,7 @@ def _explain(model: type[BaseModel], error: Any) -> str:
             "base_url": "an http(s) URL",
             "oauth_url": "an http(s) URL",
             "public_base_url": "an http(s) URL",
-            "graph_version": "a Graph API version like v21.0",
+            "graph_version": "a Graph API version like v26.0",
             "primary": "a colour like #b71c1c",
             "accent": "a colour like #ffc107",
         }

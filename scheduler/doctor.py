@@ -133,7 +133,14 @@ def check_clock(engine: Engine, config: Config, clock: Callable[[], datetime] = 
 
 
 async def check_channel(channel_id: str, channel: Channel) -> Check:
-    """Token, permissions, reachability and rate-limit headroom of one channel."""
+    """Token, permissions, Graph version, reachability and rate-limit headroom of one channel.
+
+    The advice is the failing check's own when the client gives one (which permission to grant,
+    which token to put where); otherwise it follows what failed: a refused token is renewed,
+    an unreachable platform is a network or base_url matter (renewing a token would not help).
+    A check that passed with a warning (a Graph version near its end date, a token expiring
+    soon) makes the line ``warn`` with that check's advice.
+    """
     try:
         health = await channel.health()
     except Exception as exc:  # any failure to even ask is itself the finding
@@ -143,15 +150,22 @@ async def check_channel(channel_id: str, channel: Channel) -> Check:
     detail = "; ".join(f"{c.name}: {c.detail}" for c in health.checks)
     if health.headroom is not None:
         detail += f"; rate-limit headroom {health.headroom:.0%}"
-    failed = {c.name for c in health.checks if not c.ok}
-    # Advice for what actually failed: a refused token is renewed, an unreachable platform is
-    # a network or base_url matter (renewing a token would not help).
-    if "token" in failed:
+    failed = [c for c in health.checks if not c.ok]
+    names = {c.name for c in failed}
+    own = [c.advice for c in failed if c.advice]
+    if own:
+        advice = "; ".join(dict.fromkeys(own))
+    elif "token" in names:
         advice = "renew the token in the secret named in channels.toml, then run `loa doctor` again"
-    elif "media store" in failed:
+    elif "media store" in names:
         advice = "add a [media] table (directory, public_base_url) to channels.toml"
     else:
         advice = "check the channel's base_url and this server's network, then run `loa doctor`"
+    if health.ok:
+        warnings = [c for c in health.checks if c.warning]
+        if warnings:
+            advice = "; ".join(dict.fromkeys(c.advice for c in warnings if c.advice))
+            return Check(channel_id, True, detail, advice, warning=True)
     return Check(channel_id, health.ok, detail, advice)
 
 

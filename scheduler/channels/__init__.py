@@ -7,7 +7,8 @@ The dispatcher, the metrics collector and ``loa doctor`` get their clients from
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 import httpx
@@ -19,11 +20,33 @@ from scheduler.channels.base import Channel
 from scheduler.channels.broadcast_caps import BroadcastLedger
 from scheduler.channels.credentials import TokenStore
 from scheduler.channels.facebook import FacebookPage
+from scheduler.channels.graph_versions import notice as graph_version_notice
 from scheduler.channels.media_store import MediaStore
 from scheduler.channels.zalo import ZaloOA
 from scheduler.config import Config, FacebookChannel, ZaloChannel
 
-__all__ = ["build_channel", "office_branding"]
+__all__ = ["ChannelNotice", "build_channel", "channel_notices", "office_branding"]
+
+
+@dataclass(frozen=True)
+class ChannelNotice:
+    """Something about a channel's configuration a person must see to before it breaks."""
+
+    channel: str
+    message: str
+    advice: str
+
+
+def channel_notices(config: Config, today: date) -> list[ChannelNotice]:
+    """Notices read from the configuration alone (no platform call): today, each Facebook
+    channel whose Graph API version ends within 60 days or has ended."""
+    out = []
+    for channel_id, channel in config.channels.items():
+        if isinstance(channel, FacebookChannel):
+            found = graph_version_notice(channel.graph_version, today)
+            if found is not None:
+                out.append(ChannelNotice(channel_id, found.text(), found.advice()))
+    return out
 
 
 def build_channel(

@@ -90,6 +90,11 @@ class HealthCheck:
     name: str
     ok: bool
     detail: str
+    #: What a person should do about it, when the client knows better than a generic hint
+    #: (e.g. which permission to grant and where).
+    advice: str = ""
+    #: Works now but needs attention soon (e.g. the Graph version's end date is near).
+    warning: bool = False
 
 
 @dataclass(frozen=True)

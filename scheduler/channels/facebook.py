@@ -9,6 +9,8 @@ requests, one operation per post. Every answer's usage headers pace the next cal
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -41,7 +43,16 @@ from scheduler.channels.facebook_errors import (
     to_channel_error,
 )
 from scheduler.channels.graph_usage import USAGE_HEADERS, GraphPacer
-from scheduler.channels.http import get_logger, make_client, register_secret, strip_params, was_sent
+from scheduler.channels.graph_versions import VersionNotice
+from scheduler.channels.graph_versions import notice as version_notice
+from scheduler.channels.http import (
+    get_logger,
+    make_client,
+    redact,
+    register_secret,
+    strip_params,
+    was_sent,
+)
 from scheduler.config import FacebookChannel
 
 log = get_logger("channels.facebook")
@@ -62,6 +73,22 @@ FIND_DEFAULT_WINDOW = timedelta(days=2)
 FIND_MAX_PAGES = 1_000
 #: Reactions, comments and shares of a post in one field list (shares is omitted at 0).
 ENGAGEMENT_FIELDS = "reactions.summary(total_count).limit(0),comments.summary(true).limit(0),shares"
+
+#: What each permission a Page token needs is for (facebook-graph.md §1.3): publishing needs
+#: the first three, the figures the last one.
+REQUIRED_SCOPES = {
+    "pages_manage_posts": "Loa cannot publish",
+    "pages_read_engagement": "Loa cannot publish or read reactions, comments and shares",
+    "pages_show_list": "Meta refuses to publish without it",
+    "read_insights": "Loa cannot read views, reach and clicks",
+}
+#: A token that expires sooner than this is reported as a warning by ``loa doctor``.
+EXPIRY_WARNING = timedelta(days=7)
+RENEW_ADVICE = (
+    "put a new Page token in the secret named in channels.toml (from a long-lived user token "
+    "of a Page admin: GET /me/accounts), then run `loa doctor` again"
+)
+NETWORK_ADVICE = "check the channel's base_url and this server's network, then run `loa doctor`"
 
 #: Insight metric names mapped to Loa's standard metric names. Retired names stay so that an
 #: old config still lands in the right column until Graph refuses them.
@@ -99,6 +126,8 @@ class FacebookPage:
         self._sleep = sleep or asyncio.sleep
         self._pacer = GraphPacer(self._clock)
         self._token: str | None = None
+        #: ``appsecret_proof`` for the token, when the app secret is configured ("" when not).
+        self._proof: str | None = None
         self._metrics = list(config.insight_metrics)
         #: Whether Graph answers ``insights.metric(...)`` inside ``fields`` (one op per post).
         self._insights_as_field = True
@@ -379,23 +408,143 @@ class FacebookPage:
     # ------------------------------------------------------------------ health
 
     async def health(self) -> Health:
-        """Token valid for this Page, Page reachable, usage headroom."""
-        checks = []
+        """Graph version, the token (type, Page, scopes, expiry), the Page reachable, headroom.
+
+        The token is read with ``debug_token`` (facebook-graph.md §1.4) so that a missing
+        permission is named before a publish fails on it. Each failing check carries its own
+        advice: a refused token is renewed, a missing scope is granted, an unreachable Graph is
+        a network or base_url matter.
+        """
+        checks = [self._version_check()]
+        try:
+            info = await self._debug_token()
+        except AuthError as exc:
+            checks.append(HealthCheck("token", False, exc.message, advice=RENEW_ADVICE))
+            return Health(checks=checks, headroom=self._pacer.headroom)
+        except TransientError as exc:
+            checks.append(HealthCheck("reach", False, exc.message, advice=NETWORK_ADVICE))
+            return Health(checks=checks, headroom=self._pacer.headroom)
+        except ChannelError as exc:
+            # This Graph does not answer debug_token for this token: the Page read below still
+            # tells whether the token works.
+            checks.append(
+                HealthCheck("token", True, f"token not inspected (debug_token: {exc.message})")
+            )
+        else:
+            token_checks = self._token_checks(info)
+            checks.extend(token_checks)
+            if any(not c.ok for c in token_checks if c.name == "token"):
+                return Health(checks=checks, headroom=self._pacer.headroom)
         try:
             body = await self._call(
                 "GET", self.config.page_id, params={"fields": "id,name,followers_count"}
             )
-            checks.append(HealthCheck("token", True, "page token accepted"))
             followers = body.get("followers_count")
             detail = f"{body.get('name', self.config.page_id)}"
             if followers is not None:
                 detail += f", {followers} followers"
             checks.append(HealthCheck("page", True, detail))
         except AuthError as exc:
-            checks.append(HealthCheck("token", False, exc.message))
+            checks.append(HealthCheck("token", False, exc.message, advice=RENEW_ADVICE))
         except ChannelError as exc:
-            checks.append(HealthCheck("page", False, exc.message))
+            checks.append(HealthCheck("page", False, exc.message, advice=NETWORK_ADVICE))
         return Health(checks=checks, headroom=self._pacer.headroom)
+
+    def version_notice(self) -> VersionNotice | None:
+        """A notice when this Page's Graph version ends within 60 days (or has ended)."""
+        return version_notice(self.config.graph_version, self._clock().date())
+
+    def _version_check(self) -> HealthCheck:
+        found = self.version_notice()
+        if found is None:
+            return HealthCheck("graph version", True, self.config.graph_version)
+        return HealthCheck("graph version", True, found.text(), advice=found.advice(), warning=True)
+
+    async def _debug_token(self) -> dict[str, Any]:
+        """``GET /debug_token`` for the channel's own token (the ``data`` object)."""
+        self._auth_headers()
+        assert self._token is not None
+        body = await self._call("GET", "debug_token", params={"input_token": self._token})
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            raise TransientError("Facebook debug_token answer has no data", platform=PLATFORM)
+        return data
+
+    def _token_checks(self, info: Mapping[str, Any]) -> list[HealthCheck]:
+        """What ``debug_token`` says about the channel's token, as health lines."""
+        if not info.get("is_valid"):
+            error = info.get("error") or {}
+            reason = redact(str(error.get("message") or "Meta says it is not valid"))
+            return [
+                HealthCheck(
+                    "token", False, f"the Page token is not valid: {reason}", advice=RENEW_ADVICE
+                )
+            ]
+        kind = str(info.get("type") or "?").upper()
+        if kind != "PAGE":
+            return [
+                HealthCheck(
+                    "token",
+                    False,
+                    f"the token is a {kind} token, not a Page token: Loa cannot post as the Page",
+                    advice="put the Page's own token in the secret named in channels.toml (the "
+                    "access_token of this Page in GET /me/accounts, with a Page admin's "
+                    "long-lived user token)",
+                )
+            ]
+        profile = str(info.get("profile_id") or self.config.page_id)
+        if profile != self.config.page_id:
+            return [
+                HealthCheck(
+                    "token",
+                    False,
+                    f"the token is Page {profile}'s, not Page {self.config.page_id}'s",
+                    advice="put this Page's token in the secret, or fix page_id in channels.toml",
+                )
+            ]
+        checks = [self._expiry_check(info)]
+        scopes = {str(s) for s in info.get("scopes") or []}
+        missing = [name for name in REQUIRED_SCOPES if name not in scopes]
+        if missing:
+            names = ", ".join(missing)
+            what = "; ".join(f"{name}: {REQUIRED_SCOPES[name]}" for name in missing)
+            checks.append(
+                HealthCheck(
+                    "permissions",
+                    False,
+                    f"the Page token lacks {names} ({what})",
+                    advice=f"have a Page admin connect the app again granting {names} "
+                    f"(Meta's login dialog, scope={','.join(REQUIRED_SCOPES)}), then put the "
+                    "new Page token in the secret named in channels.toml",
+                )
+            )
+        else:
+            checks.append(HealthCheck("permissions", True, ", ".join(REQUIRED_SCOPES)))
+        return checks
+
+    def _expiry_check(self, info: Mapping[str, Any]) -> HealthCheck:
+        try:
+            expires_at = int(info.get("expires_at") or 0)
+        except (TypeError, ValueError):
+            expires_at = 0
+        if expires_at == 0:
+            # A Page token from a long-lived user token never expires (expires_at: 0).
+            return HealthCheck("token", True, "Page token, never expires")
+        expires = datetime.fromtimestamp(expires_at, UTC)
+        left = expires - self._clock()
+        when = expires.strftime("%Y-%m-%d %H:%M UTC")
+        if left <= timedelta(0):
+            return HealthCheck("token", False, f"Page token expired {when}", advice=RENEW_ADVICE)
+        if left < EXPIRY_WARNING:
+            return HealthCheck(
+                "token",
+                True,
+                f"Page token expires {when}",
+                advice="replace it with a Page token that never expires (from a long-lived "
+                "user token), " + RENEW_ADVICE.split(", then")[0],
+                warning=True,
+            )
+        return HealthCheck("token", True, f"Page token, expires {when}")
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""
@@ -412,6 +561,26 @@ class FacebookPage:
             register_secret(token)
             self._token = token
         return {"Authorization": f"Bearer {self._token}"}
+
+    def _appsecret_proof(self) -> str | None:
+        """``appsecret_proof`` for the token, or None when no app secret is configured.
+
+        Apps with "Require App Secret" on refuse every call without it (facebook-graph.md §0).
+        """
+        if self._proof is None:
+            proof = ""
+            if self.config.app_secret is not None and self._token is not None:
+                try:
+                    secret = self.config.app_secret.resolve()
+                except LoaError as exc:
+                    raise AuthError(
+                        f"Facebook app secret unavailable: {exc}", platform=PLATFORM
+                    ) from None
+                register_secret(secret)
+                proof = appsecret_proof(self._token, secret)
+                register_secret(proof)
+            self._proof = proof
+        return self._proof or None
 
     async def _call(
         self,
@@ -441,6 +610,11 @@ class FacebookPage:
             log.info("%s: Graph usage at %d%%, pausing %.1f s", self.id, self._pacer.percent, delay)
             await self._sleep(delay)
         headers = self._auth_headers()
+        proof = self._appsecret_proof()
+        if proof:
+            # In the query string of every call (batches included): Graph reads it there for
+            # GET and POST alike. Log lines show paths only, and the value is masked anyway.
+            params = {**(params or {}), "appsecret_proof": proof}
         try:
             response = await self._http.request(
                 method, path, params=params, data=data, files=files, headers=headers
@@ -469,6 +643,11 @@ class FacebookPage:
         raise to_channel_error(
             error, status=response.status_code, publish=publish, retry_after=retry_after
         )
+
+
+def appsecret_proof(token: str, app_secret: str) -> str:
+    """Hex HMAC-SHA256 of ``token`` keyed by ``app_secret`` (facebook-graph.md §0)."""
+    return hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
 def compose_message(post: OutgoingPost) -> str:

@@ -59,7 +59,9 @@ from scheduler.channels.zalo_article import (
     paragraphs,
 )
 from scheduler.channels.zalo_errors import (
+    ARTICLE_PERMISSION,
     BEING_PROCESSED,
+    NOT_AUTHORIZED,
     PLATFORM,
     TOKEN_CODES,
     http_error,
@@ -97,6 +99,11 @@ FIND_MARGIN = timedelta(minutes=10)
 #: reason (a 5xx, a timeout) is asked again at once. A look-up of a busy OA reads many pages,
 #: and one lost page would otherwise end the whole walk as "could not tell".
 READ_TRIES = 3
+#: What to do when the OA's grant no longer works (the refresh token is dead or revoked).
+RECONSENT_ADVICE = (
+    "an OA admin approves the app again (its permission link) and Loa gets the new refresh "
+    "token through the secret named in channels.toml; then run `loa doctor`"
+)
 
 
 class ZaloOA:
@@ -436,7 +443,13 @@ class ZaloOA:
         return int(value) if isinstance(value, int | float) else None
 
     async def health(self) -> Health:
-        """Token refreshable and accepted, OA reachable, follower count, media store set."""
+        """Token refreshable and accepted, OA reachable, the article permission granted,
+        follower count, media store set.
+
+        Zalo has no token inspection call: the article permission group ("Quản lý bài viết",
+        zalo-oa.md §2) is probed with a one-item article list, which Zalo refuses with -223
+        "has not authorized this API" when the OA did not grant it.
+        """
         checks = [
             HealthCheck(
                 "media store",
@@ -446,15 +459,37 @@ class ZaloOA:
         ]
         try:
             data = await self._call("GET", "v2.0/oa/getoa", step="getoa")
-            checks.append(HealthCheck("token", True, "access token accepted"))
-            name = (data or {}).get("name") or self.config.oa_id
-            followers = (data or {}).get("num_follower")
-            checks.append(HealthCheck("oa", True, f"{name}, {followers} followers"))
         except AuthError as exc:
-            checks.append(HealthCheck("token", False, exc.message))
+            checks.append(HealthCheck("token", False, exc.message, advice=RECONSENT_ADVICE))
+            return Health(checks=checks)
         except ChannelError as exc:
             checks.append(HealthCheck("oa", False, exc.message))
+            return Health(checks=checks)
+        checks.append(HealthCheck("token", True, "access token accepted"))
+        checks.append(await self._permission_check())
+        name = (data or {}).get("name") or self.config.oa_id
+        followers = (data or {}).get("num_follower")
+        checks.append(HealthCheck("oa", True, f"{name}, {followers} followers"))
         return Health(checks=checks)
+
+    async def _permission_check(self) -> HealthCheck:
+        params = {"offset": "0", "limit": "1", "type": "normal"}
+        try:
+            await self._call("GET", "v2.0/article/getslice", params=params, step="getslice")
+        except AuthError as exc:
+            if exc.code == str(NOT_AUTHORIZED):
+                return HealthCheck(
+                    "permissions",
+                    False,
+                    f"the OA has not granted the app '{ARTICLE_PERMISSION}' (manage articles): "
+                    f"Loa cannot publish ({exc.message})",
+                    advice=f"an OA admin opens the app's permission link and grants "
+                    f"'{ARTICLE_PERMISSION}', then give Loa the new refresh token",
+                )
+            return HealthCheck("token", False, exc.message, advice=RECONSENT_ADVICE)
+        except ChannelError as exc:
+            return HealthCheck("permissions", False, f"article list not read: {exc.message}")
+        return HealthCheck("permissions", True, f"'{ARTICLE_PERMISSION}' granted")
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""

@@ -15,8 +15,15 @@ from scheduler.channels.http import redact
 
 PLATFORM = "zalo_oa"
 OFFICE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-#: Token problems: refresh once, then report AuthError.
+#: Token problems: refresh once, then report AuthError. zalo-oa.md §1 (sourced, not marked
+#: unconfirmed) gives -220 for an expired or revoked token and -216 for a malformed or unknown
+#: one; some clients expect -216 on expiry as well, so both are taken as "refresh, then stop".
 TOKEN_CODES = frozenset({-216, -220})
+#: -223 without "quota" in its message: "Official Account has not authorized this API", the
+#: OA did not grant the permission group the call needs (zalo-oa.md §6).
+NOT_AUTHORIZED = -223
+#: The permission group article calls need (zalo-oa.md §2).
+ARTICLE_PERMISSION = "Quản lý bài viết"
 RATE_LIMIT = -32
 BEING_PROCESSED = -214
 NIGHT_BAN = -234
@@ -68,7 +75,7 @@ def to_channel_error(code: int, message: Any, *, now: datetime, step: str) -> Ch
             retry_after=seconds_until_morning(now),
             **kw,
         )
-    if code == -223 and "quota" not in text.lower():
+    if code == NOT_AUTHORIZED and "quota" not in text.lower():
         # -223 also means "the OA has not authorized this API".
         return AuthError(f"Zalo permission missing: {text}", **kw)
     if code in QUOTA_CODES:
