@@ -161,11 +161,12 @@ async def check_channel(channel_id: str, channel: Channel) -> Check:
         advice = "add a [media] table (directory, public_base_url) to channels.toml"
     else:
         advice = "check the channel's base_url and this server's network, then run `loa doctor`"
-    if health.ok:
-        warnings = [c for c in health.checks if c.warning]
-        if warnings:
-            advice = "; ".join(dict.fromkeys(c.advice for c in warnings if c.advice))
-            return Check(channel_id, True, detail, advice, warning=True)
+    # A warning's advice rides along with a failure's, so neither is lost.
+    warned = [c.advice for c in health.checks if c.ok and c.warning and c.advice]
+    if health.ok and warned:
+        return Check(channel_id, True, detail, "; ".join(dict.fromkeys(warned)), warning=True)
+    if warned:
+        advice = "; ".join(dict.fromkeys([advice, *warned]))
     return Check(channel_id, health.ok, detail, advice)
 
 

@@ -96,3 +96,47 @@ def test_doctor_exits_1_when_a_check_fails(tmp_path, capsys, monkeypatch):
     assert code == 1
     assert out.splitlines()[0].startswith("ok    config")
     assert "FAIL  database" in out
+
+
+def test_a_channel_names_what_to_grant_and_keeps_a_warning_beside_a_failure():
+    class MissingScope(ScriptedChannel):
+        async def health(self) -> Health:
+            return Health(
+                [
+                    HealthCheck(
+                        "graph version",
+                        True,
+                        "Graph API v21.0 ends on 2027-01-21",
+                        advice='set graph_version = "v26.0"',
+                        warning=True,
+                    ),
+                    HealthCheck(
+                        "permissions",
+                        False,
+                        "the Page token lacks pages_manage_posts",
+                        advice="grant pages_manage_posts",
+                    ),
+                ]
+            )
+
+    line = asyncio.run(check_channel("tinh-fb", MissingScope("tinh-fb"))).line()
+    assert line.startswith("FAIL")
+    assert line.endswith('-> grant pages_manage_posts; set graph_version = "v26.0"')
+    assert "renew the token" not in line
+
+
+def test_a_warning_alone_is_a_warn_line_with_its_advice():
+    class OldVersion(ScriptedChannel):
+        async def health(self) -> Health:
+            return Health(
+                [
+                    HealthCheck("token", True, "Page token, never expires"),
+                    HealthCheck(
+                        "graph version", True, "ends soon", advice="update it", warning=True
+                    ),
+                ]
+            )
+
+    check = asyncio.run(check_channel("tinh-fb", OldVersion("tinh-fb")))
+    assert check.ok and check.warning
+    assert check.line().startswith("warn") and check.line().endswith("-> update it")

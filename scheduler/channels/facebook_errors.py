@@ -26,6 +26,10 @@ POSTING_TOO_FAST = 1390008
 CONTENT_CODES = frozenset({506, 324, 1609005})
 #: Insight-metric refusal: ``(#100) The value must be a valid insights metric``.
 INVALID_METRIC_TEXT = "valid insights metric"
+#: Code 100 answers about ``appsecret_proof`` (missing or wrong) carry this in the message.
+PROOF_TEXT = "appsecret_proof"
+#: "Unknown path components" (e.g. a Graph version that does not exist).
+UNKNOWN_PATH = 2500
 #: Wait after a 368/1390008 "posting too fast" block when Graph names no time.
 POSTING_BLOCK_WAIT = 15 * 60.0
 
@@ -84,6 +88,21 @@ def to_channel_error(
     kw: dict[str, Any] = {"code": code, "subcode": sub, "platform": PLATFORM}
     if code in (190, 102):
         return AuthError(f"Facebook token no longer valid, reconnect the Page: {text}", **kw)
+    if code == 100 and PROOF_TEXT in text:
+        # The app has "Require App Secret" on (or the secret is another app's): every call of
+        # the channel fails the same way, so the channel pauses instead of failing each post.
+        return AuthError(
+            f"Facebook app requires appsecret_proof: {text}; reference the app's secret as "
+            "app_secret in channels.toml",
+            **kw,
+        )
+    if code == UNKNOWN_PATH:
+        # A version Graph does not know (or a path it cannot route): a configuration matter.
+        return AuthError(
+            f"Facebook cannot route the call (check graph_version and base_url in "
+            f"channels.toml): {text}",
+            **kw,
+        )
     if code == 10 or (code is not None and 200 <= code <= 299) or code == 3:
         return AuthError(f"Facebook permission missing: {text}", **kw)
     if code in THROTTLE_CODES:

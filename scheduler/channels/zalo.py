@@ -484,7 +484,7 @@ class ZaloOA:
                     f"the OA has not granted the app '{ARTICLE_PERMISSION}' (manage articles): "
                     f"Loa cannot publish ({exc.message})",
                     advice=f"an OA admin opens the app's permission link and grants "
-                    f"'{ARTICLE_PERMISSION}', then give Loa the new refresh token",
+                    f"'{ARTICLE_PERMISSION}' (consents again), then run `loa doctor` again",
                 )
             return HealthCheck("token", False, exc.message, advice=RECONSENT_ADVICE)
         except ChannelError as exc:

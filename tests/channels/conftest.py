@@ -63,8 +63,13 @@ def write_config(
     timeout: float = 5.0,
     broadcast: bool = False,
     metrics: list[str] | None = None,
+    facebook_extra: str = "",
+    graph_version: str = "v21.0",
 ) -> Path:
-    """A channels.toml with one Page and one OA pointing at ``sb``."""
+    """A channels.toml with one Page and one OA pointing at ``sb``.
+
+    ``facebook_extra`` is added to the Page's table as written (e.g. an ``app_secret`` line).
+    """
     metric_line = ""
     if metrics is not None:
         metric_line = "insight_metrics = [" + ", ".join(f'"{m}"' for m in metrics) + "]\n"
@@ -78,10 +83,11 @@ kind = "facebook"
 name = "Công an tỉnh Demo (Facebook)"
 page_id = "{PAGE_ID}"
 base_url = "{sb.graph_url}"
-graph_version = "v21.0"
+graph_version = "{graph_version}"
 token = {{ env = "LOA_TEST_FB_TOKEN" }}
 timeout_seconds = {timeout}
-{metric_line}
+{metric_line}{facebook_extra}
+
 [channels.tinh-zalo]
 kind = "zalo_oa"
 name = "Công an tỉnh Demo (Zalo OA)"
