@@ -139,7 +139,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             description="Each post is checked and changed on its own; one refused post "
             "leaves the others done and the command exits 2 naming it.",
         )
-        cmd.add_argument("ids", type=int, nargs="*", metavar="ID")
+        cmd.add_argument("ids", type=int, nargs="*", metavar="ID", help="post ids")
         cmd.add_argument(
             "--series", type=int, metavar="ID", help="every post of the series this post is in"
         )
@@ -149,7 +149,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         if name == "reschedule":
             group = cmd.add_mutually_exclusive_group(required=True)
             group.add_argument("--at", help=AT_HELP + "; with several posts, each its own slot")
-            group.add_argument("--now", action="store_true")
+            group.add_argument("--now", action="store_true", help="publish as soon as approved")
         cmd.add_argument("--json", action="store_true", help="machine-readable output")
         cmd.set_defaults(handler=run_each, action=action)
 
