@@ -34,11 +34,12 @@ from apscheduler.triggers.base import BaseTrigger
 from sqlalchemy import Engine
 
 from content.errors import LoaError
+from content.health import SILENT_AFTER
 from content.heap import freeze_startup_objects
 from content.queue import Queue
 from content.times import utcnow
 from scheduler.channels.base import Channel
-from scheduler.dispatch import SILENT_AFTER, Dispatcher, paused_channels, resume_channel
+from scheduler.dispatch import Dispatcher, paused_channels, resume_channel
 
 log = logging.getLogger("loa.daemon")
 

@@ -32,6 +32,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from content.db import session_scope, unavailable
+
+# One definition of "silent" for the dispatcher, `loa status` and the TUI; re-exported for
+# the callers that know it as scheduler.dispatch.SILENT_AFTER.
+from content.health import SILENT_AFTER as SILENT_AFTER
 from content.models import (
     Alert,
     ChannelState,
@@ -58,8 +62,6 @@ from scheduler.outage import DatabaseOutage
 
 log = logging.getLogger("loa.dispatch")
 
-#: A daemon whose heartbeat is older than this is dead (it beats every poll, 5 s by default).
-SILENT_AFTER = timedelta(seconds=30)
 
 _T = TypeVar("_T")
 

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
 from content.db import session_scope
-from content.models import ChannelState, DaemonHeartbeat, Delivery, DeliveryState, Post
-from scheduler.dispatch import SILENT_AFTER
-
-#: A delivery still waiting this long after its time counts as late.
-LATE_AFTER = timedelta(minutes=1)
+from content.health import LATE_AFTER as LATE_AFTER
+from content.health import Health, read_health
+from content.models import ChannelState, Delivery, DeliveryState
 
 
 @dataclass
@@ -52,6 +50,13 @@ class QueueStatus:
     channels: list[ChannelStatus] = field(default_factory=list)
     #: Daemons that have written a heartbeat, newest first; none alive means nothing is sent.
     daemons: list[DaemonStatus] = field(default_factory=list)
+    #: What is wrong, as :mod:`content.health` defines it (the TUI's banner reads the same).
+    health: Health | None = None
+
+    @property
+    def healthy(self) -> bool:
+        """True when nothing needs a person (``loa status`` then exits 0)."""
+        return self.health is None or self.health.healthy
 
 
 def queue_status(engine: Engine, now: datetime, channel_ids: list[str]) -> QueueStatus:
@@ -72,21 +77,9 @@ def queue_status(engine: Engine, now: datetime, channel_ids: list[str]) -> Queue
             .where(Delivery.state == DeliveryState.PENDING)
             .where(col(Delivery.next_attempt_at) <= now)
         ).one()
-        # Late is counted from the post's scheduled time, not from the next retry: a post due
-        # at 23:09 that keeps failing (or that no daemon picks up) is late at 23:10.
-        due_at = func.coalesce(Post.scheduled_at, Delivery.next_attempt_at)
-        late = session.exec(
-            select(func.count())
-            .select_from(Delivery)
-            .join(Post, col(Post.id) == col(Delivery.post_id))
-            .where(Delivery.state == DeliveryState.PENDING)
-            .where(col(Delivery.next_attempt_at).is_not(None))
-            .where(due_at <= now - LATE_AFTER)
-        ).one()
         states = {s.channel: s for s in session.exec(select(ChannelState)).all()}
-        beats = session.exec(
-            select(DaemonHeartbeat).order_by(col(DaemonHeartbeat.seen_at).desc())
-        ).all()
+    # Lateness and the daemons come from the one definition the TUI's banner also reads.
+    health = read_health(engine, now)
     channels = {c: ChannelStatus(c) for c in channel_ids}
     totals: dict[str, int] = {}
     for channel, state, count in by_channel_state:
@@ -106,13 +99,11 @@ def queue_status(engine: Engine, now: datetime, channel_ids: list[str]) -> Queue
     return QueueStatus(
         waiting=totals.get(DeliveryState.PENDING, 0),
         due_now=due_now,
-        late=late,
+        late=health.late,
         sending=totals.get(DeliveryState.SENDING, 0),
         failed=totals.get(DeliveryState.FAILED, 0),
         needs_review=totals.get(DeliveryState.NEEDS_REVIEW, 0),
         channels=list(channels.values()),
-        daemons=[
-            DaemonStatus(b.worker, b.started_at, b.seen_at, now - b.seen_at <= SILENT_AFTER)
-            for b in beats
-        ],
+        daemons=[DaemonStatus(d.worker, d.started_at, d.seen_at, d.alive) for d in health.daemons],
+        health=health,
     )

@@ -276,13 +276,21 @@ def test_status_counts_waiting_late_and_paused_channels(loa, db_url):
         session.commit()
     code, out, _ = loa("status", "--json")
     data = json.loads(out)
-    assert code == 0
+    # A post waits with no daemon and a channel is paused: monitoring must hear of it.
+    assert code == 1
     assert (data["waiting"], data["due_now"], data["late"]) == (1, 0, 0)
     zalo = next(c for c in data["channels"] if c["channel"] == "tinh-zalo")
     assert zalo["paused"] and zalo["paused_reason"] == "-216 Access token is invalid"
+    assert data["healthy"] is False
+    assert data["problems"] == [
+        {"code": "no_daemon", "since": None, "waiting": 1},
+        {"code": "paused", "channels": ["tinh-zalo"]},
+    ]
     code, out, _ = loa("status")
+    assert code == 1
     assert "tinh-zalo        PAUSED: -216 Access token is invalid" in out
     assert "NO DAEMON RUNNING" in out
+    assert "PAUSED tinh-zalo: posts wait" in out
 
 
 def test_status_names_the_running_daemons(loa, db_url):
@@ -297,8 +305,46 @@ def test_status_names_the_running_daemons(loa, db_url):
         "server1:100": True,
         "server2:200": True,
     }
+    assert code == 0 and json.loads(out)["healthy"] is True
     code, out, _ = loa("status")
     assert "daemons: server" in out and "NO DAEMON RUNNING" not in out
+    assert code == 0
+
+
+def test_status_exits_0_on_an_empty_queue_without_a_daemon(loa):
+    code, out, _ = loa("status")
+    assert code == 0
+    assert "daemons: none running (nothing is waiting for one)" in out
+    assert "NO DAEMON RUNNING" not in out
+
+
+def test_status_exits_1_and_names_a_late_post_even_with_a_daemon_running(loa, db_url):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from content.db import open_database, session_scope
+    from content.models import Delivery, Post
+    from scheduler.dispatch import Dispatcher
+
+    loa("--as", "can-bo", "post", "add", "--channel", "tinh-fb", "--text", "Trễ",
+        "--at", "2030-01-02 09:00", "--submit")  # fmt: skip
+    loa("--as", "truong-phong", "post", "approve", "1")
+    engine = open_database(db_url)
+    # Due ten minutes ago; its retry was pushed into the future, which must not hide it.
+    due = datetime.now(UTC) - timedelta(minutes=10)
+    with session_scope(engine) as session:
+        session.execute(update(Post).values(scheduled_at=due))
+        session.execute(update(Delivery).values(next_attempt_at=due + timedelta(hours=1)))
+    Dispatcher(engine, {}, None, worker="server1:100").beat()  # type: ignore[arg-type]
+    engine.dispose()
+    code, out, _ = loa("status")
+    assert code == 1
+    assert "LATE 1: deliveries more than 1 min past their time, not published" in out
+    assert "NO DAEMON RUNNING" not in out
+    code, out, _ = loa("status", "--json")
+    assert code == 1
+    assert json.loads(out)["problems"] == [{"code": "late", "n": 1}]
 
 
 def test_the_daemon_log_has_no_line_per_http_request_unless_debugging():

@@ -7,8 +7,12 @@ import asyncio
 import json
 import logging
 from contextlib import nullcontext
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from content.health import FAILED, LATE, LATE_AFTER, NEEDS_REVIEW, NO_DAEMON, PAUSED, Problem
 from content.heap import limit_malloc_arenas
 from content.times import local_text, utcnow
 from scheduler.cli.common import Context, subcommand_parent, unattended
@@ -86,10 +90,16 @@ def run_daemon(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    """Print the queue's state."""
+    """Print the queue's state; exit 1 when something needs a person (for monitoring).
+
+    Unhealthy (see :mod:`content.health`): no daemon alive while posts wait, a delivery
+    late, failed or needing review, or a paused channel.
+    """
     ctx = Context(args)
     tz = ctx.config.directory().office.timezone
     report = queue_status(ctx.engine, utcnow(), list(ctx.config.channels))
+    problems = report.health.problems if report.health else ()
+    code = 0 if report.healthy else 1
     if args.json:
         data = {
             "waiting": report.waiting,
@@ -121,9 +131,11 @@ def run_status(args: argparse.Namespace) -> int:
                 }
                 for d in report.daemons
             ],
+            "healthy": report.healthy,
+            "problems": [problem_json(p, tz) for p in problems],
         }
         print(json.dumps(data, ensure_ascii=False, indent=2))
-        return 0
+        return code
     print(
         f"waiting {report.waiting}, due now {report.due_now}, late {report.late}, "
         f"sending {report.sending}, failed {report.failed}, needs review {report.needs_review}"
@@ -134,12 +146,53 @@ def run_status(args: argparse.Namespace) -> int:
             "daemons: "
             + ", ".join(f"{d.worker} (started {local_text(d.started_at, tz)})" for d in alive)
         )
-    else:
-        print("NO DAEMON RUNNING: nothing is published until `loa daemon` runs")
+    elif not any(p.code == NO_DAEMON for p in problems):
+        print("daemons: none running (nothing is waiting for one)")
+    for problem in problems:
+        print(problem_line(problem, tz))
     for c in report.channels:
         flag = f"PAUSED: {c.paused_reason}" if c.paused else "ok"
         print(
             f"  {c.channel:<16} {flag:<10} waiting {c.waiting:<4} failed {c.failed:<4} "
             f"review {c.needs_review:<4} last published {local_text(c.last_success_at, tz)}"
         )
-    return 0
+    return code
+
+
+def problem_json(problem: Problem, tz: ZoneInfo) -> dict[str, Any]:
+    """``{"code": "late", "n": 3}``: a problem's code and figures, times in office time."""
+    data: dict[str, Any] = {"code": problem.code}
+    for key, value in problem.params.items():
+        data[key] = value.astimezone(tz).isoformat() if isinstance(value, datetime) else value
+    return data
+
+
+def problem_line(problem: Problem, tz: ZoneInfo) -> str:
+    """One line of ``loa status`` per problem: an upper-case tag, then what to do."""
+    p = problem.params
+    if problem.code == NO_DAEMON:
+        seen = (
+            f"last heartbeat {local_text(p['since'], tz)}"
+            if p.get("since")
+            else "none running since the last one stopped, or never started"
+        )
+        return (
+            "NO DAEMON RUNNING: nothing is published until `loa daemon` runs "
+            f"({p['waiting']} waiting; {seen})"
+        )
+    if problem.code == LATE:
+        late = int(LATE_AFTER.total_seconds() // 60)
+        return f"LATE {p['n']}: deliveries more than {late} min past their time, not published"
+    if problem.code == FAILED:
+        return f"FAILED {p['n']}: deliveries failed; see `loa post show`, then retry or fix"
+    if problem.code == NEEDS_REVIEW:
+        return (
+            f"NEEDS REVIEW {p['n']}: deliveries may or may not be on the platform; "
+            "check and settle with `loa post resolve`"
+        )
+    if problem.code == PAUSED:
+        return (
+            f"PAUSED {', '.join(p['channels'])}: posts wait until the token is renewed "
+            "and `loa channels resume` runs"
+        )
+    return f"{problem.code.upper()}: {p}"
