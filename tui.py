@@ -23,6 +23,7 @@ from textual.screen import Screen
 
 import content.ui
 from content.accounts import WEB_SESSION_ENV, Access, identify, os_login
+from content.health import Health
 from content.office import ChannelDirectory
 from content.times import utcnow
 from content.ui.context import LoaContext
@@ -72,20 +73,43 @@ class LoaApp(App[None]):
         self.title = f"Loa · {directory.office.name}"
         #: Deliveries that failed or must be checked, shown in every screen's header.
         self.attention = 0
+        #: The last health check (content.health), shown as the bar under every header;
+        #: None until the first one has been read.
+        self.health: Health | None = None
 
     def on_mount(self) -> None:
         from content.ui.queue_screen import QueueScreen
 
         self.push_screen(QueueScreen())
+        # At once, not only after the first interval: the bar must not wait to say no
+        # daemon runs.
+        self._count_attention()
         self.set_interval(self.ctx.refresh_seconds, self._count_attention)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="attention")
     def _count_attention(self) -> None:
-        """Re-count failed / to-check deliveries for the header (the queue does it too)."""
-        from content.ui.data import attention_count
+        """Re-read the queue's health for the bar and header (the queue counts attention too).
 
-        count = attention_count(self.ctx.engine, visible=self.ctx.visible)
-        self.call_from_thread(self.set_attention, count)
+        Failed and to-check deliveries come from the same read, so the header's count and
+        the bar agree; the account's units narrow both.
+        """
+        from content.health import read_health
+
+        try:
+            health = read_health(self.ctx.engine, self.ctx.clock(), visible=self.ctx.visible)
+        except Exception:  # the database is away: the screens already say so; try next time
+            return
+        self.call_from_thread(self.set_health, health)
+
+    def set_health(self, health: Health) -> None:
+        """Show ``health`` as the bar under every screen's header."""
+        from content.ui.base import LoaScreen
+
+        self.health = health
+        self.attention = health.failed + health.needs_review
+        for screen in self.screen_stack:
+            if isinstance(screen, LoaScreen):
+                screen.show_health(health)
 
     def set_attention(self, count: int) -> None:
         """Show ``count`` in every screen's header."""

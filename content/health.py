@@ -39,8 +39,8 @@ class Problem(NamedTuple):
     """One thing wrong: a code of :data:`PROBLEM_ORDER` and its figures.
 
     ``no_daemon``: ``since`` (the newest heartbeat, None when none was ever written or the
-    last daemon stopped cleanly) and ``waiting``; ``late``, ``failed``, ``needs_review``:
-    ``n`` deliveries; ``paused``: ``channels`` (sorted ids).
+    last daemon stopped cleanly) and ``waiting``; ``late``: ``n`` deliveries of ``posts``
+    posts; ``failed``, ``needs_review``: ``n`` deliveries; ``paused``: ``channels`` (sorted).
     """
 
     code: str
@@ -65,6 +65,8 @@ class Health:
     #: Deliveries armed for the daemon (pending with a time), including late ones.
     waiting: int = 0
     late: int = 0
+    #: Posts with a late delivery (what an officer counts: the queue lists posts).
+    late_posts: int = 0
     failed: int = 0
     needs_review: int = 0
     paused: tuple[str, ...] = ()
@@ -126,14 +128,16 @@ def read_health(engine: Engine, now: datetime, *, visible: frozenset[str] | None
     )
     with session_scope(engine, write=False) as session:
         waiting = session.exec(_on(armed, visible)).one()
-        late = session.exec(
-            _on(
-                armed.join(Post, col(Post.id) == col(Delivery.post_id)).where(
-                    due_at <= now - LATE_AFTER
-                ),
-                visible,
-            )
-        ).one()
+        late_query = _on(
+            select(func.count(), func.count(col(Delivery.post_id).distinct()))
+            .select_from(Delivery)
+            .join(Post, col(Post.id) == col(Delivery.post_id))
+            .where(Delivery.state == DeliveryState.PENDING)
+            .where(col(Delivery.next_attempt_at).is_not(None))
+            .where(due_at <= now - LATE_AFTER),
+            visible,
+        )
+        late, late_posts = session.exec(late_query).one()
         # A failed delivery of a cancelled post needs nobody: the TUI's "!" list skips it too.
         settled = session.exec(
             _on(
@@ -161,6 +165,7 @@ def read_health(engine: Engine, now: datetime, *, visible: frozenset[str] | None
         checked_at=now,
         waiting=int(waiting),
         late=int(late),
+        late_posts=int(late_posts),
         failed=counts.get(DeliveryState.FAILED, 0),
         needs_review=counts.get(DeliveryState.NEEDS_REVIEW, 0),
         paused=paused,
@@ -177,7 +182,9 @@ def _problems(h: Health) -> tuple[Problem, ...]:
     if h.waiting and not h.daemon_alive:
         since = h.daemons[0].seen_at if h.daemons else None
         found.append(Problem(NO_DAEMON, {"since": since, "waiting": h.waiting}))
-    for code, n in ((LATE, h.late), (FAILED, h.failed), (NEEDS_REVIEW, h.needs_review)):
+    if h.late:
+        found.append(Problem(LATE, {"n": h.late, "posts": h.late_posts}))
+    for code, n in ((FAILED, h.failed), (NEEDS_REVIEW, h.needs_review)):
         if n:
             found.append(Problem(code, {"n": n}))
     if h.paused:

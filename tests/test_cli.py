@@ -340,11 +340,11 @@ def test_status_exits_1_and_names_a_late_post_even_with_a_daemon_running(loa, db
     engine.dispose()
     code, out, _ = loa("status")
     assert code == 1
-    assert "LATE 1: deliveries more than 1 min past their time, not published" in out
+    assert "LATE 1: deliveries (1 post) more than 1 min past their time, not published" in out
     assert "NO DAEMON RUNNING" not in out
     code, out, _ = loa("status", "--json")
     assert code == 1
-    assert json.loads(out)["problems"] == [{"code": "late", "n": 1}]
+    assert json.loads(out)["problems"] == [{"code": "late", "n": 1, "posts": 1}]
 
 
 def test_the_daemon_log_has_no_line_per_http_request_unless_debugging():

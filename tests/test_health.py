@@ -103,7 +103,7 @@ def test_late_counts_from_the_scheduled_time_not_the_pushed_retry(engine, clock,
     clock.advance(seconds=1)
     health = read_health(engine, clock.now)
     assert health.late == 2
-    assert health.problems == (Problem("late", {"n": 2}),)
+    assert health.problems == (Problem("late", {"n": 2, "posts": 1}),)
 
 
 def test_failed_review_and_paused_are_problems_in_order(engine, clock, scheduled, make_queue):

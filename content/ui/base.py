@@ -8,10 +8,13 @@ from typing import Any, Generic, TypeVar
 from textual import work
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Header
 
 from content.errors import LoaError
+from content.health import Health
+from content.ui.banner import HealthBanner
 from content.ui.context import LoaContext
-from content.ui.i18n import _, ngettext, translated_bindings
+from content.ui.i18n import N_, _, ngettext, translated_bindings
 from content.ui.messages import error_in_words, in_words
 
 T = TypeVar("T")
@@ -90,20 +93,51 @@ class _Common:
 
 
 class LoaScreen(_Common, Screen[None]):
-    """A full screen of the app."""
+    """A full screen of the app, with the health bar under its header."""
+
+    #: The keys the health bar names, for every screen that does not bind them itself (the
+    #: queue does). Added in __init__ rather than BINDINGS: an inherited binding would take
+    #: the place of the queue's own in its footer.
+    BANNER_KEYS = (
+        ("exclamation_mark", "list_problems('attention')", N_("Attention")),
+        ("l", "list_problems('late')", N_("Late")),
+    )
 
     def __init__(self) -> None:
         super().__init__()
         self._bindings = translated_bindings(self._bindings)
+        for key, action, description in self.BANNER_KEYS:
+            if key not in self._bindings.key_to_bindings:
+                self._bindings.bind(key, action, _(description), show=False)
 
     def on_mount(self) -> None:
         # Subclasses' own on_mount run too (Textual dispatches along the MRO).
+        banner = HealthBanner()
+        # Right after the (docked) header: the first thing in the screen's flow.
+        headers = self.query(Header)
+        if headers:
+            self.mount(banner, after=headers.first())
+        elif self.children:
+            self.mount(banner, before=0)
+        else:
+            self.mount(banner)
+        self.show_health(getattr(self.app, "health", None))
+
+    def show_health(self, health: Health | None) -> None:
+        """The health bar and the header's summary, from what the App last read."""
+        for banner in self.query(HealthBanner):
+            banner.show(health, self.ctx.tz)
         self.show_attention(getattr(self.app, "attention", 0))
 
     def show_attention(self, count: int) -> None:
-        """The header: office, user, and how many deliveries need attention (on every screen)."""
+        """The header: office, user, and how many deliveries need attention (on every screen).
+
+        When the last health check found nothing wrong it says so, briefly: a header that
+        only ever speaks up when something is wrong looks the same when nothing was checked.
+        """
         office = self.ctx.directory.office
         parts = [office.name, f"{_('user')}: {self.ctx.actor}"]
+        health: Health | None = getattr(self.app, "health", None)
         if count:
             parts.append(
                 "⚠ "
@@ -111,7 +145,23 @@ class LoaScreen(_Common, Screen[None]):
                     "{n} delivery needs attention", "{n} deliveries need attention", count
                 ).format(n=count)
             )
+        elif health is not None and health.healthy:
+            parts.append("✓ " + _("all good"))
         self.sub_title = " · ".join(parts)
+
+    def action_list_problems(self, which: str) -> None:
+        """Back to the queue, listing the late posts (``late``) or those needing attention."""
+        app = self.app
+        stack = app.screen_stack
+        if any(getattr(screen, "dirty", False) for screen in stack[2:]):
+            # Leaving would throw away a post being written.
+            self.notify(_("Save or close the post you are writing first."), severity="warning")
+            return
+        while len(app.screen_stack) > 2:
+            app.pop_screen()
+        action = getattr(app.screen, f"action_{which}", None)
+        if app.screen is not self and callable(action):
+            action()
 
     def is_shown(self) -> bool:
         """True when this screen is the one on top (timers skip work otherwise)."""

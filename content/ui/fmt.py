@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from content.errors import ValidationError
+from content.health import is_late
 from content.times import parse_when
 from content.ui.i18n import N_, _, language
+
+#: The pseudo state of a post whose time has passed while a delivery still waits.
+LATE = "late"
 
 #: Post states as officers read them (msgids; translate with ``_()`` at display time).
 POST_STATE_LABELS = {
@@ -18,6 +23,9 @@ POST_STATE_LABELS = {
     "scheduled": N_("scheduled"),
     "done": N_("done"),
     "cancelled": N_("cancelled"),
+    # Not a stored state: a scheduled post whose time has passed with a delivery still
+    # waiting (see shown_state); "scheduled" there hid a post no daemon had sent.
+    LATE: N_("late"),
 }
 
 DELIVERY_STATE_LABELS = {
@@ -56,6 +64,7 @@ POST_STATE_STYLES = {
     "scheduled": "bold cyan",
     "done": "green",
     "cancelled": "dim",
+    LATE: "bold red",
 }
 
 _ERROR_CLASS_TEXT = {
@@ -81,6 +90,19 @@ _VI_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 def post_state(state: str) -> str:
     """A post state in the current language."""
     return _(POST_STATE_LABELS.get(state, state))
+
+
+def shown_state(
+    state: str, scheduled_at: datetime | None, delivery_states: Iterable[str], now: datetime
+) -> str:
+    """The state a queue row shows: ``late`` for a scheduled post past its time, unsent.
+
+    The same rule as the health bar's count (:func:`content.health.is_late`), so the rows
+    the bar counts are the rows that say so.
+    """
+    if state == "scheduled" and is_late(scheduled_at, delivery_states, now):
+        return LATE
+    return state
 
 
 def delivery_state(state: str) -> str:

@@ -13,6 +13,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, DataTable, Footer, Header, Input, Select, Static
 
+from content.health import LATE_AFTER
 from content.heap import freeze_startup_objects
 from content.models import PostState
 from content.ui import data
@@ -20,11 +21,13 @@ from content.ui.base import LoaScreen
 from content.ui.fmt import (
     DELIVERY_STYLES,
     DELIVERY_SYMBOLS,
+    LATE,
     POST_STATE_STYLES,
     delivery_state,
     first_line,
     number,
     post_state,
+    shown_state,
     when,
 )
 from content.ui.i18n import N_, _, ngettext
@@ -70,6 +73,10 @@ class PageLoaded(Message):
         self.generation = generation
 
 
+#: Scheduled posts past their time read for the "late" filter at most (late or stuck posts:
+#: a handful in a working office; a thousand means the daemon has been down for days).
+LATE_SCAN = 1000
+
 #: Where the channel cell sits in a row (see QueueScreen._cells).
 CHANNEL_CELL = 3
 
@@ -108,6 +115,7 @@ class QueueScreen(LoaScreen):
         Binding("e", "edit", "Edit"),
         Binding("v", "review", "Review"),
         Binding("exclamation_mark", "attention", "Attention", key_display="!"),
+        Binding("l", "late", "Late", key_display="L", show=False),
         Binding("slash", "search", "Search", key_display="/", show=False),
         Binding("w", "week", "Week"),
         Binding("c", "channels", "Channels"),
@@ -131,6 +139,10 @@ class QueueScreen(LoaScreen):
         self.total = 0
         self.loaded = False
         self.campaigns: list[str] = []
+        #: Whether the "late" pseudo-filter is on (the query's time bound follows the clock).
+        self.late_only = False
+        #: Which rows were shown as late: a row turns late as time passes, unchanged itself.
+        self.shown_late: dict[str, bool] = {}
         self.title = _("Queue")
 
     def compose(self) -> ComposeResult:
@@ -138,7 +150,7 @@ class QueueScreen(LoaScreen):
         with Horizontal(id="filters"):
             yield Input(placeholder=_("Search…"), id="search")
             yield Select(
-                [(_("Needs attention"), data.ATTENTION)]
+                [(_("Needs attention"), data.ATTENTION), (post_state(LATE), LATE)]
                 + [(post_state(s.value), s.value) for s in PostState],
                 prompt=_("All states"),
                 id="state",
@@ -177,14 +189,39 @@ class QueueScreen(LoaScreen):
 
     def reload(self) -> None:
         """Read the current page again (in a thread); the table updates when it arrives."""
+        if self.late_only:
+            # Late is "scheduled, and its time LATE_AFTER past": the bound moves with the
+            # clock, so a post turning late joins the list at the next refresh. A scheduled
+            # post past its time has a delivery not yet settled (else it would be done).
+            self.query_state = replace(
+                self.query_state,
+                state=PostState.SCHEDULED.value,
+                scheduled_to=self.ctx.clock() - LATE_AFTER,
+            )
         self.generation += 1
         self._load(self.query_state, self.generation)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load(self, query: data.QueueQuery, generation: int) -> None:
-        page = self.read(lambda: data.load_queue(self.ctx.engine, query, visible=self.ctx.visible))
+        load = self._late_page if self.late_only else self._page
+        page = self.read(lambda: load(query))
         if page is not None:
             self.post_message(PageLoaded(page, generation))
+
+    def _page(self, query: data.QueueQuery) -> data.QueuePage:
+        return data.load_queue(self.ctx.engine, query, visible=self.ctx.visible)
+
+    def _late_page(self, query: data.QueueQuery) -> data.QueuePage:
+        """The late posts: scheduled ones past their time (the query) with a delivery waiting.
+
+        A scheduled post past its time whose deliveries all failed or need checking is not
+        late (the "!" list shows it), and the shared filters cannot say "a delivery waits",
+        so the rows are narrowed here, by the rule the row's state and the bar's count use.
+        Such posts are a handful (each one is a problem), so one bounded read is enough.
+        """
+        found = self._page(replace(query, offset=0, limit=LATE_SCAN))
+        late = [row for row in found.rows if self._is_late(row)]
+        return replace(found, rows=late[query.offset : query.offset + query.limit], total=len(late))
 
     def on_page_loaded(self, message: PageLoaded) -> None:
         if message.generation != self.generation:
@@ -206,13 +243,22 @@ class QueueScreen(LoaScreen):
             self.call_after_refresh(freeze_startup_objects)
         self.loaded = True
 
+    def _is_late(self, row: data.QueueRow) -> bool:
+        return (
+            shown_state(
+                row.state, row.scheduled_at, (d.state for d in row.deliveries), self.ctx.clock()
+            )
+            == LATE
+        )
+
     def _cells(self, row: data.QueueRow) -> list[TableCell]:
         # Cut with an ellipsis, never wrapped: only the channel cell has several lines, and
         # it breaks them itself (between channels).
+        state = LATE if self._is_late(row) else row.state
         return [
             TableCell(str(row.id), right=True),
             TableCell(when(row.scheduled_at, self.ctx.tz)),
-            TableCell(Text(post_state(row.state), POST_STATE_STYLES.get(row.state, ""))),
+            TableCell(Text(post_state(state), POST_STATE_STYLES.get(state, ""))),
             TableCell(channels_cell(row, CHANNELS_WIDTH)),
             TableCell(first_line(row.title or row.text)),
             TableCell(row.author),
@@ -229,15 +275,17 @@ class QueueScreen(LoaScreen):
         # A row's height follows its channel count (the channel cell wraps), and update_cell
         # keeps the height: a changed channel count rebuilds too.
         keys = [f"{r.id}:{len(r.deliveries)}" for r in rows]
+        late = {str(r.id): self._is_late(r) for r in rows}
         if keys == self.keys:
             for row in rows:
                 key = str(row.id)
-                if self.rows.get(key) != row:
+                if self.rows.get(key) != row or self.shown_late.get(key) != late[key]:
                     for (column, _label, _width), value in zip(
                         COLUMNS, self._cells(row), strict=True
                     ):
                         table.update_cell(key, column, value)
             self.rows = {str(r.id): r for r in rows}
+            self.shown_late = late
             return
         current = self.current_post_id()
         scroll_y = table.scroll_y
@@ -250,6 +298,7 @@ class QueueScreen(LoaScreen):
             table.add_row(*cells, key=str(row.id), height=height)
         self.keys = keys
         self.rows = {str(r.id): r for r in rows}
+        self.shown_late = late
         if current is not None and str(current) in self.rows:
             table.move_cursor(row=table.get_row_index(str(current)), animate=False, scroll=False)
             table.scroll_y = scroll_y
@@ -340,6 +389,11 @@ class QueueScreen(LoaScreen):
     def _select_changed(self, event: Select.Changed) -> None:
         value = None if event.value is Select.NULL else str(event.value)
         name = event.select.id
+        if name == "state" and (value == LATE or self.late_only):
+            # The pseudo-filter is a state and a time bound (see reload); leaving it drops both.
+            self.late_only = value == LATE
+            self._set_query(state=None if self.late_only else value, scheduled_to=None)
+            return
         if name in ("state", "channel", "campaign"):
             if getattr(self.query_state, name) != value:
                 self._set_query(**{name: value})
@@ -409,6 +463,11 @@ class QueueScreen(LoaScreen):
         self.query_one("#state", Select).value = data.ATTENTION
         self.query_one("#posts", DataTable).focus()
 
+    def action_late(self) -> None:
+        """Show only posts whose time has passed and that are not published yet."""
+        self.query_one("#state", Select).value = LATE
+        self.query_one("#posts", DataTable).focus()
+
     def action_search(self) -> None:
         """Jump to the search box."""
         self.query_one("#search", Input).focus()
@@ -419,7 +478,8 @@ class QueueScreen(LoaScreen):
         with self.prevent(Select.Changed):
             for name in ("state", "channel", "campaign"):
                 self.query_one(f"#{name}", Select).clear()
-        self._set_query(text=None, state=None, channel=None, campaign=None)
+        self.late_only = False
+        self._set_query(text=None, state=None, channel=None, campaign=None, scheduled_to=None)
         self.query_one("#search", Input).value = ""
         self.query_one("#posts", DataTable).focus()
 

@@ -182,7 +182,11 @@ def problem_line(problem: Problem, tz: ZoneInfo) -> str:
         )
     if problem.code == LATE:
         late = int(LATE_AFTER.total_seconds() // 60)
-        return f"LATE {p['n']}: deliveries more than {late} min past their time, not published"
+        return (
+            f"LATE {p['n']}: deliveries ({p['posts']} post{'' if p['posts'] == 1 else 's'}) "
+            f"more than {late} min past their "
+            "time, not published"
+        )
     if problem.code == FAILED:
         return f"FAILED {p['n']}: deliveries failed; see `loa post show`, then retry or fix"
     if problem.code == NEEDS_REVIEW:
