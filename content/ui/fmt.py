@@ -8,7 +8,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from content.errors import ValidationError
-from content.health import is_late
+from content.health import LATE_AFTER, is_late
+from content.listing import ATTENTION
 from content.times import parse_when
 from content.ui.i18n import N_, _, language
 
@@ -26,6 +27,9 @@ POST_STATE_LABELS = {
     # Not a stored state: a scheduled post whose time has passed with a delivery still
     # waiting (see shown_state); "scheduled" there hid a post no daemon had sent.
     LATE: N_("late"),
+    # Nor this: a scheduled post past its time whose deliveries failed or must be checked
+    # (nothing waits, so it is not late, and it will not go out by itself either).
+    ATTENTION: N_("needs attention"),
 }
 
 DELIVERY_STATE_LABELS = {
@@ -65,6 +69,7 @@ POST_STATE_STYLES = {
     "done": "green",
     "cancelled": "dim",
     LATE: "bold red",
+    ATTENTION: "bold yellow",
 }
 
 _ERROR_CLASS_TEXT = {
@@ -95,13 +100,20 @@ def post_state(state: str) -> str:
 def shown_state(
     state: str, scheduled_at: datetime | None, delivery_states: Iterable[str], now: datetime
 ) -> str:
-    """The state a queue row shows: ``late`` for a scheduled post past its time, unsent.
+    """The state a queue row shows; "scheduled" only while the post's time is to come.
 
-    The same rule as the health bar's count (:func:`content.health.is_late`), so the rows
-    the bar counts are the rows that say so.
+    Past its time, a scheduled post not yet settled is ``late`` while a delivery waits (the
+    health bar's rule, :func:`content.health.is_late`, so the rows the bar counts are the
+    rows that say so), else ``attention`` when one failed or must be checked ("!" lists
+    it). A delivery being sent keeps "scheduled": it is on its way.
     """
-    if state == "scheduled" and is_late(scheduled_at, delivery_states, now):
+    if state != "scheduled" or scheduled_at is None or scheduled_at > now - LATE_AFTER:
+        return state
+    states = list(delivery_states)
+    if is_late(scheduled_at, states, now):
         return LATE
+    if any(s in ("failed", "needs_review") for s in states):
+        return ATTENTION
     return state
 
 

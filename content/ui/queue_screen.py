@@ -141,8 +141,8 @@ class QueueScreen(LoaScreen):
         self.campaigns: list[str] = []
         #: Whether the "late" pseudo-filter is on (the query's time bound follows the clock).
         self.late_only = False
-        #: Which rows were shown as late: a row turns late as time passes, unchanged itself.
-        self.shown_late: dict[str, bool] = {}
+        #: The state each row shows: a row turns late as time passes, unchanged itself.
+        self.shown_states: dict[str, str] = {}
         self.title = _("Queue")
 
     def compose(self) -> ComposeResult:
@@ -243,18 +243,19 @@ class QueueScreen(LoaScreen):
             self.call_after_refresh(freeze_startup_objects)
         self.loaded = True
 
-    def _is_late(self, row: data.QueueRow) -> bool:
-        return (
-            shown_state(
-                row.state, row.scheduled_at, (d.state for d in row.deliveries), self.ctx.clock()
-            )
-            == LATE
+    def _shown_state(self, row: data.QueueRow) -> str:
+        """The row's state as shown: late or needs attention once its time has passed."""
+        return shown_state(
+            row.state, row.scheduled_at, (d.state for d in row.deliveries), self.ctx.clock()
         )
+
+    def _is_late(self, row: data.QueueRow) -> bool:
+        return self._shown_state(row) == LATE
 
     def _cells(self, row: data.QueueRow) -> list[TableCell]:
         # Cut with an ellipsis, never wrapped: only the channel cell has several lines, and
         # it breaks them itself (between channels).
-        state = LATE if self._is_late(row) else row.state
+        state = self._shown_state(row)
         return [
             TableCell(str(row.id), right=True),
             TableCell(when(row.scheduled_at, self.ctx.tz)),
@@ -275,17 +276,17 @@ class QueueScreen(LoaScreen):
         # A row's height follows its channel count (the channel cell wraps), and update_cell
         # keeps the height: a changed channel count rebuilds too.
         keys = [f"{r.id}:{len(r.deliveries)}" for r in rows]
-        late = {str(r.id): self._is_late(r) for r in rows}
+        shown = {str(r.id): self._shown_state(r) for r in rows}
         if keys == self.keys:
             for row in rows:
                 key = str(row.id)
-                if self.rows.get(key) != row or self.shown_late.get(key) != late[key]:
+                if self.rows.get(key) != row or self.shown_states.get(key) != shown[key]:
                     for (column, _label, _width), value in zip(
                         COLUMNS, self._cells(row), strict=True
                     ):
                         table.update_cell(key, column, value)
             self.rows = {str(r.id): r for r in rows}
-            self.shown_late = late
+            self.shown_states = shown
             return
         current = self.current_post_id()
         scroll_y = table.scroll_y
@@ -298,7 +299,7 @@ class QueueScreen(LoaScreen):
             table.add_row(*cells, key=str(row.id), height=height)
         self.keys = keys
         self.rows = {str(r.id): r for r in rows}
-        self.shown_late = late
+        self.shown_states = shown
         if current is not None and str(current) in self.rows:
             table.move_cursor(row=table.get_row_index(str(current)), animate=False, scroll=False)
             table.scroll_y = scroll_y

@@ -158,10 +158,13 @@ async def test_the_bar_counts_failed_and_to_check_and_l_lists_the_late_posts(
         assert app.screen.query_one("#state", Select).value == "late"
         rows = table_rows(pilot)
         assert [(r[0], r[2]) for r in rows] == [(str(late), "late")]
-        # The failing post's time has passed too, but nothing of it waits: not late.
+        # The failing post's time has passed too, but nothing of it waits: not late, and
+        # not "scheduled" either (it will not go out by itself): it needs attention.
         await pilot.press("escape")
         await settle(pilot)
-        assert len(table_rows(pilot)) == 3
+        states = {r[0]: r[2] for r in table_rows(pilot)}
+        assert (states[str(failing)], states[str(late)]) == ("needs attention", "late")
+        assert len(states) == 3
 
 
 async def test_a_post_turns_late_in_its_row_as_the_clock_passes_its_time(
