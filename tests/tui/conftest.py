@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import Engine
@@ -10,10 +10,19 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from content.office import ChannelDirectory
+from content.ui.i18n import set_language
 from tests.helpers import FakeClock
 from tui import LoaApp
 
 SIZE = (120, 40)
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test() -> Iterator[None]:
+    """The language is per process: a test that switches to Vietnamese must not leave it on
+    for the next one."""
+    yield
+    set_language("en")
 
 
 @pytest.fixture
