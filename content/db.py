@@ -8,6 +8,7 @@ Alembic migrations in ``content/migrations``; :func:`open_database` upgrades on 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -25,6 +26,8 @@ from sqlmodel import Session
 
 from content.errors import LoaError
 from content.files import FileWriteError, share_new
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SQLITE_PATH = "loa.db"
 #: Seconds a writer waits for another process's write transaction before giving up.
@@ -137,19 +140,74 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Bring the schema to the newest revision; returns (before, after). Safe to repeat."""
+    """Bring the schema to the newest revision; returns (before, after). Safe to repeat.
+
+    A database that has a schema is backed up first (see
+    :func:`content.backup.backup_before_upgrade`), and the migrations run in one
+    transaction on both databases: a failed upgrade leaves the schema as it was.
+    """
+    migrating = _migration_engine(engine)
     try:
-        with engine.begin() as conn:
+        with migrating.begin() as conn:
             if conn.dialect.name == "postgresql":
                 # Several daemons may start at once: one upgrades, the others wait.
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
             before = MigrationContext.configure(conn).get_current_revision()
+            if before is not None and before != head_revision():
+                _backup_first(engine, before)
             command.upgrade(_alembic_config(conn), "head")
             after = MigrationContext.configure(conn).get_current_revision()
     except DBAPIError as exc:
         raise DatabaseError(f"database {_safe_url(engine)}: {_first_line(exc)}") from None
+    finally:
+        if migrating is not engine:
+            migrating.dispose()
     assert after is not None
     return before, after
+
+
+def _migration_engine(engine: Engine) -> Engine:
+    """The engine migrations run on: on SQLite one whose transactions cover DDL too.
+
+    Python's sqlite3 driver opens a transaction only before INSERT/UPDATE/DELETE, so each
+    CREATE or ALTER of a migration would commit on its own; SQLAlchemy's documented recipe
+    hands transaction control to SQLite and emits BEGIN itself.
+    """
+    if engine.dialect.name != "sqlite":
+        return engine
+    migrating = create_engine(
+        engine.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT, "check_same_thread": False}
+    )
+
+    @event.listens_for(migrating, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None  # no implicit BEGIN/COMMIT by the driver
+        _sqlite_pragmas(dbapi_connection, record)
+
+    @event.listens_for(migrating, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return migrating
+
+
+def _backup_first(engine: Engine, revision: str) -> None:
+    from content.backup import backup_before_upgrade  # it needs this module: import late
+
+    path = backup_before_upgrade(engine, revision)
+    if path is None:
+        log.warning(
+            "database %s: upgrading schema %s without a backup (pg_dump is not installed)",
+            _safe_url(engine),
+            revision,
+        )
+    else:
+        log.warning(
+            "database %s: schema %s backed up to %s before upgrading",
+            _safe_url(engine),
+            revision,
+            path,
+        )
 
 
 def open_database(url: str, *, migrate: bool = True) -> Engine:

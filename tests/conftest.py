@@ -39,6 +39,14 @@ def pg_unavailable() -> str | None:
     return None
 
 
+@pytest.fixture(autouse=True)
+def _backups_out_of_the_way(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Schema upgrades back the database up first: into a scratch folder, not the checkout."""
+    monkeypatch.setenv("LOA_BACKUP_DIR", str(tmp_path_factory.mktemp("backups", numbered=True)))
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A fresh SQLite file."""

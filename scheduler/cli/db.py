@@ -1,21 +1,50 @@
-"""`loa db upgrade`: bring the database schema up to date by hand."""
+"""`loa db upgrade`, `loa backup`, `loa restore`: the database's upkeep.
+
+They act for nobody (like the daemon): the service user runs them, from cron or by hand.
+"""
 
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
+from pathlib import Path
 
-from content.db import make_engine, resolve_url, upgrade
-from scheduler.cli.common import subcommand_parent
+from content.backup import BackupInfo, backup, restore
+from content.db import make_engine, open_database, resolve_url, upgrade
+from scheduler.cli.common import subcommand_parent, unattended
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the ``db`` commands."""
+    """Add the ``db``, ``backup`` and ``restore`` commands."""
     db = subparsers.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(title="db commands", metavar="COMMAND", required=True)
     up = db_sub.add_parser(
         "upgrade", parents=[subcommand_parent()], help="apply pending schema migrations"
     )
     up.set_defaults(handler=run_upgrade)
+
+    save = subparsers.add_parser(
+        "backup",
+        parents=[subcommand_parent()],
+        help="copy the database, consistent even while the daemon publishes",
+    )
+    save.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        help="the backup file (default: loa-YYYYMMDDTHHMMSSZ.db, or .dump for PostgreSQL)",
+    )
+    save.set_defaults(handler=run_backup)
+    unattended(save)
+
+    back = subparsers.add_parser(
+        "restore",
+        parents=[subcommand_parent()],
+        help="replace the database with a backup (stop the daemon first)",
+    )
+    back.add_argument("path", type=Path, help="a file made by `loa backup`")
+    back.set_defaults(handler=run_restore)
+    unattended(back)
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
@@ -27,4 +56,38 @@ def run_upgrade(args: argparse.Namespace) -> int:
         print(f"{where}: already at revision {after}")
     else:
         print(f"{where}: upgraded from {before or 'an empty database'} to revision {after}")
+    return 0
+
+
+def _summary(info: BackupInfo) -> str:
+    return f"schema {info.revision or 'empty'}, {info.posts} posts, {info.deliveries} deliveries"
+
+
+def run_backup(args: argparse.Namespace) -> int:
+    """Take a backup and say what it holds."""
+    engine = open_database(resolve_url(args.db))
+    try:
+        out = args.out
+        if out is None:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            out = Path(f"loa-{stamp}.{'db' if engine.dialect.name == 'sqlite' else 'dump'}")
+        info = backup(engine, out)
+    finally:
+        engine.dispose()
+    print(f"backup written to {info.path}: {_summary(info)}")
+    return 0
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    """Restore a backup (refused while a daemon runs) and bring it to this Loa's schema."""
+    from scheduler.dispatch import SILENT_AFTER
+
+    engine = make_engine(resolve_url(args.db))
+    try:
+        info = restore(engine, args.path, silent_after=SILENT_AFTER)
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    where = engine.url.render_as_string(hide_password=True)
+    print(f"{where} restored from {args.path}: {_summary(info)}")
     return 0
