@@ -224,6 +224,21 @@ class Credential(SQLModel, table=True):
     updated_at: datetime
 
 
+class KeyFingerprint(SQLModel, table=True):
+    """Which encryption key the database's secrets were written with (never the key itself).
+
+    The first process to use a key records its fingerprint (SHA-256, first 16 hex digits);
+    a process holding another key refuses to start instead of failing later on decryption.
+    """
+
+    #: What the key protects: ``credential`` (the Zalo tokens).
+    purpose: str = Field(primary_key=True, max_length=50)
+    fingerprint: str = Field(max_length=64)
+    recorded_at: datetime
+    #: The worker (host:pid) or user that recorded it, for the refusal message.
+    recorded_by: str | None = Field(default=None, max_length=200)
+
+
 class AuditEvent(SQLModel, table=True):
     """Append-only record of who changed what, when.
 
