@@ -94,6 +94,10 @@ class Office(_Strict):
     posting_slots: list[str] = []
     alert_recipients: list[str] = []
     branding: Branding = Branding()
+    #: The file holding the key that encrypts the Zalo tokens in the database (relative to
+    #: this file; LOA_CREDENTIAL_KEY_FILE overrides it). Default: beside a SQLite database;
+    #: with PostgreSQL it must be named (or LOA_CREDENTIAL_KEY set), the same key on every host.
+    credential_key_file: Path | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -239,6 +243,9 @@ def load(path: Path) -> Config:
     if "office" not in data:
         raise ConfigError(f"{path}:1: office: missing [office] table (name, timezone, ...)")
     office = _model(Office, data["office"], ("office",), where)
+    if office.credential_key_file is not None:
+        key_file = path.parent / office.credential_key_file.expanduser()  # absolute stays
+        office = office.model_copy(update={"credential_key_file": key_file})
     channels_raw = data.get("channels", {})
     if not isinstance(channels_raw, dict) or not channels_raw:
         raise ConfigError(where.at(("channels",), "no channels; add a [channels.ID] table"))

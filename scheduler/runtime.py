@@ -42,7 +42,13 @@ def build_daemon(
     clock: Callable[[], datetime] = utcnow,
 ) -> Daemon:
     """A daemon with one client per configured channel and the standard periodic jobs."""
-    tokens = TokenStore(engine, clock=clock)
+    # Only an office with a Zalo OA needs the credential key (a Facebook-only office on
+    # PostgreSQL names none); made before anything runs, so another key stops the start.
+    tokens = (
+        TokenStore(engine, key_file=config.office.credential_key_file, clock=clock)
+        if any(isinstance(ch, ZaloChannel) for ch in config.channels.values())
+        else None
+    )
     channels = {
         cid: build_channel(
             cid, config, engine=engine, transport=transport, clock=clock, tokens=tokens

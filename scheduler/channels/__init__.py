@@ -65,7 +65,8 @@ def build_channel(
     ``engine`` holds the Zalo token store; ``transport`` routes HTTP elsewhere (tests);
     ``clock`` returns the aware current time and ``sleep`` waits (both injectable so tests
     never sleep). ``tokens`` shares one :class:`TokenStore` between clients; otherwise one is
-    made with the key from LOA_CREDENTIAL_KEY or ``key_file`` (default beside the database).
+    made with the key from LOA_CREDENTIAL_KEY, else LOA_CREDENTIAL_KEY_FILE, ``key_file`` or
+    ``credential_key_file`` in ``[office]`` (default beside a SQLite database).
     Secrets are read lazily, on the first call that needs them. Call ``aclose()`` when done.
     """
     channel = config.channels.get(channel_id)
@@ -75,7 +76,12 @@ def build_channel(
     if isinstance(channel, FacebookChannel):
         return FacebookPage(channel_id, channel, transport=transport, clock=clock, sleep=sleep)
     assert isinstance(channel, ZaloChannel)
-    store = tokens or TokenStore(engine, key_file=key_file, clock=clock, sleep=sleep)
+    store = tokens or TokenStore(
+        engine,
+        key_file=key_file or config.office.credential_key_file,
+        clock=clock,
+        sleep=sleep,
+    )
     media = MediaStore.from_config(config.media) if config.media else None
     return ZaloOA(
         channel_id,

@@ -24,15 +24,24 @@ re-consents. So:
   Zalo refuses it and the error says plainly that an OA admin must re-consent.
 * **Refresh early.** Access tokens live 25 h; Loa refreshes when less than 12 h are left.
 
-Tokens are encrypted with Fernet. The key comes from ``LOA_CREDENTIAL_KEY``, else a key file
-(default ``loa-credential.key`` beside the SQLite database, or in the working directory for
-PostgreSQL), created with mode 0600 when missing.
+Tokens are encrypted with Fernet. The key comes from ``LOA_CREDENTIAL_KEY``, else a key file:
+``LOA_CREDENTIAL_KEY_FILE``, else ``credential_key_file`` in channels.toml's ``[office]``, else
+``loa-credential.key`` beside the SQLite database; it is created with mode 0600 when missing.
+With PostgreSQL there is no default: daemons on several hosts must share one key, and a key
+made in whatever the working directory was would differ per host, so Loa refuses instead.
+
+The database keeps the key's fingerprint (table ``keyfingerprint``: the first 16 hex digits of
+its SHA-256, never the key). The first key to use a database records it; a process holding
+another key refuses to start with one line naming both, instead of pausing every Zalo
+channel later when nothing it reads decrypts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import socket
 import stat
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -43,10 +52,11 @@ from pathlib import Path
 import httpx
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from content.errors import LoaError
-from content.models import Credential
+from content.models import Credential, KeyFingerprint
 from scheduler.channels.base import AuthError
 from scheduler.channels.http import get_logger, register_secret
 from scheduler.channels.zalo_oauth import TokenPair, ZaloOAuthClient
@@ -55,7 +65,11 @@ from scheduler.config import Config, ZaloChannel
 log = get_logger("channels.credentials")
 
 KEY_ENV = "LOA_CREDENTIAL_KEY"
+#: Where the key file is, for every Loa process of this host (overrides channels.toml).
+KEY_FILE_ENV = "LOA_CREDENTIAL_KEY_FILE"
 KEY_FILE_NAME = "loa-credential.key"
+#: The ``keyfingerprint`` row of the key that encrypts the Zalo tokens.
+FINGERPRINT_PURPOSE = "credential"
 #: Refresh when less than this is left of the access token's 25 h.
 REFRESH_WHEN_LEFT = timedelta(hours=12)
 #: Zalo refresh tokens live 3 months from issue (Zalo does not send their lifetime).
@@ -74,7 +88,37 @@ Refresher = Callable[[str], Awaitable[TokenPair]]
 
 
 class CredentialKeyError(LoaError):
-    """The encryption key is missing, unreadable, unsafe, or does not match the database."""
+    """The encryption key is missing, unreadable, unsafe, or does not match the database.
+
+    Codes: ``key_unset`` (PostgreSQL and no key named), ``key_invalid`` (not a Fernet key),
+    ``key_file_mode`` (readable by others), ``key_file_io`` (cannot be created or read),
+    ``key_mismatch`` (another key's fingerprint is recorded: params ``recorded``, ``given``,
+    ``source``), ``key_foreign`` (no fingerprint yet, but the stored tokens do not decrypt).
+    """
+
+    def __init__(self, code: str, message: str, **params: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class CredentialKey:
+    """A Fernet key and where it came from (the key itself never appears in a repr)."""
+
+    value: bytes = field(repr=False)
+    #: For messages: ``environment variable LOA_CREDENTIAL_KEY`` or ``key file PATH``.
+    source: str
+
+    @property
+    def fingerprint(self) -> str:
+        """What the database records of this key (see :func:`key_fingerprint`)."""
+        return key_fingerprint(self.value)
+
+
+def key_fingerprint(key: bytes) -> str:
+    """The first 16 hex digits of the key's SHA-256: names a key without revealing it."""
+    return hashlib.sha256(key.strip()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -115,31 +159,132 @@ class _Wait:
     seconds: float
 
 
-def default_key_path(engine: Engine) -> Path:
-    """``loa-credential.key`` beside the SQLite file, else in the working directory."""
+def default_key_path(engine: Engine) -> Path | None:
+    """``loa-credential.key`` beside the SQLite file; None for PostgreSQL (no safe default)."""
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return Path(url.database).resolve().parent / KEY_FILE_NAME
-    return Path.cwd() / KEY_FILE_NAME
+    return None
 
 
-def load_key(key_file: Path, environ: Mapping[str, str] | None = None) -> bytes:
-    """The Fernet key: ``LOA_CREDENTIAL_KEY``, else ``key_file`` (created 0600 if missing)."""
+def key_location(
+    engine: Engine, key_file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Path | None:
+    """The key file to use: ``LOA_CREDENTIAL_KEY_FILE``, else ``key_file`` (channels.toml's
+    ``credential_key_file``), else the default beside a SQLite database (None: none)."""
+    env = os.environ if environ is None else environ
+    if env.get(KEY_FILE_ENV):
+        return Path(env[KEY_FILE_ENV]).expanduser()
+    return key_file or default_key_path(engine)
+
+
+def resolve_key(
+    engine: Engine, key_file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> CredentialKey:
+    """The credential key of ``engine``'s database: ``LOA_CREDENTIAL_KEY``, else its key file
+    (see :func:`key_location`, created 0600 if missing). With PostgreSQL and no key named,
+    :class:`CredentialKeyError` (``key_unset``) rather than a key in the working directory."""
     env = os.environ if environ is None else environ
     if env.get(KEY_ENV):
-        key = env[KEY_ENV].strip().encode()
-        where = f"environment variable {KEY_ENV}"
-    else:
-        key = _read_or_create_key_file(key_file)
-        where = f"key file {key_file}"
+        return _valid(env[KEY_ENV].strip().encode(), f"environment variable {KEY_ENV}")
+    path = key_location(engine, key_file, env)
+    if path is None:
+        raise CredentialKeyError(
+            "key_unset",
+            f"no credential key for this {engine.url.get_backend_name()} database: set "
+            f"{KEY_ENV}, or {KEY_FILE_ENV} (or credential_key_file in [office]) to a key file "
+            "every host shares; Loa does not create one in the working directory",
+        )
+    return _valid(_read_or_create_key_file(path), f"key file {path}")
+
+
+def _valid(key: bytes, where: str) -> CredentialKey:
     try:
         Fernet(key)
     except ValueError:
         raise CredentialKeyError(
+            "key_invalid",
             f"{where}: not a valid key (expected 32 url-safe base64-encoded bytes, as made by "
-            "Fernet.generate_key())"
+            "Fernet.generate_key())",
+            source=where,
         ) from None
-    return key
+    return CredentialKey(key, where)
+
+
+def check_fingerprint(
+    engine: Engine,
+    key: CredentialKey,
+    *,
+    now: datetime | None = None,
+    recorded_by: str | None = None,
+) -> str:
+    """Refuse ``key`` unless it is the database's credential key; returns its fingerprint.
+
+    The first key to use the database records its fingerprint (two processes starting at
+    once with different keys: the primary key lets one record, and the other is compared
+    with it). A database from before fingerprints whose Zalo tokens do not decrypt with
+    ``key`` is refused too, rather than recording the wrong key.
+    """
+    fingerprint = key.fingerprint
+    for _ in range(2):
+        with Session(engine) as session:
+            row = session.get(KeyFingerprint, FINGERPRINT_PURPOSE)
+            if row is not None:
+                if row.fingerprint != fingerprint:
+                    raise _mismatch(row, key)
+                return fingerprint
+            _refuse_foreign(session, key)
+            session.add(
+                KeyFingerprint(
+                    purpose=FINGERPRINT_PURPOSE,
+                    fingerprint=fingerprint,
+                    recorded_at=now or datetime.now(UTC),
+                    recorded_by=recorded_by or f"{socket.gethostname()}:{os.getpid()}",
+                )
+            )
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                continue  # another process recorded its key meanwhile: compare with it
+            log.info("credential key %s recorded in the database (%s)", fingerprint, key.source)
+            return fingerprint
+    raise AssertionError("unreachable: the fingerprint row exists after a conflict")
+
+
+def _mismatch(row: KeyFingerprint, key: CredentialKey) -> CredentialKeyError:
+    return CredentialKeyError(
+        "key_mismatch",
+        f"credential key mismatch: this database's Zalo tokens were encrypted with the key of "
+        f"fingerprint {row.fingerprint}, but {key.source} has fingerprint {key.fingerprint}; "
+        f"set {KEY_ENV} or {KEY_FILE_ENV} to the database's key",
+        recorded=row.fingerprint,
+        given=key.fingerprint,
+        source=key.source,
+    )
+
+
+def _refuse_foreign(session: Session, key: CredentialKey) -> None:
+    """Tokens stored before fingerprints existed must decrypt with the key about to be
+    recorded: otherwise the wrong key would become the database's for good."""
+    stored = session.exec(
+        select(Credential.refresh_token_enc)
+        .where(Credential.refresh_token_enc.is_not(None))  # type: ignore[union-attr]
+        .limit(1)
+    ).first()
+    if stored is None:
+        return
+    try:
+        Fernet(key.value).decrypt(stored.encode())
+    except InvalidToken:
+        raise CredentialKeyError(
+            "key_foreign",
+            f"the Zalo tokens in this database were not encrypted with {key.source} "
+            f"(fingerprint {key.fingerprint}); set {KEY_ENV} or {KEY_FILE_ENV} to the key "
+            "they were stored with",
+            given=key.fingerprint,
+            source=key.source,
+        ) from None
 
 
 def _read_or_create_key_file(path: Path) -> bytes:
@@ -149,7 +294,9 @@ def _read_or_create_key_file(path: Path) -> bytes:
     except FileExistsError:
         pass
     except OSError as exc:
-        raise CredentialKeyError(f"key file {path}: cannot create: {exc.strerror}") from None
+        raise CredentialKeyError(
+            "key_file_io", f"key file {path}: cannot create: {exc.strerror}", path=str(path)
+        ) from None
     else:
         with os.fdopen(fd, "wb") as out:
             out.write(Fernet.generate_key())
@@ -160,12 +307,16 @@ def _read_or_create_key_file(path: Path) -> bytes:
         mode = path.stat().st_mode
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise CredentialKeyError(
+                "key_file_mode",
                 f"key file {path} is readable by group or others "
-                f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}"
+                f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}",
+                path=str(path),
             )
         return path.read_bytes().strip()
     except OSError as exc:
-        raise CredentialKeyError(f"key file {path}: cannot read: {exc.strerror}") from None
+        raise CredentialKeyError(
+            "key_file_io", f"key file {path}: cannot read: {exc.strerror}", path=str(path)
+        ) from None
 
 
 class TokenStore:
@@ -184,10 +335,16 @@ class TokenStore:
         lease: timedelta = LEASE,
     ) -> None:
         self._engine = engine
-        self._fernet = Fernet(
-            key or load_key(key_file or default_key_path(engine), environ=environ)
-        )
         self._clock = clock or (lambda: datetime.now(UTC))
+        credential_key = (
+            CredentialKey(key, "the key given")
+            if key
+            else resolve_key(engine, key_file, environ=environ)
+        )
+        # Checked here, when the store is made: a daemon (or doctor) with another key stops
+        # at start with one line, instead of pausing every Zalo channel at its first call.
+        self.fingerprint = check_fingerprint(engine, credential_key, now=self._clock())
+        self._fernet = Fernet(credential_key.value)
         self._sleep = sleep or asyncio.sleep
         self.hooks = hooks or RefreshHooks()
         self._lease = lease
@@ -506,7 +663,7 @@ async def refresh_if_due(
     channel = config.channels.get(channel_id)
     if not isinstance(channel, ZaloChannel):
         raise LoaError(f"channel {channel_id!r} is not a Zalo OA channel")
-    store = store or TokenStore(engine, clock=clock)
+    store = store or TokenStore(engine, key_file=config.office.credential_key_file, clock=clock)
     before = store.current(channel_id)
     if before is not None and not before.due(store.now(), within):
         return False

@@ -22,6 +22,7 @@ from scheduler.channels import build_channel
 from scheduler.channels.base import AuthError
 from scheduler.channels.credentials import (
     LEASE,
+    CredentialKeyError,
     RefreshHooks,
     TokenStore,
     default_key_path,
@@ -269,13 +270,13 @@ def test_key_file_is_created_0600_next_to_the_sqlite_database(tmp_path, monkeypa
     engine.dispose()
 
 
-async def test_wrong_key_is_a_clear_auth_error(sb, engine, key):
+async def test_wrong_key_is_refused_when_the_store_is_made(sb, engine, key):
     client = oauth(sb)
     await TokenStore(engine, key=key).access_token(
         CHANNEL, client.refresh, bootstrap=lambda: sb.refresh_token()
     )
-    with pytest.raises(AuthError, match="cannot be decrypted"):
-        TokenStore(engine, key=Fernet.generate_key()).current(CHANNEL)
+    with pytest.raises(CredentialKeyError, match="fingerprint"):
+        TokenStore(engine, key=Fernet.generate_key())
     await client.aclose()
 
 
