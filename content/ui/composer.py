@@ -39,6 +39,7 @@ from content.limits import TEXT_LIMITS, length
 from content.models import Delivery, Post, PostState
 from content.office import ZALO_OA, ChannelDirectory
 from content.queue import ZALO_NIGHT, ImageInput, Outcome, PostInput, Repeat
+from content.times import parse_date, parse_when
 from content.ui import data
 from content.ui.base import ActionFinished, LoaModal, LoaScreen, report_error
 from content.ui.dialogs import ConfirmDialog
@@ -46,14 +47,12 @@ from content.ui.fmt import (
     NOW_WORDS,
     WEEKDAYS,
     date_placeholder,
-    parse_local,
-    parse_local_date,
     time_placeholder,
     when,
     when_long,
 )
 from content.ui.i18n import N_, _
-from content.ui.messages import in_words
+from content.ui.messages import error_in_words, in_words
 from content.ui.preview import ImagePreview, Thumbnail, make_thumbnail, open_full_image
 
 #: Form fields that a ValidationError can name, and the error line under each.
@@ -81,6 +80,17 @@ def uploaded_photos(directory: Path) -> list[str]:
     except OSError:
         return []
     return [p.name for p in sorted(files, key=lambda p: (p.stat().st_mtime, p.name), reverse=True)]
+
+
+def unreadable(raw: str, exc: OSError) -> str:
+    """Why an image file could not be read, in the officer's language (not the C library's)."""
+    if isinstance(exc, FileNotFoundError):
+        return _("{path}: there is no such file.").format(path=raw)
+    if isinstance(exc, PermissionError):
+        return _("{path}: Loa may not read this file.").format(path=raw)
+    if isinstance(exc, IsADirectoryError):
+        return _("{path} is a folder, not an image file.").format(path=raw)
+    return _("{path} could not be read ({reason}).").format(path=raw, reason=exc.strerror or exc)
 
 
 @dataclass
@@ -201,7 +211,7 @@ def build_repeat(form: Form) -> Repeat | None:
         return None
     if not form.repeat_until.strip():
         raise ValidationError(_("Give the date of the last repetition."), field="repeat")
-    until = parse_local_date(form.repeat_until, field="repeat")
+    until = parse_date(form.repeat_until, field="repeat")
     if form.repeat_kind == "days":
         every = form.repeat_every.strip()
         if not every.isdigit() or int(every) < 1:
@@ -343,9 +353,12 @@ class ComposerScreen(LoaScreen):
                 yield Label(_("Link (optional)"), classes="form-label")
                 yield Input(id="link", placeholder="https://…")
                 yield Static("", id="error-link", classes="field-error")
-                yield Label(_("Images: file paths, separated by commas"), classes="form-label")
-                yield Input(id="images", placeholder=_("/home/me/pictures/warning.png"))
-                if self.uploads is not None:
+                if self.uploads is None:
+                    yield Label(_("Images: file paths, separated by commas"), classes="form-label")
+                    yield Input(id="images", placeholder=_("/home/me/pictures/warning.png"))
+                else:
+                    yield Label(_("Images: your uploaded photos"), classes="form-label")
+                    yield Input(id="images", placeholder=_("choose below, or type a photo's name"))
                     # The server's paths mean nothing to a browser user: offer his uploads.
                     yield Select[str]([], prompt=_("Images"), id="uploads")
                 yield Static("", id="images-info", classes="field-hint")
@@ -353,9 +366,13 @@ class ComposerScreen(LoaScreen):
                 yield Static("", id="error-image", classes="field-error")
             with VerticalScroll(id="composer-side"):
                 yield Label(_("Channels and groups"), classes="form-label")
+                # Only what this account may write to: a ward officer is not offered the
+                # province's Pages (the queue would refuse them anyway).
+                mine = set(self.ctx.channel_ids())
                 selections: list[Selection[str]] = [
                     Selection(f"{cid} · {KIND_LABELS.get(info.kind, info.kind)}", cid, False)
                     for cid, info in directory.channels.items()
+                    if cid in mine
                 ]
                 selections += [
                     Selection(
@@ -364,6 +381,7 @@ class ComposerScreen(LoaScreen):
                         False,
                     )
                     for name, ids in directory.groups.items()
+                    if set(ids) <= mine
                 ]
                 yield SelectionList[str](*selections, id="composer-channels")
                 yield Static("", id="error-channel", classes="field-error")
@@ -531,11 +549,21 @@ class ComposerScreen(LoaScreen):
         elif value.lower() in NOW_WORDS:
             hint.update(_("As soon as it is approved."))
         else:
+            now = self.ctx.clock()
             try:
-                at = parse_local(value, tz)
+                at = parse_when(value, tz, now=now)
             except ValidationError as exc:
                 hint.update("")
-                error.update(exc.message)
+                error.update(error_in_words(exc))
+                return
+            if at < now:
+                # Said while typing: the queue would only refuse it on saving.
+                hint.update("")
+                error.update(
+                    _("{when} is in the past (it is now {now}).").format(
+                        when=when(at, tz), now=when(now, tz)
+                    )
+                )
                 return
             text = f"→ {when_long(at, tz)} ({tz.key})"
             zalo = self._zalo_at_night(at)
@@ -700,10 +728,20 @@ class ComposerScreen(LoaScreen):
         self._images_done()
 
     def _image_path(self, raw: str) -> Path:
-        """A typed image: a bare name in `loa web` is one of the officer's uploads."""
-        if self.uploads is not None and "/" not in raw and (self.uploads / raw).is_file():
-            return self.uploads / raw
-        return Path(raw).expanduser()
+        """A typed image: a path in the terminal; in `loa web` one of the officer's uploads.
+
+        A browser user has no business reading the server's files: only the names of the
+        photos he uploaded are taken there (never a path, never ``..``).
+        """
+        if self.uploads is None:
+            return Path(raw).expanduser()
+        name = raw.strip()
+        if name and name in uploaded_photos(self.uploads):
+            return self.uploads / name
+        raise ValidationError(
+            _("{name} is not one of your uploaded photos: upload it first.").format(name=raw),
+            field="image",
+        )
 
     @on(Input.Blurred, "#images")
     @on(Input.Submitted, "#images")
@@ -718,10 +756,10 @@ class ComposerScreen(LoaScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="thumbnail")
     def _draw_thumbnail(self, raw: str, count: int) -> None:
-        path = self._image_path(raw)
         try:
+            path = self._image_path(raw)
             blob = path.read_bytes()
-        except OSError:
+        except (OSError, ValidationError):
             # The image check names the problem under the field; nothing to draw.
             self.post_message(ThumbnailReady(None, None))
             return
@@ -759,18 +797,18 @@ class ComposerScreen(LoaScreen):
             kinds = []
         lines: list[str] = []
         for raw in paths:
-            path = self._image_path(raw)
             try:
+                path = self._image_path(raw)
                 blob = path.read_bytes()
                 info = media.inspect_image(blob, name=path.name)
                 notes: list[str] = []
                 for kind in kinds:
                     notes += media.check_for_channel(info, kind)
             except OSError as exc:
-                self.post_message(ImagesChecked(lines, f"{raw}: {exc.strerror or exc}"))
+                self.post_message(ImagesChecked(lines, unreadable(raw, exc)))
                 return
             except ValidationError as exc:
-                self.post_message(ImagesChecked(lines, exc.message))
+                self.post_message(ImagesChecked(lines, error_in_words(exc)))
                 return
             size = f"{info.size_bytes / 1024:,.0f} KB"
             line = f"✓ {path.name}: {info.format} {info.width}×{info.height}, {size}"
@@ -814,7 +852,7 @@ class ComposerScreen(LoaScreen):
         """Put a refused field's message under that field (or in a notification)."""
         name = {"until": "repeat", "variant": "text"}.get(error.field or "", error.field)
         if name in ERROR_FIELDS and self.query(f"#error-{name}"):
-            self.query_one(f"#error-{name}", Static).update(in_words(error.message))
+            self.query_one(f"#error-{name}", Static).update(error_in_words(error))
             target = {
                 "channel": "#composer-channels",
                 "at": "#when",
@@ -824,7 +862,7 @@ class ComposerScreen(LoaScreen):
             for widget in self.query(target):
                 if widget.focusable and not widget.disabled:
                     widget.focus()
-            self.notify(in_words(error.message), title=_("Please check"), severity="error")
+            self.notify(error_in_words(error), title=_("Please check"), severity="error")
         else:
             report_error(self, error)
 
@@ -872,7 +910,7 @@ class ComposerScreen(LoaScreen):
             return None
         if value.lower() in NOW_WORDS:
             return self.ctx.clock()
-        return parse_local(value, self.ctx.tz)
+        return parse_when(value, self.ctx.tz, now=self.ctx.clock())
 
     def _variants_for(self, form: Form) -> dict[str, str]:
         """The own texts of channels still chosen (a channel taken off keeps none)."""
@@ -908,7 +946,7 @@ class ComposerScreen(LoaScreen):
                 try:
                     images.append(ImageInput(filename=path.name, data=path.read_bytes()))
                 except OSError as exc:
-                    raise ValidationError(f"{raw}: {exc.strerror or exc}", field="image") from None
+                    raise ValidationError(unreadable(raw, exc), field="image") from None
             request = self._request(form, images)
             return queue.create(
                 request, submit=mode in ("submit", "approve"), approve=mode == "approve"

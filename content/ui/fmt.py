@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from content.errors import ValidationError
 from content.health import LATE_AFTER, is_late
 from content.listing import ATTENTION
-from content.times import parse_when
 from content.ui.i18n import N_, _, language
 
 #: The pseudo state of a post whose time has passed while a delivery still waits.
@@ -88,9 +85,6 @@ WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_
 #: Accepted as "as soon as approved" in the time field, in both languages.
 NOW_WORDS = frozenset({"now", "bây giờ", "ngay", "ngay bây giờ"})
 
-_VI_DATETIME = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2}):(\d{2})\s*$")
-_VI_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
-
 
 def post_state(state: str) -> str:
     """A post state in the current language."""
@@ -148,41 +142,9 @@ def when_long(value: datetime | None, tz: ZoneInfo) -> str:
     return f"{weekday} {local.strftime(date_format())}"
 
 
-def parse_local(text: str, tz: ZoneInfo, *, field: str = "at") -> datetime:
-    """What an officer typed as a time, in the office's zone, to aware UTC.
-
-    Accepts ``DD/MM/YYYY HH:MM`` (how Vietnamese offices write dates) as well as
-    ``YYYY-MM-DD HH:MM`` and ISO 8601, whatever the UI language.
-    """
-    match = _VI_DATETIME.match(text)
-    if match:
-        day, month, year, hour, minute = (int(g) for g in match.groups())
-        text = f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}"
-    try:
-        return parse_when(text, tz, field=field)
-    except ValidationError:
-        raise ValidationError(
-            _("not a time; type {format}").format(format=time_placeholder()), field=field
-        ) from None
-
-
 def date_placeholder() -> str:
     """What to type in a date field."""
     return "DD/MM/YYYY" if language() == "vi" else "YYYY-MM-DD"
-
-
-def parse_local_date(text: str, *, field: str = "until") -> date:
-    """A date as an officer types it: ``DD/MM/YYYY`` or ``YYYY-MM-DD``, whatever the language."""
-    match = _VI_DATE.match(text)
-    try:
-        if match:
-            day, month, year = (int(g) for g in match.groups())
-            return date(year, month, day)
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise ValidationError(
-            _("not a date; type {format}").format(format=date_placeholder()), field=field
-        ) from None
 
 
 def error_in_words(error_class: str | None, code: str | None, message: str | None) -> str:

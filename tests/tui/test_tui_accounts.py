@@ -54,3 +54,18 @@ async def test_an_author_sees_his_units_posts_and_is_told_he_cannot_approve(
         ), notifications(pilot)
     assert make_queue().get(ward.post.id)[0].state == PostState.IN_REVIEW
     assert make_queue().get(province.post.id)[0].state == PostState.DRAFT
+
+
+async def test_the_composer_offers_only_the_channels_of_his_units(engine, directory, clock):
+    _office(engine, directory, clock)
+    app = _app(engine, directory, clock, "lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        from textual.widgets import SelectionList
+
+        offered = app.screen.query_one("#composer-channels", SelectionList)
+        values = [offered.get_option_at_index(i).value for i in range(offered.option_count)]
+        # His ward's Page only: no province channel, no group reaching beyond his unit.
+        assert values == ["xa-fb"]

@@ -119,3 +119,49 @@ async def test_warnings_are_shown_before_saving(make_app, make_queue):
         await pilot.pause(0.8)
         await settle(pilot)
         assert str(composer.query_one("#composer-warnings", Static).render()) == ""
+
+
+async def test_a_time_already_past_is_said_while_typing(make_app):
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        composer = await _new_post(app, pilot)
+        when = composer.query_one("#when", Input)
+        when.value = "01/01/2020 09:00"
+        when.focus()
+        await pilot.press("tab")
+        await settle(pilot)
+        error = str(composer.query_one("#error-at", Static).render())
+        assert error == "2020-01-01 09:00 is in the past (it is now 2026-11-23 08:00).", error
+        when.value = "31/02/2027 09:00"
+        await pilot.pause()
+        when.focus()
+        await pilot.press("tab")
+        await settle(pilot)
+        error = str(composer.query_one("#error-at", Static).render())
+        assert "not a real date and time" in error, error
+
+
+async def test_in_the_web_an_image_is_one_of_his_uploads_never_a_server_path(
+    make_app, make_queue, tmp_path, monkeypatch
+):
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    monkeypatch.setenv("LOA_UPLOAD_DIR", str(uploads))
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        composer = await _new_post(app, pilot)
+        composer.query_one("#text", TextArea).text = "Cảnh giác lừa đảo"
+        composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
+        # A readable image on the server, outside his uploads: not his to publish.
+        secret = tmp_path / "server-only.png"
+        from PIL import Image
+
+        Image.new("RGB", (600, 400), "red").save(secret)
+        composer.query_one("#images", Input).value = str(secret)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        error = str(composer.query_one("#error-image", Static).render())
+        assert "is not one of your uploaded photos" in error, error
+        assert app.screen is composer
+    with pytest.raises(NotFound):
+        make_queue().get(1)
