@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import http.server
 import json
 import re
 import subprocess
+import threading
 import time
 import unicodedata
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from itertools import count
 from pathlib import Path
@@ -213,6 +216,8 @@ class Browser:
                 "--no-first-run",
                 f"--user-data-dir={self.tmp / 'profile'}",
                 "--window-size=1280,800",
+                # DNS rebinding as an attacker sets it up: his name answers with our address.
+                "--host-resolver-rules=MAP evil.example 127.0.0.1",
                 "--remote-debugging-port=0",
                 "about:blank",
             ],
@@ -423,3 +428,65 @@ async def test_a_wrong_password_is_throttled_in_the_browser(browser: Browser, tm
                 f"attempt {attempt + 1}: {expected}",
             )
             await page.evaluate("document.getElementById('message').remove(); true")
+
+
+#: What another web site on this machine serves: a page that opens loa web's websocket.
+ATTACK = """<!doctype html><title>other site</title><script>
+window.__attack = new Promise((done) => {
+  const ws = new WebSocket("ws://127.0.0.1:%d/ws");
+  ws.onopen = () => done("open");
+  ws.onmessage = () => done("screen");
+  ws.onclose = (event) => done("closed " + event.code);
+});
+</script>"""
+
+
+@contextlib.contextmanager
+def other_site(port: int) -> Iterator[str]:
+    """A plain web site on another port of this machine (same site, other origin)."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            body = (ATTACK % port).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_another_page_in_the_officers_browser_cannot_open_the_terminal(
+    browser: Browser, tmp_path: Path
+):
+    with serve(tmp_path, "--lang", "vi") as served, other_site(served.port) as attacker:
+        page = await browser.new_page()
+        await page.sign_in(served.url, "lan")
+        await page.wait_screen("Bài mới")
+        # The officer, still signed in, opens another page on this machine. Ports do not
+        # count for SameSite, so his session cookie goes with its websocket: only the
+        # Origin check stands between that page and his queue.
+        await page.navigate(attacker)
+        outcome = await page.wait_for("window.__attack", "the other page's websocket")
+        assert outcome.startswith("closed"), outcome
+        assert await page.evaluate("window.__loaText") == ""
+        # A name rebound to this machine (DNS rebinding) is refused too.
+        await page.navigate(f"http://evil.example:{served.port}/")
+        status = await page.wait_for(
+            "document.readyState === 'complete' && "
+            "performance.getEntriesByType('navigation')[0].responseStatus",
+            "the rebound page",
+        )
+        assert status == 403
+        assert "Bài mới" not in (await page.evaluate("document.body.innerText") or "")
