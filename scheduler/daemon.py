@@ -76,6 +76,9 @@ class Daemon:
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _inflight: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
     _scheduler: AsyncIOScheduler | None = field(default=None, init=False)
+    #: When the poll last reached the database (``/healthz`` says the daemon is stuck or cut
+    #: off from its database when this grows old).
+    last_tick: datetime | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.dispatcher = Dispatcher(
@@ -85,7 +88,7 @@ class Daemon:
             worker=self.worker,
             clock=self.clock,
             # Silent for several polls in a row: dead, not slow.
-            silent_after=max(SILENT_AFTER, timedelta(seconds=4 * self.settings.poll_seconds)),
+            silent_after=self.silent_after,
         )
 
     @property
@@ -181,7 +184,13 @@ class Daemon:
             if not self.dispatcher.outage.absorbed(exc, "polling the queue"):
                 raise
             return
+        self.last_tick = self.clock()
         self._arm(due)
+
+    @property
+    def silent_after(self) -> timedelta:
+        """How long without a tick before this daemon counts as stuck (several polls)."""
+        return max(SILENT_AFTER, timedelta(seconds=4 * self.settings.poll_seconds))
 
     def _poll_database(self) -> datetime | None:
         dispatcher = self.dispatcher

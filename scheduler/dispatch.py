@@ -101,6 +101,9 @@ class AttemptResult:
     detail: str = ""
     #: The delivery's first attempt (its lateness is how late the post left).
     first: bool = False
+    #: Published (or found published): seconds from the post's scheduled time to when the
+    #: result was recorded (its published_at); None for other outcomes or a post without time.
+    published_lateness: float | None = None
 
 
 @dataclass
@@ -166,6 +169,9 @@ class Dispatcher:
     group_commit_seconds: float = 0.03
     #: Called with every attempt's result (the demo and benchmarks measure lateness).
     on_result: Callable[[AttemptResult], None] | None = None
+    #: Also called with every attempt's result (the daemon's Prometheus metrics), whoever
+    #: sets ``on_result``.
+    observers: list[Callable[[AttemptResult], None]] = field(default_factory=list)
     _channel_locks: dict[str, asyncio.Semaphore] = field(default_factory=dict, init=False)
     _unrecorded: list[
         tuple[_Job, Published | Processing | ChannelError, asyncio.Future[tuple[str, str]]]
@@ -492,6 +498,12 @@ class Dispatcher:
         label, detail = await self._record_grouped(job, call.outcome)
         # The first attempt's lateness is how late the post left (retries are late by design).
         first = job.attempts == 0 and job.post.pending_step is None and not job.uncertain
+        scheduled = job.post.first_attempt_at
+        published_lateness = (
+            max(0.0, (self.clock() - scheduled).total_seconds())
+            if label == "published" and scheduled is not None
+            else None
+        )
         result = AttemptResult(
             job.delivery_id,
             job.channel,
@@ -500,9 +512,12 @@ class Dispatcher:
             call.lateness,
             detail,
             first=first,
+            published_lateness=published_lateness,
         )
         if self.on_result is not None:
             self.on_result(result)
+        for observer in self.observers:
+            observer(result)
         log.info(
             "delivery=%s channel=%s outcome=%s latency=%.3fs lateness=%.3fs%s",
             result.delivery_id,

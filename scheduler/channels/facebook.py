@@ -129,6 +129,9 @@ class FacebookPage:
         #: ``appsecret_proof`` for the token, when the app secret is configured ("" when not).
         self._proof: str | None = None
         self._metrics = list(config.insight_metrics)
+        #: The Page token's expiry from the last ``debug_token`` answer (None: not read yet,
+        #: or a token that never expires); the daemon's metrics show it when known.
+        self.token_expires_at: datetime | None = None
         #: Whether Graph answers ``insights.metric(...)`` inside ``fields`` (one op per post).
         self._insights_as_field = True
         self._http = make_client(
@@ -460,6 +463,20 @@ class FacebookPage:
             return HealthCheck("graph version", True, self.config.graph_version)
         return HealthCheck("graph version", True, found.text(), advice=found.advice(), warning=True)
 
+    async def read_token_expiry(self) -> datetime | None:
+        """Ask ``debug_token`` when the Page token expires (None: never); raises a
+        :class:`ChannelError` when Graph cannot say. Also kept in :attr:`token_expires_at`."""
+        self._note_expiry(await self._debug_token())
+        return self.token_expires_at
+
+    def _note_expiry(self, info: Mapping[str, Any]) -> None:
+        try:
+            expires_at = int(info.get("expires_at") or 0)
+        except (TypeError, ValueError):
+            expires_at = 0
+        # 0: a Page token from a long-lived user token never expires.
+        self.token_expires_at = datetime.fromtimestamp(expires_at, UTC) if expires_at else None
+
     async def _debug_token(self) -> dict[str, Any]:
         """``GET /debug_token`` for the channel's own token (the ``data`` object)."""
         self._auth_headers()
@@ -523,14 +540,11 @@ class FacebookPage:
         return checks
 
     def _expiry_check(self, info: Mapping[str, Any]) -> HealthCheck:
-        try:
-            expires_at = int(info.get("expires_at") or 0)
-        except (TypeError, ValueError):
-            expires_at = 0
-        if expires_at == 0:
+        self._note_expiry(info)
+        expires = self.token_expires_at
+        if expires is None:
             # A Page token from a long-lived user token never expires (expires_at: 0).
             return HealthCheck("token", True, "Page token, never expires")
-        expires = datetime.fromtimestamp(expires_at, UTC)
         left = expires - self._clock()
         when = expires.strftime("%Y-%m-%d %H:%M UTC")
         if left <= timedelta(0):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from content.errors import ValidationError
 from content.health import FAILED, LATE, LATE_AFTER, NEEDS_REVIEW, NO_DAEMON, PAUSED, Problem
 from content.heap import limit_malloc_arenas
 from content.times import local_text, utcnow
@@ -29,6 +30,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--poll-seconds", type=float, default=5.0, help="how often to look for new posts"
     )
     daemon.add_argument("--log-level", default="info", choices=("debug", "info", "warning"))
+    daemon.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="N",
+        help="serve Prometheus metrics on /metrics and liveness on /healthz at this port",
+    )
+    daemon.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="address the metrics listen on (default 127.0.0.1: this machine only)",
+    )
     daemon.set_defaults(handler=run_daemon)
     unattended(daemon)
 
@@ -62,6 +75,12 @@ def run_daemon(args: argparse.Namespace) -> int:
     from scheduler.daemon import DaemonSettings, SingleDaemonLock
     from scheduler.runtime import build_daemon
 
+    if args.metrics_port is not None and args.once:
+        raise ValidationError(
+            "serves a running daemon; it cannot go with --once", field="--metrics-port"
+        )
+    if args.metrics_port is not None and not 0 < args.metrics_port < 65536:
+        raise ValidationError(f"{args.metrics_port}: expected 1 to 65535", field="--metrics-port")
     configure_logging(args.log_level)
     # Before any worker thread: each would otherwise keep its own pool of freed photo memory.
     limit_malloc_arenas()
@@ -77,12 +96,21 @@ def run_daemon(args: argparse.Namespace) -> int:
 
         async def main() -> None:
             daemon = build_daemon(ctx.config, engine, settings=settings)
+            server = None
             try:
+                if args.metrics_port is not None:
+                    from scheduler.observability import MetricsServer, observe_daemon
+
+                    server = MetricsServer(
+                        observe_daemon(daemon), args.metrics_host, args.metrics_port
+                    )
                 if args.once:
                     await daemon.run_once()
                 else:
                     await daemon.run_forever()
             finally:
+                if server is not None:
+                    server.close()
                 await daemon.close()
 
         asyncio.run(main())
