@@ -338,3 +338,134 @@ class Alert(SQLModel, table=True):
     message: str
     advice: str | None = None
     sent_at: datetime | None = Field(default=None, index=True)
+
+
+# --- the citizens' inbox (rules in content.inbox) ------------------------------------------
+
+
+class ThreadState(StrEnum):
+    """Where a citizen's thread is. Only :mod:`content.inbox` moves a thread between these."""
+
+    OPEN = "open"  # the citizen wrote; nobody has taken it yet
+    ASSIGNED = "assigned"  # a unit or an officer has it
+    ANSWERED = "answered"  # the office (or the Page/OA admin natively) answered last
+    CLOSED = "closed"
+
+
+class ThreadKind(StrEnum):
+    """Which conversation a thread is: each platform identifies a citizen its own way."""
+
+    ZALO_CHAT = "zalo_chat"  # messages to a Zalo OA (the citizen's UID is per OA)
+    MESSENGER = "messenger"  # Messenger messages to a Page (the PSID is per Page)
+    COMMENTS = "comments"  # comments under a Page's posts (the commenter's id)
+
+
+class InboxThread(SQLModel, table=True):
+    """One citizen on one channel (and one kind of conversation): his messages and ours.
+
+    Personal data is sealed (:class:`content.sealed.Sealer`): the citizen's platform id, name
+    and submitted details; ``citizen_index`` is a keyed hash of the id, to find the thread.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("channel", "kind", "citizen_index"),
+        Index("ix_inboxthread_listing", "state", "channel"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=100, index=True)
+    kind: str = Field(max_length=20)
+    citizen_index: str = Field(max_length=64)
+    #: Another id of the same person (Zalo's ``user_id_by_app``), for withdrawals naming it.
+    citizen_alt_index: str | None = Field(default=None, max_length=64, index=True)
+    citizen_ref_enc: str | None = None
+    citizen_name_enc: str | None = None
+    #: What the citizen submitted (Zalo's info form: phone, address...), sealed JSON.
+    citizen_info_enc: str | None = None
+    state: str = Field(default=ThreadState.OPEN, max_length=20)
+    #: The channel group (or channel) that handles the thread.
+    unit: str | None = Field(default=None, max_length=100)
+    assignee: str | None = Field(default=None, max_length=100, index=True)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+    updated_at: datetime
+    first_inbound_at: datetime | None = None
+    last_inbound_at: datetime | None = None
+    last_outbound_at: datetime | None = None
+    #: The citizen's last interaction of any kind (Zalo counts a follow or a tap on
+    #: "Nhắn tin" too): the platform's reply window runs from it.
+    last_interaction_at: datetime | None = None
+    #: The oldest message of the citizen not answered yet; None when nothing waits.
+    waiting_since: datetime | None = Field(default=None, index=True)
+    first_response_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+    purged_at: datetime | None = None
+
+
+class InboxMessage(SQLModel, table=True):
+    """One message in a thread, in (from the citizen) or out (from the office)."""
+
+    __table_args__ = (
+        # Each platform message once per channel, however it arrived (webhook retry,
+        # backfill, echo of our own reply). NULL for a reply not yet accepted.
+        UniqueConstraint("channel", "platform_id"),
+        Index("ix_inboxmessage_thread", "thread_id", "occurred_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    thread_id: int = Field(foreign_key="inboxthread.id")
+    channel: str = Field(max_length=100)
+    platform_id: str | None = Field(default=None, max_length=200)
+    direction: str = Field(max_length=3)  # in | out
+    #: text, image, location, file, sticker, audio, video, link, info...
+    kind: str = Field(default="text", max_length=20)
+    occurred_at: datetime = Field(index=True)
+    received_at: datetime
+    text_enc: str | None = None
+    #: Attachment references (URLs, coordinates, file names), sealed JSON.
+    attachments_enc: str | None = None
+    #: The platform id this message answers or quotes (a comment's parent, a quoted message).
+    reply_to: str | None = Field(default=None, max_length=200)
+    #: Comments: the Page post the comment is under.
+    post_ref: str | None = Field(default=None, max_length=200)
+    #: The officer who sent an outbound message through Loa (None: the citizen, or natively).
+    author: str | None = Field(default=None, max_length=100)
+    source: str = Field(default="webhook", max_length=20)  # webhook | backfill | loa | echo
+    #: Outbound: message | public | private (a comment answered publicly or privately).
+    reply_mode: str | None = Field(default=None, max_length=20)
+    #: received (in) | sending | sent | unknown | refused (out).
+    state: str = Field(default="received", max_length=20)
+    error_code: str | None = Field(default=None, max_length=50)
+    error_message: str | None = None
+    #: Inbound comment: when its one private reply was sent.
+    private_replied_at: datetime | None = None
+    purged_at: datetime | None = None
+
+
+class InboundEvent(SQLModel, table=True):
+    """A webhook event as received, stored before it is acknowledged and processed after.
+
+    ``dedupe_key`` (a hash of the platform's event id) makes a retried delivery a no-op;
+    the body is sealed, and dropped once processed (the messages hold what is kept).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    channel: str | None = Field(default=None, max_length=100)
+    dedupe_key: str = Field(max_length=64, unique=True)
+    received_at: datetime = Field(index=True)
+    occurred_at: datetime | None = None
+    body_enc: str | None = None
+    state: str = Field(default="new", max_length=20, index=True)  # new | done | failed
+    attempts: int = 0
+    error: str | None = None
+    processed_at: datetime | None = None
+
+
+class InboxCursor(SQLModel, table=True):
+    """How far back a channel's conversations are known to be complete (for backfill)."""
+
+    channel: str = Field(primary_key=True, max_length=100)
+    stream: str = Field(primary_key=True, max_length=20)
+    done_until: datetime
+    updated_at: datetime

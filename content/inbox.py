@@ -1,0 +1,1406 @@
+"""The citizens' inbox: the only module that changes a thread's state.
+
+Citizens answer the office on the same channels it publishes to: messages to a Zalo OA,
+Messenger messages to a Page, comments under the Page's posts. Each citizen has one
+*thread* per channel and kind of conversation; his messages and the office's replies are
+its messages. A thread goes::
+
+    open -> assigned -> answered -> closed
+      \\________________/   |  ^        |
+              (a reply)     v  |        v
+                 the citizen writes again: open (or assigned when someone has it)
+
+Every change goes through :data:`TRANSITIONS`; the webhook processor and the backfill feed
+:func:`ingest`, the faces call :class:`Inbox`. Two clocks run on each thread: the office's
+response target (from the oldest unanswered message) and the platform's reply window
+(:func:`reply_window`). What citizens send is personal data: sealed at rest
+(:mod:`content.sealed`), purged after the retention period (:func:`purge_expired`) or when
+the citizen withdraws consent (:func:`withdraw`), and every opening of a thread is audited.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Engine, and_, case, func, or_, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from content import audit
+from content.accounts import Access, account_channels, any_active, fold
+from content.db import session_scope
+from content.errors import LoaError, NotFound, StateError
+from content.models import (
+    Account,
+    InboxMessage,
+    InboxThread,
+    Role,
+    ThreadKind,
+    ThreadState,
+)
+from content.office import ChannelDirectory
+from content.sealed import Sealer
+from content.times import utcnow
+
+# --- the rules as data ---------------------------------------------------------------------
+
+#: The tags an officer may put on a thread.
+TAGS = ("tip", "scam_report", "question", "complaint", "spam")
+
+#: Events that move a thread (see :data:`TRANSITIONS`).
+ASSIGN = "assign"
+ANSWER = "answer"  # the office answered (through Loa, or natively on the platform)
+CITIZEN = "citizen"  # the citizen wrote (or did something that asks for an answer)
+CLOSE = "close"
+WITHDRAW = "withdraw"
+#: A target meaning "open again": assigned when a unit or officer has it, else open.
+REOPEN = "reopen"
+
+_O, _A, _N, _C = ThreadState.OPEN, ThreadState.ASSIGNED, ThreadState.ANSWERED, ThreadState.CLOSED
+#: (state, event) -> the state after. A pair not listed is refused.
+TRANSITIONS: Mapping[tuple[str, str], str] = {
+    (_O, ASSIGN): _A,
+    (_A, ASSIGN): _A,
+    (_N, ASSIGN): _N,  # a new owner for an answered thread: still answered
+    (_O, ANSWER): _N,
+    (_A, ANSWER): _N,
+    (_N, ANSWER): _N,
+    (_O, CITIZEN): _O,
+    (_A, CITIZEN): _A,
+    (_N, CITIZEN): REOPEN,
+    (_C, CITIZEN): REOPEN,
+    (_O, CLOSE): _C,
+    (_A, CLOSE): _C,
+    (_N, CLOSE): _C,
+    (_O, WITHDRAW): _C,
+    (_A, WITHDRAW): _C,
+    (_N, WITHDRAW): _C,
+    (_C, WITHDRAW): _C,
+}
+
+#: How long after the citizen's last interaction the platform lets the office write
+#: (shared/reference/inbox.md): Zalo consultation messages 7 days (§A7), Messenger 24 hours
+#: (§B9), 7 days with the Human Agent tag (a reviewed Meta feature), one private reply to a
+#: comment within 7 days (§B8). A public reply to a comment has no window.
+ZALO_WINDOW = timedelta(days=7)
+MESSENGER_WINDOW = timedelta(hours=24)
+HUMAN_AGENT_WINDOW = timedelta(days=7)
+PRIVATE_REPLY_WINDOW = timedelta(days=7)
+#: Longest reply each platform takes (Zalo §A7: 2,000; Messenger: 2,000 by common practice;
+#: a comment takes far more, 8,000 keeps a reply readable).
+REPLY_LIMITS = {ThreadKind.ZALO_CHAT: 2000, ThreadKind.MESSENGER: 2000, ThreadKind.COMMENTS: 8000}
+#: Reply modes: a message in the conversation, or a public or private answer to a comment.
+MESSAGE, PUBLIC, PRIVATE = "message", "public", "private"
+#: The daemon and the receiver act under this name in the audit log.
+SYSTEM_ACTOR = "loa-inbox"
+
+
+@dataclass(frozen=True)
+class InboxSettings:
+    """The office's inbox settings (``[inbox]`` in channels.toml), as plain values."""
+
+    #: The office's own promise: answer a citizen within this long.
+    response_target: timedelta = timedelta(hours=24)
+    #: Personal data older than this is purged.
+    retention: timedelta = timedelta(days=180)
+    #: Facebook channels whose Meta app has the Human Agent feature (replies up to 7 days).
+    human_agent: frozenset[str] = frozenset()
+
+
+# --- errors a user can cause ---------------------------------------------------------------
+
+
+class _Refusal(LoaError):
+    """An inbox refusal as data: ``code`` and ``params`` for a face to word in its language,
+    ``str()`` the English line the CLI prints."""
+
+    def __init__(self, code: str, message: str, **params: Any) -> None:
+        Exception.__init__(self, message)
+        self.code = code
+        self.params = params
+        self.field: str | None = None
+        self.where: str | None = None
+        self.details: list[Any] = []
+        self.english = message
+
+    def __str__(self) -> str:
+        return self.english
+
+
+class InboxRefused(_Refusal, StateError):
+    """A thread change the rules refuse; nothing was written.
+
+    Codes: ``inbox_state`` (not allowed in the thread's state: ``state``, ``action``),
+    ``inbox_withdrawn`` (the citizen withdrew consent), ``inbox_purged`` (his data is gone),
+    ``inbox_tag`` (unknown tag: ``tag``, ``known``), ``inbox_assignee`` (no such account or
+    it cannot see the channel: ``user``), ``inbox_unit`` (``unit``), ``inbox_assign_whom``,
+    ``reply_empty``, ``reply_too_long`` (``length``, ``limit``), ``reply_mode`` (``mode``,
+    ``kind``), ``reply_target`` (``target``), ``private_reply_used`` (``target``). Every
+    refusal names the ``thread``.
+    """
+
+
+class ThreadNotFound(_Refusal, NotFound):
+    """No thread with that id (or none the person may see: the same answer, on purpose)."""
+
+    def __init__(self, thread_id: int) -> None:
+        super().__init__(
+            "thread_not_found", f"no thread {thread_id} (see: loa inbox list)", thread=thread_id
+        )
+
+
+class ReplyRefused(_Refusal):
+    """The platform refused a reply, or its outcome is unknown.
+
+    Codes: ``reply_window_closed`` (the platform's reply window has passed),
+    ``private_reply_used`` (a comment takes one private reply), ``citizen_unavailable``
+    (he blocked the Page/OA, is inactive, or restricted messages), ``reply_refused`` (any
+    other refusal), ``reply_unknown`` (no answer: the reply may have gone out). ``params``
+    name the ``platform``, its own ``platform_code`` and ``platform_message``, and the
+    ``thread``.
+    """
+
+
+# --- what the platforms deliver, normalised --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing a citizen (or the Page/OA itself) did, as a channel client parsed it.
+
+    ``event``: ``message`` (a message or comment, in or out), ``interaction`` (Zalo: a
+    follow, a tap on "Nhắn tin": opens the reply window, asks for no answer), ``info`` (the
+    citizen submitted his details), ``withdraw`` (he exercised his data-subject rights).
+    """
+
+    channel: str
+    kind: ThreadKind
+    event: str
+    occurred_at: datetime
+    #: The platform's id of the citizen (scoped to the channel); None for the Page's own
+    #: comment, whose thread is found through ``reply_to``.
+    citizen_id: str | None = None
+    #: Another id of the same citizen (Zalo ``user_id_by_app``).
+    citizen_alt_id: str | None = None
+    citizen_name: str | None = None
+    direction: str = "in"
+    platform_id: str | None = None
+    message_kind: str = "text"
+    text: str | None = None
+    attachments: tuple[Mapping[str, Any], ...] = ()
+    reply_to: str | None = None
+    post_ref: str | None = None
+    #: ``info``: what the citizen submitted (name, phone, address...).
+    info: Mapping[str, str] | None = None
+    #: ``withdraw``: the channels the withdrawal applies to when the platform named no
+    #: channel (Zalo sends ``oa_id: ""`` when the app is not linked to an OA).
+    scope: tuple[str, ...] = ()
+    #: ``webhook`` or ``backfill``.
+    source: str = "webhook"
+    #: Outbound sent natively on the platform by this admin (Zalo console), when known.
+    native_by: str | None = None
+
+
+@dataclass
+class IngestOutcome:
+    """What :func:`ingest` did with a batch."""
+
+    messages: int = 0
+    duplicates: int = 0
+    interactions: int = 0
+    withdrawn_threads: int = 0
+    blocked: int = 0
+    threads_created: int = 0
+    ignored: int = 0
+
+    def add(self, other: IngestOutcome) -> None:
+        """Add ``other``'s counts to these."""
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+# --- the two clocks --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplyWindow:
+    """Until when the platform lets the office answer, and by which rule.
+
+    ``rule``: ``zalo_7d``, ``messenger_24h``, ``messenger_human_agent_7d``,
+    ``private_reply_7d`` (comments: the public reply has no window), ``none`` (nothing from
+    the citizen yet). ``closes_at`` None means no end; ``private_used``: the latest comment
+    already had its one private reply.
+    """
+
+    rule: str
+    closes_at: datetime | None
+    private_used: bool = False
+
+    def is_open(self, now: datetime) -> bool:
+        """Whether a reply under this rule is still possible at ``now``."""
+        if self.rule == "none":
+            return False
+        return self.closes_at is None or now < self.closes_at
+
+
+def reply_window(
+    thread: InboxThread,
+    *,
+    human_agent: bool = False,
+    latest_comment_at: datetime | None = None,
+    private_used: bool = False,
+) -> ReplyWindow:
+    """The platform's reply window of ``thread`` (the second clock).
+
+    ``latest_comment_at`` (comments) is the citizen's newest comment, which a private reply
+    must answer within 7 days; ``human_agent`` (Messenger) when the Page's app may tag
+    replies HUMAN_AGENT.
+    """
+    if thread.kind == ThreadKind.ZALO_CHAT:
+        start = thread.last_interaction_at or thread.last_inbound_at
+        return ReplyWindow("zalo_7d", start + ZALO_WINDOW if start else None) if start else _NONE
+    if thread.kind == ThreadKind.MESSENGER:
+        if thread.last_inbound_at is None:
+            return _NONE
+        if human_agent:
+            return ReplyWindow(
+                "messenger_human_agent_7d", thread.last_inbound_at + HUMAN_AGENT_WINDOW
+            )
+        return ReplyWindow("messenger_24h", thread.last_inbound_at + MESSENGER_WINDOW)
+    start = latest_comment_at or thread.last_inbound_at
+    if start is None:
+        return _NONE
+    return ReplyWindow("private_reply_7d", start + PRIVATE_REPLY_WINDOW, private_used)
+
+
+_NONE = ReplyWindow("none", None)
+
+
+def response_due(thread: InboxThread, target: timedelta) -> datetime | None:
+    """When the office's response target for ``thread`` runs out (the first clock)."""
+    return thread.waiting_since + target if thread.waiting_since else None
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThreadFilter:
+    """Which threads to list; None means any."""
+
+    states: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    kind: str | None = None
+    tag: str | None = None
+    assignee: str | None = None
+    unit: str | None = None
+    #: Only threads where a citizen waits for an answer.
+    waiting: bool = False
+    #: Only threads past the office's response target.
+    overdue: bool = False
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class ThreadSummary:
+    """A thread as a list shows it: no personal data (reading it is :meth:`Inbox.thread`)."""
+
+    id: int
+    channel: str
+    kind: str
+    state: str
+    unit: str | None
+    assignee: str | None
+    tags: tuple[str, ...]
+    created_at: datetime
+    last_inbound_at: datetime | None
+    last_outbound_at: datetime | None
+    waiting_since: datetime | None
+    response_due_at: datetime | None
+    window: ReplyWindow
+    messages_in: int
+    messages_out: int
+    withdrawn: bool
+    purged: bool
+
+    def overdue(self, now: datetime) -> bool:
+        """The office's response target has passed with the citizen still waiting."""
+        return self.response_due_at is not None and now > self.response_due_at
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """One message, opened (personal data in clear: only through an audited read)."""
+
+    id: int
+    direction: str
+    kind: str
+    occurred_at: datetime
+    text: str | None
+    attachments: tuple[Mapping[str, Any], ...]
+    author: str | None
+    source: str
+    state: str
+    reply_mode: str | None
+    reply_to: str | None
+    post_ref: str | None
+    platform_id: str | None
+    error_code: str | None
+    error_message: str | None
+    private_replied: bool
+    purged: bool
+
+
+@dataclass(frozen=True)
+class ThreadView:
+    """A thread opened by a person: its summary, the citizen and every message."""
+
+    summary: ThreadSummary
+    citizen_name: str | None
+    citizen_info: Mapping[str, Any]
+    messages: tuple[MessageView, ...]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Threads by state, and how many wait and are overdue (for a unit or a channel)."""
+
+    open: int = 0
+    assigned: int = 0
+    answered: int = 0
+    closed: int = 0
+    waiting: int = 0
+    overdue: int = 0
+
+    def plus(self, other: Counts) -> Counts:
+        """The sum of two counts."""
+        return Counts(*(getattr(self, n) + getattr(other, n) for n in self.__dataclass_fields__))
+
+    def as_dict(self) -> dict[str, int]:
+        """The JSON form."""
+        return {n: getattr(self, n) for n in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class ReplyPlan:
+    """A reply recorded as ``sending``, with what the channel client needs to send it."""
+
+    message_id: int
+    thread_id: int
+    channel: str
+    kind: str
+    mode: str
+    #: The citizen's platform id (Zalo UID, Messenger PSID) or the comment answered.
+    recipient: str = field(repr=False)
+    text: str = field(repr=False)
+    #: Messenger outside the 24 hours: send with the HUMAN_AGENT tag.
+    human_agent: bool = False
+
+
+# --- the inbox as a person uses it -------------------------------------------------------------
+
+
+class Inbox:
+    """Threads as ``access`` may see and handle them (his units' channels once accounts exist)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        directory: ChannelDirectory,
+        sealer: Sealer,
+        *,
+        access: Access,
+        settings: InboxSettings | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.directory = directory
+        self.sealer = sealer
+        self.access = access
+        self.settings = settings or InboxSettings()
+        self.clock = clock
+
+    # --- reads (for the CLI, the TUI and the reports)
+
+    def threads(self, wanted: ThreadFilter | None = None) -> list[ThreadSummary]:
+        """Threads the person may see, those waiting longest first, then the newest."""
+        wanted = wanted or ThreadFilter()
+        now = self.clock()
+        query = select(InboxThread)
+        if self.access.channels is not None:
+            query = query.where(col(InboxThread.channel).in_(sorted(self.access.channels)))
+        if wanted.states:
+            query = query.where(col(InboxThread.state).in_(wanted.states))
+        if wanted.channels:
+            query = query.where(col(InboxThread.channel).in_(wanted.channels))
+        if wanted.kind:
+            query = query.where(InboxThread.kind == wanted.kind)
+        if wanted.assignee:
+            query = query.where(InboxThread.assignee == fold(wanted.assignee))
+        if wanted.unit:
+            query = query.where(InboxThread.unit == wanted.unit)
+        if wanted.waiting or wanted.overdue:
+            query = query.where(col(InboxThread.waiting_since).is_not(None))
+        if wanted.overdue:
+            query = query.where(
+                col(InboxThread.waiting_since) < now - self.settings.response_target
+            )
+        query = query.order_by(
+            col(InboxThread.waiting_since).is_(None),
+            col(InboxThread.waiting_since),
+            col(InboxThread.last_inbound_at).desc(),
+            col(InboxThread.id).desc(),
+        )
+        with session_scope(self.engine, write=False) as session:
+            rows = list(session.exec(query).all())
+            if wanted.tag:
+                tag = parse_tag(wanted.tag)
+                rows = [r for r in rows if tag in (r.tags or [])]
+            if wanted.limit is not None:
+                rows = rows[: wanted.limit]
+            return _summaries(session, rows, self.settings)
+
+    def thread(self, thread_id: int) -> ThreadView:
+        """Open a thread: the citizen and every message in clear. Audited (who read which tip)."""
+        with session_scope(self.engine) as session:
+            thread = self._visible(session, thread_id, "read citizens' threads")
+            messages = session.exec(
+                select(InboxMessage)
+                .where(InboxMessage.thread_id == thread_id)
+                .order_by(col(InboxMessage.occurred_at), col(InboxMessage.id))
+            ).all()
+            summary = _summaries(session, [thread], self.settings)[0]
+            view = ThreadView(
+                summary=summary,
+                citizen_name=self.sealer.open(thread.citizen_name_enc),
+                citizen_info=self.sealer.open_json(thread.citizen_info_enc) or {},
+                messages=tuple(_message_view(m, self.sealer) for m in messages),
+            )
+            self._audit(session, "inbox_read", thread, None, None)
+            return view
+
+    def counts(self, *, by: str = "unit") -> dict[str, Counts]:
+        """Threads per unit (``by="unit"``: a thread counts for its assigned unit, else for
+        every channel group holding its channel) or per channel (``by="channel"``)."""
+        now = self.clock()
+        late_before = now - self.settings.response_target
+        query = sa_select(
+            col(InboxThread.channel),
+            col(InboxThread.unit),
+            col(InboxThread.state),
+            func.count(),
+            func.count(col(InboxThread.waiting_since)),
+            func.sum(_case_overdue(late_before)),
+        ).group_by(col(InboxThread.channel), col(InboxThread.unit), col(InboxThread.state))
+        if self.access.channels is not None:
+            query = query.where(col(InboxThread.channel).in_(sorted(self.access.channels)))
+        result: dict[str, Counts] = {}
+        with session_scope(self.engine, write=False) as session:
+            for channel, unit, state, n, waiting, overdue in session.execute(query).all():
+                piece = Counts(
+                    open=n if state == _O else 0,
+                    assigned=n if state == _A else 0,
+                    answered=n if state == _N else 0,
+                    closed=n if state == _C else 0,
+                    waiting=int(waiting or 0),
+                    overdue=int(overdue or 0),
+                )
+                if by == "channel":
+                    keys: Iterable[str] = (channel,)
+                elif unit:
+                    keys = (unit,)
+                else:
+                    keys = [g for g, members in self.directory.groups.items() if channel in members]
+                    keys = keys or [channel]
+                for key in keys:
+                    result[key] = result.get(key, Counts()).plus(piece)
+        return dict(sorted(result.items()))
+
+    # --- changes by a person
+
+    def assign(
+        self, thread_id: int, *, officer: str | None = None, unit: str | None = None
+    ) -> ThreadSummary:
+        """Give the thread to an officer and/or a unit.
+
+        Anyone who sees the thread may take it himself; giving it to someone else takes an
+        approver. The officer must have an active account that sees the channel, and the unit
+        must be a channel group (or the channel) that holds it.
+        """
+        if officer is None and unit is None:
+            raise InboxRefused(
+                "inbox_assign_whom",
+                "name an officer (--to) or a unit (--unit)",
+                thread=thread_id,
+            )
+        with session_scope(self.engine) as session:
+            thread = self._visible(session, thread_id, "assign citizens' threads")
+            before = _record(thread)
+            if officer is not None:
+                thread.assignee = self._assignee(session, thread, officer)
+            if unit is not None:
+                thread.unit = self._unit(thread, unit)
+            self._move(thread, ASSIGN, "assign")
+            return self._changed(session, thread, "inbox_assign", before)
+
+    def tag(
+        self, thread_id: int, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> ThreadSummary:
+        """Add and remove tags (tip, scam_report, question, complaint, spam)."""
+        adding = [parse_tag(t) for t in add]
+        removing = {parse_tag(t) for t in remove}
+        with session_scope(self.engine) as session:
+            thread = self._visible(session, thread_id, "tag citizens' threads")
+            before = _record(thread)
+            tags = [t for t in (thread.tags or []) if t not in removing]
+            tags += [t for t in adding if t not in tags]
+            thread.tags = [t for t in TAGS if t in tags]  # one stable order
+            return self._changed(session, thread, "inbox_tag", before)
+
+    def close(self, thread_id: int) -> ThreadSummary:
+        """Close the thread (it opens again when the citizen writes)."""
+        with session_scope(self.engine) as session:
+            thread = self._visible(session, thread_id, "close citizens' threads")
+            before = _record(thread)
+            self._move(thread, CLOSE, "close")
+            thread.waiting_since = None
+            return self._changed(session, thread, "inbox_close", before)
+
+    # --- replies: recorded before the platform is called, settled with its answer
+
+    def begin_reply(
+        self, thread_id: int, text: str, *, mode: str | None = None, to: int | None = None
+    ) -> ReplyPlan:
+        """Check a reply and record it as ``sending`` before anything leaves.
+
+        ``mode``: ``message`` (Zalo, Messenger), ``public`` or ``private`` (a comment; public
+        by default); ``to`` the message id of the comment to answer (default: the citizen's
+        newest). A private reply to a comment that already had one is refused here, before
+        the platform is asked.
+        """
+        body = unicodedata.normalize("NFC", text).strip()
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            thread = self._visible(session, thread_id, "answer citizens", lock=True)
+            self._require_live(thread, "answer")
+            if (thread.state, ANSWER) not in TRANSITIONS:
+                raise InboxRefused(
+                    "inbox_state",
+                    f"thread {thread_id} is {thread.state}; it cannot be answered",
+                    thread=thread_id,
+                    state=thread.state,
+                    action="answer",
+                )
+            kind = ThreadKind(thread.kind)
+            chosen = _reply_mode(kind, mode, thread_id)
+            if not body:
+                raise InboxRefused("reply_empty", "the reply is empty", thread=thread_id)
+            limit = REPLY_LIMITS[kind]
+            if len(body) > limit:
+                raise InboxRefused(
+                    "reply_too_long",
+                    f"the reply has {len(body)} characters; {kind.value} takes at most {limit}",
+                    thread=thread_id,
+                    length=len(body),
+                    limit=limit,
+                )
+            target: InboxMessage | None = None
+            if kind == ThreadKind.COMMENTS:
+                target = self._comment_target(session, thread, to)
+                if chosen == PRIVATE and target.private_replied_at is not None:
+                    raise InboxRefused(
+                        "private_reply_used",
+                        f"thread {thread_id}: comment {target.id} already had its one private "
+                        "reply; answer publicly, or wait for the citizen to write on Messenger",
+                        thread=thread_id,
+                        target=target.id,
+                    )
+                recipient = target.platform_id or ""
+            else:
+                recipient = self.sealer.open(thread.citizen_ref_enc) or ""
+            if not recipient:
+                raise InboxRefused(
+                    "inbox_purged",
+                    f"thread {thread_id}: the citizen's data was purged; he can no longer be "
+                    "answered here",
+                    thread=thread_id,
+                )
+            human_agent = (
+                kind == ThreadKind.MESSENGER
+                and thread.channel in self.settings.human_agent
+                and thread.last_inbound_at is not None
+                and now - thread.last_inbound_at >= MESSENGER_WINDOW
+            )
+            message = InboxMessage(
+                thread_id=thread_id,
+                channel=thread.channel,
+                direction="out",
+                kind="text",
+                occurred_at=now,
+                received_at=now,
+                text_enc=self.sealer.seal(body),
+                reply_to=target.platform_id if target else None,
+                post_ref=target.post_ref if target else None,
+                author=self.access.actor,
+                source="loa",
+                reply_mode=chosen,
+                state="sending",
+            )
+            session.add(message)
+            session.flush()
+            assert message.id is not None
+            self._audit(
+                session,
+                "inbox_reply",
+                thread,
+                None,
+                {"message": message.id, "mode": chosen, "state": "sending"},
+            )
+            return ReplyPlan(
+                message_id=message.id,
+                thread_id=thread_id,
+                channel=thread.channel,
+                kind=kind.value,
+                mode=chosen,
+                recipient=recipient,
+                text=body,
+                human_agent=human_agent,
+            )
+
+    def finish_reply(self, plan: ReplyPlan, platform_id: str | None) -> ThreadSummary:
+        """The platform accepted the reply (``platform_id`` its message or comment id)."""
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            thread = _thread_for_update(session, plan.thread_id)
+            message = session.get(InboxMessage, plan.message_id)
+            if thread is None or message is None:  # pragma: no cover - never deleted
+                raise ThreadNotFound(plan.thread_id)
+            echo = None
+            if platform_id:
+                echo = session.exec(
+                    select(InboxMessage).where(
+                        InboxMessage.channel == plan.channel,
+                        InboxMessage.platform_id == platform_id,
+                    )
+                ).first()
+            if echo is not None and echo.id != message.id:
+                # The platform's echo of this very reply came in before its answer: keep one
+                # row, the echo's place, with who sent it and how.
+                echo.author, echo.reply_mode, echo.source = message.author, plan.mode, "loa"
+                echo.reply_to, echo.post_ref = message.reply_to, message.post_ref
+                echo.state = "sent"
+                session.add(echo)
+                session.delete(message)
+            else:
+                message.platform_id = platform_id
+                message.state = "sent"
+                message.occurred_at = now
+                session.add(message)
+            if plan.mode == PRIVATE and message.reply_to:
+                session.execute(
+                    update(InboxMessage)
+                    .where(
+                        col(InboxMessage.channel) == plan.channel,
+                        col(InboxMessage.platform_id) == message.reply_to,
+                    )
+                    .values(private_replied_at=now)
+                )
+            before = _record(thread)
+            _answered(thread, now)
+            thread.updated_at = now
+            session.add(thread)
+            session.flush()
+            self._audit(
+                session,
+                "inbox_reply_sent",
+                thread,
+                before,
+                {"message": plan.message_id, "mode": plan.mode, "state": thread.state},
+            )
+            return _summaries(session, [thread], self.settings)[0]
+
+    def refuse_reply(self, plan: ReplyPlan, refusal: ReplyRefused) -> None:
+        """The platform refused the reply: keep it as ``refused`` with the platform's reason
+        (reports count replies attempted outside the window)."""
+        self._settle_failed(plan, "refused", refusal)
+
+    def reply_unknown(self, plan: ReplyPlan, refusal: ReplyRefused) -> None:
+        """The platform did not answer: the reply may have gone out (the echo settles it)."""
+        self._settle_failed(plan, "unknown", refusal)
+
+    def _settle_failed(self, plan: ReplyPlan, state: str, refusal: ReplyRefused) -> None:
+        with session_scope(self.engine) as session:
+            message = session.get(InboxMessage, plan.message_id)
+            thread = session.get(InboxThread, plan.thread_id)
+            if message is None or thread is None:  # pragma: no cover - purged meanwhile
+                return
+            message.state = state
+            message.error_code = str(refusal.params.get("platform_code") or refusal.code)[:50]
+            message.error_message = str(refusal)
+            session.add(message)
+            self._audit(
+                session,
+                "inbox_reply_" + state,
+                thread,
+                None,
+                {"message": plan.message_id, "code": refusal.code},
+            )
+
+    # --- helpers
+
+    def _visible(
+        self, session: Session, thread_id: int, what: str, *, lock: bool = False
+    ) -> InboxThread:
+        thread = _thread_for_update(session, thread_id) if lock else None
+        thread = thread or session.get(InboxThread, thread_id)
+        if thread is None or not self.access.sees(thread.channel):
+            # An officer outside the unit learns nothing, not even that the thread exists.
+            raise ThreadNotFound(thread_id)
+        self.access.require_channels([thread.channel], what)
+        return thread
+
+    def _require_live(self, thread: InboxThread, action: str) -> None:
+        if thread.citizen_ref_enc is None and thread.withdrawn_at is not None:
+            raise InboxRefused(
+                "inbox_withdrawn",
+                f"thread {thread.id}: the citizen withdrew his consent and his data was "
+                f"deleted; it cannot be {action}ed",
+                thread=thread.id,
+                action=action,
+            )
+
+    def _move(self, thread: InboxThread, event: str, action: str) -> None:
+        target = TRANSITIONS.get((thread.state, event))
+        if target is None:
+            raise InboxRefused(
+                "inbox_state",
+                f"thread {thread.id} is {thread.state}; it cannot be {_past(action)}",
+                thread=thread.id,
+                state=thread.state,
+                action=action,
+            )
+        thread.state = _resolve(target, thread)
+
+    def _assignee(self, session: Session, thread: InboxThread, officer: str) -> str:
+        name = fold(officer)
+        if name != self.access.actor:
+            self.access.require(Role.APPROVER, "assign threads to others")
+        if not any_active(session):
+            return name
+        account = session.get(Account, name)
+        sees = (
+            account is not None
+            and account.active
+            and (
+                (channels := account_channels(account, self.directory)) is None
+                or thread.channel in channels
+            )
+        )
+        if not sees:
+            raise InboxRefused(
+                "inbox_assignee",
+                f"{name} cannot take thread {thread.id}: no active account of that name sees "
+                f"{thread.channel} (see: loa users list)",
+                thread=thread.id,
+                user=name,
+                channel=thread.channel,
+            )
+        return name
+
+    def _unit(self, thread: InboxThread, unit: str) -> str:
+        name = unit.strip()
+        members = (
+            (name,) if name in self.directory.channels else self.directory.groups.get(name, ())
+        )
+        if thread.channel not in members:
+            holding = sorted(g for g, m in self.directory.groups.items() if thread.channel in m)
+            raise InboxRefused(
+                "inbox_unit",
+                f"{name!r} is not a unit holding {thread.channel}; expected one of: "
+                f"{', '.join([*holding, thread.channel])}",
+                thread=thread.id,
+                unit=name,
+                channel=thread.channel,
+            )
+        return name
+
+    def _comment_target(
+        self, session: Session, thread: InboxThread, to: int | None
+    ) -> InboxMessage:
+        query = select(InboxMessage).where(
+            InboxMessage.thread_id == thread.id,
+            InboxMessage.direction == "in",
+            col(InboxMessage.platform_id).is_not(None),
+        )
+        if to is not None:
+            query = query.where(InboxMessage.id == to)
+        target = session.exec(
+            query.order_by(col(InboxMessage.occurred_at).desc(), col(InboxMessage.id).desc())
+        ).first()
+        if target is None:
+            raise InboxRefused(
+                "reply_target",
+                f"thread {thread.id} has no comment {to} of the citizen to answer"
+                if to is not None
+                else f"thread {thread.id} has no comment of the citizen to answer",
+                thread=thread.id,
+                target=to,
+            )
+        return target
+
+    def _changed(
+        self, session: Session, thread: InboxThread, action: str, before: dict[str, Any]
+    ) -> ThreadSummary:
+        thread.updated_at = self.clock()
+        session.add(thread)
+        session.flush()
+        self._audit(session, action, thread, before, _record(thread))
+        return _summaries(session, [thread], self.settings)[0]
+
+    def _audit(
+        self,
+        session: Session,
+        action: str,
+        thread: InboxThread,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        # Never a citizen's words or name: the audit log is not encrypted.
+        audit.write(
+            session,
+            [
+                dict(
+                    at=self.clock(),
+                    actor=self.access.actor,
+                    action=action,
+                    post_id=None,
+                    before=before,
+                    after={"thread": thread.id, **(after or {})},
+                    detail=f"thread {thread.id} ({thread.channel})",
+                    **self.access.audit_fields(),
+                )
+            ],
+        )
+
+
+def parse_tag(raw: str) -> str:
+    """A tag as typed (``scam report``, ``Scam-Report``) to its name (``scam_report``)."""
+    name = "_".join(raw.strip().lower().replace("-", " ").split())
+    if name not in TAGS:
+        raise InboxRefused(
+            "inbox_tag",
+            f"unknown tag {raw!r}; expected one of: {', '.join(TAGS)}",
+            tag=raw,
+            known=list(TAGS),
+        )
+    return name
+
+
+def _reply_mode(kind: ThreadKind, mode: str | None, thread_id: int) -> str:
+    allowed = (PUBLIC, PRIVATE) if kind == ThreadKind.COMMENTS else (MESSAGE,)
+    chosen = mode or allowed[0]
+    if chosen not in allowed:
+        raise InboxRefused(
+            "reply_mode",
+            f"thread {thread_id} is {kind.value}: a reply there is "
+            + " or ".join(allowed)
+            + f", not {chosen}",
+            thread=thread_id,
+            mode=chosen,
+            kind=kind.value,
+        )
+    return chosen
+
+
+def _past(action: str) -> str:
+    return {"assign": "assigned", "close": "closed", "answer": "answered"}.get(action, action)
+
+
+def _resolve(target: str, thread: InboxThread) -> str:
+    if target == REOPEN:
+        return _A if (thread.assignee or thread.unit) else _O
+    return target
+
+
+def _record(thread: InboxThread) -> dict[str, Any]:
+    """The audit view of a thread: its handling, never its content."""
+    return {
+        "state": thread.state,
+        "unit": thread.unit,
+        "assignee": thread.assignee,
+        "tags": list(thread.tags or []),
+    }
+
+
+def _thread_for_update(session: Session, thread_id: int) -> InboxThread | None:
+    query = select(InboxThread).where(InboxThread.id == thread_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def _case_overdue(late_before: datetime) -> Any:
+    return case((col(InboxThread.waiting_since) < late_before, 1), else_=0)
+
+
+def _summaries(
+    session: Session, threads: Sequence[InboxThread], settings: InboxSettings
+) -> list[ThreadSummary]:
+    """Summaries with message counts and, for comment threads, the private-reply clock."""
+    ids = [t.id for t in threads if t.id is not None]
+    counts: dict[tuple[int, str], int] = {}
+    latest: dict[int, tuple[datetime, bool]] = {}
+    if ids:
+        for thread_id, direction, n in session.execute(
+            select(InboxMessage.thread_id, InboxMessage.direction, func.count())
+            .where(col(InboxMessage.thread_id).in_(ids))
+            .where(col(InboxMessage.state).in_(("received", "sent")))
+            .group_by(col(InboxMessage.thread_id), col(InboxMessage.direction))
+        ).all():
+            counts[(thread_id, direction)] = n
+        comment_ids = [t.id for t in threads if t.kind == ThreadKind.COMMENTS and t.id]
+        if comment_ids:
+            for row in session.execute(
+                select(
+                    InboxMessage.thread_id,
+                    InboxMessage.occurred_at,
+                    InboxMessage.private_replied_at,
+                )
+                .where(col(InboxMessage.thread_id).in_(comment_ids))
+                .where(InboxMessage.direction == "in")
+                .order_by(col(InboxMessage.occurred_at).desc(), col(InboxMessage.id).desc())
+            ).all():
+                latest.setdefault(row[0], (row[1], row[2] is not None))
+    out = []
+    for t in threads:
+        assert t.id is not None
+        newest = latest.get(t.id)
+        window = reply_window(
+            t,
+            human_agent=t.channel in settings.human_agent,
+            latest_comment_at=newest[0] if newest else None,
+            private_used=newest[1] if newest else False,
+        )
+        out.append(
+            ThreadSummary(
+                id=t.id,
+                channel=t.channel,
+                kind=t.kind,
+                state=t.state,
+                unit=t.unit,
+                assignee=t.assignee,
+                tags=tuple(t.tags or ()),
+                created_at=t.created_at,
+                last_inbound_at=t.last_inbound_at,
+                last_outbound_at=t.last_outbound_at,
+                waiting_since=t.waiting_since,
+                response_due_at=response_due(t, settings.response_target),
+                window=window,
+                messages_in=counts.get((t.id, "in"), 0),
+                messages_out=counts.get((t.id, "out"), 0),
+                withdrawn=t.withdrawn_at is not None,
+                purged=t.purged_at is not None,
+            )
+        )
+    return out
+
+
+def _message_view(message: InboxMessage, sealer: Sealer) -> MessageView:
+    assert message.id is not None
+    return MessageView(
+        id=message.id,
+        direction=message.direction,
+        kind=message.kind,
+        occurred_at=message.occurred_at,
+        text=sealer.open(message.text_enc),
+        attachments=tuple(sealer.open_json(message.attachments_enc) or ()),
+        author=message.author,
+        source=message.source,
+        state=message.state,
+        reply_mode=message.reply_mode,
+        reply_to=message.reply_to,
+        post_ref=message.post_ref,
+        platform_id=message.platform_id,
+        error_code=message.error_code,
+        error_message=message.error_message,
+        private_replied=message.private_replied_at is not None,
+        purged=message.purged_at is not None,
+    )
+
+
+def _answered(thread: InboxThread, at: datetime) -> None:
+    """The office answered at ``at``: the first clock stops (if the answer is the newest)."""
+    if thread.waiting_since is not None and at >= thread.waiting_since:
+        if thread.first_response_at is None:
+            thread.first_response_at = at
+        thread.waiting_since = None
+        target = TRANSITIONS.get((thread.state, ANSWER))
+        if target is not None:
+            thread.state = _resolve(target, thread)
+    elif thread.waiting_since is None and thread.state in (_O, _A) and thread.last_inbound_at:
+        target = TRANSITIONS.get((thread.state, ANSWER))
+        if target is not None:
+            thread.state = _resolve(target, thread)
+    if thread.last_outbound_at is None or at > thread.last_outbound_at:
+        thread.last_outbound_at = at
+
+
+# --- what the platforms deliver ----------------------------------------------------------------
+
+
+def ingest(
+    session: Session,
+    sealer: Sealer,
+    records: Sequence[Inbound],
+    *,
+    now: datetime,
+    actor: str = SYSTEM_ACTOR,
+) -> IngestOutcome:
+    """Apply parsed events in the caller's transaction: threads, messages and the clocks.
+
+    Each platform message is stored once per channel, whether it came by webhook (retried
+    or not), by backfill or as the echo of Loa's own reply. A message dated before the
+    citizen withdrew consent is not stored again. On PostgreSQL two processes may create
+    the same thread at once: the loser's savepoint rolls back and the record is applied
+    again against the winner's thread.
+    """
+    outcome = IngestOutcome()
+    for record in records:
+        for attempt in range(2):
+            try:
+                with session.begin_nested():
+                    outcome.add(_apply(session, sealer, record, now, actor))
+                break
+            except IntegrityError:
+                if attempt == 1:
+                    raise
+    return outcome
+
+
+def _apply(
+    session: Session, sealer: Sealer, record: Inbound, now: datetime, actor: str
+) -> IngestOutcome:
+    done = IngestOutcome()
+    if record.event == "withdraw":
+        done.withdrawn_threads = withdraw(session, sealer, record, now=now, actor=actor)
+        return done
+    if record.direction == "in" and record.platform_id:
+        if _known(session, record.channel, record.platform_id):
+            done.duplicates = 1
+            return done
+    thread = _find_thread(session, sealer, record)
+    if record.direction == "out":
+        if record.platform_id and _known(session, record.channel, record.platform_id):
+            done.duplicates = 1
+            return done
+        if thread is None:
+            done.ignored = 1  # the Page's own comment on a comment Loa never saw
+            return done
+    if thread is not None and thread.withdrawn_at is not None:
+        if record.occurred_at <= thread.withdrawn_at:
+            done.blocked = 1  # re-ingest of what the citizen had deleted
+            return done
+    if record.event == "interaction":
+        if thread is not None:
+            thread.last_interaction_at = _later(thread.last_interaction_at, record.occurred_at)
+            thread.updated_at = now
+            session.add(thread)
+        done.interactions = 1
+        return done
+    if thread is None:
+        thread = _new_thread(session, sealer, record, now)
+        done.threads_created = 1
+    if record.direction == "in" and record.citizen_id and thread.citizen_ref_enc is None:
+        # He writes again after a purge or a withdrawal: he can be answered again.
+        thread.citizen_ref_enc = sealer.seal(record.citizen_id)
+        thread.purged_at = None
+    if record.citizen_name and thread.citizen_ref_enc is not None:
+        thread.citizen_name_enc = sealer.seal(record.citizen_name)
+    if record.citizen_alt_id and thread.citizen_alt_index is None:
+        thread.citizen_alt_index = sealer.index(record.citizen_alt_id)
+    text = record.text
+    kind = record.message_kind
+    platform_id = record.platform_id
+    if record.event == "info":
+        info = {k: str(v) for k, v in (record.info or {}).items() if v not in (None, "")}
+        known = sealer.open_json(thread.citizen_info_enc) or {}
+        thread.citizen_info_enc = sealer.seal_json({**known, **info})
+        text = "; ".join(f"{k}: {v}" for k, v in info.items())
+        kind = "info"
+        platform_id = platform_id or f"info:{int(record.occurred_at.timestamp() * 1000)}"
+        if _known(session, record.channel, platform_id):
+            done.duplicates = 1
+            return done
+    session.add(
+        InboxMessage(
+            thread_id=thread.id or 0,
+            channel=record.channel,
+            platform_id=platform_id,
+            direction=record.direction,
+            kind=kind,
+            occurred_at=record.occurred_at,
+            received_at=now,
+            text_enc=sealer.seal(text),
+            attachments_enc=sealer.seal_json([dict(a) for a in record.attachments]),
+            reply_to=record.reply_to,
+            post_ref=record.post_ref,
+            author=None,
+            source="echo" if record.direction == "out" else record.source,
+            reply_mode=None,
+            state="received" if record.direction == "in" else "sent",
+        )
+    )
+    if record.direction == "in":
+        _citizen_wrote(thread, record.occurred_at)
+    else:
+        _answered(thread, record.occurred_at)
+    thread.updated_at = now
+    session.add(thread)
+    session.flush()
+    done.messages = 1
+    return done
+
+
+def _citizen_wrote(thread: InboxThread, at: datetime) -> None:
+    """A citizen's message dated ``at``: the clocks, and the thread opens if it was answered."""
+    thread.first_inbound_at = _earlier(thread.first_inbound_at, at)
+    thread.last_inbound_at = _later(thread.last_inbound_at, at)
+    thread.last_interaction_at = _later(thread.last_interaction_at, at)
+    if thread.last_outbound_at is not None and at <= thread.last_outbound_at:
+        return  # older than the office's last answer (a late backfill): nothing waits on it
+    if thread.waiting_since is None or at < thread.waiting_since:
+        thread.waiting_since = at
+    target = TRANSITIONS.get((thread.state, CITIZEN))
+    if target is not None:
+        thread.state = _resolve(target, thread)
+
+
+def _known(session: Session, channel: str, platform_id: str) -> bool:
+    return (
+        session.exec(
+            select(InboxMessage.id).where(
+                InboxMessage.channel == channel, InboxMessage.platform_id == platform_id
+            )
+        ).first()
+        is not None
+    )
+
+
+def _find_thread(session: Session, sealer: Sealer, record: Inbound) -> InboxThread | None:
+    if record.citizen_id:
+        return session.exec(
+            select(InboxThread).where(
+                InboxThread.channel == record.channel,
+                InboxThread.kind == record.kind.value,
+                InboxThread.citizen_index == sealer.index(record.citizen_id),
+            )
+        ).first()
+    if record.reply_to:
+        # The Page's own comment: the thread of the comment it answers.
+        parent = session.exec(
+            select(InboxMessage.thread_id).where(
+                InboxMessage.channel == record.channel,
+                InboxMessage.platform_id == record.reply_to,
+            )
+        ).first()
+        return session.get(InboxThread, parent) if parent is not None else None
+    return None
+
+
+def _new_thread(session: Session, sealer: Sealer, record: Inbound, now: datetime) -> InboxThread:
+    assert record.citizen_id, "a thread is always a citizen's"
+    thread = InboxThread(
+        channel=record.channel,
+        kind=record.kind.value,
+        citizen_index=sealer.index(record.citizen_id),
+        citizen_alt_index=sealer.index(record.citizen_alt_id) if record.citizen_alt_id else None,
+        citizen_ref_enc=sealer.seal(record.citizen_id),
+        state=ThreadState.OPEN if record.direction == "in" else ThreadState.ANSWERED,
+        tags=[],
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(thread)
+    session.flush()
+    return thread
+
+
+def _later(a: datetime | None, b: datetime) -> datetime:
+    return b if a is None or b > a else a
+
+
+def _earlier(a: datetime | None, b: datetime) -> datetime:
+    return b if a is None or b < a else a
+
+
+# --- personal data: withdrawal and retention ---------------------------------------------------
+
+
+def withdraw(
+    session: Session, sealer: Sealer, record: Inbound, *, now: datetime, actor: str = SYSTEM_ACTOR
+) -> int:
+    """The citizen named by ``record`` exercised his rights: delete his data everywhere.
+
+    Every thread of his (by his id on ``record.channel``, or by his other id on the channels
+    in ``record.scope``) loses the citizen's id, name, details and every message's content,
+    and is closed; messages dated before now are never stored again. Returns the number of
+    threads purged; each is audited.
+    """
+    conditions = []
+    if record.citizen_id:
+        conditions.append(
+            and_(
+                col(InboxThread.channel) == record.channel,
+                col(InboxThread.citizen_index) == sealer.index(record.citizen_id),
+            )
+        )
+    if record.citizen_alt_id:
+        channels = record.scope or (record.channel,)
+        conditions.append(
+            and_(
+                col(InboxThread.channel).in_(channels),
+                col(InboxThread.citizen_alt_index) == sealer.index(record.citizen_alt_id),
+            )
+        )
+    if not conditions:
+        return 0
+    threads = session.exec(select(InboxThread).where(or_(*conditions))).all()
+    for thread in threads:
+        before = _record(thread)
+        _purge_thread(session, thread, now)
+        thread.withdrawn_at = _later(thread.withdrawn_at, max(now, record.occurred_at))
+        thread.state = ThreadState.CLOSED
+        thread.waiting_since = None
+        session.add(thread)
+        audit.write(
+            session,
+            [
+                dict(
+                    at=now,
+                    actor=actor,
+                    action="inbox_withdraw",
+                    post_id=None,
+                    before=before,
+                    after={"thread": thread.id, "state": thread.state},
+                    detail=f"thread {thread.id} ({thread.channel}): the citizen withdrew "
+                    "consent; his data was deleted",
+                )
+            ],
+        )
+    return len(threads)
+
+
+def _purge_thread(session: Session, thread: InboxThread, now: datetime) -> None:
+    thread.citizen_ref_enc = None
+    thread.citizen_name_enc = None
+    thread.citizen_info_enc = None
+    thread.purged_at = now
+    session.execute(
+        update(InboxMessage)
+        .where(col(InboxMessage.thread_id) == thread.id)
+        .values(text_enc=None, attachments_enc=None, purged_at=now)
+    )
+
+
+@dataclass(frozen=True)
+class PurgeOutcome:
+    """What :func:`purge_expired` deleted."""
+
+    messages: int
+    threads: int
+
+
+def purge_expired(
+    engine: Engine, *, now: datetime, retention: timedelta, actor: str = SYSTEM_ACTOR
+) -> PurgeOutcome:
+    """Delete personal data older than ``retention``: message contents, and the citizen's id,
+    name and details on threads with nothing newer. Counts stay (the reports need them).
+    One audit row says how much went."""
+    cutoff = now - retention
+    with session_scope(engine) as session:
+        messages = _rowcount(
+            session.execute(
+                update(InboxMessage)
+                .where(col(InboxMessage.occurred_at) < cutoff)
+                .where(col(InboxMessage.purged_at).is_(None))
+                .values(text_enc=None, attachments_enc=None, purged_at=now)
+            )
+        )
+        stale = or_(
+            col(InboxThread.last_inbound_at) < cutoff,
+            and_(
+                col(InboxThread.last_inbound_at).is_(None),
+                col(InboxThread.updated_at) < cutoff,
+            ),
+        )
+        threads = _rowcount(
+            session.execute(
+                update(InboxThread)
+                .where(stale)
+                .where(
+                    or_(
+                        col(InboxThread.last_outbound_at).is_(None),
+                        col(InboxThread.last_outbound_at) < cutoff,
+                    )
+                )
+                .where(col(InboxThread.purged_at).is_(None))
+                .values(
+                    citizen_ref_enc=None,
+                    citizen_name_enc=None,
+                    citizen_info_enc=None,
+                    purged_at=now,
+                    waiting_since=None,
+                )
+            )
+        )
+        if messages or threads:
+            audit.write(
+                session,
+                [
+                    dict(
+                        at=now,
+                        actor=actor,
+                        action="inbox_purge",
+                        post_id=None,
+                        after={"messages": messages, "threads": threads},
+                        detail=f"citizens' data older than {retention.days} days deleted",
+                    )
+                ],
+            )
+    return PurgeOutcome(messages, threads)
+
+
+def _rowcount(result: Any) -> int:
+    # An UPDATE's result is a CursorResult: its rowcount is reliable for UPDATE on both.
+    return int(cast(CursorResult[Any], result).rowcount or 0)
+
+
+__all__ = [
+    "TAGS",
+    "TRANSITIONS",
+    "Counts",
+    "Inbound",
+    "Inbox",
+    "InboxRefused",
+    "InboxSettings",
+    "IngestOutcome",
+    "MessageView",
+    "ReplyPlan",
+    "ReplyRefused",
+    "ReplyWindow",
+    "ThreadFilter",
+    "ThreadNotFound",
+    "ThreadSummary",
+    "ThreadView",
+    "ingest",
+    "parse_tag",
+    "purge_expired",
+    "reply_window",
+    "response_due",
+    "withdraw",
+]
