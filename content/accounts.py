@@ -38,6 +38,7 @@ from sqlmodel import Session, col, select
 from content import audit
 from content.db import session_scope
 from content.errors import LoaError, NotFound, ValidationError
+from content.messages import Notice
 from content.models import Account, Role, WebSession
 from content.office import ChannelDirectory
 from content.times import utcnow
@@ -58,16 +59,7 @@ _DUMMY_HASH = _HASHER.hash("loa: no such account")
 
 
 class AccessDenied(LoaError):
-    """The acting person may not do this; nothing was written.
-
-    ``code`` and ``params`` are the error as data (for the faces to render); the message is
-    the English line the CLI prints.
-    """
-
-    def __init__(self, code: str, message: str, **params: Any) -> None:
-        self.code = code
-        self.params = params
-        super().__init__(message)
+    """The acting person may not do this; nothing was written."""
 
 
 def fold(name: str) -> str:
@@ -98,11 +90,7 @@ def normalize_name(raw: str) -> str:
     """A new account's name, folded (see :func:`fold`); refuses what no login could be."""
     name = fold(raw)
     if not _NAME.fullmatch(name):
-        raise ValidationError(
-            f"{raw!r} is not a user name: use letters, digits, '.', '_', '-' or '@' "
-            "(at most 64, no spaces)",
-            field="name",
-        )
+        raise ValidationError("user_name", field="name", name=raw)
     return name
 
 
@@ -112,8 +100,7 @@ def parse_role(raw: str) -> Role:
         return Role(raw.strip().lower())
     except ValueError:
         raise ValidationError(
-            f"{raw!r} is not a role; expected one of: {', '.join(r.value for r in Role)}",
-            field="role",
+            "role_unknown", field="role", name=raw, roles=[r.value for r in Role]
         ) from None
 
 
@@ -157,8 +144,6 @@ class Access:
         if self.role is not None and RANK[self.role] < RANK[role]:
             raise AccessDenied(
                 "role",
-                f"{self.actor} is {_a(self.role)} and may not {what}; "
-                f"that needs {_a(role)} (an admin changes it: loa users set-role)",
                 user=self.actor,
                 role=self.role.value,
                 needed=role.value,
@@ -173,8 +158,6 @@ class Access:
         if outside:
             raise AccessDenied(
                 "unit",
-                f"{self.actor} may not {what} for {', '.join(outside)}: "
-                "outside his units (an admin changes them: loa users set-units)",
                 user=self.actor,
                 channels=outside,
                 action=what,
@@ -183,10 +166,6 @@ class Access:
     def audit_fields(self) -> dict[str, str | None]:
         """The audit row's record of who really acted, beside ``actor``."""
         return {"real_actor": self.real if self.acting_for else None, "os_user": self.os_user}
-
-
-def _a(role: Role) -> str:
-    return f"an {role.value}" if role.value[0] in "aeiou" else f"a {role.value}"
 
 
 def unenforced(actor: str, *, os_user: str | None = None) -> Access:
@@ -235,7 +214,7 @@ def identify(
         if web_token is not None:
             name = _session_account(session, web_token, clock())
             if name is None:
-                raise AccessDenied("session", "the web session has expired: sign in again")
+                raise AccessDenied("session")
             real = _active(session, name)
             os_name: str | None = None
         else:
@@ -244,12 +223,7 @@ def identify(
         acted = real
         if as_user is not None and fold(as_user) != real.name:
             if real.role != Role.ADMIN:
-                raise AccessDenied(
-                    "act_as",
-                    f"only an admin may act for another account (--as); {real.name} is "
-                    f"{_a(Role(real.role))}",
-                    user=real.name,
-                )
+                raise AccessDenied("act_as", user=real.name, role=real.role)
             acted = _active(session, fold(as_user))
         return Access(
             actor=acted.name,
@@ -264,19 +238,10 @@ def _active(session: Session, name: str, *, os_user: str | None = None) -> Accou
     account = session.get(Account, name)
     if account is None:
         if os_user is not None:
-            raise AccessDenied(
-                "no_account",
-                f"the OS user {os_user} has no Loa account; an admin adds it with: "
-                f"loa users add {name} --role author --unit GROUP",
-                user=name,
-            )
-        raise AccessDenied("no_account", f"no Loa account named {name}", user=name)
+            raise AccessDenied("no_account", os_user=os_user, user=name)
+        raise AccessDenied("no_account_named", user=name)
     if not account.active:
-        raise AccessDenied(
-            "disabled",
-            f"the account {name} is disabled; an admin re-enables it with: loa users enable {name}",
-            user=name,
-        )
+        raise AccessDenied("disabled", user=name)
     return account
 
 
@@ -334,15 +299,11 @@ class Accounts:
         with session_scope(self.engine) as session:
             first = not any_active(session)
             if first and role != Role.ADMIN:
-                raise ValidationError(
-                    "the first account must be an admin (--role admin): "
-                    "once an account exists, only admins add others",
-                    field="role",
-                )
+                raise ValidationError("first_admin", field="role")
             if not first:
                 self._require_admin("add accounts")
             if session.get(Account, folded) is not None:
-                raise ValidationError(f"an account named {folded} already exists", field="name")
+                raise ValidationError("account_exists", field="name", name=folded)
             account = Account(
                 name=folded,
                 role=role.value,
@@ -399,10 +360,7 @@ class Accounts:
         the old one.
         """
         if len(password) < MIN_PASSWORD:
-            raise ValidationError(
-                f"the password is too short: at least {MIN_PASSWORD} characters",
-                field="password",
-            )
+            raise ValidationError("password_short", field="password", n=MIN_PASSWORD)
         hashed = _HASHER.hash(password)
 
         def change(account: Account, session: Session) -> None:
@@ -428,7 +386,7 @@ class Accounts:
         with session_scope(self.engine) as session:
             account = session.get(Account, folded, with_for_update=True)
             if account is None:
-                raise NotFound(f"no account named {folded} (see: loa users list)")
+                raise NotFound("account_missing", name=folded)
             before = _record(account)
             change(account, session)
             account.updated_at = now
@@ -439,12 +397,12 @@ class Accounts:
     def _require_admin(self, what: str) -> None:
         if self.by.enforced and self.by.real != self.by.actor:
             # Acting for someone else (--as) is for posts, not for changing accounts.
-            raise AccessDenied("act_as", "accounts are changed in one's own name, not with --as")
+            raise AccessDenied("act_as_accounts")
         if self.by.enforced and self.by.role != Role.ADMIN:
             raise AccessDenied(
-                "role",
-                f"only an admin may {what}; {self.by.actor} is {_a(self.by.role or Role.AUTHOR)}",
+                "admin_only",
                 user=self.by.actor,
+                role=(self.by.role or Role.AUTHOR).value,
                 action=what,
             )
 
@@ -455,21 +413,19 @@ class Accounts:
             )
         ).one()
         if others == 0:
-            raise ValidationError(
-                f"{name} is the last active admin: make another account admin first",
-                field="name",
-            )
+            raise ValidationError("last_admin", field="name", name=name)
 
     def _units(self, units: Sequence[str]) -> list[str]:
         result: list[str] = []
         for raw in units:
             unit = raw.strip()
             if unit not in self.directory.groups and unit not in self.directory.channels:
-                known = ", ".join(sorted([*self.directory.groups, *self.directory.channels]))
+                known = sorted([*self.directory.groups, *self.directory.channels])
                 raise ValidationError(
-                    f"unknown unit {unit!r}; expected a group or channel of channels.toml "
-                    f"({known or 'none configured'})",
+                    "unit_unknown",
                     field="unit",
+                    unit=unit,
+                    known=known or Notice("none_configured"),
                 )
             if unit not in result:
                 result.append(unit)
@@ -559,7 +515,7 @@ def sign_in(
     # Recorded in its own transaction: the refusal must not roll it back.
     with session_scope(engine) as session:
         _sign_in_audit(session, "sign_in_failed", folded[:100] or "?", remote, now)
-    raise AccessDenied("sign_in", "wrong user name or password")
+    raise AccessDenied("sign_in")
 
 
 def sign_out(engine: Engine, token: str) -> None:

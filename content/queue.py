@@ -32,6 +32,7 @@ from content.accounts import Access, AccessDenied, fold, unenforced
 from content.db import session_scope
 from content.errors import NotFound, StateError, ValidationError
 from content.limits import TEXT_LIMITS, length, nfc
+from content.messages import Notice
 from content.models import (
     SETTLED_DELIVERY_STATES,
     AuditEvent,
@@ -206,23 +207,20 @@ class Queue:
         now = now or self.clock()
         channels = self.directory.expand(request.channels)
         if not channels:
-            raise ValidationError("choose at least one channel or group", field="channel")
+            raise ValidationError("no_channel", field="channel")
         text = nfc(request.text).strip()
         if not text:
-            raise ValidationError("the post has no text", field="text")
+            raise ValidationError("no_text", field="text")
         title = nfc(request.title).strip() if request.title else None
         link = request.link.strip() if request.link else None
         if link:
             parts = urlsplit(link)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ValidationError(f"{link!r} is not an http(s) URL", field="link")
+                raise ValidationError("not_http_url", field="link", url=link)
         variants = {}
         for channel, variant in request.variants.items():
             if channel not in channels:
-                raise ValidationError(
-                    f"a text variant for {channel!r}, which is not among the post's channels",
-                    field="variant",
-                )
+                raise ValidationError("variant_channel", field="variant", channel=channel)
             variants[channel] = nfc(variant).strip()
         for channel in channels:
             kind = self.directory.kind_of(channel)
@@ -235,7 +233,11 @@ class Queue:
                     media.check_for_channel(info, kind)
                 except ValidationError as exc:
                     raise ValidationError(
-                        f"{img.filename}: {exc.message} (channel {channel})", field="image"
+                        "image_for_channel",
+                        field="image",
+                        name=img.filename,
+                        reason=exc.notice(),
+                        channel=channel,
                     ) from None
         if request.at is not None:
             _check_future(request.at, now, self.directory)
@@ -277,12 +279,12 @@ class Queue:
         with session_scope(self.engine) as session:
             post = self._load(session, post_id, lock=True)
             if post.state not in EDITABLE_STATES:
-                raise StateError(f"post {post_id} is {post.state}; only live posts can be edited")
+                raise StateError("edit_state", id=post_id, state=post.state)
             deliveries = _deliveries(session, post_id)
             current_channels = [d.channel for d in deliveries]
             self.access.require_channels(current_channels, "edit posts")
             if any(d.state != DeliveryState.PENDING for d in deliveries):
-                raise StateError(f"post {post_id} is already being sent; it can no longer change")
+                raise StateError("edit_sending", id=post_id)
             request = PostInput(
                 text=post.text if text is None else text,
                 title=post.title if title is None else (title or None),
@@ -330,7 +332,7 @@ class Queue:
                 and post.state in (PostState.APPROVED, PostState.SCHEDULED)
             ):
                 self._transition(session, post, PostState.IN_REVIEW, "return_to_review", now)
-                warnings.append(f"post {post_id} was edited after approval: it is back in review")
+                warnings.append(Notice("warn_back_to_review", id=post_id))
             elif post.state == PostState.SCHEDULED:
                 _arm_deliveries(session, post, now)
             after = _snapshot(post, _deliveries(session, post_id))
@@ -360,12 +362,12 @@ class Queue:
         """Return a post in review to its author as a draft, with the reviewer's comment."""
         now = self.clock()
         if not comment.strip():
-            raise ValidationError("say what should change", field="comment")
+            raise ValidationError("comment_missing", field="comment")
         with session_scope(self.engine) as session:
             post = self._load(session, post_id, lock=True)
             self._allowed(session, post, "send posts back", Role.APPROVER)
             if post.state != PostState.IN_REVIEW:
-                raise StateError(f"post {post_id} is {post.state}, not in review")
+                raise StateError("send_back_state", id=post_id, state=post.state)
             post.review_comment = comment.strip()
             self._transition(session, post, PostState.DRAFT, "send_back", now, detail=comment)
             return Outcome([post])
@@ -377,11 +379,11 @@ class Queue:
         with session_scope(self.engine) as session:
             post = self._load(session, post_id, lock=True)
             if post.state not in LIVE_STATES:
-                raise StateError(f"post {post_id} is {post.state}; it cannot be scheduled")
+                raise StateError("schedule_state", id=post_id, state=post.state)
             deliveries = _deliveries(session, post_id)
             self.access.require_channels([d.channel for d in deliveries], "schedule posts")
             if any(d.state != DeliveryState.PENDING for d in deliveries):
-                raise StateError(f"post {post_id} is already being sent; it can no longer move")
+                raise StateError("schedule_sending", id=post_id)
             before = _snapshot(post, deliveries)
             post.scheduled_at = at.astimezone(UTC)
             post.updated_at = now
@@ -402,13 +404,11 @@ class Queue:
         with session_scope(self.engine) as session:
             post = self._load(session, post_id, lock=True)
             if post.state not in LIVE_STATES:
-                raise StateError(f"post {post_id} is {post.state}; there is nothing to cancel")
+                raise StateError("cancel_state", id=post_id, state=post.state)
             deliveries = _deliveries(session, post_id)
             self.access.require_channels([d.channel for d in deliveries], "cancel posts")
             if any(d.state == DeliveryState.SENDING for d in deliveries):
-                raise StateError(
-                    f"post {post_id} is being sent right now; cancel it again in a moment"
-                )
+                raise StateError("cancel_sending", id=post_id)
             # Conditional: a daemon may claim a delivery between the check and this write.
             session.execute(
                 update(Delivery)
@@ -426,11 +426,9 @@ class Queue:
             post, delivery = self._load_delivery(session, delivery_id)
             self.access.require_channels([delivery.channel], "retry deliveries")
             if delivery.state != DeliveryState.FAILED:
-                raise StateError(
-                    f"delivery {delivery_id} is {delivery.state}; only failed ones can be retried"
-                )
+                raise StateError("retry_state", id=delivery_id, dstate=delivery.state)
             if post.state == PostState.CANCELLED:
-                raise StateError(f"post {post.id} is cancelled")
+                raise StateError("post_cancelled", id=post.id)
             before = _snapshot(post, [delivery])
             delivery.state = DeliveryState.PENDING
             delivery.next_attempt_at = now
@@ -470,11 +468,11 @@ class Queue:
             self.access.require(Role.APPROVER, "settle deliveries that need review")
             self.access.require_channels([delivery.channel], "settle deliveries")
             if delivery.state != DeliveryState.NEEDS_REVIEW:
-                raise StateError(f"delivery {delivery_id} is {delivery.state}, not needs_review")
+                raise StateError("review_state", id=delivery_id, dstate=delivery.state)
             before = _snapshot(post, [delivery])
             if published:
                 if permalink and urlsplit(permalink).scheme not in ("http", "https"):
-                    raise ValidationError(f"{permalink!r} is not an http(s) URL", field="permalink")
+                    raise ValidationError("not_http_url", field="permalink", url=permalink)
                 delivery.state = DeliveryState.PUBLISHED
                 delivery.permalink = permalink or delivery.permalink
                 delivery.published_at = delivery.published_at or now
@@ -566,7 +564,7 @@ class Queue:
 
     def _visible(self, post_id: int, channels: list[str]) -> None:
         if not self.access.sees_any(channels):
-            raise NotFound(f"post {post_id} is not in {self.actor}'s units")
+            raise NotFound("post_hidden", id=post_id, user=self.actor)
 
     def _authors(self, session: Session, post: Post) -> set[str]:
         """Who wrote ``post``: its author, and whoever really acted when he was acted for."""
@@ -582,7 +580,7 @@ class Queue:
     def _load_delivery(self, session: Session, delivery_id: int) -> tuple[Post, Delivery]:
         delivery = session.get(Delivery, delivery_id)
         if delivery is None:
-            raise NotFound(f"delivery {delivery_id} does not exist")
+            raise NotFound("delivery_missing", id=delivery_id)
         post = self._load(session, delivery.post_id, lock=True)
         session.refresh(delivery, with_for_update=True)
         return post, delivery
@@ -593,7 +591,7 @@ class Queue:
             query = query.with_for_update()
         post = session.exec(query).first()
         if post is None:
-            raise NotFound(f"post {post_id} does not exist")
+            raise NotFound("post_missing", id=post_id)
         return post
 
     def _insert(
@@ -640,19 +638,11 @@ class Queue:
         self, session: Session, post: Post, comment: str | None, now: datetime
     ) -> list[str]:
         if post.state != PostState.IN_REVIEW:
-            raise StateError(
-                f"post {post.id} is {post.state}; only posts in review can be approved"
-            )
+            raise StateError("approve_state", id=post.id, state=post.state)
         if self.directory.office.require_second_approver and (
             {self.access.actor, self.access.real} & self._authors(session, post)
         ):
-            raise AccessDenied(
-                "own_post",
-                f"post {post.id}: {self.access.real} wrote it and cannot approve it; "
-                "the office requires a second approver",
-                post=post.id,
-                user=self.access.real,
-            )
+            raise AccessDenied("own_post", id=post.id, user=self.access.real)
         post.approved_by = self.actor
         post.review_comment = comment
         warnings: list[str] = []
@@ -661,9 +651,11 @@ class Queue:
             return warnings
         if post.scheduled_at < now:
             warnings.append(
-                f"post {post.id} was due at "
-                f"{local_text(post.scheduled_at, self.directory.office.timezone)}: "
-                "it will be published now"
+                Notice(
+                    "warn_due_now",
+                    id=post.id,
+                    when=local_text(post.scheduled_at, self.directory.office.timezone),
+                )
             )
         self._transition(session, post, PostState.SCHEDULED, "approve", now, detail=comment)
         _arm_deliveries(session, post, now)
@@ -687,7 +679,7 @@ class Queue:
         """
         allowed = _TRANSITIONS.get(PostState(post.state), ())
         if target not in allowed:
-            raise StateError(f"post {post.id} is {post.state}; it cannot become {target}")
+            raise StateError("transition", id=post.id, state=post.state, target=target)
         if deliveries is None:
             deliveries = _deliveries(session, post.id or 0)
         before = _snapshot(post, deliveries)
@@ -727,15 +719,19 @@ class Queue:
             if post.series_id and _same_series(session, other_id, post.series_id):
                 continue
             if d_state in (DeliveryState.PENDING, DeliveryState.SENDING):
-                warnings.append(f"the same text is already queued for {channel} (post {other_id})")
+                warnings.append(Notice("warn_same_queued", channel=channel, id=other_id))
             elif (
                 d_state == DeliveryState.PUBLISHED
                 and published_at is not None
                 and published_at >= now - DUPLICATE_LOOKBACK
             ):
                 warnings.append(
-                    f"the same text was published to {channel} on "
-                    f"{local_text(published_at, tz)} (post {other_id})"
+                    Notice(
+                        "warn_same_published",
+                        channel=channel,
+                        when=local_text(published_at, tz),
+                        id=other_id,
+                    )
                 )
         if post.scheduled_at is not None:
             spacing = self.directory.office.min_spacing
@@ -751,17 +747,19 @@ class Queue:
             ).all()
             for other_id, other_at, channel in near:
                 warnings.append(
-                    f"{channel} already has post {other_id} at {local_text(other_at, tz)}, "
-                    f"less than {int(spacing.total_seconds() // 60)} min apart"
+                    Notice(
+                        "warn_spacing",
+                        channel=channel,
+                        id=other_id,
+                        when=local_text(other_at, tz),
+                        n=int(spacing.total_seconds() // 60),
+                    )
                 )
             local = post.scheduled_at.astimezone(tz).time()
             night = local >= ZALO_NIGHT[0] or local < ZALO_NIGHT[1]
             zalo = [c for c in channels if self.directory.kind_of(c) == ZALO_OA]
             if night and zalo:
-                warnings.append(
-                    f"{', '.join(zalo)}: Zalo refuses broadcasts from 22:00 to 06:00; "
-                    "the article is published on time and its broadcast waits until 06:00"
-                )
+                warnings.append(Notice("warn_zalo_night", channels=zalo))
         return warnings
 
 
@@ -795,37 +793,50 @@ def _check_text(channel: str, kind: str, text: str, title: str | None, images: i
     limits = TEXT_LIMITS[kind]
     if limits.text is not None and length(text) > limits.text:
         raise ValidationError(
-            f"{length(text)} characters; {channel} ({kind}) takes at most {limits.text}",
+            "text_too_long",
             field="text",
+            n=length(text),
+            channel=channel,
+            kind=kind,
+            limit=limits.text,
         )
     if limits.title_required and not title:
         raise ValidationError(
-            f"{channel} ({kind}) needs a title of at most {limits.title} characters",
-            field="title",
+            "title_required", field="title", channel=channel, kind=kind, limit=limits.title
         )
     if title and limits.title is not None and length(title) > limits.title:
         raise ValidationError(
-            f"{length(title)} characters; {channel} ({kind}) takes at most {limits.title}",
+            "title_too_long",
             field="title",
+            n=length(title),
+            channel=channel,
+            kind=kind,
+            limit=limits.title,
         )
     if images > limits.max_images:
         raise ValidationError(
-            f"{images} images; {channel} ({kind}) takes at most {limits.max_images}",
+            "too_many_images",
             field="image",
+            n=images,
+            channel=channel,
+            kind=kind,
+            limit=limits.max_images,
         )
 
 
 def _inspect(image: ImageInput) -> media.ImageInfo:
     if len(image.data) > MAX_SOURCE_IMAGE_BYTES:
         raise ValidationError(
-            f"{image.filename}: {len(image.data) / 1_048_576:.1f} MB; images may be at most "
-            f"{MAX_SOURCE_IMAGE_BYTES // 1_048_576} MB",
+            "image_too_big",
             field="image",
+            name=image.filename,
+            mb=len(image.data) / 1_048_576,
+            limit=MAX_SOURCE_IMAGE_BYTES // 1_048_576,
         )
     try:
         return media.inspect_image(image.data, name=image.filename)
     except ValidationError as exc:
-        raise ValidationError(exc.message, field="image") from None
+        raise exc.located(field="image") from None
 
 
 def _check_future(at: datetime, now: datetime, directory: ChannelDirectory) -> None:
@@ -834,27 +845,24 @@ def _check_future(at: datetime, now: datetime, directory: ChannelDirectory) -> N
     if at < now - timedelta(seconds=NOW_TOLERANCE_SECONDS):
         tz = directory.office.timezone
         raise ValidationError(
-            f"{local_text(at, tz)} is in the past (now is {local_text(now, tz)})", field="at"
+            "time_past", field="at", when=local_text(at, tz), now=local_text(now, tz)
         )
 
 
 def _check_repeat(at: datetime | None, repeat: Repeat, directory: ChannelDirectory) -> None:
     if at is None:
-        raise ValidationError("a repeating post needs a first time", field="at")
+        raise ValidationError("repeat_no_start", field="at")
     if (repeat.every_days is None) == (not repeat.weekdays):
-        raise ValidationError("give either every N days or weekdays", field="repeat")
+        raise ValidationError("repeat_rule", field="repeat")
     if repeat.every_days is not None and repeat.every_days < 1:
-        raise ValidationError("every N days needs N >= 1", field="repeat")
+        raise ValidationError("repeat_days", field="repeat")
     if any(d not in range(7) for d in repeat.weekdays):
-        raise ValidationError("weekdays are 0 (Monday) to 6 (Sunday)", field="repeat")
+        raise ValidationError("repeat_weekdays", field="repeat")
     first_day = at.astimezone(directory.office.timezone).date()
     if repeat.until < first_day:
-        raise ValidationError(f"until {repeat.until} is before the first post", field="until")
+        raise ValidationError("repeat_until_before", field="until", date=repeat.until.isoformat())
     if len(_occurrences(at, repeat, directory)) > MAX_OCCURRENCES:
-        raise ValidationError(
-            f"more than {MAX_OCCURRENCES} occurrences; choose an earlier until date",
-            field="until",
-        )
+        raise ValidationError("repeat_too_many", field="until", n=MAX_OCCURRENCES)
 
 
 def _occurrences(

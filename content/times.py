@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from content.errors import ValidationError
+from content.messages import Notice
 
 #: How far in the past a time typed as "now" may be by the time it is checked.
 NOW_TOLERANCE_SECONDS = 60
@@ -19,17 +20,11 @@ def utcnow() -> datetime:
 
 
 class TimeRefused(ValidationError):
-    """A typed time Loa will not guess at. ``code`` and ``params`` let a face say it in its
-    own language (the TUI does); the message is the English line the CLI prints.
+    """A typed time Loa will not guess at.
 
     Codes: ``time_no_clock`` (a date without a time of day), ``time_impossible`` (no such
-    day, hour or minute), ``time_format`` (not a time at all).
+    day, hour or minute), ``time_format`` (not a time at all), ``time_empty``.
     """
-
-    def __init__(self, code: str, message: str, *, field: str, **params: str) -> None:
-        super().__init__(message, field=field)
-        self.code = code
-        self.params = params
 
 
 #: What to type, as the refusals say it.
@@ -65,7 +60,7 @@ def parse_when(
     """
     value = text.strip()
     if not value:
-        raise TimeRefused("time_format", f"empty time; expected {TIME_FORMATS}", field=field)
+        raise TimeRefused("time_empty", field=field, formats=TIME_FORMATS)
     for pattern in _TYPED:
         match = pattern.match(value)
         if match:
@@ -75,7 +70,6 @@ def parse_when(
             example = f"{value} 09:00"
             raise TimeRefused(
                 "time_no_clock",
-                f"{value!r} has no time of day; add a time, e.g. {example}",
                 field=field,
                 text=value,
                 example=example,
@@ -83,12 +77,7 @@ def parse_when(
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise TimeRefused(
-            "time_format",
-            f"{value!r} is not a time; expected {TIME_FORMATS} (office time)",
-            field=field,
-            text=value,
-        ) from None
+        raise TimeRefused("time_format", field=field, text=value, formats=TIME_FORMATS) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     return parsed.astimezone(UTC)
@@ -112,22 +101,20 @@ def _from_parts(
                 year += 1
         except ValueError:
             pass  # reported below, with the year it was read in
-    problems = []
+    problems: list[Notice] = []
     if not 1 <= month <= 12:
-        problems.append(f"there is no month {month}")
+        problems.append(Notice("no_month", month=month))
     elif not 1 <= day <= calendar.monthrange(year, month)[1]:
-        problems.append(f"{month:02d}/{year} has no day {day}")
+        problems.append(Notice("no_day", month=month, year=year, day=day))
     if hour > 23:
-        problems.append(f"there is no hour {hour} (00 to 23)")
+        problems.append(Notice("no_hour", hour=hour))
     if minute > 59:
-        problems.append(f"there is no minute {minute} (00 to 59)")
+        problems.append(Notice("no_minute", minute=minute))
     if problems:
-        raise TimeRefused(
-            "time_impossible",
-            f"{value!r} is not a real date and time: {' and '.join(problems)}",
-            field=field,
-            text=value,
-        )
+        said = problems[0]
+        for problem in problems[1:]:
+            said = Notice("and", first=said, then=problem)
+        raise TimeRefused("time_impossible", field=field, text=value, problems=said)
     return datetime(year, month, day, hour, minute, tzinfo=tz).astimezone(UTC)
 
 
@@ -140,9 +127,7 @@ def parse_date(text: str, *, field: str) -> date:
             return date(int(match["year"]), int(match["month"]), int(match["day"]))
         return date.fromisoformat(value)
     except ValueError:
-        raise ValidationError(
-            f"{text!r} is not a date; expected DD/MM/YYYY or YYYY-MM-DD", field=field
-        ) from None
+        raise ValidationError("date_format", field=field, text=text) from None
 
 
 def local_iso(value: datetime | None, tz: ZoneInfo) -> str | None:
@@ -169,6 +154,4 @@ def parse_slot(text: str, *, field: str) -> time:
     try:
         return time.fromisoformat(text.strip())
     except ValueError:
-        raise ValidationError(
-            f"{text!r} is not a time of day; expected HH:MM", field=field
-        ) from None
+        raise ValidationError("slot_format", field=field, text=text) from None

@@ -40,6 +40,8 @@ def office(db_url, capsys, monkeypatch):
     lan (author of the wards). ``office.run(os_user, *argv)`` runs `loa` as that OS login.
     """
     monkeypatch.setenv("LOA_CONFIG", str(REPO / "channels.toml"))
+    # The English wording is asserted; the Vietnamese CLI has its own tests.
+    monkeypatch.setenv("LOA_LANG", "en")
     monkeypatch.delenv("DATABASE_URL", raising=False)
 
     class Office:

@@ -64,6 +64,8 @@ def db(db_url: str) -> Iterator[Engine]:
 def loa(db_url, capsys, monkeypatch):
     """Run `loa` with the repository's channels.toml; returns (exit code, stdout, stderr)."""
     monkeypatch.setenv("LOA_CONFIG", str(REPO / "channels.toml"))
+    # The English wording is asserted; the Vietnamese CLI has its own tests.
+    monkeypatch.setenv("LOA_LANG", "en")
     monkeypatch.delenv("DATABASE_URL", raising=False)
 
     def run(*argv: str) -> tuple[int, str, str]:

@@ -25,6 +25,8 @@ NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 def loa(db_url, capsys, monkeypatch):
     """`loa` with the repository's channels.toml on a fresh database, at NOW."""
     monkeypatch.setenv("LOA_CONFIG", str(REPO / "channels.toml"))
+    # The English wording is asserted; the Vietnamese CLI has its own tests.
+    monkeypatch.setenv("LOA_LANG", "en")
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setattr(common, "Queue", functools.partial(Queue, clock=FakeClock(NOW)))
 

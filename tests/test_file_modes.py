@@ -33,6 +33,8 @@ def usual_umask(monkeypatch) -> Iterator[None]:
 def loa(sqlite_url, capsys, monkeypatch):
     """Run `loa` with the repository's channels.toml on a fresh SQLite database."""
     monkeypatch.setenv("LOA_CONFIG", str(REPO / "channels.toml"))
+    # The English wording is asserted; the Vietnamese CLI has its own tests.
+    monkeypatch.setenv("LOA_LANG", "en")
     monkeypatch.delenv("DATABASE_URL", raising=False)
 
     def run(*argv: str) -> tuple[int, str, str]:

@@ -15,7 +15,7 @@ from content.health import Health
 from content.ui.banner import HealthBanner
 from content.ui.context import LoaContext
 from content.ui.i18n import N_, _, ngettext, translated_bindings
-from content.ui.messages import error_in_words, in_words
+from content.ui.messages import error_in_words
 
 T = TypeVar("T")
 
@@ -62,12 +62,14 @@ class _Common:
         try:
             result = fetch()
         except Exception as exc:  # shown to the user; the next refresh tries again
-            text = str(exc) if isinstance(exc, LoaError) else f"{type(exc).__name__}: {exc}"
+            text = (
+                error_in_words(exc) if isinstance(exc, LoaError) else f"{type(exc).__name__}: {exc}"
+            )
             if text != self._read_error:
                 self._read_error = text
                 self.app.call_from_thread(  # type: ignore[attr-defined]
                     self.notify,  # type: ignore[attr-defined]
-                    in_words(text),
+                    text,
                     title=_("Cannot read the database"),
                     severity="error",
                     timeout=15,

@@ -1,65 +1,43 @@
-"""Labels in Vietnamese and English through gettext.
+"""Labels in Vietnamese and English through gettext, and translated key bindings.
 
-Code writes English msgids wrapped in ``_()``; ``locale/vi/LC_MESSAGES/loa.po`` holds the
-Vietnamese, compiled to ``loa.mo`` by ``python -m content.ui.msgfmt``. The language is one
-per process (the TUI is one app), chosen by ``LOA_LANG``, else the office config.
+The catalogue and the language (see :mod:`content.i18n`) are shared with the library and
+the CLI; this module adds what needs Textual: bindings whose descriptions are translated.
 """
 
 from __future__ import annotations
 
-import gettext
-import os
 from dataclasses import replace
-from pathlib import Path
 
 from textual.binding import Binding, BindingsMap
 
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
-DOMAIN = "loa"
-LANGUAGES = ("vi", "en")
+# The gettext half lives in the library (content.i18n) so errors can be rendered without
+# Textual; re-exported here for the screens.
+from content.i18n import (
+    DOMAIN,
+    LANGUAGES,
+    LOCALE_DIR,
+    N_,
+    _,
+    choose_language,
+    language,
+    ngettext,
+    set_language,
+    translation,
+)
 
-_translation: gettext.NullTranslations = gettext.NullTranslations()
-_language = "en"
-
-
-def choose_language(configured: str | None, environ: dict[str, str] | None = None) -> str:
-    """``LOA_LANG`` when it names a known language, else the office's, else Vietnamese."""
-    env = os.environ if environ is None else environ
-    for candidate in (env.get("LOA_LANG", ""), configured or ""):
-        code = candidate.strip().lower()[:2]
-        if code in LANGUAGES:
-            return code
-    return "vi"
-
-
-def set_language(code: str) -> None:
-    """Switch every later ``_()`` call to ``code`` ("vi" or "en")."""
-    global _translation, _language
-    if code not in LANGUAGES:
-        raise ValueError(f"unknown language {code!r}; expected one of {', '.join(LANGUAGES)}")
-    # fallback=True: English needs no catalogue, and a missing .mo must not stop the app.
-    _translation = gettext.translation(DOMAIN, LOCALE_DIR, languages=[code], fallback=True)
-    _language = code
-
-
-def language() -> str:
-    """The current language code."""
-    return _language
-
-
-def _(message: str) -> str:
-    """The current language's text for an English ``message``."""
-    return _translation.gettext(message)
-
-
-def ngettext(singular: str, plural: str, n: int) -> str:
-    """Singular or plural text for ``n`` in the current language."""
-    return _translation.ngettext(singular, plural, n)
-
-
-def N_(message: str) -> str:
-    """Mark ``message`` for translation without translating it yet (class-level labels)."""
-    return message
+__all__ = [
+    "DOMAIN",
+    "LANGUAGES",
+    "LOCALE_DIR",
+    "N_",
+    "_",
+    "choose_language",
+    "language",
+    "ngettext",
+    "set_language",
+    "translated_bindings",
+    "translation",
+]
 
 
 def translated_bindings(bindings: BindingsMap) -> BindingsMap:

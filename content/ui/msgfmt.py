@@ -1,8 +1,9 @@
 """Keep the translations in step with the code, without gettext tools installed.
 
-``python -m content.ui.msgfmt`` finds every label in the TUI's code (``_()``, ``N_()``,
-``ngettext()`` and Binding descriptions), adds the new ones to each ``loa.po`` (keeping
-existing translations), and compiles ``loa.mo``. ``--check`` changes nothing and exits 1
+``python -m content.ui.msgfmt`` finds every label in Loa's code (``_()``, ``N_()``,
+``ngettext()`` and Binding descriptions: the TUI, the library's messages and the CLI),
+adds the new ones to each ``loa.po`` (keeping existing translations), and compiles
+``loa.mo``. ``--check`` changes nothing and exits 1
 when a label has no Vietnamese translation or a ``.mo`` is out of date (the tests run it).
 """
 
@@ -17,7 +18,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-SOURCES = [ROOT / "tui.py", *sorted(HERE.rglob("*.py"))]
+#: The TUI first, then the library and the CLI (error messages: content.messages), so
+#: labels keep their places in the .po files and new ones come at the end.
+SOURCES = [
+    ROOT / "tui.py",
+    *sorted(HERE.rglob("*.py")),
+    *sorted(p for p in (ROOT / "content").rglob("*.py") if HERE not in p.parents),
+    *sorted((ROOT / "scheduler").rglob("*.py")),
+]
 LOCALES = {"vi": "nplurals=1; plural=0;", "en": "nplurals=2; plural=(n != 1);"}
 
 #: A msgid, or (singular, plural) for ngettext.

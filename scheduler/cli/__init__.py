@@ -8,11 +8,15 @@ import importlib
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
 from content.errors import LoaError
-from scheduler.cli.common import CommandParser, common_options
+from content.i18n import _, language, set_language
+from content.messages import render as render_error
+from content.messages import render_details
+from scheduler.cli.common import CommandParser, common_options, office_language
 
 #: Command modules, each with ``register(subparsers)``; the order is the help's order.
 COMMAND_MODULES = (
@@ -64,11 +68,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    # Errors and warnings in the office's language, as the TUI speaks it; the caller's
+    # language comes back afterwards (main() also runs inside tests and other programs).
+    before = language()
+    set_language(office_language(args))
+    try:
+        return _run(handler, args)
+    finally:
+        set_language(before)
+
+
+def _run(handler: Any, args: argparse.Namespace) -> int:
     try:
         return int(handler(args) or 0)
     except LoaError as exc:
-        print(f"loa: error: {exc}", file=sys.stderr)
-        for line in exc.details:
+        print(f"loa: {_('error')}: {render_error(exc)}", file=sys.stderr)
+        for line in render_details(exc):
             print(f"  {line}", file=sys.stderr)
         return exc.exit_code
     except DBAPIError as exc:

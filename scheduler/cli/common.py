@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from functools import cached_property
 from typing import Any, NoReturn
@@ -12,6 +13,9 @@ from sqlalchemy import Engine
 
 from content.accounts import Access, identify, os_login
 from content.db import open_database, resolve_url
+from content.errors import LoaError
+from content.i18n import LANGUAGES, _, choose_language
+from content.messages import say
 from content.queue import Queue
 from scheduler.config import Config, find_config, load
 
@@ -112,5 +116,22 @@ def print_json(data: Any) -> None:
 
 
 def warn(message: str) -> None:
-    """A warning on stderr: shown, but nothing was refused."""
-    print(f"warning: {message}", file=sys.stderr)
+    """A warning on stderr, in the office's language: shown, but nothing was refused."""
+    print(f"{_('warning')}: {say(message)}", file=sys.stderr)
+
+
+def office_language(args: argparse.Namespace) -> str:
+    """The language the CLI speaks, as the TUI chooses it: ``LOA_LANG``, else the office's
+    (channels.toml), else Vietnamese.
+
+    A config that cannot be read here is left to the command to report (it may not need
+    one at all): the language then falls back as if none were configured.
+    """
+    if os.environ.get("LOA_LANG", "").strip().lower()[:2] in LANGUAGES:
+        return choose_language(None)  # no need to read the config
+    configured: str | None
+    try:
+        configured = load(find_config(getattr(args, "config", None))).office.language
+    except LoaError:
+        configured = None
+    return choose_language(configured)

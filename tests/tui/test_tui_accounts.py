@@ -49,7 +49,7 @@ async def test_an_author_sees_his_units_posts_and_is_told_he_cannot_approve(
         await pilot.press("a")
         await settle(pilot)
         assert any(
-            "lan là người soạn bài, không được duyệt bài: việc này cần người duyệt bài." in m
+            "lan là người soạn bài, không được duyệt bài: việc này cần người duyệt bài" in m
             for m in notifications(pilot)
         ), notifications(pilot)
     assert make_queue().get(ward.post.id)[0].state == PostState.IN_REVIEW

@@ -94,8 +94,8 @@ async def test_queue_warnings_are_shown_after_saving(make_app, make_queue):
         await pilot.press("ctrl+s")
         await settle(pilot)
         shown = notifications(pilot)
-        assert "The same text is already waiting to be posted on tinh-fb (post 1)." in shown
-        assert any("less than 30 minutes apart" in m for m in shown)
+        assert "the same text is already queued for tinh-fb (post 1)" in shown
+        assert any("less than 30 min apart" in m for m in shown)
 
 
 async def test_closing_with_unsaved_text_asks_first(make_app):

@@ -110,8 +110,8 @@ async def test_warnings_are_shown_before_saving(make_app, make_queue):
         await pilot.pause(0.8)  # the preview waits for typing to pause
         await settle(pilot)
         shown = str(composer.query_one("#composer-warnings", Static).render())
-        assert "The same text is already waiting to be posted on tinh-fb (post 1)." in shown
-        assert "less than 30 minutes apart" in shown
+        assert "the same text is already queued for tinh-fb (post 1)" in shown
+        assert "less than 30 min apart" in shown
         with pytest.raises(NotFound):  # nothing was written
             make_queue().get(2)
         composer.query_one("#when", Input).value = "25/11/2026 09:10"

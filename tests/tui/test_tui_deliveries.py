@@ -154,6 +154,6 @@ async def test_a_refused_change_is_said_in_words(make_app, make_queue, engine):
         await settle(pilot)
         await pilot.press("y")
         await settle(pilot)
-        assert "That delivery is waiting now: only a failed one can be retried." in notifications(
-            pilot
+        assert f"delivery {delivery_id} is waiting; only failed ones can be retried" in (
+            notifications(pilot)
         )

@@ -116,7 +116,7 @@ async def test_self_approval_is_refused(make_app, make_queue):
         await settle(pilot)
         await pilot.press("a")
         await settle(pilot)
-        assert any("another person must approve it" in m for m in notifications(pilot))
+        assert any("the office requires a second approver" in m for m in notifications(pilot))
         assert [r[0] for r in table_rows(pilot, "#review-list")] == [str(post.id)]
     assert make_queue().get(post.id)[0].state == PostState.IN_REVIEW
 
@@ -365,4 +365,4 @@ async def test_a_failed_read_is_reported_once(make_app):
         await settle(pilot)
         await pilot.press("r")
         await settle(pilot)
-        assert notifications(pilot).count("Post 999 does not exist.") == 1
+        assert notifications(pilot).count("post 999 does not exist") == 1
