@@ -1,17 +1,31 @@
 """content/ and scheduler/ never import the TUI toolkit: the TUI is a thin face over them.
 
-content/ui/ is the TUI's own home (its screens and widgets), so it alone is exempt."""
+content/ui/ is the TUI's own home (its screens and widgets), so it alone is exempt.
+
+And every third-party distribution the product imports is declared in pyproject.toml: one
+that only arrives as another's requirement disappears the day that one stops needing it.
+"""
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import pkgutil
+import re
 import subprocess
 import sys
+import tomllib
 
 import pytest
 
 import content
 import scheduler
+from tests.conftest import REPO
+
+#: The product's own top-level names (the checkout), never a distribution.
+OWN = {"content", "scheduler", "sandbox", "tui", "tests"}
+#: Extras the product may import from (lazily, saying which extra to install when missing).
+PRODUCT_EXTRAS = ("postgres",)
 
 
 def _modules() -> list[str]:
@@ -43,3 +57,52 @@ def test_content_does_not_import_scheduler_or_sandbox():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def _requirement_names(requirements: list[str]) -> set[str]:
+    return {_normal(re.match(r"[A-Za-z0-9._-]+", r).group()) for r in requirements}  # type: ignore[union-attr]
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _third_party_imports() -> dict[str, set[str]]:
+    """Top-level module -> the files importing it (lazy imports inside functions too)."""
+    files = [
+        *REPO.glob("content/**/*.py"),
+        *REPO.glob("scheduler/**/*.py"),
+        *REPO.glob("sandbox/**/*.py"),
+        REPO / "tui.py",
+    ]
+    found: dict[str, set[str]] = {}
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in OWN and top != "__future__" and top not in sys.stdlib_module_names:
+                    found.setdefault(top, set()).add(str(path.relative_to(REPO)))
+    return found
+
+
+def test_every_imported_distribution_is_declared_in_pyproject():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = _requirement_names(project["dependencies"])
+    for extra in PRODUCT_EXTRAS:
+        declared |= _requirement_names(project["optional-dependencies"][extra])
+    providers = importlib.metadata.packages_distributions()
+    undeclared = []
+    for module, files in sorted(_third_party_imports().items()):
+        distributions = providers.get(module)
+        where = ", ".join(sorted(files)[:3])
+        if not distributions:
+            undeclared.append(f"{module} (no installed distribution provides it; {where})")
+        elif not any(_normal(d) in declared for d in distributions):
+            undeclared.append(f"{module} from {distributions[0]} ({where})")
+    assert not undeclared, "imported but not declared in pyproject.toml: " + "; ".join(undeclared)
