@@ -12,8 +12,10 @@ from starlette.staticfiles import StaticFiles
 from sandbox.config import SandboxConfig
 from sandbox.control import control_app
 from sandbox.graph_http import graph_app
+from sandbox.graph_inbox import graph_rules
 from sandbox.runtime import Sandbox
 from sandbox.zalo import zalo_openapi_app
+from sandbox.zalo_inbox import zalo_rules
 from sandbox.zalo_oauth import zalo_oauth_app
 
 GRAPH_PREFIX = "/graph"
@@ -26,10 +28,14 @@ MEDIA_PREFIX = "/media"
 def build_app(config: SandboxConfig | None = None) -> tuple[Starlette, Sandbox]:
     """The sandbox app and its live state (tests may inspect ``Sandbox`` directly)."""
     sandbox = Sandbox(config or SandboxConfig())
+    # Each platform's webhook rules live in its own module; the dispatcher is neutral.
+    sandbox.webhooks.rules = {"graph": graph_rules(sandbox), "zalo": zalo_rules(sandbox)}
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        sandbox.webhooks.start()
         yield
+        await sandbox.webhooks.stop()
         sandbox.touch()
         sandbox.save_if_dirty()
 

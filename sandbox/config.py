@@ -26,7 +26,7 @@ DEMO_ZALO_APP_ID = "3100000000000000001"
 DEMO_GRAPH_APP_ID = "1500000000000001"
 
 #: Permissions (scopes) a sandbox Page token carries unless configured otherwise: the family
-#: Postiz and Mixpost request (facebook-graph.md §1.3).
+#: Postiz and Mixpost request (facebook-graph.md §1.3), and the inbox's.
 GRAPH_SCOPES = (
     "pages_show_list",
     "business_management",
@@ -35,6 +35,10 @@ GRAPH_SCOPES = (
     "pages_read_engagement",
     "read_insights",
     "public_profile",
+    # The inbox (inbox.md §B1, §B7, §B8): webhooks, comment bodies, Messenger.
+    "pages_manage_metadata",
+    "pages_read_user_content",
+    "pages_messaging",
 )
 #: Page tasks of the admin behind a token (facebook-graph.md §1.2 step 5).
 PAGE_TASKS = ("ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE", "MANAGE")
@@ -108,6 +112,9 @@ class SandboxConfig:
     #: The app's "Require App Secret" setting: every call with a user or page token must carry
     #: a valid ``appsecret_proof``. A proof that is sent is checked either way.
     graph_require_appsecret_proof: bool = False
+    #: The app has the Human Agent feature (App Review): HUMAN_AGENT-tagged Messenger replies
+    #: are accepted up to 7 days after the citizen's last message (inbox.md §B9).
+    graph_human_agent: bool = False
     zalo_app_id: str = DEMO_ZALO_APP_ID
     zalo_app_secret: str = ""
     # Graph usage: calls allowed per bucket (page or app) in the rolling window, then throttling.

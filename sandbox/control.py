@@ -16,11 +16,13 @@ from starlette.routing import Route
 
 from sandbox.clock import iso_utc, parse_instant
 from sandbox.config import ZALO_PERMISSION_GROUPS
+from sandbox.control_inbox import inbox_routes
 from sandbox.disconnect import HANDLERS
 from sandbox.faults import FaultSpec
 from sandbox.graph_render import post_engagement
 from sandbox.runtime import Sandbox
 from sandbox.zalo_articles import article_figures, complete_pending_jobs
+from sandbox.zalo_inbox import oa_secret_key
 from sandbox.zalo_oauth import issue_auth_code
 
 
@@ -80,6 +82,8 @@ class Control:
                 "zalo": {
                     "app_id": sb.config.zalo_app_id,
                     "app_secret": sb.config.zalo_app_secret,
+                    # The webhook signing keys (inbox.md §A3), one per OA.
+                    "oa_secret_keys": {o.oa_id: oa_secret_key(sb, o.oa_id) for o in sb.config.oas},
                     "oas": {
                         oa_id: {
                             "generation": grant.generation,
@@ -110,6 +114,8 @@ class Control:
             except (ValueError, TypeError) as exc:
                 return _problem(f"clock: {exc}")
             self.sb.publish_due_posts()
+            # Webhook retries that fell due go out now (POST /webhooks/run waits for them).
+            self.sb.webhooks.run_due()
             self.sb.touch()
             self.sb.save_if_dirty()
         return _json(clock.describe())
@@ -274,7 +280,7 @@ class Control:
 
     async def graph_app(self, request: Request) -> Response:
         """GET/PUT the Meta app's settings: ``{"require_appsecret_proof": bool,
-        "user_scopes": [...]}`` (fields left out stay as they are)."""
+        "user_scopes": [...], "human_agent": bool}`` (fields left out stay as they are)."""
         app = self.sb.app
         if request.method == "PUT":
             try:
@@ -283,6 +289,8 @@ class Control:
                     app.require_appsecret_proof = bool(body["require_appsecret_proof"])
                 if "user_scopes" in body:
                     app.user_scopes = set(_names(body["user_scopes"]))
+                if "human_agent" in body:
+                    app.human_agent = bool(body["human_agent"])
             except (ValueError, TypeError) as exc:
                 return _problem(f"graph app: {exc}")
         return _json(
@@ -290,6 +298,7 @@ class Control:
                 "app_id": self.sb.config.graph_app_id,
                 "require_appsecret_proof": app.require_appsecret_proof,
                 "user_scopes": sorted(app.user_scopes),
+                "human_agent": app.human_agent,
             }
         )
 
@@ -382,6 +391,7 @@ def control_app(sandbox: Sandbox) -> Starlette:
             Route("/graph/pages/{page_id}", control.page_grant, methods=["GET", "PUT"]),
             Route("/zalo/permissions/{oa_id}", control.zalo_permissions, methods=["GET", "PUT"]),
             Route("/zalo/expire", control.expire_access, methods=post),
+            *inbox_routes(sandbox),
         ],
         exception_handlers=HANDLERS,
     )

@@ -31,6 +31,7 @@ from sandbox.graph_errors import (
     token_error,
 )
 from sandbox.graph_fields import FieldSyntaxError, parse_fields
+from sandbox.graph_inbox import GraphInbox
 from sandbox.graph_permissions import INSIGHTS, PUBLISH, READ, check_proof, require
 from sandbox.graph_publish import create_feed_post, create_photo, edit_post
 from sandbox.graph_render import (
@@ -58,6 +59,8 @@ class GraphApi:
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sb = sandbox
+        #: Comments, Messenger and webhook subscriptions (sandbox.graph_inbox).
+        self.inbox = GraphInbox(self)
 
     # ----------------------------------------------------------------- entry point
 
@@ -250,6 +253,15 @@ class GraphApi:
         photo = self.sb.state.photos.get(head)
         if photo is not None and not photo.deleted:
             return self._photo(call, principal, photo, rest)
+        reply = await self.inbox.node(call, principal, head, rest)
+        if reply is not None:
+            return reply
+        if head.isdigit() and any(post_id.endswith(f"_{head}") for post_id in self.sb.state.posts):
+            # A Page post read by its bare id (inbox.md §B7: "bare id -> #12"); the wording
+            # is Graph's for the retired singular statuses API [from memory].
+            raise GraphError(
+                12, "(#12) singular statuses API is deprecated for versions v2.4 and higher"
+            )
         raise object_not_found(call.method, head)
 
     async def _ids(self, call: GraphCall, principal: Principal) -> Reply:
@@ -336,6 +348,9 @@ class GraphApi:
                 raise object_not_found(call.method, page.page_id)
             return Reply(200, self._page_fields(call, principal, page))
         edge = rest[0]
+        inbox_reply = await self.inbox.page_edge(call, principal, page, rest)
+        if inbox_reply is not None:
+            return inbox_reply
         if call.method == "POST" and edge in PUBLISH_EDGES and len(rest) == 1:
             self._require_page_token(principal, page, posting=True)
             require(self.sb, principal, page, PUBLISH)
@@ -444,6 +459,8 @@ class GraphApi:
                 self.sb.touch()
                 return Reply(200, {"success": True})
             return Reply(200, edit_post(self.sb, call, post))
+        if rest == ["comments"]:
+            return self.inbox.post_comments(call, principal, post)
         edge = rest[0]
         if call.method != "GET":
             raise object_not_found(call.method, "/".join([post.id, *rest]))
@@ -452,7 +469,7 @@ class GraphApi:
                 raise GraphError(190, PAGE_TOKEN_REQUIRED)
             require(self.sb, principal, page, INSIGHTS)
             return Reply(200, self._post_insights(call, post, rest[1:]))
-        if edge in ("reactions", "likes", "comments"):
+        if edge in ("reactions", "likes"):
             require(self.sb, principal, page, READ)
             return Reply(200, self._post_edge(call, post, edge))
         raise nonexisting_field(edge, "PagePost")
@@ -466,6 +483,7 @@ class GraphApi:
             now=self.sb.now(),
             page_name=page.name,
             photos=self.sb.state.photos,
+            extra_comments=self.inbox.comment_count(post.id),
         )
 
     def _fields(self, call: GraphCall) -> list[Any]:
@@ -484,14 +502,6 @@ class GraphApi:
         figures = post_engagement(self.sb.config.seed, post, self.sb.now())
         out: dict[str, Any] = {"data": []}
         wants_summary = str(call.params.get("summary", "")).lower() not in ("", "false", "0")
-        if edge == "comments":
-            if wants_summary:
-                out["summary"] = {
-                    "order": "ranked",
-                    "total_count": figures.comments,
-                    "can_comment": True,
-                }
-            return out
         kind = str(call.params.get("type", "")).upper() if edge == "reactions" else "LIKE"
         total = figures.reactions.get(kind, 0) if kind else figures.reactions_total
         if wants_summary:

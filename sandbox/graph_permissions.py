@@ -18,6 +18,13 @@ from sandbox.runtime import Sandbox
 PUBLISH = "publish"
 READ = "read"
 INSIGHTS = "insights"
+#: The inbox (inbox.md §B7-§B10): reading comment bodies, answering and hiding comments, sending
+#: in Messenger and reading conversations.
+READ_USER_CONTENT = "read_user_content"
+ENGAGE = "engage"
+HIDE = "hide"
+MESSAGING = "messaging"
+CONVERSATIONS = "conversations"
 
 
 def expected_proof(token: str, app_secret: str) -> str:
@@ -87,3 +94,35 @@ def require(sb: Sandbox, principal: Principal, page: PageIdentity, action: str) 
     elif action == INSIGHTS and ("read_insights" not in scopes or "ANALYZE" not in tasks):
         # Code 10 per the reference's table; the wording is the sandbox's own [unverified].
         raise GraphError(10, "(#10) This endpoint requires the 'read_insights' permission")
+    elif action in (READ_USER_CONTENT, ENGAGE, HIDE, MESSAGING, CONVERSATIONS):
+        _require_inbox(action, scopes, tasks)
+
+
+def _require_inbox(action: str, scopes: set[str], tasks: set[str]) -> None:
+    """The inbox's permissions (inbox.md §B7-§B10; facebook-graph.md §1.3)."""
+    if action == READ_USER_CONTENT and "pages_read_user_content" not in scopes:
+        # Comment bodies need pages_read_user_content (facebook-graph.md §1.3, inbox.md §B7);
+        # code 10 like the other read permissions, the wording is the sandbox's [unverified].
+        raise GraphError(
+            10, "(#10) This endpoint requires the 'pages_read_user_content' permission"
+        )
+    if action in (ENGAGE, HIDE):
+        if "pages_manage_engagement" not in scopes:
+            # The permission Meta lists for replying and hiding (inbox.md §B7); wording ours.
+            raise GraphError(
+                200,
+                "(#200) Requires pages_manage_engagement permission to manage the object",
+                status=403,
+            )
+        allowed = {"MODERATE"} if action == HIDE else {"MODERATE", "CREATE_CONTENT"}
+        if not tasks & allowed:
+            raise GraphError(200, "(#200) Permissions error", status=403)
+    if action in (MESSAGING, CONVERSATIONS):
+        if "pages_messaging" not in scopes:
+            # Messenger's own code for it, as integrators quote it ("(#230) Requires
+            # pages_messaging permission"); not in the reference.
+            raise GraphError(230, "(#230) Requires pages_messaging permission to manage the object")
+        # Send API: the MESSAGING task; Conversations API: MESSAGING or MODERATE (§B9, §B10).
+        allowed = {"MESSAGING"} if action == MESSAGING else {"MESSAGING", "MODERATE"}
+        if not tasks & allowed:
+            raise GraphError(200, "(#200) Permissions error", status=403)

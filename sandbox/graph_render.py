@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -137,11 +138,18 @@ def render_post(
     now: float,
     page_name: str,
     photos: dict[str, GraphPhoto],
+    extra_comments: int = 0,
 ) -> dict[str, Any]:
-    """The post as ``GET /{post-id}?fields=...`` returns it (unknown fields raise code 100)."""
+    """The post as ``GET /{post-id}?fields=...`` returns it (unknown fields raise code 100).
+
+    ``extra_comments`` are the citizens' modelled comments, counted on top of the synthetic
+    figure (their list is the ``/comments`` edge, sandbox.graph_inbox).
+    """
     if not requests:
         requests = [FieldRequest(name) for name in DEFAULT_POST_FIELDS]
     figures = post_engagement(seed, post, now)
+    if extra_comments:
+        figures = replace(figures, comments=figures.comments + extra_comments)
     out: dict[str, Any] = {}
     for request in requests:
         if request.name not in POST_FIELDS:

@@ -20,6 +20,7 @@ from sandbox.state import (
     save_state,
 )
 from sandbox.usage import MinuteLimiter, RollingUsage
+from sandbox.webhooks import WebhookDispatcher
 
 log = logging.getLogger("sandbox")
 
@@ -41,6 +42,8 @@ class GraphApp:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.require_appsecret_proof = config.graph_require_appsecret_proof
+        #: The app passed App Review for the Human Agent feature (HUMAN_AGENT tag, 7 days).
+        self.human_agent = config.graph_human_agent
         self.user_scopes = set(config.graph_user_scopes)
         self.page_grants = {
             p.page_id: PageGrant(set(p.scopes), set(p.tasks), p.token_expires_at)
@@ -65,6 +68,8 @@ class Sandbox:
         self.app = GraphApp(config)
         self.state = self._initial_state()
         self._dirty = False
+        #: Webhook deliveries to the inbox receivers (platform rules registered by the app).
+        self.webhooks = WebhookDispatcher(self)
         # Indexes over state.posts, rebuilt whenever the state is replaced (see _index_posts).
         self._posts_by_page: dict[str, list[GraphPost]] = {}
         self._unpublished_scheduled: set[str] = set()
@@ -127,6 +132,7 @@ class Sandbox:
         """Forget everything that happened since start-up (identities and start-up faults stay)."""
         if not keep_clock:
             self.clock.reset()
+        self.webhooks.cancel_all()
         self.state = self._initial_state()
         self._index_posts()
         self.faults.reset()

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from sandbox.citizens import InboxState
+
 # Graph object ids look like the real 2024+ ones (18 digits); posts are "{page_id}_{post_id}".
 FIRST_GRAPH_OBJECT_ID = 122_100_000_000_000_001
 REQUEST_LOG_LIMIT = 20_000
@@ -181,6 +183,8 @@ class SandboxState:
     request_count: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     clock: dict[str, Any] = field(default_factory=dict)
+    #: Citizens, their comments and messages, webhook subscriptions and deliveries.
+    inbox: InboxState = field(default_factory=InboxState)
 
     def new_graph_id(self) -> str:
         """A fresh bare numeric Graph object id."""
@@ -247,9 +251,11 @@ class SandboxState:
             **{
                 f.name: data[f.name]
                 for f in fields(cls)
-                if f.name in data and f.name not in _TYPED_CONTAINERS
+                if f.name in data and f.name not in _TYPED_CONTAINERS and f.name != "inbox"
             }
         )
+        if isinstance(data.get("inbox"), dict):
+            state.inbox = InboxState.from_dict(data["inbox"])
         for name, kind in _TYPED_CONTAINERS.items():
             raw = data.get(name)
             if raw is None:

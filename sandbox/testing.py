@@ -250,6 +250,102 @@ class SandboxHandle:
         """Forget everything since start-up (faults back to start-up ones, clock to real)."""
         self._call("POST", "/reset", json={"keep_clock": keep_clock})
 
+    # citizens and webhooks (sandbox/README.md, "Citizens and webhooks") -----
+    def subscribe_graph_webhook(
+        self,
+        callback_url: str,
+        verify_token: str,
+        *,
+        fields: list[str] | None = None,
+        pages: list[str] | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """Register the Meta app's callback (Meta's GET handshake runs first) and install the
+        app on ``pages`` (default: every page) for ``fields`` (default feed and messages)."""
+        body = {
+            "callback_url": callback_url,
+            "verify_token": verify_token,
+            "fields": fields or ["feed", "messages"],
+            "pages": self.page_ids if pages is None else pages,
+            **options,
+        }
+        return self._call("PUT", "/graph/webhook", json=body)
+
+    def subscribe_zalo_webhook(self, url: str, **options: Any) -> dict[str, Any]:
+        """Register (or re-enable) the Zalo app's webhook URL; answers the OA secret keys."""
+        return self._call("PUT", "/zalo/webhook", json={"url": url, **options})
+
+    def graph_webhook(self) -> dict[str, Any]:
+        """The Meta webhook, each Page's subscribed fields and failure state."""
+        return self._call("GET", "/graph/webhook")
+
+    def zalo_webhook(self) -> dict[str, Any]:
+        """The Zalo webhook (``enabled``, why it was disabled) and the OA secret keys."""
+        return self._call("GET", "/zalo/webhook")
+
+    def citizen_comment(
+        self, citizen: str, post_id: str, message: str, **extra: Any
+    ) -> dict[str, Any]:
+        """A citizen comments on a published post (``parent_id=`` to reply to a comment)."""
+        body = {"citizen": citizen, "post_id": post_id, "message": message, **extra}
+        return self._call("POST", "/graph/comment", json=body)
+
+    def citizen_messenger(self, citizen: str, page_id: str, **content: Any) -> dict[str, Any]:
+        """A citizen writes to a Page in Messenger: ``text=``, ``image=``, ``location=``."""
+        return self._call(
+            "POST", "/graph/message", json={"citizen": citizen, "page_id": page_id, **content}
+        )
+
+    def citizen_zalo(
+        self, citizen: str, oa_id: str, text: str | None = None, **content: Any
+    ) -> dict[str, Any]:
+        """A citizen writes to an OA: ``type=`` text (default), image, location, sticker..."""
+        body = {"citizen": citizen, "oa_id": oa_id, **content}
+        if text is not None:
+            body["text"] = text
+        return self._call("POST", "/zalo/message", json=body)
+
+    def zalo_event(
+        self, action: str, citizen: str, oa_id: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        """``follow``, ``unfollow``, ``submit_info``, ``chatnow`` or ``withdraw``."""
+        body: dict[str, Any] = {"citizen": citizen, **extra}
+        if oa_id is not None:
+            body["oa_id"] = oa_id
+        return self._call("POST", f"/zalo/{action}", json=body)
+
+    def citizens(self) -> list[dict[str, Any]]:
+        """Every citizen with their ids."""
+        return self._call("GET", "/citizens")["citizens"]
+
+    def citizen(self, handle: str, **changes: Any) -> dict[str, Any]:
+        """One citizen (created if needed); ``changes`` set ``name``, ``blocked``,
+        ``inactive``, ``minor``."""
+        return self._call("PUT", f"/citizens/{handle}", json=changes)
+
+    def set_human_agent(self, enabled: bool = True) -> dict[str, Any]:
+        """Whether the Meta app has the Human Agent feature (HUMAN_AGENT tag to 7 days)."""
+        return self._call("PUT", "/graph/app", json={"human_agent": enabled})
+
+    def run_webhooks(self) -> list[dict[str, Any]]:
+        """Start the retries due by the simulated clock and wait for every delivery in
+        flight; the attempts made meanwhile."""
+        return self._call("POST", "/webhooks/run")["attempts"]
+
+    def deliveries(
+        self, platform: str | None = None, channel: str | None = None, state: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Webhook deliveries with their attempts, oldest first."""
+        return self._call(
+            "GET", "/webhooks/deliveries", platform=platform, channel=channel, state=state
+        )["deliveries"]
+
+    def sent(
+        self, platform: str | None = None, channel: str | None = None, kind: str | None = None
+    ) -> list[dict[str, Any]]:
+        """What Pages and OAs sent (accepted or refused), in order."""
+        return self._call("GET", "/sent", platform=platform, channel=channel, kind=kind)["sent"]
+
 
 @contextmanager
 def running_sandbox(config: SandboxConfig | None = None, **options: Any) -> Iterator[SandboxHandle]:

@@ -38,6 +38,7 @@ from sandbox.zalo_articles import (
 )
 from sandbox.zalo_broadcast import broadcast
 from sandbox.zalo_common import ZaloError, office_time, opaque_id, success, zalo_json
+from sandbox.zalo_inbox import V2_SHUT_DOWN, ZaloInbox
 
 Handler = Callable[[Request, OaIdentity], Awaitable[dict[str, Any]]]
 GETSLICE_MAX = 10
@@ -46,6 +47,10 @@ GETSLICE_MAX = 10
 #: getoa name no group in the references, so they need none here.
 ARTICLE = "article"
 MESSAGE = "message"
+#: "Quyền quản lý tin nhắn người dùng" (listrecentchat, conversation) and "Quyền quản lý thông
+#: tin OA" (user detail), inbox.md §A1.
+CONVERSATION = "conversation"
+OA_INFO = "oa_info"
 
 
 class ZaloOpenApi:
@@ -279,6 +284,10 @@ class ZaloOpenApi:
     async def message(self, request: Request, oa: OaIdentity) -> dict[str, Any]:
         """``POST /v2.0/oa/message``: broadcast an article to followers."""
         body = await self._json(request)
+        recipient = body.get("recipient")
+        if isinstance(recipient, dict) and "user_id" in recipient:
+            # A v2 message to one user: that API is shut down (inbox.md §A7, trap E7).
+            raise ZaloError(-240, V2_SHUT_DOWN)
         record = broadcast(self.sb, oa.oa_id, body)
         return success({"message_id": record.message_id})
 
@@ -314,6 +323,7 @@ class ZaloOpenApi:
 def zalo_openapi_app(sandbox: Sandbox) -> Starlette:
     """The OpenAPI stand-in as an ASGI app (mounted at ``/zalo``)."""
     api = ZaloOpenApi(sandbox)
+    inbox = ZaloInbox(sandbox)
 
     async def not_found(request: Request) -> Response:
         # Unknown or removed paths (e.g. /v3.0/article/*) answer HTTP 404.
@@ -367,6 +377,27 @@ def zalo_openapi_app(sandbox: Sandbox) -> Starlette:
             ),
             Route("/v2.0/oa/message", api.route(api.message, publish=True), methods=["POST"]),
             Route("/v2.0/oa/getoa", api.route(api.getoa), methods=["GET"]),
+            Route(
+                "/v3.0/oa/message/cs",
+                api.route(inbox.send_cs, publish=True, group=MESSAGE),
+                methods=["POST"],
+            ),
+            Route(
+                "/v3.0/oa/quota/message", api.route(inbox.quota, group=MESSAGE), methods=["POST"]
+            ),
+            Route(
+                "/v2.0/oa/listrecentchat",
+                api.route(inbox.recent_chats, group=CONVERSATION),
+                methods=["GET"],
+            ),
+            Route(
+                "/v2.0/oa/conversation",
+                api.route(inbox.conversation, group=CONVERSATION),
+                methods=["GET"],
+            ),
+            Route(
+                "/v3.0/oa/user/detail", api.route(inbox.user_detail, group=OA_INFO), methods=["GET"]
+            ),
             Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE"]),
         ],
         exception_handlers=HANDLERS,

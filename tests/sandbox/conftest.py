@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from sandbox.testing import SandboxHandle, running_sandbox
+from tests.sandbox.inbox_receiver import Receiver
 
 GRAPH_VERSION = "v21.0"
 TINH_PAGE = "100000000000001"
@@ -137,3 +138,11 @@ def article_body(cover_url: str, **overrides: object) -> dict[str, object]:
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on loopback (Meta's handshake token: ``loa-verify``)."""
+    server = Receiver()
+    yield server
+    server.close()
