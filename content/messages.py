@@ -120,6 +120,35 @@ CATALOGUE: dict[str, str] = {
     "no_minute": N_("there is no minute {minute} (00 to 59)"),
     "date_format": N_("{text!r} is not a date; expected DD/MM/YYYY or YYYY-MM-DD"),
     "slot_format": N_("{text!r} is not a time of day; expected HH:MM"),
+    # --- scheduler.channels.credentials, scheduler.observability
+    "key_unset": N_(
+        "no credential key for this {backend} database: set LOA_CREDENTIAL_KEY, or "
+        "LOA_CREDENTIAL_KEY_FILE (or credential_key_file in [office]) to a key file every "
+        "host shares; Loa does not create one in the working directory"
+    ),
+    "key_invalid": N_(
+        "{source}: not a valid key (expected 32 url-safe base64-encoded bytes, as made by "
+        "Fernet.generate_key())"
+    ),
+    "key_file_mode": N_(
+        "key file {path} is readable by group or others (mode {mode}); run: chmod 600 {path}"
+    ),
+    "key_file_create": N_("key file {path}: cannot create: {reason}"),
+    "key_file_read": N_("key file {path}: cannot read: {reason}"),
+    "key_mismatch": N_(
+        "credential key mismatch: this database's secrets were encrypted with the key of "
+        "fingerprint {recorded}, but the key from {source} has fingerprint {given}; set "
+        "LOA_CREDENTIAL_KEY or LOA_CREDENTIAL_KEY_FILE to the database's key"
+    ),
+    "key_foreign": N_(
+        "the Zalo tokens in this database were not encrypted with the key from {source} "
+        "(fingerprint {given}); set LOA_CREDENTIAL_KEY or LOA_CREDENTIAL_KEY_FILE to the key "
+        "they were stored with"
+    ),
+    "metrics_bind": N_(
+        "cannot serve metrics on {host}:{port}: {reason}; choose another --metrics-port or "
+        "--metrics-host"
+    ),
     # --- files
     "file_unreadable": N_("{path}: cannot read: {reason}"),
     # --- operating-system errors (errno), said as a reason inside another message

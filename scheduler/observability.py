@@ -48,6 +48,7 @@ from sqlmodel import col, select
 from content.db import session_scope
 from content.errors import LoaError
 from content.health import SILENT_AFTER
+from content.messages import os_reason
 from content.models import ChannelState, Credential, DaemonHeartbeat, Delivery, DeliveryState
 from scheduler.daemon import Daemon
 from scheduler.dispatch import AttemptResult
@@ -67,15 +68,8 @@ ExpiryReader = Callable[[], Mapping[str, datetime]]
 
 
 class MetricsUnavailable(LoaError):
-    """The metrics port cannot be opened (code ``metrics_bind``: params host, port, reason)."""
-
-    def __init__(self, host: str, port: int, reason: str) -> None:
-        super().__init__(
-            f"cannot serve metrics on {host}:{port}: {reason}; choose another --metrics-port "
-            "or --metrics-host"
-        )
-        self.code = "metrics_bind"
-        self.params = {"host": host, "port": str(port), "reason": reason}
+    """The metrics port cannot be opened (code ``metrics_bind``: ``host``, ``port``,
+    ``reason``)."""
 
 
 class EventMetrics:
@@ -326,7 +320,9 @@ class MetricsServer:
                 host, port, observability.app, server_class, handler_class=_QuietHandler
             )
         except OSError as exc:
-            raise MetricsUnavailable(host, port, exc.strerror or str(exc)) from None
+            raise MetricsUnavailable(
+                "metrics_bind", host=host, port=port, reason=os_reason(exc)
+            ) from None
         self.host = host
         self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(

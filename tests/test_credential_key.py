@@ -50,6 +50,8 @@ def _no_key_from_outside(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     monkeypatch.delenv("LOA_CREDENTIAL_KEY", raising=False)
     monkeypatch.delenv("LOA_CREDENTIAL_KEY_FILE", raising=False)
     monkeypatch.setenv("LOA_TEST_ZALO_SECRET", "secret")
+    # The English wording is asserted; the Vietnamese one is the catalogue's.
+    monkeypatch.setenv("LOA_LANG", "en")
     monkeypatch.chdir(tmp_path)
 
 
@@ -96,6 +98,11 @@ def test_a_daemon_with_another_key_refuses_in_one_line_naming_both(
     assert key_fingerprint(first) in err and key_fingerprint(second) in err
     assert "LOA_CREDENTIAL_KEY" in err
     assert first.decode() not in err and second.decode() not in err
+
+    # The office's own language when LOA_LANG does not say otherwise.
+    monkeypatch.delenv("LOA_LANG")
+    code, err = _daemon_once(db_url, config, capsys)
+    assert code == 2 and "Sai khóa mã hóa" in err and key_fingerprint(first) in err
 
     engine = open_database(db_url)
     row = _recorded(engine)
@@ -146,7 +153,7 @@ def test_the_key_file_named_in_channels_toml_is_relative_to_it(
     other = tmp_path / "other.key"
     monkeypatch.setenv("LOA_CREDENTIAL_KEY_FILE", str(other))
     code, err = _daemon_once(db_url, config, capsys)
-    assert code == 2 and f"key file {other}" in err
+    assert code == 2 and f"the key from {other} has fingerprint" in err
 
 
 def test_tokens_stored_before_fingerprints_keep_their_key(engine):
@@ -164,6 +171,7 @@ def test_tokens_stored_before_fingerprints_keep_their_key(engine):
     with pytest.raises(CredentialKeyError) as refused:
         TokenStore(engine, key=other)
     assert refused.value.code == "key_foreign"
+    assert refused.value.params["given"] == key_fingerprint(other)
     assert key_fingerprint(other) in str(refused.value)
     assert _recorded(engine) is None
     TokenStore(engine, key=old_key)

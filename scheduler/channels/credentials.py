@@ -56,6 +56,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from content.errors import LoaError
+from content.messages import os_reason
 from content.models import Credential, KeyFingerprint
 from scheduler.channels.base import AuthError
 from scheduler.channels.http import get_logger, register_secret
@@ -90,16 +91,13 @@ Refresher = Callable[[str], Awaitable[TokenPair]]
 class CredentialKeyError(LoaError):
     """The encryption key is missing, unreadable, unsafe, or does not match the database.
 
-    Codes: ``key_unset`` (PostgreSQL and no key named), ``key_invalid`` (not a Fernet key),
-    ``key_file_mode`` (readable by others), ``key_file_io`` (cannot be created or read),
-    ``key_mismatch`` (another key's fingerprint is recorded: params ``recorded``, ``given``,
-    ``source``), ``key_foreign`` (no fingerprint yet, but the stored tokens do not decrypt).
+    Codes (worded in :data:`content.messages.CATALOGUE`): ``key_unset`` (PostgreSQL and no
+    key named: ``backend``), ``key_invalid`` (not a Fernet key: ``source``),
+    ``key_file_mode`` (readable by others: ``path``, ``mode``), ``key_file_create`` and
+    ``key_file_read`` (``path``, ``reason``), ``key_mismatch`` (another key's fingerprint is
+    recorded: ``recorded``, ``given``, ``source``), ``key_foreign`` (no fingerprint yet, but
+    the stored tokens do not decrypt: ``given``, ``source``).
     """
-
-    def __init__(self, code: str, message: str, **params: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)
@@ -107,7 +105,7 @@ class CredentialKey:
     """A Fernet key and where it came from (the key itself never appears in a repr)."""
 
     value: bytes = field(repr=False)
-    #: For messages: ``environment variable LOA_CREDENTIAL_KEY`` or ``key file PATH``.
+    #: For messages: ``LOA_CREDENTIAL_KEY`` or the key file's path.
     source: str
 
     @property
@@ -186,28 +184,18 @@ def resolve_key(
     :class:`CredentialKeyError` (``key_unset``) rather than a key in the working directory."""
     env = os.environ if environ is None else environ
     if env.get(KEY_ENV):
-        return _valid(env[KEY_ENV].strip().encode(), f"environment variable {KEY_ENV}")
+        return _valid(env[KEY_ENV].strip().encode(), KEY_ENV)
     path = key_location(engine, key_file, env)
     if path is None:
-        raise CredentialKeyError(
-            "key_unset",
-            f"no credential key for this {engine.url.get_backend_name()} database: set "
-            f"{KEY_ENV}, or {KEY_FILE_ENV} (or credential_key_file in [office]) to a key file "
-            "every host shares; Loa does not create one in the working directory",
-        )
-    return _valid(_read_or_create_key_file(path), f"key file {path}")
+        raise CredentialKeyError("key_unset", backend=engine.url.get_backend_name())
+    return _valid(_read_or_create_key_file(path), str(path))
 
 
 def _valid(key: bytes, where: str) -> CredentialKey:
     try:
         Fernet(key)
     except ValueError:
-        raise CredentialKeyError(
-            "key_invalid",
-            f"{where}: not a valid key (expected 32 url-safe base64-encoded bytes, as made by "
-            "Fernet.generate_key())",
-            source=where,
-        ) from None
+        raise CredentialKeyError("key_invalid", source=where) from None
     return CredentialKey(key, where)
 
 
@@ -254,13 +242,7 @@ def check_fingerprint(
 
 def _mismatch(row: KeyFingerprint, key: CredentialKey) -> CredentialKeyError:
     return CredentialKeyError(
-        "key_mismatch",
-        f"credential key mismatch: this database's Zalo tokens were encrypted with the key of "
-        f"fingerprint {row.fingerprint}, but {key.source} has fingerprint {key.fingerprint}; "
-        f"set {KEY_ENV} or {KEY_FILE_ENV} to the database's key",
-        recorded=row.fingerprint,
-        given=key.fingerprint,
-        source=key.source,
+        "key_mismatch", recorded=row.fingerprint, given=key.fingerprint, source=key.source
     )
 
 
@@ -277,14 +259,7 @@ def _refuse_foreign(session: Session, key: CredentialKey) -> None:
     try:
         Fernet(key.value).decrypt(stored.encode())
     except InvalidToken:
-        raise CredentialKeyError(
-            "key_foreign",
-            f"the Zalo tokens in this database were not encrypted with {key.source} "
-            f"(fingerprint {key.fingerprint}); set {KEY_ENV} or {KEY_FILE_ENV} to the key "
-            "they were stored with",
-            given=key.fingerprint,
-            source=key.source,
-        ) from None
+        raise CredentialKeyError("key_foreign", given=key.fingerprint, source=key.source) from None
 
 
 def _read_or_create_key_file(path: Path) -> bytes:
@@ -294,9 +269,7 @@ def _read_or_create_key_file(path: Path) -> bytes:
     except FileExistsError:
         pass
     except OSError as exc:
-        raise CredentialKeyError(
-            "key_file_io", f"key file {path}: cannot create: {exc.strerror}", path=str(path)
-        ) from None
+        raise CredentialKeyError("key_file_create", path=str(path), reason=os_reason(exc)) from None
     else:
         with os.fdopen(fd, "wb") as out:
             out.write(Fernet.generate_key())
@@ -307,16 +280,11 @@ def _read_or_create_key_file(path: Path) -> bytes:
         mode = path.stat().st_mode
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise CredentialKeyError(
-                "key_file_mode",
-                f"key file {path} is readable by group or others "
-                f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}",
-                path=str(path),
+                "key_file_mode", path=str(path), mode=f"{stat.S_IMODE(mode):04o}"
             )
         return path.read_bytes().strip()
     except OSError as exc:
-        raise CredentialKeyError(
-            "key_file_io", f"key file {path}: cannot read: {exc.strerror}", path=str(path)
-        ) from None
+        raise CredentialKeyError("key_file_read", path=str(path), reason=os_reason(exc)) from None
 
 
 class TokenStore:
@@ -337,7 +305,7 @@ class TokenStore:
         self._engine = engine
         self._clock = clock or (lambda: datetime.now(UTC))
         credential_key = (
-            CredentialKey(key, "the key given")
+            CredentialKey(key, "the key given")  # tests and tools hand the key in
             if key
             else resolve_key(engine, key_file, environ=environ)
         )
