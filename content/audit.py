@@ -178,11 +178,7 @@ def parse_head(raw: str) -> tuple[int, str]:
         or not (MIN_HEAD_PREFIX <= len(digest) <= 64)
         or any(c not in "0123456789abcdef" for c in digest)
     ):
-        raise ValidationError(
-            f"{raw!r} is not a noted head; expected SEQ:HASH as `loa audit verify` prints it "
-            f"(the hash may be shortened to its first {MIN_HEAD_PREFIX} hex digits)",
-            field="--expect-head",
-        )
+        raise ValidationError("audit_head", field="--expect-head", text=raw, n=MIN_HEAD_PREFIX)
     return int(seq_text), digest
 
 

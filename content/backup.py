@@ -54,7 +54,7 @@ def backup(engine: Engine, out: Path) -> BackupInfo:
     """Copy the database behind ``engine`` to ``out`` (a new file, or one it replaces)."""
     out = out.expanduser()
     if not out.parent.is_dir():
-        raise BackupError(f"cannot write {out}: directory {out.parent} does not exist")
+        raise BackupError("backup_no_dir", path=str(out), dir=str(out.parent))
     if engine.dialect.name == "sqlite":
         _sqlite_backup(engine, out)
         return inspect_backup(out)
@@ -79,7 +79,7 @@ def inspect_backup(path: Path) -> BackupInfo:
             revision = current_revision(engine)
             posts, deliveries = _counts(engine)
         except Exception as exc:  # any failure to read it: say it is not a Loa backup
-            raise BackupError(f"{path} is not a Loa database: {_first_line(exc)}") from None
+            raise BackupError("backup_not_loa", path=str(path), detail=_first_line(exc)) from None
     finally:
         engine.dispose()
     return BackupInfo(path, revision, posts, deliveries)
@@ -99,13 +99,10 @@ def restore(
     refused; an older one is upgraded by the next command, as any old database is.
     """
     if not source.is_file():
-        raise BackupError(f"{source}: no such file")
+        raise BackupError("backup_missing", path=str(source))
     alive = _live_daemons(engine, clock() - silent_after)
     if alive:
-        raise BackupError(
-            f"a daemon is running on this database ({', '.join(alive)}): stop it first "
-            "(systemctl stop loa-daemon), then restore"
-        )
+        raise BackupError("restore_daemon", workers=alive)
     if engine.dialect.name == "sqlite":
         info = inspect_backup(source)
         _check_revision(info.revision, source)
@@ -215,14 +212,13 @@ def _libpq(url: URL) -> tuple[list[str], dict[str, str]]:
 
 def _run(tool: str, args: list[str], env: dict[str, str]) -> None:
     if shutil.which(tool) is None:
-        raise BackupError(
-            f"{tool} is not installed: install the PostgreSQL client tools "
-            "(apt-get install postgresql-client) of the server's major version"
-        )
+        raise BackupError("tool_missing", tool=tool)
     done = subprocess.run([tool, *args], env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
-        raise BackupError(f"{tool}: {lines[0] if lines else f'exit code {done.returncode}'}")
+        if lines:  # the tool's own words (libpq's), as it said them
+            raise BackupError("tool_failed", tool=tool, detail=lines[0])
+        raise BackupError("tool_exit", tool=tool, code=done.returncode)
 
 
 def _pg_dump(url: URL, out: Path, *, snapshot: str) -> None:
@@ -272,12 +268,9 @@ def _live_daemons(engine: Engine, since: datetime) -> list[str]:
 
 def _check_revision(revision: str | None, source: Path) -> None:
     if revision is None:
-        raise BackupError(f"{source} is not a Loa database (it has no schema revision)")
+        raise BackupError("backup_no_revision", path=str(source))
     if revision > head_revision():
-        raise BackupError(
-            f"{source} was made by a newer Loa (schema {revision}; this one knows up to "
-            f"{head_revision()}): upgrade Loa first"
-        )
+        raise BackupError("backup_newer", path=str(source), revision=revision, head=head_revision())
 
 
 def _first_line(exc: BaseException) -> str:

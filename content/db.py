@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from content.errors import LoaError
 from content.files import FileWriteError, share_new
+from content.messages import os_reason
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def resolve_url(db: str | None = None, environ: Mapping[str, str] | None = None)
         try:
             make_url(value)
         except ArgumentError as exc:
-            raise DatabaseError(f"database URL {value!r} is not valid: {exc}") from None
+            raise DatabaseError("db_url_invalid", url=value, detail=str(exc)) from None
         return value
     return f"sqlite:///{Path(value).expanduser().resolve()}"
 
@@ -72,7 +73,7 @@ def make_engine(url: str) -> Engine:
         if database and database != ":memory:":
             parent = Path(database).parent
             if not parent.is_dir():
-                raise DatabaseError(f"database {database}: directory {parent} does not exist")
+                raise DatabaseError("db_no_dir", path=database, dir=str(parent))
             _create_private(Path(database))
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT, "check_same_thread": False}
@@ -86,13 +87,8 @@ def make_engine(url: str) -> Engine:
         try:
             return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
         except ImportError:
-            raise DatabaseError(
-                f"database URL {parsed.render_as_string()}: PostgreSQL needs its driver; "
-                "install it with: pip install 'loa[postgres]'"
-            ) from None
-    raise DatabaseError(
-        f"database URL {parsed.render_as_string()}: only sqlite and postgresql are supported"
-    )
+            raise DatabaseError("db_pg_driver", url=parsed.render_as_string()) from None
+    raise DatabaseError("db_backend", url=parsed.render_as_string())
 
 
 def _create_private(path: Path) -> None:
@@ -108,13 +104,13 @@ def _create_private(path: Path) -> None:
     except FileExistsError:
         return
     except OSError as exc:
-        raise DatabaseError(f"database {path}: {exc.strerror}") from None
+        raise DatabaseError("db_file", path=str(path), reason=os_reason(exc)) from None
     try:
         share_new(fd, path)
     except FileWriteError as exc:
         os.close(fd)
         path.unlink()
-        raise DatabaseError(f"database {path}: {exc}") from None
+        raise DatabaseError("db_file", path=str(path), reason=exc.notice()) from None
     os.close(fd)
 
 
@@ -158,7 +154,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             command.upgrade(_alembic_config(conn), "head")
             after = MigrationContext.configure(conn).get_current_revision()
     except DBAPIError as exc:
-        raise DatabaseError(f"database {_safe_url(engine)}: {_first_line(exc)}") from None
+        raise DatabaseError("db_failed", url=_safe_url(engine), detail=_first_line(exc)) from None
     finally:
         if migrating is not engine:
             migrating.dispose()
@@ -219,11 +215,14 @@ def open_database(url: str, *, migrate: bool = True) -> Engine:
         try:
             revision = current_revision(engine)
         except DBAPIError as exc:
-            raise DatabaseError(f"database {_safe_url(engine)}: {_first_line(exc)}") from None
+            raise DatabaseError(
+                "db_failed", url=_safe_url(engine), detail=_first_line(exc)
+            ) from None
+        if revision is None:
+            raise DatabaseError("db_empty", url=_safe_url(engine), head=head_revision())
         if revision != head_revision():
             raise DatabaseError(
-                f"database {_safe_url(engine)} is at revision {revision or 'empty'}, "
-                f"this Loa needs {head_revision()}: run `loa db upgrade`"
+                "db_revision", url=_safe_url(engine), revision=revision, head=head_revision()
             )
     return engine
 

@@ -19,8 +19,9 @@ class LoaError(Exception):
 
     ``code`` names the message in the catalogue and ``params`` fill it in; ``field`` is the
     flag, form field or column at fault, ``where`` the file and line (or CSV row) it was
-    found at. ``details`` are further lines shown under the message (one per bad CSV row),
-    each a :class:`~content.messages.Notice`, an error or plain text.
+    found at (a :class:`~content.messages.Notice` when it has words to translate).
+    ``details`` are further lines shown under the message (one per bad CSV row), each a
+    :class:`~content.messages.Notice`, an error or plain text.
     """
 
     exit_code = 2

@@ -128,7 +128,7 @@ def location_of(text: str) -> str:
     if path is None and "://" not in value:
         path = Path(value).expanduser()
     if path is None or not path.is_file():
-        raise ValidationError(f"{text!r} is not an http(s) URL or a feed file", field="url")
+        raise ValidationError("feed_location", field="url", text=text)
     return path.resolve().as_uri()
 
 
@@ -149,21 +149,17 @@ def add_feed(
     names = [c.strip() for c in channels if c.strip()]
     directory.expand(names)  # raises, naming the unknown channel
     if make_drafts and not names:
-        raise ValidationError(
-            "choose at least one channel or group for the drafts (or make no drafts)",
-            field="channel",
-        )
+        raise ValidationError("feed_no_channel", field="channel")
     if template is not None:
         _check_template(template)
     if not 1 <= max_new_per_poll <= MAX_PER_POLL_LIMIT:
         raise ValidationError(
-            f"{max_new_per_poll}: between 1 and {MAX_PER_POLL_LIMIT} drafts per poll",
-            field="max_new_per_poll",
+            "feed_max_new", field="max_new_per_poll", n=max_new_per_poll, limit=MAX_PER_POLL_LIMIT
         )
     with session_scope(engine) as session:
         existing = session.exec(select(FeedSource).where(FeedSource.url == location)).first()
         if existing is not None:
-            raise ValidationError(f"{location} is already feed {existing.id}", field="url")
+            raise ValidationError("feed_exists", field="url", url=location, id=existing.id)
         source = FeedSource(
             url=location,
             channels=names,
@@ -251,7 +247,7 @@ def poll(
         if source_id is not None:
             one = session.get(FeedSource, source_id)
             if one is None:
-                raise NotFound(f"feed {source_id} does not exist")
+                raise NotFound("feed_missing", id=source_id)
             sources = [one]
         else:
             sources = list(
@@ -295,7 +291,7 @@ def import_source(
     source = find_feed(engine, ref)
     if source is None:
         if ref.strip().isdigit():
-            raise NotFound(f"feed {ref.strip()} does not exist")
+            raise NotFound("feed_missing", id=ref.strip())
         source = add_feed(
             engine,
             ref,
@@ -548,9 +544,7 @@ def _check_template(name: str) -> None:
 
     known = [t.name for t in list_templates()]
     if name not in known:
-        raise ValidationError(
-            f"unknown template {name!r} (known: {', '.join(known)})", field="template"
-        )
+        raise ValidationError("template_unknown", field="template", name=name, known=known)
 
 
 def _rowcount(result: Result[Any]) -> int:

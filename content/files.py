@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from content.errors import LoaError
+from content.messages import os_reason
 
 #: The environment variable naming the Unix group that may read and write Loa's files.
 SHARED_GROUP_ENV = "LOA_SHARED_GROUP"
@@ -43,9 +44,7 @@ def _gid(group: str) -> int:
     try:
         return grp.getgrnam(group).gr_gid
     except KeyError:
-        raise FileWriteError(
-            f"{SHARED_GROUP_ENV}={group}: there is no such group on this machine"
-        ) from None
+        raise FileWriteError("no_group", variable=SHARED_GROUP_ENV, group=group) from None
 
 
 @contextlib.contextmanager
@@ -65,15 +64,14 @@ def private_file(path: Path | str, *, group: str | None = None) -> Iterator[Bina
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
-        raise FileWriteError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise FileWriteError("file_unwritable", path=str(target), reason=os_reason(exc)) from None
     try:
         if gid is not None:
             try:
                 os.fchown(fd, -1, gid)
             except PermissionError:
                 raise FileWriteError(
-                    f"cannot give {target} to the group {name} ({SHARED_GROUP_ENV}): "
-                    "the user running Loa is not a member of it"
+                    "not_in_group", path=str(target), group=name, variable=SHARED_GROUP_ENV
                 ) from None
             os.fchmod(fd, SHARED_MODE)
         with os.fdopen(fd, "wb") as out:
@@ -82,7 +80,7 @@ def private_file(path: Path | str, *, group: str | None = None) -> Iterator[Bina
         os.replace(tmp, target)
     except OSError as exc:
         _discard(fd, tmp)
-        raise FileWriteError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise FileWriteError("file_unwritable", path=str(target), reason=os_reason(exc)) from None
     except BaseException:
         _discard(fd, tmp)
         raise
@@ -98,8 +96,7 @@ def share_new(fd: int, where: Path) -> None:
         os.fchown(fd, -1, _gid(name))
     except PermissionError:
         raise FileWriteError(
-            f"cannot give {where} to the group {name} ({SHARED_GROUP_ENV}): "
-            "the user running Loa is not a member of it"
+            "not_in_group", path=str(where), group=name, variable=SHARED_GROUP_ENV
         ) from None
     os.fchmod(fd, SHARED_MODE)
 

@@ -34,6 +34,7 @@ from PIL import Image, ImageColor, ImageDraw, ImageFont, ImageOps, features
 
 from content import media
 from content.errors import LoaError, ValidationError
+from content.messages import os_reason
 
 FONT_DIR = Path(__file__).parent / "fonts"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -82,9 +83,7 @@ def _rgb(value: str, *, field_name: str) -> tuple[int, int, int]:
     try:
         r, g, b, *_ = ImageColor.getrgb(value)
     except ValueError:
-        raise ValidationError(
-            f"{value!r} is not a colour (use #RRGGBB)", field=field_name
-        ) from None
+        raise ValidationError("colour_bad", field=field_name, value=value) from None
     return r, g, b
 
 
@@ -283,9 +282,8 @@ def _template(name: str) -> Template:
     try:
         return _templates()[name]
     except KeyError:
-        known = ", ".join(_templates())
         raise ValidationError(
-            f"unknown template {name!r} (known: {known})", field="template"
+            "template_unknown", field="template", name=name, known=list(_templates())
         ) from None
 
 
@@ -302,10 +300,7 @@ def _font(weight: str, size: int) -> ImageFont.FreeTypeFont:
     if not raqm_available():
         # Without raqm Pillow silently uses BASIC layout, which breaks decomposed
         # Vietnamese; refuse instead of publishing a broken card.
-        raise LoaError(
-            "Pillow's RAQM text layout is unavailable (install libfribidi0); "
-            "refusing to render Vietnamese text without it"
-        )
+        raise LoaError("raqm_missing")
     return ImageFont.truetype(
         str(FONT_DIR / FONT_FILES[weight]), size, layout_engine=ImageFont.Layout.RAQM
     )
@@ -439,20 +434,16 @@ def _parse_size(size: str | tuple[int, int]) -> tuple[int, int]:
             return SIZES[size]
         m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", size)
         if not m:
-            raise ValidationError(
-                f"{size!r} is not a size like 1080x1080 (named: {', '.join(SIZES)})", field="size"
-            )
+            raise ValidationError("size_format", field="size", size=size, named=list(SIZES))
         w, h = int(m[1]), int(m[2])
     else:
         w, h = (int(v) for v in size)
     if not (_MIN_SIDE <= w <= _MAX_SIDE and _MIN_SIDE <= h <= _MAX_SIDE):
         raise ValidationError(
-            f"{w}x{h} is out of range (each side {_MIN_SIDE}..{_MAX_SIDE} px)", field="size"
+            "size_range", field="size", width=w, height=h, min=_MIN_SIDE, max=_MAX_SIDE
         )
     if not 0.5 <= w / h <= 2.2:
-        raise ValidationError(
-            f"{w}x{h} is too narrow or too wide (ratio 1:2 to 2.2:1)", field="size"
-        )
+        raise ValidationError("size_ratio", field="size", width=w, height=h)
     return w, h
 
 
@@ -468,8 +459,10 @@ def _check_fields(template: Template, fields: Mapping[str, str]) -> dict[str, st
     for name in fields:
         if name not in known:
             raise ValidationError(
-                f"unknown field for template {template.info.name!r} (known: {', '.join(known)})",
+                "template_field_unknown",
                 field=f"fields.{name}",
+                template=template.info.name,
+                known=list(known),
             )
     values: dict[str, str] = {}
     for name, spec in known.items():
@@ -478,13 +471,14 @@ def _check_fields(template: Template, fields: Mapping[str, str]) -> dict[str, st
             value = " ".join(value.split("\n"))
         if spec.required and not value:
             raise ValidationError(
-                f"required by template {template.info.name!r} ({spec.label})",
+                "template_field_required",
                 field=f"fields.{name}",
+                template=template.info.name,
+                label=spec.label,
             )
         if len(value) > spec.max_chars:
             raise ValidationError(
-                f"{len(value)} characters, at most {spec.max_chars} fit this template",
-                field=f"fields.{name}",
+                "template_field_long", field=f"fields.{name}", n=len(value), limit=spec.max_chars
             )
         values[name] = value
     return values
@@ -502,9 +496,9 @@ def plan(
     tpl = _template(template)
     values = _check_fields(tpl, fields)
     if tpl.info.image == "required" and image is None:
-        raise ValidationError(f"template {template!r} needs a photo", field="image")
+        raise ValidationError("template_needs_photo", field="image", template=template)
     if tpl.info.image == "none" and image is not None:
-        raise ValidationError(f"template {template!r} does not take a photo", field="image")
+        raise ValidationError("template_no_photo", field="image", template=template)
     branding = branding or Branding()
     palette = _palette(branding)
     w, h = _parse_size(size)
@@ -520,9 +514,7 @@ def plan(
     header_block = Block(kind="text", field="office_name", weight="bold", size=(18, 38))
     header = _fit_text(office, header_block, w - name_x - margin, round(header_h * 0.6), scale)
     if header is None:
-        raise ValidationError(
-            "office name is too long for the header", field="branding.office_name"
-        )
+        raise ValidationError("office_name_long", field="branding.office_name")
     stripe = max(4, round(0.009 * short))
     top = header_h + stripe
 
@@ -534,9 +526,7 @@ def plan(
         footer_block = Block(kind="text", field=tpl.footer_field, weight="bold", size=(16, 30))
         footer = _fit_text(footer_text, footer_block, w - 2 * margin, round(footer_h * 0.62), scale)
         if footer is None:
-            raise ValidationError(
-                "too long for the footer band", field=f"fields.{tpl.footer_field}"
-            )
+            raise ValidationError("footer_long", field=f"fields.{tpl.footer_field}")
         footer_box = (0, h - footer_h, w, h)
         bottom = h - footer_h
     if tpl.hazard:
@@ -719,12 +709,11 @@ def _fit_block_text(
 
 def _cannot_fit(field_name: str, text: str) -> ValidationError:
     longest = max(text.split(), key=len, default="")
-    hint = f"; the word {longest[:30]!r} alone is too wide" if len(longest) > 25 else ""
-    return ValidationError(
-        f"text does not fit its box even at the smallest font size "
-        f"({len(text)} characters{hint}); shorten it",
-        field=f"fields.{field_name}",
-    )
+    if len(longest) > 25:
+        return ValidationError(
+            "text_cannot_fit_word", field=f"fields.{field_name}", n=len(text), word=longest[:30]
+        )
+    return ValidationError("text_cannot_fit", field=f"fields.{field_name}", n=len(text))
 
 
 def _fit_list(
@@ -905,7 +894,7 @@ def _draw_logo(img: Image.Image, box: tuple[int, int, int, int], branding: Brand
         mtime = path.stat().st_mtime_ns  # part of the cache key: a replaced logo is reread
     except OSError as e:
         raise ValidationError(
-            f"cannot read logo {path}: {e.strerror}", field="branding.logo_path"
+            "logo_unreadable", field="branding.logo_path", path=str(path), reason=os_reason(e)
         ) from None
     logo = _load_logo(str(path), dsize, mtime)
     # A white disc behind the logo keeps any logo readable on any primary colour.
@@ -930,7 +919,9 @@ def _load_logo(path: str, diameter: int, mtime: int) -> Image.Image:
         with Image.open(path) as src:
             logo = ImageOps.exif_transpose(src).convert("RGBA")
     except (OSError, ValueError) as e:
-        raise ValidationError(f"cannot read logo {path}: {e}", field="branding.logo_path") from None
+        raise ValidationError(
+            "logo_unreadable", field="branding.logo_path", path=path, reason=os_reason(e)
+        ) from None
     inner = round(diameter * 0.78)  # stays inside the disc, also for square logos
     return ImageOps.contain(logo, (inner, inner), Image.Resampling.LANCZOS)
 
@@ -939,7 +930,9 @@ def _load_photo(path: Path) -> Image.Image:
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        raise ValidationError(f"cannot read {path}: {e.strerror}", field="image") from None
+        raise ValidationError(
+            "file_unreadable", field="image", path=str(path), reason=os_reason(e)
+        ) from None
     media.inspect_image(data, name=str(path))
     with Image.open(io.BytesIO(data)) as src:
         return ImageOps.exif_transpose(src).convert("RGB")

@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 from PIL import Image, ImageCms, ImageSequence, UnidentifiedImageError
 
 from content.errors import ValidationError
+from content.messages import Notice
 
 MB = 1_000_000
 """Limits are in decimal megabytes: the platforms say "1 MB" and this is the safe reading."""
@@ -155,39 +156,45 @@ def check_for_channel(info: ImageInfo, kind: str) -> list[str]:
     """
     limits = limits_for(kind)
     if info.format not in MIME:
-        raise ValidationError(
-            f"{info.format} images cannot be posted to {limits.label} (use JPEG or PNG)"
-        )
+        raise ValidationError("image_format_for", format=info.format, platform=limits.label)
     _check_dimensions(info.width, info.height, name="image", limits=limits)
     warnings_: list[str] = []
     if info.format not in limits.accepted_formats:
-        target = "PNG or JPEG" if "PNG" in limits.accepted_formats else "JPEG"
-        warnings_.append(
-            f"{info.format} is not accepted by {limits.label}; will be converted to {target}"
-        )
+        code = "img_to_png_or_jpeg" if "PNG" in limits.accepted_formats else "img_to_jpeg"
+        warnings_.append(Notice(code, format=info.format, platform=limits.label))
     if info.frames > 1 and info.format not in limits.animated_formats:
-        warnings_.append(
-            f"{limits.label} does not take animated {info.format}; only the first frame is sent"
-        )
+        warnings_.append(Notice("img_first_frame", format=info.format, platform=limits.label))
     if max(info.width, info.height) > limits.max_side:
         warnings_.append(
-            f"{info.width}x{info.height} will be resized to {limits.max_side} px "
-            f"on its longest side for {limits.label}"
+            Notice(
+                "img_resize",
+                width=info.width,
+                height=info.height,
+                side=limits.max_side,
+                platform=limits.label,
+            )
         )
     if info.size_bytes > limits.max_bytes:
         warnings_.append(
-            f"{_fmt_mb(info.size_bytes)} is over {limits.label}'s {_fmt_mb(limits.max_bytes)} "
-            f"limit; will be re-encoded to fit {_fmt_mb(limits.max_bytes)}"
+            Notice(
+                "img_reencode",
+                size=_fmt_mb(info.size_bytes),
+                platform=limits.label,
+                limit=_fmt_mb(limits.max_bytes),
+            )
         )
     elif info.format == "PNG" and info.size_bytes > limits.png_max_bytes:
         warnings_.append(
-            f"PNG of {_fmt_mb(info.size_bytes)} is over {_fmt_mb(limits.png_max_bytes)}; "
-            f"will be sent as JPEG to {limits.label}"
+            Notice(
+                "img_png_to_jpeg",
+                size=_fmt_mb(info.size_bytes),
+                limit=_fmt_mb(limits.png_max_bytes),
+                platform=limits.label,
+            )
         )
     if min(info.width, info.height) < _SMALL_SIDE:
         warnings_.append(
-            f"{info.width}x{info.height} is small and will look blurry "
-            f"(at least {_SMALL_SIDE} px on the short side is better)"
+            Notice("img_small", width=info.width, height=info.height, side=_SMALL_SIDE)
         )
     return warnings_
 
@@ -226,8 +233,8 @@ def limits_for(kind: str) -> ImageLimits:
     try:
         return IMAGE_LIMITS[kind]
     except KeyError:
-        known = ", ".join(sorted(IMAGE_LIMITS))
-        raise ValidationError(f"unknown channel kind {kind!r} (known: {known})") from None
+        known = sorted(IMAGE_LIMITS)
+        raise ValidationError("channel_kind_unknown", kind=kind, known=known) from None
 
 
 # --- internals -----------------------------------------------------------------------
@@ -251,11 +258,15 @@ def _check_dimensions(
     max_pixels = limits.max_pixels if limits else MAX_INPUT_PIXELS
     max_side = limits.max_input_side if limits else MAX_INPUT_SIDE
     if width < 1 or height < 1:
-        raise ValidationError(f"{name}: image has no pixels ({width}x{height})")
+        raise ValidationError("image_no_pixels", name=name, width=width, height=height)
     if width * height > max_pixels or max(width, height) > max_side:
         raise ValidationError(
-            f"{name}: {width}x{height} is too large "
-            f"(at most {max_pixels // 1_000_000} megapixels and {max_side} px on a side)"
+            "image_too_large",
+            name=name,
+            width=width,
+            height=height,
+            mp=max_pixels // 1_000_000,
+            side=max_side,
         )
 
 
@@ -287,7 +298,7 @@ def _clean_pixels(src: Image.Image, data: bytes, max_side: int) -> Image.Image:
 def _inspect_header(data: bytes, name: str) -> ImageInfo:
     """Format, size and structure (``verify``) without decoding the pixels."""
     if not data:
-        raise ValidationError(f"{name}: not a readable image (empty file)")
+        raise ValidationError("image_empty", name=name)
     with _readable(name), _bomb_guard(), Image.open(io.BytesIO(data)) as im:
         fmt = _FORMAT_ALIASES.get(im.format or "", im.format or "?")
         width, height = im.size
@@ -295,7 +306,7 @@ def _inspect_header(data: bytes, name: str) -> ImageInfo:
         _check_dimensions(width, height, name=name)
         im.verify()  # structural checks (PNG CRCs, ...) without decoding
     if fmt not in MIME:
-        raise ValidationError(f"{name}: unsupported image format {fmt} (use JPEG or PNG)")
+        raise ValidationError("image_unsupported", name=name, format=fmt)
     return ImageInfo(
         format=fmt,
         mime=MIME[fmt],
@@ -314,14 +325,13 @@ def _readable(name: str) -> Iterator[None]:
     except ValidationError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ValidationError(f"{name}: not a readable image (too many pixels: {e})") from None
+        raise ValidationError("image_bomb", name=name, detail=str(e)) from None
     except UnidentifiedImageError:
-        raise ValidationError(
-            f"{name}: not a readable image (content is not JPEG, PNG, GIF, WEBP, BMP or TIFF)"
-        ) from None
+        raise ValidationError("image_unknown", name=name) from None
     except (OSError, SyntaxError, ValueError, EOFError, zlib.error) as e:
-        # Pillow reports truncation and corrupt streams as OSError/SyntaxError/ValueError.
-        raise ValidationError(f"{name}: not a readable image ({e})") from None
+        # Pillow reports truncation and corrupt streams as OSError/SyntaxError/ValueError;
+        # its own words (English) are kept as the detail, the sentence around them is ours.
+        raise ValidationError("image_broken", name=name, detail=str(e)) from None
 
 
 def _one_at_a_time(pixels: int, work: Callable[..., _T], *args: Any) -> _T:
@@ -628,7 +638,7 @@ def _encode_to_fit(im: Image.Image, limits: ImageLimits, *, prefer_png: bool) ->
         scale = min(_DOWNSCALE_STEP, 0.95 * (limits.max_bytes / worst) ** 0.5)
         if min(rgb.size) * scale < _MIN_SIDE:
             raise ValidationError(
-                f"image cannot be made to fit {limits.label}'s {_fmt_mb(limits.max_bytes)} limit"
+                "image_cannot_fit", platform=limits.label, limit=_fmt_mb(limits.max_bytes)
             )
         rgb = _resized(rgb, scale)
 

@@ -120,6 +120,126 @@ CATALOGUE: dict[str, str] = {
     "no_minute": N_("there is no minute {minute} (00 to 59)"),
     "date_format": N_("{text!r} is not a date; expected DD/MM/YYYY or YYYY-MM-DD"),
     "slot_format": N_("{text!r} is not a time of day; expected HH:MM"),
+    # --- content.media
+    "image_format_for": N_("{format} images cannot be posted to {platform} (use JPEG or PNG)"),
+    "channel_kind_unknown": N_("unknown channel kind {kind!r} (known: {known})"),
+    "image_no_pixels": N_("{name}: image has no pixels ({width}x{height})"),
+    "image_too_large": N_(
+        "{name}: {width}x{height} is too large (at most {mp} megapixels and {side} px on a side)"
+    ),
+    "image_empty": N_("{name}: not a readable image (empty file)"),
+    "image_unsupported": N_("{name}: unsupported image format {format} (use JPEG or PNG)"),
+    "image_bomb": N_("{name}: not a readable image (too many pixels: {detail})"),
+    "image_unknown": N_(
+        "{name}: not a readable image (content is not JPEG, PNG, GIF, WEBP, BMP or TIFF)"
+    ),
+    "image_broken": N_("{name}: not a readable image ({detail})"),
+    "image_cannot_fit": N_("image cannot be made to fit {platform}'s {limit} limit"),
+    # --- content.media: warnings (Notice; the image is changed to fit)
+    "img_to_png_or_jpeg": N_(
+        "{format} is not accepted by {platform}; will be converted to PNG or JPEG"
+    ),
+    "img_to_jpeg": N_("{format} is not accepted by {platform}; will be converted to JPEG"),
+    "img_first_frame": N_(
+        "{platform} does not take animated {format}; only the first frame is sent"
+    ),
+    "img_resize": N_(
+        "{width}x{height} will be resized to {side} px on its longest side for {platform}"
+    ),
+    "img_reencode": N_(
+        "{size} is over {platform}'s {limit} limit; will be re-encoded to fit {limit}"
+    ),
+    "img_png_to_jpeg": N_("PNG of {size} is over {limit}; will be sent as JPEG to {platform}"),
+    "img_small": N_(
+        "{width}x{height} is small and will look blurry "
+        "(at least {side} px on the short side is better)"
+    ),
+    # --- content.infographic
+    "colour_bad": N_("{value!r} is not a colour (use #RRGGBB)"),
+    "template_unknown": N_("unknown template {name!r} (known: {known})"),
+    "raqm_missing": N_(
+        "Pillow's RAQM text layout is unavailable (install libfribidi0); "
+        "refusing to render Vietnamese text without it"
+    ),
+    "size_format": N_("{size!r} is not a size like 1080x1080 (named: {named})"),
+    "size_range": N_("{width}x{height} is out of range (each side {min}..{max} px)"),
+    "size_ratio": N_("{width}x{height} is too narrow or too wide (ratio 1:2 to 2.2:1)"),
+    "template_field_unknown": N_("unknown field for template {template!r} (known: {known})"),
+    "template_field_required": N_("required by template {template!r} ({label})"),
+    "template_field_long": N_("{n} characters, at most {limit} fit this template"),
+    "template_needs_photo": N_("template {template!r} needs a photo"),
+    "template_no_photo": N_("template {template!r} does not take a photo"),
+    "office_name_long": N_("office name is too long for the header"),
+    "footer_long": N_("too long for the footer band"),
+    "text_cannot_fit": N_(
+        "text does not fit its box even at the smallest font size ({n} characters); shorten it"
+    ),
+    "text_cannot_fit_word": N_(
+        "text does not fit its box even at the smallest font size ({n} characters; "
+        "the word {word!r} alone is too wide); shorten it"
+    ),
+    "logo_unreadable": N_("cannot read logo {path}: {reason}"),
+    # --- content.transfer (CSV import)
+    "at_row": N_("{path}: row {row}"),
+    "at_row_column": N_("{path}: row {row}, column {column!r}"),
+    "csv_not_utf8": N_("byte {byte} is not UTF-8; save the sheet as CSV UTF-8"),
+    "csv_empty": N_("empty file; expected a header row ({columns})"),
+    "csv_unknown_column": N_("unknown column {name!r}; expected {columns}"),
+    "csv_missing_column": N_("missing column {name!r}"),
+    "csv_extra_cells": N_("more cells than columns"),
+    "csv_no_rows": N_("no rows to import"),
+    "import_refused_one": N_("nothing imported (1 error)"),
+    "import_refused": N_("nothing imported ({n} errors)"),
+    "csv_skip_queued": N_(
+        "{where}: already queued as post {id} (same text, channels and time); skipped"
+    ),
+    "csv_skip_same": N_("{where}: the same post as row {row}; skipped"),
+    # --- content.office, content.feeds, content.audit
+    "channel_unknown": N_("unknown channel or group {name!r} (known: {known})"),
+    "feed_location": N_("{text!r} is not an http(s) URL or a feed file"),
+    "feed_no_channel": N_(
+        "choose at least one channel or group for the drafts (or make no drafts)"
+    ),
+    "feed_max_new": N_("{n}: between 1 and {limit} drafts per poll"),
+    "feed_exists": N_("{url} is already feed {id}"),
+    "feed_missing": N_("feed {id} does not exist"),
+    "audit_head": N_(
+        "{text!r} is not a noted head; expected SEQ:HASH as `loa audit verify` prints it "
+        "(the hash may be shortened to its first {n} hex digits)"
+    ),
+    # --- content.backup
+    "backup_no_dir": N_("cannot write {path}: directory {dir} does not exist"),
+    "backup_not_loa": N_("{path} is not a Loa database: {detail}"),
+    "backup_missing": N_("{path}: no such file"),
+    "restore_daemon": N_(
+        "a daemon is running on this database ({workers}): stop it first "
+        "(systemctl stop loa-daemon), then restore"
+    ),
+    "tool_missing": N_(
+        "{tool} is not installed: install the PostgreSQL client tools "
+        "(apt-get install postgresql-client) of the server's major version"
+    ),
+    "tool_failed": N_("{tool}: {detail}"),
+    "tool_exit": N_("{tool}: exit code {code}"),
+    "backup_no_revision": N_("{path} is not a Loa database (it has no schema revision)"),
+    "backup_newer": N_(
+        "{path} was made by a newer Loa (schema {revision}; this one knows up to {head}): "
+        "upgrade Loa first"
+    ),
+    # --- content.db (``detail``: the database driver's own words)
+    "db_url_invalid": N_("database URL {url!r} is not valid: {detail}"),
+    "db_no_dir": N_("database {path}: directory {dir} does not exist"),
+    "db_pg_driver": N_(
+        "database URL {url}: PostgreSQL needs its driver; install it with: pip install "
+        "'loa[postgres]'"
+    ),
+    "db_backend": N_("database URL {url}: only sqlite and postgresql are supported"),
+    "db_file": N_("database {path}: {reason}"),
+    "db_failed": N_("database {url}: {detail}"),
+    "db_empty": N_("database {url} is empty, this Loa needs {head}: run `loa db upgrade`"),
+    "db_revision": N_(
+        "database {url} is at revision {revision}, this Loa needs {head}: run `loa db upgrade`"
+    ),
     # --- scheduler.channels.credentials, scheduler.observability
     "key_unset": N_(
         "no credential key for this {backend} database: set LOA_CREDENTIAL_KEY, or "
@@ -151,6 +271,12 @@ CATALOGUE: dict[str, str] = {
     ),
     # --- files
     "file_unreadable": N_("{path}: cannot read: {reason}"),
+    "file_unwritable": N_("cannot write {path}: {reason}"),
+    "no_group": N_("{variable}={group}: there is no such group on this machine"),
+    "not_in_group": N_(
+        "cannot give {path} to the group {group} ({variable}): "
+        "the user running Loa is not a member of it"
+    ),
     # --- operating-system errors (errno), said as a reason inside another message
     "os_enoent": N_("no such file or directory"),
     "os_eacces": N_("permission denied"),
@@ -252,12 +378,18 @@ class Notice(str):
         return (self.code,), self.params
 
 
-def os_reason(exc: OSError) -> Notice:
-    """Why the operating system refused, as a notice (not the C library's English)."""
-    code = _OS_CODES.get(exc.errno or 0)
+def os_reason(exc: BaseException) -> Notice:
+    """Why the operating system refused, as a notice (not the C library's English).
+
+    An errno Loa knows is said in the user's language; anything else (another errno, a
+    library's ValueError) as the system said it.
+    """
+    number = exc.errno if isinstance(exc, OSError) else None
+    code = _OS_CODES.get(number or 0)
     if code is not None:
         return Notice(code)
-    return Notice("os_other", text=exc.strerror or str(exc))
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return Notice("os_other", text=text)
 
 
 def message(code: str, params: Mapping[str, Any], lang: str | None = None) -> str:
@@ -292,7 +424,9 @@ def render(error: BaseException | str, lang: str | None = None, *, field: bool =
     if not isinstance(code, str):
         return str(error)
     text = message(code, getattr(error, "params", None) or {}, lang)
-    prefix = [getattr(error, "where", None)]
+    where = getattr(error, "where", None)
+    # A place may be a notice too ("FILE: row 3" says "row" in the user's language).
+    prefix = [say(where, lang) if isinstance(where, str) else None]
     if field:
         prefix.append(getattr(error, "field", None))
     parts = [p for p in prefix if p]

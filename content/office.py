@@ -11,6 +11,7 @@ from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 from content.errors import ValidationError
+from content.messages import Notice
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
@@ -59,9 +60,12 @@ class ChannelDirectory:
             elif name in self.groups:
                 ids = self.groups[name]
             else:
-                known = ", ".join(sorted([*self.channels, *self.groups])) or "none configured"
+                known = sorted([*self.channels, *self.groups])
                 raise ValidationError(
-                    f"unknown channel or group {name!r} (known: {known})", field=field_name
+                    "channel_unknown",
+                    field=field_name,
+                    name=name,
+                    known=known or Notice("none_configured"),
                 )
             result.extend(i for i in ids if i not in result)
         return result

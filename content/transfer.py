@@ -49,6 +49,7 @@ from sqlmodel import col, select
 from content.db import session_scope
 from content.errors import LoaError, ValidationError
 from content.files import write_private
+from content.messages import Notice, os_reason
 from content.models import Delivery, MediaFile, Post, PostState
 from content.queue import ImageInput, PostInput, Queue, fingerprint
 from content.serialize import post_json
@@ -79,11 +80,6 @@ _FIELD_TO_COLUMN = {"channel": "channels", "image": "images", "variant": "channe
 class ImportRefused(LoaError):
     """At least one row is wrong; nothing was imported. ``details`` lists every problem."""
 
-    def __init__(self, path: Path, problems: list[str]) -> None:
-        count = "1 error" if len(problems) == 1 else f"{len(problems)} errors"
-        super().__init__(f"{path}: nothing imported ({count})")
-        self.details = problems
-
 
 @dataclass
 class ImportPlan:
@@ -103,33 +99,34 @@ def read_csv(path: Path, queue: Queue, *, keep_duplicates: bool = False) -> Impo
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise LoaError(f"{path}: cannot read: {exc.strerror}") from None
+        raise LoaError("file_unreadable", path=str(path), reason=os_reason(exc)) from None
     try:
         text = raw.decode("utf-8-sig")  # spreadsheets often write a BOM
     except UnicodeDecodeError as exc:
-        raise LoaError(
-            f"{path}: byte {exc.start} is not UTF-8; save the sheet as CSV UTF-8"
-        ) from None
+        raise LoaError("csv_not_utf8", where=str(path), byte=exc.start) from None
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     header = reader.fieldnames or []
     if not header:
-        raise LoaError(f"{path}: empty file; expected a header row ({', '.join(IMPORT_COLUMNS)})")
+        raise LoaError("csv_empty", where=str(path), columns=list(IMPORT_COLUMNS))
     unknown = [h for h in header if h not in IMPORT_COLUMNS and h not in IGNORED_COLUMNS]
     if unknown:
         raise LoaError(
-            f"{path}: row 1: unknown column {unknown[0]!r}; expected {', '.join(IMPORT_COLUMNS)}"
+            "csv_unknown_column",
+            where=_at(path, 1),
+            name=unknown[0],
+            columns=list(IMPORT_COLUMNS),
         )
     for required in ("channels", "text"):
         if required not in header:
-            raise LoaError(f"{path}: row 1: missing column {required!r}")
+            raise LoaError("csv_missing_column", where=_at(path, 1), name=required)
     tz = queue.directory.office.timezone
     now = queue.clock()
     requests: list[PostInput] = []
     rows: list[tuple[int, PostInput, list[str]]] = []
-    problems: list[str] = []
+    problems: list[LoaError] = []
     for number, row in enumerate(reader, start=2):
         if None in row:
-            problems.append(f"{path}: row {number}: more cells than columns")
+            problems.append(LoaError("csv_extra_cells", where=_at(path, number)))
             continue
         values = {k: _undefuse((v or "").strip()) for k, v in row.items()}
         if not any(values.values()):
@@ -139,13 +136,19 @@ def read_csv(path: Path, queue: Queue, *, keep_duplicates: bool = False) -> Impo
             normalised, channels = queue.validate(request, now=now)
         except ValidationError as exc:
             column = _FIELD_TO_COLUMN.get(exc.field or "", exc.field or "?")
-            problems.append(f"{path}: row {number}, column {column!r}: {exc.message}")
+            where = Notice("at_row_column", path=str(path), row=number, column=column)
+            problems.append(LoaError(exc.code, where=where, **exc.params))
             continue
         rows.append((number, request, _key(normalised, channels)))
     if problems:
-        raise ImportRefused(path, problems)
+        raise ImportRefused(
+            "import_refused_one" if len(problems) == 1 else "import_refused",
+            where=str(path),
+            details=problems,
+            n=len(problems),
+        )
     if not rows:
-        raise LoaError(f"{path}: no rows to import")
+        raise LoaError("csv_no_rows", where=str(path))
     skipped: list[str] = []
     queued = {} if keep_duplicates else _queued(queue.engine, [k for _, _, k in rows])
     seen: dict[tuple[str, ...], int] = {}
@@ -153,15 +156,19 @@ def read_csv(path: Path, queue: Queue, *, keep_duplicates: bool = False) -> Impo
         earlier = seen.get(tuple(key))
         if not keep_duplicates and tuple(key) in queued:
             skipped.append(
-                f"{path}: row {number}: already queued as post {queued[tuple(key)]} "
-                "(same text, channels and time); skipped"
+                Notice("csv_skip_queued", where=_at(path, number), id=queued[tuple(key)])
             )
         elif not keep_duplicates and earlier is not None:
-            skipped.append(f"{path}: row {number}: the same post as row {earlier}; skipped")
+            skipped.append(Notice("csv_skip_same", where=_at(path, number), row=earlier))
         else:
             seen[tuple(key)] = number
             requests.append(request)
     return ImportPlan(requests, skipped)
+
+
+def _at(path: Path, row: int) -> Notice:
+    """Where a row is, as a place the messages name (``FILE: row N``)."""
+    return Notice("at_row", path=str(path), row=row)
 
 
 def _delimiter(text: str) -> str:
@@ -223,7 +230,9 @@ def _row_to_request(values: dict[str, str], path: Path, tz: ZoneInfo, now: datet
         try:
             images.append(ImageInput(filename=name, data=file.read_bytes()))
         except OSError as exc:
-            raise ValidationError(f"{name}: cannot read ({exc.strerror})", field="image") from None
+            raise ValidationError(
+                "file_unreadable", field="image", path=name, reason=os_reason(exc)
+            ) from None
     return PostInput(
         text=values.get("text", ""),
         channels=_split(values.get("channels", ""), r"[\s,;]+"),

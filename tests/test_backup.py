@@ -121,6 +121,7 @@ def test_cli_backup_and_restore_say_what_they_did_in_one_line(
     sqlite_url, tmp_path: Path, capsys, monkeypatch
 ):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LOA_LANG", "en")  # the English wording is asserted
     assert main(["--db", sqlite_url, "backup", "-o", "b.db"]) == 0
     out = capsys.readouterr().out
     assert out == f"backup written to b.db: schema {head_revision()}, 0 posts, 0 deliveries\n"

@@ -79,7 +79,7 @@ def test_a_date_without_a_time_in_a_row_is_refused_with_a_hint(make_queue, tmp_p
     sheet.write_text("at,channels,text\n20/12/2026,tinh-fb,x\n", encoding="utf-8")
     with pytest.raises(LoaError) as refused:
         read_csv(sheet, make_queue())
-    assert refused.value.details == [
+    assert [str(line) for line in refused.value.details] == [
         f"{sheet}: row 2, column 'at': '20/12/2026' has no time of day; "
         "add a time, e.g. 20/12/2026 09:00"
     ]

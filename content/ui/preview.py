@@ -25,6 +25,7 @@ from textual.widgets import Static
 from content import media
 from content.errors import ValidationError
 from content.ui.i18n import _
+from content.ui.messages import error_in_words
 
 #: The thumbnail's size at most, in terminal cells (one cell shows two pixels, one above
 #: the other).
@@ -54,7 +55,8 @@ def make_thumbnail(name: str, data: bytes, note: str = "") -> Thumbnail:
     try:
         info = media.inspect_image(data, name=name)
     except ValidationError as exc:
-        reason = exc.message.removeprefix(f"{name}: ")  # the caption names the file already
+        # The caption names the file already.
+        reason = error_in_words(exc).removeprefix(f"{name}: ")
         caption = _("{name}: no preview ({reason}), {size}").format(
             name=name, reason=reason, size=_size_text(len(data))
         )

@@ -6,11 +6,14 @@ pages need only a handful of lines. Templates are Jinja2 with autoescaping on.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import jinja2
+
+from content.errors import LoaError
+from content.i18n import LANGUAGES
+from content.messages import render as render_error
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -71,13 +74,16 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-#: content.media's refusals, recognised so they can be said in the page's language.
-_MEDIA_ERRORS = [
-    (re.compile(r"^(?P<name>.*): unsupported image format (?P<fmt>\S+)"), "bad_format"),
-    (re.compile(r"^(?P<name>.*): (?P<size>\d+x\d+) is too large"), "too_large"),
-    (re.compile(r"^(?P<name>.*): image has no pixels"), "no_pixels"),
-    (re.compile(r"^(?P<name>.*): not a readable image"), "not_image"),
-]
+#: content.media's refusals of an upload, by code: said the page's way (a photo to pick).
+_MEDIA_ERRORS = {
+    "image_unsupported": "bad_format",
+    "image_too_large": "too_large",
+    "image_no_pixels": "no_pixels",
+    "image_empty": "not_image",
+    "image_unknown": "not_image",
+    "image_broken": "not_image",
+    "image_bomb": "not_image",
+}
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -91,13 +97,17 @@ def texts(lang: str) -> dict[str, str]:
     return TEXTS.get(lang, TEXTS["vi"])
 
 
-def media_error(message: str, lang: str) -> str:
+def media_error(error: LoaError, lang: str) -> str:
     """A ``content.media`` refusal of an upload, as one line in ``lang``."""
-    for pattern, key in _MEDIA_ERRORS:
-        found = pattern.match(message)
-        if found:
-            return texts(lang)[key].format(**found.groupdict())
-    return message
+    key = _MEDIA_ERRORS.get(error.code)
+    if key is None:
+        return render_error(error, lang if lang in LANGUAGES else "vi", field=False)
+    params = error.params
+    return texts(lang)[key].format(
+        name=params.get("name", ""),
+        fmt=params.get("format", ""),
+        size=f"{params.get('width')}x{params.get('height')}",
+    )
 
 
 def render(template: str, lang: str, **context: Any) -> str:

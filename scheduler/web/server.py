@@ -423,7 +423,7 @@ class LoaWebServer(Server):
                 uploads.store, directory, filename, bytes(data), now=self.clock()
             )
         except ValidationError as exc:
-            return self._upload_reply(400, pages.media_error(exc.message, self.lang))
+            return self._upload_reply(400, pages.media_error(exc, self.lang))
         log.info("%s uploaded %s (%s)", account, path.name, info)
         message = self.texts["uploaded"].format(name=path.name, info=info)
         return self._upload_reply(200, message, name=path.name)

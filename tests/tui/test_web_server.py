@@ -283,7 +283,7 @@ def test_upload_store_is_private_and_checked(tmp_path: Path):
     assert uploads.account_dir(tmp_path / "root", "..").parent == tmp_path / "root"
     with pytest.raises(Exception) as refused:
         uploads.store(directory, "hoa-don.pdf", b"%PDF-1.4 not an image", now=utcnow())
-    assert pages.media_error(str(refused.value), "vi") == (
+    assert pages.media_error(refused.value, "vi") == (
         "hoa-don.pdf: không phải là ảnh đọc được (hãy dùng ảnh JPEG hoặc PNG)."
     )
 
