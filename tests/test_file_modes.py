@@ -87,7 +87,9 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path
 
 
 def test_a_missing_directory_is_one_line_naming_the_file(tmp_path):
-    with pytest.raises(FileWriteError, match=r"cannot write .*/nope/x.csv: no such file or directory"):
+    with pytest.raises(
+        FileWriteError, match=r"cannot write .*/nope/x.csv: no such file or directory"
+    ):
         write_private(tmp_path / "nope" / "x.csv", "a")
 
 
