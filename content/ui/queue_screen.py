@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -34,15 +34,48 @@ from content.ui.i18n import N_, _, ngettext
 from content.ui.table_cell import CellTable, TableCell
 
 #: Column keys and their English headers (translated when the table is built).
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("id", N_("No."), 4),
-    ("time", N_("Time"), 16),
-    ("state", N_("State"), 10),
-    ("channels", N_("Channels"), 32),
-    ("text", N_("Text"), 22),
-    ("author", N_("Author"), 10),
-    ("campaign", N_("Campaign"), 10),
-)
+HEADERS = {
+    "id": N_("No."),
+    "time": N_("Time"),
+    "state": N_("State"),
+    "channels": N_("Channels"),
+    "text": N_("Text"),
+    "author": N_("Author"),
+    "campaign": N_("Campaign"),
+}
+#: Columns that keep their width whatever the screen: number, time, state.
+FIXED = (("id", 4), ("time", 16), ("state", 10))
+#: Cells of padding DataTable puts around each column (one each side).
+PADDING = 2
+#: The channel cell as counts of symbols (``✓3 ✗1``) below this table width: at 80 columns
+#: the text is what the officer reads, and the channels by name are one Enter away.
+WIDE_CHANNELS_FROM = 110
+#: Author and campaign columns from this table width on.
+PEOPLE_FROM = 140
+#: The text column never gets narrower than this.
+MIN_TEXT = 20
+
+
+def column_layout(width: int) -> tuple[tuple[str, int], ...]:
+    """The columns that fit a table ``width`` cells wide, and the width of each.
+
+    The text column takes whatever is left, so a wide terminal shows more of each post.
+    """
+    columns: list[tuple[str, int]] = list(FIXED)
+    if width >= PEOPLE_FROM:
+        columns.append(("channels", 32))
+    elif width >= WIDE_CHANNELS_FROM:
+        columns.append(("channels", 24))
+    else:
+        columns.append(("channels", COMPACT_CHANNELS))
+    tail = [("author", 12), ("campaign", 16)] if width >= PEOPLE_FROM else []
+    used = sum(w + PADDING for _key, w in columns + tail)
+    columns.append(("text", max(MIN_TEXT, width - used - PADDING)))
+    return tuple(columns + tail)
+
+
+#: Width of the channel cell as counts (``○1↻1✓1✗1``, the worst case).
+COMPACT_CHANNELS = 8
 
 #: Which order a click on a column header asks for.
 COLUMN_SORTS = {
@@ -53,7 +86,6 @@ COLUMN_SORTS = {
     "campaign": "campaign",
 }
 
-CHANNELS_WIDTH = next(width for key, _label, width in COLUMNS if key == "channels")
 
 SORT_LABELS = {
     "time": N_("Sort: time"),
@@ -77,8 +109,17 @@ class PageLoaded(Message):
 #: a handful in a working office; a thousand means the daemon has been down for days).
 LATE_SCAN = 1000
 
-#: Where the channel cell sits in a row (see QueueScreen._cells).
-CHANNEL_CELL = 3
+
+def channels_count_cell(row: data.QueueRow) -> Text:
+    """``✓3 ✗1``: how many of the post's channels are in each delivery state."""
+    counts: dict[str, int] = {}
+    for d in row.deliveries:
+        counts[d.state] = counts.get(d.state, 0) + 1
+    text = Text()
+    for state, symbol in DELIVERY_SYMBOLS.items():
+        if counts.get(state):
+            text.append(f"{symbol}{counts[state]}", DELIVERY_STYLES.get(state, ""))
+    return text
 
 
 def channels_cell(row: data.QueueRow, width: int = 0) -> Text:
@@ -143,6 +184,8 @@ class QueueScreen(LoaScreen):
         self.late_only = False
         #: The state each row shows: a row turns late as time passes, unchanged itself.
         self.shown_states: dict[str, str] = {}
+        #: The columns shown and their widths (see column_layout); set on mount and resize.
+        self.columns_shown: tuple[tuple[str, int], ...] = ()
         self.title = _("Queue")
 
     def compose(self) -> ComposeResult:
@@ -152,29 +195,53 @@ class QueueScreen(LoaScreen):
             yield Select(
                 [(_("Needs attention"), data.ATTENTION), (post_state(LATE), LATE)]
                 + [(post_state(s.value), s.value) for s in PostState],
-                prompt=_("All states"),
+                prompt=_("State"),
                 id="state",
             )
             yield Select(
                 [(c, c) for c in self.ctx.channel_ids()],
-                prompt=_("All channels"),
+                prompt=_("Channels"),
                 id="channel",
             )
-            yield Select([], prompt=_("All campaigns"), id="campaign")
+            yield Select([], prompt=_("Campaign"), id="campaign")
             yield Button("", id="attention")
-        table = CellTable(id="posts", cursor_type="row", zebra_stripes=True)
-        for key, label, width in COLUMNS:
-            table.add_column(_(label), key=key, width=width)
-        yield table
+        yield CellTable(id="posts", cursor_type="row", zebra_stripes=True)
         yield Static("", id="status")
         yield Footer()
 
     def on_mount(self) -> None:
+        self._lay_out(self.app.size.width)
         self.set_interval(self.ctx.refresh_seconds, self._tick)
         self._show_attention(0)
         self.reload()
         self.watch(self.query_one("#search", Input), "value", self._search_typed, init=False)
         self.query_one("#posts", DataTable).focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._lay_out(event.size.width)
+
+    def _lay_out(self, width: int) -> None:
+        """Fit the columns, filters and footer to a terminal ``width`` columns wide."""
+        narrow = width < WIDE_CHANNELS_FROM
+        self.set_class(narrow, "-narrow")
+        # At 80 columns the footer has room for the daily keys, help and quit; channels
+        # and engagement stay on their keys and in the help screen (?).
+        for key in ("c", "m"):
+            for binding in self._bindings.key_to_bindings.get(key, []):
+                self._bindings.key_to_bindings[key] = [replace(binding, show=not narrow)]
+        self.refresh_bindings()
+        # The table's own vertical scrollbar takes two cells.
+        layout = column_layout(width - 2)
+        if layout == self.columns_shown:
+            return
+        self.columns_shown = layout
+        table = self.query_one("#posts", DataTable)
+        table.clear(columns=True)
+        for key, column_width in layout:
+            table.add_column(_(HEADERS[key]), key=key, width=column_width)
+        self.keys = []  # the rows are laid out again with the new cells
+        if self.rows:
+            self._fill(list(self.rows.values()))
 
     def on_screen_resume(self) -> None:
         # Back from the composer or a detail screen: show what changed at once.
@@ -252,19 +319,34 @@ class QueueScreen(LoaScreen):
     def _is_late(self, row: data.QueueRow) -> bool:
         return self._shown_state(row) == LATE
 
-    def _cells(self, row: data.QueueRow) -> list[TableCell]:
+    def _cells(self, row: data.QueueRow) -> dict[str, TableCell]:
+        """The row's cells for the columns shown, by column key."""
         # Cut with an ellipsis, never wrapped: only the channel cell has several lines, and
         # it breaks them itself (between channels).
-        state = self._shown_state(row)
-        return [
-            TableCell(str(row.id), right=True),
-            TableCell(when(row.scheduled_at, self.ctx.tz)),
-            TableCell(Text(post_state(state), POST_STATE_STYLES.get(state, ""))),
-            TableCell(channels_cell(row, CHANNELS_WIDTH)),
-            TableCell(first_line(row.title or row.text)),
-            TableCell(row.author),
-            TableCell(row.campaign or ""),
-        ]
+        widths = dict(self.columns_shown)
+        channels = widths.get("channels", 0)
+        cells: dict[str, TableCell] = {}
+        for key, width in self.columns_shown:
+            if key == "id":
+                cells[key] = TableCell(str(row.id), right=True)
+            elif key == "time":
+                cells[key] = TableCell(when(row.scheduled_at, self.ctx.tz))
+            elif key == "state":
+                state = self._shown_state(row)
+                cells[key] = TableCell(Text(post_state(state), POST_STATE_STYLES.get(state, "")))
+            elif key == "channels":
+                cells[key] = TableCell(
+                    channels_count_cell(row)
+                    if channels <= COMPACT_CHANNELS
+                    else channels_cell(row, channels)
+                )
+            elif key == "text":
+                cells[key] = TableCell(first_line(row.title or row.text, width))
+            elif key == "author":
+                cells[key] = TableCell(row.author)
+            elif key == "campaign":
+                cells[key] = TableCell(row.campaign or "")
+        return cells
 
     def _fill(self, rows: list[data.QueueRow]) -> None:
         """Update changed cells in place; rebuild only when the set of rows changed.
@@ -281,9 +363,7 @@ class QueueScreen(LoaScreen):
             for row in rows:
                 key = str(row.id)
                 if self.rows.get(key) != row or self.shown_states.get(key) != shown[key]:
-                    for (column, _label, _width), value in zip(
-                        COLUMNS, self._cells(row), strict=True
-                    ):
+                    for column, value in self._cells(row).items():
                         table.update_cell(key, column, value)
             self.rows = {str(r.id): r for r in rows}
             self.shown_states = shown
@@ -295,8 +375,8 @@ class QueueScreen(LoaScreen):
             cells = self._cells(row)
             # The channel cell breaks its own lines (between channels), so the height is known:
             # letting the table measure every cell (height=None) made each rebuild ~80 ms.
-            height = cells[CHANNEL_CELL].plain.count("\n") + 1
-            table.add_row(*cells, key=str(row.id), height=height)
+            height = cells["channels"].plain.count("\n") + 1
+            table.add_row(*cells.values(), key=str(row.id), height=height)
         self.keys = keys
         self.rows = {str(r.id): r for r in rows}
         self.shown_states = shown
@@ -359,14 +439,19 @@ class QueueScreen(LoaScreen):
             for state, symbol in DELIVERY_SYMBOLS.items()
             if state != "cancelled"
         )
+        sort = "" if self.has_class("-narrow") and q.sort == "time" else _(SORT_LABELS[q.sort])
         status.update(
-            _("Posts {first}–{last} of {total}").format(
-                first=number(first), last=number(last), total=number(self.total)
+            "   ".join(
+                part
+                for part in (
+                    _("Posts {first}–{last} of {total}").format(
+                        first=number(first), last=number(last), total=number(self.total)
+                    ),
+                    sort,
+                    legend,
+                )
+                if part
             )
-            + "   "
-            + _(SORT_LABELS[q.sort])
-            + "   "
-            + legend
         )
 
     # ------------------------------------------------------------------ filters

@@ -124,3 +124,14 @@ async def test_snapshot_engagement(office_db, directory, clock, lang):
         await pilot.press("m")
         await settle(pilot)
         assert_snapshot(app, f"engagement_{lang}")
+
+
+@pytest.mark.parametrize("lang", ["en", "vi"])
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+async def test_snapshot_queue_small_and_large(office_db, directory, clock, lang, size):
+    """At 80x24 the text, the channels' states, search, help and quit are all on screen;
+    at 200x50 the extra width goes to the text, with the author and campaign beside it."""
+    app = LoaApp(office_db, directory, actor="lan", clock=clock, lang=lang, refresh_seconds=3600)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        assert_snapshot(app, f"queue_{lang}_{size[0]}x{size[1]}")
