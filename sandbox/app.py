@@ -12,11 +12,11 @@ from starlette.staticfiles import StaticFiles
 from sandbox.config import SandboxConfig
 from sandbox.control import control_app
 from sandbox.graph_http import graph_app
-from sandbox.graph_inbox import graph_rules
+from sandbox.graph_webhook import graph_rules
 from sandbox.runtime import Sandbox
 from sandbox.zalo import zalo_openapi_app
-from sandbox.zalo_inbox import zalo_rules
 from sandbox.zalo_oauth import zalo_oauth_app
+from sandbox.zalo_webhook import zalo_rules
 
 GRAPH_PREFIX = "/graph"
 ZALO_PREFIX = "/zalo"

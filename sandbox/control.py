@@ -22,8 +22,8 @@ from sandbox.faults import FaultSpec
 from sandbox.graph_render import post_engagement
 from sandbox.runtime import Sandbox
 from sandbox.zalo_articles import article_figures, complete_pending_jobs
-from sandbox.zalo_inbox import oa_secret_key
 from sandbox.zalo_oauth import issue_auth_code
+from sandbox.zalo_webhook import oa_secret_key
 
 
 def _json(data: Any, status: int = 200) -> Response:

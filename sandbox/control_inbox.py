@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox import graph_inbox, zalo_inbox
+from sandbox import graph_citizens, graph_webhook, zalo_citizens, zalo_webhook
 from sandbox.citizens import citizen_ids, get_or_create_citizen
 from sandbox.clock import iso_utc
 from sandbox.runtime import Sandbox
@@ -61,40 +61,40 @@ class InboxControl:
     async def graph_webhook(self, request: Request) -> dict[str, Any]:
         """GET / PUT (with Meta's verification handshake) / DELETE the Meta app's webhook."""
         if request.method == "PUT":
-            return await graph_inbox.register_webhook(self.sb, await _body(request))
+            return await graph_webhook.register_webhook(self.sb, await _body(request))
         if request.method == "DELETE":
             self.sb.state.inbox.graph_webhook = None
             self.sb.touch()
-        return graph_inbox.webhook_view(self.sb)
+        return graph_webhook.webhook_view(self.sb)
 
     async def zalo_webhook(self, request: Request) -> dict[str, Any]:
         """GET / PUT / DELETE the Zalo app's webhook (a PUT re-enables a disabled one)."""
         if request.method == "PUT":
-            return zalo_inbox.register_webhook(self.sb, await _body(request))
+            return zalo_webhook.register_webhook(self.sb, await _body(request))
         if request.method == "DELETE":
             self.sb.state.inbox.zalo_webhook = None
             self.sb.touch()
-        return zalo_inbox.webhook_view(self.sb)
+        return zalo_webhook.webhook_view(self.sb)
 
     # ------------------------------------------------------------- citizens
 
     async def graph_comment(self, request: Request) -> dict[str, Any]:
         """A citizen comments on a published post (or replies to a comment)."""
-        return graph_inbox.citizen_comment(self.sb, await _body(request))
+        return graph_citizens.citizen_comment(self.sb, await _body(request))
 
     async def graph_message(self, request: Request) -> dict[str, Any]:
         """A citizen writes to a Page in Messenger."""
-        return graph_inbox.citizen_message(self.sb, await _body(request))
+        return graph_citizens.citizen_message(self.sb, await _body(request))
 
     async def zalo_message(self, request: Request) -> dict[str, Any]:
         """A citizen writes to an OA (or anonymously through the chat widget)."""
-        return zalo_inbox.citizen_message(self.sb, await _body(request))
+        return zalo_citizens.citizen_message(self.sb, await _body(request))
 
     def zalo_event(self, action: str) -> Handler:
         """A citizen follows, unfollows, shares info, taps "Nhắn tin" or withdraws consent."""
 
         async def handler(request: Request) -> dict[str, Any]:
-            return zalo_inbox.citizen_event(self.sb, action, await _body(request))
+            return zalo_citizens.citizen_event(self.sb, action, await _body(request))
 
         return handler
 

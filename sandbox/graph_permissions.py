@@ -15,6 +15,9 @@ from sandbox.graph_call import GraphCall, Principal
 from sandbox.graph_errors import GraphError
 from sandbox.runtime import Sandbox
 
+#: Graph's answer when a Page-only endpoint gets another token.
+PAGE_TOKEN_REQUIRED = "(#190) This method must be called with a Page Access Token"
+
 PUBLISH = "publish"
 READ = "read"
 INSIGHTS = "insights"
@@ -126,3 +129,11 @@ def _require_inbox(action: str, scopes: set[str], tasks: set[str]) -> None:
         allowed = {"MESSAGING"} if action == MESSAGING else {"MESSAGING", "MODERATE"}
         if not tasks & allowed:
             raise GraphError(200, "(#200) Permissions error", status=403)
+
+
+def require_page_token(principal: Principal, page: PageIdentity) -> None:
+    """The inbox's endpoints act as the Page: its own Page token, nothing else."""
+    if principal.kind != "page":
+        raise GraphError(190, PAGE_TOKEN_REQUIRED)
+    if principal.page is None or principal.page.page_id != page.page_id:
+        raise GraphError(200, "(#200) Permissions error", status=403)

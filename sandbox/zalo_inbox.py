@@ -1,8 +1,7 @@
-"""Zalo OA inbox stand-in: citizens' messages and events, the app's webhook, consultation (CS)
-replies inside the 7-day window, and the read endpoints a receiver backfills from.
-
-Every behaviour follows ``shared/reference/inbox.md`` (§A Zalo, §F2 checklist) and the official
-pages it cites; where the reference leaves a choice, the comment beside the code says which.
+"""Zalo OA inbox endpoints: consultation (CS) replies inside the 7-day window with the free
+8-in-48-hours quota, the quota check, and the read endpoints a receiver backfills from
+(listrecentchat, conversation, user detail), inbox.md §A7-§A8. Citizens' actions are in
+``zalo_citizens``, the webhook in ``zalo_webhook``.
 """
 
 from __future__ import annotations
@@ -15,30 +14,17 @@ from starlette.requests import Request
 
 from sandbox import citizens as people
 from sandbox.citizens import (
-    Citizen,
     SentRecord,
-    WebhookDelivery,
     ZaloChat,
     ZaloContact,
-    ZaloWebhook,
-    get_or_create_citizen,
 )
-from sandbox.clock import iso_utc
-from sandbox.config import OaIdentity, derive_secret
+from sandbox.config import OaIdentity
 from sandbox.runtime import Sandbox
-from sandbox.webhooks import PlatformRules
-from sandbox.zalo_common import ZaloError, epoch_ms, office_time, opaque_id, success
+from sandbox.zalo_citizens import event_message, new_message_id
+from sandbox.zalo_common import ZaloError, epoch_ms, office_time, success
+from sandbox.zalo_webhook import deliver
 
 PLATFORM = "zalo"
-
-#: "Re-sent after 30 s, 5 min, 15 min, 30 min, 1 h" (§A2). Read as offsets from the first
-#: attempt: "if still failing in that period" the webhook is disabled, and the checklist's
-#: 90-minute outage (§F4) must outlast the retries, which it would not if they added up (1 h 50).
-RETRY_OFFSETS_S = (30.0, 300.0, 900.0, 1800.0, 3600.0)
-#: "Respond ... within 2 seconds" (§A2).
-DEFAULT_TIMEOUT_S = 2.0
-RETRY_OUTCOMES = ("refused", "status", "timeout", "error")
-
 CS_WINDOW_S = 7 * 86400  # §A7
 FREE_WINDOW_S = 48 * 3600  # §A7: the first 8 messages within 48 h are free
 FREE_MESSAGES = 8
@@ -46,9 +32,6 @@ CS_TEXT_LIMIT = 2000  # §A7
 #: Uploaded attachment ids expire after 7 days (zalo-oa.md §4, single source).
 ATTACHMENT_TTL_S = 7 * 86400
 RECENT_CHAT_MAX = 10  # §A8: "max 10 per request"
-
-USER_TYPES = ("text", "image", "gif", "link", "audio", "sticker", "location")
-ANONYMOUS_TYPES = ("text", "image", "sticker")
 #: listrecentchat/conversation name the types differently from webhooks (§A8, trap E8).
 ROW_TYPES = {
     "text": "text",
@@ -59,474 +42,10 @@ ROW_TYPES = {
     "sticker": "sticker",
     "location": "location",
 }
-EVENTS = (
-    *(f"user_send_{kind}" for kind in USER_TYPES),
-    "user_send_video",
-    "user_send_file",
-    "user_send_business_card",
-    *(f"anonymous_send_{kind}" for kind in (*ANONYMOUS_TYPES, "file")),
-    "follow",
-    "unfollow",
-    "user_submit_info",
-    "user_click_chatnow",
-    "user_withdraw",
-    "user_reacted_message",
-    "user_received_message",
-    "user_seen_message",
-    "oa_send_text",
-    "oa_send_image",
-    "oa_send_gif",
-    "oa_send_list",
-    "oa_send_file",
-    "oa_send_sticker",
-)
 V2_SHUT_DOWN = (
     "MessageV2 API has been shut down, please switch to MessageV3. See instructions here "
     "https://go.zalo.me/api-v3"
 )
-
-
-# --------------------------------------------------------------------------- webhook
-
-
-def oa_secret_key(sb: Sandbox, oa_id: str) -> str:
-    """The OA Secret Key shown in the app's webhook settings (the signing key, §A3)."""
-    hook = sb.state.inbox.zalo_webhook
-    if hook is not None and oa_id in hook.oa_secret_keys:
-        return hook.oa_secret_keys[oa_id]
-    return derive_secret(sb.config.seed, f"zalo-oa-secret:{sb.config.zalo_app_id}:{oa_id}", 20)
-
-
-def zalo_mac(app_id: str, body: str, timestamp: str, secret: str) -> str:
-    """``sha256(appId + data + timeStamp + OAsecretKey)`` in lowercase hex: a plain SHA-256
-    of the concatenation, not an HMAC (§A3)."""
-    return hashlib.sha256((app_id + body + timestamp + secret).encode("utf-8")).hexdigest()
-
-
-def zalo_body(payload: dict[str, Any]) -> str:
-    """The event's JSON text (UTF-8, Vietnamese unescaped), exactly the bytes signed."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-
-
-def deliver(
-    sb: Sandbox, oa_id: str, payload: dict[str, Any], *, text: str | None = None
-) -> WebhookDelivery | None:
-    """Send one event to the app's webhook, signed with the OA's secret key.
-
-    ``text`` is the message text, for the syntax filter. Nothing is recorded when no webhook
-    is registered; an event switched off, filtered or sent while the webhook is disabled is
-    kept as ``filtered`` with the reason.
-    """
-    hook = sb.state.inbox.zalo_webhook
-    if hook is None:
-        return None
-    name = str(payload["event_name"])
-    body = zalo_body(payload)
-    mac = zalo_mac(sb.config.zalo_app_id, body, str(payload["timestamp"]), oa_secret_key(sb, oa_id))
-    # Official pages write "mac = sha256(...)"; integrators compare "mac=<hex>" (§A3).
-    signature = f"mac={mac}" if hook.signature_format == "mac" else mac
-    headers = {"Content-Type": "application/json", "X-ZEvent-Signature": signature}
-    filtered = None
-    if not hook.enabled:
-        filtered = f"webhook disabled: {hook.disabled_reason}"
-    elif hook.events is not None and name not in hook.events:
-        filtered = f"event {name} is not switched on"
-    elif (
-        hook.syntax_filter
-        and name in ("user_send_text", "anonymous_send_text")
-        and not (text or "").startswith("#")
-    ):
-        # "Lọc cú pháp": only texts starting with '#' reach the webhook (§A1).
-        filtered = "syntax filter: the text does not start with #"
-    return sb.webhooks.submit(
-        platform=PLATFORM,
-        channel=oa_id,
-        url=hook.url,
-        body=body,
-        headers=headers,
-        events=[name],
-        timeout_s=hook.timeout_s,
-        filtered=filtered,
-    )
-
-
-def zalo_rules(sb: Sandbox) -> PlatformRules:
-    """Zalo's delivery rules: ``num_retry`` on retries; disabled when the last one fails."""
-
-    def retry_headers(delivery: WebhookDelivery, number: int) -> dict[str, str]:
-        # Retries carry identical content plus "num_retry" = the retry count (§A2).
-        return {"num_retry": str(number)} if number else {}
-
-    def retries(delivery: WebhookDelivery, outcome: str) -> bool:
-        hook = sb.state.inbox.zalo_webhook
-        return hook is not None and outcome in hook.retry_on
-
-    def on_give_up(delivery: WebhookDelivery) -> None:
-        hook = sb.state.inbox.zalo_webhook
-        if hook is None or not hook.enabled:
-            return
-        # "the webhook is disabled, the app is unsubscribed from the OA's events" (§A2).
-        hook.enabled = False
-        hook.disabled_at = delivery.attempts[-1].scheduled_at
-        hook.disabled_reason = (
-            f"delivery {delivery.id} still failed after its last retry; re-request event "
-            "permission (PUT /_sandbox/zalo/webhook)"
-        )
-        for other in sb.state.inbox.deliveries:
-            if other.platform == PLATFORM:
-                sb.webhooks.drop(other, f"webhook disabled after {delivery.id}")
-        sb.touch()
-
-    return PlatformRules(
-        retry_offsets_s=RETRY_OFFSETS_S,
-        retries=retries,
-        retry_headers=retry_headers,
-        on_give_up=on_give_up,
-    )
-
-
-def register_webhook(sb: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
-    """``PUT /_sandbox/zalo/webhook``: the app's webhook URL and settings (§A1); enabled again
-    when Zalo had disabled it."""
-    url = str(body.get("url") or "")
-    if not url.startswith(("http://", "https://")):
-        raise ValueError("url (http or https) is required")
-    events = body.get("events")
-    if events is not None:
-        events = _names(events, "events", EVENTS)
-    signature_format = str(body.get("signature_format") or "mac")
-    if signature_format not in ("mac", "hex"):
-        raise ValueError('signature_format must be "mac" (mac=<hex>) or "hex"')
-    retry_on = _names(body.get("retry_on", list(RETRY_OUTCOMES)), "retry_on", RETRY_OUTCOMES)
-    keys = body.get("oa_secret_keys") or {}
-    if not isinstance(keys, dict) or any(oa not in sb.oas for oa in keys):
-        raise ValueError("oa_secret_keys: expected {oa_id: key} for known OAs")
-    sb.state.inbox.zalo_webhook = ZaloWebhook(
-        url=url,
-        events=events,
-        syntax_filter=bool(body.get("syntax_filter", False)),
-        signature_format=signature_format,
-        timeout_s=float(body.get("timeout_s", DEFAULT_TIMEOUT_S)),
-        created_at=sb.now(),
-        retry_on=retry_on,
-        oa_secret_keys={str(k): str(v) for k, v in keys.items()},
-    )
-    sb.touch()
-    return webhook_view(sb)
-
-
-def webhook_view(sb: Sandbox) -> dict[str, Any]:
-    """``GET /_sandbox/zalo/webhook``."""
-    hook = sb.state.inbox.zalo_webhook
-    view = None
-    if hook is not None:
-        view = {
-            "url": hook.url,
-            "events": hook.events,
-            "syntax_filter": hook.syntax_filter,
-            "signature_format": hook.signature_format,
-            "timeout_s": hook.timeout_s,
-            "retry_on": hook.retry_on,
-            "enabled": hook.enabled,
-            "disabled_at": iso_utc(hook.disabled_at) if hook.disabled_at else None,
-            "disabled_reason": hook.disabled_reason,
-        }
-    return {
-        "webhook": view,
-        "app_id": sb.config.zalo_app_id,
-        "oa_secret_keys": {oa.oa_id: oa_secret_key(sb, oa.oa_id) for oa in sb.config.oas},
-    }
-
-
-# --------------------------------------------------------------------------- citizens act
-
-
-def citizen_message(sb: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
-    """``POST /_sandbox/zalo/message``: a citizen writes to an OA (``user_send_<type>``), or
-    anonymously through the chat widget (``anonymous_send_<type>``), §A5."""
-    oa = _oa(sb, body)
-    citizen = _citizen(sb, body)
-    kind = str(body.get("type") or "text")
-    anonymous = bool(body.get("anonymous"))
-    allowed = ANONYMOUS_TYPES if anonymous else USER_TYPES
-    if kind not in allowed:
-        raise ValueError(f"type must be one of {list(allowed)}")
-    text = str(body.get("text") or "")
-    if kind == "text" and not text:
-        raise ValueError("a text message needs text")
-    now = sb.now()
-    seed = sb.config.seed
-    if anonymous:
-        user_id = people.zalo_anonymous_id(seed, citizen.handle, oa.oa_id)
-    else:
-        user_id = people.zalo_uid(seed, citizen.handle, oa.oa_id)
-        _interact(sb, oa, citizen, user_id)
-    chat = ZaloChat(
-        message_id=_message_id(sb),
-        oa_id=oa.oa_id,
-        user_id=user_id,
-        citizen=citizen.handle,
-        src=1,
-        time=now,
-        kind=kind,
-        text=text,
-        attachments=_attachments(sb, kind, body),
-        quote_msg_id=str(body["quote_msg_id"]) if body.get("quote_msg_id") else None,
-        anonymous=anonymous,
-    )
-    sb.state.inbox.chats.append(chat)
-    sb.touch()
-    message = _event_message(chat)
-    timestamp = str(epoch_ms(now))
-    if anonymous:
-        payload = {
-            "event_name": f"anonymous_send_{kind}",
-            "app_id": sb.config.zalo_app_id,
-            "sender": {"id": user_id},
-            "recipient": {"id": oa.oa_id},
-            "message": {"conversation_id": _anonymous_conversation(sb, oa, user_id), **message},
-            "timestamp": timestamp,
-            "user_id_by_app": people.zalo_uid_by_app(seed, citizen.handle),
-        }
-    else:
-        payload = {
-            "app_id": sb.config.zalo_app_id,
-            "sender": {"id": user_id},
-            "user_id_by_app": people.zalo_uid_by_app(seed, citizen.handle),
-            "recipient": {"id": oa.oa_id},
-            "event_name": f"user_send_{kind}",
-            "message": message,
-            "timestamp": timestamp,
-        }
-    delivery = deliver(sb, oa.oa_id, payload, text=text)
-    return {
-        "msg_id": chat.message_id,
-        "user_id": user_id,
-        "timestamp": timestamp,
-        "delivery": delivery.id if delivery else None,
-    }
-
-
-def citizen_event(sb: Sandbox, action: str, body: dict[str, Any]) -> dict[str, Any]:
-    """``POST /_sandbox/zalo/{follow,unfollow,submit_info,chatnow,withdraw}`` (§A6)."""
-    citizen = _citizen(sb, body)
-    seed = sb.config.seed
-    by_app = people.zalo_uid_by_app(seed, citizen.handle)
-    timestamp = str(epoch_ms(sb.now()))
-    app_id = sb.config.zalo_app_id
-    if action == "withdraw":
-        return _withdraw(sb, citizen, body, timestamp)
-    oa = _oa(sb, body)
-    user_id = people.zalo_uid(seed, citizen.handle, oa.oa_id)
-    contact = _contact(sb, oa, citizen, user_id)
-    payload: dict[str, Any]
-    if action in ("follow", "unfollow"):
-        source = str(body.get("source") or "oa_profile")
-        if source not in ("oa_profile", "message_invite", "social_plugin"):
-            raise ValueError("source must be oa_profile, message_invite or social_plugin")
-        contact.follower = action == "follow"
-        if action == "follow":
-            _interact(sb, oa, citizen, user_id)
-        payload = {
-            "oa_id": oa.oa_id,
-            "follower": {"id": user_id},
-            "user_id_by_app": by_app,
-            "event_name": action,
-            "source": source,
-            "app_id": app_id,
-            "timestamp": timestamp,
-        }
-    elif action == "submit_info":
-        info = _info(body.get("info"))
-        contact.shared_info = info
-        payload = {
-            "sender": {"id": user_id},
-            "recipient": {"id": oa.oa_id},
-            "event_name": "user_submit_info",
-            "app_id": app_id,
-            "timestamp": timestamp,
-            "info": info,
-        }
-    elif action == "chatnow":
-        # Sent once per user and OA, and only to someone who never chatted (§A6).
-        chatted = any(c.oa_id == oa.oa_id and c.user_id == user_id for c in sb.state.inbox.chats)
-        if contact.chatnow_sent or chatted:
-            _interact(sb, oa, citizen, user_id)
-            return {"user_id": user_id, "delivery": None, "note": "Zalo sends it only once"}
-        contact.chatnow_sent = True
-        _interact(sb, oa, citizen, user_id)
-        payload = {
-            "app_id": app_id,
-            "event_name": "user_click_chatnow",
-            "oa_id": oa.oa_id,
-            "user_id": user_id,
-            "user_id_by_app": by_app,
-            "timestamp": timestamp,
-        }
-    else:
-        raise LookupError(f"unknown citizen action {action!r}")
-    sb.touch()
-    delivery = deliver(sb, oa.oa_id, payload)
-    return {"user_id": user_id, "delivery": delivery.id if delivery else None}
-
-
-def _withdraw(
-    sb: Sandbox, citizen: Citizen, body: dict[str, Any], timestamp: str
-) -> dict[str, Any]:
-    """``user_withdraw``: one event per OA the citizen wrote to (or the one named). The
-    sandbox keeps its own copy of the chats: Zalo asks partners to delete theirs (§A6), so a
-    backfill after a withdrawal still finds them and the receiver must not re-ingest them."""
-    seed = sb.config.seed
-    if body.get("oa_id"):
-        oas = [_oa(sb, body)]
-    else:
-        oas = [
-            sb.oas[c.oa_id] for c in sb.state.inbox.contacts.values() if c.citizen == citizen.handle
-        ]
-    deliveries = []
-    for oa in oas:
-        user_id = people.zalo_uid(seed, citizen.handle, oa.oa_id)
-        _contact(sb, oa, citizen, user_id).withdrawn_at = sb.now()
-        payload = {
-            "app_id": sb.config.zalo_app_id,
-            "oa_id": oa.oa_id,
-            "user_id_by_app": people.zalo_uid_by_app(seed, citizen.handle),
-            "user_id": user_id,
-            "event_name": "user_withdraw",
-            "timestamp": timestamp,
-        }
-        delivery = deliver(sb, oa.oa_id, payload)
-        deliveries.append(delivery.id if delivery else None)
-    sb.touch()
-    return {
-        "user_id_by_app": people.zalo_uid_by_app(seed, citizen.handle),
-        "oa_ids": [oa.oa_id for oa in oas],
-        "deliveries": deliveries,
-        "delivery": deliveries[0] if deliveries else None,
-    }
-
-
-def _oa(sb: Sandbox, body: dict[str, Any]) -> OaIdentity:
-    oa = sb.oas.get(str(body.get("oa_id") or ""))
-    if oa is None:
-        raise LookupError(f"unknown oa_id {body.get('oa_id')!r}")
-    return oa
-
-
-def _citizen(sb: Sandbox, body: dict[str, Any]) -> Citizen:
-    name = body.get("name")
-    return get_or_create_citizen(
-        sb.state.inbox, str(body.get("citizen") or ""), sb.now(), str(name) if name else None
-    )
-
-
-def _contact(sb: Sandbox, oa: OaIdentity, citizen: Citizen, user_id: str) -> ZaloContact:
-    inbox = sb.state.inbox
-    key = inbox.contact_key(oa.oa_id, user_id)
-    contact = inbox.contacts.get(key)
-    if contact is None:
-        contact = ZaloContact(oa_id=oa.oa_id, user_id=user_id, citizen=citizen.handle)
-        inbox.contacts[key] = contact
-    return contact
-
-
-def _interact(sb: Sandbox, oa: OaIdentity, citizen: Citizen, user_id: str) -> None:
-    """An interaction opens a new CS window and a new 8-in-48 h free quota (§A7)."""
-    contact = _contact(sb, oa, citizen, user_id)
-    contact.last_interaction = sb.now()
-    contact.replies_since_interaction = 0
-    sb.touch()
-
-
-def _info(raw: Any) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise ValueError("info must be an object (name, phone, address, city, district, ward)")
-    info = {key: str(raw.get(key, "")) for key in ("address", "phone", "city", "district")}
-    info["name"] = str(raw.get("name", ""))
-    info["ward"] = str(raw.get("ward", ""))
-    digits = "".join(ch for ch in str(raw.get("phone", "")) if ch.isdigit())
-    # The phone arrives as a JSON number (§A4, §A6): 0912... is sent as 84912...
-    if digits.startswith("0"):
-        digits = "84" + digits[1:]
-    info["phone"] = int(digits) if digits else 0  # type: ignore[assignment]
-    return info
-
-
-def _message_id(sb: Sandbox) -> str:
-    """A fresh Zalo message id (20 hex characters, like the documented examples)."""
-    serial = sb.state.inbox.serial()
-    return opaque_id(sb.config.seed, "zalo-msg", serial, length=20)
-
-
-def _anonymous_conversation(sb: Sandbox, oa: OaIdentity, user_id: str) -> str:
-    return opaque_id(sb.config.seed, "zalo-anon-conversation", oa.oa_id, user_id, length=20)
-
-
-def _attachments(sb: Sandbox, kind: str, body: dict[str, Any]) -> list[dict[str, Any]]:
-    """Attachment payloads exactly as the official examples (§A5)."""
-    token = opaque_id(sb.config.seed, "zalo-media", sb.state.inbox.next_serial, length=20)
-    url = str(body.get("url") or "")
-    if kind == "text":
-        return []
-    if kind == "image":
-        url = url or f"http://f6.photo.talk.zdn.vn/{token}.jpg"
-        thumb = str(body.get("thumbnail") or url.replace("://f6.", "://t.f6."))
-        return [{"payload": {"thumbnail": thumb, "url": url}, "type": "image"}]
-    if kind == "gif":
-        url = url or f"http://cgif.zp.zdn.vn/{token}_n.gif"
-        thumb = str(body.get("thumbnail") or f"http://cgif.zp.zdn.vn/{token}_t.jpg")
-        return [{"payload": {"thumbnail": thumb, "url": url}, "type": "gif"}]
-    if kind == "link":
-        if not url:
-            raise ValueError("a link message needs url")
-        return [
-            {
-                "payload": {
-                    "thumbnail": f"https://link.photo.talk.zdn.vn/photolinkv2/720/{token}",
-                    "description": str(body.get("description") or ""),
-                    "url": url,
-                },
-                "type": "link",
-            }
-        ]
-    if kind == "audio":
-        url = url or f"http://f1.voice.talk.zdn.vn/{token}/{token}.amr"
-        return [{"payload": {"url": url}, "type": "audio"}]
-    if kind == "sticker":
-        sticker = str(body.get("sticker_id") or token[:19])
-        url = url or f"https://api.zalo.me/api/emoticon/oasticker?eid={sticker}&size=130"
-        return [{"payload": {"url": url, "id": sticker}, "type": "sticker"}]
-    # location: coordinates as strings (§A5).
-    try:
-        latitude, longitude = float(body["latitude"]), float(body["longitude"])
-    except (KeyError, TypeError, ValueError):
-        raise ValueError("a location needs latitude and longitude") from None
-    coordinates = {"latitude": str(latitude), "longitude": str(longitude)}
-    return [{"payload": {"coordinates": coordinates}, "type": "location"}]
-
-
-def _event_message(chat: ZaloChat) -> dict[str, Any]:
-    message: dict[str, Any] = {}
-    if chat.text:
-        message["text"] = chat.text
-    if chat.attachments:
-        message["attachments"] = chat.attachments
-    message["msg_id"] = chat.message_id
-    if chat.quote_msg_id:
-        message["quote_msg_id"] = chat.quote_msg_id
-    return message
-
-
-def _names(value: Any, what: str, allowed: tuple[str, ...]) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{what}: expected a list of names")
-    unknown = [v for v in value if v not in allowed]
-    if unknown:
-        raise ValueError(f"{what}: unknown {unknown}; expected some of {list(allowed)}")
-    return list(value)
-
-
-# --------------------------------------------------------------------------- OpenAPI endpoints
 
 
 class ZaloInbox:
@@ -625,7 +144,7 @@ class ZaloInbox:
             }
         contact.replies_since_interaction += 1
         chat = ZaloChat(
-            message_id=_message_id(self.sb),
+            message_id=new_message_id(self.sb),
             oa_id=oa.oa_id,
             user_id=user_id,
             citizen=contact.citizen,
@@ -700,7 +219,7 @@ class ZaloInbox:
             "sender": {"id": oa.oa_id},
             "recipient": {"id": chat.user_id},
             "event_name": f"oa_send_{chat.kind}",
-            "message": _event_message(chat),
+            "message": event_message(chat),
             "user_id_by_app": people.zalo_uid_by_app(self.sb.config.seed, chat.citizen),
             "timestamp": str(epoch_ms(chat.time)),
         }
