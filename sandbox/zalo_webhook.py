@@ -56,7 +56,13 @@ def oa_secret_key(sb: Sandbox, oa_id: str) -> str:
     hook = sb.state.inbox.zalo_webhook
     if hook is not None and oa_id in hook.oa_secret_keys:
         return hook.oa_secret_keys[oa_id]
-    return derive_secret(sb.config.seed, f"zalo-oa-secret:{sb.config.zalo_app_id}:{oa_id}", 20)
+    return derived_oa_secret_key(sb.config.seed, sb.config.zalo_app_id, oa_id)
+
+
+def derived_oa_secret_key(seed: int | str, app_id: str, oa_id: str) -> str:
+    """The OA secret key a sandbox started with ``seed`` uses unless one was registered (the
+    same after a restart, like the tokens)."""
+    return derive_secret(seed, f"zalo-oa-secret:{app_id}:{oa_id}", 20)
 
 
 def zalo_mac(app_id: str, body: str, timestamp: str, secret: str) -> str:
