@@ -279,8 +279,6 @@ class InboxState:
     deliveries: list[WebhookDelivery] = field(default_factory=list)
     next_serial: int = 1
     attempt_count: int = 0
-    #: The last attempt a drain (``POST /webhooks/run``) reported.
-    attempts_reported: int = 0
 
     def serial(self) -> int:
         """A fresh number for ids (message ids, delivery ids, sent records)."""
@@ -298,7 +296,6 @@ class InboxState:
         state = cls(
             next_serial=int(data.get("next_serial", 1)),
             attempt_count=int(data.get("attempt_count", 0)),
-            attempts_reported=int(data.get("attempts_reported", 0)),
         )
         state.citizens = {k: Citizen(**v) for k, v in data.get("citizens", {}).items()}
         state.comments = {k: GraphComment(**v) for k, v in data.get("comments", {}).items()}

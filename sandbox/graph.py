@@ -483,7 +483,10 @@ class GraphApi:
             now=self.sb.now(),
             page_name=page.name,
             photos=self.sb.state.photos,
-            extra_comments=self.inbox.comment_count(post.id),
+            # Counted only when asked for: every post read would walk the comments otherwise.
+            extra_comments=self.inbox.comment_count(post.id)
+            if any(r.name == "comments" for r in requests or [])
+            else 0,
         )
 
     def _fields(self, call: GraphCall) -> list[Any]:

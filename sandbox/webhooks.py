@@ -74,6 +74,12 @@ class WebhookDispatcher:
         self.rules: dict[str, PlatformRules] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: set[str] = set()
+        #: Deliveries that may still be attempted, by id (None: rebuild from the state, which
+        #: was replaced by a reset or loaded from a file). Keeps the ticker and every finished
+        #: attempt from walking the whole delivery history.
+        self._pending: dict[str, WebhookDelivery] | None = None
+        #: Attempts made since the last :meth:`drain` reported them.
+        self._unreported: list[WebhookAttempt] = []
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._client: httpx.AsyncClient | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -104,6 +110,8 @@ class WebhookDispatcher:
         self._tasks.clear()
         self._in_flight.clear()
         self._locks.clear()
+        self._pending = None
+        self._unreported.clear()
 
     async def _tick(self) -> None:
         while True:
@@ -153,6 +161,7 @@ class WebhookDispatcher:
             delivery.note = filtered
         else:
             delivery.next_due_at = delivery.created_at
+            self.pending()[delivery.id] = delivery
         inbox.deliveries.append(delivery)
         self.sb.touch()
         if filtered is None:
@@ -167,14 +176,25 @@ class WebhookDispatcher:
             delivery.note = note
             self.sb.touch()
 
+    def pending(self) -> dict[str, WebhookDelivery]:
+        """The deliveries still pending, by id."""
+        if self._pending is None:
+            self._pending = {
+                d.id: d for d in self.sb.state.inbox.deliveries if d.state == "pending"
+            }
+        return self._pending
+
     def run_due(self) -> int:
         """Start every attempt due by the simulated clock; returns how many were started."""
         now = self.sb.now()
         started = 0
-        for delivery in self.sb.state.inbox.deliveries:
+        pending = self.pending()
+        for delivery in list(pending.values()):
+            if delivery.state != "pending":
+                del pending[delivery.id]
+                continue
             if (
-                delivery.state == "pending"
-                and delivery.next_due_at is not None
+                delivery.next_due_at is not None
                 and delivery.next_due_at <= now
                 and delivery.id not in self._in_flight
             ):
@@ -189,14 +209,7 @@ class WebhookDispatcher:
         self.run_due()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        inbox = self.sb.state.inbox
-        made = [
-            attempt
-            for delivery in inbox.deliveries
-            for attempt in delivery.attempts
-            if attempt.seq > inbox.attempts_reported
-        ]
-        inbox.attempts_reported = inbox.attempt_count
+        made, self._unreported = self._unreported, []
         return sorted(made, key=lambda attempt: attempt.seq)
 
     def _launch(self, delivery: WebhookDelivery) -> None:
@@ -249,19 +262,19 @@ class WebhookDispatcher:
             outcome, text = ERROR, f"{type(exc).__name__}: {exc}"[:RESPONSE_KEEP]
         inbox = self.sb.state.inbox
         inbox.attempt_count += 1
-        delivery.attempts.append(
-            WebhookAttempt(
-                seq=inbox.attempt_count,
-                number=number,
-                scheduled_at=scheduled,
-                at=at,
-                outcome=outcome,
-                status=status,
-                elapsed_ms=round((time.monotonic() - started) * 1000, 1),
-                response=text,
-                headers=dict(headers),
-            )
+        attempt = WebhookAttempt(
+            seq=inbox.attempt_count,
+            number=number,
+            scheduled_at=scheduled,
+            at=at,
+            outcome=outcome,
+            status=status,
+            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+            response=text,
+            headers=dict(headers),
         )
+        delivery.attempts.append(attempt)
+        self._unreported.append(attempt)
         self.sb.touch()
         if outcome == OK:
             delivery.state = "delivered"
