@@ -141,6 +141,14 @@ class InboxControl:
         attempts = await self.sb.webhooks.drain()
         return {"attempts": [asdict(a) for a in attempts], "clock": self.sb.clock.describe()}
 
+    async def duplicate(self, request: Request) -> dict[str, Any]:
+        """``{"delivery": id}``: send that delivery's exact request again (a duplicate)."""
+        wanted = str((await _body(request)).get("delivery") or "")
+        for delivery in self.sb.state.inbox.deliveries:
+            if delivery.id == wanted:
+                return {"delivery": self.sb.webhooks.duplicate(delivery).id}
+        raise LookupError(f"unknown delivery {wanted!r}")
+
     async def deliveries(self, request: Request) -> dict[str, Any]:
         """Every webhook delivery (``?platform=graph|zalo&channel=&state=``), oldest first."""
         query = request.query_params
@@ -186,6 +194,7 @@ def inbox_routes(sandbox: Sandbox) -> list[Route]:
         route("/citizens/{handle}", control.citizen, ["GET", "PUT"]),
         route("/webhooks/run", control.run, post),
         route("/webhooks/deliveries", control.deliveries, ["GET"]),
+        route("/webhooks/duplicate", control.duplicate, post),
         route("/sent", control.sent, ["GET"]),
     ]
     for action in ("follow", "unfollow", "submit_info", "chatnow", "withdraw"):

@@ -340,6 +340,10 @@ class SandboxHandle:
             "GET", "/webhooks/deliveries", platform=platform, channel=channel, state=state
         )["deliveries"]
 
+    def duplicate_delivery(self, delivery: str) -> str:
+        """Send a delivery's exact request again (as Meta sometimes does); the new id."""
+        return self._call("POST", "/webhooks/duplicate", json={"delivery": delivery})["delivery"]
+
     def sent(
         self, platform: str | None = None, channel: str | None = None, kind: str | None = None
     ) -> list[dict[str, Any]]:

@@ -168,6 +168,21 @@ class WebhookDispatcher:
             self._launch(delivery)
         return delivery
 
+    def duplicate(self, original: WebhookDelivery) -> WebhookDelivery:
+        """Send a delivery's exact body and headers again, as a delivery of its own: Meta warns
+        of duplicates (inbox.md §B4, §F3) and Zalo resends identical content (§A2)."""
+        copy = self.submit(
+            platform=original.platform,
+            channel=original.channel,
+            url=original.url,
+            body=original.body,
+            headers=dict(original.headers),
+            events=list(original.events),
+            timeout_s=original.timeout_s,
+        )
+        copy.note = f"duplicate of {original.id}"
+        return copy
+
     def drop(self, delivery: WebhookDelivery, note: str) -> None:
         """Stop a pending delivery: the platform will not send it again."""
         if delivery.state == "pending":

@@ -235,3 +235,15 @@ def test_a_slow_receiver_times_out(sb: SandboxHandle, receiver: Receiver):
     sb.citizen_messenger("an", TINH_PAGE, text="Alo")
     attempts = sb.run_webhooks()
     assert [a["outcome"] for a in attempts] == ["timeout", "timeout"]
+
+
+def test_a_duplicate_is_the_identical_signed_request(hooked: SandboxHandle, receiver: Receiver):
+    first = hooked.citizen_messenger("an", TINH_PAGE, text="Tin trùng")["delivery"]
+    hooked.run_webhooks()
+    copy = hooked.duplicate_delivery(first)
+    assert [a["outcome"] for a in hooked.run_webhooks()] == ["ok"]
+    original, again = receiver.received[-2:]
+    assert again.body == original.body
+    assert again.headers["X-Hub-Signature-256"] == original.headers["X-Hub-Signature-256"]
+    last = hooked.deliveries("graph")[-1]
+    assert last["id"] == copy and last["note"] == f"duplicate of {first}"
