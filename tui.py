@@ -178,6 +178,14 @@ class LoaApp(App[None]):
         if isinstance(self.screen, QueueScreen):
             self.screen.action_attention()
 
+    def action_month(self) -> None:
+        """The month at a glance (from anywhere), over the queue."""
+        from content.ui.calendar import MONTH, CalendarScreen
+
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.push_screen(CalendarScreen(MONTH))
+
     def _from_queue(self, action: str) -> None:
         """Open a screen the queue offers (palette commands work from anywhere)."""
         from content.ui.queue_screen import QueueScreen
@@ -204,6 +212,9 @@ class LoaApp(App[None]):
             (_("Engagement"), _("What published posts achieved"), "engagement"),
         ):
             yield SystemCommand(title, help_text, partial(self._from_queue, action))
+        yield SystemCommand(
+            _("Month"), _("The month at a glance; move posts to another day"), self.action_month
+        )
         yield SystemCommand(
             _("Switch language"), _("Vietnamese or English"), self.action_switch_language
         )

@@ -1,189 +1,744 @@
-"""The week at a glance: one column per day, the posts of that day in time order."""
+"""The calendar: a week or a month of posts (office time), and moving a post to another day.
+
+Both views read the same posts (:func:`content.ui.data.week_posts`) and share one cursor,
+a day. Moving a post is three steps, all by keys: pick it (D on a post in the week view,
+on a day of the month or in a day's list), move the cursor to another day, press Enter and
+confirm the time. The change itself is :meth:`content.queue.Queue.schedule`, which keeps the
+rules (the past, approvals, what is already being sent); its refusals are said as every
+screen says them, and the post stays where it was.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+import calendar as cal
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, DataTable, Footer, Header, Label
+from textual.widgets import Button, DataTable, Footer, Header, Label, Static
 
+from content.errors import ValidationError
+from content.times import parse_when
 from content.ui import data
-from content.ui.base import LoaScreen
-from content.ui.fmt import POST_STATE_STYLES, WEEKDAYS, first_line
-from content.ui.i18n import N_, _
+from content.ui.actions import report_done
+from content.ui.base import ActionFinished, LoaModal, LoaScreen, report_error
+from content.ui.dialogs import PromptDialog
+from content.ui.fmt import (
+    POST_STATE_STYLES,
+    WEEKDAYS,
+    first_line,
+    post_state,
+    shown_state,
+)
+from content.ui.i18n import N_, _, ngettext
+from content.ui.messages import error_in_words
 
-DAY_WIDTH = 15
+WEEK = "week"
+MONTH = "month"
+
+#: Month names as the heading says them (the Vietnamese catalogue numbers them instead).
+MONTHS = (
+    N_("January"),
+    N_("February"),
+    N_("March"),
+    N_("April"),
+    N_("May"),
+    N_("June"),
+    N_("July"),
+    N_("August"),
+    N_("September"),
+    N_("October"),
+    N_("November"),
+    N_("December"),
+)
+
+#: The narrowest a day column gets: below it the calendar scrolls sideways instead.
+MIN_CELL = 8
+#: From this width the week view puts a post's time and title on one line (``09:00 Cảnh
+#: báo…``); narrower, the time has its own line, so the title keeps the whole width.
+ONE_LINE_FROM = 14
+#: The most lines a post's time and title take in the week view.
+WEEK_LINES = 3
+#: The month view shows times from this width; narrower, a title says more than a time.
+MONTH_TIMES_FROM = 20
+#: Each column's padding (DataTable's cell_padding, both sides) and the vertical scrollbar.
+CELL_PADDING = 2
+SCROLLBAR = 2
+#: Lines the screen takes around the table when its size is not known yet (before layout).
+CHROME_LINES = 6
 
 
-class WeekLoaded(Message):
-    """The posts of one week have been read."""
+def monday_of(day: date) -> date:
+    """The Monday of ``day``'s week (weeks start on Monday, as in Vietnam)."""
+    return day - timedelta(days=day.weekday())
 
-    def __init__(self, start: datetime, rows: list[data.QueueRow]) -> None:
+
+def month_days(day: date) -> list[date]:
+    """The days the month grid of ``day``'s month shows: whole weeks, Monday to Sunday."""
+    first = day.replace(day=1)
+    last = day.replace(day=cal.monthrange(day.year, day.month)[1])
+    start = monday_of(first)
+    end = monday_of(last) + timedelta(days=6)
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (or earlier), kept inside the month (31/01 -> 28/02)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(day.day, cal.monthrange(year, month)[1]))
+
+
+def cell_width(screen_width: int) -> int:
+    """The text width of one day column when seven share ``screen_width`` columns."""
+    return max(MIN_CELL, (screen_width - SCROLLBAR) // 7 - CELL_PADDING)
+
+
+def wrap(text: str, width: int, lines: int, indent: str = "") -> list[str]:
+    """``text`` over at most ``lines`` lines of ``width``, the last cut with "…" if need be."""
+    wrapped = textwrap.wrap(text, width, subsequent_indent=indent) or [""]
+    if len(wrapped) <= lines:
+        return wrapped
+    kept = wrapped[:lines]
+    rest = " ".join([kept[-1], *(w.strip() for w in wrapped[lines:])])
+    kept[-1] = rest if len(rest) <= width else rest[: width - 1].rstrip() + "…"
+    return kept
+
+
+def weekday_name(day: date) -> str:
+    """``T4 25/11`` / ``Wed 25/11``: a day as the column headers and dialogs name it."""
+    return f"{_(WEEKDAYS[day.weekday()])} {day.strftime('%d/%m')}"
+
+
+def month_title(day: date) -> str:
+    """``November 2026`` / ``Tháng 11/2026``."""
+    return _("{month_name} {year}").format(
+        month_name=_(MONTHS[day.month - 1]), month=day.month, year=day.year
+    )
+
+
+def count_text(n: int, room: int) -> str:
+    """``3 posts`` when it fits in ``room`` characters, else ``(3)``; nothing for none."""
+    if not n:
+        return ""
+    words = ngettext("{n} post", "{n} posts", n).format(n=n)
+    return words if len(words) <= room else f"({n})"
+
+
+@dataclass(frozen=True)
+class Moving:
+    """The post being moved by keys: where it was, so the screen can show it and say so."""
+
+    post_id: int
+    title: str
+    at: datetime
+
+
+class RangeLoaded(Message):
+    """The posts of the days shown have been read."""
+
+    def __init__(self, start: date, end: date, rows: list[data.QueueRow]) -> None:
         super().__init__()
         self.start = start
+        self.end = end
         self.rows = rows
 
 
+class CalendarTable(DataTable[Any]):
+    """The grid; arrow keys ask the screen first, so the cursor can leave the days shown."""
+
+    def __init__(self, step: Callable[[int, bool], bool], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        #: ``step(days, vertical)`` moves the day cursor; False leaves it to the table.
+        self.step = step
+
+    def action_cursor_left(self) -> None:
+        if not self.step(-1, False):
+            super().action_cursor_left()
+
+    def action_cursor_right(self) -> None:
+        if not self.step(1, False):
+            super().action_cursor_right()
+
+    def action_cursor_up(self) -> None:
+        if not self.step(-7, True):
+            super().action_cursor_up()
+
+    def action_cursor_down(self) -> None:
+        if not self.step(7, True):
+            super().action_cursor_down()
+
+
 class CalendarScreen(LoaScreen):
-    """A week of posts (office time); move between weeks, open a post with Enter."""
+    """A week or a month of posts; move between them, list a day, move a post by keys."""
+
+    CSS_PATH = "calendar.tcss"
 
     HELP_TEXT = N_(
-        "The week at a glance: each column is a day (office time) with its posts in time "
-        "order. Move with the arrow keys; press Enter to open a post. [ and ] go to the "
-        "previous and next week; T comes back to this week."
+        "The calendar, in office time. The week view has a column per day with its posts; "
+        "the month view shows each day with how many posts it has and the first titles "
+        "(colour: the post's state). W and M switch between them; the arrow keys move "
+        "from day to day, [ and ] go to the previous and next week or month, T comes back "
+        "to today. Enter opens a post (week) or lists a day's posts (month).\n\n"
+        "To move a post to another day: press D on it (in the week view, on a day of the "
+        "month, or in a day's list), move to the new day with the arrow keys, press Enter, "
+        "check or change the time and press Enter again. Escape stops moving. Loa refuses "
+        "a time in the past or a post already being sent, and says why."
     )
 
     BINDINGS = [
+        # Enter is the screen's, not the table's: what it does depends on the view.
+        Binding("enter", "put_here", "Put it here", priority=True),
+        Binding("enter", "open_day", "Day's posts", priority=True),
+        Binding("enter", "open_post", "Open", priority=True),
+        Binding("escape", "stop_moving", "Stop moving"),
         Binding("escape", "back", "Back"),
-        Binding("left_square_bracket", "previous_week", "Previous week", key_display="["),
-        Binding("right_square_bracket", "next_week", "Next week", key_display="]"),
-        Binding("t", "this_week", "This week"),
+        Binding("d", "move", "Move to another day"),
+        Binding("m", "show_month", "Month"),
+        Binding("w", "show_week", "Week"),
+        Binding(
+            "left_square_bracket", "previous_month", "Previous month", key_display="[", show=False
+        ),
+        Binding(
+            "left_square_bracket", "previous_week", "Previous week", key_display="[", show=False
+        ),
+        Binding("right_square_bracket", "next_month", "Next month", key_display="]", show=False),
+        Binding("right_square_bracket", "next_week", "Next week", key_display="]", show=False),
+        Binding("t", "today", "Today", show=False),
         Binding("r,f5", "refresh", "Refresh", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, mode: str = WEEK) -> None:
         super().__init__()
-        #: Midnight of the Monday shown (office time); set on mount, when the office is known.
-        self.start = datetime.min.replace(tzinfo=UTC)
+        self.mode = mode
+        #: The day under the cursor (office time); set on mount, when the clock is known.
+        self.day = date.min
+        #: The days read and shown: [start, end).
+        self.start = self.end = date.min
+        self.by_day: dict[date, list[data.QueueRow]] = {}
+        #: Week view: the post in each cell, by (row, column).
         self.cells: dict[tuple[int, int], int] = {}
-        self.title = _("Week")
+        self.moving: Moving | None = None
+        self.loaded = False
 
-    def _monday(self, when: datetime | None) -> datetime:
-        """Midnight (office time) of the Monday of ``when``'s week (default: now)."""
-        tz = self.ctx.tz
-        local = (when or self.ctx.clock()).astimezone(tz)
-        day = local.date() - timedelta(days=local.weekday())
-        return datetime.combine(day, time(0, 0), tzinfo=tz)
+    # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="week-nav"):
-            yield Button("◀ " + _("Previous week"), id="previous")
+            # The keys are on the buttons: the footer at 80 columns has no room for them.
+            yield Button("◀ [", id="previous", compact=True)
             yield Label("", id="week-label")
-            yield Button(_("This week"), id="this")
-            yield Button(_("Next week") + " ▶", id="next")
-        yield DataTable(id="week", cursor_type="cell", zebra_stripes=True)
+            yield Button("] ▶", id="next", compact=True)
+            yield Button(_("Today") + " (T)", id="this", compact=True)
+        yield Static("", id="calendar-hint")
+        yield CalendarTable(self._step, id="week", cursor_type="cell", zebra_stripes=False)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.start = self._monday(None)
+        self.day = self.ctx.clock().astimezone(self.ctx.tz).date()
+        self._show_title()
         self.set_interval(self.ctx.refresh_seconds, self._tick)
         self.reload()
         self.query_one("#week", DataTable).focus()
 
     def on_screen_resume(self) -> None:
-        self.reload()
+        if self.loaded:
+            self.reload()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Column widths and the month's row heights follow the terminal.
+        if self.loaded:
+            self._draw()
 
     def _tick(self) -> None:
         if self.is_shown():
             self.reload()
 
+    def _show_title(self) -> None:
+        self.title = _("Month") if self.mode == MONTH else _("Week")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer the keys of the current view (others are hidden from the footer)."""
+        moving = self.moving is not None
+        month = self.mode == MONTH
+        shown = {
+            "put_here": moving,
+            "open_day": month and not moving,
+            "open_post": not month and not moving,
+            "stop_moving": moving,
+            "back": not moving,
+            "move": not moving,
+            "show_month": not month and not moving,
+            "show_week": month and not moving,
+            "previous_month": month,
+            "next_month": month,
+            "previous_week": not month,
+            "next_week": not month,
+        }
+        return shown.get(action, True)
+
+    # ------------------------------------------------------------------ reading
+
+    def _range(self) -> tuple[date, date]:
+        """The first day shown and the day after the last."""
+        if self.mode == MONTH:
+            days = month_days(self.day)
+            return days[0], days[-1] + timedelta(days=1)
+        start = monday_of(self.day)
+        return start, start + timedelta(days=7)
+
     def reload(self) -> None:
-        """Read the shown week again (in a thread)."""
-        self._load(self.start)
+        """Read the days shown again (in a thread)."""
+        start, end = self._range()
+        self._load(start, end)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load(self, start: datetime) -> None:
-        # Aware arithmetic keeps the wall clock: midnight a week later, office time.
-        end = start + timedelta(days=7)
+    def _load(self, start: date, end: date) -> None:
+        tz = self.ctx.tz
+        # Midnight office time at both ends: a post at 23:30 belongs to its own day.
+        first = datetime.combine(start, time(0, 0), tzinfo=tz)
+        after = datetime.combine(end, time(0, 0), tzinfo=tz)
         rows = self.read(
-            lambda: data.week_posts(self.ctx.engine, start, end, visible=self.ctx.visible)
+            lambda: data.week_posts(self.ctx.engine, first, after, visible=self.ctx.visible)
         )
         if rows is not None:
-            self.post_message(WeekLoaded(start, rows))
+            self.post_message(RangeLoaded(start, end, rows))
 
-    def on_week_loaded(self, message: WeekLoaded) -> None:
-        if message.start != self.start:
-            return
+    def on_range_loaded(self, message: RangeLoaded) -> None:
+        if (message.start, message.end) != self._range():
+            return  # the officer has moved on since
         tz = self.ctx.tz
-        days = [(self.start + timedelta(days=i)).date() for i in range(7)]
-        by_day: list[list[data.QueueRow]] = [[] for _ in days]
+        self.start, self.end = message.start, message.end
+        self.by_day = {}
         for row in message.rows:
-            if row.scheduled_at is None:
-                continue
-            local_day = row.scheduled_at.astimezone(tz).date()
-            if local_day in days:
-                by_day[days.index(local_day)].append(row)
-        table = self.query_one("#week", DataTable)
-        cursor = table.cursor_coordinate
-        table.clear(columns=True)
-        today = self.ctx.clock().astimezone(tz).date()
-        for i, day in enumerate(days):
-            label = f"{_(WEEKDAYS[i])} {day.strftime('%d/%m')}"
-            table.add_column(
-                Text(label, "bold reverse" if day == today else "bold"),
-                key=str(i),
-                width=DAY_WIDTH,
-            )
-        self.cells = {}
-        height = max((len(d) for d in by_day), default=0)
-        for r in range(height):
-            cells: list[Any] = []
-            for c, posts in enumerate(by_day):
-                if r < len(posts):
-                    post = posts[r]
-                    self.cells[(r, c)] = post.id
-                    clock_text = post.scheduled_at.astimezone(tz).strftime("%H:%M")  # type: ignore[union-attr]
-                    cells.append(
-                        Text(
-                            f"{clock_text} {first_line(post.title or post.text, DAY_WIDTH)}",
-                            POST_STATE_STYLES.get(post.state, ""),
-                            no_wrap=True,
-                            overflow="ellipsis",
-                        )
-                    )
-                else:
-                    cells.append("")
-            table.add_row(*cells)
-        if table.row_count:
-            table.cursor_coordinate = cursor
-        end_day = days[-1]
-        self.query_one("#week-label", Label).update(
-            _("{first} – {last}: {n} posts").format(
-                first=days[0].strftime("%d/%m"),
-                last=end_day.strftime("%d/%m/%Y"),
-                n=sum(len(d) for d in by_day),
-            )
+            if row.scheduled_at is not None:
+                day = row.scheduled_at.astimezone(tz).date()
+                self.by_day.setdefault(day, []).append(row)
+        self.loaded = True
+        self._draw()
+
+    # ------------------------------------------------------------------ drawing
+
+    def _draw(self) -> None:
+        """Draw the view from the posts read, then put the cursor on the day."""
+        width = cell_width(self.size.width or 80)
+        if self.mode == MONTH:
+            self._render_month(width)
+        else:
+            self._render_week(width)
+        self._show_label()
+        self._show_hint()
+
+    def _state_style(self, row: data.QueueRow) -> str:
+        state = shown_state(
+            row.state, row.scheduled_at, (d.state for d in row.deliveries), self.ctx.clock()
         )
+        return POST_STATE_STYLES.get(state, "")
+
+    def _post_lines(
+        self, row: data.QueueRow, width: int, *, with_time: bool, lines: int = 1
+    ) -> list[Text]:
+        """A post in at most ``lines`` lines of ``width``: ``09:00 title`` wrapped, or, too
+        narrow for both on a line, the time and then the title."""
+        clock = row.scheduled_at.astimezone(self.ctx.tz).strftime("%H:%M")  # type: ignore[union-attr]
+        style = self._state_style(row)
+        moving = self.moving is not None and self.moving.post_id == row.id
+        mark = "» " if moving else ""
+        if moving:
+            style = f"{style} reverse".strip()
+        title = first_line(row.title or row.text, 500)
+        if not with_time:
+            texts = wrap(mark + title, width, lines)
+        elif width >= ONE_LINE_FROM:
+            # Later lines under the title, not under the time.
+            texts = wrap(f"{mark}{clock} {title}", width, lines, indent=" " * (len(mark) + 6))
+        else:
+            texts = [first_line(mark + clock, width), *wrap(title, width, max(lines - 1, 1))]
+        return [Text(t, style, no_wrap=True) for t in texts]
+
+    def _header(self, day: date, width: int, today: date) -> Text:
+        style = "bold reverse" if day == today else "bold"
+        return Text(first_line(weekday_name(day), width), style)
+
+    def _render_week(self, width: int) -> None:
+        table = self.query_one("#week", DataTable)
+        cursor_row = table.cursor_coordinate.row
+        table.clear(columns=True)
+        today = self.ctx.clock().astimezone(self.ctx.tz).date()
+        days = [self.start + timedelta(days=i) for i in range(7)]
+        for i, day in enumerate(days):
+            table.add_column(self._header(day, width, today), key=str(i), width=width)
+        self.cells = {}
+        columns = [self.by_day.get(day, []) for day in days]
+        rows = max(1, *(len(c) for c in columns))
+        # A post's title wraps over as many lines as the busiest day leaves (up to
+        # WEEK_LINES): a quiet week reads whole titles, a busy one still fits the screen.
+        height = table.size.height or (self.size.height or 24) - CHROME_LINES
+        lines = max(1 if width >= ONE_LINE_FROM else 2, min(WEEK_LINES, (height - 1) // rows))
+        # One row at least: the cursor shows the day even in an empty week.
+        for r in range(rows):
+            cells: list[Any] = []
+            for c, posts in enumerate(columns):
+                if r < len(posts):
+                    self.cells[(r, c)] = posts[r].id
+                    parts = self._post_lines(posts[r], width, with_time=True, lines=lines)
+                    cells.append(Text("\n").join(parts))
+                else:
+                    cells.append(Text(""))
+            table.add_row(*cells, height=max(len(str(cell).split("\n")) for cell in cells))
+        column = (self.day - self.start).days
+        table.move_cursor(row=min(cursor_row, table.row_count - 1), column=column, animate=False)
+
+    def _month_row_height(self, weeks: int) -> int:
+        """Lines per week: as many as the table's height allows, at least the day and a title."""
+        table = self.query_one("#week", DataTable)
+        height = table.size.height or (self.size.height or 24) - CHROME_LINES
+        return max(2, (height - 1) // weeks)
+
+    def _month_cell(
+        self, day: date, width: int, lines: int, today: date, month: int, target: bool
+    ) -> Text:
+        """A day of the month: its number and post count, then the first titles that fit."""
+        posts = self.by_day.get(day, [])
+        number = f"{day.day:>2}"
+        style = "bold reverse" if day == today else ("bold" if day.month == month else "dim")
+        count = count_text(len(posts), width - len(number) - 1)
+        head = Text(number, style)
+        if count:
+            head.append(" " * max(1, width - len(number) - len(count)))
+            head.append(count, "bold" if day.month == month else "dim")
+        body: list[Text] = []
+        moving = self.moving
+        if target and moving is not None and moving.at.astimezone(self.ctx.tz).date() != day:
+            # Where the post being moved would land, before the officer confirms.
+            body.append(Text(first_line("→ " + moving.title, width), "bold reverse"))
+        room = lines - 1 - len(body)
+        if room > 0 and posts:
+            shown = posts if len(posts) <= room else posts[: room - 1]
+            for row in shown:
+                body.extend(self._post_lines(row, width, with_time=width >= MONTH_TIMES_FROM))
+            if len(shown) < len(posts):
+                more = _("+{n} more").format(n=len(posts) - len(shown))
+                body.append(Text(first_line(more, width), "italic"))
+        return Text("\n").join([head, *body])
+
+    def _render_month(self, width: int) -> None:
+        table = self.query_one("#week", DataTable)
+        table.clear(columns=True)
+        for i, name in enumerate(WEEKDAYS):
+            table.add_column(Text(_(name), "bold"), key=str(i), width=width)
+        days = month_days(self.day)
+        weeks = len(days) // 7
+        lines = self._month_row_height(weeks)
+        today = self.ctx.clock().astimezone(self.ctx.tz).date()
+        for w in range(weeks):
+            week = days[w * 7 : w * 7 + 7]
+            table.add_row(
+                *[
+                    self._month_cell(d, width, lines, today, self.day.month, d == self.day)
+                    for d in week
+                ],
+                height=lines,
+            )
+        index = days.index(self.day)
+        table.move_cursor(row=index // 7, column=index % 7, animate=False)
+
+    def _show_label(self) -> None:
+        shown = sum(
+            len(posts) for day, posts in self.by_day.items() if self.start <= day < self.end
+        )
+        if self.mode == MONTH:
+            in_month = sum(
+                len(posts)
+                for day, posts in self.by_day.items()
+                if (day.year, day.month) == (self.day.year, self.day.month)
+            )
+            text = ngettext("{month}: {n} post", "{month}: {n} posts", in_month).format(
+                month=month_title(self.day), n=in_month
+            )
+        else:
+            last = self.start + timedelta(days=6)
+            text = _("{first} – {last}: {n} posts").format(
+                first=self.start.strftime("%d/%m"), last=last.strftime("%d/%m/%Y"), n=shown
+            )
+        self.query_one("#week-label", Label).update(text)
+
+    def _show_hint(self) -> None:
+        hint = self.query_one("#calendar-hint", Static)
+        hint.set_class(self.moving is not None, "-shown")
+        if self.moving is None:
+            hint.update("")
+            return
+        moving = self.moving
+        text = _("Moving post {id} «{title}» ({when}) to {day}")
+
+        def said(title: str) -> str:
+            return text.format(
+                id=moving.post_id,
+                title=title,
+                when=self._local(moving.at),
+                day=weekday_name(self.day),
+            )
+
+        # One line, so the month keeps its rows: the title gives way, the days do not.
+        room = (self.size.width or 80) - 2 - len(said(""))
+        hint.update(said(first_line(moving.title, max(room, 6))))
+
+    def _local(self, value: datetime) -> str:
+        local = value.astimezone(self.ctx.tz)
+        return f"{_(WEEKDAYS[local.weekday()])} {local.strftime('%d/%m %H:%M')}"
+
+    # ------------------------------------------------------------------ the cursor
+
+    def _go_to(self, day: date) -> None:
+        """Put the cursor on ``day``; read other days first when it is not shown."""
+        before = self._range()
+        self.day = day
+        if self._range() != before or not self.start <= day < self.end:
+            self.reload()
+        else:
+            self._render_cursor()
+        self._show_hint()
+
+    def _render_cursor(self) -> None:
+        table = self.query_one("#week", DataTable)
+        if self.mode == MONTH:
+            # The target cell previews the post being moved: redraw the grid.
+            if self.moving is not None:
+                self._draw()
+                return
+            days = month_days(self.day)
+            index = days.index(self.day)
+            table.move_cursor(row=index // 7, column=index % 7, animate=False)
+        else:
+            table.move_cursor(column=(self.day - self.start).days, animate=False)
+
+    def _step(self, days: int, vertical: bool) -> bool:
+        """An arrow key: in the month every arrow moves the day; in the week, left and right.
+
+        Returns False to let the table move its cursor (up and down among a day's posts).
+        """
+        if not self.loaded:
+            return True
+        if self.mode == WEEK and vertical:
+            return False
+        self._go_to(self.day + timedelta(days=days))
+        return True
+
+    @on(DataTable.CellHighlighted, "#week")
+    def _highlighted(self, event: DataTable.CellHighlighted) -> None:
+        # A click moves the cursor too: the day follows it.
+        table = self.query_one("#week", DataTable)
+        if not self.loaded or event.coordinate != table.cursor_coordinate:
+            # Stale: sent while the table was being redrawn (clearing puts the cursor at the
+            # top left), and the cursor has been put back on the day since.
+            return
+        coordinate = event.coordinate
+        if self.mode == MONTH:
+            days = month_days(self.day)
+            index = coordinate.row * 7 + coordinate.column
+            if 0 <= index < len(days) and days[index] != self.day:
+                self._go_to(days[index])
+        else:
+            day = self.start + timedelta(days=coordinate.column)
+            if day != self.day:
+                self.day = day
+                self._show_hint()
+
+    @on(DataTable.CellSelected, "#week")
+    def _selected(self) -> None:
+        # A click on the highlighted cell: what Enter does.
+        if self.moving is not None:
+            self.action_put_here()
+        elif self.mode == MONTH:
+            self.action_open_day()
+        else:
+            self.action_open_post()
 
     def current_post_id(self) -> int | None:
-        """The post in the cell under the cursor, if any."""
+        """Week view: the post in the cell under the cursor, if any."""
         table = self.query_one("#week", DataTable)
-        if not table.row_count:
+        if self.mode != WEEK or not table.row_count:
             return None
         coordinate = table.cursor_coordinate
         return self.cells.get((coordinate.row, coordinate.column))
 
-    @on(DataTable.CellSelected)
-    def _cell_selected(self) -> None:
+    # ------------------------------------------------------------------ actions
+
+    def action_show_month(self) -> None:
+        """The month of the day under the cursor."""
+        self._switch(MONTH)
+
+    def action_show_week(self) -> None:
+        """The week of the day under the cursor."""
+        self._switch(WEEK)
+
+    def _switch(self, mode: str) -> None:
+        self.mode = mode
+        self._show_title()
+        self.refresh_bindings()
+        self.loaded = False
+        self.reload()
+
+    def action_previous_week(self) -> None:
+        """The week before."""
+        self._go_to(self.day - timedelta(days=7))
+
+    def action_next_week(self) -> None:
+        """The week after."""
+        self._go_to(self.day + timedelta(days=7))
+
+    def action_previous_month(self) -> None:
+        """The month before."""
+        self._go_to(add_months(self.day, -1))
+
+    def action_next_month(self) -> None:
+        """The month after."""
+        self._go_to(add_months(self.day, 1))
+
+    @on(Button.Pressed, "#previous")
+    def _previous_pressed(self) -> None:
+        if self.mode == MONTH:
+            self.action_previous_month()
+        else:
+            self.action_previous_week()
+
+    @on(Button.Pressed, "#next")
+    def _next_pressed(self) -> None:
+        if self.mode == MONTH:
+            self.action_next_month()
+        else:
+            self.action_next_week()
+
+    @on(Button.Pressed, "#this")
+    def action_today(self) -> None:
+        """Back to today."""
+        self._go_to(self.ctx.clock().astimezone(self.ctx.tz).date())
+        self.query_one("#week", DataTable).focus()
+
+    def action_open_post(self) -> None:
+        """Week view: open the post under the cursor."""
         from content.ui.detail import DetailScreen
 
         post_id = self.current_post_id()
         if post_id is not None:
             self.app.push_screen(DetailScreen(post_id))
 
-    @on(Button.Pressed, "#previous")
-    def action_previous_week(self) -> None:
-        """The week before."""
-        self.start = self._monday(self.start - timedelta(days=3))
-        self.reload()
+    def action_open_day(self) -> None:
+        """Month view: list the day's posts (open one, or pick one to move)."""
+        posts = self.by_day.get(self.day, [])
+        if not posts:
+            self.notify(_("No posts on {day}.").format(day=weekday_name(self.day)))
+            return
+        self.app.push_screen(DayDialog(self.day, posts, move_only=False), self._day_chosen)
 
-    @on(Button.Pressed, "#next")
-    def action_next_week(self) -> None:
-        """The week after."""
-        self.start = self._monday(self.start + timedelta(days=10))
-        self.reload()
+    def action_move(self) -> None:
+        """Pick a post to move: the one under the cursor (week) or one of the day's (month)."""
+        if self.mode == WEEK:
+            post_id = self.current_post_id()
+            row = next((r for r in self.by_day.get(self.day, []) if r.id == post_id), None)
+            if row is None:
+                self.notify(_("Put the cursor on a post first."), severity="warning")
+                return
+            self._start_moving(row)
+            return
+        posts = self.by_day.get(self.day, [])
+        if not posts:
+            self.notify(_("No posts on {day}.").format(day=weekday_name(self.day)))
+        elif len(posts) == 1:
+            self._start_moving(posts[0])
+        else:
+            self.app.push_screen(DayDialog(self.day, posts, move_only=True), self._day_chosen)
 
-    @on(Button.Pressed, "#this")
-    def action_this_week(self) -> None:
-        """Back to the current week."""
-        self.start = self._monday(None)
+    def _day_chosen(self, choice: tuple[str, int] | None) -> None:
+        if choice is None:
+            return
+        what, post_id = choice
+        if what == "open":
+            from content.ui.detail import DetailScreen
+
+            self.app.push_screen(DetailScreen(post_id))
+            return
+        row = next((r for r in self.by_day.get(self.day, []) if r.id == post_id), None)
+        if row is not None:
+            self._start_moving(row)
+
+    def _start_moving(self, row: data.QueueRow) -> None:
+        assert row.scheduled_at is not None  # the calendar shows timed posts only
+        self.moving = Moving(row.id, first_line(row.title or row.text, 60), row.scheduled_at)
+        self.refresh_bindings()
+        self._draw()
+
+    def action_stop_moving(self) -> None:
+        """Leave the post where it is, and the cursor with it."""
+        moving = self.moving
+        self.moving = None
+        self.refresh_bindings()
+        if moving is not None:
+            self._go_to(moving.at.astimezone(self.ctx.tz).date())
+        self._draw()
+
+    def action_put_here(self) -> None:
+        """Ask for the time on the day under the cursor (the old time offered), then move."""
+        moving = self.moving
+        if moving is None:
+            return
+        tz = self.ctx.tz
+        day = self.day
+
+        def at(value: str) -> datetime:
+            # The CLI's parser, on the chosen day: the same forms (9h30 too) and refusals.
+            return parse_when(
+                f"{day.strftime('%d/%m/%Y')} {value.strip()}", tz, now=self.ctx.clock()
+            )
+
+        def check(value: str) -> str | None:
+            try:
+                at(value)
+            except ValidationError as exc:
+                return error_in_words(exc)
+            return None
+
+        def answer(value: str | None) -> None:
+            if value is None:
+                return
+            when = at(value)
+            self.run_change("schedule", lambda: self.ctx.queue().schedule(moving.post_id, when))
+
+        self.app.push_screen(
+            PromptDialog(
+                _("Move post {id} to {day}").format(
+                    id=moving.post_id,
+                    day=f"{_(WEEKDAYS[day.weekday()])} {day.strftime('%d/%m/%Y')}",
+                ),
+                _("At what time (office time, HH:MM)?"),
+                ok_label=_("Move"),
+                value=moving.at.astimezone(tz).strftime("%H:%M"),
+                placeholder="HH:MM",
+                check=check,
+            ),
+            answer,
+        )
+
+    def on_action_finished(self, message: ActionFinished) -> None:
+        if message.error is not None:
+            # Refused: the post stays where it was, and the officer may pick another day.
+            report_error(self, message.error)
+            self.reload()
+            return
+        report_done(self, message.what, message.result)
+        self.moving = None
+        self.refresh_bindings()
         self.reload()
 
     def action_back(self) -> None:
@@ -193,3 +748,73 @@ class CalendarScreen(LoaScreen):
     def action_refresh(self) -> None:
         """Read again now."""
         self.reload()
+
+
+class DayDialog(LoaModal[tuple[str, int] | None]):
+    """One day's posts: Enter opens one (or, when picking, moves it); D moves it."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("enter", "choose", "Choose", show=False, priority=True),
+        Binding("d", "move", "Move to another day"),
+    ]
+
+    def __init__(self, day: date, posts: list[data.QueueRow], *, move_only: bool) -> None:
+        super().__init__()
+        self.day = day
+        self.posts = posts
+        self.move_only = move_only
+
+    def compose(self) -> ComposeResult:
+        heading = (
+            _("Which post of {day} to move?") if self.move_only else _("Posts of {day}")
+        ).format(day=f"{_(WEEKDAYS[self.day.weekday()])} {self.day.strftime('%d/%m/%Y')}")
+        hint = (
+            _("Enter: move this post · Escape: close")
+            if self.move_only
+            else _("Enter: open · D: move to another day · Escape: close")
+        )
+        with Vertical(classes="dialog day-dialog"):
+            yield Label(heading, classes="dialog-title")
+            yield DataTable(id="day-posts", cursor_type="row", zebra_stripes=True)
+            yield Static(hint, classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        table: DataTable[Any] = self.query_one("#day-posts", DataTable)
+        tz = self.ctx.tz
+        now = self.ctx.clock()
+        table.add_column(_("Time"), key="time", width=5)
+        table.add_column(_("State"), key="state", width=12)
+        table.add_column(_("Text"), key="text")
+        for row in self.posts:
+            state = shown_state(row.state, row.scheduled_at, (d.state for d in row.deliveries), now)
+            table.add_row(
+                row.scheduled_at.astimezone(tz).strftime("%H:%M") if row.scheduled_at else "",
+                Text(post_state(state), POST_STATE_STYLES.get(state, "")),
+                Text(first_line(row.title or row.text, 200), no_wrap=True, overflow="ellipsis"),
+                key=str(row.id),
+            )
+        table.focus()
+
+    def _current(self) -> int | None:
+        table = self.query_one("#day-posts", DataTable)
+        if not table.row_count:
+            return None
+        return self.posts[table.cursor_row].id
+
+    def action_choose(self) -> None:
+        post_id = self._current()
+        if post_id is not None:
+            self.dismiss(("move" if self.move_only else "open", post_id))
+
+    def action_move(self) -> None:
+        post_id = self._current()
+        if post_id is not None:
+            self.dismiss(("move", post_id))
+
+    @on(DataTable.RowSelected, "#day-posts")
+    def _clicked(self) -> None:
+        self.action_choose()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -294,6 +294,8 @@ class EngagementRow:
     published_at: datetime | None
     title: str
     metrics: dict[str, float]
+    #: The publication itself, for its history (content.engagement.metric_series).
+    delivery_id: int = 0
 
 
 def engagement(
@@ -328,6 +330,7 @@ def engagement(
             published_at=published_at,
             title=(title or text or "").strip(),
             metrics=metrics[delivery_id],
+            delivery_id=delivery_id,
         )
         for delivery_id, post_id, channel, published_at, title, text in published
     ]

@@ -1,20 +1,32 @@
-"""What published posts achieved: the newest figure of each metric, per channel."""
+"""What published posts achieved: a chart of one metric per publication, and totals.
+
+The posts table has a sparkline of the chosen metric over time for each publication (from
+every sample the daemon collected) beside its newest value; under it (beside it on a wide
+terminal) the totals of the last 30 days per channel and per unit (the channel groups of
+channels.toml). M switches the metric everything shows. Reads are the library's
+(:mod:`content.engagement`), as a report or the CLI would make them.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Container, Horizontal
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Footer, Header, Static
 
+from content.engagement import Totals, channel_totals, metric_series, unit_totals
 from content.ui import data
 from content.ui.base import LoaScreen
-from content.ui.fmt import first_line, when
-from content.ui.i18n import N_, _
+from content.ui.charts import resample, sparkline
+from content.ui.fmt import first_line, number, when
+from content.ui.i18n import N_, _, language
 
 #: Metrics shown first when present, as officers name them (others follow, by name).
 KNOWN_METRICS = {
@@ -26,39 +38,125 @@ KNOWN_METRICS = {
     "shares": N_("Shares"),
     "clicks": N_("Clicks"),
 }
-MAX_METRIC_COLUMNS = 5
+#: The totals cover what was published in the last days: a month, what offices report on.
+TOTALS_DAYS = 30
+#: From this width the totals stand beside the posts instead of under them, this wide
+#: (engagement.tcss says the same).
+WIDE_FROM = 150
+TOTALS_WIDTH = 52
+#: Each column's padding (both sides) and the table's vertical scrollbar.
+CELL_PADDING = 2
+SCROLLBAR = 2
+#: The text column keeps at least this much before other metrics get a column.
+TEXT_BEFORE_EXTRAS = 28
+#: Beyond this, room goes to the chart (a longer history) rather than the text.
+TEXT_ENOUGH = 50
+TREND_MIN, TREND_MAX = 12, 30
+VALUE_WIDTH = 9
+
+
+def metric_label(name: str) -> str:
+    """A metric as officers name it, in the current language (unknown ones as reported)."""
+    label = KNOWN_METRICS.get(name)
+    return _(label) if label else name
+
+
+def ordered_metrics(names: set[str]) -> list[str]:
+    """The known metrics first, in the officers' order, then the others by name."""
+    return [n for n in KNOWN_METRICS if n in names] + sorted(
+        n for n in names if n not in KNOWN_METRICS
+    )
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The widths of the posts table at one terminal width."""
+
+    published: int
+    channel: int
+    text: int
+    trend: int
+    extras: int
+
+
+def post_columns(width: int, channel: int, others: int) -> Columns:
+    """Fit the posts table to ``width`` cells: the text and the chart share what is left.
+
+    ``channel`` is the longest channel name shown; ``others`` how many metrics besides the
+    chosen one could have a column of their own (they get one only where the text keeps
+    :data:`TEXT_BEFORE_EXTRAS`).
+    """
+    published = 16 if width >= 120 else 11
+    trend = TREND_MIN
+    fixed = 4 + published + channel + trend + VALUE_WIDTH
+    text = width - SCROLLBAR - fixed - CELL_PADDING * 6
+    extras = 0
+    while extras < others and text - (VALUE_WIDTH + CELL_PADDING) >= TEXT_BEFORE_EXTRAS:
+        extras += 1
+        text -= VALUE_WIDTH + CELL_PADDING
+    if text > TEXT_ENOUGH:
+        grow = min(text - TEXT_ENOUGH, TREND_MAX - trend)
+        trend += grow
+        text -= grow
+    return Columns(published, channel, max(text, 10), trend, extras)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What the screen shows, read in one go (plain values, safe to pass between threads)."""
+
+    rows: list[data.EngagementRow]
+    #: Every metric reported, known ones first; ``metric`` is the one charted.
+    names: list[str]
+    metric: str | None
+    series: dict[int, list[tuple[datetime, float]]]
+    by_channel: dict[str, Totals]
+    by_unit: dict[str, Totals]
 
 
 class EngagementLoaded(Message):
     """The figures have been read."""
 
-    def __init__(self, rows: list[data.EngagementRow]) -> None:
+    def __init__(self, figures: Figures) -> None:
         super().__init__()
-        self.rows = rows
+        self.figures = figures
 
 
 class EngagementScreen(LoaScreen):
-    """The most recent publications and their engagement figures."""
+    """The most recent publications, a chart of each, and totals per channel and unit."""
+
+    CSS_PATH = "engagement.tcss"
 
     HELP_TEXT = N_(
-        "The most recently published posts, one line per channel, with the newest "
-        "figures the daemon collected from the platform (views, reactions, comments...). "
-        "Press Enter to open a post."
+        "The most recently published posts, one line per channel, with a small chart of "
+        "how one figure (views, reactions, comments...) grew since publication and its "
+        "newest value, as the daemon collected them from the platform. Press M to chart "
+        "another figure. The totals add up the publications of the last 30 days per "
+        "channel and per unit. Press Enter to open a post."
     )
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
+        Binding("m", "next_metric", "Other figure"),
         Binding("r,f5", "refresh", "Refresh"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.post_ids: list[int] = []
+        #: The metric charted; None until the first read says which ones exist.
+        self.metric: str | None = None
+        self.figures: Figures | None = None
         self.title = _("Engagement")
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DataTable(id="engagement", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="metric-bar")
+        with Container(id="engagement-body"):
+            yield DataTable(id="engagement", cursor_type="row", zebra_stripes=True)
+            with Horizontal(id="engagement-totals"):
+                yield DataTable(id="totals-channel", cursor_type="none", zebra_stripes=True)
+                yield DataTable(id="totals-unit", cursor_type="none", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -66,59 +164,168 @@ class EngagementScreen(LoaScreen):
         self.reload()
         self.query_one("#engagement", DataTable).focus()
 
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width >= WIDE_FROM, "-wide")
+        if self.figures is not None:
+            self._show(self.figures)
+
     def _tick(self) -> None:
         if self.is_shown():
             self.reload()
 
     def reload(self) -> None:
         """Read the figures again (in a thread)."""
-        self._load()
+        self._load(self.metric)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load(self) -> None:
-        rows = self.read(lambda: data.engagement(self.ctx.engine, visible=self.ctx.visible))
-        if rows is not None:
-            self.post_message(EngagementLoaded(rows))
+    def _load(self, metric: str | None) -> None:
+        figures = self.read(lambda: self._read(metric))
+        if figures is not None:
+            self.post_message(EngagementLoaded(figures))
+
+    def _read(self, metric: str | None) -> Figures:
+        """The publications, the chosen metric's history of each, and the totals."""
+        engine, visible = self.ctx.engine, self.ctx.visible
+        rows = data.engagement(engine, visible=visible)
+        since = self.ctx.clock() - timedelta(days=TOTALS_DAYS)
+        by_channel = channel_totals(engine, since=since, channels=visible)
+        names = ordered_metrics(
+            {n for row in rows for n in row.metrics}
+            | {n for totals in by_channel.values() for n in totals.sums}
+        )
+        if metric not in names:
+            metric = names[0] if names else None
+        series = metric_series(engine, [row.delivery_id for row in rows], metric) if metric else {}
+        by_unit = unit_totals(by_channel, self.ctx.directory.groups, channels=visible)
+        return Figures(rows, names, metric, series, by_channel, by_unit)
 
     def on_engagement_loaded(self, message: EngagementLoaded) -> None:
-        names = sorted({n for row in message.rows for n in row.metrics})
-        names = [n for n in KNOWN_METRICS if n in names] + [
-            n for n in names if n not in KNOWN_METRICS
-        ]
-        names = names[:MAX_METRIC_COLUMNS]
+        self.metric = message.figures.metric
+        self.figures = message.figures
+        self._show(message.figures)
+
+    # ------------------------------------------------------------------ drawing
+
+    def _show(self, figures: Figures) -> None:
+        self._show_bar(figures)
+        self._show_posts(figures)
+        self._show_totals(figures)
+
+    def _show_bar(self, figures: Figures) -> None:
+        bar = self.query_one("#metric-bar", Static)
+        if figures.metric is None:
+            bar.update(_("No figures collected yet: the daemon reads them after publishing."))
+            return
+        count = len(figures.names)
+        position = figures.names.index(figures.metric) + 1
+        bar.update(
+            _("Figure: {metric} ({n} of {count}) · totals of the last {days} days").format(
+                metric=metric_label(figures.metric), n=position, count=count, days=TOTALS_DAYS
+            )
+        )
+
+    def _show_posts(self, figures: Figures) -> None:
         table: DataTable[Any] = self.query_one("#engagement", DataTable)
+        metric = figures.metric
+        others = [n for n in figures.names if n != metric]
+        channel = min(max([len(r.channel) for r in figures.rows] + [5]), 16)
+        # From the screen's width, not the table's: on the first draw and right after a
+        # resize the table still has its old size.
+        screen = self.size.width or 80
+        width = screen - TOTALS_WIDTH if screen >= WIDE_FROM else screen
+        layout = post_columns(width, channel, len(others))
+        extras = others[: layout.extras]
         cursor = table.cursor_row
         table.clear(columns=True)
-        table.add_column(_("No."), key="id", width=5)
-        table.add_column(_("Published"), key="published", width=16)
-        table.add_column(_("Channel"), key="channel", width=13)
-        table.add_column(_("Text"), key="text", width=30)
-        for name in names:
-            label = KNOWN_METRICS.get(name)
-            table.add_column(_(label) if label else name, key=f"m:{name}")
+        table.add_column(_("No."), key="id", width=4)
+        table.add_column(_("Published"), key="published", width=layout.published)
+        table.add_column(_("Channel"), key="channel", width=layout.channel)
+        table.add_column(_("Text"), key="text", width=layout.text)
+        table.add_column(_("Trend"), key="trend", width=layout.trend)
+        table.add_column(
+            Text(metric_label(metric) if metric else "-", justify="right"),
+            key="value",
+            width=VALUE_WIDTH,
+        )
+        for name in extras:
+            table.add_column(
+                Text(metric_label(name), justify="right"), key=f"m:{name}", width=VALUE_WIDTH
+            )
         tz = self.ctx.tz
+        # Day and month first in Vietnamese; within the last hundred posts the year is clear.
+        short = "%d/%m %H:%M" if language() == "vi" else "%m-%d %H:%M"
         self.post_ids = []
-        for row in message.rows:
+        for row in figures.rows:
             self.post_ids.append(row.post_id)
+            published = row.published_at.astimezone(tz) if row.published_at else None
+            points = figures.series.get(row.delivery_id, [])
+            chart = sparkline(resample(points, layout.trend))
             table.add_row(
                 Text(str(row.post_id), justify="right"),
-                when(row.published_at, tz),
-                row.channel,
-                Text(first_line(row.title, 30), no_wrap=True, overflow="ellipsis"),
-                *[
-                    Text(f"{row.metrics[n]:,.0f}" if n in row.metrics else "-", justify="right")
-                    for n in names
-                ],
+                when(row.published_at, tz)
+                if layout.published == 16 or published is None
+                else published.strftime(short),
+                Text(row.channel, no_wrap=True, overflow="ellipsis"),
+                Text(first_line(row.title, layout.text), no_wrap=True, overflow="ellipsis"),
+                Text(chart or "-", "cyan" if chart else "dim"),
+                *[self._value(row, n) for n in ([metric] if metric else []) + extras],
+                *([] if metric else [Text("-")]),
             )
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
 
-    @on(DataTable.RowSelected)
+    @staticmethod
+    def _value(row: data.EngagementRow, name: str) -> Text:
+        value = row.metrics.get(name)
+        return Text(number(value) if value is not None else "-", justify="right")
+
+    def _show_totals(self, figures: Figures) -> None:
+        metric = figures.metric
+        channels = self.query_one("#totals-channel", DataTable)
+        units = self.query_one("#totals-unit", DataTable)
+        self._fill_totals(
+            channels,
+            _("Channel"),
+            [(c, figures.by_channel.get(c, Totals())) for c in self.ctx.channel_ids()],
+            metric,
+        )
+        self._fill_totals(units, _("Unit"), list(figures.by_unit.items()), metric)
+        units.display = bool(figures.by_unit)
+
+    @staticmethod
+    def _fill_totals(
+        table: DataTable[Any], heading: str, lines: list[tuple[str, Totals]], metric: str | None
+    ) -> None:
+        table.clear(columns=True)
+        table.add_column(heading, key="name")
+        table.add_column(Text(_("Posts"), justify="right"), key="posts")
+        table.add_column(
+            Text(metric_label(metric) if metric else "-", justify="right"), key="total"
+        )
+        for name, totals in lines:
+            table.add_row(
+                name,
+                Text(number(totals.publications), justify="right"),
+                Text(number(totals.value(metric)) if metric else "-", justify="right"),
+            )
+
+    # ------------------------------------------------------------------ actions
+
+    @on(DataTable.RowSelected, "#engagement")
     def _open(self, event: DataTable.RowSelected) -> None:
         from content.ui.detail import DetailScreen
 
         if 0 <= event.cursor_row < len(self.post_ids):
             self.app.push_screen(DetailScreen(self.post_ids[event.cursor_row]))
+
+    def action_next_metric(self) -> None:
+        """Chart and add up the next figure (views, reactions, comments...)."""
+        figures = self.figures
+        if figures is None or not figures.names:
+            return
+        index = figures.names.index(figures.metric) if figures.metric in figures.names else -1
+        self.metric = figures.names[(index + 1) % len(figures.names)]
+        self.reload()
 
     def action_back(self) -> None:
         """Back to the queue."""

@@ -132,8 +132,9 @@ async def test_engagement_shows_the_newest_figures(make_app, make_queue, engine)
         await pilot.press("m")
         await settle(pilot)
         assert isinstance(app.screen, EngagementScreen)
+        # The chart of the chosen figure (views: 10, then 250) beside its newest value.
         assert table_rows(pilot, "#engagement") == [
-            [str(post.id), "2026-11-22 19:00", "tinh-fb", "Đã đăng", "250", "12"]
+            [str(post.id), "2026-11-22 19:00", "tinh-fb", "Đã đăng", "▁█", "250", "12"]
         ]
 
 
