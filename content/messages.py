@@ -269,6 +269,98 @@ CATALOGUE: dict[str, str] = {
         "cannot serve metrics on {host}:{port}: {reason}; choose another --metrics-port or "
         "--metrics-host"
     ),
+    # --- scheduler.cli (flags are named as the field: "--at: ...")
+    "edit_nothing": N_(
+        "nothing to change; give --text, --title, --link, --channel, --variant, --campaign or --tag"
+    ),
+    "posts_refused": N_("{n} of {total} posts refused and left unchanged: {ids}"),
+    "at_post": N_("post {id}"),
+    "none_approvable": N_("no post there can be approved (only {states} posts can)"),
+    "none_cancellable": N_("no post there can be cancelled (only {states} posts can)"),
+    "none_reschedulable": N_("no post there can be rescheduled (only {states} posts can)"),
+    "name_posts": N_("name posts: ID ..., --series ID or --campaign NAME"),
+    "no_slots": N_("the office has no posting_slots in channels.toml; give a time"),
+    "no_free_slot": N_("no free posting slot in the next 14 days on {channels}"),
+    "no_free_slot_any": N_("no free posting slot in the next 14 days on any channel"),
+    "to_before_from": N_("--to is before --from"),
+    "variant_format": N_("{value!r}: expected CHANNEL=TEXT"),
+    "until_alone": N_("--until needs --repeat-days or --repeat-weekdays"),
+    "repeat_needs_until": N_("a repeat needs --until YYYY-MM-DD"),
+    "weekday_unknown": N_("unknown weekday {name!r}; expected {known}"),
+    "limit_negative": N_("--limit must be 0 (all) or more"),
+    "channel_not_configured": N_("no channel {id!r} in channels.toml; channels: {known}"),
+    "demo_db_url": N_("the demo makes a fresh SQLite file; give a path, not a URL"),
+    "port_range": N_("{port}: expected a port number between {low} and 65535"),
+    "cannot_listen": N_("cannot listen on {host}:{port}: {reason}"),
+    "no_media_table": N_("channels.toml has no [media] table (directory, public_base_url)"),
+    "no_media_table_dir": N_(
+        "channels.toml has no [media] table; pass --dir DIR or add [media] "
+        "(directory, public_base_url)"
+    ),
+    "no_directory": N_("{path}: no such directory"),
+    "not_a_directory": N_("{path}: not a directory"),
+    "media_dir_unusable": N_("[media] directory {path}: {reason}"),
+    "render_no_template": N_("choose a template with --template NAME (see --list)"),
+    "render_no_output": N_("give an output file with -o FILE.png"),
+    "render_suffix": N_("{path}: use a .png or .jpg file name (or --for facebook|zalo_oa)"),
+    "field_format": N_("{text!r} is not KEY=VALUE"),
+    "field_twice": N_("field {name!r} given twice"),
+    "seed_format": N_("expected an integer, got {text!r}"),
+    "latency_format": N_("expected A-B in milliseconds, got {text!r}"),
+    "fail_rate_format": N_("expected a fraction between 0 and 1, got {text!r}"),
+    "seed_conflict": N_("conflicts with the seed in --setup; set it in one place"),
+    "passwords_differ": N_("the two passwords differ; nothing changed"),
+    "public_url_format": N_("{url!r}: expected http(s)://host[:port][/path]"),
+    "web_no_as": N_("loa web has no --as: each browser signs in with its own account"),
+    "allowed_host_format": N_("{text!r}: expected a host name or HOST:PORT"),
+    "web_no_account": N_(
+        "no account can sign in to loa web: add one with 'loa users add NAME --role admin', "
+        "then give it a password with 'loa users passwd NAME'"
+    ),
+    "web_no_textual_serve": N_("textual-serve is not installed; install Loa with its dependencies"),
+    "web_any_address": N_(
+        "listening on {host}: browsers must use a name given with --public-url or "
+        "--allowed-host; any other Host is refused"
+    ),
+    "web_no_tls": N_(
+        "serving on {host} without TLS: passwords cross the network readable; put an https "
+        "reverse proxy in front (--public-url https://...)"
+    ),
+    # --- scheduler: daemon, demo, mail (``answer``: the SMTP server's own words), reports
+    "daemon_running": N_(
+        "another loa daemon ({owner}) is already running on {database}; SQLite allows one "
+        "daemon: stop it, or move to PostgreSQL to run several"
+    ),
+    "demo_not_demo": N_(
+        "{path}: this database was not made by `loa demo`; the demo never replaces it. "
+        "Give the demo a new file (the default is loa-demo.db)"
+    ),
+    "demo_not_demo_posts": N_(
+        "{path}: this database was not made by `loa demo` and holds {n} posts; the demo "
+        "never replaces it. Give the demo a new file (the default is loa-demo.db)"
+    ),
+    "smtp_gave_up": N_(
+        "SMTP server {server} did not accept the message after {n} attempts: {answer}"
+    ),
+    "smtp_recipients": N_("SMTP server {server} refused every recipient: {answer}"),
+    "smtp_login": N_("SMTP server {server} refused the login of {user!r}: {answer}"),
+    "smtp_answer": N_("SMTP server {server} answered {answer}"),
+    "smtp_other": N_("SMTP server {server}: {answer}"),
+    "smtp_tls": N_("SMTP server {server}: TLS failed: {answer}"),
+    "smtp_plain_password": N_(
+        "SMTP server {server}: refusing to send the password without encryption; "
+        'set security = "starttls" or "tls" in [email]'
+    ),
+    "smtp_password_ascii": N_(
+        "SMTP server {server}: the password from {source} is not ASCII; smtplib cannot send it"
+    ),
+    "week_not_ended": N_(
+        "week {week} has not ended yet (it ends {end}); use --force to send a partial summary"
+    ),
+    "no_email_table": N_("{path}: no [email] table; add one to send reports"),
+    "week_format": N_("{text!r} is not an ISO week; expected e.g. 2026-W48"),
+    "day_before": N_("{last} is before {first}"),
+    "media_store_write": N_("media store {path}: cannot write {name}: {reason}"),
     # --- files
     "file_unreadable": N_("{path}: cannot read: {reason}"),
     "file_unwritable": N_("cannot write {path}: {reason}"),
@@ -347,6 +439,7 @@ WORD_PARAMS: dict[str, Mapping[str, str]] = {
     "role": ROLE_WORDS,
     "needed": ROLE_WORDS,
     "action": ACTION_WORDS,
+    "states": POST_STATE_WORDS,
 }
 
 

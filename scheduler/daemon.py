@@ -309,11 +309,10 @@ class SingleDaemonLock:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            owner = handle.read().strip() or "another process"
+            owner = handle.read().strip() or "?"
             handle.close()
             raise DaemonAlreadyRunning(
-                f"another loa daemon ({owner}) is already running on {self.database}; "
-                "SQLite allows one daemon: stop it, or move to PostgreSQL to run several"
+                "daemon_running", owner=owner, database=str(self.database)
             ) from None
         handle.seek(0)
         handle.truncate()

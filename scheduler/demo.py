@@ -80,11 +80,9 @@ def refuse_unless_demo(db_path: Path) -> None:
         engine.dispose()
     if marked:
         return
-    held = f" and holds {posts} posts" if posts else ""
-    raise LoaError(
-        f"--db {db_path}: this database was not made by `loa demo`{held}; the demo never "
-        "replaces it. Give the demo a new file (the default is loa-demo.db)"
-    )
+    if posts:
+        raise LoaError("demo_not_demo_posts", field="--db", path=str(db_path), n=posts)
+    raise LoaError("demo_not_demo", field="--db", path=str(db_path))
 
 
 def run_demo(

@@ -99,10 +99,7 @@ class Mailer:
             if refused:
                 log.warning("mail to %s: recipients refused: %s", self.server, sorted(refused))
             return refused
-        raise MailError(
-            f"SMTP server {self.server} did not accept the message after "
-            f"{self.attempts} attempts: {last}"
-        )
+        raise MailError("smtp_gave_up", server=self.server, n=self.attempts, answer=last)
 
     def _send_once(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
         try:
@@ -114,22 +111,24 @@ class Mailer:
             text = "; ".join(f"{addr}: {_answer(c, m)}" for addr, (c, m) in exc.recipients.items())
             if answers and all(400 <= code < 500 for code, _ in answers):
                 raise _Temporary(text) from None
-            raise MailError(f"SMTP server {self.server} refused every recipient: {text}") from None
+            raise MailError("smtp_recipients", server=self.server, answer=text) from None
         except smtplib.SMTPAuthenticationError as exc:
             raise MailError(
-                f"SMTP server {self.server} refused the login of {self.settings.user!r}: "
-                f"{_answer(exc.smtp_code, exc.smtp_error)}"
+                "smtp_login",
+                server=self.server,
+                user=self.settings.user,
+                answer=_answer(exc.smtp_code, exc.smtp_error),
             ) from None
         except smtplib.SMTPResponseException as exc:
             answer = _answer(exc.smtp_code, exc.smtp_error)
             if 400 <= exc.smtp_code < 500:
                 raise _Temporary(answer) from None
-            raise MailError(f"SMTP server {self.server} answered {answer}") from None
+            raise MailError("smtp_answer", server=self.server, answer=answer) from None
         except smtplib.SMTPNotSupportedError as exc:
-            raise MailError(f"SMTP server {self.server}: {exc}") from None
+            raise MailError("smtp_other", server=self.server, answer=str(exc)) from None
         except ssl.SSLError as exc:
             # A certificate or protocol mismatch does not heal by itself.
-            raise MailError(f"SMTP server {self.server}: TLS failed: {exc}") from None
+            raise MailError("smtp_tls", server=self.server, answer=str(exc)) from None
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             # Refused, reset, timed out, DNS failure: all may pass.
             raise _Temporary(f"{type(exc).__name__}: {exc}") from None
@@ -155,17 +154,15 @@ class Mailer:
         if not (self.settings.user and self.settings.password):
             return
         if self.settings.security == "none" and self.settings.host not in _LOOPBACK:
-            raise MailError(
-                f"SMTP server {self.server}: refusing to send the password without encryption; "
-                'set security = "starttls" or "tls" in [email]'
-            )
+            raise MailError("smtp_plain_password", server=self.server)
         # Resolved here, used once, never stored on self or logged.
         password = self.settings.password.resolve(self.environ)
         if not password.isascii():
             # smtplib encodes AUTH PLAIN/LOGIN as ASCII and would fail with a traceback.
             raise MailError(
-                f"SMTP server {self.server}: the password from {self.settings.password.describe()}"
-                " is not ASCII; smtplib cannot send it"
+                "smtp_password_ascii",
+                server=self.server,
+                source=self.settings.password.describe(),
             )
         smtp.login(self.settings.user, password)
 

@@ -137,10 +137,7 @@ def send_weekly(
     week = period.label
     if not force:
         if now < period.end:
-            raise ReportError(
-                f"week {week} has not ended yet (it ends {period.end.isoformat()}); "
-                "use --force to send a partial summary"
-            )
+            raise ReportError("week_not_ended", week=week, end=period.end.isoformat())
         if not report_once.claim(engine, JOB, week, now, worker, retry_after=RETRY_AFTER):
             log.info("weekly report %s: already sent or being sent; skipped", week)
             return False
@@ -187,7 +184,7 @@ def send_weekly_if_due(
 
 def _email(config: Config) -> Email:
     if config.email is None:
-        raise ReportError(f"{config.path}: no [email] table; add one to send reports")
+        raise ReportError("no_email_table", path=str(config.path))
     return config.email
 
 

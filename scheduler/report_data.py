@@ -86,7 +86,7 @@ def parse_week(text: str, *, field_name: str = "--week") -> tuple[int, int]:
             pass
         else:
             return year, week
-    raise ValidationError(f"{text!r} is not an ISO week; expected e.g. 2026-W48", field=field_name)
+    raise ValidationError("week_format", field=field_name, text=text)
 
 
 def week_period(week: str, tz: ZoneInfo) -> Period:
@@ -99,7 +99,9 @@ def week_period(week: str, tz: ZoneInfo) -> Period:
 def days_period(first: date, last: date, tz: ZoneInfo, *, label: str | None = None) -> Period:
     """Local days ``first`` to ``last`` inclusive."""
     if last < first:
-        raise ValidationError(f"{last} is before {first}", field="--to")
+        raise ValidationError(
+            "day_before", field="--to", last=last.isoformat(), first=first.isoformat()
+        )
     start = datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     return Period(start, end, label or f"{first.isoformat()}_{last.isoformat()}", tz)

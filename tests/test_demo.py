@@ -39,6 +39,7 @@ def test_the_demo_publishes_every_sample_to_every_channel_and_collects_metrics(
 def test_the_demo_never_replaces_an_offices_database(tmp_path: Path, monkeypatch, capsys):
     """`loa --db loa.db demo` by mistake: one line, exit 2, and the day's posts are all there."""
     monkeypatch.setenv("LOA_CONFIG", str(REPO / "channels.toml"))
+    monkeypatch.setenv("LOA_LANG", "en")  # the English wording is asserted
     office_db = tmp_path / "loa.db"
     engine = open_database(f"sqlite:///{office_db}")
     queue = Queue(engine, load(REPO / "channels.toml").directory(), actor="can-bo")
@@ -53,7 +54,8 @@ def test_the_demo_never_replaces_an_offices_database(tmp_path: Path, monkeypatch
     assert office_db.read_bytes() == before
 
 
-def test_the_demo_refuses_a_file_that_is_not_a_database(tmp_path: Path, capsys):
+def test_the_demo_refuses_a_file_that_is_not_a_database(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setenv("LOA_LANG", "en")  # the English wording is asserted
     notes = tmp_path / "notes.db"
     notes.write_text("ghi chú của phòng", encoding="utf-8")
     assert main(["--db", str(notes), "demo"]) == 2

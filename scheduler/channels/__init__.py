@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from content import infographic
 from content.errors import LoaError
+from content.messages import Notice
 from scheduler.channels.base import Channel
 from scheduler.channels.broadcast_caps import BroadcastLedger
 from scheduler.channels.credentials import TokenStore
@@ -71,8 +72,10 @@ def build_channel(
     """
     channel = config.channels.get(channel_id)
     if channel is None:
-        known = ", ".join(sorted(config.channels)) or "none"
-        raise LoaError(f"unknown channel {channel_id!r}; configured: {known}")
+        known = sorted(config.channels)
+        raise LoaError(
+            "channel_not_configured", id=channel_id, known=known or Notice("none_configured")
+        )
     if isinstance(channel, FacebookChannel):
         return FacebookPage(channel_id, channel, transport=transport, clock=clock, sleep=sleep)
     assert isinstance(channel, ZaloChannel)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from content.errors import LoaError
 from content.media import prepare_for_channel
+from content.messages import os_reason
 from scheduler.config import Media
 
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif"}
@@ -92,5 +93,5 @@ class MediaStore:
                 raise
         except OSError as exc:
             raise LoaError(
-                f"media store {self.directory}: cannot write {path.name}: {exc}"
+                "media_store_write", path=str(self.directory), name=path.name, reason=os_reason(exc)
             ) from None

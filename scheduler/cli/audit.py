@@ -107,9 +107,9 @@ def run_list(args: argparse.Namespace) -> int:
     since = _bound(args.date_from, tz, "--from", end=False)
     until = _bound(args.date_to, tz, "--to", end=True)
     if since and until and until <= since:
-        raise ValidationError("--to is before --from", field="--to")
+        raise ValidationError("to_before_from", field="--to")
     if args.limit < 0:
-        raise ValidationError("--limit must be 0 (all) or more", field="--limit")
+        raise ValidationError("limit_negative", field="--limit")
     ctx.access.require(Role.APPROVER, "read the audit log")
     rows = audit.find_events(
         ctx.engine,

@@ -31,9 +31,7 @@ def run_resume(args: argparse.Namespace) -> int:
     """Unpause one channel (the daemon's own resume_channel); say when it was not paused."""
     ctx = Context(args)
     if args.id not in ctx.config.channels:
-        raise NotFound(
-            f"no channel {args.id!r} in channels.toml; channels: {', '.join(ctx.config.channels)}"
-        )
+        raise NotFound("channel_not_configured", id=args.id, known=list(ctx.config.channels))
     ctx.access.require_channels([args.id], "resume channels")
     reason = paused_channels(ctx.engine).get(args.id)
     if not resume_channel(ctx.engine, args.id):

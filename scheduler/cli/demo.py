@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
 
     db_arg = getattr(args, "db", None) or DEMO_FILE_NAME
     if "://" in db_arg:
-        raise LoaError("--db: the demo makes a fresh SQLite file; give a path, not a URL")
+        raise LoaError("demo_db_url", field="--db")
     db_path = Path(db_arg)
     refuse_unless_demo(db_path)
     config = Context(args).config

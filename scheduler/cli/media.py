@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from content.errors import LoaError
+from content.messages import os_reason
 from scheduler.cli.common import Context, subcommand_parent
 
 DEFAULT_HOST = "127.0.0.1"
@@ -43,13 +44,15 @@ def run(args: argparse.Namespace) -> int:
     from scheduler.channels.media_serve import media_app
 
     if not 1 <= args.port <= 65535:
-        raise LoaError(f"--port {args.port}: expected a port number between 1 and 65535")
+        raise LoaError("port_range", field="--port", port=args.port, low=1)
     directory = _directory(args)
     print(f"serving {directory} at http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
     try:
         uvicorn.run(media_app(directory), host=args.host, port=args.port, log_level="warning")
     except OSError as exc:
-        raise LoaError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+        raise LoaError(
+            "cannot_listen", host=args.host, port=args.port, reason=os_reason(exc)
+        ) from None
     return 0
 
 
@@ -61,10 +64,10 @@ def run_put(args: argparse.Namespace) -> int:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise LoaError(f"{path}: cannot read: {exc.strerror}") from None
+        raise LoaError("file_unreadable", path=str(path), reason=os_reason(exc)) from None
     media = Context(args).config.media
     if media is None:
-        raise LoaError("channels.toml has no [media] table (directory, public_base_url)")
+        raise LoaError("no_media_table")
     stored = MediaStore.from_config(media).publish(data, "zalo_oa")
     print(stored.url)
     return 0
@@ -74,16 +77,15 @@ def _directory(args: argparse.Namespace) -> Path:
     if args.dir:
         directory = Path(args.dir).expanduser()
         if not directory.is_dir():
-            raise LoaError(f"--dir {directory}: no such directory")
+            raise LoaError("no_directory", field="--dir", path=str(directory))
         return directory.resolve()
     media = Context(args).config.media
     if media is None:
-        raise LoaError(
-            "channels.toml has no [media] table; pass --dir DIR or add [media] "
-            "(directory, public_base_url)"
-        )
+        raise LoaError("no_media_table_dir")
     try:
         media.directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise LoaError(f"[media] directory {media.directory}: {exc.strerror}") from None
+        raise LoaError(
+            "media_dir_unusable", path=str(media.directory), reason=os_reason(exc)
+        ) from None
     return media.directory

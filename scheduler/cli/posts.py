@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from content.errors import LoaError, ValidationError
 from content.files import write_private
 from content.listing import PostFilter, find_posts
+from content.messages import Notice, os_reason
 from content.models import Delivery, Post, PostState
 from content.queue import LIVE_STATES, ImageInput, Outcome, PostInput, Repeat
 from content.serialize import post_json
@@ -24,7 +25,12 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: What --at takes, for the help.
 AT_HELP = f'office time: "{TIME_FORMATS}", ISO 8601, or "next" (the next free posting slot)'
 #: How a refusal says the action.
-DONE_WORDS = {"approve": "approved", "cancel": "cancelled", "schedule": "rescheduled"}
+#: What it says when --series / --campaign pick no post for the action.
+NONE_SELECTED = {
+    "approve": "none_approvable",
+    "cancel": "none_cancellable",
+    "schedule": "none_reschedulable",
+}
 #: Which posts --series / --campaign pick for each action (explicit ids are all tried).
 SELECTABLE = {
     "approve": (PostState.IN_REVIEW,),
@@ -319,11 +325,7 @@ def run_edit(args: argparse.Namespace) -> int:
     ctx = Context(args)
     given = (args.text, args.title, args.link, args.channel, args.campaign, args.tag)
     if all(v is None for v in given) and not args.variant:
-        raise ValidationError(
-            "nothing to change; give --text, --title, --link, --channel, --variant, "
-            "--campaign or --tag",
-            field="edit",
-        )
+        raise ValidationError("edit_nothing", field="edit")
     variants = None
     if args.variant or args.channel is not None:
         # Variants are kept per channel: start from the post's own, drop those of channels
@@ -391,18 +393,19 @@ def run_each(args: argparse.Namespace) -> int:
             {
                 "posts": [post_json(*ctx.queue.get(p.id or 0), tz) for p in merged.posts],
                 "warnings": merged.warnings,
-                "refused": [{"id": i, "error": str(e)} for i, e in refused],
+                "refused": [{"id": i, "code": e.code, "error": str(e)} for i, e in refused],
             }
         )
     else:
         _report(ctx, merged, False, verb="updated")
     if refused:
-        error = LoaError(
-            f"{len(refused)} of {len(ids)} posts refused and left unchanged: "
-            + ", ".join(str(i) for i, _ in refused)
+        raise LoaError(
+            "posts_refused",
+            n=len(refused),
+            total=len(ids),
+            ids=[i for i, _ in refused],
+            details=[e.located(where=Notice("at_post", id=i)) for i, e in refused],
         )
-        error.details = [f"post {i}: {e}" for i, e in refused]
-        raise error
     return 0
 
 
@@ -425,11 +428,11 @@ def _targets(ctx: Context, args: argparse.Namespace) -> list[int]:
     if not unique:
         if args.ids or args.series is not None or args.campaign:
             raise ValidationError(
-                f"no post there can be {DONE_WORDS[args.action]} "
-                f"(only {', '.join(str(s) for s in states)} posts can)",
+                NONE_SELECTED[args.action],
                 field="--campaign" if args.campaign else "--series",
+                states=[str(s) for s in states],
             )
-        raise ValidationError("name posts: ID ..., --series ID or --campaign NAME", field="ID")
+        raise ValidationError("name_posts", field="ID")
     return unique
 
 
@@ -544,17 +547,14 @@ def _next_slot(
     """The next free posting slot on ``channels`` (besides ``given``), or a one-line refusal."""
     directory = ctx.config.directory()
     if not directory.office.posting_slots:
-        raise ValidationError(
-            "the office has no posting_slots in channels.toml; give a time", field="--at"
-        )
+        raise ValidationError("no_slots", field="--at")
     at = next_free_slot(
         ctx.engine, directory, channels, ctx.queue.clock(), taken=given, ignore_post=ignore_post
     )
     if at is None:
-        raise ValidationError(
-            f"no free posting slot in the next 14 days on {', '.join(channels) or 'any channel'}",
-            field="--at",
-        )
+        if channels:
+            raise ValidationError("no_free_slot", field="--at", channels=list(channels))
+        raise ValidationError("no_free_slot_any", field="--at")
     return at
 
 
@@ -567,7 +567,7 @@ def _days(
     if last:
         end = local_start_of_day(parse_date(last, field="--to"), tz) + timedelta(days=1)
     if start and end and end <= start:
-        raise ValidationError("--to is before --from", field="--to")
+        raise ValidationError("to_before_from", field="--to")
     return start, end
 
 
@@ -577,7 +577,7 @@ def _edited_variants(values: list[str]) -> dict[str, str]:
     for value in values:
         channel, sep, text = value.partition("=")
         if not sep or not channel.strip():
-            raise ValidationError(f"{value!r}: expected CHANNEL=TEXT", field="--variant")
+            raise ValidationError("variant_format", field="--variant", value=value)
         variants[channel.strip()] = text.strip()
     return variants
 
@@ -586,7 +586,9 @@ def _read_image(path: str) -> ImageInput:
     try:
         return ImageInput(filename=Path(path).name, data=Path(path).read_bytes())
     except OSError as exc:
-        raise ValidationError(f"{path}: cannot read ({exc.strerror})", field="--image") from None
+        raise ValidationError(
+            "file_unreadable", field="--image", path=path, reason=os_reason(exc)
+        ) from None
 
 
 def _variants(values: list[str]) -> dict[str, str]:
@@ -594,7 +596,7 @@ def _variants(values: list[str]) -> dict[str, str]:
     for value in values:
         channel, sep, text = value.partition("=")
         if not sep or not channel.strip() or not text.strip():
-            raise ValidationError(f"{value!r}: expected CHANNEL=TEXT", field="--variant")
+            raise ValidationError("variant_format", field="--variant", value=value)
         variants[channel.strip()] = text
     return variants
 
@@ -602,12 +604,10 @@ def _variants(values: list[str]) -> dict[str, str]:
 def _repeat(args: argparse.Namespace) -> Repeat | None:
     if args.repeat_days is None and args.repeat_weekdays is None:
         if args.until:
-            raise ValidationError(
-                "--until needs --repeat-days or --repeat-weekdays", field="--until"
-            )
+            raise ValidationError("until_alone", field="--until")
         return None
     if not args.until:
-        raise ValidationError("a repeat needs --until YYYY-MM-DD", field="--until")
+        raise ValidationError("repeat_needs_until", field="--until")
     until = parse_date(args.until, field="--until")
     weekdays: tuple[int, ...] = ()
     if args.repeat_weekdays:
@@ -615,8 +615,10 @@ def _repeat(args: argparse.Namespace) -> Repeat | None:
         unknown = [n for n in names if n not in WEEKDAYS]
         if unknown:
             raise ValidationError(
-                f"unknown weekday {unknown[0]!r}; expected {','.join(WEEKDAYS)}",
+                "weekday_unknown",
                 field="--repeat-weekdays",
+                name=unknown[0],
+                known=",".join(WEEKDAYS),
             )
         weekdays = tuple(sorted({WEEKDAYS.index(n) for n in names}))
     return Repeat(until=until, every_days=args.repeat_days, weekdays=weekdays)

@@ -61,9 +61,9 @@ def run(args: argparse.Namespace) -> int:
         _print_templates()
         return 0
     if not args.template:
-        raise ValidationError("choose a template with --template NAME (see --list)", field="render")
+        raise ValidationError("render_no_template", field="render")
     if args.output is None:
-        raise ValidationError("give an output file with -o FILE.png", field="render")
+        raise ValidationError("render_no_output", field="render")
     fields = parse_fields(args.field)
     img = infographic.render(
         args.template, fields, size=args.size, branding=_branding(args), image=args.image
@@ -75,10 +75,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     fmt = _SUFFIX_FORMAT.get(args.output.suffix.lower())
     if fmt is None:
-        raise ValidationError(
-            f"{args.output}: use a .png or .jpg file name (or --for facebook|zalo_oa)",
-            field="--output",
-        )
+        raise ValidationError("render_suffix", field="--output", path=str(args.output))
     with private_file(args.output) as out:  # mode 600 (or the shared group's 660)
         if fmt == "PNG":
             img.save(out, "PNG", optimize=True)
@@ -95,9 +92,9 @@ def parse_fields(pairs: list[str]) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ValidationError(f"{pair!r} is not KEY=VALUE", field="--field")
+            raise ValidationError("field_format", field="--field", text=pair)
         if key in fields:
-            raise ValidationError(f"field {key!r} given twice", field="--field")
+            raise ValidationError("field_twice", field="--field", name=key)
         fields[key] = value
     return fields
 

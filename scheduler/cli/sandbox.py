@@ -11,6 +11,7 @@ import os
 from typing import TYPE_CHECKING
 
 from content.errors import LoaError
+from content.messages import os_reason
 
 if TYPE_CHECKING:  # the sandbox is imported lazily at run time
     from sandbox.config import SandboxConfig
@@ -64,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 <= int(text) <= 65535:
-        raise LoaError(f"--port: expected a port number 0-65535, got {text!r}")
+        raise LoaError("port_range", field="--port", port=text, low=0)
     return int(text)
 
 
@@ -74,7 +75,7 @@ def _seed(text: str | None) -> int | None:
     try:
         return int(text)
     except ValueError:
-        raise LoaError(f"--seed: expected an integer, got {text!r}") from None
+        raise LoaError("seed_format", field="--seed", text=text) from None
 
 
 def _latency(text: str | None) -> tuple[float, float] | None:
@@ -86,7 +87,7 @@ def _latency(text: str | None) -> tuple[float, float] | None:
     except ValueError:
         values = []
     if len(values) not in (1, 2) or any(v < 0 for v in values) or values[0] > values[-1]:
-        raise LoaError(f"--latency-ms: expected A-B in milliseconds, got {text!r}")
+        raise LoaError("latency_format", field="--latency-ms", text=text)
     return (values[0], values[-1])
 
 
@@ -98,7 +99,7 @@ def _fail_rate(text: str | None) -> float | None:
     except ValueError:
         value = -1.0
     if not 0.0 <= value <= 1.0:
-        raise LoaError(f"--fail-rate: expected a fraction between 0 and 1, got {text!r}")
+        raise LoaError("fail_rate_format", field="--fail-rate", text=text)
     return value
 
 
@@ -115,9 +116,11 @@ def build_sandbox_config(args: argparse.Namespace) -> SandboxConfig:
         try:
             config = load_config_file(setup)
         except (OSError, ValueError, TypeError) as exc:
-            raise LoaError(f"--setup: {setup}: {exc}") from None
+            raise LoaError(
+                "file_unreadable", field="--setup", path=str(setup), reason=os_reason(exc)
+            ) from None
         if seed is not None and seed != config.seed:
-            raise LoaError("--seed: conflicts with the seed in --setup; set it in one place")
+            raise LoaError("seed_conflict", field="--seed")
     else:
         config = SandboxConfig(seed=DEFAULT_SEED if seed is None else seed)
     faults = dict(config.faults)
@@ -133,7 +136,7 @@ def build_sandbox_config(args: argparse.Namespace) -> SandboxConfig:
     # channels.toml's demo [media] store: served even if Loa only creates it later.
     media_dir = os.path.abspath(args.media_dir or DEFAULT_MEDIA_DIR)
     if os.path.exists(media_dir) and not os.path.isdir(media_dir):
-        raise LoaError(f"--media-dir: {media_dir}: not a directory")
+        raise LoaError("not_a_directory", field="--media-dir", path=media_dir)
     return with_options(config, faults=faults, media_dir=media_dir, state_path=args.state)
 
 
@@ -151,7 +154,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         sock = bind_socket(args.host, port)
     except OSError as exc:
-        raise LoaError(f"--port: cannot listen on {args.host}:{port}: {exc.strerror}") from None
+        raise LoaError(
+            "cannot_listen", field="--port", host=args.host, port=port, reason=os_reason(exc)
+        ) from None
     actual_port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host}:{actual_port}"

@@ -143,7 +143,7 @@ def run_passwd(args: argparse.Namespace) -> int:
     else:
         password = getpass.getpass(f"new web password for {args.name}: ")
         if getpass.getpass("again: ") != password:
-            raise ValidationError("the two passwords differ; nothing changed", field="password")
+            raise ValidationError("passwords_differ", field="password")
     view = accounts.set_password(args.name, password)
     print(f"password set for {view.name}; his web sessions were ended")
     return 0

@@ -16,6 +16,7 @@ import sys
 from urllib.parse import urlsplit
 
 from content.errors import LoaError
+from content.messages import Notice
 from scheduler.cli.common import subcommand_parent, warn
 from scheduler.web.guard import allowed_hosts, is_loopback, parse_host_rule
 
@@ -87,7 +88,7 @@ def _check_public_url(url: str | None) -> None:
         return
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise LoaError(f"--public-url {url!r}: expected http(s)://host[:port][/path]")
+        raise LoaError("public_url_format", field="--public-url", url=url)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -100,13 +101,13 @@ def run(args: argparse.Namespace) -> int:
     from scheduler.web import uploads
 
     if getattr(args, "as_user", None):
-        raise LoaError("loa web has no --as: each browser signs in with its own account")
+        raise LoaError("web_no_as")
     _check_public_url(args.public_url)
     for raw in args.allowed_host:
         try:
             parse_host_rule(raw)
         except ValueError:
-            raise LoaError(f"--allowed-host {raw!r}: expected a host name or HOST:PORT") from None
+            raise LoaError("allowed_host_format", field="--allowed-host", text=raw) from None
     config_path = find_config(getattr(args, "config", None)).resolve()
     cfg = load(config_path)
     url = resolve_url(getattr(args, "db", None))
@@ -115,29 +116,18 @@ def run(args: argparse.Namespace) -> int:
     views = Accounts(engine, cfg.directory(), by=unenforced("loa web")).all()
     if not any(v.active and v.has_password for v in views):
         engine.dispose()
-        raise LoaError(
-            "no account can sign in to loa web: add one with 'loa users add NAME --role admin',"
-            " then give it a password with 'loa users passwd NAME'"
-        )
+        raise LoaError("web_no_account")
     os.environ["DATABASE_URL"] = url  # inherited by each tab's `loa tui` process
     os.environ.pop(WEB_SESSION_ENV, None)  # only ever the tab's own session
     try:
         from scheduler.web.server import LoaWebServer
     except ImportError:
-        raise LoaError(
-            "textual-serve is not installed; install Loa with its dependencies"
-        ) from None
+        raise LoaError("web_no_textual_serve") from None
     allowed = allowed_hosts(args.host, args.port, args.public_url, args.allowed_host)
     if args.host in ("0.0.0.0", "::", "") and not (args.public_url or args.allowed_host):
-        warn(
-            f"listening on {args.host or 'every address'}: browsers must use a name given "
-            "with --public-url or --allowed-host; any other Host is refused"
-        )
+        warn(Notice("web_any_address", host=args.host or "0.0.0.0"))
     if not is_loopback(args.host) and not (args.public_url or "").startswith("https:"):
-        warn(
-            f"serving on {args.host} without TLS: passwords cross the network readable; "
-            "put an https reverse proxy in front (--public-url https://...)"
-        )
+        warn(Notice("web_no_tls", host=args.host))
     lang = page_language(args.lang, cfg.office.language)
     server = LoaWebServer(
         app_command(str(config_path), args.lang),

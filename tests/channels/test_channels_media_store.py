@@ -84,7 +84,7 @@ def test_cli_serve_refuses_a_missing_directory(tmp_path):
 
 def test_cli_serve_refuses_a_bad_port(tmp_path):
     args = parse(["media", "serve", "--dir", str(tmp_path), "--port", "70000"])
-    with pytest.raises(LoaError, match="--port 70000"):
+    with pytest.raises(LoaError, match="--port: 70000"):
         args.handler(args)
 
 
