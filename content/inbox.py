@@ -115,54 +115,36 @@ class InboxSettings:
 # --- errors a user can cause ---------------------------------------------------------------
 
 
-class _Refusal(LoaError):
-    """An inbox refusal as data: ``code`` and ``params`` for a face to word in its language,
-    ``str()`` the English line the CLI prints."""
+class InboxRefused(StateError):
+    """A thread change the rules refuse; nothing was written. Worded in
+    :data:`content.messages.CATALOGUE` by its ``code``; every refusal names the ``thread``.
 
-    def __init__(self, code: str, message: str, **params: Any) -> None:
-        Exception.__init__(self, message)
-        self.code = code
-        self.params = params
-        self.field: str | None = None
-        self.where: str | None = None
-        self.details: list[Any] = []
-        self.english = message
-
-    def __str__(self) -> str:
-        return self.english
-
-
-class InboxRefused(_Refusal, StateError):
-    """A thread change the rules refuse; nothing was written.
-
-    Codes: ``inbox_state`` (not allowed in the thread's state: ``state``, ``action``),
+    Codes: ``inbox_state`` (not allowed in the thread's state: ``tstate``, ``taction``),
     ``inbox_withdrawn`` (the citizen withdrew consent), ``inbox_purged`` (his data is gone),
-    ``inbox_tag`` (unknown tag: ``tag``, ``known``), ``inbox_assignee`` (no such account or
-    it cannot see the channel: ``user``), ``inbox_unit`` (``unit``), ``inbox_assign_whom``,
-    ``reply_empty``, ``reply_too_long`` (``length``, ``limit``), ``reply_mode`` (``mode``,
-    ``kind``), ``reply_target`` (``target``), ``private_reply_used`` (``target``). Every
-    refusal names the ``thread``.
+    ``inbox_tag`` (unknown tag: ``tag``, ``known``), ``inbox_assignee`` (no such account, or
+    it cannot see the channel: ``user``, ``channel``), ``inbox_unit`` (``unit``, ``known``),
+    ``inbox_assign_whom``, ``reply_empty``, ``reply_too_long`` (``length``, ``tkind``,
+    ``limit``), ``reply_mode`` (``tkind``, ``rmode``, ``rmodes``), ``reply_target`` and
+    ``reply_target_id`` (``target_id``), ``private_reply_used`` (``target_id``).
     """
 
 
-class ThreadNotFound(_Refusal, NotFound):
-    """No thread with that id (or none the person may see: the same answer, on purpose)."""
+class ThreadNotFound(NotFound):
+    """No thread with that id, or none the person may see: the same answer, on purpose."""
 
     def __init__(self, thread_id: int) -> None:
-        super().__init__(
-            "thread_not_found", f"no thread {thread_id} (see: loa inbox list)", thread=thread_id
-        )
+        super().__init__("thread_not_found", thread=thread_id)
 
 
-class ReplyRefused(_Refusal):
+class ReplyRefused(LoaError):
     """The platform refused a reply, or its outcome is unknown.
 
-    Codes: ``reply_window_closed`` (the platform's reply window has passed),
-    ``private_reply_used`` (a comment takes one private reply), ``citizen_unavailable``
-    (he blocked the Page/OA, is inactive, or restricted messages), ``reply_refused`` (any
-    other refusal), ``reply_unknown`` (no answer: the reply may have gone out). ``params``
-    name the ``platform``, its own ``platform_code`` and ``platform_message``, and the
-    ``thread``.
+    Codes: ``reply_window_closed`` (the platform's reply window has passed: ``rule``),
+    ``reply_private_used`` (a comment takes one private reply), ``citizen_unavailable`` (he
+    blocked the Page/OA, is inactive, or restricted messages), ``reply_refused`` (any other
+    refusal), ``reply_unknown`` (no answer: the reply may have gone out), ``reply_failed``
+    (surely not sent). ``params`` name the ``platform``, its own ``platform_code`` and
+    ``platform_message`` (``said``: both together), and the ``thread``.
     """
 
 
@@ -533,11 +515,7 @@ class Inbox:
         must be a channel group (or the channel) that holds it.
         """
         if officer is None and unit is None:
-            raise InboxRefused(
-                "inbox_assign_whom",
-                "name an officer (--to) or a unit (--unit)",
-                thread=thread_id,
-            )
+            raise InboxRefused("inbox_assign_whom", thread=thread_id)
         with session_scope(self.engine) as session:
             thread = self._visible(session, thread_id, "assign citizens' threads")
             before = _record(thread)
@@ -545,7 +523,7 @@ class Inbox:
                 thread.assignee = self._assignee(session, thread, officer)
             if unit is not None:
                 thread.unit = self._unit(thread, unit)
-            self._move(thread, ASSIGN, "assign")
+            self._move(thread, ASSIGN)
             return self._changed(session, thread, "inbox_assign", before)
 
     def tag(
@@ -567,7 +545,7 @@ class Inbox:
         with session_scope(self.engine) as session:
             thread = self._visible(session, thread_id, "close citizens' threads")
             before = _record(thread)
-            self._move(thread, CLOSE, "close")
+            self._move(thread, CLOSE)
             thread.waiting_since = None
             return self._changed(session, thread, "inbox_close", before)
 
@@ -587,49 +565,34 @@ class Inbox:
         now = self.clock()
         with session_scope(self.engine) as session:
             thread = self._visible(session, thread_id, "answer citizens", lock=True)
-            self._require_live(thread, "answer")
+            self._require_live(thread)
             if (thread.state, ANSWER) not in TRANSITIONS:
                 raise InboxRefused(
-                    "inbox_state",
-                    f"thread {thread_id} is {thread.state}; it cannot be answered",
-                    thread=thread_id,
-                    state=thread.state,
-                    action="answer",
+                    "inbox_state", thread=thread_id, tstate=thread.state, taction="answer"
                 )
             kind = ThreadKind(thread.kind)
             chosen = _reply_mode(kind, mode, thread_id)
             if not body:
-                raise InboxRefused("reply_empty", "the reply is empty", thread=thread_id)
+                raise InboxRefused("reply_empty", thread=thread_id)
             limit = REPLY_LIMITS[kind]
             if len(body) > limit:
                 raise InboxRefused(
                     "reply_too_long",
-                    f"the reply has {len(body)} characters; {kind.value} takes at most {limit}",
                     thread=thread_id,
                     length=len(body),
+                    tkind=kind.value,
                     limit=limit,
                 )
             target: InboxMessage | None = None
             if kind == ThreadKind.COMMENTS:
                 target = self._comment_target(session, thread, to)
                 if chosen == PRIVATE and target.private_replied_at is not None:
-                    raise InboxRefused(
-                        "private_reply_used",
-                        f"thread {thread_id}: comment {target.id} already had its one private "
-                        "reply; answer publicly, or wait for the citizen to write on Messenger",
-                        thread=thread_id,
-                        target=target.id,
-                    )
+                    raise InboxRefused("private_reply_used", thread=thread_id, target_id=target.id)
                 recipient = target.platform_id or ""
             else:
                 recipient = self.sealer.open(thread.citizen_ref_enc) or ""
             if not recipient:
-                raise InboxRefused(
-                    "inbox_purged",
-                    f"thread {thread_id}: the citizen's data was purged; he can no longer be "
-                    "answered here",
-                    thread=thread_id,
-                )
+                raise InboxRefused("inbox_purged", thread=thread_id)
             human_agent = (
                 kind == ThreadKind.MESSENGER
                 and thread.channel in self.settings.human_agent
@@ -729,6 +692,11 @@ class Inbox:
         (reports count replies attempted outside the window)."""
         self._settle_failed(plan, "refused", refusal)
 
+    def reply_failed(self, plan: ReplyPlan, refusal: ReplyRefused) -> None:
+        """The reply surely did not go out (the platform unreachable, the channel's token
+        refused): kept as ``failed`` with the reason; the officer may send it again."""
+        self._settle_failed(plan, "failed", refusal)
+
     def reply_unknown(self, plan: ReplyPlan, refusal: ReplyRefused) -> None:
         """The platform did not answer: the reply may have gone out (the echo settles it)."""
         self._settle_failed(plan, "unknown", refusal)
@@ -764,26 +732,14 @@ class Inbox:
         self.access.require_channels([thread.channel], what)
         return thread
 
-    def _require_live(self, thread: InboxThread, action: str) -> None:
+    def _require_live(self, thread: InboxThread) -> None:
         if thread.citizen_ref_enc is None and thread.withdrawn_at is not None:
-            raise InboxRefused(
-                "inbox_withdrawn",
-                f"thread {thread.id}: the citizen withdrew his consent and his data was "
-                f"deleted; it cannot be {action}ed",
-                thread=thread.id,
-                action=action,
-            )
+            raise InboxRefused("inbox_withdrawn", thread=thread.id)
 
-    def _move(self, thread: InboxThread, event: str, action: str) -> None:
+    def _move(self, thread: InboxThread, event: str) -> None:
         target = TRANSITIONS.get((thread.state, event))
         if target is None:
-            raise InboxRefused(
-                "inbox_state",
-                f"thread {thread.id} is {thread.state}; it cannot be {_past(action)}",
-                thread=thread.id,
-                state=thread.state,
-                action=action,
-            )
+            raise InboxRefused("inbox_state", thread=thread.id, tstate=thread.state, taction=event)
         thread.state = _resolve(target, thread)
 
     def _assignee(self, session: Session, thread: InboxThread, officer: str) -> str:
@@ -803,12 +759,7 @@ class Inbox:
         )
         if not sees:
             raise InboxRefused(
-                "inbox_assignee",
-                f"{name} cannot take thread {thread.id}: no active account of that name sees "
-                f"{thread.channel} (see: loa users list)",
-                thread=thread.id,
-                user=name,
-                channel=thread.channel,
+                "inbox_assignee", thread=thread.id, user=name, channel=thread.channel
             )
         return name
 
@@ -821,11 +772,10 @@ class Inbox:
             holding = sorted(g for g, m in self.directory.groups.items() if thread.channel in m)
             raise InboxRefused(
                 "inbox_unit",
-                f"{name!r} is not a unit holding {thread.channel}; expected one of: "
-                f"{', '.join([*holding, thread.channel])}",
                 thread=thread.id,
                 unit=name,
                 channel=thread.channel,
+                known=[*holding, thread.channel],
             )
         return name
 
@@ -843,14 +793,9 @@ class Inbox:
             query.order_by(col(InboxMessage.occurred_at).desc(), col(InboxMessage.id).desc())
         ).first()
         if target is None:
-            raise InboxRefused(
-                "reply_target",
-                f"thread {thread.id} has no comment {to} of the citizen to answer"
-                if to is not None
-                else f"thread {thread.id} has no comment of the citizen to answer",
-                thread=thread.id,
-                target=to,
-            )
+            if to is not None:
+                raise InboxRefused("reply_target_id", thread=thread.id, target_id=to)
+            raise InboxRefused("reply_target", thread=thread.id)
         return target
 
     def _changed(
@@ -892,12 +837,7 @@ def parse_tag(raw: str) -> str:
     """A tag as typed (``scam report``, ``Scam-Report``) to its name (``scam_report``)."""
     name = "_".join(raw.strip().lower().replace("-", " ").split())
     if name not in TAGS:
-        raise InboxRefused(
-            "inbox_tag",
-            f"unknown tag {raw!r}; expected one of: {', '.join(TAGS)}",
-            tag=raw,
-            known=list(TAGS),
-        )
+        raise InboxRefused("inbox_tag", tag=raw, known=list(TAGS))
     return name
 
 
@@ -906,19 +846,9 @@ def _reply_mode(kind: ThreadKind, mode: str | None, thread_id: int) -> str:
     chosen = mode or allowed[0]
     if chosen not in allowed:
         raise InboxRefused(
-            "reply_mode",
-            f"thread {thread_id} is {kind.value}: a reply there is "
-            + " or ".join(allowed)
-            + f", not {chosen}",
-            thread=thread_id,
-            mode=chosen,
-            kind=kind.value,
+            "reply_mode", thread=thread_id, tkind=kind.value, rmode=chosen, rmodes=list(allowed)
         )
     return chosen
-
-
-def _past(action: str) -> str:
-    return {"assign": "assigned", "close": "closed", "answer": "answered"}.get(action, action)
 
 
 def _resolve(target: str, thread: InboxThread) -> str:

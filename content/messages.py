@@ -361,6 +361,59 @@ CATALOGUE: dict[str, str] = {
     "week_format": N_("{text!r} is not an ISO week; expected e.g. 2026-W48"),
     "day_before": N_("{last} is before {first}"),
     "media_store_write": N_("media store {path}: cannot write {name}: {reason}"),
+    # --- content.inbox, content.sealed
+    "thread_not_found": N_("no thread {thread} (see: loa inbox list)"),
+    "inbox_state": N_("thread {thread} is {tstate}; {taction} it is not allowed"),
+    "inbox_withdrawn": N_(
+        "thread {thread}: the citizen withdrew his consent and his data was deleted; he cannot "
+        "be answered here until he writes again"
+    ),
+    "inbox_purged": N_(
+        "thread {thread}: the citizen's data was deleted after the retention period; he cannot "
+        "be answered here until he writes again"
+    ),
+    "inbox_tag": N_("unknown tag {tag!r}; expected one of: {known}"),
+    "inbox_assignee": N_(
+        "{user} cannot take thread {thread}: no active account of that name sees {channel} "
+        "(see: loa users list)"
+    ),
+    "inbox_unit": N_("{unit!r} is not a unit holding {channel}; expected one of: {known}"),
+    "inbox_assign_whom": N_("name an officer (--to) or a unit (--unit) for thread {thread}"),
+    "reply_empty": N_("the reply to thread {thread} is empty"),
+    "reply_too_long": N_("the reply has {length} characters; {tkind} takes at most {limit}"),
+    "reply_mode": N_("thread {thread} is {tkind}: a reply there is {rmodes}, not {rmode}"),
+    "reply_target": N_("thread {thread} has no comment of the citizen to answer"),
+    "reply_target_id": N_("thread {thread} has no comment {target_id} of the citizen to answer"),
+    "private_reply_used": N_(
+        "thread {thread}: comment {target_id} already had its one private reply; answer "
+        "publicly, or wait for the citizen to write in Messenger"
+    ),
+    "seal_key": N_(
+        "citizens' data in the database cannot be decrypted with this key (LOA_CREDENTIAL_KEY "
+        "or the key file is not the one it was written with)"
+    ),
+    # --- scheduler.inbox_reply, scheduler.webhooks (``said``: the platform's own code and words)
+    "reply_window_closed": N_("{platform} refused the reply to thread {thread}: {rule} ({said})"),
+    "reply_private_used": N_(
+        "{platform} refused the private reply to thread {thread}: the comment already had its "
+        "one private reply; answer publicly ({said})"
+    ),
+    "citizen_unavailable": N_(
+        "{platform} refused the reply to thread {thread}: the citizen cannot be reached (he "
+        "blocked the Page or OA, is inactive, or restricted messages) ({said})"
+    ),
+    "reply_refused": N_("{platform} refused the reply to thread {thread} ({said})"),
+    "reply_unknown": N_(
+        "{platform} did not answer the reply to thread {thread}; it may have been sent: see "
+        "`loa inbox show {thread}` before sending it again ({said})"
+    ),
+    "reply_failed": N_(
+        "the reply to thread {thread} was not sent ({said}); it is kept in the thread as failed"
+    ),
+    "webhooks_unconfigured": N_(
+        "no channel's webhooks can be verified: reference webhook_secret (the OA Secret Key) on "
+        "Zalo channels, or app_secret and verify_token on Facebook channels, in {path}"
+    ),
     # --- files
     "file_unreadable": N_("{path}: cannot read: {reason}"),
     "file_unwritable": N_("cannot write {path}: {reason}"),
@@ -430,7 +483,45 @@ ACTION_WORDS = {
         N_("add accounts"),
         N_("change accounts"),
         N_("read the audit log"),
+        N_("read citizens' threads"),
+        N_("assign citizens' threads"),
+        N_("assign threads to others"),
+        N_("tag citizens' threads"),
+        N_("close citizens' threads"),
+        N_("answer citizens"),
     )
+}
+#: The citizens' inbox: a thread's state, what was refused on it, its kind, reply modes and
+#: the platform rule that closed a reply window (content.inbox, scheduler.inbox_reply).
+THREAD_STATE_WORDS = {
+    "open": N_("open"),
+    "assigned": N_("assigned"),
+    "answered": N_("answered"),
+    "closed": N_("closed"),
+}
+THREAD_ACTION_WORDS = {
+    "assign": N_("assigning"),
+    "close": N_("closing"),
+    "answer": N_("answering"),
+}
+THREAD_KIND_WORDS = {
+    "zalo_chat": N_("a Zalo chat"),
+    "messenger": N_("a Messenger conversation"),
+    "comments": N_("comments under a post"),
+}
+REPLY_MODE_WORDS = {
+    "message": N_("a message"),
+    "public": N_("a public reply"),
+    "private": N_("a private reply"),
+}
+REPLY_RULE_WORDS = {
+    "zalo_7d": N_("an OA may answer only within 7 days of the citizen's last interaction"),
+    "messenger_24h": N_(
+        "a Page may answer only within 24 hours of the citizen's last message (7 days with "
+        "the Human Agent feature)"
+    ),
+    "private_reply_7d": N_("a comment may be answered privately only within 7 days"),
+    "window": N_("the platform's reply window has closed"),
 }
 WORD_PARAMS: dict[str, Mapping[str, str]] = {
     "state": POST_STATE_WORDS,
@@ -440,6 +531,12 @@ WORD_PARAMS: dict[str, Mapping[str, str]] = {
     "needed": ROLE_WORDS,
     "action": ACTION_WORDS,
     "states": POST_STATE_WORDS,
+    "tstate": THREAD_STATE_WORDS,
+    "taction": THREAD_ACTION_WORDS,
+    "tkind": THREAD_KIND_WORDS,
+    "rmode": REPLY_MODE_WORDS,
+    "rmodes": REPLY_MODE_WORDS,
+    "rule": REPLY_RULE_WORDS,
 }
 
 

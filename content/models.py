@@ -433,7 +433,7 @@ class InboxMessage(SQLModel, table=True):
     source: str = Field(default="webhook", max_length=20)  # webhook | backfill | loa | echo
     #: Outbound: message | public | private (a comment answered publicly or privately).
     reply_mode: str | None = Field(default=None, max_length=20)
-    #: received (in) | sending | sent | unknown | refused (out).
+    #: received (in) | sending | sent | unknown | refused | failed (out).
     state: str = Field(default="received", max_length=20)
     error_code: str | None = Field(default=None, max_length=50)
     error_message: str | None = None

@@ -28,7 +28,8 @@ _INDEX_LABEL = b"loa inbox citizen index v1"
 
 
 class SealError(LoaError):
-    """Sealed data cannot be opened with this key (it was written with another one)."""
+    """Sealed data cannot be opened with this key (it was written with another one):
+    ``seal_key``."""
 
 
 class Sealer:
@@ -54,10 +55,7 @@ class Sealer:
         try:
             return self._fernet.decrypt(sealed.encode("ascii")).decode("utf-8")
         except InvalidToken:
-            raise SealError(
-                "citizens' data in the database cannot be decrypted with this key "
-                "(LOA_CREDENTIAL_KEY or the key file is not the one it was written with)"
-            ) from None
+            raise SealError("seal_key") from None
 
     def seal_json(self, value: Any) -> str | None:
         """A JSON value encrypted (None and empty lists or dicts are not stored)."""
@@ -79,10 +77,7 @@ class Sealer:
         try:
             return self._fernet.decrypt(sealed.encode("ascii"))
         except InvalidToken:
-            raise SealError(
-                "a stored webhook event cannot be decrypted with this key "
-                "(LOA_CREDENTIAL_KEY or the key file changed)"
-            ) from None
+            raise SealError("seal_key") from None
 
     def index(self, value: str) -> str:
         """A keyed hash of ``value`` (hex): equal values, equal indexes; nothing else leaks."""

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from content.errors import LoaError
+from content.inbox import InboxSettings
 from content.office import (
     DEFAULT_TIMEZONE,
     FACEBOOK,
@@ -31,7 +32,9 @@ from content.office import (
 )
 
 DEFAULT_CONFIG = "channels.toml"
-SECRET_KEYS = frozenset({"token", "app_secret", "refresh_token", "password", "key"})
+SECRET_KEYS = frozenset(
+    {"token", "app_secret", "refresh_token", "password", "key", "verify_token", "webhook_secret"}
+)
 #: Facebook insight metrics read by default (v21+; impressions and reach were retired).
 DEFAULT_FACEBOOK_METRICS = ("post_media_view", "post_total_media_view_unique", "post_clicks")
 #: The newest Graph API version (v26.0, released 2026-07-29; facebook-graph.md §0).
@@ -134,6 +137,12 @@ class FacebookChannel(_Strict):
     #: ``appsecret_proof`` (HMAC-SHA256 of the token keyed by this secret); referenced as
     #: ``{ env = ... }`` or ``{ file = ... }``, never inline.
     app_secret: SecretRef | None = None
+    #: The token Meta sends back in its webhook verification handshake (``hub.verify_token``),
+    #: chosen by the office when it subscribes the app; the app secret signs the deliveries.
+    verify_token: SecretRef | None = None
+    #: The Meta app has the reviewed Human Agent feature: an officer may answer a Messenger
+    #: message up to 7 days after it (HUMAN_AGENT tag) instead of 24 hours.
+    human_agent: bool = False
     insight_metrics: list[str] = list(DEFAULT_FACEBOOK_METRICS)
     timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
     max_concurrency: Annotated[int, Field(ge=1, le=50)] = 4
@@ -151,6 +160,9 @@ class ZaloChannel(_Strict):
     app_secret: SecretRef
     #: Only needed once: the first refresh token, before Loa keeps its own in the database.
     refresh_token: SecretRef | None = None
+    #: The OA Secret Key of the app's Webhook settings (not the app secret): it signs the
+    #: events Zalo delivers (``X-ZEvent-Signature``).
+    webhook_secret: SecretRef | None = None
     #: Shown as the article's author (Zalo allows fewer than 50 characters).
     author: Annotated[str, Field(max_length=49)] | None = None
     broadcast: bool = False
@@ -162,6 +174,31 @@ class ZaloChannel(_Strict):
 
 
 Channel = FacebookChannel | ZaloChannel
+
+
+class InboxConfig(_Strict):
+    """The ``[inbox]`` table: the citizens' inbox (all keys optional)."""
+
+    #: The office's promise: a citizen is answered within this many hours.
+    response_target_hours: Annotated[float, Field(gt=0, le=720)] = 24
+    #: Citizens' messages, names and details are deleted after this many days.
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = 180
+    #: How often the daemon fetches conversations by API, to catch what webhooks missed.
+    backfill_minutes: Annotated[int, Field(ge=1, le=1440)] = 15
+    #: How far back the first fetch of a channel looks.
+    backfill_days: Annotated[int, Field(ge=1, le=30)] = 7
+
+    def settings(self, channels: dict[str, Channel]) -> InboxSettings:
+        """The plain values content.inbox works with."""
+        return InboxSettings(
+            response_target=timedelta(hours=self.response_target_hours),
+            retention=timedelta(days=self.retention_days),
+            human_agent=frozenset(
+                cid
+                for cid, ch in channels.items()
+                if isinstance(ch, FacebookChannel) and ch.human_agent
+            ),
+        )
 
 
 class Media(_Strict):
@@ -194,6 +231,7 @@ class Config:
     groups: dict[str, tuple[str, ...]]
     media: Media | None
     email: Email | None
+    inbox: InboxConfig = InboxConfig()
 
     def directory(self) -> ChannelDirectory:
         """The plain-value view the content layer works with."""
@@ -236,7 +274,7 @@ def load(path: Path) -> Config:
             f"{path}:{_toml_error_line(exc)}: not valid TOML: {_toml_reason(exc)}"
         ) from None
     where = _Locator(path, raw_text)
-    allowed = {"office", "channels", "groups", "media", "email"}
+    allowed = {"office", "channels", "groups", "media", "email", "inbox"}
     for key in data:
         if key not in allowed:
             raise ConfigError(where.at((key,), f"unknown table; expected one of {_names(allowed)}"))
@@ -286,6 +324,7 @@ def load(path: Path) -> Config:
         groups=groups,
         media=media,  # type: ignore[arg-type]
         email=email,  # type: ignore[arg-type]
+        inbox=_model(InboxConfig, data.get("inbox", {}), ("inbox",), where),
     )
 
 

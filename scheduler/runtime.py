@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,8 +15,8 @@ from sqlalchemy import Engine
 from content.queue import Queue
 from content.times import utcnow
 from scheduler.channels import build_channel
-from scheduler.channels.base import ChannelError
-from scheduler.channels.credentials import TokenStore, refresh_if_due
+from scheduler.channels.base import Channel, ChannelError
+from scheduler.channels.credentials import CredentialKeyError, TokenStore, refresh_if_due
 from scheduler.config import Config, ZaloChannel
 from scheduler.daemon import Daemon, DaemonSettings
 from scheduler.metrics import collect
@@ -31,6 +31,42 @@ TOKENS_EVERY_SECONDS = 1800.0
 ALERTS_EVERY_SECONDS = 300.0
 #: The weekly summary leaves on Monday at 08:00, office time.
 WEEKLY_REPORT: dict[str, Any] = {"day_of_week": "mon", "hour": 8, "minute": 0}
+
+
+def add_inbox_jobs(
+    daemon: Daemon,
+    config: Config,
+    engine: Engine,
+    channels: Mapping[str, Channel],
+    clock: Callable[[], datetime],
+) -> None:
+    """The citizens' inbox jobs: webhook events the receiver stored and did not process yet,
+    the backfill by API (at start, then every ``[inbox] backfill_minutes``), and the purge of
+    personal data past the retention period."""
+    from scheduler import inbox_jobs
+
+    try:
+        sealer = inbox_jobs.inbox_sealer(engine, config)
+    except CredentialKeyError as exc:
+        # Publishing goes on; citizens' messages wait (stored sealed) for the right key.
+        log.error("inbox: %s; citizens' messages are not processed", exc)
+        return
+    processor = inbox_jobs.EventProcessor(engine, config, sealer, clock=clock)
+
+    async def process() -> None:
+        outcome = await asyncio.to_thread(processor.run)
+        if outcome.messages:
+            log.info("inbox: %d new messages from stored webhook events", outcome.messages)
+
+    async def backfill() -> None:
+        await inbox_jobs.backfill(engine, config, sealer, channels, clock=clock)
+
+    async def purge() -> None:
+        await asyncio.to_thread(inbox_jobs.purge, engine, config, now=clock())
+
+    daemon.add_job("inbox_events", inbox_jobs.PROCESS_EVERY_SECONDS, process)
+    daemon.add_job("inbox_backfill", config.inbox.backfill_minutes * 60.0, backfill)
+    daemon.add_job("inbox_purge", inbox_jobs.PURGE_EVERY_SECONDS, purge)
 
 
 def build_daemon(
@@ -90,6 +126,7 @@ def build_daemon(
     daemon.add_job("metrics", METRICS_EVERY_SECONDS, metrics)
     daemon.add_job("feeds", FEEDS_EVERY_SECONDS, feeds)
     daemon.add_job("tokens", TOKENS_EVERY_SECONDS, zalo_tokens)
+    add_inbox_jobs(daemon, config, engine, channels, clock)
     if config.email is not None:
         from scheduler.alerts import send_alert_digest
         from scheduler.report import send_weekly_if_due

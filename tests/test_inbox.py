@@ -124,8 +124,9 @@ def test_the_state_table_drives_every_change(engine, sealer, clock, inbox):
     with pytest.raises(InboxRefused) as refused:
         box.close(thread_id)
     assert refused.value.code == "inbox_state"
-    assert refused.value.params == {"thread": thread_id, "state": "closed", "action": "close"}
-    with pytest.raises(InboxRefused, match="cannot be answered"):
+    assert refused.value.params == {"thread": thread_id, "tstate": "closed", "taction": "close"}
+    assert str(refused.value) == f"thread {thread_id} is closed; closing it is not allowed"
+    with pytest.raises(InboxRefused, match="answering it is not allowed"):
         box.begin_reply(thread_id, "muộn")
     clock.advance(hours=1)
     deliver(engine, sealer, clock, zalo(clock, "m3"))
@@ -298,7 +299,13 @@ def test_a_comment_takes_one_private_reply_a_refusal_is_kept(engine, sealer, clo
     assert public.mode == "public"
     box.refuse_reply(
         public,
-        ReplyRefused("reply_refused", "Facebook refused", platform_code="100/33", thread=1),
+        ReplyRefused(
+            "reply_refused",
+            thread=thread_id,
+            platform="Facebook",
+            platform_code="100/33",
+            said="Facebook 100/33: Unsupported post request",
+        ),
     )
     states = [m.state for m in box.thread(thread_id).messages if m.direction == "out"]
     assert states == ["sent", "refused"]

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from content.errors import LoaError
+from content.inbox import Inbound
 from content.media import prepare_for_channel
 from content.queue import fingerprint
 from scheduler.channels.base import (
@@ -41,6 +42,12 @@ from scheduler.channels.facebook_errors import (
     http_error,
     parse_error,
     to_channel_error,
+)
+from scheduler.channels.facebook_inbox import (
+    comment_record,
+    graph_time,
+    message_record,
+    reply_rejection,
 )
 from scheduler.channels.graph_usage import USAGE_HEADERS, GraphPacer
 from scheduler.channels.graph_versions import VersionNotice
@@ -73,6 +80,12 @@ FIND_DEFAULT_WINDOW = timedelta(days=2)
 FIND_MAX_PAGES = 1_000
 #: Reactions, comments and shares of a post in one field list (shares is omitted at 0).
 ENGAGEMENT_FIELDS = "reactions.summary(total_count).limit(0),comments.summary(true).limit(0),shares"
+
+#: The backfill reads the comments of the Page's posts published this long before what it
+#: looks for: a citizen comments under an older post too.
+COMMENT_POSTS_LOOKBACK = timedelta(days=14)
+#: Pages of 100 a backfill list may read: a guard against a list that never ends.
+LIST_MAX_PAGES = 200
 
 #: What each permission a Page token needs is for (facebook-graph.md §1.3): publishing needs
 #: the first three, the figures the last one.
@@ -265,6 +278,128 @@ class FacebookPage:
             "attempt; it could not finish",
             platform=PLATFORM,
         )
+
+    # ------------------------------------------------------------------ citizens
+
+    async def fetch_inbound(self, since: datetime) -> list[Inbound]:
+        """Every comment under the Page's recent posts and every Messenger message since
+        ``since``, by API (the backfill; inbox.md §B7, §B10)."""
+        page = self.config.page_id
+        records: list[Inbound] = []
+        posts_since = since - COMMENT_POSTS_LOOKBACK
+        posts = await self._list(
+            f"{page}/published_posts",
+            {"fields": "id,created_time", "since": str(int(posts_since.timestamp()))},
+            until=None,
+        )
+        for post in posts:
+            post_id = str(post.get("id") or "")
+            if not post_id:
+                continue
+            comments = await self._list(
+                f"{post_id}/comments",
+                {
+                    # stream: replies too; newest first, so the walk stops at ``since``.
+                    "filter": "stream",
+                    "order": "reverse_chronological",
+                    "fields": "id,message,from,created_time,parent{id},attachment",
+                },
+                until=since,
+            )
+            for row in comments:
+                record = comment_record(
+                    self.id, page, {**row, "post_id": post_id}, source="backfill"
+                )
+                if record is not None:
+                    records.append(record)
+        conversations = await self._list(
+            f"{page}/conversations",
+            {"platform": "messenger", "fields": "id,updated_time"},
+            until=since,
+            time_field="updated_time",
+        )
+        for conversation in conversations:
+            rows = await self._list(
+                f"{conversation.get('id')}/messages",
+                {"fields": "id,message,from,to,created_time,attachments"},
+                until=since,
+            )
+            for row in rows:
+                record = message_record(self.id, page, row)
+                if record is not None:
+                    records.append(record)
+        return records
+
+    async def _list(
+        self,
+        path: str,
+        params: Mapping[str, str],
+        *,
+        until: datetime | None,
+        time_field: str = "created_time",
+    ) -> list[dict[str, Any]]:
+        """A Graph list, page after page; newest first, it stops at an item older than
+        ``until``."""
+        out: list[dict[str, Any]] = []
+        query: Mapping[str, str] | None = {**params, "limit": "100"}
+        for _ in range(LIST_MAX_PAGES):
+            body = await self._call("GET", path, params=query)
+            for item in body.get("data") or []:
+                if not isinstance(item, dict):
+                    continue
+                when = graph_time(item.get(time_field))
+                if until is not None and when is not None and when < until:
+                    return out
+                out.append(item)
+            next_url = (body.get("paging") or {}).get("next")
+            if not next_url:
+                return out
+            path, query = strip_params(next_url), None
+        log.warning("%s: %s still had items after %d pages", self.id, path, LIST_MAX_PAGES)
+        return out
+
+    async def reply_comment(self, comment_id: str, text: str) -> str:
+        """Answer a comment publicly, as the Page; returns the new comment's id."""
+        body = await self._call(
+            "POST",
+            f"{comment_id}/comments",
+            data={"message": text},
+            publish=True,
+            refusal=_reply_refusal,
+        )
+        return _required_id(body, "id")
+
+    async def private_reply(self, comment_id: str, text: str) -> str:
+        """Answer a comment in Messenger (one private reply per comment, within 7 days:
+        inbox.md §B8); returns the message id."""
+        body = await self._call(
+            "POST",
+            f"{self.config.page_id}/messages",
+            json={"recipient": {"comment_id": comment_id}, "message": {"text": text}},
+            publish=True,
+            refusal=_reply_refusal,
+        )
+        return _required_id(body, "message_id")
+
+    async def send_message(self, psid: str, text: str, *, human_agent: bool = False) -> str:
+        """Answer a Messenger message (Send API, inbox.md §B9): inside the 24 hours as a
+        RESPONSE; with ``human_agent`` (the app has the reviewed feature) up to 7 days with the
+        HUMAN_AGENT tag. Returns the message id."""
+        body: dict[str, Any] = {
+            "recipient": {"id": psid},
+            "messaging_type": "RESPONSE",
+            "message": {"text": text},
+        }
+        if human_agent:
+            body.update(messaging_type="MESSAGE_TAG", tag="HUMAN_AGENT")
+        answer = await self._call(
+            "POST",
+            f"{self.config.page_id}/messages",
+            json=body,
+            publish=True,
+            refusal=_reply_refusal,
+        )
+        return _required_id(answer, "message_id")
 
     # ------------------------------------------------------------------ metrics
 
@@ -604,12 +739,15 @@ class FacebookPage:
         params: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
         files: Mapping[str, Any] | None = None,
+        json: Any = None,
         publish: bool = False,
+        refusal: Callable[[GraphErrorBody], ChannelError | None] | None = None,
     ) -> Any:
         """One Graph call, paced by the usage headers; returns the decoded JSON body.
 
         ``publish`` marks the call that creates a post on the Page: if its outcome is unknown
-        the error says so (``uncertain=True``).
+        the error says so (``uncertain=True``). ``refusal`` may turn a Graph error into the
+        caller's own first (a reply's refusals are about the citizen, not the channel).
         """
         wait = self._pacer.blocked_for()
         if wait > 0:
@@ -631,7 +769,7 @@ class FacebookPage:
             params = {**(params or {}), "appsecret_proof": proof}
         try:
             response = await self._http.request(
-                method, path, params=params, data=data, files=files, headers=headers
+                method, path, params=params, data=data, files=files, json=json, headers=headers
             )
         except httpx.TransportError as exc:
             uncertain = publish and was_sent(exc)
@@ -651,6 +789,9 @@ class FacebookPage:
             return body
         if error is None:
             raise http_error(response.status_code, publish=publish)
+        refused = refusal(error) if refusal is not None else None
+        if refused is not None:
+            raise refused
         retry_after = None
         if error.code in THROTTLE_CODES:
             retry_after = self._pacer.throttled(response.headers.get("retry-after"))
@@ -727,6 +868,10 @@ async def _prepare(blob: MediaBlob) -> MediaBlob:
     except LoaError as exc:
         raise ContentError(f"image {blob.filename}: {exc}", platform=PLATFORM) from None
     return MediaBlob(filename=blob.filename, mime=mime, data=data)
+
+
+def _reply_refusal(error: GraphErrorBody) -> ChannelError | None:
+    return reply_rejection(error.code, error.subcode, error.message)
 
 
 def _required_id(body: Any, key: str, *, uncertain: bool = True) -> str:

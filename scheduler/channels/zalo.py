@@ -22,8 +22,9 @@ refresh and one retry, then :class:`AuthError`.
 from __future__ import annotations
 
 import asyncio
+import json as jsonlib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 import httpx
 
 from content import infographic
+from content.inbox import Inbound
 from content.limits import nfc
 from scheduler.channels.base import (
     AuthError,
@@ -67,6 +69,7 @@ from scheduler.channels.zalo_errors import (
     http_error,
     to_channel_error,
 )
+from scheduler.channels.zalo_inbox import parse_row, reply_rejection
 from scheduler.channels.zalo_oauth import ZaloOAuthClient
 from scheduler.config import ZaloChannel
 
@@ -99,6 +102,11 @@ FIND_MARGIN = timedelta(minutes=10)
 #: reason (a 5xx, a timeout) is asked again at once. A look-up of a busy OA reads many pages,
 #: and one lost page would otherwise end the whole walk as "could not tell".
 READ_TRIES = 3
+#: Conversation reads answer at most 10 rows (count > 10 is -210, inbox.md §A8).
+CHAT_PAGE = 10
+#: A backfill reads at most this many pages of recent chats, and of each citizen's
+#: conversation: a guard against a list that never ends, not a limit met in practice.
+CHAT_MAX_PAGES = 500
 #: What to do when the OA's grant no longer works (the refresh token is dead or revoked).
 RECONSENT_ADVICE = (
     "an OA admin approves the app again (its permission link) and Loa gets the new refresh "
@@ -410,6 +418,79 @@ class ZaloOA:
             return _Slice(medias, len(raw), None)
         return _Slice(medias, len(raw), int(total))
 
+    # ------------------------------------------------------------------ citizens
+
+    async def fetch_inbound(self, since: datetime) -> list[Inbound]:
+        """Every message to and from citizens since ``since``, by API (the backfill).
+
+        ``listrecentchat`` (newest first, 10 a page, each row a message) names the citizens
+        who wrote; each one's ``conversation`` is then read back to ``since``, so a citizen
+        who sent several messages while the webhook was down loses none (inbox.md §A8).
+        """
+        records: list[Inbound] = []
+        citizens: list[str] = []
+        async for row in self._chat_rows("v2.0/oa/listrecentchat", {}, since):
+            record = parse_row(self.id, self.config.oa_id, row)
+            if record is not None:
+                records.append(record)
+                if record.citizen_id not in citizens:
+                    citizens.append(record.citizen_id or "")
+        for citizen in citizens:
+            if not citizen.isdigit():
+                continue  # an anonymous chat-widget visitor has no conversation to read
+            # user_id is a JSON number in this query (inbox.md §A4).
+            async for row in self._chat_rows(
+                "v2.0/oa/conversation", {"user_id": int(citizen)}, since
+            ):
+                record = parse_row(self.id, self.config.oa_id, row)
+                if record is not None:
+                    records.append(record)
+        return records
+
+    async def _chat_rows(
+        self, path: str, query: Mapping[str, Any], since: datetime
+    ) -> AsyncIterator[Mapping[str, Any]]:
+        """Rows of a newest-first conversation list, page by page, back to ``since``."""
+        floor = since.timestamp() * 1000
+        for page in range(CHAT_MAX_PAGES):
+            data = {**query, "offset": page * CHAT_PAGE, "count": CHAT_PAGE}
+            rows = await self._read(
+                path, params={"data": jsonlib.dumps(data)}, step=path.rsplit("/", 1)[-1]
+            )
+            rows = [r for r in (rows if isinstance(rows, list) else []) if isinstance(r, dict)]
+            older = False
+            for row in rows:
+                when = row.get("time")
+                if isinstance(when, int | float | str) and float(when or 0) < floor:
+                    older = True
+                    continue
+                yield row
+            if older or len(rows) < CHAT_PAGE:
+                return
+        log.warning("%s: %s still had rows after %d pages", self.id, path, CHAT_MAX_PAGES)
+
+    async def send_consultation(self, user_id: str, text: str) -> str:
+        """Answer a citizen with a consultation ("tư vấn") message; returns its message id.
+
+        Raises :class:`~scheduler.channels.inbound.ReplyRejected` when Zalo refuses it
+        because of the citizen (no interaction in 7 days, blocked, inactive...).
+        """
+        body = {"recipient": {"user_id": user_id}, "message": {"text": text}}
+        data = await self._call(
+            "POST",
+            "v3.0/oa/message/cs",
+            json=body,
+            step="reply",
+            publish=True,
+            refusal=reply_rejection,
+        )
+        message_id = str((data or {}).get("message_id") or "")
+        if not message_id:
+            raise TransientError(
+                "Zalo accepted the reply without a message id", uncertain=True, platform=PLATFORM
+            )
+        return message_id
+
     # ------------------------------------------------------------------ metrics and health
 
     async def fetch_metrics(self, remote_ids: Sequence[str]) -> Mapping[str, Mapping[str, float]]:
@@ -524,8 +605,12 @@ class ZaloOA:
         params: Mapping[str, str] | None = None,
         json: Any = None,
         publish: bool = False,
+        refusal: Callable[[int, Any], ChannelError | None] | None = None,
     ) -> Any:
-        """One OpenAPI call; returns ``data``. A refused token is refreshed once and retried."""
+        """One OpenAPI call; returns ``data``. A refused token is refreshed once and retried.
+
+        ``refusal`` may turn an error code into the caller's own error first (a reply's
+        refusals are about the citizen, not the channel)."""
         token = await self._access_token()
         code, message, data = await self._send(method, path, token, params, json, step, publish)
         if code in TOKEN_CODES:
@@ -536,6 +621,9 @@ class ZaloOA:
             return data
         if code == BEING_PROCESSED and step == "verify":
             raise _Pending()
+        refused = refusal(code, message) if refusal is not None else None
+        if refused is not None:
+            raise refused
         raise to_channel_error(code, message, now=self._clock(), step=step)
 
     async def _read(self, path: str, *, params: Mapping[str, str], step: str) -> Any:

@@ -1,0 +1,301 @@
+"""Zalo OA inbound: webhook signatures and events, conversation rows, reply refusals
+(shared/reference/inbox.md §A).
+
+* ``X-ZEvent-Signature`` is ``mac=`` + hex SHA-256 of ``app_id + body + timestamp +
+  OA secret key`` (§A3): a plain hash of a concatenation, not an HMAC; ``body`` the raw bytes
+  as received, ``timestamp`` the body's own ``timestamp`` field, the key the OA Secret Key of
+  the app's Webhook settings (not the app secret). Some senders omit ``mac=``: both accepted.
+* Zalo retries a delivery it could not make after 30 s, 5 min, 15 min, 30 min and 1 h with
+  the same body (§A2), so its ``timestamp`` may be two hours old: older than
+  :data:`MAX_AGE` is refused as stale.
+* Ids are per OA (``sender.id`` of a ``user_*`` event is the citizen's UID for that OA);
+  ``user_id_by_app`` names him for the app (§A4). Phones arrive as JSON numbers (§A4, §A6).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from content.inbox import Inbound
+from content.models import ThreadKind
+from scheduler.channels.base import ChannelError
+from scheduler.channels.inbound import (
+    REFUSED,
+    UNAVAILABLE,
+    WINDOW_CLOSED,
+    ReplyRejected,
+    Verdict,
+    WebhookItem,
+)
+from scheduler.channels.zalo_errors import PLATFORM
+
+SIGNATURE_HEADER = "x-zevent-signature"
+#: The last retry comes 2 h 5 min 30 s after the first attempt (§A2); a little margin.
+MAX_AGE = timedelta(hours=2, minutes=30)
+#: A timestamp this far ahead of our clock is not Zalo's.
+MAX_AHEAD = timedelta(minutes=10)
+#: Events the inbox keeps (others, e.g. seen and received receipts, are acknowledged only).
+MESSAGE_TYPES = (
+    "text",
+    "image",
+    "gif",
+    "link",
+    "audio",
+    "video",
+    "sticker",
+    "location",
+    "business_card",
+    "file",
+)
+INTERACTIONS = frozenset({"follow", "user_click_chatnow"})
+KEPT = frozenset(
+    {
+        *(f"user_send_{t}" for t in MESSAGE_TYPES),
+        *(f"anonymous_send_{t}" for t in MESSAGE_TYPES),
+        *(f"oa_send_{t}" for t in ("text", "image", "gif", "list", "file", "sticker")),
+        *INTERACTIONS,
+        "user_submit_info",
+        "user_withdraw",
+    }
+)
+#: Consultation-message refusals (§A7): out of the 7-day window; the citizen unreachable.
+WINDOW_CODES = frozenset({-230, -232})
+UNAVAILABLE_CODES = frozenset({-213, -217, -227, -244})
+#: listrecentchat/conversation row types (§A8) as message kinds.
+ROW_KINDS = {"photo": "image", "voice": "audio", "GIF": "gif", "links": "link"}
+
+
+@dataclass(frozen=True)
+class ZaloKeys:
+    """What the receiver checks a Zalo delivery for one OA with."""
+
+    oa_id: str
+    app_id: str
+    secret: str = field(repr=False)
+
+
+def signature(app_id: str, raw: bytes, timestamp: str, secret: str) -> str:
+    """The hex SHA-256 Zalo signs a delivery with (§A3)."""
+    return hashlib.sha256(app_id.encode() + raw + timestamp.encode() + secret.encode()).hexdigest()
+
+
+def receive(raw: bytes, header: str | None, oas: Mapping[str, ZaloKeys], now: datetime) -> Verdict:
+    """Check one delivery and say what to store.
+
+    403 for an unsigned, forged (no configured OA's key gives its signature) or stale
+    delivery, or one whose body is not Zalo's JSON (the signature cannot be checked without
+    its ``app_id`` and ``timestamp``); 200 otherwise, with the event to store unless it is
+    one the inbox does not keep.
+    """
+    if not header:
+        return Verdict(403, "no X-ZEvent-Signature")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return Verdict(403, "body is not JSON")
+    if not isinstance(body, dict):
+        return Verdict(403, "body is not a JSON object")
+    app_id = _text(body.get("app_id"))
+    stamp = _text(body.get("timestamp"))
+    given = header.strip().lower().removeprefix("mac=").strip()
+    oa_id = oa_of(body)
+    candidates = [
+        (cid, keys)
+        for cid, keys in oas.items()
+        if keys.app_id == app_id and (not oa_id or keys.oa_id == oa_id)
+    ]
+    channel = next(
+        (
+            cid
+            for cid, keys in candidates
+            if hmac.compare_digest(given, signature(app_id, raw, stamp, keys.secret))
+        ),
+        None,
+    )
+    if channel is None:
+        return Verdict(403, f"signature does not match (app {app_id}, OA {oa_id or '?'})")
+    when = ms_time(stamp)
+    if when is None:
+        return Verdict(403, "no usable timestamp")
+    if when < now - MAX_AGE or when > now + MAX_AHEAD:
+        return Verdict(403, f"stale timestamp {when.isoformat()}")
+    event = _text(body.get("event_name"))
+    if event not in KEPT:
+        return Verdict(200, f"{event or 'unnamed event'} not kept")
+    return Verdict(200, event, (WebhookItem(channel, event_id(body), when, raw),))
+
+
+def oa_of(body: Mapping[str, Any]) -> str:
+    """The OA an event is about: the recipient of a citizen's message, the sender of the OA's
+    own, else ``oa_id`` ("" when Zalo names none, e.g. a withdrawal for an unlinked app)."""
+    event = _text(body.get("event_name"))
+    if event.startswith(("user_send_", "anonymous_send_", "user_submit_info")):
+        return _text(_dict(body.get("recipient")).get("id"))
+    if event.startswith("oa_send_"):
+        return _text(_dict(body.get("sender")).get("id"))
+    return _text(body.get("oa_id"))
+
+
+def event_id(body: Mapping[str, Any]) -> str:
+    """The event's own id: its message id, else its name, time and citizen (§G)."""
+    msg_id = _text(_dict(body.get("message")).get("msg_id"))
+    if msg_id:
+        return f"msg:{msg_id}"
+    who = (
+        _text(_dict(body.get("sender")).get("id"))
+        or _text(_dict(body.get("follower")).get("id"))
+        or _text(body.get("user_id"))
+        or _text(body.get("user_id_by_app"))
+    )
+    return f"{_text(body.get('event_name'))}:{_text(body.get('timestamp'))}:{who}"
+
+
+def parse_event(channel: str, payload: bytes, *, scope: Sequence[str] = ()) -> list[Inbound]:
+    """A stored event as inbox records (``scope``: the channels of the app, for a withdrawal
+    that names no OA)."""
+    body = json.loads(payload)
+    event = _text(body.get("event_name"))
+    when = ms_time(_text(body.get("timestamp"))) or datetime.now(UTC)
+    by_app = _text(body.get("user_id_by_app")) or None
+    base: dict[str, Any] = dict(channel=channel, kind=ThreadKind.ZALO_CHAT, occurred_at=when)
+    if event == "user_withdraw":
+        return [
+            Inbound(
+                **base,
+                event="withdraw",
+                citizen_id=_text(body.get("user_id")) or None,
+                citizen_alt_id=by_app,
+                scope=tuple(scope) if not _text(body.get("oa_id")) else (),
+            )
+        ]
+    if event in INTERACTIONS:
+        who = _text(_dict(body.get("follower")).get("id")) or _text(body.get("user_id"))
+        return [Inbound(**base, event="interaction", citizen_id=who, citizen_alt_id=by_app)]
+    if event == "user_submit_info":
+        info = {k: _text(v) for k, v in _dict(body.get("info")).items() if v not in (None, "")}
+        return [
+            Inbound(
+                **base,
+                event="info",
+                citizen_id=_text(_dict(body.get("sender")).get("id")),
+                citizen_alt_id=by_app,
+                citizen_name=info.get("name"),
+                info=info,
+            )
+        ]
+    message = _dict(body.get("message"))
+    sender, recipient = _dict(body.get("sender")), _dict(body.get("recipient"))
+    outbound = event.startswith("oa_send_")
+    if outbound:
+        citizen = _text(recipient.get("id"))
+    elif event.startswith("anonymous_send_"):
+        citizen = "anon:" + _text(sender.get("id"))
+    else:
+        citizen = _text(sender.get("id"))
+    kind = event.rsplit("_", 1)[-1]
+    return [
+        Inbound(
+            **base,
+            event="message",
+            citizen_id=citizen,
+            citizen_alt_id=by_app,
+            direction="out" if outbound else "in",
+            platform_id=_text(message.get("msg_id")) or None,
+            message_kind=kind,
+            text=_text(message.get("text")) or None,
+            attachments=tuple(_attachment(a) for a in message.get("attachments") or []),
+            reply_to=_text(message.get("quote_msg_id")) or None,
+            native_by=_text(sender.get("admin_id")) or None,
+        )
+    ]
+
+
+def parse_row(channel: str, oa_id: str, row: Mapping[str, Any]) -> Inbound | None:
+    """One ``listrecentchat``/``conversation`` row (§A8) as an inbox record; None without
+    an id. ``src`` 1 is the citizen writing, 0 the OA."""
+    message_id = _text(row.get("message_id"))
+    when = ms_time(_text(row.get("time")))
+    if not message_id or when is None:
+        return None
+    inbound = _text(row.get("src")) == "1"
+    citizen = _text(row.get("from_id") if inbound else row.get("to_id"))
+    if not citizen or citizen == oa_id:
+        return None
+    kind = _text(row.get("type")) or "text"
+    attachment = {
+        k: _text(row[k])
+        for k in ("url", "thumb", "description", "links", "location")
+        if row.get(k) not in (None, "", [])
+    }
+    return Inbound(
+        channel=channel,
+        kind=ThreadKind.ZALO_CHAT,
+        event="message",
+        occurred_at=when,
+        citizen_id=citizen,
+        citizen_name=(_text(row.get("from_display_name")) or None) if inbound else None,
+        direction="in" if inbound else "out",
+        platform_id=message_id,
+        message_kind=ROW_KINDS.get(kind, kind.lower()),
+        text=(_text(row.get("message")) or None) if kind == "text" else None,
+        attachments=(attachment,) if attachment else (),
+        source="backfill",
+    )
+
+
+def reply_rejection(code: int, message: Any) -> ChannelError | None:
+    """The refusal of a consultation message, when ``code`` is about the citizen (§A7)."""
+    text = str(message or "no message")
+    if code in WINDOW_CODES:
+        return ReplyRejected(WINDOW_CLOSED, text, code=code, platform=PLATFORM)
+    if code in UNAVAILABLE_CODES:
+        return ReplyRejected(UNAVAILABLE, text, code=code, platform=PLATFORM)
+    if code in (-201, -210, -233):
+        return ReplyRejected(REFUSED, text, code=code, platform=PLATFORM)
+    return None
+
+
+def ms_time(value: str) -> datetime | None:
+    """Epoch milliseconds (a string or number, as Zalo sends them) as aware UTC."""
+    try:
+        millis = int(float(value))
+    except (TypeError, ValueError):
+        return None
+    if millis <= 0:
+        return None
+    return datetime.fromtimestamp(millis / 1000, UTC)
+
+
+def _attachment(raw: Any) -> dict[str, Any]:
+    item = _dict(raw)
+    payload = _dict(item.get("payload"))
+    out: dict[str, Any] = {"type": _text(item.get("type"))}
+    for key in ("url", "thumbnail", "description", "name", "size", "id"):
+        if payload.get(key) not in (None, ""):
+            out[key] = _text(payload[key])
+    coordinates = _dict(payload.get("coordinates"))
+    if coordinates:
+        out["latitude"] = _text(coordinates.get("latitude"))
+        out["longitude"] = _text(coordinates.get("longitude"))
+    return out
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    """Any id, phone or time as text: Zalo sends some as JSON numbers (§A4)."""
+    if value is None or isinstance(value, bool):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value).strip()

@@ -1,0 +1,260 @@
+"""`loa inbox ...`: citizens' tips, questions and comments; a thin layer over content.inbox.
+
+Who may see and do what, every state change and every audit row live in
+:class:`content.inbox.Inbox`; replies go out through the channel's client
+(:mod:`scheduler.inbox_reply`). Listing shows no personal data; ``show`` opens the thread
+(audited: who read which tip).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from content.inbox import PRIVATE, PUBLIC, TAGS, Inbox, ThreadFilter, ThreadSummary
+from content.inbox_json import summary_json, thread_json
+from content.models import ThreadState
+from content.times import local_text, utcnow
+from scheduler.channels import build_channel
+from scheduler.cli.common import Context, print_json, subcommand_parent
+from scheduler.inbox_jobs import inbox_sealer
+from scheduler.inbox_reply import send_reply
+
+#: How a window rule reads in a table.
+RULES = {
+    "zalo_7d": "Zalo 7 d",
+    "messenger_24h": "Messenger 24 h",
+    "messenger_human_agent_7d": "Human Agent 7 d",
+    "private_reply_7d": "private reply 7 d",
+    "none": "-",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``inbox`` and its subcommands."""
+    inbox = subparsers.add_parser(
+        "inbox",
+        parents=[subcommand_parent()],
+        help="citizens' messages and comments: list, read, answer, assign, tag, close",
+    )
+    sub = inbox.add_subparsers(title="inbox commands", metavar="ACTION", required=True)
+    parent = subcommand_parent()
+
+    ls = sub.add_parser("list", parents=[parent], help="threads (no personal data shown)")
+    ls.add_argument("--state", action="append", choices=[s.value for s in ThreadState], default=[])
+    ls.add_argument("--channel", action="append", default=[], metavar="ID", help="channel or group")
+    ls.add_argument("--tag", choices=TAGS)
+    ls.add_argument("--assigned-to", metavar="USER")
+    ls.add_argument("--mine", action="store_true", help="threads assigned to me")
+    ls.add_argument("--unit", metavar="GROUP")
+    ls.add_argument("--waiting", action="store_true", help="a citizen waits for an answer")
+    ls.add_argument("--overdue", action="store_true", help="past the office's response target")
+    ls.add_argument("--limit", type=int)
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls.set_defaults(handler=run_list)
+
+    show = sub.add_parser(
+        "show", parents=[parent], help="open a thread: the citizen and every message (audited)"
+    )
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.set_defaults(handler=run_show)
+
+    reply = sub.add_parser(
+        "reply",
+        parents=[parent],
+        help="answer the citizen (Zalo consultation message, Messenger, or a comment reply)",
+    )
+    reply.add_argument("id", type=int)
+    reply.add_argument("--text", required=True, help="the answer ('-' reads standard input)")
+    how = reply.add_mutually_exclusive_group()
+    how.add_argument(
+        "--private", action="store_true", help="comments: answer in Messenger (once, 7 days)"
+    )
+    how.add_argument("--public", action="store_true", help="comments: answer under the comment")
+    reply.add_argument(
+        "--to", type=int, metavar="MESSAGE_ID", help="comments: the comment to answer"
+    )
+    reply.add_argument("--json", action="store_true", help="machine-readable output")
+    reply.set_defaults(handler=run_reply)
+
+    assign = sub.add_parser("assign", parents=[parent], help="give a thread to an officer or unit")
+    assign.add_argument("id", type=int)
+    assign.add_argument("--to", metavar="USER", help="the officer (approvers assign others)")
+    assign.add_argument("--unit", metavar="GROUP", help="a channel group holding the channel")
+    assign.add_argument("--json", action="store_true", help="machine-readable output")
+    assign.set_defaults(handler=run_assign)
+
+    tag = sub.add_parser("tag", parents=[parent], help=f"tag a thread ({', '.join(TAGS)})")
+    tag.add_argument("id", type=int)
+    tag.add_argument("tags", nargs="*", metavar="TAG")
+    tag.add_argument("--remove", action="append", default=[], metavar="TAG")
+    tag.add_argument("--json", action="store_true", help="machine-readable output")
+    tag.set_defaults(handler=run_tag)
+
+    close = sub.add_parser("close", parents=[parent], help="close a thread")
+    close.add_argument("id", type=int)
+    close.add_argument("--json", action="store_true", help="machine-readable output")
+    close.set_defaults(handler=run_close)
+
+    counts = sub.add_parser("counts", parents=[parent], help="threads per unit or channel")
+    counts.add_argument("--by", choices=("unit", "channel"), default="unit")
+    counts.add_argument("--json", action="store_true", help="machine-readable output")
+    counts.set_defaults(handler=run_counts)
+
+
+def _inbox(ctx: Context) -> Inbox:
+    engine = ctx.engine
+    return Inbox(
+        engine,
+        ctx.config.directory(),
+        inbox_sealer(engine, ctx.config),
+        access=ctx.access,
+        settings=ctx.config.inbox.settings(ctx.config.channels),
+    )
+
+
+def _tz(ctx: Context) -> ZoneInfo:
+    return ctx.config.directory().office.timezone
+
+
+def _line(s: ThreadSummary, tz: ZoneInfo, now: datetime) -> str:
+    owner = s.assignee or s.unit or "-"
+    due = "-"
+    if s.response_due_at is not None:
+        due = local_text(s.response_due_at, tz) + (" LATE" if s.overdue(now) else "")
+    window = RULES.get(s.window.rule, s.window.rule)
+    if s.window.closes_at is not None:
+        shut = "" if s.window.is_open(now) else " closed"
+        window += f" until {local_text(s.window.closes_at, tz)}{shut}"
+    tags = ",".join(s.tags) or "-"
+    return (
+        f"{s.id:>5}  {s.channel:<14} {s.kind:<10} {s.state:<9} {owner:<14} {tags:<18} "
+        f"in {s.messages_in:<3} out {s.messages_out:<3} answer by {due:<22} window {window}"
+    )
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Threads the person may see, those waiting longest first."""
+    ctx = Context(args)
+    box = _inbox(ctx)
+    channels = tuple(ctx.config.directory().expand(args.channel)) if args.channel else ()
+    wanted = ThreadFilter(
+        states=tuple(args.state),
+        channels=channels,
+        tag=args.tag,
+        assignee=ctx.actor if args.mine else args.assigned_to,
+        unit=args.unit,
+        waiting=args.waiting,
+        overdue=args.overdue,
+        limit=args.limit,
+    )
+    now = utcnow()
+    tz = _tz(ctx)
+    summaries = box.threads(wanted)
+    if args.json:
+        print_json([summary_json(s, tz, now) for s in summaries])
+        return 0
+    if not summaries:
+        print("no threads")
+    for s in summaries:
+        print(_line(s, tz, now))
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    """Open one thread (the reading is audited)."""
+    ctx = Context(args)
+    view = _inbox(ctx).thread(args.id)
+    tz = _tz(ctx)
+    now = utcnow()
+    if args.json:
+        print_json(thread_json(view, tz, now))
+        return 0
+    print(_line(view.summary, tz, now))
+    citizen = view.citizen_name or "(name not known)"
+    if view.summary.withdrawn:
+        citizen = "(withdrew consent: data deleted)"
+    elif view.summary.purged:
+        citizen = "(data deleted after the retention period)"
+    print(f"citizen: {citizen}")
+    for key, value in view.citizen_info.items():
+        print(f"  {key}: {value}")
+    for m in view.messages:
+        who = "citizen" if m.direction == "in" else (m.author or "page/OA (natively)")
+        mode = f" [{m.reply_mode}]" if m.reply_mode and m.reply_mode != "message" else ""
+        state = "" if m.state in ("received", "sent") else f" ({m.state}: {m.error_message})"
+        text = "(deleted)" if m.purged else (m.text or "")
+        extra = "".join(f" <{a.get('type', 'file')} {a.get('url', '')}>" for a in m.attachments)
+        print(f"  #{m.id} {local_text(m.occurred_at, tz)} {who}{mode}{state}: {text}{extra}")
+    return 0
+
+
+def run_reply(args: argparse.Namespace) -> int:
+    """Record the reply, send it through the channel's client, settle it."""
+    ctx = Context(args)
+    box = _inbox(ctx)
+    text = sys.stdin.read() if args.text == "-" else args.text
+    mode = PRIVATE if args.private else PUBLIC if args.public else None
+    plan = box.begin_reply(args.id, text, mode=mode, to=args.to)
+    client = build_channel(plan.channel, ctx.config, engine=ctx.engine)
+
+    async def send() -> ThreadSummary:
+        try:
+            return await send_reply(box, client, plan)
+        finally:
+            await client.aclose()
+
+    summary = asyncio.run(send())
+    if args.json:
+        print_json(summary_json(summary, _tz(ctx), utcnow()))
+        return 0
+    how = {"private": "privately, in Messenger", "public": "under the comment"}.get(plan.mode, "")
+    print(f"thread {summary.id}: answered {how}".rstrip() + f"; it is {summary.state}")
+    return 0
+
+
+def _changed(ctx: Context, args: argparse.Namespace, summary: ThreadSummary) -> int:
+    if args.json:
+        print_json(summary_json(summary, _tz(ctx), utcnow()))
+    else:
+        print(_line(summary, _tz(ctx), utcnow()))
+    return 0
+
+
+def run_assign(args: argparse.Namespace) -> int:
+    """Give a thread to an officer and/or a unit."""
+    ctx = Context(args)
+    return _changed(ctx, args, _inbox(ctx).assign(args.id, officer=args.to, unit=args.unit))
+
+
+def run_tag(args: argparse.Namespace) -> int:
+    """Add (and remove) tags."""
+    ctx = Context(args)
+    return _changed(ctx, args, _inbox(ctx).tag(args.id, add=args.tags, remove=args.remove))
+
+
+def run_close(args: argparse.Namespace) -> int:
+    """Close a thread."""
+    ctx = Context(args)
+    return _changed(ctx, args, _inbox(ctx).close(args.id))
+
+
+def run_counts(args: argparse.Namespace) -> int:
+    """Threads per unit (or channel): by state, waiting, overdue."""
+    ctx = Context(args)
+    counts = _inbox(ctx).counts(by=args.by)
+    if args.json:
+        print_json({key: value.as_dict() for key, value in counts.items()})
+        return 0
+    if not counts:
+        print("no threads")
+    for key, c in counts.items():
+        print(
+            f"{key:<16} open {c.open:<4} assigned {c.assigned:<4} answered {c.answered:<4} "
+            f"closed {c.closed:<4} waiting {c.waiting:<4} overdue {c.overdue}"
+        )
+    return 0

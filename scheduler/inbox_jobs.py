@@ -1,0 +1,182 @@
+"""The inbox's unattended work: stored webhook events into threads, backfill by API, purges.
+
+* :class:`EventProcessor` turns stored webhook events (:mod:`content.inbox_events`) into
+  threads and messages through :func:`content.inbox.ingest`, in batches, each batch one
+  transaction. The receiver runs it right after storing; the daemon runs it too, so nothing
+  waits when the receiver stopped between storing and processing.
+* :func:`backfill` asks each channel for its conversations since the last complete fetch
+  (minus a margin), so what a webhook never delivered (the receiver down through the
+  platform's retries, Zalo's webhook disabled, Meta's app unsubscribed) arrives anyway; the
+  messages' own ids keep each one once.
+* :func:`purge` deletes citizens' data past the retention period, and old events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from content import inbox_events
+from content.db import session_scope
+from content.inbox import Inbound, IngestOutcome, PurgeOutcome, ingest, purge_expired
+from content.models import InboundEvent
+from content.sealed import Sealer
+from content.times import utcnow
+from scheduler.channels import facebook_inbox, zalo_inbox
+from scheduler.channels.base import Channel, ChannelError
+from scheduler.channels.credentials import check_fingerprint, resolve_key
+from scheduler.config import Config, ZaloChannel
+
+log = logging.getLogger("loa.inbox")
+
+#: Events processed per transaction: short enough that a receiver storing at the same time
+#: (SQLite has one writer) is never kept waiting long.
+BATCH = 50
+#: A backfill reads again this far before the last complete fetch: a message the platform
+#: dated just before it may have become visible just after.
+BACKFILL_MARGIN = timedelta(minutes=10)
+#: The daemon's job names.
+PROCESS_EVERY_SECONDS = 30.0
+PURGE_EVERY_SECONDS = 3600.0
+
+
+def inbox_sealer(engine: Engine, config: Config) -> Sealer:
+    """The sealer of citizens' data: the database's credential key (checked against the
+    fingerprint the database recorded, so another key stops here with one line)."""
+    key = resolve_key(engine, config.office.credential_key_file)
+    check_fingerprint(engine, key)
+    return Sealer(key.value)
+
+
+@dataclass
+class EventProcessor:
+    """Stored webhook events into the inbox."""
+
+    engine: Engine
+    config: Config
+    sealer: Sealer
+    clock: Callable[[], datetime] = utcnow
+    #: Zalo app id -> its channels (a withdrawal naming no OA applies to all of them).
+    _apps: dict[str, list[str]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        apps: dict[str, list[str]] = defaultdict(list)
+        for cid, channel in self.config.channels.items():
+            if isinstance(channel, ZaloChannel):
+                apps[channel.app_id].append(cid)
+        self._apps = dict(apps)
+
+    def run(self, *, limit: int | None = None) -> IngestOutcome:
+        """Process waiting events, a batch per transaction, until none waits (or ``limit``)."""
+        total = IngestOutcome()
+        processed = 0
+        while limit is None or processed < limit:
+            count, outcome = self.run_batch()
+            total.add(outcome)
+            processed += count
+            if count < BATCH:
+                break
+        return total
+
+    def run_batch(self) -> tuple[int, IngestOutcome]:
+        """One transaction: the oldest waiting events, processed; returns how many."""
+        now = self.clock()
+        outcome = IngestOutcome()
+        with session_scope(self.engine) as session:
+            events = inbox_events.claim(session, BATCH)
+            for event in events:
+                try:
+                    records = self.parse(event)
+                except Exception as exc:  # a body Loa cannot read: kept aside, never lost
+                    log.warning("inbox event %s not readable: %s", event.id, type(exc).__name__)
+                    inbox_events.failed(event, now, f"{type(exc).__name__}: {exc}")
+                    session.add(event)
+                    continue
+                outcome.add(ingest(session, self.sealer, records, now=now))
+                inbox_events.done(event, now)
+                session.add(event)
+        return len(events), outcome
+
+    def parse(self, event: InboundEvent) -> list[Inbound]:
+        """The inbox records of one stored event (the platform module reads its body)."""
+        body = self.sealer.open_bytes(event.body_enc or "")
+        channel = event.channel or ""
+        if event.platform == zalo_inbox.PLATFORM:
+            zalo = self.config.channels.get(channel)
+            scope = self._apps.get(zalo.app_id, []) if isinstance(zalo, ZaloChannel) else []
+            return zalo_inbox.parse_event(channel, body, scope=scope)
+        return facebook_inbox.parse_event(channel, body)
+
+
+@dataclass(frozen=True)
+class BackfillResult:
+    """What one channel's backfill found, or why it could not."""
+
+    channel: str
+    outcome: IngestOutcome | None
+    error: str | None = None
+
+
+async def backfill(
+    engine: Engine,
+    config: Config,
+    sealer: Sealer,
+    channels: Mapping[str, Channel],
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> list[BackfillResult]:
+    """Fetch each channel's conversations since its last complete fetch and merge them in.
+
+    A channel whose fetch fails keeps its cursor (the next run asks for the same period
+    again); the others go on.
+    """
+    results = []
+    lookback = timedelta(days=config.inbox.backfill_days)
+    for cid, client in channels.items():
+        fetch = getattr(client, "fetch_inbound", None)
+        if fetch is None or cid not in config.channels:
+            continue
+        started = clock()
+        known = await asyncio.to_thread(inbox_events.cursor, engine, cid)
+        since = known - BACKFILL_MARGIN if known is not None else started - lookback
+        try:
+            records = await fetch(since)
+        except ChannelError as exc:
+            log.warning("inbox backfill of %s: %s", cid, exc.message)
+            results.append(BackfillResult(cid, None, exc.message))
+            continue
+
+        def merge(found: list[Inbound] = records) -> IngestOutcome:
+            with session_scope(engine) as session:
+                return ingest(session, sealer, found, now=clock())
+
+        outcome = await asyncio.to_thread(merge)
+        await asyncio.to_thread(inbox_events.advance_cursor, engine, cid, started, now=clock())
+        if outcome.messages:
+            log.info(
+                "inbox backfill of %s: %d messages webhooks had not delivered",
+                cid,
+                outcome.messages,
+            )
+        results.append(BackfillResult(cid, outcome))
+    return results
+
+
+def purge(engine: Engine, config: Config, *, now: datetime) -> PurgeOutcome:
+    """Citizens' data past ``[inbox] retention_days``, and processed webhook events."""
+    retention = timedelta(days=config.inbox.retention_days)
+    done = purge_expired(engine, now=now, retention=retention)
+    inbox_events.purge(engine, now=now, retention=retention)
+    if done.messages or done.threads:
+        log.info(
+            "inbox retention: %d messages and %d citizens' details deleted",
+            done.messages,
+            done.threads,
+        )
+    return done

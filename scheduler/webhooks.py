@@ -1,0 +1,315 @@
+"""The webhook receiver (``loa webhooks serve``): citizens' messages and comments, pushed by
+Zalo and Meta, stored before they are acknowledged and processed after.
+
+Two paths, each with its platform's contract (shared/reference/inbox.md):
+
+* ``/webhooks/zalo`` (POST): ``X-ZEvent-Signature`` checked with the OA's secret key, the
+  body's timestamp no older than Zalo's retries (:mod:`scheduler.channels.zalo_inbox`);
+* ``/webhooks/facebook``: Meta's verification GET (``hub.*``) and POSTs signed with
+  ``X-Hub-Signature-256`` over the raw body (:mod:`scheduler.channels.facebook_inbox`).
+
+A forged, unsigned or stale request gets 403 and nothing is stored. A good one is stored
+(sealed, under a keyed hash of the platform's event id, so a retry is a no-op) and only then
+answered 200; Zalo wants that within 2 seconds. Writes are grouped: the requests that arrive
+while one transaction commits go together in the next, so a burst costs a few commits, not
+one per event. After each write a worker turns the events into threads and messages
+(:class:`scheduler.inbox_jobs.EventProcessor`); the daemon does the same for anything left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import uvicorn
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from content import inbox_events
+from content.errors import LoaError
+from content.sealed import Sealer
+from content.times import utcnow
+from scheduler.channels import facebook_inbox, zalo_inbox
+from scheduler.channels.http import register_secret
+from scheduler.channels.inbound import Verdict
+from scheduler.config import Config, FacebookChannel, ZaloChannel
+from scheduler.inbox_jobs import EventProcessor
+
+log = logging.getLogger("loa.webhooks")
+
+ZALO_PATH = "/webhooks/zalo"
+FACEBOOK_PATH = "/webhooks/facebook"
+#: Meta batches up to 1,000 updates in one delivery; beyond this a body is refused (413).
+MAX_BODY = 8 * 1024 * 1024
+#: Events written in one transaction at most.
+WRITE_BATCH = 1000
+#: How long a request waits for its events to be stored before answering 503 (the platform
+#: then retries): below Meta's 20 s timeout.
+STORE_TIMEOUT = 10.0
+
+
+class WebhookConfigError(LoaError):
+    """The receiver cannot check any platform's signature: nothing is configured
+    (``webhooks_unconfigured``: ``path``)."""
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The secrets the receiver checks deliveries with, read once at start."""
+
+    zalo: dict[str, zalo_inbox.ZaloKeys] = field(default_factory=dict)
+    #: Page id -> channel id.
+    pages: dict[str, str] = field(default_factory=dict)
+    #: Facebook channel id -> its Meta app secret.
+    app_secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    verify_tokens: tuple[str, ...] = field(default=(), repr=False)
+
+    @classmethod
+    def from_config(cls, config: Config) -> Keys:
+        """Read every referenced secret now (a missing one is one line, exit 2)."""
+        zalo: dict[str, zalo_inbox.ZaloKeys] = {}
+        pages: dict[str, str] = {}
+        app_secrets: dict[str, str] = {}
+        tokens: list[str] = []
+        for cid, channel in config.channels.items():
+            if isinstance(channel, ZaloChannel) and channel.webhook_secret is not None:
+                secret = _read(channel.webhook_secret.resolve())
+                zalo[cid] = zalo_inbox.ZaloKeys(channel.oa_id, channel.app_id, secret)
+            if isinstance(channel, FacebookChannel):
+                pages[channel.page_id] = cid
+                if channel.app_secret is not None:
+                    app_secrets[cid] = _read(channel.app_secret.resolve())
+                if channel.verify_token is not None:
+                    tokens.append(_read(channel.verify_token.resolve()))
+        if not zalo and not app_secrets:
+            raise WebhookConfigError("webhooks_unconfigured", path=str(config.path))
+        return cls(zalo, pages, app_secrets, tuple(dict.fromkeys(tokens)))
+
+
+def _read(secret: str) -> str:
+    register_secret(secret)  # masked in every log line from now on
+    return secret
+
+
+@dataclass
+class _Pending:
+    events: list[inbox_events.RawEvent]
+    done: asyncio.Future[int]
+
+
+class Receiver:
+    """The Starlette app of ``loa webhooks serve``, with its writer and processing worker."""
+
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine,
+        sealer: Sealer,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        keys: Keys | None = None,
+        process: bool = True,
+    ) -> None:
+        self.config = config
+        self.engine = engine
+        self.sealer = sealer
+        self.clock = clock
+        self.keys = keys or Keys.from_config(config)
+        self.process = process
+        self.processor = EventProcessor(engine, config, sealer, clock=clock)
+        self._queue: asyncio.Queue[_Pending] | None = None
+        self._wake: asyncio.Event | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.app = Starlette(
+            routes=[
+                Route(ZALO_PATH, self.zalo, methods=["POST"]),
+                Route(FACEBOOK_PATH, self.facebook, methods=["GET", "POST"]),
+            ],
+            lifespan=self._lifespan,
+        )
+
+    # --- the two paths
+
+    async def zalo(self, request: Request) -> Response:
+        """A Zalo OA event."""
+        raw = await _body(request)
+        if raw is None:
+            return PlainTextResponse("too large", status_code=413)
+        header = request.headers.get(zalo_inbox.SIGNATURE_HEADER)
+        verdict = zalo_inbox.receive(raw, header, self.keys.zalo, self.clock())
+        return await self._settle("zalo", verdict, zalo_inbox.PLATFORM)
+
+    async def facebook(self, request: Request) -> Response:
+        """Meta's verification handshake (GET) or a Page event delivery (POST)."""
+        if request.method == "GET":
+            status, text = facebook_inbox.handshake(
+                dict(request.query_params), self.keys.verify_tokens
+            )
+            if status != 200:
+                log.warning("facebook webhook handshake refused (wrong verify token)")
+            return PlainTextResponse(text, status_code=status)
+        raw = await _body(request)
+        if raw is None:
+            return PlainTextResponse("too large", status_code=413)
+        header = request.headers.get(facebook_inbox.SIGNATURE_HEADER)
+        verdict = facebook_inbox.receive(
+            raw, header, self.keys.pages, self.keys.app_secrets, self.clock()
+        )
+        return await self._settle("facebook", verdict, "facebook")
+
+    async def _settle(self, name: str, verdict: Verdict, platform: str) -> Response:
+        if verdict.status != 200:
+            # The reason names ids and times, never what a citizen wrote.
+            log.warning("%s webhook refused (%d): %s", name, verdict.status, verdict.reason)
+            return PlainTextResponse(
+                "forbidden" if verdict.status == 403 else "bad request", status_code=verdict.status
+            )
+        if verdict.items:
+            events = [
+                inbox_events.RawEvent(
+                    platform, item.channel, item.event_id, item.occurred_at, item.payload
+                )
+                for item in verdict.items
+            ]
+            try:
+                await asyncio.wait_for(self._store(events), STORE_TIMEOUT)
+            except Exception as exc:  # not stored: the platform must deliver it again
+                log.error("%s webhook not stored (%s): answering 503", name, type(exc).__name__)
+                return PlainTextResponse("not stored", status_code=503)
+        return PlainTextResponse("ok")
+
+    # --- grouped writes
+
+    async def _store(self, events: list[inbox_events.RawEvent]) -> int:
+        if self._queue is None:  # not started through the lifespan (a bare ASGI call)
+            return await asyncio.to_thread(self._write, events)
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(events, done))
+        return await done
+
+    def _write(self, events: list[inbox_events.RawEvent]) -> int:
+        return inbox_events.store(self.engine, self.sealer, events, now=self.clock())
+
+    async def _writer(self) -> None:
+        assert self._queue is not None
+        while True:
+            batch = [await self._queue.get()]
+            size = len(batch[0].events)
+            while size < WRITE_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+                size += len(batch[-1].events)
+            events = [event for pending in batch for event in pending.events]
+            try:
+                stored = await asyncio.to_thread(self._write, events)
+            except Exception as exc:
+                for pending in batch:
+                    if not pending.done.done():
+                        pending.done.set_exception(exc)
+                continue
+            for pending in batch:
+                if not pending.done.done():
+                    pending.done.set_result(stored)
+            if stored and self._wake is not None:
+                self._wake.set()
+
+    async def _worker(self) -> None:
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                outcome = await asyncio.to_thread(self.processor.run)
+            except Exception as exc:  # the daemon (or the next wake) takes the events
+                log.warning("inbox processing failed: %s; retried later", type(exc).__name__)
+                await asyncio.sleep(1.0)
+                self._wake.set()
+                continue
+            if outcome.messages:
+                log.info("inbox: %d new messages", outcome.messages)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self._queue = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._tasks = [asyncio.create_task(self._writer())]
+        if self.process:
+            self._tasks.append(asyncio.create_task(self._worker()))
+            self._wake.set()  # events stored while no receiver processed them
+        try:
+            yield
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            self._tasks = []
+
+
+def make_server(
+    receiver: Receiver,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    log_level: str = "warning",
+) -> uvicorn.Server:
+    """A uvicorn server for ``receiver`` (not started): no access log (paths and addresses
+    only, but one line per event is noise at 500 a second)."""
+    return uvicorn.Server(
+        uvicorn.Config(
+            receiver.app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
+    )
+
+
+@contextlib.contextmanager
+def serving(receiver: Receiver, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve ``receiver`` in a thread for the duration (tests, benchmarks); yields its URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    server = make_server(receiver)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the webhook receiver did not start")
+            time.sleep(0.01)
+        yield f"http://{host}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+async def _body(request: Request) -> bytes | None:
+    """The raw body as received (the bytes the signature covers), None when too large."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
