@@ -414,6 +414,49 @@ CATALOGUE: dict[str, str] = {
         "no channel's webhooks can be verified: reference webhook_secret (the OA Secret Key) on "
         "Zalo channels, or app_secret and verify_token on Facebook channels, in {path}"
     ),
+    # --- scheduler.config (``where``: channels.toml:LINE: key; ``detail``: the parser's words)
+    "secret_env_unset": N_("environment variable {name} is not set"),
+    "config_not_found": N_("{path}: configuration file not found"),
+    "config_not_found_hint": N_("{path}: configuration file not found; pass --config PATH"),
+    "toml_invalid": N_("not valid TOML: {detail}"),
+    "config_unknown_table": N_("unknown table; expected one of {known}"),
+    "config_no_office": N_("missing [office] table (name, timezone, ...)"),
+    "config_no_channels": N_("no channels; add a [channels.ID] table"),
+    "channel_id_format": N_("channel ids use lowercase letters, digits, - and _"),
+    "channel_table": N_("expected a table [channels.ID]"),
+    "kind_missing": N_("missing; expected {known}"),
+    "kind_unknown": N_("unknown kind {kind!r}; expected {known}"),
+    "secret_inline": N_(
+        'inline secrets are not allowed; write {key} = {{ env = "NAME" }} '
+        'or {key} = {{ file = "path" }}'
+    ),
+    "secret_ref_format": N_('expected {{ env = "NAME" }} or {{ file = "path" }}, nothing else'),
+    "secret_file_missing": N_("secrets file {file} does not exist"),
+    "secret_file_mode": N_(
+        "secrets file {file} is readable by group or others (mode {mode}); run: chmod 600 {file}"
+    ),
+    "groups_table": N_("expected a table of name = [channel ids]"),
+    "group_is_channel": N_("group {name!r} has the same name as a channel"),
+    "group_list": N_("expected a list of channel ids"),
+    "group_unknown_channel": N_("unknown channel {name!r}; expected one of {known}"),
+    "expected_table": N_("expected a table"),
+    "key_missing": N_("missing; this key is required"),
+    "key_missing_doc": N_("missing; this key is required ({doc})"),
+    "key_unknown": N_("unknown key; expected one of {known}"),
+    "value_format": N_("{value!r} is not valid; expected {hint}"),
+    "value_gt": N_("{value!r} is too small: it must be more than {gt}"),
+    "value_ge": N_("{value!r} is too small: it must be at least {ge}"),
+    "value_lt": N_("{value!r} is too large: it must be less than {lt}"),
+    "value_le": N_("{value!r} is too large: it must be at most {le}"),
+    "value_int": N_("{value!r} is not a whole number"),
+    "value_number": N_("{value!r} is not a number"),
+    "value_bool": N_("{value!r} is not true or false"),
+    "value_text": N_("{value!r} is not text (put it in quotes)"),
+    "value_list": N_("{value!r} is not a list (write it in [ ])"),
+    "value_too_long": N_("{value!r} is too long: at most {max_length} characters"),
+    "value_choice": N_("{value!r} is not allowed; expected {expected}"),
+    "value_other": N_("{detail} (got {value!r})"),
+    "timezone_unknown": N_("unknown time zone {value!r}; expected e.g. Asia/Ho_Chi_Minh"),
     # --- files
     "file_unreadable": N_("{path}: cannot read: {reason}"),
     "file_unwritable": N_("cannot write {path}: {reason}"),
@@ -523,7 +566,18 @@ REPLY_RULE_WORDS = {
     "private_reply_7d": N_("a comment may be answered privately only within 7 days"),
     "window": N_("the platform's reply window has closed"),
 }
+#: What a config value should look like (scheduler.config, a value not matching its pattern).
+HINT_WORDS = {
+    "page_id": N_("the Page's numeric id"),
+    "oa_id": N_("the OA's numeric id"),
+    "app_id": N_("the Zalo app's numeric id"),
+    "url": N_("an http(s) URL"),
+    "graph_version": N_("a Graph API version like v26.0"),
+    "colour": N_("a colour like #b71c1c"),
+    "other": N_("a different format"),
+}
 WORD_PARAMS: dict[str, Mapping[str, str]] = {
+    "hint": HINT_WORDS,
     "state": POST_STATE_WORDS,
     "target": POST_STATE_WORDS,
     "dstate": DELIVERY_STATE_WORDS,

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from content.errors import LoaError
 from content.inbox import InboxSettings
+from content.messages import Notice, os_reason
 from content.office import (
     DEFAULT_TIMEZONE,
     FACEBOOK,
@@ -63,7 +64,7 @@ class SecretRef:
         if self.env:
             value = env.get(self.env)
             if not value:
-                raise ConfigError(f"{self.where}: environment variable {self.env} is not set")
+                raise ConfigError("secret_env_unset", where=self.where, name=self.env)
             return value.strip()
         assert self.file is not None
         _check_secret_file(self.file, self.where, must_exist=True)
@@ -108,9 +109,7 @@ class Office(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}; expected e.g. Asia/Ho_Chi_Minh"
-            ) from None
+            raise ValueError(Notice("timezone_unknown", value=value)) from None
         return value
 
     @field_validator("posting_slots")
@@ -118,7 +117,7 @@ class Office(_Strict):
     def _slots(cls, value: list[str]) -> list[str]:
         for slot in value:
             if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", slot):
-                raise ValueError(f"{slot!r} is not a time of day; expected HH:MM")
+                raise ValueError(Notice("slot_format", text=slot))
         return sorted(set(value))
 
 
@@ -256,8 +255,9 @@ def find_config(explicit: str | None = None, environ: dict[str, str] | None = No
     chosen = explicit or env.get("LOA_CONFIG") or DEFAULT_CONFIG
     path = Path(chosen).expanduser()
     if not path.is_file():
-        hint = "" if explicit or env.get("LOA_CONFIG") else "; pass --config PATH"
-        raise ConfigError(f"{path}: configuration file not found{hint}")
+        if explicit or env.get("LOA_CONFIG"):
+            raise ConfigError("config_not_found", path=str(path))
+        raise ConfigError("config_not_found_hint", path=str(path))
     return path
 
 
@@ -266,40 +266,40 @@ def load(path: Path) -> Config:
     try:
         raw_text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+        raise ConfigError("file_unreadable", path=str(path), reason=os_reason(exc)) from None
     try:
         data = tomllib.loads(raw_text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
-            f"{path}:{_toml_error_line(exc)}: not valid TOML: {_toml_reason(exc)}"
+            "toml_invalid", where=f"{path}:{_toml_error_line(exc)}", detail=_toml_reason(exc)
         ) from None
     where = _Locator(path, raw_text)
     allowed = {"office", "channels", "groups", "media", "email", "inbox"}
     for key in data:
         if key not in allowed:
-            raise ConfigError(where.at((key,), f"unknown table; expected one of {_names(allowed)}"))
+            raise ConfigError("config_unknown_table", where=where.at((key,)), known=sorted(allowed))
     if "office" not in data:
-        raise ConfigError(f"{path}:1: office: missing [office] table (name, timezone, ...)")
+        raise ConfigError("config_no_office", where=f"{path}:1: office")
     office = _model(Office, data["office"], ("office",), where)
     if office.credential_key_file is not None:
         key_file = path.parent / office.credential_key_file.expanduser()  # absolute stays
         office = office.model_copy(update={"credential_key_file": key_file})
     channels_raw = data.get("channels", {})
     if not isinstance(channels_raw, dict) or not channels_raw:
-        raise ConfigError(where.at(("channels",), "no channels; add a [channels.ID] table"))
+        raise ConfigError("config_no_channels", where=where.at(("channels",)))
     channels: dict[str, Channel] = {}
     for cid, table in channels_raw.items():
         loc = ("channels", cid)
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", cid):
-            raise ConfigError(where.at(loc, "channel ids use lowercase letters, digits, - and _"))
+            raise ConfigError("channel_id_format", where=where.at(loc))
         if not isinstance(table, dict):
-            raise ConfigError(where.at(loc, "expected a table [channels.ID]"))
+            raise ConfigError("channel_table", where=where.at(loc))
         kind = table.get("kind")
         if kind is None:
-            raise ConfigError(where.at((*loc, "kind"), f"missing; expected {_names(KINDS)}"))
+            raise ConfigError("kind_missing", where=where.at((*loc, "kind")), known=sorted(KINDS))
         if kind not in KINDS:
             raise ConfigError(
-                where.at((*loc, "kind"), f"unknown kind {kind!r}; expected {_names(KINDS)}")
+                "kind_unknown", where=where.at((*loc, "kind")), kind=kind, known=sorted(KINDS)
             )
         fields = _secrets(table, loc, where, path.parent)
         model: type[_Strict] = FacebookChannel if kind == FACEBOOK else ZaloChannel
@@ -337,13 +337,7 @@ def _secrets(
         value = fields[key]
         here = (*loc, key)
         if not isinstance(value, dict):
-            raise ConfigError(
-                where.at(
-                    here,
-                    f'inline secrets are not allowed; write {key} = {{ env = "NAME" }} '
-                    f'or {key} = {{ file = "path" }}',
-                )
-            )
+            raise ConfigError("secret_inline", where=where.at(here), key=key)
         if set(value) == {"env"} and isinstance(value["env"], str) and value["env"]:
             fields[key] = SecretRef(env=value["env"], where=where.at(here))
         elif set(value) == {"file"} and isinstance(value["file"], str) and value["file"]:
@@ -352,9 +346,7 @@ def _secrets(
             _check_secret_file(file, where.at(here), must_exist=False)
             fields[key] = SecretRef(file=file, where=where.at(here))
         else:
-            raise ConfigError(
-                where.at(here, 'expected { env = "NAME" } or { file = "path" }, nothing else')
-            )
+            raise ConfigError("secret_ref_format", where=where.at(here))
     return fields
 
 
@@ -363,29 +355,31 @@ def _check_secret_file(file: Path, where: str, *, must_exist: bool) -> None:
         mode = file.stat().st_mode
     except FileNotFoundError:
         if must_exist:
-            raise ConfigError(f"{where}: secrets file {file} does not exist") from None
+            raise ConfigError("secret_file_missing", where=where, file=str(file)) from None
         return
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
-            f"{where}: secrets file {file} is readable by group or others "
-            f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {file}"
+            "secret_file_mode", where=where, file=str(file), mode=f"{stat.S_IMODE(mode):04o}"
         )
 
 
 def _groups(raw: Any, channels: dict[str, Channel], where: _Locator) -> dict[str, tuple[str, ...]]:
     if not isinstance(raw, dict):
-        raise ConfigError(where.at(("groups",), "expected a table of name = [channel ids]"))
+        raise ConfigError("groups_table", where=where.at(("groups",)))
     groups: dict[str, tuple[str, ...]] = {}
     for name, members in raw.items():
         loc = ("groups", name)
         if name in channels:
-            raise ConfigError(where.at(loc, f"group {name!r} has the same name as a channel"))
+            raise ConfigError("group_is_channel", where=where.at(loc), name=name)
         if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
-            raise ConfigError(where.at(loc, "expected a list of channel ids"))
+            raise ConfigError("group_list", where=where.at(loc))
         for member in members:
             if member not in channels:
                 raise ConfigError(
-                    where.at(loc, f"unknown channel {member!r}; expected one of {_names(channels)}")
+                    "group_unknown_channel",
+                    where=where.at(loc),
+                    name=member,
+                    known=sorted(channels),
                 )
         groups[name] = tuple(members)
     return groups
@@ -393,48 +387,72 @@ def _groups(raw: Any, channels: dict[str, Channel], where: _Locator) -> dict[str
 
 def _model(model: type[BaseModel], data: Any, loc: tuple[str, ...], where: _Locator) -> Any:
     if not isinstance(data, dict):
-        raise ConfigError(where.at(loc, "expected a table"))
+        raise ConfigError("expected_table", where=where.at(loc))
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         field_loc = tuple(str(p) for p in error["loc"])
-        raise ConfigError(where.at((*loc, *field_loc), _explain(model, error))) from None
+        code, params = _explain(model, error)
+        raise ConfigError(code, where=where.at((*loc, *field_loc)), **params) from None
 
 
-def _explain(model: type[BaseModel], error: Any) -> str:
+#: What a key's value must look like, for a value that does not match its pattern.
+_HINTS = {
+    "page_id": "page_id",
+    "oa_id": "oa_id",
+    "app_id": "app_id",
+    "base_url": "url",
+    "oauth_url": "url",
+    "public_base_url": "url",
+    "graph_version": "graph_version",
+    "primary": "colour",
+    "accent": "colour",
+}
+#: pydantic's error types Loa says in its own words (with their ``ctx`` as parameters).
+_PYDANTIC_CODES = {
+    "greater_than": "value_gt",
+    "greater_than_equal": "value_ge",
+    "less_than": "value_lt",
+    "less_than_equal": "value_le",
+    "int_parsing": "value_int",
+    "int_type": "value_int",
+    "int_from_float": "value_int",
+    "float_parsing": "value_number",
+    "float_type": "value_number",
+    "bool_parsing": "value_bool",
+    "bool_type": "value_bool",
+    "string_type": "value_text",
+    "list_type": "value_list",
+    "string_too_long": "value_too_long",
+    "literal_error": "value_choice",
+}
+
+
+def _explain(model: type[BaseModel], error: Any) -> tuple[str, dict[str, Any]]:
+    """The code and parameters of a pydantic error, as ConfigError says it."""
     kind = error["type"]
     name = str(error["loc"][0]) if error["loc"] else ""
+    value = error.get("input")
     if kind == "missing":
         info = model.model_fields.get(name.rstrip("_")) or model.model_fields.get(name)
-        doc = f" ({info.description})" if info is not None and info.description else ""
-        return f"missing; this key is required{doc}"
+        if info is not None and info.description:
+            return "key_missing_doc", {"doc": info.description}
+        return "key_missing", {}
     if kind == "extra_forbidden":
-        return f"unknown key; expected one of {_names(model.model_fields)}"
+        return "key_unknown", {"known": sorted(model.model_fields)}
     if kind == "string_pattern_mismatch":
-        hints = {
-            "page_id": "the Page's numeric id",
-            "oa_id": "the OA's numeric id",
-            "app_id": "the Zalo app's numeric id",
-            "base_url": "an http(s) URL",
-            "oauth_url": "an http(s) URL",
-            "public_base_url": "an http(s) URL",
-            "graph_version": "a Graph API version like v26.0",
-            "primary": "a colour like #b71c1c",
-            "accent": "a colour like #ffc107",
-        }
-        hint = hints.get(name, "a different format")
-        return f"{error['input']!r} is not valid; expected {hint}"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return (
-        f"{message} (got {error['input']!r})"
-        if "input" in error and kind != "value_error"
-        else message
-    )
-
-
-def _names(values: Any) -> str:
-    return ", ".join(sorted(str(v) for v in values))
+        return "value_format", {"value": value, "hint": _HINTS.get(name, "other")}
+    if kind == "value_error":  # Loa's own validators raise ValueError(Notice(...))
+        said = error.get("ctx", {}).get("error")
+        notice = said.args[0] if isinstance(said, ValueError) and said.args else None
+        if isinstance(notice, Notice):
+            return notice.code, notice.params
+    code = _PYDANTIC_CODES.get(kind)
+    if code is not None:
+        return code, {"value": value, **error.get("ctx", {})}
+    # Anything else in pydantic's own (English) words, with the value given.
+    return "value_other", {"detail": str(error["msg"]), "value": value}
 
 
 def _toml_error_line(exc: tomllib.TOMLDecodeError) -> int:
