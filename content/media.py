@@ -160,8 +160,13 @@ def check_for_channel(info: ImageInfo, kind: str) -> list[str]:
     _check_dimensions(info.width, info.height, name="image", limits=limits)
     warnings_: list[str] = []
     if info.format not in limits.accepted_formats:
-        code = "img_to_png_or_jpeg" if "PNG" in limits.accepted_formats else "img_to_jpeg"
-        warnings_.append(Notice(code, format=info.format, platform=limits.label))
+        warnings_.append(
+            Notice(
+                "img_to_png_or_jpeg" if "PNG" in limits.accepted_formats else "img_to_jpeg",
+                format=info.format,
+                platform=limits.label,
+            )
+        )
     if info.frames > 1 and info.format not in limits.animated_formats:
         warnings_.append(Notice("img_first_frame", format=info.format, platform=limits.label))
     if max(info.width, info.height) > limits.max_side:

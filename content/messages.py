@@ -457,6 +457,13 @@ CATALOGUE: dict[str, str] = {
     "value_choice": N_("{value!r} is not allowed; expected {expected}"),
     "value_other": N_("{detail} (got {value!r})"),
     "timezone_unknown": N_("unknown time zone {value!r}; expected e.g. Asia/Ho_Chi_Minh"),
+    # --- scheduler.cli.daemon
+    "metrics_with_once": N_("serves a running daemon; it cannot go with --once"),
+    # --- content.ui.composer (its form's own checks; the field names where)
+    "repeat_no_until": N_("Give the date of the last repetition."),
+    "repeat_no_weekday": N_("Choose at least one weekday."),
+    "repeat_no_days": N_("Type how many days apart (1 or more)."),
+    "photo_not_uploaded": N_("{name} is not one of your uploaded photos: upload it first."),
     # --- files
     "file_unreadable": N_("{path}: cannot read: {reason}"),
     "file_unwritable": N_("cannot write {path}: {reason}"),

@@ -76,11 +76,9 @@ def run_daemon(args: argparse.Namespace) -> int:
     from scheduler.runtime import build_daemon
 
     if args.metrics_port is not None and args.once:
-        raise ValidationError(
-            "serves a running daemon; it cannot go with --once", field="--metrics-port"
-        )
+        raise ValidationError("metrics_with_once", field="--metrics-port")
     if args.metrics_port is not None and not 0 < args.metrics_port < 65536:
-        raise ValidationError(f"{args.metrics_port}: expected 1 to 65535", field="--metrics-port")
+        raise ValidationError("port_range", field="--metrics-port", port=args.metrics_port, low=1)
     configure_logging(args.log_level)
     # Before any worker thread: each would otherwise keep its own pool of freed photo memory.
     limit_malloc_arenas()
