@@ -151,10 +151,12 @@ class LoaApp(App[None]):
         """Search every command by name (Ctrl+P), with the prompt in the user's language."""
         from textual.command import CommandPalette
 
+        from content.ui.palette import LoaCommandPalette
+
         # is_open() is typed for App[object]; this App returns None.
         if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
             self.push_screen(
-                CommandPalette(id="--command-palette", placeholder=_("Search for commands…"))
+                LoaCommandPalette(id="--command-palette", placeholder=_("Search for commands…"))
             )
 
     def action_new_post(self) -> None:

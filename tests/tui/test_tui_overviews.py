@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import update
+from textual.command import CommandList
 from textual.widgets import DataTable, Select, Static
 
 from content.db import session_scope
@@ -150,3 +151,17 @@ async def test_command_palette_opens_screens_by_name(make_app):
         await settle(pilot)
         assert isinstance(app.screen, CalendarScreen)
         assert app.screen.title == "Lịch tuần"
+
+
+async def test_command_palette_says_it_found_nothing_in_vietnamese(make_app):
+    app = make_app("lan", lang="vi")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"xyzxyz")
+        await pilot.pause(1.0)  # the palette waits half a second before saying so
+        shown = app.screen.query_one(CommandList)
+        texts = [str(shown.get_option_at_index(i).prompt) for i in range(shown.option_count)]
+        assert any("Không tìm thấy lệnh nào" in t for t in texts), texts
+        assert not any("No matches" in t for t in texts)
