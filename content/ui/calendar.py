@@ -156,10 +156,17 @@ class RangeLoaded(Message):
 class CalendarTable(DataTable[Any]):
     """The grid; arrow keys ask the screen first, so the cursor can leave the days shown."""
 
-    def __init__(self, step: Callable[[int, bool], bool], **kwargs: Any) -> None:
+    def __init__(
+        self, step: Callable[[int, bool], bool], resized: Callable[[], None], **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         #: ``step(days, vertical)`` moves the day cursor; False leaves it to the table.
         self.step = step
+        #: Called when the table's size changes: its rows are sized to fit it.
+        self.resized = resized
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.resized()
 
     def action_cursor_left(self) -> None:
         if not self.step(-1, False):
@@ -229,6 +236,8 @@ class CalendarScreen(LoaScreen):
         self.cells: dict[tuple[int, int], int] = {}
         self.moving: Moving | None = None
         self.loaded = False
+        #: The table size the rows were last drawn for.
+        self.drawn_for = (0, 0)
 
     # ------------------------------------------------------------------ layout
 
@@ -241,7 +250,9 @@ class CalendarScreen(LoaScreen):
             yield Button("] ▶", id="next", compact=True)
             yield Button(_("Today") + " (T)", id="this", compact=True)
         yield Static("", id="calendar-hint")
-        yield CalendarTable(self._step, id="week", cursor_type="cell", zebra_stripes=False)
+        yield CalendarTable(
+            self._step, self._table_resized, id="week", cursor_type="cell", zebra_stripes=False
+        )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -255,10 +266,18 @@ class CalendarScreen(LoaScreen):
         if self.loaded:
             self.reload()
 
-    def on_resize(self, event: events.Resize) -> None:
-        # Column widths and the month's row heights follow the terminal.
-        if self.loaded:
+    def _table_resized(self) -> None:
+        # Column widths and row heights follow the table: a resized terminal, or the hint
+        # line that comes and goes while a post is being moved.
+        if self.loaded and self._table_size() != self.drawn_for:
             self._draw()
+
+    def _table_size(self) -> tuple[int, int]:
+        """The table's width and height; estimated from the screen before the first layout."""
+        table = self.query_one("#week", DataTable)
+        if table.size.height:
+            return table.size.width, table.size.height
+        return self.size.width or 80, (self.size.height or 24) - CHROME_LINES
 
     def _tick(self) -> None:
         if self.is_shown():
@@ -331,7 +350,8 @@ class CalendarScreen(LoaScreen):
 
     def _draw(self) -> None:
         """Draw the view from the posts read, then put the cursor on the day."""
-        width = cell_width(self.size.width or 80)
+        self.drawn_for = self._table_size()
+        width = cell_width(self.drawn_for[0])
         if self.mode == MONTH:
             self._render_month(width)
         else:
@@ -383,7 +403,7 @@ class CalendarScreen(LoaScreen):
         rows = max(1, *(len(c) for c in columns))
         # A post's title wraps over as many lines as the busiest day leaves (up to
         # WEEK_LINES): a quiet week reads whole titles, a busy one still fits the screen.
-        height = table.size.height or (self.size.height or 24) - CHROME_LINES
+        height = self.drawn_for[1]
         lines = max(1 if width >= ONE_LINE_FROM else 2, min(WEEK_LINES, (height - 1) // rows))
         # One row at least: the cursor shows the day even in an empty week.
         for r in range(rows):
@@ -399,11 +419,28 @@ class CalendarScreen(LoaScreen):
         column = (self.day - self.start).days
         table.move_cursor(row=min(cursor_row, table.row_count - 1), column=column, animate=False)
 
-    def _month_row_height(self, weeks: int) -> int:
-        """Lines per week: as many as the table's height allows, at least the day and a title."""
-        table = self.query_one("#week", DataTable)
-        height = table.size.height or (self.size.height or 24) - CHROME_LINES
-        return max(2, (height - 1) // weeks)
+    def _week_heights(self, days: list[date]) -> list[int]:
+        """Lines per week: the table's height shared, at least a day's line and a title.
+
+        Lines left over go to the weeks whose busiest day does not fit, busiest first, so
+        a quiet month leaves them blank at the bottom rather than stretching every week.
+        """
+        weeks = len(days) // 7
+        usable = self.drawn_for[1] - 1  # the weekday names
+        base = max(2, usable // weeks)
+        spare = max(0, usable - base * weeks)
+        busiest = [
+            max(len(self.by_day.get(day, [])) for day in days[w * 7 : w * 7 + 7])
+            for w in range(weeks)
+        ]
+        heights = [base] * weeks
+        for w in sorted(range(weeks), key=lambda w: (-busiest[w], w)):
+            if not spare or busiest[w] <= base - 1:
+                break
+            grow = min(spare, busiest[w] - (base - 1))
+            heights[w] += grow
+            spare -= grow
+        return heights
 
     def _month_cell(
         self, day: date, width: int, lines: int, today: date, month: int, target: bool
@@ -438,10 +475,9 @@ class CalendarScreen(LoaScreen):
         for i, name in enumerate(WEEKDAYS):
             table.add_column(Text(_(name), "bold"), key=str(i), width=width)
         days = month_days(self.day)
-        weeks = len(days) // 7
-        lines = self._month_row_height(weeks)
+        heights = self._week_heights(days)
         today = self.ctx.clock().astimezone(self.ctx.tz).date()
-        for w in range(weeks):
+        for w, lines in enumerate(heights):
             week = days[w * 7 : w * 7 + 7]
             table.add_row(
                 *[
