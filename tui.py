@@ -39,9 +39,12 @@ class LoaApp(App[None]):
     TITLE = "Loa"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
-        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        # F1 is the key the footer names: it works in a text field too, where "?" is typed
+        # into the field. "?" stays as a shortcut where nothing is being typed.
+        Binding("f1", "help", "Help", key_display="F1"),
+        Binding("question_mark", "help", "Help", key_display="?", show=False),
         # Named in the language it switches to (Vietnamese catalogue: "English").
-        Binding("f2", "switch_language", "Tiếng Việt"),
+        Binding("f2", "switch_language", "Tiếng Việt", key_display="F2"),
         # Declared here (not left to Textual) so the Footer names it in the user's language.
         Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True),
     ]

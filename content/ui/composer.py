@@ -54,6 +54,7 @@ from content.ui.fmt import (
 from content.ui.i18n import N_, _
 from content.ui.messages import error_in_words, in_words
 from content.ui.preview import ImagePreview, Thumbnail, make_thumbnail, open_full_image
+from content.ui.ticks import TickList
 
 #: Form fields that a ValidationError can name, and the error line under each.
 ERROR_FIELDS = ("title", "text", "link", "image", "channel", "at", "repeat", "campaign", "tags")
@@ -383,7 +384,7 @@ class ComposerScreen(LoaScreen):
                     for name, ids in directory.groups.items()
                     if set(ids) <= mine
                 ]
-                yield SelectionList[str](*selections, id="composer-channels")
+                yield TickList[str](*selections, id="composer-channels")
                 yield Static("", id="error-channel", classes="field-error")
                 yield Label(_("When (office time)"), classes="form-label")
                 with Horizontal(id="composer-when-row"):
@@ -408,7 +409,7 @@ class ComposerScreen(LoaScreen):
                         yield Label(_("Every"), classes="inline-label")
                         yield Input(id="repeat-every", value="7", restrict=r"\d*", max_length=3)
                         yield Label(_("days"), classes="inline-label")
-                    yield SelectionList[int](
+                    yield TickList[int](
                         *[Selection(_(name), i, False) for i, name in enumerate(WEEKDAYS)],
                         id="repeat-weekdays",
                     )

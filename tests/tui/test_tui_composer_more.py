@@ -165,3 +165,16 @@ async def test_in_the_web_an_image_is_one_of_his_uploads_never_a_server_path(
         assert app.screen is composer
     with pytest.raises(NotFound):
         make_queue().get(1)
+
+
+async def test_a_chosen_channel_is_ticked_and_the_others_are_empty(make_app):
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        composer = await _new_post(app, pilot)
+        channels = composer.query_one("#composer-channels", SelectionList)
+        channels.select("xa-fb")
+        await pilot.pause()
+        lines = [channels.render_line(y).text for y in range(channels.option_count)]
+        ticked = [line for line in lines if "✓" in line]
+        assert len(ticked) == 1 and "xa-fb" in ticked[0], lines
+        assert not any("X" in line.split(" ", 1)[0] for line in lines), lines
