@@ -315,7 +315,8 @@ class ComposerScreen(LoaScreen):
         self.post_id = post_id
         self.post_state: str | None = None
         self.original_when = ""
-        self.dirty = False
+        #: The form as it was last loaded or saved: closing asks first only when it changed.
+        self.clean_form: Form | None = None
         self.busy = False
         #: Channel -> its own text, kept here until saved.
         self.variants: dict[str, str] = {}
@@ -443,6 +444,8 @@ class ComposerScreen(LoaScreen):
             self.query_one("#repeat-kind", Select).disabled = True
             self._load_post(self.post_id)
         self.query_one("#title", Input).focus()
+        if self.post_id is None:
+            self.call_after_refresh(self._mark_clean)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Approving from the composer only makes sense where one person may do both.
@@ -504,7 +507,8 @@ class ComposerScreen(LoaScreen):
             self.query_one("#submit", Button).disabled = True
         self.query_one("#save", Button).label = _("Save changes")
         self.refresh_bindings()
-        self.dirty = False
+        # After the Changed events the filled-in fields are about to send.
+        self.call_after_refresh(self._mark_clean)
         self._update_counter()
 
     # ------------------------------------------------------------------ live feedback
@@ -593,7 +597,6 @@ class ComposerScreen(LoaScreen):
     @on(TextArea.Changed)
     @on(Input.Changed, "#title")
     def _text_changed(self) -> None:
-        self.dirty = True
         self._clear_error("text")
         self._clear_error("title")
         self._update_counter()
@@ -601,7 +604,6 @@ class ComposerScreen(LoaScreen):
 
     @on(SelectionList.SelectedChanged, "#composer-channels")
     def _channels_changed(self) -> None:
-        self.dirty = True
         self._clear_error("channel")
         self._update_counter()
         self._show_when_hint()
@@ -610,7 +612,6 @@ class ComposerScreen(LoaScreen):
 
     @on(Input.Changed, "#when")
     def _when_changed(self) -> None:
-        self.dirty = True
         self._show_when_hint()
         self._schedule_preview()
 
@@ -626,7 +627,6 @@ class ComposerScreen(LoaScreen):
     @on(Input.Changed, "#repeat-every, #repeat-until")
     @on(SelectionList.SelectedChanged, "#repeat-weekdays")
     def _repeat_changed(self) -> None:
-        self.dirty = True
         self._clear_error("repeat")
         self._show_repeat_options()
         self._schedule_preview()
@@ -649,7 +649,6 @@ class ComposerScreen(LoaScreen):
                 self.variants[channel] = text
             else:
                 self.variants.pop(channel, None)
-            self.dirty = True
             self._show_variants()
             self._update_counter()
 
@@ -698,13 +697,14 @@ class ComposerScreen(LoaScreen):
 
     def on_warnings_previewed(self, message: WarningsPreviewed) -> None:
         # The Zalo night-time ban is already said under the time field.
-        shown = [in_words(w) for w in message.warnings if "Zalo refuses broadcasts" not in w]
+        shown = [
+            in_words(w) for w in message.warnings if getattr(w, "code", None) != "warn_zalo_night"
+        ]
         box = self.query_one("#composer-warnings", Static)
         box.update("\n".join(f"⚠ {w}" for w in shown))
 
     @on(Input.Changed, "#link, #campaign, #tags, #images")
     def _other_changed(self, event: Input.Changed) -> None:
-        self.dirty = True
         if event.input.id in ("link", "images"):
             self._clear_error("link" if event.input.id == "link" else "image")
 
@@ -1006,12 +1006,17 @@ class ComposerScreen(LoaScreen):
             self.notify(
                 in_words(warning), title=_("Worth a second look"), severity="warning", timeout=15
             )
-        self.dirty = False
+        self.clean_form = self._form()
         self.app.pop_screen()
+
+    def _mark_clean(self) -> None:
+        self.clean_form = self._form()
 
     def action_close(self) -> None:
         """Leave; ask first when something was typed and not saved."""
-        if not self.dirty:
+        # Compared with the form as it came, not "was anything touched": an empty composer
+        # (or one typed into and emptied again) closes without a question.
+        if self.clean_form is None or self._form() == self.clean_form:
             self.app.pop_screen()
             return
 

@@ -178,3 +178,23 @@ async def test_a_chosen_channel_is_ticked_and_the_others_are_empty(make_app):
         ticked = [line for line in lines if "✓" in line]
         assert len(ticked) == 1 and "xa-fb" in ticked[0], lines
         assert not any("X" in line.split(" ", 1)[0] for line in lines), lines
+
+
+async def test_closing_asks_only_when_the_form_changed(make_app):
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        composer = await _new_post(app, pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is not composer  # nothing typed: no question
+        composer = await _new_post(app, pilot)
+        await pilot.press(*"Tin")
+        await pilot.press("backspace", "backspace", "backspace")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is not composer  # typed and erased: the same empty form
+        composer = await _new_post(app, pilot)
+        await pilot.press(*"Tin")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "ConfirmDialog"
