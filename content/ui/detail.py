@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
+from content.messages import Notice, os_reason
 from content.models import AuditEvent, Delivery, DeliveryState, Post, PostState
 from content.queue import EDITABLE_STATES, LIVE_STATES
 from content.ui import actions, data
@@ -35,6 +36,7 @@ from content.ui.fmt import (
     when,
 )
 from content.ui.i18n import N_, _
+from content.ui.messages import in_words
 from content.ui.preview import ImagePreview, Thumbnail, make_thumbnail, open_full_image
 
 #: Audit actions as officers read them.
@@ -301,7 +303,9 @@ class DetailScreen(LoaScreen):
         try:
             path = open_full_image(name, blob)
         except OSError as exc:
-            self.post_message(ImageWritten(None, str(exc)))
+            # Said by errno in the user's language, not the C library's English.
+            said = Notice("file_unwritable", path=name, reason=os_reason(exc))
+            self.post_message(ImageWritten(None, in_words(said)))
             return
         self.post_message(ImageWritten(path))
 
