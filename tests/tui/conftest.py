@@ -17,6 +17,14 @@ from tui import LoaApp
 SIZE = (120, 40)
 
 
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """The screens on SQLite only: what these tests prove is what the officer sees and
+    does; the reads and writes under the screens run on both databases in tests/ (and in
+    test_queue_search.py here, which asks for both again)."""
+    return sqlite_url
+
+
 @pytest.fixture(autouse=True)
 def _english_after_each_test() -> Iterator[None]:
     """The language is per process: a test that switches to Vietnamese must not leave it on

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
 from content.queue import PostInput
 from content.ui import data
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """The search is SQL: on both databases (the other TUI tests run on SQLite only)."""
+    name = "sqlite_url" if request.param == "sqlite" else "pg_url"
+    return request.getfixturevalue(name)
 
 
 def test_search_ignores_case_and_looks_in_text_title_and_author(engine, make_queue):

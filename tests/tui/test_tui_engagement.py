@@ -109,9 +109,7 @@ async def test_totals_per_channel_and_per_unit(make_app, figures, engine, make_q
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
-async def test_snapshot_engagement_charts(make_app, figures, lang, size, db_url):
-    if db_url.startswith("postgresql"):
-        pytest.skip("one database is enough for a picture")
+async def test_snapshot_engagement_charts(make_app, figures, lang, size):
     app = make_app("lan", lang=lang)
     async with app.run_test(size=size) as pilot:
         await settle(pilot)

@@ -260,9 +260,7 @@ async def test_week_titles_use_the_width_there_is(make_app, make_queue):
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
-async def test_snapshot_month(make_app, make_queue, lang, size, db_url):
-    if db_url.startswith("postgresql"):
-        pytest.skip("one database is enough for a picture")
+async def test_snapshot_month(make_app, make_queue, lang, size):
     for at, text in (
         ("2026-11-23 09:00", "Cảnh báo giả danh công an"),
         ("2026-11-23 16:00", "Mẹo: không bấm vào đường link lạ"),
