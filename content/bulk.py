@@ -72,14 +72,14 @@ def mover(
         if at is not None:
             return queue.schedule(post_id, at)
         _, deliveries = queue.get(post_id)
-        slot = _next_slot(
+        slot = next_slot(
             engine,
             directory,
             [d.channel for d in deliveries],
             queue.clock(),
-            given,
-            post_id,
-            field_name,
+            given=given,
+            ignore_post=post_id,
+            field_name=field_name,
         )
         given.append(slot)
         return queue.schedule(post_id, slot)
@@ -87,19 +87,21 @@ def mover(
     return move
 
 
-def _next_slot(
+def next_slot(
     engine: Engine,
     directory: ChannelDirectory,
     channels: Sequence[str],
     now: datetime,
-    given: Sequence[datetime],
-    post_id: int,
-    field_name: str,
+    *,
+    given: Sequence[datetime] = (),
+    ignore_post: int | None = None,
+    field_name: str = "at",
 ) -> datetime:
-    """The next free slot on ``channels`` besides ``given``, or a refusal saying why none."""
+    """The next free posting slot on ``channels`` besides ``given``, or a refusal saying
+    why there is none (the office has no slots, or all are taken for two weeks)."""
     if not directory.office.posting_slots:
         raise ValidationError("no_slots", field=field_name)
-    slot = next_free_slot(engine, directory, channels, now, taken=given, ignore_post=post_id)
+    slot = next_free_slot(engine, directory, channels, now, taken=given, ignore_post=ignore_post)
     if slot is None:
         if channels:
             raise ValidationError("no_free_slot", field=field_name, channels=list(channels))

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from content.bulk import apply_each, mover, next_slot
 from content.errors import LoaError, ValidationError
 from content.files import write_private
 from content.listing import PostFilter, find_posts
@@ -16,7 +17,6 @@ from content.messages import Notice, os_reason
 from content.models import Delivery, Post, PostState
 from content.queue import LIVE_STATES, ImageInput, Outcome, PostInput, Repeat
 from content.serialize import post_json
-from content.slots import next_free_slot
 from content.times import TIME_FORMATS, local_start_of_day, local_text, parse_date, parse_when
 from content.transfer import export_csv, export_images, export_json, read_csv
 from scheduler.cli.common import Context, print_json, subcommand_parent, warn
@@ -377,16 +377,9 @@ def run_each(args: argparse.Namespace) -> int:
         # One post named: its refusal is the command's one error line, as ever.
         _report(ctx, act(ids[0]), args.json, verb="updated")
         return 0
-    done: list[Outcome] = []
-    refused: list[tuple[int, LoaError]] = []
-    for post_id in ids:
-        try:
-            done.append(act(post_id))
-        except LoaError as exc:
-            refused.append((post_id, exc))
-    merged = Outcome(
-        posts=[p for o in done for p in o.posts], warnings=[w for o in done for w in o.warnings]
-    )
+    result = apply_each(ids, act)
+    refused = result.refused
+    merged = Outcome(posts=result.posts, warnings=result.warnings)
     if args.json:
         tz = ctx.config.directory().office.timezone
         print_json(
@@ -439,20 +432,13 @@ def _targets(ctx: Context, args: argparse.Namespace) -> list[int]:
 def _rescheduler(ctx: Context, args: argparse.Namespace) -> Callable[[int], Outcome]:
     """Move one post to --at / --now; "next" gives each post the next slot still free."""
     queue = ctx.queue
-    given: list[datetime] = []
-
-    def move(post_id: int) -> Outcome:
-        if args.now:
-            return queue.schedule(post_id, queue.clock())
-        if args.at.strip().lower() == "next":
-            _, deliveries = queue.get(post_id)
-            at = _next_slot(ctx, [d.channel for d in deliveries], given, ignore_post=post_id)
-            given.append(at)
-        else:
-            at = _when(ctx, args.at, ())
-        return queue.schedule(post_id, at)
-
-    return move
+    if args.now:
+        at: datetime | None = queue.clock()
+    elif args.at.strip().lower() == "next":
+        at = None
+    else:
+        at = _when(ctx, args.at, ())
+    return mover(queue, ctx.engine, ctx.config.directory(), at, field_name="--at")
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -533,29 +519,10 @@ def _table_row(post: Post, deliveries: list[Delivery], tz: object) -> str:
 def _when(ctx: Context, text: str, channels: Sequence[str]) -> datetime:
     """A --at value: a typed office time (content.times), or "next" free slot on ``channels``."""
     if text.strip().lower() == "next":
-        return _next_slot(ctx, channels, [])
+        return next_slot(
+            ctx.engine, ctx.config.directory(), channels, ctx.queue.clock(), field_name="--at"
+        )
     return parse_when(text, ctx.config.directory().office.timezone, now=ctx.queue.clock())
-
-
-def _next_slot(
-    ctx: Context,
-    channels: Sequence[str],
-    given: Sequence[datetime],
-    *,
-    ignore_post: int | None = None,
-) -> datetime:
-    """The next free posting slot on ``channels`` (besides ``given``), or a one-line refusal."""
-    directory = ctx.config.directory()
-    if not directory.office.posting_slots:
-        raise ValidationError("no_slots", field="--at")
-    at = next_free_slot(
-        ctx.engine, directory, channels, ctx.queue.clock(), taken=given, ignore_post=ignore_post
-    )
-    if at is None:
-        if channels:
-            raise ValidationError("no_free_slot", field="--at", channels=list(channels))
-        raise ValidationError("no_free_slot_any", field="--at")
-    return at
 
 
 def _days(
