@@ -289,6 +289,7 @@ CATALOGUE: dict[str, str] = {
     "weekday_unknown": N_("unknown weekday {name!r}; expected {known}"),
     "limit_negative": N_("--limit must be 0 (all) or more"),
     "channel_not_configured": N_("no channel {id!r} in channels.toml; channels: {known}"),
+    "channel_not_zalo": N_("channel {id!r} is not a Zalo OA channel"),
     "demo_db_url": N_("the demo makes a fresh SQLite file; give a path, not a URL"),
     "port_range": N_("{port}: expected a port number between {low} and 65535"),
     "cannot_listen": N_("cannot listen on {host}:{port}: {reason}"),

@@ -36,6 +36,7 @@ from textual.widgets.selection_list import Selection
 from content import media
 from content.errors import ValidationError
 from content.limits import TEXT_LIMITS, length
+from content.messages import os_reason
 from content.models import Delivery, Post, PostState
 from content.office import ZALO_OA, ChannelDirectory
 from content.queue import ZALO_NIGHT, ImageInput, Outcome, PostInput, Repeat
@@ -81,17 +82,6 @@ def uploaded_photos(directory: Path) -> list[str]:
     except OSError:
         return []
     return [p.name for p in sorted(files, key=lambda p: (p.stat().st_mtime, p.name), reverse=True)]
-
-
-def unreadable(raw: str, exc: OSError) -> str:
-    """Why an image file could not be read, in the officer's language (not the C library's)."""
-    if isinstance(exc, FileNotFoundError):
-        return _("{path}: there is no such file.").format(path=raw)
-    if isinstance(exc, PermissionError):
-        return _("{path}: Loa may not read this file.").format(path=raw)
-    if isinstance(exc, IsADirectoryError):
-        return _("{path} is a folder, not an image file.").format(path=raw)
-    return _("{path} could not be read ({reason}).").format(path=raw, reason=exc.strerror or exc)
 
 
 @dataclass
@@ -211,15 +201,15 @@ def build_repeat(form: Form) -> Repeat | None:
     if not form.repeat_kind:
         return None
     if not form.repeat_until.strip():
-        raise ValidationError(_("Give the date of the last repetition."), field="repeat")
+        raise ValidationError("repeat_no_until", field="repeat")
     until = parse_date(form.repeat_until, field="repeat")
     if form.repeat_kind == "days":
         every = form.repeat_every.strip()
         if not every.isdigit() or int(every) < 1:
-            raise ValidationError(_("Type how many days apart (1 or more)."), field="repeat")
+            raise ValidationError("repeat_no_days", field="repeat")
         return Repeat(until=until, every_days=int(every))
     if not form.repeat_weekdays:
-        raise ValidationError(_("Choose at least one weekday."), field="repeat")
+        raise ValidationError("repeat_no_weekday", field="repeat")
     return Repeat(until=until, weekdays=tuple(sorted(form.repeat_weekdays)))
 
 
@@ -739,10 +729,7 @@ class ComposerScreen(LoaScreen):
         name = raw.strip()
         if name and name in uploaded_photos(self.uploads):
             return self.uploads / name
-        raise ValidationError(
-            _("{name} is not one of your uploaded photos: upload it first.").format(name=raw),
-            field="image",
-        )
+        raise ValidationError("photo_not_uploaded", field="image", name=raw)
 
     @on(Input.Blurred, "#images")
     @on(Input.Submitted, "#images")
@@ -804,9 +791,10 @@ class ComposerScreen(LoaScreen):
                 info = media.inspect_image(blob, name=path.name)
                 notes: list[str] = []
                 for kind in kinds:
-                    notes += media.check_for_channel(info, kind)
+                    notes += [in_words(n) for n in media.check_for_channel(info, kind)]
             except OSError as exc:
-                self.post_message(ImagesChecked(lines, unreadable(raw, exc)))
+                refused = ValidationError("file_unreadable", path=raw, reason=os_reason(exc))
+                self.post_message(ImagesChecked(lines, error_in_words(refused)))
                 return
             except ValidationError as exc:
                 self.post_message(ImagesChecked(lines, error_in_words(exc)))
@@ -947,7 +935,9 @@ class ComposerScreen(LoaScreen):
                 try:
                     images.append(ImageInput(filename=path.name, data=path.read_bytes()))
                 except OSError as exc:
-                    raise ValidationError(unreadable(raw, exc), field="image") from None
+                    raise ValidationError(
+                        "file_unreadable", field="image", path=raw, reason=os_reason(exc)
+                    ) from None
             request = self._request(form, images)
             return queue.create(
                 request, submit=mode in ("submit", "approve"), approve=mode == "approve"

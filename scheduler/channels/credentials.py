@@ -630,7 +630,7 @@ async def refresh_if_due(
     """
     channel = config.channels.get(channel_id)
     if not isinstance(channel, ZaloChannel):
-        raise LoaError(f"channel {channel_id!r} is not a Zalo OA channel")
+        raise LoaError("channel_not_zalo", id=channel_id)
     store = store or TokenStore(engine, key_file=config.office.credential_key_file, clock=clock)
     before = store.current(channel_id)
     if before is not None and not before.due(store.now(), within):
