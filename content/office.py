@@ -40,6 +40,8 @@ class ChannelInfo:
     id: str
     kind: str
     name: str
+    #: A Zalo OA that broadcasts its articles to followers (channels.toml ``broadcast``).
+    broadcast: bool = False
 
 
 @dataclass(frozen=True)

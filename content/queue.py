@@ -175,6 +175,8 @@ class Queue:
                     if approve:
                         outcome.warnings.extend(self._approve(session, post, None, now))
                     outcome.posts.append(post)
+        # A weekly repeat would say the same warning once per occurrence: say it once.
+        outcome.warnings = list(dict.fromkeys(outcome.warnings))
         return outcome
 
     def preview_warnings(self, request: PostInput) -> list[str]:
@@ -755,12 +757,26 @@ class Queue:
                         n=int(spacing.total_seconds() // 60),
                     )
                 )
-            local = post.scheduled_at.astimezone(tz).time()
-            night = local >= ZALO_NIGHT[0] or local < ZALO_NIGHT[1]
-            zalo = [c for c in channels if self.directory.kind_of(c) == ZALO_OA]
-            if night and zalo:
+            zalo = night_broadcasts(self.directory, channels, post.scheduled_at)
+            if zalo:
                 warnings.append(Notice("warn_zalo_night", channels=zalo))
         return warnings
+
+
+def night_broadcasts(
+    directory: ChannelDirectory, channels: Sequence[str], at: datetime
+) -> list[str]:
+    """The Zalo OAs among ``channels`` whose broadcast at ``at`` falls in Zalo's night ban.
+
+    Only OAs that broadcast (``broadcast = true``): an article alone is published at any
+    hour, so an office that does not broadcast is not warned about every night-time post.
+    """
+    local = at.astimezone(directory.office.timezone).time()
+    if not (local >= ZALO_NIGHT[0] or local < ZALO_NIGHT[1]):
+        return []
+    return [
+        c for c in channels if directory.kind_of(c) == ZALO_OA and directory.channels[c].broadcast
+    ]
 
 
 @dataclass(frozen=True)

@@ -243,7 +243,12 @@ class Config:
             posting_slots=tuple(time.fromisoformat(s) for s in self.office.posting_slots),
         )
         channels = {
-            cid: ChannelInfo(id=cid, kind=ch.kind, name=ch.name)
+            cid: ChannelInfo(
+                id=cid,
+                kind=ch.kind,
+                name=ch.name,
+                broadcast=isinstance(ch, ZaloChannel) and ch.broadcast,
+            )
             for cid, ch in self.channels.items()
         }
         return ChannelDirectory(office=office, channels=channels, groups=self.groups)

@@ -5,6 +5,7 @@ Each test runs on SQLite and on PostgreSQL (the ``db_url`` fixture)."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from sqlmodel import Session, select
 from content.accounts import AccessDenied
 from content.errors import NotFound, StateError, ValidationError
 from content.models import AuditEvent, Delivery, DeliveryState, MediaFile, PostState
-from content.queue import ImageInput, PostInput, Repeat
+from content.queue import ImageInput, PostInput, Queue, Repeat
 from tests.helpers import HCM, local
 
 TEXT = "Cảnh giác lừa đảo qua mạng – Không chuyển tiền cho người lạ"
@@ -342,11 +343,31 @@ def test_two_posts_closer_than_the_minimum_spacing_warn(make_queue):
     ]
 
 
-def test_zalo_at_night_warns_about_the_broadcast_ban(make_queue):
-    outcome = make_queue().create(
+def test_zalo_at_night_warns_about_the_broadcast_ban_once_when_broadcasting(
+    engine, directory, clock, make_queue
+):
+    # An OA that only publishes articles is not warned: the ban is on broadcasts.
+    quiet = make_queue().create(
         _post(channels=["tinh-zalo"], title="Cảnh báo", at=local("2026-11-24 23:00"))
     )
-    assert any("22:00 to 06:00" in w for w in outcome.warnings)
+    assert quiet.warnings == []
+    channels = dict(directory.channels)
+    channels["tinh-zalo"] = replace(channels["tinh-zalo"], broadcast=True)
+    broadcasting = Queue(
+        engine, replace(directory, channels=channels), actor="officer", clock=clock
+    )
+    weekly = broadcasting.create(
+        _post(
+            channels=["tinh-zalo"],
+            title="Bản tin",
+            text="Bản tin tuần",
+            at=local("2026-11-25 23:00"),
+            repeat=Repeat(until=date(2026, 12, 30), every_days=7),
+        )
+    )
+    assert len(weekly.posts) == 6
+    # Said once for the series, not once per week.
+    assert [w.code for w in weekly.warnings] == ["warn_zalo_night"]
 
 
 # ---------------------------------------------------------------- manual fixes

@@ -36,10 +36,10 @@ from textual.widgets.selection_list import Selection
 from content import media
 from content.errors import ValidationError
 from content.limits import TEXT_LIMITS, length
-from content.messages import os_reason
+from content.messages import Notice, os_reason
 from content.models import Delivery, Post, PostState
-from content.office import ZALO_OA, ChannelDirectory
-from content.queue import ZALO_NIGHT, ImageInput, Outcome, PostInput, Repeat
+from content.office import ChannelDirectory
+from content.queue import ImageInput, Outcome, PostInput, Repeat, night_broadcasts
 from content.times import parse_date, parse_when
 from content.ui import data
 from content.ui.base import ActionFinished, LoaModal, LoaScreen, report_error
@@ -564,17 +564,11 @@ class ComposerScreen(LoaScreen):
             zalo = self._zalo_at_night(at)
             if zalo:
                 # Said before saving: the queue would only warn afterwards.
-                text += "\n⚠ " + _(
-                    "{channels}: Zalo does not send broadcasts from 22:00 to 06:00; the article "
-                    "is published on time and its broadcast waits until 06:00."
-                ).format(channels=", ".join(zalo))
+                text += "\n⚠ " + in_words(Notice("warn_zalo_night", channels=zalo))
             hint.update(text)
 
     def _zalo_at_night(self, at: datetime) -> list[str]:
         """The chosen Zalo OAs, when ``at`` falls in Zalo's night-time broadcast ban."""
-        local = at.astimezone(self.ctx.tz).time()
-        if not (local >= ZALO_NIGHT[0] or local < ZALO_NIGHT[1]):
-            return []
         directory = self.ctx.directory
         try:
             channels = directory.expand(
@@ -582,7 +576,7 @@ class ComposerScreen(LoaScreen):
             )
         except ValidationError:
             return []
-        return [c for c in channels if directory.kind_of(c) == ZALO_OA]
+        return night_broadcasts(directory, channels, at)
 
     @on(TextArea.Changed)
     @on(Input.Changed, "#title")

@@ -134,8 +134,17 @@ async def test_campaign_names_are_suggested(make_app, make_queue):
         assert app.screen.query_one("#campaign", Input).value == "Lừa đảo qua mạng 2026"
 
 
-async def test_zalo_night_is_said_before_saving(make_app):
-    app = make_app("lan")
+async def test_zalo_night_is_said_before_saving(engine, directory, clock):
+    channels = dict(directory.channels)
+    channels["tinh-zalo"] = replace(channels["tinh-zalo"], broadcast=True)
+    app = LoaApp(
+        engine,
+        replace(directory, channels=channels),
+        actor="lan",
+        clock=clock,
+        lang="en",
+        refresh_seconds=3600,
+    )
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("n")
@@ -145,7 +154,7 @@ async def test_zalo_night_is_said_before_saving(make_app):
         composer.query_one("#composer-channels", SelectionList).select("tinh-zalo")
         await pilot.pause()
         hint = str(composer.query_one("#when-hint", Static).render())
-        assert "tinh-zalo: Zalo does not send broadcasts from 22:00 to 06:00" in hint
+        assert "tinh-zalo: Zalo refuses broadcasts from 22:00 to 06:00" in hint
         composer.query_one("#when", Input).value = "24/11/2026 09:00"
         await pilot.pause()
         assert "Zalo" not in str(composer.query_one("#when-hint", Static).render())
