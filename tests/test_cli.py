@@ -349,15 +349,18 @@ def test_status_exits_1_and_names_a_late_post_even_with_a_daemon_running(loa, db
     assert json.loads(out)["problems"] == [{"code": "late", "n": 1, "posts": 1}]
 
 
-def test_the_daemon_log_has_no_line_per_http_request_unless_debugging():
+def test_the_daemon_log_has_no_line_per_http_request_or_poll_unless_debugging():
     from scheduler.cli.daemon import configure_logging
 
-    httpx_log = logging.getLogger("httpx")
-    original = httpx_log.level
+    # APScheduler's executor logs "Running job" through apscheduler.executors.default.
+    logs = [logging.getLogger(n) for n in ("httpx", "apscheduler.executors")]
+    original = [log.level for log in logs]
     try:
         configure_logging("info")
-        assert httpx_log.level == logging.WARNING
+        assert [log.level for log in logs] == [logging.WARNING, logging.WARNING]
+        assert not logging.getLogger("apscheduler.executors.default").isEnabledFor(logging.INFO)
         configure_logging("debug")
-        assert httpx_log.level == logging.NOTSET
+        assert [log.level for log in logs] == [logging.NOTSET, logging.NOTSET]
     finally:
-        httpx_log.setLevel(original)  # setLevel, not an assignment: it clears the level caches
+        for log, level in zip(logs, original, strict=True):
+            log.setLevel(level)  # setLevel, not an assignment: it clears the level caches
