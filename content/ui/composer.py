@@ -296,7 +296,9 @@ class ComposerScreen(LoaScreen):
         Binding("ctrl+r", "submit", "Submit for review"),
         Binding("ctrl+g", "approve", "Approve now"),
         Binding("ctrl+t", "variant", "Text per channel"),
-        Binding("ctrl+o", "open_image", "Open full image"),
+        # Off the footer (it would push help and quit off an 80-column screen); the help
+        # screen lists it.
+        Binding("ctrl+o", "open_image", "Open full image", show=False),
         Binding("escape", "close", "Close"),
     ]
 
