@@ -13,8 +13,9 @@ whoever runs it is who he says, and ``loa doctor`` warns that the four-eyes rule
 enforced. Once any active account exists, every person must have one.
 
 Roles are ordered: an approver may do what an author may, an admin what an approver may.
-An account's *units* are channel groups (or channel ids) of channels.toml; it sees and
-changes only posts of those channels. No units means every channel (a province account).
+An account's *units* are units of the tree, channel groups or channel ids of channels.toml;
+it sees and changes only posts of those channels (a unit: its whole subtree's). No units
+means every channel (a province account).
 """
 
 from __future__ import annotations
@@ -187,10 +188,8 @@ def account_channels(account: Account, directory: ChannelDirectory) -> frozenset
         return None
     ids: set[str] = set()
     for unit in account.units:
-        if unit in directory.channels:
-            ids.add(unit)
-        else:
-            ids.update(directory.groups.get(unit, ()))
+        # A unit of the tree holds its subtree's channels: a province account sees its wards.
+        ids.update(directory.members(unit) or ())
     return frozenset(ids)
 
 
@@ -419,8 +418,10 @@ class Accounts:
         result: list[str] = []
         for raw in units:
             unit = raw.strip()
-            if unit not in self.directory.groups and unit not in self.directory.channels:
-                known = sorted([*self.directory.groups, *self.directory.channels])
+            if self.directory.members(unit) is None:
+                known = sorted(
+                    [*self.directory.units.units, *self.directory.groups, *self.directory.channels]
+                )
                 raise ValidationError(
                     "unit_unknown",
                     field="unit",

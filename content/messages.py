@@ -473,6 +473,16 @@ CATALOGUE: dict[str, str] = {
         "cannot give {path} to the group {group} ({variable}): "
         "the user running Loa is not a member of it"
     ),
+    # --- content.units, scheduler.config: the unit tree, targets and [reporting]
+    "unit_id_format": N_("unit ids use lowercase letters, digits, - and _"),
+    "unit_name_taken": N_("unit {name!r} has the same name as a channel or group"),
+    "unit_channel_twice": N_(
+        "channel {channel!r} is already in unit {other!r}; a channel belongs to one unit"
+    ),
+    "unit_parent_unknown": N_("unknown parent {name!r}; expected one of {known}"),
+    "unit_cycle": N_("the parents go round in a circle: {cycle}"),
+    "quota_unknown_unit": N_("unknown unit {name!r}; expected one of {known}"),
+    "deadline_format": N_("{text!r} is not a day of the year; expected MM-DD, e.g. 09-05"),
     # --- operating-system errors (errno), said as a reason inside another message
     "os_enoent": N_("no such file or directory"),
     "os_eacces": N_("permission denied"),

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from content.errors import ValidationError
 from content.messages import Notice
+from content.units import UnitTree
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
@@ -46,23 +47,34 @@ class ChannelInfo:
 
 @dataclass(frozen=True)
 class ChannelDirectory:
-    """The office, its channels and the named groups of channels."""
+    """The office, its channels, the named groups of channels and the units."""
 
     office: OfficeSettings
     channels: Mapping[str, ChannelInfo]
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    units: UnitTree = field(default_factory=UnitTree)
+
+    def members(self, name: str) -> tuple[str, ...] | None:
+        """The channel ids a channel id, group or unit name stands for; None: no such name.
+
+        A unit stands for the channels of its subtree (a province holds its wards').
+        """
+        if name in self.channels:
+            return (name,)
+        if name in self.groups:
+            return tuple(self.groups[name])
+        if name in self.units:
+            return self.units.channels_of(name)
+        return None
 
     def expand(self, names: Iterable[str], *, field_name: str = "channel") -> list[str]:
-        """Channel ids for ``names`` (channel ids or group names), in order, without repeats."""
+        """Channel ids for ``names`` (channel ids, groups or units), in order, without repeats."""
         result: list[str] = []
         for raw in names:
             name = raw.strip()
-            if name in self.channels:
-                ids: Iterable[str] = (name,)
-            elif name in self.groups:
-                ids = self.groups[name]
-            else:
-                known = sorted([*self.channels, *self.groups])
+            ids = self.members(name)
+            if ids is None:
+                known = sorted([*self.channels, *self.groups, *self.units.units])
                 raise ValidationError(
                     "channel_unknown",
                     field=field_name,

@@ -12,7 +12,7 @@ import re
 import stat
 import tomllib
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +31,7 @@ from content.office import (
     ChannelInfo,
     OfficeSettings,
 )
+from content.units import CampaignQuota, UnitError, UnitInfo, UnitTree, build_tree
 
 DEFAULT_CONFIG = "channels.toml"
 SECRET_KEYS = frozenset(
@@ -220,6 +221,74 @@ class Email(_Strict):
     cc: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = []
 
 
+PostsPerWeek = Annotated[int, Field(ge=0, le=100)]
+
+
+class UnitConfig(_Strict):
+    """A ``[units.ID]`` table: the province, a ward or a commune (see content.units)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    #: The unit it reports to (none: a top unit, the province).
+    parent: str | None = None
+    #: Its own channels; each channel is in one unit at most.
+    channels: list[str] = []
+    #: Its own target on each of its channels, instead of ``[targets] posts_per_week``.
+    posts_per_week: PostsPerWeek | None = None
+
+
+class CampaignQuotaConfig(_Strict):
+    """A ``[targets.campaigns."NAME"]`` table: posts of campaign NAME each unit publishes."""
+
+    from_: Annotated[date, Field(alias="from")]
+    to: date
+    posts_per_unit: Annotated[int, Field(ge=1, le=1000)]
+    #: The units held to it; none: every unit.
+    units: list[str] = []
+
+
+class Targets(_Strict):
+    """The ``[targets]`` table: what every unit is held to (content.evaluation judges it)."""
+
+    #: Publications a week on each channel of every unit that names no target of its own.
+    posts_per_week: PostsPerWeek | None = None
+    campaigns: dict[str, CampaignQuotaConfig] = {}
+
+
+class Reporting(_Strict):
+    """The ``[reporting]`` table: the periodic report's heading and its filing deadlines."""
+
+    #: Filing deadlines each year, as MM-DD (the People's Committee asks for 09-05 and 10-25).
+    deadlines: list[str] = []
+    #: The daemon mails the draft report this many days before each deadline.
+    remind_days: Annotated[int, Field(ge=1, le=60)] = 7
+    #: The body above the issuer (top left, e.g. "BỘ CÔNG AN"); none: the issuer alone.
+    superior: str | None = None
+    #: The issuing body (top left); default: the office's name in capitals.
+    issuer: str | None = None
+    #: The place before the date ("Tỉnh Demo, ngày ... tháng ... năm ...").
+    place: str | None = None
+    #: The document's symbol after the number: "Số: .../BC-CAT".
+    symbol: Annotated[str, Field(min_length=1, max_length=40)] = "BC"
+    signer_title: Annotated[str, Field(min_length=1, max_length=200)] = "THỦ TRƯỞNG ĐƠN VỊ"
+    signer_name: str | None = None
+    #: "Nơi nhận:" lines, as the office files them.
+    recipients: list[str] = []
+
+    @field_validator("deadlines")
+    @classmethod
+    def _deadlines(cls, value: list[str]) -> list[str]:
+        for text in value:
+            match = re.fullmatch(r"(\d\d)-(\d\d)", text)
+            try:
+                # A deadline falls every year: 02-29 is refused with the impossible days.
+                if not match:
+                    raise ValueError
+                date(2026, int(match.group(1)), int(match.group(2)))
+            except ValueError:
+                raise ValueError(Notice("deadline_format", text=text)) from None
+        return sorted(set(value))
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything channels.toml says."""
@@ -231,6 +300,8 @@ class Config:
     media: Media | None
     email: Email | None
     inbox: InboxConfig = InboxConfig()
+    units: UnitTree = UnitTree()
+    reporting: Reporting = Reporting()
 
     def directory(self) -> ChannelDirectory:
         """The plain-value view the content layer works with."""
@@ -251,7 +322,9 @@ class Config:
             )
             for cid, ch in self.channels.items()
         }
-        return ChannelDirectory(office=office, channels=channels, groups=self.groups)
+        return ChannelDirectory(
+            office=office, channels=channels, groups=self.groups, units=self.units
+        )
 
 
 def find_config(explicit: str | None = None, environ: dict[str, str] | None = None) -> Path:
@@ -280,6 +353,7 @@ def load(path: Path) -> Config:
         ) from None
     where = _Locator(path, raw_text)
     allowed = {"office", "channels", "groups", "media", "email", "inbox"}
+    allowed |= {"units", "targets", "reporting"}
     for key in data:
         if key not in allowed:
             raise ConfigError("config_unknown_table", where=where.at((key,)), known=sorted(allowed))
@@ -330,6 +404,8 @@ def load(path: Path) -> Config:
         media=media,  # type: ignore[arg-type]
         email=email,  # type: ignore[arg-type]
         inbox=_model(InboxConfig, data.get("inbox", {}), ("inbox",), where),
+        units=_units(data, channels, groups, where),
+        reporting=_model(Reporting, data.get("reporting", {}), ("reporting",), where),
     )
 
 
@@ -388,6 +464,53 @@ def _groups(raw: Any, channels: dict[str, Channel], where: _Locator) -> dict[str
                 )
         groups[name] = tuple(members)
     return groups
+
+
+def _units(
+    data: dict[str, Any],
+    channels: dict[str, Channel],
+    groups: dict[str, tuple[str, ...]],
+    where: _Locator,
+) -> UnitTree:
+    """``[units.ID]`` and ``[targets]`` as the checked tree (see content.units)."""
+    targets: Targets = _model(Targets, data.get("targets", {}), ("targets",), where)
+    raw = data.get("units", {})
+    if not isinstance(raw, dict):
+        raise ConfigError("expected_table", where=where.at(("units",)))
+    units = []
+    for uid, table in raw.items():
+        loc = ("units", uid)
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", uid):
+            raise ConfigError("unit_id_format", where=where.at(loc))
+        if uid in channels or uid in groups:
+            raise ConfigError("unit_name_taken", where=where.at(loc), name=uid)
+        unit: UnitConfig = _model(UnitConfig, table, loc, where)
+        own = unit.posts_per_week
+        units.append(
+            UnitInfo(
+                id=uid,
+                name=unit.name,
+                parent=unit.parent,
+                channels=tuple(unit.channels),
+                posts_per_week=targets.posts_per_week if own is None else own,
+            )
+        )
+    quotas = []
+    for campaign, quota in targets.campaigns.items():
+        if quota.to < quota.from_:
+            raise ConfigError(
+                "day_before",
+                where=where.at(("targets", "campaigns", campaign, "to")),
+                last=quota.to.isoformat(),
+                first=quota.from_.isoformat(),
+            )
+        quotas.append(
+            CampaignQuota(campaign, quota.from_, quota.to, quota.posts_per_unit, tuple(quota.units))
+        )
+    try:
+        return build_tree(units, channels, quotas)
+    except UnitError as exc:
+        raise ConfigError(exc.code, where=where.at(exc.loc), **exc.params) from None
 
 
 def _model(model: type[BaseModel], data: Any, loc: tuple[str, ...], where: _Locator) -> Any:
