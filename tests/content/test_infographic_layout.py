@@ -13,7 +13,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont, features
 
 from content import infographic
 from content.errors import LoaError, ValidationError
-from content.infographic import Branding, list_templates, plan, render
+from content.infographic import Branding, fitting, list_templates, plan, render
 
 TITLE = "Cảnh giác lừa đảo qua mạng – Không chuyển tiền cho người lạ"
 WORDS = (
@@ -46,19 +46,19 @@ def _title(p: infographic.Plan, field: str = "title") -> infographic.FittedText:
 
 def test_raqm_is_active() -> None:
     assert features.check("raqm"), "libraqm/libfribidi missing: install libfribidi0"
-    font = infographic._font("bold", 40)
+    font = fitting.font("bold", 40)
     assert font.layout_engine == ImageFont.Layout.RAQM
 
 
 def test_missing_raqm_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(infographic.features, "check", lambda name: False)
-    infographic._font.cache_clear()
+    monkeypatch.setattr(fitting.features, "check", lambda name: False)
+    fitting.font.cache_clear()
     try:
         with pytest.raises(LoaError, match="RAQM text layout is unavailable"):
             render("warning", {"title": TITLE})
     finally:
         monkeypatch.undo()
-        infographic._font.cache_clear()
+        fitting.font.cache_clear()
 
 
 def test_bundled_fonts_and_licence() -> None:
@@ -67,7 +67,7 @@ def test_bundled_fonts_and_licence() -> None:
     licence = (infographic.FONT_DIR / "OFL.txt").read_text(encoding="utf-8")
     assert "SIL OPEN FONT LICENSE Version 1.1" in licence and "Google" in licence
     # Every Vietnamese letter has a glyph (no .notdef boxes): compare with a known-missing one.
-    font = infographic._font("regular", 40)
+    font = fitting.font("regular", 40)
     letters = "ăâđêôơưĂÂĐÊÔƠƯ" + "ảạấầẩẫậắằẳẵặẻẽẹếềểễệỉịỏọốồổỗộớờởỡợủụứừửữựỳỷỹỵ"
     notdef = font.getmask("\U000e0100").getbbox()
     for ch in letters + letters.upper():
@@ -113,7 +113,7 @@ def _assert_inside(p: infographic.Plan) -> None:
         assert 0 <= x0 < x1 <= w and p.header_box[3] < y0 < y1 <= bottom, placed.block
         by_column.setdefault(placed.block.column, []).append((y0, y1))
         for t in placed.texts:
-            font = infographic._font(t.weight, t.font_size)
+            font = fitting.font(t.weight, t.font_size)
             tx0, ty0, tx1, ty1 = t.box
             assert x0 <= tx0 < tx1 <= x1 and y0 <= ty0 < ty1 <= y1, t.field
             assert all(font.getlength(line) <= tx1 - tx0 for line in t.lines), t.field
@@ -125,7 +125,7 @@ def _assert_inside(p: infographic.Plan) -> None:
 
 def test_line_height_comes_from_font_metrics() -> None:
     t = _title(plan("warning", {"title": "Ổn định trật tự, Ầm ĩ, Ộ Ệ Ữ"}))
-    ascent, descent = infographic._font(t.weight, t.font_size).getmetrics()
+    ascent, descent = fitting.font(t.weight, t.font_size).getmetrics()
     assert t.line_height >= ascent + descent > t.font_size
 
 
