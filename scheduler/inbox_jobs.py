@@ -46,12 +46,17 @@ PROCESS_EVERY_SECONDS = 30.0
 PURGE_EVERY_SECONDS = 3600.0
 
 
-def inbox_sealer(engine: Engine, config: Config) -> Sealer:
-    """The sealer of citizens' data: the database's credential key (checked against the
-    fingerprint the database recorded, so another key stops here with one line)."""
+def inbox_key(engine: Engine, config: Config) -> bytes:
+    """The database's credential key, checked against the fingerprint the database recorded
+    (another key stops here with one line)."""
     key = resolve_key(engine, config.office.credential_key_file)
     check_fingerprint(engine, key)
-    return Sealer(key.value)
+    return key.value
+
+
+def inbox_sealer(engine: Engine, config: Config) -> Sealer:
+    """The sealer of citizens' data: the credential key (:func:`inbox_key`)."""
+    return Sealer(inbox_key(engine, config))
 
 
 @dataclass
@@ -85,22 +90,23 @@ class EventProcessor:
         return total
 
     def run_batch(self) -> tuple[int, IngestOutcome]:
-        """One transaction: the oldest waiting events, processed; returns how many."""
+        """One transaction: the oldest waiting events, parsed, then applied together in
+        their order (one read of what is known, one write of the messages); returns how
+        many events were taken."""
         now = self.clock()
-        outcome = IngestOutcome()
         with session_scope(self.engine) as session:
             events = inbox_events.claim(session, BATCH)
+            records: list[Inbound] = []
             for event in events:
                 try:
-                    records = self.parse(event)
+                    records.extend(self.parse(event))
                 except Exception as exc:  # a body Loa cannot read: kept aside, never lost
                     log.warning("inbox event %s not readable: %s", event.id, type(exc).__name__)
                     inbox_events.failed(event, now, f"{type(exc).__name__}: {exc}")
-                    session.add(event)
-                    continue
-                outcome.add(ingest(session, self.sealer, records, now=now))
-                inbox_events.done(event, now)
+                else:
+                    inbox_events.done(event, now)
                 session.add(event)
+            outcome = ingest(session, self.sealer, records, now=now)
         return len(events), outcome
 
     def parse(self, event: InboundEvent) -> list[Inbound]:

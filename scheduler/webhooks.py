@@ -21,12 +21,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
+import os
 import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
 
 import uvicorn
 from sqlalchemy import Engine
@@ -43,7 +47,7 @@ from scheduler.channels import facebook_inbox, zalo_inbox
 from scheduler.channels.http import register_secret
 from scheduler.channels.inbound import Verdict
 from scheduler.config import Config, FacebookChannel, ZaloChannel
-from scheduler.inbox_jobs import EventProcessor
+from scheduler.inbox_jobs import BATCH, EventProcessor
 
 log = logging.getLogger("loa.webhooks")
 
@@ -53,6 +57,10 @@ FACEBOOK_PATH = "/webhooks/facebook"
 MAX_BODY = 8 * 1024 * 1024
 #: Events written in one transaction at most.
 WRITE_BATCH = 1000
+#: Processing waits while deliveries arrive closer together than this...
+QUIET_SECONDS = 0.2
+#: ... but never longer than this.
+MAX_DEFER_SECONDS = 30.0
 #: How long a request waits for its events to be stored before answering 503 (the platform
 #: then retries): below Meta's 20 s timeout.
 STORE_TIMEOUT = 10.0
@@ -101,6 +109,75 @@ def _read(secret: str) -> str:
     return secret
 
 
+@dataclass(frozen=True)
+class ChildWorker:
+    """Where a separate processing process finds the database, the configuration and the
+    key (it runs :class:`EventProcessor` on its own interpreter, so turning a burst of
+    events into threads never competes with acknowledging the next ones for the GIL)."""
+
+    db_url: str = field(repr=False)
+    config_path: Path
+    key: bytes = field(repr=False)
+
+
+def _child_main(conn: Connection, db_url: str, config_path: str, key: bytes) -> None:
+    """The processing process: one batch per request on ``conn``, answered with
+    ``(events taken, new messages)``; ends when the receiver sends None or goes away.
+
+    It runs at a lower priority: acknowledging within the platforms' deadlines comes first,
+    and a burst's events are turned into threads after it.
+    """
+    os.nice(10)
+    from content.db import make_engine
+    from scheduler.config import load
+
+    processor = EventProcessor(make_engine(db_url), load(Path(config_path)), Sealer(key))
+    while True:
+        try:
+            if conn.recv() is None:
+                return
+            taken, outcome = processor.run_batch()
+            conn.send((taken, outcome.messages))
+        except (EOFError, OSError):
+            return
+        except Exception as exc:  # said to the receiver, which logs it and tries later
+            conn.send(exc)
+
+
+class _Child:
+    """The receiver's side of the processing process."""
+
+    def __init__(self, spec: ChildWorker) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, theirs = context.Pipe()
+        self.process = context.Process(
+            target=_child_main,
+            args=(theirs, spec.db_url, str(spec.config_path), spec.key),
+            name="loa-inbox-worker",
+            daemon=True,  # never outlives the receiver
+        )
+        self.process.start()
+        theirs.close()
+
+    def batch(self) -> tuple[int, int]:
+        """One batch in the child (blocking: call it in a thread)."""
+        self.conn.send("batch")
+        answer = self.conn.recv()
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        """Ask the child to end; stop it if it does not within a few seconds."""
+        with contextlib.suppress(OSError, ValueError):
+            self.conn.send(None)
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=5)
+        self.conn.close()
+
+
 @dataclass
 class _Pending:
     events: list[inbox_events.RawEvent]
@@ -119,6 +196,7 @@ class Receiver:
         clock: Callable[[], datetime] = utcnow,
         keys: Keys | None = None,
         process: bool = True,
+        child: ChildWorker | None = None,
     ) -> None:
         self.config = config
         self.engine = engine
@@ -127,6 +205,11 @@ class Receiver:
         self.keys = keys or Keys.from_config(config)
         self.process = process
         self.processor = EventProcessor(engine, config, sealer, clock=clock)
+        #: Process in a separate process (``loa webhooks serve``) instead of a thread.
+        self.child = child
+        self._child: _Child | None = None
+        #: When the last delivery arrived (monotonic): processing waits for a quiet moment.
+        self._last_arrival = 0.0
         self._queue: asyncio.Queue[_Pending] | None = None
         self._wake: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -191,6 +274,7 @@ class Receiver:
     # --- grouped writes
 
     async def _store(self, events: list[inbox_events.RawEvent]) -> int:
+        self._last_arrival = time.monotonic()
         if self._queue is None:  # not started through the lifespan (a bare ASGI call)
             return await asyncio.to_thread(self._write, events)
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -223,19 +307,40 @@ class Receiver:
                 self._wake.set()
 
     async def _worker(self) -> None:
+        """Turn stored events into threads, a batch at a time, in the quiet moments.
+
+        Acknowledging comes first: while deliveries keep arriving (one within
+        :data:`QUIET_SECONDS`) processing waits, but never longer than
+        :data:`MAX_DEFER_SECONDS`, so a steady stream is processed too.
+        """
         assert self._wake is not None
         while True:
             await self._wake.wait()
             self._wake.clear()
-            try:
-                outcome = await asyncio.to_thread(self.processor.run)
-            except Exception as exc:  # the daemon (or the next wake) takes the events
-                log.warning("inbox processing failed: %s; retried later", type(exc).__name__)
-                await asyncio.sleep(1.0)
-                self._wake.set()
-                continue
-            if outcome.messages:
-                log.info("inbox: %d new messages", outcome.messages)
+            waiting_since = time.monotonic()
+            while True:
+                busy = time.monotonic() - self._last_arrival < QUIET_SECONDS
+                if busy and time.monotonic() - waiting_since < MAX_DEFER_SECONDS:
+                    await asyncio.sleep(QUIET_SECONDS)
+                    continue
+                try:
+                    taken, messages = await asyncio.to_thread(self._batch)
+                except Exception as exc:  # the daemon (or the next wake) takes the events
+                    log.warning("inbox processing failed: %s; retried later", type(exc).__name__)
+                    await asyncio.sleep(1.0)
+                    self._wake.set()
+                    break
+                if messages:
+                    log.info("inbox: %d new messages", messages)
+                if taken < BATCH:
+                    break
+                waiting_since = time.monotonic()
+
+    def _batch(self) -> tuple[int, int]:
+        if self._child is not None:
+            return self._child.batch()
+        taken, outcome = self.processor.run_batch()
+        return taken, outcome.messages
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -243,6 +348,8 @@ class Receiver:
         self._wake = asyncio.Event()
         self._tasks = [asyncio.create_task(self._writer())]
         if self.process:
+            if self.child is not None:
+                self._child = _Child(self.child)
             self._tasks.append(asyncio.create_task(self._worker()))
             self._wake.set()  # events stored while no receiver processed them
         try:
@@ -254,22 +361,18 @@ class Receiver:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             self._tasks = []
+            if self._child is not None:
+                # A batch in flight commits or rolls back on its own; the daemon does the rest.
+                await asyncio.to_thread(self._child.stop)
+                self._child = None
 
 
-def make_server(
-    receiver: Receiver,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    log_level: str = "warning",
-) -> uvicorn.Server:
-    """A uvicorn server for ``receiver`` (not started): no access log (paths and addresses
-    only, but one line per event is noise at 500 a second)."""
+def make_server(receiver: Receiver, *, log_level: str = "warning") -> uvicorn.Server:
+    """A uvicorn server for ``receiver`` (not started; run it on :func:`listen`'s socket): no
+    access log (paths and addresses only, but a line per event is noise at 500 a second)."""
     return uvicorn.Server(
         uvicorn.Config(
             receiver.app,
-            host=host,
-            port=port,
             log_level=log_level,
             access_log=False,
             lifespan="on",
@@ -278,13 +381,30 @@ def make_server(
     )
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """The receiver's listening socket.
+
+    Made with ``IPPROTO_TCP`` named: asyncio sets TCP_NODELAY only on accepted sockets whose
+    protocol says TCP, and without it each answer on a kept-alive connection waits about
+    40 ms for the platform's delayed ACK (a receiver capped at ~25 answers a second per
+    connection). Raises OSError when the address is taken.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(2048)
+    return sock
+
+
 @contextlib.contextmanager
 def serving(receiver: Receiver, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve ``receiver`` in a thread for the duration (tests, benchmarks); yields its URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
+    sock = listen(host, port)
     server = make_server(receiver)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -333,3 +334,67 @@ def test_processing_what_the_receiver_stored_happens_once_whoever_runs_it(
     second = EventProcessor(engine, config, sealer, clock=clock).run()
     assert (first.messages, second.messages) == (1, 0)
     assert messages(engine) == 1
+
+
+def test_loa_webhooks_serve_stores_processes_in_its_worker_and_stops_cleanly(
+    config, db_url, tmp_path, monkeypatch
+):
+    """The real command: a signed delivery is acknowledged, becomes a thread in the
+    separate processing process, and SIGTERM ends both processes."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from content.db import open_database
+    from tests.conftest import REPO
+
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("LOA_CREDENTIAL_KEY", key)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "scheduler.cli", "webhooks", "serve", "--db", db_url,
+         "--config", str(config.path), "--port", str(port), "--log-level", "warning"],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+        now = FakeClock(datetime.now(UTC))
+        body = zalo_body(now, "m-cli")
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/webhooks/zalo",
+            content=body,
+            headers={"X-ZEvent-Signature": f"mac={zalo_mac(body)}"},
+            trust_env=False,
+        )
+        assert answer.status_code == 200
+        engine = open_database(db_url)
+        while messages(engine) == 0:
+            assert time.monotonic() < deadline, "the worker process did not process the event"
+            time.sleep(0.05)
+        engine.dispose()
+        children = subprocess.run(
+            ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
+        ).stdout.split()
+        assert children, "no processing process"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        # uvicorn stops gracefully, then ends by the signal it caught (as systemd expects).
+        assert server.wait(timeout=20) in (0, -signal.SIGTERM)
+    # multiprocessing's resource tracker, also a child, ends once its pipe closes.
+    gone_by = time.monotonic() + 10
+    while any(os.path.exists(f"/proc/{child}") for child in children):
+        assert time.monotonic() < gone_by, "a process of serve outlived it"
+        time.sleep(0.05)
