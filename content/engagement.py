@@ -2,7 +2,8 @@
 history of one metric, and totals per channel and per unit.
 
 Shared by the TUI, the reports and the CLI; the collector that writes the samples is
-:mod:`scheduler.metrics`.
+:mod:`scheduler.metrics`. The figures' definitions every report and ranking reads are here:
+:data:`METRICS`, :data:`ENGAGEMENT`, :func:`audience` and :func:`samples_before`.
 """
 
 from __future__ import annotations
@@ -12,11 +13,66 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, func
-from sqlmodel import col, select
+from sqlalchemy import Engine, and_, func
+from sqlmodel import Session, col, select
 
 from content.db import session_scope
 from content.models import Delivery, DeliveryState, MetricSample
+
+#: The metric names Loa's channel clients store (see scheduler/channels/).
+METRICS = ("views", "reach", "reactions", "comments", "shares", "clicks")
+#: What counts as engagement: reactions + comments + shares.
+ENGAGEMENT = ("reactions", "comments", "shares")
+
+
+def engagement(metrics: Mapping[str, float]) -> float:
+    """reactions + comments + shares of one publication (a metric never collected is 0)."""
+    return sum(metrics.get(name, 0.0) for name in ENGAGEMENT)
+
+
+def audience(metrics: Mapping[str, float]) -> float:
+    """The people a publication reached: ``reach`` where the platform reports it (Facebook),
+    else ``views`` (Zalo reports views only); 0 when neither was collected."""
+    if "reach" in metrics:
+        return metrics["reach"]
+    return metrics.get("views", 0.0)
+
+
+def samples_before(session: Session, start: datetime, end: datetime) -> dict[int, dict[str, float]]:
+    """Per delivery published in ``[start, end)``: each metric's latest value collected
+    before ``end``, so the figures of a past period never change when newer samples arrive."""
+    in_period = and_(
+        col(MetricSample.delivery_id) == col(Delivery.id),
+        col(Delivery.state) == DeliveryState.PUBLISHED,
+        col(Delivery.published_at) >= start,
+        col(Delivery.published_at) < end,
+    )
+    newest = (
+        select(
+            MetricSample.delivery_id,
+            MetricSample.name,
+            func.max(MetricSample.collected_at).label("at"),
+        )
+        .join(Delivery, in_period)
+        .where(col(MetricSample.collected_at) < end)
+        .group_by(col(MetricSample.delivery_id), col(MetricSample.name))
+        .subquery()
+    )
+    rows = session.exec(
+        select(MetricSample.delivery_id, MetricSample.name, MetricSample.value)
+        .join(
+            newest,
+            (newest.c.delivery_id == MetricSample.delivery_id)
+            & (newest.c.name == MetricSample.name)
+            & (newest.c.at == MetricSample.collected_at),
+        )
+        # Two samples at the same instant: the one stored last wins.
+        .order_by(col(MetricSample.id))
+    ).all()
+    result: dict[int, dict[str, float]] = {}
+    for delivery_id, name, value in rows:
+        result.setdefault(delivery_id, {})[name] = float(value)
+    return result
 
 
 def latest_metrics(engine: Engine, delivery_ids: list[int]) -> dict[int, dict[str, float]]:

@@ -483,6 +483,12 @@ CATALOGUE: dict[str, str] = {
     "unit_cycle": N_("the parents go round in a circle: {cycle}"),
     "quota_unknown_unit": N_("unknown unit {name!r}; expected one of {known}"),
     "deadline_format": N_("{text!r} is not a day of the year; expected MM-DD, e.g. 09-05"),
+    "no_units": N_(
+        "{path} describes no units: add a [units.ID] table for the province and each ward "
+        "or commune (name, channels, parent)"
+    ),
+    "week_or_days": N_("give either --week or --from and --to, not both"),
+    "from_and_to": N_("give both --from and --to"),
     # --- operating-system errors (errno), said as a reason inside another message
     "os_enoent": N_("no such file or directory"),
     "os_eacces": N_("permission denied"),

@@ -28,18 +28,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, func
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine
+from sqlmodel import col, select
 
 from content.db import session_scope
+from content.engagement import ENGAGEMENT, METRICS, samples_before
 from content.errors import ValidationError
-from content.models import Delivery, DeliveryState, MetricSample, Post, PostState
+from content.evaluation import UnitStatus, week_of
+from content.evaluation import status as unit_status
+from content.models import Delivery, DeliveryState, Post, PostState
 from content.office import ChannelDirectory
 
-#: The metric names Loa's channel clients store (see scheduler/channels/).
-METRICS = ("views", "reach", "reactions", "comments", "shares", "clicks")
-#: What counts as engagement.
-ENGAGEMENT = ("reactions", "comments", "shares")
 #: The top list of the weekly report.
 TOP_COUNT = 5
 
@@ -272,7 +271,7 @@ def load_rows(engine: Engine, period: Period, channel_names: Mapping[str, str]) 
             .where(col(Delivery.published_at) < period.end)
             .order_by(col(Delivery.published_at), col(Delivery.id))
         ).all()
-        metrics = _latest_samples(session, period)
+        metrics = samples_before(session, period.start, period.end)
     rows = []
     for delivery, post in published:
         assert delivery.id is not None and post.id is not None and delivery.published_at
@@ -291,42 +290,6 @@ def load_rows(engine: Engine, period: Period, channel_names: Mapping[str, str]) 
             )
         )
     return rows
-
-
-def _latest_samples(session: Session, period: Period) -> dict[int, dict[str, float]]:
-    """Per delivery published in ``period``: metric name -> latest value before its end."""
-    in_period = and_(
-        col(MetricSample.delivery_id) == col(Delivery.id),
-        col(Delivery.state) == DeliveryState.PUBLISHED,
-        col(Delivery.published_at) >= period.start,
-        col(Delivery.published_at) < period.end,
-    )
-    newest = (
-        select(
-            MetricSample.delivery_id,
-            MetricSample.name,
-            func.max(MetricSample.collected_at).label("at"),
-        )
-        .join(Delivery, in_period)
-        .where(col(MetricSample.collected_at) < period.end)
-        .group_by(col(MetricSample.delivery_id), col(MetricSample.name))
-        .subquery()
-    )
-    rows = session.exec(
-        select(MetricSample.delivery_id, MetricSample.name, MetricSample.value)
-        .join(
-            newest,
-            (newest.c.delivery_id == MetricSample.delivery_id)
-            & (newest.c.name == MetricSample.name)
-            & (newest.c.at == MetricSample.collected_at),
-        )
-        # Two samples at the same instant: the one stored last wins.
-        .order_by(col(MetricSample.id))
-    ).all()
-    result: dict[int, dict[str, float]] = {}
-    for delivery_id, name, value in rows:
-        result.setdefault(delivery_id, {})[name] = float(value)
-    return result
 
 
 def post_title(post: Post) -> str:
@@ -402,6 +365,8 @@ class WeeklyFigures:
     current: PeriodFigures
     previous: PeriodFigures
     problems: list[OpenProblem]
+    #: Units behind target in the week (content.evaluation); None without units configured.
+    behind: list[UnitStatus] | None = None
 
     @property
     def top(self) -> list[PostRow]:
@@ -422,4 +387,13 @@ def weekly_figures(engine: Engine, directory: ChannelDirectory, week: str) -> We
         current=period_figures(engine, directory, current),
         previous=period_figures(engine, directory, before),
         problems=open_problems(engine, names),
+        behind=_behind(engine, directory, current),
     )
+
+
+def _behind(engine: Engine, directory: ChannelDirectory, week: Period) -> list[UnitStatus] | None:
+    """The units behind target over the whole week (judged as of its end)."""
+    if not directory.units:
+        return None
+    span = week_of(week.first_day, week.tz)
+    return unit_status(engine, directory, span, now=week.end).behind()

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from content.evaluation import BEHIND, CAMPAIGN
 from scheduler.report_data import (
     METRICS,
     OpenProblem,
@@ -299,10 +300,35 @@ def weekly_text(fig: WeeklyFigures) -> str:
         out.append(s["none"])
     out += ["", s["section_problems"]]
     out.append(_problems_text(fig, tz))
+    if fig.behind is not None:
+        out += ["", s["section_behind"]]
+        rows = _behind_rows(fig)
+        out.append(text_table(_behind_headers(lang), rows, set()) if rows else s["behind_none"])
     out += ["", s["section_ranking"]]
     out.append(text_table(_ranking_headers(lang), _ranking_rows(fig.current, lang), {0, 3, 4, 5}))
     out += ["", s["footer"], ""]
     return "\n".join(out)
+
+
+def _behind_rows(fig: WeeklyFigures) -> list[list[str]]:
+    """One row per unit behind target: its name and each target it missed."""
+    s = strings(fig.language)
+    rows = []
+    for unit in fig.behind or ():
+        missed = [
+            s["target_campaign" if t.kind == CAMPAIGN else "target_channel"].format(
+                channel=t.subject, campaign=t.subject, done=t.done, required=t.required
+            )
+            for t in unit.targets
+            if t.status == BEHIND
+        ]
+        rows.append([unit.unit.name, "; ".join(missed)])
+    return rows
+
+
+def _behind_headers(lang: str) -> list[str]:
+    s = strings(lang)
+    return [s["unit"], s["targets_missed"]]
 
 
 def _problems_text(fig: WeeklyFigures, tz: ZoneInfo) -> str:
@@ -367,6 +393,10 @@ def weekly_html(fig: WeeklyFigures, chart_src: str | None) -> str:
             parts.append(para(s["more"].format(count=hidden), small=True))
     else:
         parts.append(para(s["none"]))
+    if fig.behind is not None:
+        parts.append(h2(s["section_behind"]))
+        rows = _behind_rows(fig)
+        parts.append(html_table(_behind_headers(lang), rows) if rows else para(s["behind_none"]))
     parts += [
         h2(s["section_ranking"]),
         html_table(_ranking_headers(lang), _ranking_rows(fig.current, lang), numeric=[0, 3, 4, 5]),

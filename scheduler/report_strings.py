@@ -84,6 +84,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "kind_channel_paused": "Kênh tạm dừng",
         "kind_delivery_failed": "Đăng bài thất bại",
         "kind_needs_review": "Cần kiểm tra",
+        "section_behind": "Đơn vị chưa đạt chỉ tiêu",
+        "behind_none": "Mọi đơn vị đều đạt chỉ tiêu.",
+        "targets_missed": "Chỉ tiêu chưa đạt",
+        "target_channel": "{channel}: {done}/{required} bài",
+        "target_campaign": "chiến dịch «{campaign}»: {done}/{required} bài",
     },
     "en": {
         "weekly_subject": "Weekly report {week} — {office}",
@@ -159,6 +164,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "kind_channel_paused": "Channel paused",
         "kind_delivery_failed": "Publishing failed",
         "kind_needs_review": "Needs review",
+        "section_behind": "Units behind target",
+        "behind_none": "Every unit met its targets.",
+        "targets_missed": "Targets missed",
+        "target_channel": "{channel}: {done}/{required} publications",
+        "target_campaign": "campaign «{campaign}»: {done}/{required} posts",
     },
 }
 

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "doctor",
     "render",
     "report",
+    "units",
     "media",
     "sandbox",
     "tui",

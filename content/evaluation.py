@@ -1,0 +1,712 @@
+"""How the units do: their targets (who is on track, who is behind) and the ranking for reward.
+
+Every figure here is defined once, in this docstring, and the README says the same
+("Units, targets and rankings").
+
+**Publications.** A publication is one post published on one channel (a published
+:class:`Delivery`); it belongs to a span of office days when its ``published_at`` falls in
+``[first day 00:00, day after the last 00:00)`` office time. It is **on time** when it was
+published no later than :data:`ON_TIME_GRACE` after its post's scheduled time. Its figures
+are each metric's latest sample collected before the span's end
+(:func:`content.engagement.samples_before`): **audience** is the reach where the platform
+reports it, else the views (:func:`content.engagement.audience`); **engagement** is
+reactions + comments + shares.
+
+**Own and rolled up.** A unit's own figures count its own channels; rolled up, they count
+its whole subtree (the unit and every unit under it).
+
+**Targets.**
+
+* *Posts per week on each channel*: each channel of a unit with ``posts_per_week = N``
+  must publish ``required = ceil(N x days / 7)`` publications in a span of ``days`` days
+  (N in a week). Every publication counts, on time or not.
+* *A campaign's quota*: each unit held to it publishes at least ``posts_per_unit``
+  different posts of the campaign on its own channels between the quota's two days. A
+  quota is always judged over its own days; a span shows the quotas whose days overlap it.
+
+A target is **met** once done >= required. Before its window ends it is **on track** while
+done >= floor(required x share of the window elapsed), else **behind**; once the window has
+ended, a target not met is **behind**. A unit is behind when one of its own targets is, on
+track when none is behind and one is on track, met when all are met, and has "no target"
+without any. Rolled up, a unit also says how many units of its subtree are behind.
+
+**Score** (0 to 100) of a unit for a span, on its own channels::
+
+    score = 50 x D + 25 x A + 25 x E
+
+* D, delivery: the mean over its channels with a target of min(1, on-time publications /
+  required); a unit without any channel target scores 1 if it published on time at all.
+* A, audience: its audience per publication divided by the highest audience per
+  publication among the ranked units (0 without publications).
+* E, engagement: its engagement per publication divided by the highest among them.
+
+Units rank by score, then more on-time publications, then more engagement, then tree order.
+The **most improved** unit is the one whose score rose most against the previous span of
+the same length (none when no score rose). Reach and engagement are per publication, not
+per follower: Loa does not store the Pages' and OAs' follower counts. Response to citizens
+is not scored yet: :mod:`content.inbox` does not expose response times per span.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
+
+from content.db import session_scope
+from content.engagement import METRICS, audience, engagement, samples_before
+from content.errors import ValidationError
+from content.models import Delivery, DeliveryState, Post, PostState
+from content.office import ChannelDirectory
+from content.times import local_start_of_day
+from content.units import CampaignQuota, UnitInfo, UnitTree
+
+#: A publication this late after its post's scheduled time still counts as on time (a
+#: retried attempt, a Zalo article still being processed).
+ON_TIME_GRACE = timedelta(hours=1)
+#: The score's weights: delivery against target, audience, engagement (they sum to 100).
+WEIGHTS = {"delivery": 50.0, "audience": 25.0, "engagement": 25.0}
+
+MET = "met"
+ON_TRACK = "on_track"
+BEHIND = "behind"
+NO_TARGET = "no_target"
+#: Worst first: the order a unit's status is taken from its targets'.
+_SEVERITY = (BEHIND, ON_TRACK, MET)
+
+POSTS_PER_WEEK = "posts_per_week"
+CAMPAIGN = "campaign"
+
+
+# ---------------------------------------------------------------------- spans
+
+
+@dataclass(frozen=True)
+class Span:
+    """Office days ``first_day`` to ``last_day`` inclusive, in the office's time zone."""
+
+    first_day: date
+    last_day: date
+    tz: ZoneInfo
+
+    @property
+    def start(self) -> datetime:
+        """The first day's 00:00, office time (aware)."""
+        return local_start_of_day(self.first_day, self.tz)
+
+    @property
+    def end(self) -> datetime:
+        """The 00:00 after the last day, office time (aware): the span is ``[start, end)``."""
+        return local_start_of_day(self.last_day + timedelta(days=1), self.tz)
+
+    @property
+    def days(self) -> int:
+        """How many days the span has."""
+        return (self.last_day - self.first_day).days + 1
+
+    def previous(self) -> Span:
+        """The span of the same length just before this one."""
+        return Span(
+            self.first_day - timedelta(days=self.days),
+            self.first_day - timedelta(days=1),
+            self.tz,
+        )
+
+    def elapsed(self, now: datetime) -> float:
+        """The share of the span past at ``now``: 0 before it starts, 1 once it has ended."""
+        total = (self.end - self.start).total_seconds()
+        return min(1.0, max(0.0, (now - self.start).total_seconds() / total))
+
+
+def span(first: date, last: date, tz: ZoneInfo) -> Span:
+    """The span of days ``first`` to ``last``; refuses a last day before the first."""
+    if last < first:
+        raise ValidationError(
+            "day_before", field="--to", last=last.isoformat(), first=first.isoformat()
+        )
+    return Span(first, last, tz)
+
+
+def week_of(day: date, tz: ZoneInfo) -> Span:
+    """The ISO week (Monday to Sunday) holding ``day``."""
+    monday = day - timedelta(days=day.weekday())
+    return Span(monday, monday + timedelta(days=6), tz)
+
+
+# ---------------------------------------------------------------------- figures
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One post published on one channel, with its figures for a span."""
+
+    delivery_id: int
+    post_id: int
+    channel: str
+    author: str
+    campaign: str | None
+    published_at: datetime
+    on_time: bool
+    metrics: Mapping[str, float]
+
+
+@dataclass
+class Figures:
+    """Sums over publications (own channels, or a subtree's when rolled up)."""
+
+    publications: int = 0
+    on_time: int = 0
+    audience: float = 0.0
+    engagement: float = 0.0
+    sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(METRICS, 0.0))
+
+    def add(self, pub: Publication) -> None:
+        """Count one publication."""
+        self.publications += 1
+        self.on_time += pub.on_time
+        self.audience += audience(pub.metrics)
+        self.engagement += engagement(pub.metrics)
+        for name in METRICS:
+            self.sums[name] += pub.metrics.get(name, 0.0)
+
+    def plus(self, other: Figures) -> None:
+        """Add ``other``'s sums to these."""
+        self.publications += other.publications
+        self.on_time += other.on_time
+        self.audience += other.audience
+        self.engagement += other.engagement
+        for name in METRICS:
+            self.sums[name] += other.sums.get(name, 0.0)
+
+    def per_publication(self, value: float) -> float:
+        """``value`` divided by the publications (0 without any)."""
+        return value / self.publications if self.publications else 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        """The JSON form."""
+        return {
+            "publications": self.publications,
+            "on_time": self.on_time,
+            "audience": self.audience,
+            "engagement": self.engagement,
+            **self.sums,
+        }
+
+
+def publications(engine: Engine, start: datetime, end: datetime) -> list[Publication]:
+    """Every publication of ``[start, end)`` with its figures, oldest first."""
+    with session_scope(engine, write=False) as session:
+        rows = session.execute(
+            sa_select(
+                col(Delivery.id),
+                col(Delivery.channel),
+                col(Delivery.published_at),
+                col(Post.id),
+                col(Post.author),
+                col(Post.campaign),
+                col(Post.scheduled_at),
+            )
+            .join(Post, col(Post.id) == col(Delivery.post_id))
+            .where(col(Delivery.state) == DeliveryState.PUBLISHED)
+            .where(col(Delivery.published_at) >= start)
+            .where(col(Delivery.published_at) < end)
+            .order_by(col(Delivery.published_at), col(Delivery.id))
+        ).all()
+        metrics = samples_before(session, start, end)
+    result = []
+    for delivery_id, channel, published_at, post_id, author, campaign, scheduled_at in rows:
+        assert delivery_id is not None and post_id is not None and published_at is not None
+        result.append(
+            Publication(
+                delivery_id=delivery_id,
+                post_id=post_id,
+                channel=channel,
+                author=author,
+                campaign=campaign,
+                published_at=published_at,
+                on_time=scheduled_at is None or published_at <= scheduled_at + ON_TIME_GRACE,
+                metrics=metrics.get(delivery_id, {}),
+            )
+        )
+    return result
+
+
+def _by_channel(pubs: Iterable[Publication]) -> dict[str, Figures]:
+    result: dict[str, Figures] = defaultdict(Figures)
+    for pub in pubs:
+        result[pub.channel].add(pub)
+    return result
+
+
+def _sum(figures: Iterable[Figures]) -> Figures:
+    total = Figures()
+    for one in figures:
+        total.plus(one)
+    return total
+
+
+# ---------------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target of one unit and how it stands at the moment asked."""
+
+    kind: str  # POSTS_PER_WEEK (subject: a channel) | CAMPAIGN (subject: the campaign)
+    subject: str
+    first_day: date
+    last_day: date
+    required: int
+    done: int
+    #: What the target asks by now (pro rata of its window): behind below this.
+    expected: int
+    #: Posts already scheduled for the rest of the window (not yet counted in ``done``).
+    scheduled: int
+    status: str
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form."""
+        return {
+            "kind": self.kind,
+            "subject": self.subject,
+            "from": self.first_day.isoformat(),
+            "to": self.last_day.isoformat(),
+            "required": self.required,
+            "done": self.done,
+            "expected_by_now": self.expected,
+            "scheduled": self.scheduled,
+            "status": self.status,
+        }
+
+
+def required_posts(posts_per_week: int, days: int) -> int:
+    """Publications a channel owes in ``days`` days at ``posts_per_week``: ceil(N x days / 7)."""
+    return -(-posts_per_week * days // 7)
+
+
+def target_status(required: int, done: int, elapsed: float) -> tuple[str, int]:
+    """(status, expected by now) of a target whose window is ``elapsed`` (0..1) past."""
+    expected = required if elapsed >= 1.0 else math.floor(required * elapsed)
+    if done >= required:
+        return MET, expected
+    if elapsed >= 1.0 or done < expected:
+        return BEHIND, expected
+    return ON_TRACK, expected
+
+
+def _overall(statuses: Iterable[str]) -> str:
+    found = set(statuses)
+    for status in _SEVERITY:
+        if status in found:
+            return status
+    return NO_TARGET
+
+
+@dataclass
+class UnitStatus:
+    """A unit's targets at one moment, its own figures and its subtree's."""
+
+    unit: UnitInfo
+    depth: int
+    targets: list[Target]
+    status: str
+    own: Figures
+    #: Rolled up: the unit and every unit under it.
+    total: Figures
+    #: Rolled up: the publications the subtree's channel targets require, and what counts.
+    required: int = 0
+    done: int = 0
+    #: Units of the subtree (this one included) that are behind.
+    behind_below: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form."""
+        return {
+            "unit": self.unit.id,
+            "name": self.unit.name,
+            "parent": self.unit.parent,
+            "status": self.status,
+            "targets": [t.as_dict() for t in self.targets],
+            "own": self.own.as_dict(),
+            "rolled_up": {
+                **self.total.as_dict(),
+                "required": self.required,
+                "done": self.done,
+                "units_behind": self.behind_below,
+            },
+        }
+
+
+@dataclass
+class StatusReport:
+    """Every unit's targets over a span, as of ``now``."""
+
+    span: Span
+    now: datetime
+    units: list[UnitStatus]
+
+    def behind(self) -> list[UnitStatus]:
+        """The units behind target, in tree order."""
+        return [u for u in self.units if u.status == BEHIND]
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form."""
+        return {
+            "from": self.span.first_day.isoformat(),
+            "to": self.span.last_day.isoformat(),
+            "now": self.now.astimezone(self.span.tz).isoformat(),
+            "units": [u.as_dict() for u in self.units],
+        }
+
+
+def status(
+    engine: Engine,
+    directory: ChannelDirectory,
+    period: Span,
+    *,
+    now: datetime,
+    pubs: list[Publication] | None = None,
+) -> StatusReport:
+    """Each unit's targets over ``period`` as of ``now`` (see the module's definitions).
+
+    ``pubs`` are the span's publications when the caller already read them.
+    """
+    tree = directory.units
+    if pubs is None:
+        pubs = publications(engine, period.start, period.end)
+    channel_figures = _by_channel(pubs)
+    scheduled = _scheduled_per_channel(engine, max(now, period.start), period.end)
+    elapsed = period.elapsed(now)
+    quotas = [q for q in tree.quotas if _overlaps(q, period)]
+    campaign_done = {q.campaign: _campaign_posts(engine, q, period.tz, now) for q in quotas}
+    result: dict[str, UnitStatus] = {}
+    for unit in tree:
+        targets = []
+        if unit.posts_per_week:
+            required = required_posts(unit.posts_per_week, period.days)
+            for channel in unit.channels:
+                done = channel_figures.get(channel, Figures()).publications
+                state, expected = target_status(required, done, elapsed)
+                targets.append(
+                    Target(
+                        POSTS_PER_WEEK,
+                        channel,
+                        period.first_day,
+                        period.last_day,
+                        required,
+                        done,
+                        expected,
+                        scheduled.get(channel, 0),
+                        state,
+                    )
+                )
+        for quota in quotas:
+            if quota.applies_to(unit.id):
+                posts = campaign_done[quota.campaign]
+                targets.append(_quota_target(quota, unit, posts, period.tz, now))
+        own = _sum(channel_figures.get(c, Figures()) for c in unit.channels)
+        result[unit.id] = UnitStatus(
+            unit=unit,
+            depth=tree.depth(unit.id),
+            targets=targets,
+            status=_overall(t.status for t in targets),
+            own=own,
+            total=Figures(),
+        )
+    for unit_id, unit_status in result.items():
+        below = [result[u] for u in tree.subtree(unit_id)]
+        unit_status.total = _sum(u.own for u in below)
+        channel_targets = [t for u in below for t in u.targets if t.kind == POSTS_PER_WEEK]
+        unit_status.required = sum(t.required for t in channel_targets)
+        unit_status.done = sum(t.done for t in channel_targets)
+        unit_status.behind_below = sum(u.status == BEHIND for u in below)
+    return StatusReport(period, now, list(result.values()))
+
+
+def _overlaps(quota: CampaignQuota, period: Span) -> bool:
+    return quota.first_day <= period.last_day and quota.last_day >= period.first_day
+
+
+def _quota_target(
+    quota: CampaignQuota,
+    unit: UnitInfo,
+    posts: Mapping[str, tuple[set[int], set[int]]],
+    tz: ZoneInfo,
+    now: datetime,
+) -> Target:
+    done: set[int] = set()
+    waiting: set[int] = set()
+    for channel in unit.channels:
+        published, scheduled = posts.get(channel, (set(), set()))
+        done |= published
+        waiting |= scheduled
+    window = Span(quota.first_day, quota.last_day, tz)
+    state, expected = target_status(quota.posts_per_unit, len(done), window.elapsed(now))
+    return Target(
+        CAMPAIGN,
+        quota.campaign,
+        quota.first_day,
+        quota.last_day,
+        quota.posts_per_unit,
+        len(done),
+        expected,
+        len(waiting - done),
+        state,
+    )
+
+
+def _campaign_posts(
+    engine: Engine, quota: CampaignQuota, tz: ZoneInfo, now: datetime
+) -> dict[str, tuple[set[int], set[int]]]:
+    """Per channel: posts of the campaign published in the quota's days (up to ``now``),
+    and posts of it still scheduled in them."""
+    window = Span(quota.first_day, quota.last_day, tz)
+    result: dict[str, tuple[set[int], set[int]]] = defaultdict(lambda: (set(), set()))
+    with session_scope(engine, write=False) as session:
+        published = session.exec(
+            select(Delivery.channel, Post.id)
+            .join(Post, col(Post.id) == col(Delivery.post_id))
+            .where(Post.campaign == quota.campaign)
+            .where(Delivery.state == DeliveryState.PUBLISHED)
+            .where(col(Delivery.published_at) >= window.start)
+            .where(col(Delivery.published_at) < min(window.end, max(now, window.start)))
+        ).all()
+        waiting = session.exec(
+            select(Delivery.channel, Post.id)
+            .join(Post, col(Post.id) == col(Delivery.post_id))
+            .where(Post.campaign == quota.campaign)
+            .where(Post.state == PostState.SCHEDULED)
+            .where(col(Delivery.state).in_([DeliveryState.PENDING, DeliveryState.SENDING]))
+            .where(col(Post.scheduled_at) >= max(now, window.start))
+            .where(col(Post.scheduled_at) < window.end)
+        ).all()
+    for channel, post_id in published:
+        assert post_id is not None
+        result[channel][0].add(post_id)
+    for channel, post_id in waiting:
+        assert post_id is not None
+        result[channel][1].add(post_id)
+    return result
+
+
+def _scheduled_per_channel(engine: Engine, start: datetime, end: datetime) -> dict[str, int]:
+    """Per channel: deliveries of scheduled posts due in ``[start, end)``, not yet sent."""
+    if start >= end:
+        return {}
+    with session_scope(engine, write=False) as session:
+        rows = session.exec(
+            select(Delivery.channel, Delivery.id)
+            .join(Post, col(Post.id) == col(Delivery.post_id))
+            .where(Post.state == PostState.SCHEDULED)
+            .where(col(Delivery.state).in_([DeliveryState.PENDING, DeliveryState.SENDING]))
+            .where(col(Post.scheduled_at) >= start)
+            .where(col(Post.scheduled_at) < end)
+        ).all()
+    counts: dict[str, int] = defaultdict(int)
+    for channel, _id in rows:
+        counts[channel] += 1
+    return dict(counts)
+
+
+# ---------------------------------------------------------------------- ranking
+
+
+@dataclass(frozen=True)
+class Score:
+    """A unit's score for a span and the three parts it is made of (each 0..1)."""
+
+    delivery: float
+    audience: float
+    engagement: float
+
+    @property
+    def value(self) -> float:
+        """50 x delivery + 25 x audience + 25 x engagement."""
+        return (
+            WEIGHTS["delivery"] * self.delivery
+            + WEIGHTS["audience"] * self.audience
+            + WEIGHTS["engagement"] * self.engagement
+        )
+
+
+@dataclass(frozen=True)
+class RankedUnit:
+    """A line of the ranking: the unit, its figures and its score."""
+
+    rank: int
+    unit: UnitInfo
+    depth: int
+    figures: Figures
+    #: The publications its channel targets require in the span.
+    required: int
+    score: Score
+    #: The score in the previous span of the same length (None: no unit published then).
+    previous: float | None
+
+    @property
+    def change(self) -> float | None:
+        """Score now minus score in the previous span."""
+        return None if self.previous is None else self.score.value - self.previous
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form."""
+        return {
+            "rank": self.rank,
+            "unit": self.unit.id,
+            "name": self.unit.name,
+            "score": round(self.score.value, 2),
+            "delivery": round(self.score.delivery, 4),
+            "audience_part": round(self.score.audience, 4),
+            "engagement_part": round(self.score.engagement, 4),
+            "required": self.required,
+            **self.figures.as_dict(),
+            "audience_per_publication": self.figures.per_publication(self.figures.audience),
+            "engagement_per_publication": self.figures.per_publication(self.figures.engagement),
+            "previous_score": None if self.previous is None else round(self.previous, 2),
+            "change": None if self.change is None else round(self.change, 2),
+        }
+
+
+@dataclass
+class AuthorShare:
+    """What one author's posts achieved in the span."""
+
+    author: str
+    figures: Figures
+    posts: set[int]
+    units: list[str]
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form."""
+        return {
+            "author": self.author,
+            "posts": len(self.posts),
+            "units": self.units,
+            **self.figures.as_dict(),
+        }
+
+
+@dataclass
+class Ranking:
+    """The units of one span ranked by score, the most improved one, and the authors."""
+
+    span: Span
+    units: list[RankedUnit]
+    most_improved: RankedUnit | None
+    authors: list[AuthorShare]
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form."""
+        previous = self.span.previous()
+        return {
+            "from": self.span.first_day.isoformat(),
+            "to": self.span.last_day.isoformat(),
+            "previous_from": previous.first_day.isoformat(),
+            "previous_to": previous.last_day.isoformat(),
+            "weights": WEIGHTS,
+            "units": [u.as_dict() for u in self.units],
+            "most_improved": None if self.most_improved is None else self.most_improved.unit.id,
+            "authors": [a.as_dict() for a in self.authors],
+        }
+
+
+def scores(
+    tree: UnitTree, period: Span, pubs: Iterable[Publication]
+) -> dict[str, tuple[Score, Figures, int]]:
+    """Per unit (own channels): its score, figures and required publications in ``period``."""
+    by_channel = _by_channel(pubs)
+    parts: dict[str, tuple[float, Figures, int]] = {}
+    for unit in tree:
+        own = _sum(by_channel.get(c, Figures()) for c in unit.channels)
+        required = required_posts(unit.posts_per_week or 0, period.days)
+        if required and unit.channels:
+            delivery = sum(
+                min(1.0, by_channel.get(c, Figures()).on_time / required) for c in unit.channels
+            ) / len(unit.channels)
+        else:
+            delivery = 1.0 if own.on_time else 0.0
+        parts[unit.id] = (delivery, own, required * len(unit.channels))
+    best_audience = max((f.per_publication(f.audience) for _d, f, _r in parts.values()), default=0)
+    best_engagement = max(
+        (f.per_publication(f.engagement) for _d, f, _r in parts.values()), default=0
+    )
+    result = {}
+    for unit_id, (delivery, own, required) in parts.items():
+        score = Score(
+            delivery,
+            own.per_publication(own.audience) / best_audience if best_audience else 0.0,
+            own.per_publication(own.engagement) / best_engagement if best_engagement else 0.0,
+        )
+        result[unit_id] = (score, own, required)
+    return result
+
+
+def ranking(
+    engine: Engine,
+    directory: ChannelDirectory,
+    period: Span,
+    *,
+    pubs: list[Publication] | None = None,
+) -> Ranking:
+    """The units ranked for ``period``, against the previous span of the same length."""
+    tree = directory.units
+    if pubs is None:
+        pubs = publications(engine, period.start, period.end)
+    before = period.previous()
+    earlier = publications(engine, before.start, before.end)
+    now_scores = scores(tree, period, pubs)
+    then_scores = scores(tree, before, earlier) if earlier else {}
+    order = {unit_id: i for i, unit_id in enumerate(tree.units)}
+    ordered = sorted(
+        now_scores.items(),
+        key=lambda kv: (
+            -kv[1][0].value,
+            -kv[1][1].on_time,
+            -kv[1][1].engagement,
+            order[kv[0]],
+        ),
+    )
+    ranked = []
+    for rank, (unit_id, (score, figures, required)) in enumerate(ordered, start=1):
+        then = then_scores.get(unit_id)
+        ranked.append(
+            RankedUnit(
+                rank=rank,
+                unit=tree[unit_id],
+                depth=tree.depth(unit_id),
+                figures=figures,
+                required=required,
+                score=score,
+                previous=None if then is None else then[0].value,
+            )
+        )
+    risen = [u for u in ranked if u.change is not None and u.change > 0]
+    # The largest rise; equal rises go to the better-ranked unit.
+    improved = max(risen, key=lambda u: (u.change or 0.0, -u.rank), default=None)
+    return Ranking(period, ranked, improved, _authors(tree, pubs))
+
+
+def _authors(tree: UnitTree, pubs: Iterable[Publication]) -> list[AuthorShare]:
+    """Each author's publications in the span, most publications first."""
+    shares: dict[str, AuthorShare] = {}
+    for pub in pubs:
+        share = shares.setdefault(pub.author, AuthorShare(pub.author, Figures(), set(), []))
+        share.figures.add(pub)
+        share.posts.add(pub.post_id)
+        unit = tree.unit_of(pub.channel)
+        if unit is not None and unit not in share.units:
+            share.units.append(unit)
+    order = {unit_id: i for i, unit_id in enumerate(tree.units)}
+    for share in shares.values():
+        share.units.sort(key=order.__getitem__)
+    return sorted(
+        shares.values(),
+        key=lambda s: (-s.figures.publications, -s.figures.engagement, s.author),
+    )

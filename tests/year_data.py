@@ -1,0 +1,306 @@
+"""A year of a province's publishing, generated: for the units, targets, ranking and periodic
+report tests (and the report's timing).
+
+The office: the province, six wards and two communes under the third ward (three levels),
+each with a Facebook Page and a Zalo OA (one commune has only a Page). Each channel publishes
+a few posts a week at a rate of its own; some units are steady, one lags, one improves in the
+second half of the year; some posts go to both of a unit's channels, a few are published
+more than an hour late, a few fail; a campaign runs in August with a quota. Every
+publication gets samples of its metrics a day and eight days after it was published.
+
+:func:`generate` writes the rows in bulk (as the dispatcher and the metrics job would have)
+and returns the same data as plain Python values, from which the tests recompute every
+figure on their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Engine, insert
+
+from content.models import Delivery, MetricSample, Post
+from tests.helpers import HCM
+
+#: The year: 52 weeks from Monday 2025-11-24 to Sunday 2026-11-22 (office days).
+FIRST_DAY = date(2025, 11, 24)
+WEEKS = 52
+LAST_DAY = FIRST_DAY + timedelta(weeks=WEEKS) - timedelta(days=1)
+CAMPAIGN = "Ngày hội toàn dân bảo vệ ANTQ"
+QUOTA_FROM, QUOTA_TO, QUOTA_POSTS = date(2026, 8, 1), date(2026, 8, 19), 4
+#: Times of day posts are scheduled at (office time).
+SLOTS = (time(7, 30), time(11, 30), time(16, 0), time(20, 0))
+#: Samples are collected this long after publishing.
+COLLECT_AFTER = (timedelta(days=1), timedelta(days=8))
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """A unit of the generated office and how it publishes."""
+
+    id: str
+    name: str
+    parent: str | None
+    channels: tuple[str, ...]
+    posts_per_week: int
+    #: Posts a week on each channel in the first and second half of the year.
+    rate: tuple[float, float]
+    #: How strongly its posts engage (multiplies every figure).
+    appeal: float
+
+
+UNITS = (
+    UnitSpec("tinh", "Công an tỉnh Demo", None, ("tinh-fb", "tinh-zalo"), 5, (5.5, 5.5), 1.6),
+    UnitSpec("p1", "Công an phường 1", "tinh", ("p1-fb", "p1-zalo"), 3, (3.4, 3.4), 1.0),
+    UnitSpec("p2", "Công an phường 2", "tinh", ("p2-fb", "p2-zalo"), 3, (3.0, 3.2), 1.2),
+    UnitSpec("p3", "Công an phường 3", "tinh", ("p3-fb", "p3-zalo"), 3, (1.2, 4.2), 0.7),
+    UnitSpec("p4", "Công an phường 4", "tinh", ("p4-fb", "p4-zalo"), 3, (2.0, 1.8), 0.9),
+    UnitSpec("p5", "Công an phường 5", "tinh", ("p5-fb", "p5-zalo"), 3, (3.8, 3.8), 0.8),
+    UnitSpec("p6", "Công an phường 6", "tinh", ("p6-fb", "p6-zalo"), 3, (2.9, 3.1), 1.1),
+    UnitSpec("x1", "Công an xã Hòa An", "p3", ("x1-fb", "x1-zalo"), 2, (2.2, 2.4), 0.6),
+    UnitSpec("x2", "Công an xã Tân Phú", "p3", ("x2-fb",), 2, (1.5, 2.5), 0.5),
+)
+
+
+def office_toml(*, email_port: int | None = None, extra: str = "") -> str:
+    """channels.toml of the generated office (``email_port``: an [email] table)."""
+    lines = [
+        "[office]",
+        'name = "Công an tỉnh Demo"',
+        'timezone = "Asia/Ho_Chi_Minh"',
+        'language = "vi"',
+        "",
+    ]
+    for number, unit in enumerate(UNITS):
+        for channel in unit.channels:
+            if channel.endswith("-fb"):
+                lines += [
+                    f"[channels.{channel}]",
+                    'kind = "facebook"',
+                    f'name = "{unit.name} (Facebook)"',
+                    f'page_id = "1000000000{number:02d}{len(lines):03d}"',
+                    'token = { env = "FB_TOKEN" }',
+                    "",
+                ]
+            else:
+                lines += [
+                    f"[channels.{channel}]",
+                    'kind = "zalo_oa"',
+                    f'name = "{unit.name} (Zalo OA)"',
+                    f'oa_id = "43000000000{number:02d}{len(lines):03d}"',
+                    'app_id = "3100000000000000001"',
+                    'app_secret = { env = "ZALO_SECRET" }',
+                    "",
+                ]
+    lines += ["[groups]", 'facebook = ["tinh-fb", "p1-fb"]', ""]
+    for unit in UNITS:
+        lines += [f"[units.{unit.id}]", f'name = "{unit.name}"']
+        if unit.parent:
+            lines.append(f'parent = "{unit.parent}"')
+        channels = ", ".join(f'"{c}"' for c in unit.channels)
+        lines += [f"channels = [{channels}]"]
+        if unit.posts_per_week != 3:
+            lines.append(f"posts_per_week = {unit.posts_per_week}")
+        lines.append("")
+    lines += [
+        "[targets]",
+        "posts_per_week = 3",
+        "",
+        f'[targets.campaigns."{CAMPAIGN}"]',
+        f"from = {QUOTA_FROM.isoformat()}",
+        f"to = {QUOTA_TO.isoformat()}",
+        f"posts_per_unit = {QUOTA_POSTS}",
+        'units = ["p1", "p2", "p3", "p4", "p5", "p6"]',
+        "",
+        "[reporting]",
+        'deadlines = ["09-05", "10-25"]',
+        "remind_days = 7",
+        'superior = "BỘ CÔNG AN"',
+        'issuer = "CÔNG AN TỈNH DEMO"',
+        'place = "Demo"',
+        'symbol = "BC-CAT"',
+        'signer_title = "GIÁM ĐỐC"',
+        'signer_name = "Nguyễn Văn An"',
+        'recipients = ["UBND tỉnh Demo (để báo cáo)", "Bộ Công an (V05)", "Lưu: VT, PV01"]',
+        "",
+    ]
+    if email_port is not None:
+        lines += [
+            "[email]",
+            'host = "127.0.0.1"',
+            f"port = {email_port}",
+            'security = "none"',
+            'from = "loa@congan.example.vn"',
+            'to = ["giamdoc@congan.example.vn"]',
+            "",
+        ]
+    return "\n".join(lines) + extra
+
+
+@dataclass(frozen=True)
+class GenPublication:
+    """One generated delivery: a post on a channel, published or not, and its samples."""
+
+    delivery_id: int
+    post_id: int
+    channel: str
+    author: str
+    campaign: str | None
+    scheduled_at: datetime
+    #: None: not published (failed, or still scheduled).
+    published_at: datetime | None
+    #: (collected_at, name, value)
+    samples: tuple[tuple[datetime, str, float], ...] = ()
+
+
+@dataclass
+class Year:
+    """What :func:`generate` wrote, as plain values."""
+
+    deliveries: list[GenPublication] = field(default_factory=list)
+
+    def published(self) -> list[GenPublication]:
+        """The deliveries that were published."""
+        return [d for d in self.deliveries if d.published_at is not None]
+
+
+def _local(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=HCM).astimezone(UTC)
+
+
+def _metrics(rng: random.Random, channel: str, appeal: float) -> dict[str, float]:
+    """Final figures of one publication (Zalo reports views and shares only)."""
+    views = round(rng.uniform(200, 1200) * appeal)
+    if channel.endswith("-zalo"):
+        return {"views": views, "shares": round(views * rng.uniform(0.002, 0.02))}
+    reach = round(views * rng.uniform(0.5, 0.9))
+    return {
+        "views": views,
+        "reach": reach,
+        "reactions": round(reach * rng.uniform(0.01, 0.06) * appeal),
+        "comments": round(reach * rng.uniform(0.0, 0.01) * appeal),
+        "shares": round(reach * rng.uniform(0.0, 0.01)),
+        "clicks": round(reach * rng.uniform(0.0, 0.03)),
+    }
+
+
+def generate(engine: Engine, *, seed: int = 20, now: datetime | None = None) -> Year:
+    """Write a year of posts, deliveries and samples; ``now`` (default: after the year) leaves
+    posts due after it scheduled and unpublished, and samples after it uncollected."""
+    rng = random.Random(seed)
+    now = now or _local(LAST_DAY + timedelta(days=30), time(0))
+    year = Year()
+    posts: list[dict[str, object]] = []
+    deliveries: list[dict[str, object]] = []
+    samples: list[dict[str, object]] = []
+    post_id = delivery_id = 0
+    for week in range(WEEKS):
+        monday = FIRST_DAY + timedelta(weeks=week)
+        half = 0 if week < WEEKS // 2 else 1
+        for unit in UNITS:
+            authors = [f"cb-{unit.id}-1", f"cb-{unit.id}-2"]
+            for channel in unit.channels:
+                count = int(unit.rate[half]) + (rng.random() < unit.rate[half] % 1)
+                for _ in range(count):
+                    day = monday + timedelta(days=rng.randrange(7))
+                    scheduled = _local(day, rng.choice(SLOTS))
+                    # A post to both of a unit's channels: two publications of one post.
+                    both = (
+                        len(unit.channels) == 2 and channel.endswith("-fb") and rng.random() < 0.2
+                    )
+                    in_campaign = QUOTA_FROM <= day <= QUOTA_TO and rng.random() < 0.5
+                    author = rng.choice(authors)
+                    if unit.parent == "tinh" and rng.random() < 0.05:
+                        author = "cb-tinh-1"  # the province's officer helps a ward
+                    post_id += 1
+                    done = scheduled <= now
+                    posts.append(
+                        {
+                            "id": post_id,
+                            "title": f"Bài {post_id} của {unit.name}",
+                            "text": f"Nội dung tuyên truyền số {post_id}",
+                            "image_ids": [],
+                            "tags": [],
+                            "author": author,
+                            "campaign": CAMPAIGN if in_campaign else None,
+                            "state": "done" if done else "scheduled",
+                            "scheduled_at": scheduled,
+                            "fingerprint": hashlib.sha256(str(post_id).encode()).hexdigest(),
+                            "approved_by": "lanh-dao",
+                            "search_text": "",
+                            "created_at": scheduled - timedelta(days=2),
+                            "updated_at": scheduled,
+                        }
+                    )
+                    targets = unit.channels if both else (channel,)
+                    for target in targets:
+                        delivery_id += 1
+                        roll = rng.random()
+                        published: datetime | None = None
+                        if done and roll >= 0.02:  # 2% fail
+                            # Most go out within minutes; one in ten more than an hour late.
+                            late = roll > 0.9
+                            delay = rng.uniform(61, 300) if late else rng.uniform(0, 20)
+                            published = scheduled + timedelta(minutes=delay)
+                            if published > now:
+                                published = None
+                        state = "published" if published else ("failed" if done else "pending")
+                        pub_samples: list[tuple[datetime, str, float]] = []
+                        if published is not None and rng.random() > 0.03:  # 3% never collected
+                            final = _metrics(rng, target, unit.appeal)
+                            for share, after in zip((0.6, 1.0), COLLECT_AFTER, strict=True):
+                                at = published + after
+                                if at > now:
+                                    break
+                                for name, value in final.items():
+                                    pub_samples.append((at, name, float(round(value * share))))
+                        deliveries.append(
+                            {
+                                "id": delivery_id,
+                                "post_id": post_id,
+                                "channel": target,
+                                "state": state,
+                                "attempts": 1 if done else 0,
+                                "next_attempt_at": None if done else scheduled,
+                                "published_at": published,
+                                "remote_id": f"r{delivery_id}" if published else None,
+                                "updated_at": published or scheduled,
+                            }
+                        )
+                        for at, name, value in pub_samples:
+                            samples.append(
+                                {
+                                    "delivery_id": delivery_id,
+                                    "collected_at": at,
+                                    "name": name,
+                                    "value": value,
+                                }
+                            )
+                        year.deliveries.append(
+                            GenPublication(
+                                delivery_id,
+                                post_id,
+                                target,
+                                author,
+                                CAMPAIGN if in_campaign else None,
+                                scheduled,
+                                published,
+                                tuple(pub_samples),
+                            )
+                        )
+    with engine.begin() as conn:
+        conn.execute(insert(Post.__table__), posts)  # type: ignore[attr-defined]
+        conn.execute(insert(Delivery.__table__), deliveries)  # type: ignore[attr-defined]
+        for start in range(0, len(samples), 5000):
+            conn.execute(insert(MetricSample.__table__), samples[start : start + 5000])  # type: ignore[attr-defined]
+        if engine.dialect.name == "postgresql":
+            # The rows came with their ids: later inserts must not reuse them.
+            for table in ("post", "delivery", "metricsample"):
+                conn.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT MAX(id) FROM {table}))"
+                )
+    return year
