@@ -44,6 +44,7 @@ from content.times import parse_date, parse_when
 from content.ui import data
 from content.ui.base import ActionFinished, LoaModal, LoaScreen, report_error
 from content.ui.dialogs import ConfirmDialog
+from content.ui.file_picker import ImagePicker
 from content.ui.fmt import (
     NOW_WORDS,
     WEEKDAYS,
@@ -296,6 +297,8 @@ class ComposerScreen(LoaScreen):
         Binding("ctrl+r", "submit", "Submit for review"),
         Binding("ctrl+g", "approve", "Approve now"),
         Binding("ctrl+t", "variant", "Text per channel"),
+        # Off the footer for room at 80 columns; the button beside the field says it.
+        Binding("ctrl+f", "pick_image", "Choose an image", show=False),
         # Off the footer (it would push help and quit off an 80-column screen); the help
         # screen lists it.
         Binding("ctrl+o", "open_image", "Open full image", show=False),
@@ -349,7 +352,9 @@ class ComposerScreen(LoaScreen):
                 yield Static("", id="error-link", classes="field-error")
                 if self.uploads is None:
                     yield Label(_("Images: file paths, separated by commas"), classes="form-label")
-                    yield Input(id="images", placeholder=_("/home/me/pictures/warning.png"))
+                    with Horizontal(id="composer-images-row"):
+                        yield Input(id="images", placeholder=_("/home/me/pictures/warning.png"))
+                        yield Button(_("Choose…"), id="pick-image")
                 else:
                     yield Label(_("Images: your uploaded photos"), classes="form-label")
                     yield Input(id="images", placeholder=_("choose below, or type a photo's name"))
@@ -430,7 +435,9 @@ class ComposerScreen(LoaScreen):
             self.set_interval(UPLOAD_POLL, self._refresh_uploads)
         if self.post_id is not None:
             self.query_one("#images", Input).disabled = True
-            if self.uploads is not None:
+            if self.uploads is None:
+                self.query_one("#pick-image", Button).disabled = True
+            else:
                 self.query_one("#uploads", Select).disabled = True
             # A saved post is one post: its repeat was turned into separate posts.
             self.query_one("#repeat-kind", Select).disabled = True
@@ -803,6 +810,27 @@ class ComposerScreen(LoaScreen):
     def on_images_checked(self, message: ImagesChecked) -> None:
         self.query_one("#images-info", Static).update("\n".join(message.lines))
         self.query_one("#error-image", Static).update(message.error or "")
+
+    @on(Button.Pressed, "#pick-image")
+    def _pick_pressed(self) -> None:
+        self.action_pick_image()
+
+    def action_pick_image(self) -> None:
+        """Browse the disk for an image and add it to the images field."""
+        if self.uploads is not None or self.post_id is not None:
+            return  # a browser user has his uploads; a saved post keeps its images
+        box = self.query_one("#images", Input)
+        chosen = split_list(box.value)
+        # Start where the last image came from, else in the officer's home folder.
+        last = Path(chosen[-1]).expanduser().parent if chosen else Path.home()
+        start = last if last.is_dir() else Path.home()
+
+        def picked(path: Path | None) -> None:
+            if path is not None and str(path) not in chosen:
+                box.value = ", ".join([*chosen, str(path)])
+                self._images_done()
+
+        self.app.push_screen(ImagePicker(start), picked)
 
     @on(Button.Pressed, "#now")
     def _now(self) -> None:

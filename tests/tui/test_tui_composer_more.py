@@ -198,3 +198,47 @@ async def test_closing_asks_only_when_the_form_changed(make_app):
         await pilot.press("escape")
         await settle(pilot)
         assert type(app.screen).__name__ == "ConfirmDialog"
+
+
+async def test_an_image_is_chosen_by_browsing_folders(make_app, tmp_path, monkeypatch):
+    from PIL import Image
+
+    from content.ui.file_picker import ImagePicker, ImageTree
+
+    pictures = tmp_path / "Ảnh"
+    pictures.mkdir()
+    Image.new("RGB", (800, 600), "blue").save(pictures / "canh-bao.png")
+    (pictures / "ghi-chu.txt").write_text("không phải ảnh")
+    (tmp_path / ".cache").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path))
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        composer = await _new_post(app, pilot)
+        await pilot.click("#pick-image")
+        await pilot.pause()
+        assert isinstance(app.screen, ImagePicker)
+        tree = app.screen.query_one(ImageTree)
+        # The tree lists folders in a worker that lives as long as the tree: wait for what
+        # it shows, not for the worker to end (settle() would wait forever).
+        await _until(pilot, lambda: tree.root.children)
+        assert [str(node.label) for node in tree.root.children] == ["Ảnh"]  # no hidden one
+        await pilot.press("down", "enter")  # open "Ảnh"
+        folder = tree.root.children[0]
+        await _until(pilot, lambda: folder.children)
+        assert [str(n.label) for n in folder.children] == ["canh-bao.png"]  # no .txt
+        await pilot.press("down", "enter")
+        await _until(pilot, lambda: app.screen is composer)
+        await settle(pilot)
+        assert app.screen is composer
+        assert composer.query_one("#images", Input).value == str(pictures / "canh-bao.png")
+        info = str(composer.query_one("#images-info", Static).render())
+        assert "canh-bao.png: PNG 800×600" in info
+
+
+async def _until(pilot, condition, tries: int = 100) -> None:
+    """Let the app run until ``condition()`` holds (a bounded number of turns)."""
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the screen did not get there")
