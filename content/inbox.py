@@ -1114,6 +1114,9 @@ class _Batch:
         if thread is None and record.direction == "out":
             done.ignored = 1  # the Page's own comment on a comment Loa never saw
             return done
+        if thread is not None and record.direction == "out" and self._settles(thread, record):
+            done.duplicates = 1
+            return done
         if thread is not None and thread.withdrawn_at is not None:
             if record.occurred_at <= thread.withdrawn_at:
                 done.blocked = 1  # re-ingest of what the citizen had deleted
@@ -1169,6 +1172,32 @@ class _Batch:
         self.session.add(thread)
         done.messages = 1
         return done
+
+    def _settles(self, thread: InboxThread, record: Inbound) -> bool:
+        """Whether ``record`` (the platform's echo of an outbound message) is a reply of
+        Loa's whose outcome was unknown (or whose answer is still awaited): that reply is
+        then settled as sent, with the platform's id, instead of being stored twice."""
+        if not record.platform_id:
+            return False
+        waiting = self.session.exec(
+            select(InboxMessage).where(
+                InboxMessage.thread_id == thread.id,
+                InboxMessage.direction == "out",
+                col(InboxMessage.platform_id).is_(None),
+                col(InboxMessage.state).in_(("unknown", "sending")),
+            )
+        ).all()
+        text = (record.text or "").strip()
+        for message in waiting:
+            if text and (self.sealer.open(message.text_enc) or "").strip() == text:
+                message.platform_id = record.platform_id
+                if message.state == "unknown":
+                    message.state, message.error_code, message.error_message = "sent", None, None
+                    _answered(thread, message.occurred_at)
+                self.session.add(message)
+                self.known[(record.channel, record.platform_id)] = thread.id or 0
+                return True
+        return False
 
     def _update_citizen(self, thread: InboxThread, record: Inbound) -> None:
         if record.direction == "in" and record.citizen_id and thread.citizen_ref_enc is None:

@@ -380,3 +380,33 @@ def test_two_processes_creating_one_citizens_thread_at_once_make_one(engine, sea
             .where(InboxMessage.thread_id == thread.id)
         ).one()
     assert count == 4
+
+
+def test_a_reply_whose_outcome_was_unknown_is_settled_by_the_platforms_echo(
+    engine, sealer, clock, inbox
+):
+    deliver(engine, sealer, clock, zalo(clock, "m1"))
+    box = inbox()
+    thread_id = only_thread(engine).id
+    plan = box.begin_reply(thread_id, "Chúng tôi đã chuyển tin cho công an phường")
+    timeout = ReplyRefused(
+        "reply_unknown", thread=thread_id, platform="Zalo", platform_code=None, said="ReadTimeout"
+    )
+    box.reply_unknown(plan, timeout)
+    assert box.threads()[0].state == "open"  # not known to be answered yet
+    clock.advance(seconds=30)
+    echo = Inbound(
+        channel="tinh-zalo",
+        kind=ThreadKind.ZALO_CHAT,
+        event="message",
+        occurred_at=clock(),
+        citizen_id="2468",
+        direction="out",
+        platform_id="oa-77",
+        text="Chúng tôi đã chuyển tin cho công an phường",
+    )
+    assert deliver(engine, sealer, clock, echo).duplicates == 1
+    view = box.thread(thread_id)
+    [out] = [m for m in view.messages if m.direction == "out"]
+    assert (out.state, out.platform_id, out.author) == ("sent", "oa-77", "can-bo")
+    assert view.summary.state == "answered"
