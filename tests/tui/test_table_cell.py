@@ -1,15 +1,19 @@
 """Queue cells: cut to their column with an ellipsis, lines kept, numbers to the right; the
 table that draws them directly shows what DataTable would."""
 
+import importlib
+import logging
 from itertools import product
 
+import pytest
 from rich.console import Console
 from rich.segment import Segment
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
-from content.ui.table_cell import CellTable, TableCell
+from content.ui import table_cell
+from content.ui.table_cell import CellTable, TableCell, internals_problem
 
 
 def shown(cell: TableCell, width: int) -> list[str]:
@@ -93,3 +97,47 @@ async def test_the_table_draws_its_cells_as_datatable_would_for_every_cursor_and
             fast = _drawn(CellTable._render_cell, table, *args)
             assert fast == _drawn(DataTable._render_cell, table, *args), args
         assert len(cases) == 3 * 4 * 3 * 2
+
+
+def test_the_textual_internals_the_table_relies_on_are_as_expected():
+    assert internals_problem(CellTable()) is None
+
+
+def _add_a_parameter(monkeypatch):
+    original = DataTable._render_cell
+
+    def reshaped(
+        self, row_index, column_index, base_style, width, cursor=False, hover=False, *, x=0
+    ):
+        return original(self, row_index, column_index, base_style, width, cursor, hover)
+
+    monkeypatch.setattr(DataTable, "_render_cell", reshaped)
+
+
+def _drop_the_cache_key(monkeypatch):
+    monkeypatch.delattr(importlib.import_module(DataTable.__module__), "CellCacheKey")
+
+
+@pytest.mark.parametrize("change", [_add_a_parameter, _drop_the_cache_key])
+async def test_a_table_draws_through_datatable_when_its_internals_changed(
+    change, monkeypatch, caplog
+):
+    """A Textual whose internals are not as expected: one warning, and every table (the
+    first and the next) draws what DataTable draws, through DataTable's own method."""
+    change(monkeypatch)
+    monkeypatch.setattr(table_cell, "_checked", False)
+    monkeypatch.setattr(table_cell, "_problem", None)
+    with caplog.at_level(logging.WARNING, logger=table_cell.__name__):
+        for _ in range(2):
+            app = _TableApp()
+            async with app.run_test(size=(60, 10)) as pilot:
+                await pilot.pause()
+                table = app.query_one(CellTable)
+                assert table._render_cell.__func__ is DataTable._render_cell
+                column = table.ordered_columns[2]
+                args = (0, 2, table.rich_style, column.get_render_width(table))
+                drawn = ["".join(s.text for s in line) for line in table._render_cell(*args)]
+                assert drawn == [" Cảnh giác l… "]
+    warnings = [r.getMessage() for r in caplog.records if r.name == table_cell.__name__]
+    assert len(warnings) == 1, warnings
+    assert "DataTable's own path" in warnings[0]
