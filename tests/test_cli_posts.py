@@ -263,3 +263,20 @@ def test_channels_resume(loa):
     )
     code, _, err = loa("channels", "resume", "khong-co")
     assert code == 2 and err.startswith("loa: error: no channel 'khong-co' in channels.toml")
+
+
+# ---------------------------------------------------------------------------- terminal safety
+
+
+def test_escape_sequences_in_a_post_are_shown_not_obeyed(loa):
+    # A feed title can carry escapes that recolour or retitle the officer's terminal.
+    post = add(loa, "Tin \x1b[31mĐỎ\x1b]0;hacked\x07 xong\n\tdòng hai")
+    for argv in (("post", "list"), ("post", "show", str(post))):
+        code, out, _ = loa(*argv)
+        assert code == 0
+        assert "\x1b" not in out and "\x07" not in out
+        assert "Tin ␛[31mĐỎ␛]0;hacked␇ xong" in out
+    _, shown, _ = loa("post", "show", str(post))
+    assert "\n\tdòng hai" in shown  # newlines and tabs of the text stay
+    # JSON keeps the text as it is (escaped by JSON itself) for programs to read.
+    assert listed(loa)[0]["text"].startswith("Tin \x1b[31m")

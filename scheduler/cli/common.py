@@ -115,6 +115,21 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+#: Control characters as visible symbols (U+2400 "control pictures"; C1 ones as U+FFFD):
+#: a title from a feed or a platform's error may hold escape sequences that would recolour,
+#: retitle or clear the officer's terminal. Newlines and tabs stay.
+_CONTROL_PICTURES = {
+    **{code: chr(0x2400 + code) for code in range(0x20) if code not in (0x09, 0x0A)},
+    0x7F: "\u2421",
+    **{code: "\ufffd" for code in range(0x80, 0xA0)},
+}
+
+
+def for_terminal(text: str) -> str:
+    """``text`` safe to print: control characters shown as symbols, never obeyed."""
+    return text.translate(_CONTROL_PICTURES)
+
+
 def warn(message: str) -> None:
     """A warning on stderr, in the office's language: shown, but nothing was refused."""
     print(f"{_('warning')}: {say(message)}", file=sys.stderr)

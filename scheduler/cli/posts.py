@@ -19,7 +19,7 @@ from content.queue import LIVE_STATES, ImageInput, Outcome, PostInput, Repeat
 from content.serialize import post_json
 from content.times import TIME_FORMATS, local_start_of_day, local_text, parse_date, parse_when
 from content.transfer import export_csv, export_images, export_json, read_csv
-from scheduler.cli.common import Context, print_json, subcommand_parent, warn
+from scheduler.cli.common import Context, for_terminal, print_json, subcommand_parent, warn
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: What --at takes, for the help.
@@ -265,7 +265,7 @@ def run_list(args: argparse.Namespace) -> int:
         print("no posts")
         return 0
     for post, deliveries in rows:
-        print(_table_row(post, deliveries, tz))
+        print(for_terminal(_table_row(post, deliveries, tz)))
     return 0
 
 
@@ -279,19 +279,19 @@ def run_show(args: argparse.Namespace) -> int:
         return 0
     print(f"post {post.id}  {post.state}  {local_text(post.scheduled_at, tz)}  by {post.author}")
     if post.title:
-        print(f"title: {post.title}")
-    print(post.text)
+        print(for_terminal(f"title: {post.title}"))
+    print(for_terminal(post.text))
     if post.link:
-        print(f"link: {post.link}")
+        print(for_terminal(f"link: {post.link}"))
     if post.review_comment:
-        print(f"review: {post.review_comment}")
+        print(for_terminal(f"review: {post.review_comment}"))
     for d in deliveries:
         line = f"  {d.channel}: {d.state} (attempts {d.attempts})"
         if d.permalink:
             line += f" {d.permalink}"
         if d.last_error_message:
             line += f" - {d.last_error_class} {d.last_error_code or ''}: {d.last_error_message}"
-        print(line)
+        print(for_terminal(line))
     for event in ctx.queue.audit_trail(args.id):
         print(
             f"  {local_text(event.at, tz)}  {event.actor}"
