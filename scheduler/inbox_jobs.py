@@ -67,6 +67,8 @@ class EventProcessor:
     config: Config
     sealer: Sealer
     clock: Callable[[], datetime] = utcnow
+    #: Events per transaction (the receiver's worker takes fewer: see scheduler.webhooks).
+    batch: int = BATCH
     #: Zalo app id -> its channels (a withdrawal naming no OA applies to all of them).
     _apps: dict[str, list[str]] = field(init=False, default_factory=dict)
 
@@ -85,7 +87,7 @@ class EventProcessor:
             count, outcome = self.run_batch()
             total.add(outcome)
             processed += count
-            if count < BATCH:
+            if count < self.batch:
                 break
         return total
 
@@ -95,7 +97,7 @@ class EventProcessor:
         many events were taken."""
         now = self.clock()
         with session_scope(self.engine) as session:
-            events = inbox_events.claim(session, BATCH)
+            events = inbox_events.claim(session, self.batch)
             records: list[Inbound] = []
             for event in events:
                 try:

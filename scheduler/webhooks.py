@@ -47,7 +47,7 @@ from scheduler.channels import facebook_inbox, zalo_inbox
 from scheduler.channels.http import register_secret
 from scheduler.channels.inbound import Verdict
 from scheduler.config import Config, FacebookChannel, ZaloChannel
-from scheduler.inbox_jobs import BATCH, EventProcessor
+from scheduler.inbox_jobs import EventProcessor
 
 log = logging.getLogger("loa.webhooks")
 
@@ -57,6 +57,10 @@ FACEBOOK_PATH = "/webhooks/facebook"
 MAX_BODY = 8 * 1024 * 1024
 #: Events written in one transaction at most.
 WRITE_BATCH = 1000
+#: Events the worker processes per transaction: on SQLite a transaction holds the one write
+#: lock, and a worker at a lower priority that is descheduled while holding it would keep
+#: the next acknowledgements waiting; small batches keep that short.
+WORKER_BATCH = 10
 #: Processing waits while deliveries arrive closer together than this...
 QUIET_SECONDS = 0.2
 #: ... but never longer than this.
@@ -131,7 +135,9 @@ def _child_main(conn: Connection, db_url: str, config_path: str, key: bytes) -> 
     from content.db import make_engine
     from scheduler.config import load
 
-    processor = EventProcessor(make_engine(db_url), load(Path(config_path)), Sealer(key))
+    processor = EventProcessor(
+        make_engine(db_url), load(Path(config_path)), Sealer(key), batch=WORKER_BATCH
+    )
     while True:
         try:
             if conn.recv() is None:
@@ -204,7 +210,7 @@ class Receiver:
         self.clock = clock
         self.keys = keys or Keys.from_config(config)
         self.process = process
-        self.processor = EventProcessor(engine, config, sealer, clock=clock)
+        self.processor = EventProcessor(engine, config, sealer, clock=clock, batch=WORKER_BATCH)
         #: Process in a separate process (``loa webhooks serve``) instead of a thread.
         self.child = child
         self._child: _Child | None = None
@@ -332,7 +338,7 @@ class Receiver:
                     break
                 if messages:
                     log.info("inbox: %d new messages", messages)
-                if taken < BATCH:
+                if taken < WORKER_BATCH:
                     break
                 waiting_since = time.monotonic()
 
