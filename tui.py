@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -26,7 +26,7 @@ from content.accounts import WEB_SESSION_ENV, Access, identify, os_login
 from content.health import Health
 from content.office import ChannelDirectory
 from content.times import utcnow
-from content.ui.context import LoaContext
+from content.ui.context import InboxWiring, LoaContext
 from content.ui.i18n import _, choose_language, language, set_language, translated_bindings
 
 CSS_DIR = Path(content.ui.__file__).resolve().parent
@@ -60,6 +60,7 @@ class LoaApp(App[None]):
         lang: str | None = None,
         refresh_seconds: float = 3.0,
         resume_channel: Callable[[str], bool] | None = None,
+        inbox: InboxWiring | None = None,
     ) -> None:
         set_language(lang or choose_language(directory.office.language))
         super().__init__()
@@ -72,6 +73,7 @@ class LoaApp(App[None]):
             resume_channel=resume_channel,
             refresh_seconds=refresh_seconds,
             access=access,
+            inbox_wiring=inbox,
         )
         self.title = f"Loa · {directory.office.name}"
         #: Deliveries that failed or must be checked, shown in every screen's header.
@@ -215,6 +217,7 @@ class LoaApp(App[None]):
             (_("Week"), _("The week at a glance"), "week"),
             (_("Channels"), _("Channels and their health"), "channels"),
             (_("Engagement"), _("What published posts achieved"), "engagement"),
+            (_("Inbox"), _("Citizens' messages and comments: read, answer, assign"), "inbox"),
         ):
             yield SystemCommand(title, help_text, partial(self._from_queue, action))
         yield SystemCommand(
@@ -247,6 +250,8 @@ def run(
     from content.db import open_database, resolve_url
     from scheduler.config import find_config, load
     from scheduler.dispatch import resume_channel
+    from scheduler.inbox_jobs import inbox_sealer
+    from scheduler.inbox_reply import answer
 
     cfg = load(find_config(config))
     engine = open_database(resolve_url(db))
@@ -267,6 +272,14 @@ def run(
             access=access,
             lang=lang or choose_language(cfg.office.language),
             resume_channel=lambda channel: resume_channel(engine, channel),
+            inbox=InboxWiring(
+                # Read once, when the inbox is first opened (the key file, its fingerprint).
+                sealer=cache(partial(inbox_sealer, engine, cfg)),
+                settings=cfg.inbox.settings(cfg.channels),
+                send_reply=lambda box, thread, text, mode, to: answer(
+                    box, cfg, thread, text, mode=mode, to=to
+                ),
+            ),
         ).run()
     finally:
         engine.dispose()

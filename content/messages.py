@@ -389,6 +389,10 @@ CATALOGUE: dict[str, str] = {
         "thread {thread}: comment {target_id} already had its one private reply; answer "
         "publicly, or wait for the citizen to write in Messenger"
     ),
+    "inbox_not_wired": N_(
+        "the citizens' inbox is not available in this window: open it with loa tui, which "
+        "reads channels.toml and the credential key"
+    ),
     "seal_key": N_(
         "citizens' data in the database cannot be decrypted with this key (LOA_CREDENTIAL_KEY "
         "or the key file is not the one it was written with)"

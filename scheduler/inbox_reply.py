@@ -12,12 +12,16 @@ echo of it arrives, and is never re-sent blindly.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from content.inbox import MESSAGE, PRIVATE, Inbox, ReplyPlan, ReplyRefused, ThreadSummary
 from content.models import ThreadKind
+from scheduler.channels import build_channel
 from scheduler.channels.base import Channel, ChannelError, TransientError
 from scheduler.channels.inbound import PRIVATE_USED, UNAVAILABLE, WINDOW_CLOSED, ReplyRejected
+from scheduler.config import Config
 
 #: Each platform's name as the office says it.
 PLATFORM_NAMES = {"zalo_oa": "Zalo", "facebook": "Facebook"}
@@ -34,6 +38,34 @@ CODES = {
     PRIVATE_USED: "reply_private_used",
     UNAVAILABLE: "citizen_unavailable",
 }
+
+
+def answer(
+    inbox: Inbox,
+    config: Config,
+    thread_id: int,
+    text: str,
+    *,
+    mode: str | None = None,
+    to: int | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> ThreadSummary:
+    """Answer a citizen: record the reply, send it through the channel's client, settle it.
+
+    What ``loa inbox reply`` and the TUI's reply both call (from a thread without a running
+    event loop). The rules' refusals (:class:`~content.inbox.InboxRefused`) come before
+    anything is recorded; the platform's, as :class:`ReplyRefused`, after the reply is kept.
+    """
+    plan = inbox.begin_reply(thread_id, text, mode=mode, to=to)
+    client = build_channel(plan.channel, config, engine=inbox.engine, clock=clock)
+
+    async def send() -> ThreadSummary:
+        try:
+            return await send_reply(inbox, client, plan)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(send())
 
 
 async def send_reply(inbox: Inbox, client: Channel, plan: ReplyPlan) -> ThreadSummary:

@@ -33,7 +33,7 @@ from scheduler.channels import build_channel
 from scheduler.channels.base import OutgoingPost
 from scheduler.config import Config, load
 from scheduler.inbox_jobs import backfill, inbox_sealer
-from scheduler.inbox_reply import send_reply
+from scheduler.inbox_reply import answer
 from scheduler.webhooks import Receiver, serving
 from tests.helpers import FakeClock
 
@@ -145,18 +145,9 @@ class World:
             clock=self.clock,
         )
 
-    def reply(self, thread_id: int, text: str, **how: object) -> ThreadSummary:
-        box = self.inbox()
-        plan = box.begin_reply(thread_id, text, **how)  # type: ignore[arg-type]
-        client = build_channel(plan.channel, self.config, engine=self.engine, clock=self.clock)
-
-        async def send() -> ThreadSummary:
-            try:
-                return await send_reply(box, client, plan)
-            finally:
-                await client.aclose()
-
-        return asyncio.run(send())
+    def reply(self, thread_id: int, text: str, mode: str | None = None) -> ThreadSummary:
+        # The CLI's and the TUI's own path: record, send through the client, settle.
+        return answer(self.inbox(), self.config, thread_id, text, mode=mode, clock=self.clock)
 
     def backfill(self) -> None:
         clients = {

@@ -9,10 +9,28 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from content.accounts import Access
+from content.accounts import Access, unenforced
+from content.errors import LoaError
+from content.inbox import Inbox, InboxSettings, ThreadSummary
 from content.office import ChannelDirectory
 from content.queue import Queue
+from content.sealed import Sealer
 from content.times import utcnow
+
+#: Record, send and settle a reply: (inbox, thread, text, mode, comment) -> the thread after
+#: (scheduler.inbox_reply.answer, the CLI's own path, bound to the configuration).
+ReplySender = Callable[[Inbox, int, str, str | None, int | None], ThreadSummary]
+
+
+@dataclass(frozen=True)
+class InboxWiring:
+    """What the inbox screens need beyond the database, given by whoever starts the app."""
+
+    #: The sealer of citizens' data (the database's credential key). Called when the inbox
+    #: is first read, so a missing or wrong key is said on that screen, not at start-up.
+    sealer: Callable[[], Sealer]
+    settings: InboxSettings
+    send_reply: ReplySender
 
 
 @dataclass
@@ -29,6 +47,8 @@ class LoaContext:
     refresh_seconds: float = 3.0
     #: Who is acting and what he may see (None: no accounts, as ``actor``, every channel).
     access: Access | None = None
+    #: The citizens' inbox (None: this face was started without it; its screen says so).
+    inbox_wiring: InboxWiring | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -48,4 +68,19 @@ class LoaContext:
         """The queue rules acting as the current user (cheap: make one per action)."""
         return Queue(
             self.engine, self.directory, actor=self.actor, access=self.access, clock=self.clock
+        )
+
+    def inbox(self) -> Inbox:
+        """The citizens' inbox as the current user sees it (his units' threads once accounts
+        exist). Raises :class:`LoaError` when the app was started without it."""
+        wiring = self.inbox_wiring
+        if wiring is None:
+            raise LoaError("inbox_not_wired")
+        return Inbox(
+            self.engine,
+            self.directory,
+            wiring.sealer(),
+            access=self.access or unenforced(self.actor),
+            settings=wiring.settings,
+            clock=self.clock,
         )

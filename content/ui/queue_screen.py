@@ -174,6 +174,7 @@ class QueueScreen(LoaScreen):
         Binding("w", "week", "Week"),
         Binding("c", "channels", "Channels"),
         Binding("m", "engagement", "Engagement"),
+        Binding("i", "inbox", "Inbox"),
         Binding("s", "next_sort", "Sort", show=False),
         Binding("right_square_bracket", "next_page", "Next page", key_display="]", show=False),
         Binding(
@@ -191,7 +192,7 @@ class QueueScreen(LoaScreen):
 
     #: Actions that need a selection, and the keys the footer gives way for meanwhile.
     BULK_ACTIONS = ("approve_selected", "reschedule_selected", "cancel_selected")
-    BULK_HIDES = ("edit", "week", "channels", "engagement")
+    BULK_HIDES = ("edit", "week", "channels", "engagement", "inbox")
 
     def __init__(self) -> None:
         super().__init__()
@@ -248,9 +249,9 @@ class QueueScreen(LoaScreen):
         """Fit the columns, filters and footer to a terminal ``width`` columns wide."""
         narrow = width < WIDE_CHANNELS_FROM
         self.set_class(narrow, "-narrow")
-        # At 80 columns the footer has room for the daily keys, help and quit; channels
-        # and engagement stay on their keys and in the help screen (?).
-        for key in ("c", "m"):
+        # At 80 columns the footer has room for the daily keys, help and quit; channels,
+        # engagement and the inbox stay on their keys, in the help screen (F1) and Ctrl+P.
+        for key in ("c", "m", "i"):
             for binding in self._bindings.key_to_bindings.get(key, []):
                 self._bindings.key_to_bindings[key] = [replace(binding, show=not narrow)]
         self.refresh_bindings()
@@ -578,6 +579,12 @@ class QueueScreen(LoaScreen):
         from content.ui.engagement import EngagementScreen
 
         self.app.push_screen(EngagementScreen())
+
+    def action_inbox(self) -> None:
+        """Citizens' messages and comments."""
+        from content.ui.inbox import InboxScreen
+
+        self.app.push_screen(InboxScreen())
 
     def action_attention(self) -> None:
         """Show only posts with a failed delivery or one to check by hand."""

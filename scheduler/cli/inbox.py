@@ -9,19 +9,17 @@ Who may see and do what, every state change and every audit row live in
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from content.inbox import PRIVATE, PUBLIC, TAGS, Inbox, ThreadFilter, ThreadSummary
 from content.inbox_json import summary_json, thread_json
-from content.models import ThreadState
+from content.models import ThreadKind, ThreadState
 from content.times import local_text, utcnow
-from scheduler.channels import build_channel
 from scheduler.cli.common import Context, print_json, subcommand_parent
 from scheduler.inbox_jobs import inbox_sealer
-from scheduler.inbox_reply import send_reply
+from scheduler.inbox_reply import answer
 
 #: How a window rule reads in a table.
 RULES = {
@@ -84,7 +82,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     assign = sub.add_parser("assign", parents=[parent], help="give a thread to an officer or unit")
     assign.add_argument("id", type=int)
     assign.add_argument("--to", metavar="USER", help="the officer (approvers assign others)")
-    assign.add_argument("--unit", metavar="GROUP", help="a channel group holding the channel")
+    assign.add_argument(
+        "--unit", metavar="UNIT", help="a unit or channel group holding the thread's channel"
+    )
     assign.add_argument("--json", action="store_true", help="machine-readable output")
     assign.set_defaults(handler=run_assign)
 
@@ -199,20 +199,13 @@ def run_reply(args: argparse.Namespace) -> int:
     box = _inbox(ctx)
     text = sys.stdin.read() if args.text == "-" else args.text
     mode = PRIVATE if args.private else PUBLIC if args.public else None
-    plan = box.begin_reply(args.id, text, mode=mode, to=args.to)
-    client = build_channel(plan.channel, ctx.config, engine=ctx.engine)
-
-    async def send() -> ThreadSummary:
-        try:
-            return await send_reply(box, client, plan)
-        finally:
-            await client.aclose()
-
-    summary = asyncio.run(send())
+    summary = answer(box, ctx.config, args.id, text, mode=mode, to=args.to)
     if args.json:
         print_json(summary_json(summary, _tz(ctx), utcnow()))
         return 0
-    how = {"private": "privately, in Messenger", "public": "under the comment"}.get(plan.mode, "")
+    # A comment is answered publicly unless --private said otherwise (the library's default).
+    chosen = mode or (PUBLIC if summary.kind == ThreadKind.COMMENTS else "")
+    how = {PRIVATE: "privately, in Messenger", PUBLIC: "under the comment"}.get(chosen, "")
     print(f"thread {summary.id}: answered {how}".rstrip() + f"; it is {summary.state}")
     return 0
 

@@ -1,0 +1,668 @@
+"""The citizens' inbox: threads with their two clocks, one thread's messages, and answering.
+
+Everything here goes through :class:`content.inbox.Inbox`, the rules the CLI's ``loa inbox``
+uses: who sees which thread (an officer his units' channels once accounts exist), every
+change and its audit row. The list shows no personal data; opening a thread reads the
+citizen's words and is audited by the library (who read which tip), so the thread view is
+read when it opens and after a change, never on a timer. A reply goes out through the
+channel's client by the CLI's own path (:class:`~content.ui.context.InboxWiring`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from functools import partial
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Select, Static
+
+from content.errors import LoaError
+from content.inbox import (
+    PRIVATE,
+    TAGS,
+    InboxSettings,
+    MessageView,
+    ThreadFilter,
+    ThreadSummary,
+    ThreadView,
+    units_holding,
+)
+from content.messages import CATALOGUE, message
+from content.models import ThreadState
+from content.ui.base import ActionFinished, LoaScreen, report_error
+from content.ui.context import LoaContext
+from content.ui.dialogs import ConfirmDialog
+from content.ui.fmt import when
+from content.ui.i18n import N_, _, ngettext
+from content.ui.inbox_dialogs import AssignDialog, ReplyDialog, TagDialog
+from content.ui.inbox_fmt import (
+    STATE_STYLES,
+    kind_long,
+    kind_short,
+    platform_of,
+    short_when,
+    tag_label,
+    tags_text,
+    target_clock,
+    thread_state,
+    window_clock,
+)
+
+#: Pseudo states of the state filter: a citizen waits for an answer; past the target.
+WAITING, OVERDUE = "waiting", "overdue"
+
+#: Column keys and their English headers (translated when the table is built).
+HEADERS = {
+    "id": N_("No."),
+    "channel": N_("Channel"),
+    "kind": N_("Type"),
+    "state": N_("State"),
+    "target": N_("Target"),
+    "window": N_("Window"),
+    "tags": N_("Tags"),
+    "messages": N_("In/out"),
+    "last": N_("Last message"),
+    "owner": N_("Assigned to"),
+}
+#: The owner and message counts get columns from this table width on.
+WIDE_FROM = 110
+PADDING = 2
+MIN_TAGS = 8
+
+#: The rule a private reply to a comment is held to (content.inbox.reply_window).
+PRIVATE_RULE = "private_reply_7d"
+#: What the citizen's details are called (Zalo's info form); others are shown as named.
+INFO_LABELS = {"name": N_("Name"), "phone": N_("Phone"), "address": N_("Address")}
+
+
+def thread_columns(width: int, channel: int) -> tuple[tuple[str, int], ...]:
+    """The columns that fit a table ``width`` cells wide; the tags take what is left.
+
+    ``channel`` is the longest channel id shown.
+    """
+    wide = width >= WIDE_FROM
+    columns = [
+        ("id", 4),
+        ("channel", min(channel, 20 if wide else 12)),
+        ("kind", 9),
+        ("state", 10),
+        ("target", 11),
+        ("window", 13),
+    ]
+    if wide:
+        columns += [("last", 16), ("messages", 8), ("owner", 18)]
+    used = sum(w + PADDING for _key, w in columns)
+    columns.append(("tags", max(MIN_TAGS, width - used - PADDING)))
+    return tuple(columns)
+
+
+class ThreadsLoaded(Message):
+    """The threads have been read; ``generation`` drops answers to old questions."""
+
+    def __init__(self, threads: list[ThreadSummary], generation: int) -> None:
+        super().__init__()
+        self.threads = threads
+        self.generation = generation
+
+
+class _InboxBase(LoaScreen):
+    """Assign, tag and close: the same on the list (the thread under the cursor) and in the
+    thread view; each screen says what changed in :meth:`thread_done`."""
+
+    CSS_PATH = "inbox.tcss"
+
+    def thread_done(self, what: str, summary: ThreadSummary | None) -> None:
+        """A dialog or a confirmed step changed a thread (None: nothing was changed): say
+        what was done and read again."""
+        if summary is not None:
+            self.notify(_done_text(what, summary), title=_("Done"))
+            self.reload()
+
+    def reload(self) -> None:
+        """Read what the screen shows again."""
+
+    def assign_thread(self, summary: ThreadSummary) -> None:
+        """Ask to whom, then give ``summary``'s thread to that officer and/or unit."""
+        ctx = self.ctx
+        units = units_holding(ctx.directory, summary.channel)
+
+        def assign(officer: str | None, unit: str | None) -> ThreadSummary:
+            return ctx.inbox().assign(summary.id, officer=officer, unit=unit)
+
+        self.app.push_screen(
+            AssignDialog(summary, units, ctx.actor, assign),
+            lambda done: self.thread_done("assign", done),
+        )
+
+    def tag_thread(self, summary: ThreadSummary) -> None:
+        """Tick the tags of ``summary``'s thread."""
+        ctx = self.ctx
+
+        def tag(add: list[str], remove: list[str]) -> ThreadSummary:
+            return ctx.inbox().tag(summary.id, add=add, remove=remove)
+
+        self.app.push_screen(TagDialog(summary, tag), lambda done: self.thread_done("tag", done))
+
+    def close_thread(self, summary: ThreadSummary) -> None:
+        """Close ``summary``'s thread, after saying it opens again when the citizen writes."""
+        ctx = self.ctx
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.run_change("close", lambda: ctx.inbox().close(summary.id))
+
+        self.app.push_screen(
+            ConfirmDialog(
+                _("Close thread {id}?").format(id=summary.id),
+                _(
+                    "Nobody needs to answer it any more. It opens again by itself when the "
+                    "citizen writes again."
+                ),
+                _("Yes, close it"),
+            ),
+            confirmed,
+        )
+
+
+class InboxScreen(_InboxBase):
+    """Every thread the officer may see, those waiting longest first."""
+
+    HELP_TEXT = N_(
+        "Messages and comments from citizens on the office's Zalo OAs and Facebook Pages, "
+        "one line per citizen and channel, those waiting longest for an answer first. Two "
+        "clocks run on each: Target is the time left to answer within the office's own "
+        "promise (red and 'late' once it has passed); Window is the time the platform still "
+        "lets the Page or OA write to the citizen (Zalo: 7 days after his last interaction; "
+        "Messenger: 24 hours after his last message; a comment: one private reply within 7 "
+        "days, a public one at any time). Press Enter to read a thread (each opening is "
+        "recorded), R to answer it, A to assign it to an officer or unit, T to tag it and C "
+        "to close it. Choose a state, tag or channel above to narrow the list."
+    )
+
+    BINDINGS = [
+        Binding("enter", "open", "Open", show=False),
+        Binding("r", "reply", "Reply"),
+        Binding("a", "assign", "Assign"),
+        Binding("t", "tag", "Tags"),
+        Binding("c", "close_thread", "Close"),
+        Binding("escape", "back", "Back"),
+        Binding("f5", "refresh", "Refresh", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wanted = ThreadFilter()
+        self.threads: dict[str, ThreadSummary] = {}
+        self.generation = 0
+        self.loaded = False
+        self.columns_shown: tuple[tuple[str, int], ...] = ()
+        self.title = _("Inbox")
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="inbox-filters"):
+            yield Select(
+                [(_("Waiting for an answer"), WAITING), (_("Past the target"), OVERDUE)]
+                + [(thread_state(s.value), s.value) for s in ThreadState],
+                prompt=_("State"),
+                id="inbox-state",
+            )
+            yield Select([(tag_label(t), t) for t in TAGS], prompt=_("Tag"), id="inbox-tag")
+            yield Select(
+                [(c, c) for c in self.ctx.channel_ids()], prompt=_("Channel"), id="inbox-channel"
+            )
+        yield DataTable(id="threads", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="inbox-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._lay_out(self.app.size.width)
+        self.set_interval(self.ctx.refresh_seconds, self._tick)
+        self.reload()
+        self.query_one("#threads", DataTable).focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._lay_out(event.size.width)
+
+    def on_screen_resume(self) -> None:
+        # Back from a thread: its state and clocks may have changed.
+        if self.loaded:
+            self.reload()
+
+    def _tick(self) -> None:
+        if self.is_shown():
+            self.reload()
+
+    def _lay_out(self, width: int) -> None:
+        channel = max([len(c) for c in self.ctx.channel_ids()] + [5])
+        layout = thread_columns(width - 2, channel)  # the table's scrollbar takes two
+        if layout == self.columns_shown:
+            return
+        self.columns_shown = layout
+        table = self.query_one("#threads", DataTable)
+        table.clear(columns=True)
+        for key, column_width in layout:
+            table.add_column(_(HEADERS[key]), key=key, width=column_width)
+        if self.threads:
+            self._fill(list(self.threads.values()))
+
+    # ------------------------------------------------------------------ loading
+
+    def reload(self) -> None:
+        """Read the threads again (in a thread); the table updates when they arrive."""
+        self.generation += 1
+        self._load(self.wanted, self.generation)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load(self, wanted: ThreadFilter, generation: int) -> None:
+        threads = self.read(lambda: self.ctx.inbox().threads(wanted))
+        if threads is not None:
+            self.post_message(ThreadsLoaded(threads, generation))
+
+    def on_threads_loaded(self, message: ThreadsLoaded) -> None:
+        if message.generation != self.generation:
+            return
+        self._fill(message.threads)
+        self.loaded = True
+
+    def _fill(self, threads: list[ThreadSummary]) -> None:
+        table = self.query_one("#threads", DataTable)
+        current = self.current()
+        table.clear()
+        now = self.ctx.clock()
+        target = _target(self.ctx)
+        widths = dict(self.columns_shown)
+        for t in threads:
+            cells: list[Text] = []
+            for key, width in self.columns_shown:
+                if key == "id":
+                    cells.append(Text(str(t.id), justify="right"))
+                elif key == "channel":
+                    cells.append(Text(t.channel, no_wrap=True, overflow="ellipsis"))
+                elif key == "kind":
+                    cells.append(Text(kind_short(t.kind)))
+                elif key == "state":
+                    cells.append(Text(thread_state(t.state), STATE_STYLES.get(t.state, "")))
+                elif key == "target":
+                    cells.append(target_clock(t, now, target))
+                elif key == "window":
+                    cells.append(window_clock(t, now))
+                elif key == "tags":
+                    cells.append(_cut(tags_text(t.tags), width))
+                elif key == "last":
+                    cells.append(Text(when(t.last_inbound_at, self.ctx.tz)))
+                elif key == "messages":
+                    cells.append(Text(f"↓{t.messages_in} ↑{t.messages_out}"))
+                elif key == "owner":
+                    owner = " · ".join(p for p in (t.assignee, t.unit) if p) or "-"
+                    cells.append(_cut(owner, widths["owner"]))
+            table.add_row(*cells, key=str(t.id))
+        self.threads = {str(t.id): t for t in threads}
+        if current is not None and str(current.id) in self.threads:
+            table.move_cursor(row=list(self.threads).index(str(current.id)), animate=False)
+        self._show_status(threads)
+
+    def _show_status(self, threads: list[ThreadSummary]) -> None:
+        status = self.query_one("#inbox-status", Static)
+        if not threads:
+            filtered = self.wanted != ThreadFilter()
+            status.update(
+                _("No thread matches these filters.")
+                if filtered
+                else _("No message from citizens yet.")
+            )
+            return
+        now = self.ctx.clock()
+        waiting = sum(1 for t in threads if t.waiting_since is not None)
+        late = sum(1 for t in threads if t.overdue(now))
+        parts = [
+            ngettext("{n} thread", "{n} threads", len(threads)).format(n=len(threads)),
+            ngettext("{n} waits for an answer", "{n} wait for an answer", waiting).format(
+                n=waiting
+            ),
+        ]
+        if late:
+            parts.append(ngettext("{n} late", "{n} late", late).format(n=late))
+        parts.append(_("Enter: read"))
+        status.update(" · ".join(parts))
+
+    def current(self) -> ThreadSummary | None:
+        """The thread under the cursor."""
+        table = self.query_one("#threads", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return self.threads.get(str(key.value))
+
+    # ------------------------------------------------------------------ filters
+
+    @on(Select.Changed)
+    def _filter_changed(self, event: Select.Changed) -> None:
+        value = None if event.value is Select.NULL else str(event.value)
+        name = event.select.id
+        if name == "inbox-state":
+            states = () if value in (None, WAITING, OVERDUE) else (str(value),)
+            self.wanted = ThreadFilter(
+                states=states,
+                tag=self.wanted.tag,
+                channels=self.wanted.channels,
+                waiting=value == WAITING,
+                overdue=value == OVERDUE,
+            )
+        elif name == "inbox-tag":
+            self.wanted = replace(self.wanted, tag=value)
+        elif name == "inbox-channel":
+            self.wanted = replace(self.wanted, channels=(value,) if value else ())
+        else:
+            return
+        self.reload()
+
+    # ------------------------------------------------------------------ actions
+
+    @on(DataTable.RowSelected, "#threads")
+    def _row_selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        """Read the thread under the cursor (the reading is recorded)."""
+        summary = self.current()
+        if summary is not None:
+            self.app.push_screen(ThreadScreen(summary.id))
+
+    def action_reply(self) -> None:
+        """Open the thread under the cursor and answer it."""
+        summary = self.current()
+        if summary is not None:
+            self.app.push_screen(ThreadScreen(summary.id, reply=True))
+
+    def action_assign(self) -> None:
+        """Give the thread under the cursor to an officer or unit."""
+        summary = self.current()
+        if summary is not None:
+            self.assign_thread(summary)
+
+    def action_tag(self) -> None:
+        """Tag the thread under the cursor."""
+        summary = self.current()
+        if summary is not None:
+            self.tag_thread(summary)
+
+    def action_close_thread(self) -> None:
+        """Close the thread under the cursor."""
+        summary = self.current()
+        if summary is not None:
+            self.close_thread(summary)
+
+    def on_action_finished(self, message: ActionFinished) -> None:
+        if message.error is not None:
+            report_error(self, message.error)
+            self.reload()  # someone else may have changed it meanwhile
+            return
+        self.thread_done(message.what, message.result)
+
+    def action_back(self) -> None:
+        """Back to the queue."""
+        self.app.pop_screen()
+
+    def action_refresh(self) -> None:
+        """Read again now."""
+        self.reload()
+
+
+class ThreadLoaded(Message):
+    """A thread has been opened (``error``: it could not be)."""
+
+    def __init__(self, view: ThreadView | None, error: LoaError | None = None) -> None:
+        super().__init__()
+        self.view = view
+        self.error = error
+
+
+class ThreadScreen(_InboxBase):
+    """One thread: who the citizen is, the two clocks, every message in and out."""
+
+    HELP_TEXT = N_(
+        "One citizen's conversation with the office on one channel: his messages and the "
+        "office's answers, oldest first, with the two clocks above (the office's target and "
+        "the platform's reply window). Press R to answer: the reply goes out on the same "
+        "platform, and the dialog says how long it may be and until when the platform takes "
+        "it. A to assign the thread, T to tag it, C to close it. Opening a thread is recorded "
+        "(who read which tip), so it is read again only when you press F5."
+    )
+
+    BINDINGS = [
+        Binding("r", "reply", "Reply"),
+        Binding("a", "assign", "Assign"),
+        Binding("t", "tag", "Tags"),
+        Binding("c", "close_thread", "Close"),
+        Binding("escape", "back", "Back"),
+        Binding("f5", "refresh", "Refresh", show=False),
+    ]
+
+    def __init__(self, thread_id: int, *, reply: bool = False) -> None:
+        super().__init__()
+        self.thread_id = thread_id
+        #: Open the reply dialog as soon as the thread is read (R on the list).
+        self.reply_first = reply
+        self.view: ThreadView | None = None
+        self.title = _("Thread {id}").format(id=thread_id)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(_("Reading…"), id="thread-summary")
+        with VerticalScroll(id="thread-messages"):
+            yield Static("", id="thread-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        """Open the thread again (audited, like every opening)."""
+        self._load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load(self) -> None:
+        try:
+            view = self.ctx.inbox().thread(self.thread_id)
+        except LoaError as exc:
+            # Not found, not his unit's, no key: said once, then back to the list.
+            self.post_message(ThreadLoaded(None, exc))
+            return
+        except Exception as exc:  # the database is away: said like every failed read
+            self.read(partial(_raise, exc))
+            return
+        self.post_message(ThreadLoaded(view))
+
+    def on_thread_loaded(self, message: ThreadLoaded) -> None:
+        if message.error is not None or message.view is None:
+            if message.error is not None:
+                report_error(self, message.error)
+            self.app.pop_screen()
+            return
+        self.view = message.view
+        self._show(message.view)
+        if self.reply_first:
+            self.reply_first = False
+            self.action_reply()
+
+    def _show(self, view: ThreadView) -> None:
+        self.query_one("#thread-summary", Static).update(self._summary_text(view))
+        self.query_one("#thread-text", Static).update(self._messages_text(view))
+        self.query_one("#thread-messages", VerticalScroll).scroll_end(animate=False)
+
+    def _summary_text(self, view: ThreadView) -> Text:
+        s = view.summary
+        tz = self.ctx.tz
+        now = self.ctx.clock()
+        channel = self.ctx.directory.channels.get(s.channel)
+        text = Text()
+        text.append(f"{kind_long(s.kind)} · {channel.name if channel else s.channel} · ")
+        text.append(thread_state(s.state), STATE_STYLES.get(s.state, ""))
+        text.append("\n" + _("Citizen") + ": ")
+        if s.withdrawn:
+            text.append(_("withdrew his consent; his data was deleted"), "dim")
+        elif s.purged:
+            text.append(_("data deleted after the retention period"), "dim")
+        else:
+            text.append(view.citizen_name or _("name not known"), "bold")
+            for key, value in view.citizen_info.items():
+                if key != "name":
+                    label = INFO_LABELS.get(key)
+                    text.append(f" · {_(label) if label else key}: {value}")
+        text.append("\n" + _("Target") + ": ")
+        text.append(target_clock(s, now, _target(self.ctx), said=True))
+        if s.response_due_at is not None:
+            text.append(f" ({short_when(s.response_due_at, tz)})")
+        text.append(" · " + _("{platform} window").format(platform=platform_of(s.kind)) + ": ")
+        text.append(window_clock(s, now, said=True))
+        if s.window.closes_at is not None:
+            text.append(f" ({short_when(s.window.closes_at, tz)})")
+        owner = " · ".join(p for p in (s.assignee, s.unit) if p) or "-"
+        text.append(
+            "\n" + _("Assigned to") + f": {owner} · " + _("Tags") + f": {tags_text(s.tags)}"
+        )
+        return text
+
+    def _messages_text(self, view: ThreadView) -> Text:
+        tz = self.ctx.tz
+        text = Text()
+        if not view.messages:
+            text.append(_("No messages."), "dim")
+        for i, m in enumerate(view.messages):
+            if i:
+                text.append("\n\n")
+            text.append(when(m.occurred_at, tz) + "  ", "dim")
+            text.append_text(_author(m))
+            text.append("\n")
+            if m.purged:
+                text.append(_("(deleted)"), "dim")
+            else:
+                text.append(m.text or "")
+                for a in m.attachments:
+                    kind = str(a.get("type", "file"))
+                    where = a.get("url") or a.get("name") or ""
+                    text.append(f"\n[{kind}] {where}".rstrip(), "cyan")
+            if m.state in ("refused", "failed", "unknown") and (m.error_code or m.error_message):
+                text.append("\n" + _reason(m, view.summary), "red")
+        return text
+
+    # ------------------------------------------------------------------ actions
+
+    def action_reply(self) -> None:
+        """Answer the citizen on his platform (its limits and window are shown)."""
+        if self.view is None:
+            return
+        summary = self.view.summary
+        ctx = self.ctx
+        wiring = ctx.inbox_wiring
+
+        def send(text: str, mode: str | None) -> ThreadSummary:
+            assert wiring is not None  # a thread was read, so the inbox is wired
+            return wiring.send_reply(ctx.inbox(), summary.id, text, mode, None)
+
+        dialog = ReplyDialog(summary, send, ctx.clock(), ctx.tz)
+
+        def closed(done: ThreadSummary | None) -> None:
+            if done is not None:
+                self.thread_done("reply", done)
+            elif dialog.tried:
+                self.reload()  # a reply the platform refused is kept in the thread: show it
+
+        self.app.push_screen(dialog, closed)
+
+    def action_assign(self) -> None:
+        """Give the thread to an officer or unit."""
+        if self.view is not None:
+            self.assign_thread(self.view.summary)
+
+    def action_tag(self) -> None:
+        """Tag the thread."""
+        if self.view is not None:
+            self.tag_thread(self.view.summary)
+
+    def action_close_thread(self) -> None:
+        """Close the thread."""
+        if self.view is not None:
+            self.close_thread(self.view.summary)
+
+    def on_action_finished(self, message: ActionFinished) -> None:
+        if message.error is not None:
+            report_error(self, message.error)
+            return
+        self.thread_done(message.what, message.result)
+
+    def action_back(self) -> None:
+        """Back to the list."""
+        self.app.pop_screen()
+
+    def action_refresh(self) -> None:
+        """Read the thread again (recorded as another opening)."""
+        self.reload()
+
+
+def _author(m: MessageView) -> Text:
+    """Who wrote ``m``, and how it went out (a reply refused or of unknown fate says so)."""
+    if m.direction == "in":
+        return Text(_("Citizen") + ":", "bold cyan")
+    who = m.author or _("the Page/OA (on the platform)")
+    text = Text(who, "bold green")
+    if m.reply_mode == "private":
+        text.append(" [" + _("private reply") + "]")
+    elif m.reply_mode == "public":
+        text.append(" [" + _("public reply") + "]")
+    if m.state == "refused":
+        text.append(" · " + _("refused by the platform"), "bold red")
+    elif m.state == "failed":
+        text.append(" · " + _("not sent"), "bold red")
+    elif m.state in ("unknown", "sending"):
+        text.append(" · " + _("not confirmed by the platform"), "bold yellow")
+    text.append(":")
+    return text
+
+
+def _reason(m: MessageView, summary: ThreadSummary) -> str:
+    """Why a reply did not go out, in the officer's language where the refusal's code is
+    known (the platform's own code and words stay as it said them)."""
+    code = m.error_code or ""
+    if code in CATALOGUE:
+        rule = PRIVATE_RULE if m.reply_mode == PRIVATE else summary.window.rule
+        params = {
+            "platform": platform_of(summary.kind),
+            "thread": summary.id,
+            "said": m.error_message or "",
+            "rule": rule,
+        }
+        return message(code, params)
+    return " ".join(p for p in (f"[{code}]" if code else "", m.error_message or "") if p)
+
+
+def _done_text(what: str, summary: ThreadSummary) -> str:
+    words = {
+        "reply": N_("Thread {id}: the answer was sent."),
+        "assign": N_("Thread {id} is assigned: {owner}."),
+        "tag": N_("Thread {id}: tags saved ({tags})."),
+        "close": N_("Thread {id} is closed."),
+    }
+    owner = " · ".join(p for p in (summary.assignee, summary.unit) if p) or "-"
+    return _(words[what]).format(id=summary.id, owner=owner, tags=tags_text(summary.tags))
+
+
+def _cut(text: str, width: int) -> Text:
+    return Text(text, no_wrap=True, overflow="ellipsis") if width else Text(text)
+
+
+def _target(ctx: LoaContext) -> timedelta:
+    """The office's response target (the first clock)."""
+    wiring = ctx.inbox_wiring
+    return (wiring.settings if wiring else InboxSettings()).response_target
+
+
+def _raise(exc: Exception) -> None:
+    raise exc
