@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -11,6 +12,24 @@ from content.office import FACEBOOK, ZALO_OA
 def nfc(text: str) -> str:
     """NFC-normalise: text pasted from macOS or some web forms arrives decomposed (NFD)."""
     return unicodedata.normalize("NFC", text)
+
+
+#: Terminal escape sequences (CSI such as colours, OSC such as a window title) as a whole,
+#: so none of their parameters is left behind as garbage text.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?")
+#: C0 and C1 control characters but tab and newline (a Windows CR goes: "\r\n" is "\n").
+_CONTROLS = dict.fromkeys(
+    [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0D, 0x20), 0x7F, *range(0x80, 0xA0)]
+)
+
+
+def clean(text: str) -> str:
+    """What a post may say: NFC, without terminal escapes or other control characters.
+
+    A feed title, a CSV cell or a paste can carry them; published they are noise, and shown
+    in a terminal (the TUI, ``loa post list``) they would recolour, retitle or clear it.
+    """
+    return _ESCAPES.sub("", nfc(text)).translate(_CONTROLS)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from content import media
 from content.accounts import Access, AccessDenied, fold, unenforced
 from content.db import session_scope
 from content.errors import NotFound, StateError, ValidationError
-from content.limits import TEXT_LIMITS, length, nfc
+from content.limits import TEXT_LIMITS, clean, length, nfc
 from content.messages import Notice
 from content.models import (
     SETTLED_DELIVERY_STATES,
@@ -210,10 +210,10 @@ class Queue:
         channels = self.directory.expand(request.channels)
         if not channels:
             raise ValidationError("no_channel", field="channel")
-        text = nfc(request.text).strip()
+        text = clean(request.text).strip()
         if not text:
             raise ValidationError("no_text", field="text")
-        title = nfc(request.title).strip() if request.title else None
+        title = clean(request.title).strip() if request.title else None
         link = request.link.strip() if request.link else None
         if link:
             parts = urlsplit(link)
@@ -223,7 +223,7 @@ class Queue:
         for channel, variant in request.variants.items():
             if channel not in channels:
                 raise ValidationError("variant_channel", field="variant", channel=channel)
-            variants[channel] = nfc(variant).strip()
+            variants[channel] = clean(variant).strip()
         for channel in channels:
             kind = self.directory.kind_of(channel)
             _check_text(channel, kind, variants.get(channel, text), title, len(request.images))
@@ -245,8 +245,8 @@ class Queue:
             _check_future(request.at, now, self.directory)
         if request.repeat is not None:
             _check_repeat(request.at, request.repeat, self.directory)
-        tags = [t.strip() for t in request.tags if t.strip()]
-        campaign = request.campaign.strip() if request.campaign else None
+        tags = [clean(t).strip() for t in request.tags if clean(t).strip()]
+        campaign = clean(request.campaign).strip() if request.campaign else None
         normalised = replace(
             request,
             text=text,

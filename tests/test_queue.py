@@ -430,3 +430,19 @@ def test_a_needs_review_delivery_marked_not_published_is_sent_again(make_queue, 
     make_queue("chief").resolve_review(delivery_id, published=False)
     _, (delivery,) = make_queue().get(post.id)
     assert (delivery.state, delivery.next_attempt_at) == ("pending", clock.now)
+
+
+def test_terminal_escapes_and_control_characters_are_kept_out_of_a_post(make_queue):
+    outcome = make_queue().create(
+        _post(
+            title="Tin \x1b[1;31mkhẩn\x1b[0m",
+            text="Dòng một\x1b]0;hacked\x07\r\n\tDòng hai\x00",
+            campaign="Chiến\x1b[2J dịch",
+        )
+    )
+    post = outcome.posts[0]
+    assert (post.title, post.text, post.campaign) == (
+        "Tin khẩn",
+        "Dòng một\n\tDòng hai",
+        "Chiến dịch",
+    )
