@@ -50,6 +50,7 @@ is not scored yet: :mod:`content.inbox` does not expose response times per span.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -513,6 +514,55 @@ def _scheduled_per_channel(engine: Engine, start: datetime, end: datetime) -> di
     for channel, _id in rows:
         counts[channel] += 1
     return dict(counts)
+
+
+# ---------------------------------------------------------------------- over time
+
+
+def buckets(period: Span) -> list[Span]:
+    """The pieces a period is charted in: its weeks (Monday to Sunday) up to two months,
+    else its calendar months; the first and last are cut to the period."""
+    pieces = []
+    first = period.first_day
+    while first <= period.last_day:
+        if period.days <= 62:
+            last = first + timedelta(days=6 - first.weekday())
+        else:
+            following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+            last = following - timedelta(days=1)
+        last = min(last, period.last_day)
+        pieces.append(Span(first, last, period.tz))
+        first = last + timedelta(days=1)
+    return pieces
+
+
+@dataclass(frozen=True)
+class Point:
+    """A unit's own publications in one piece of a period, and what its targets require."""
+
+    span: Span
+    publications: int
+    required: int
+
+
+def series(tree: UnitTree, period: Span, pubs: Iterable[Publication]) -> dict[str, list[Point]]:
+    """Per unit: its own publications and required publications in each of ``buckets``."""
+    pieces = buckets(period)
+    counts: dict[tuple[str, int], int] = defaultdict(int)
+    starts = [p.start for p in pieces]
+    for pub in pubs:
+        counts[(pub.channel, bisect_right(starts, pub.published_at) - 1)] += 1
+    return {
+        unit.id: [
+            Point(
+                piece,
+                sum(counts[(c, i)] for c in unit.channels),
+                required_posts(unit.posts_per_week or 0, piece.days) * len(unit.channels),
+            )
+            for i, piece in enumerate(pieces)
+        ]
+        for unit in tree
+    }
 
 
 # ---------------------------------------------------------------------- ranking

@@ -493,6 +493,11 @@ CATALOGUE: dict[str, str] = {
     ),
     "week_or_days": N_("give either --week or --from and --to, not both"),
     "from_and_to": N_("give both --from and --to"),
+    "pdf_no_libreoffice": N_(
+        "a PDF needs LibreOffice (soffice), which is not installed: install libreoffice-writer, "
+        "or write --format docx and print it to PDF from a word processor"
+    ),
+    "pdf_failed": N_("LibreOffice could not convert the report to PDF: {detail}"),
     # --- operating-system errors (errno), said as a reason inside another message
     "os_enoent": N_("no such file or directory"),
     "os_eacces": N_("permission denied"),

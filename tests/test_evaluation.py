@@ -10,87 +10,40 @@ from __future__ import annotations
 
 import json
 import math
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
 
 from content.evaluation import publications, ranking, span, status
-from content.office import ChannelDirectory
 from scheduler.cli import main
-from scheduler.config import Config, load
-from tests.conftest import PG_URL, pg_unavailable
 from tests.helpers import HCM
 from tests.year_data import (
     CAMPAIGN,
     FIRST_DAY,
+    NOW,
     QUOTA_FROM,
     QUOTA_POSTS,
     QUOTA_TO,
     UNITS,
     WEEKS,
     GenPublication,
+    Office,
     Year,
-    generate,
-    office_toml,
+    generated_office,
 )
 
-#: When the data was generated: Wednesday of the year's last week, noon office time.
-NOW = datetime(2026, 11, 18, 12, 0, tzinfo=HCM).astimezone(UTC)
 RUNNING_MONDAY = date(2026, 11, 16)
 SPEC = {u.id: u for u in UNITS}
-
-
-@dataclass
-class Office:
-    """The generated office: its database, config and the plain data written to it."""
-
-    engine: Engine
-    url: str
-    config_path: Path
-    config: Config
-    year: Year
-
-    @property
-    def directory(self) -> ChannelDirectory:
-        return self.config.directory()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def office(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Office]:
     """The year, written once per database for the whole module."""
-    folder = tmp_path_factory.mktemp("year")
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'loa.db'}"
-    else:
-        reason = pg_unavailable()
-        if reason:
-            pytest.skip(reason)
-        schema = f"loa_test_{uuid.uuid4().hex[:12]}"
-        with create_engine(PG_URL).begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    from content.db import open_database
-
-    engine = open_database(url)
-    config_path = folder / "channels.toml"
-    config_path.write_text(office_toml(), encoding="utf-8")
-    year = generate(engine, now=NOW)
-    try:
-        yield Office(engine, url, config_path, load(config_path), year)
-    finally:
-        engine.dispose()
-        if schema is not None:
-            admin = create_engine(PG_URL)
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+    with generated_office(request.param, tmp_path_factory.mktemp("year")) as generated:
+        yield generated
 
 
 # ---------------------------------------------------------------------- the recomputation
@@ -238,7 +191,7 @@ def expected_order(year: Year, first: date, last: date) -> list[str]:
 
 def _compare_status(office: Office, first: date, last: date, now: datetime) -> list[str]:
     period = span(first, last, HCM)
-    got = status(office.engine, office.directory, period, now=now)
+    got = status(office.engine, office.config.directory(), period, now=now)
     want = expected_status(office.year, first, last, now)
     assert [u.unit.id for u in got.units] == [
         "tinh",
@@ -287,7 +240,9 @@ def test_every_week_and_month_of_the_year_is_judged_as_recomputed(office):
 def test_a_running_week_and_campaign_are_judged_pro_rata(office):
     last = RUNNING_MONDAY + timedelta(days=6)
     _compare_status(office, RUNNING_MONDAY, last, NOW)
-    report = status(office.engine, office.directory, span(RUNNING_MONDAY, last, HCM), now=NOW)
+    report = status(
+        office.engine, office.config.directory(), span(RUNNING_MONDAY, last, HCM), now=NOW
+    )
     # By Wednesday noon a channel owing 3 a week must have one (floor(3 x 2.5/7)).
     target = next(t for u in report.units for t in u.targets if t.subject == "p1-fb")
     assert (target.required, target.expected) == (3, 1)
@@ -314,7 +269,7 @@ def test_a_running_week_and_campaign_are_judged_pro_rata(office):
 )
 def test_the_ranking_is_the_documented_score_recomputed(office, first, last):
     period = span(first, last, HCM)
-    result = ranking(office.engine, office.directory, period)
+    result = ranking(office.engine, office.config.directory(), period)
     assert [u.unit.id for u in result.units] == expected_order(office.year, first, last)
     want = expected_scores(office.year, first, last)
     for unit in result.units:
@@ -367,7 +322,10 @@ def test_units_status_and_rank_on_the_command_line(office, capsys):
     assert lines[2 + len(UNITS)].startswith("most improved: ")
 
     assert main(["units", "status", "--week", "2026-W40", "--from", "2026-01-01", *base]) == 2
-    assert "give either --week or --from and --to" in capsys.readouterr().err
+    # One line, in the office's language.
+    assert capsys.readouterr().err == (
+        "loa: lỗi: --week: Chỉ dùng --week, hoặc --from và --to, không dùng cả hai.\n"
+    )
 
 
 def test_the_weekly_mail_lists_the_units_behind(office):
@@ -393,7 +351,7 @@ def test_reading_the_year_is_quick(office):
     period = span(FIRST_DAY, FIRST_DAY + timedelta(weeks=WEEKS) - timedelta(days=1), HCM)
     started = time.perf_counter()
     pubs = publications(office.engine, period.start, period.end)
-    status(office.engine, office.directory, period, now=NOW, pubs=pubs)
-    ranking(office.engine, office.directory, period, pubs=pubs)
+    status(office.engine, office.config.directory(), period, now=NOW, pubs=pubs)
+    ranking(office.engine, office.config.directory(), period, pubs=pubs)
     assert len(pubs) > 2500
     assert time.perf_counter() - started < 10

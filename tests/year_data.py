@@ -17,12 +17,20 @@ from __future__ import annotations
 
 import hashlib
 import random
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
-from sqlalchemy import Engine, insert
+import pytest
+from sqlalchemy import Engine, create_engine, insert, text
 
+from content.db import open_database
 from content.models import Delivery, MetricSample, Post
+from scheduler.config import Config, load
+from tests.conftest import PG_URL, pg_unavailable
 from tests.helpers import HCM
 
 #: The year: 52 weeks from Monday 2025-11-24 to Sunday 2026-11-22 (office days).
@@ -304,3 +312,49 @@ def generate(engine: Engine, *, seed: int = 20, now: datetime | None = None) -> 
                     f"(SELECT MAX(id) FROM {table}))"
                 )
     return year
+
+
+#: When the tests' year was generated: Wednesday of its last week, noon office time (the
+#: week is still running, with posts scheduled for the rest of it).
+NOW = datetime(2026, 11, 18, 12, 0, tzinfo=HCM).astimezone(UTC)
+
+
+@dataclass
+class Office:
+    """The generated office: its database, config and the plain data written to it."""
+
+    engine: Engine
+    url: str
+    config_path: Path
+    config: Config
+    year: Year
+
+
+@contextmanager
+def generated_office(database: str, folder: Path, *, now: datetime = NOW) -> Iterator[Office]:
+    """The year written to a fresh ``database`` ("sqlite" or "postgresql", a schema of its
+    own), with its channels.toml in ``folder``; PostgreSQL skips when unreachable."""
+    schema = None
+    if database == "sqlite":
+        url = f"sqlite:///{folder / 'loa.db'}"
+    else:
+        reason = pg_unavailable()
+        if reason:
+            pytest.skip(reason)
+        schema = f"loa_test_{uuid.uuid4().hex[:12]}"
+        with create_engine(PG_URL).begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    engine = open_database(url)
+    config_path = folder / "channels.toml"
+    config_path.write_text(office_toml(), encoding="utf-8")
+    try:
+        year = generate(engine, now=now)
+        yield Office(engine, url, config_path, load(config_path), year)
+    finally:
+        engine.dispose()
+        if schema is not None:
+            admin = create_engine(PG_URL)
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()

@@ -8,11 +8,16 @@ import socket
 import sys
 from pathlib import Path
 
+from content.evaluation import span
 from content.files import write_private
 from content.times import parse_date, utcnow
 from scheduler.cli.common import Context, subcommand_parent
 from scheduler.report import build_weekly, send_weekly, write_preview
 from scheduler.report_data import days_period, parse_week, period_figures, week_just_ended
+from scheduler.report_period import FORMATS as PERIOD_FORMATS
+from scheduler.report_period import build as build_period
+from scheduler.report_period import default_path
+from scheduler.report_period import write as write_period
 from scheduler.report_range import FORMATS, range_csv, range_html, range_xlsx
 
 
@@ -57,6 +62,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--out", type=Path, metavar="PATH", help="output file (csv/html default: standard output)"
     )
     ranged.set_defaults(handler=run_range)
+
+    period = sub.add_parser(
+        "period",
+        parents=[parent],
+        help="the periodic report to file (Decree 30 layout): Word, Excel or PDF",
+        description=(
+            "Results, figures and charts per unit, the ranking, shortcomings and proposals "
+            "(placeholders to edit) and the signature block. PDF needs LibreOffice (soffice)."
+        ),
+    )
+    period.add_argument("--from", dest="date_from", required=True, metavar="YYYY-MM-DD")
+    period.add_argument(
+        "--to", dest="date_to", required=True, metavar="YYYY-MM-DD", help="inclusive"
+    )
+    period.add_argument("--format", choices=PERIOD_FORMATS, default="docx")
+    period.add_argument(
+        "--out", type=Path, metavar="PATH", help="default: ./bao-cao-FROM_TO.FORMAT"
+    )
+    period.set_defaults(handler=run_period)
 
 
 def run_weekly(args: argparse.Namespace) -> int:
@@ -115,4 +139,17 @@ def run_range(args: argparse.Namespace) -> int:
     else:
         # No byte-order mark on a terminal or pipe; files keep it for Excel.
         sys.stdout.write(text.lstrip("\ufeff"))
+    return 0
+
+
+def run_period(args: argparse.Namespace) -> int:
+    """Write the periodic report of a span of days."""
+    ctx = Context(args)
+    directory = ctx.config.directory()
+    first = parse_date(args.date_from, field="--from")
+    last = parse_date(args.date_to, field="--to")
+    period = span(first, last, directory.office.timezone)
+    report = build_period(ctx.engine, ctx.config, period, now=utcnow())
+    out = write_period(report, args.format, args.out or default_path(period, args.format))
+    print(out)
     return 0
