@@ -29,6 +29,8 @@ from textual.widgets import (
     Select,
     SelectionList,
     Static,
+    TabbedContent,
+    TabPane,
     TextArea,
 )
 from textual.widgets.selection_list import Selection
@@ -39,6 +41,7 @@ from content.limits import TEXT_LIMITS, length
 from content.messages import Notice, os_reason
 from content.models import Delivery, Post, PostState
 from content.office import ChannelDirectory
+from content.preview import post_looks
 from content.queue import ImageInput, Outcome, PostInput, Repeat, night_broadcasts
 from content.times import parse_date, parse_when
 from content.ui import data
@@ -55,13 +58,15 @@ from content.ui.fmt import (
 )
 from content.ui.i18n import N_, _
 from content.ui.messages import error_in_words, in_words
+from content.ui.post_look import render_looks
 from content.ui.preview import ImagePreview, Thumbnail, make_thumbnail, open_full_image
 from content.ui.ticks import TickList
 
 #: Form fields that a ValidationError can name, and the error line under each.
 ERROR_FIELDS = ("title", "text", "link", "image", "channel", "at", "repeat", "campaign", "tags")
 KIND_LABELS = {"facebook": "Facebook", "zalo_oa": "Zalo OA"}
-#: Seconds of quiet typing before the queue's warnings are looked up again.
+#: Seconds of quiet typing before the queue's warnings and the preview of how the post will
+#: look are worked out again.
 PREVIEW_DELAY = 0.5
 #: Set by `loa web` for each tab: the signed-in account's private directory of photos
 #: uploaded from his PC (the server writes them; the composer offers them).
@@ -286,7 +291,9 @@ class ComposerScreen(LoaScreen):
         "how many characters count against its limit. Choose channels or groups on the "
         "right; type a time in office time, or press Now or Next free slot. To post the same "
         "text again, choose a repeat: every N days or on weekdays, until a date; each time "
-        "becomes its own post. Ctrl+T gives one channel its own text. What the queue would "
+        "becomes its own post. Ctrl+T gives one channel its own text. The Preview tab on "
+        "the right (F3) shows the post as Facebook and Zalo will show it: where Facebook "
+        "folds a long text behind See more, the Zalo title and description. What the queue would "
         "warn about (the same text already queued, another post too close) is shown under "
         "the counter before you save. Save a draft to finish later, or submit it for "
         "review: an approver then schedules it."
@@ -302,6 +309,8 @@ class ComposerScreen(LoaScreen):
         # Off the footer (it would push help and quit off an 80-column screen); the help
         # screen lists it.
         Binding("ctrl+o", "open_image", "Open full image", show=False),
+        # Off the footer too (full at 80 columns): the Preview tab beside the text says it.
+        Binding("f3", "toggle_look", "Preview on Facebook and Zalo", key_display="F3", show=False),
         Binding("escape", "close", "Close"),
     ]
 
@@ -318,6 +327,10 @@ class ComposerScreen(LoaScreen):
         self._preview_timer: Any = None
         #: The image file shown in the preview, for "open full image".
         self.preview_path: Path | None = None
+        #: The first image as the thumbnail names it (name, size), for the look preview.
+        self.image_caption: str | None = None
+        #: An edited post's images (kept in the database; the images field stays empty).
+        self.saved_images = 0
         #: In `loa web`: the photos uploaded from the officer's PC, offered in a list.
         self.uploads = upload_dir()
         self._upload_names: list[str] = []
@@ -363,61 +376,77 @@ class ComposerScreen(LoaScreen):
                 yield Static("", id="images-info", classes="field-hint")
                 yield ImagePreview(id="composer-preview")
                 yield Static("", id="error-image", classes="field-error")
-            with VerticalScroll(id="composer-side"):
-                yield Label(_("Channels and groups"), classes="form-label")
-                # Only what this account may write to: a ward officer is not offered the
-                # province's Pages (the queue would refuse them anyway).
-                mine = set(self.ctx.channel_ids())
-                selections: list[Selection[str]] = [
-                    Selection(f"{cid} · {KIND_LABELS.get(info.kind, info.kind)}", cid, False)
-                    for cid, info in directory.channels.items()
-                    if cid in mine
-                ]
-                selections += [
-                    Selection(
-                        _("Group {name} ({n} channels)").format(name=name, n=len(ids)),
-                        name,
-                        False,
-                    )
-                    for name, ids in directory.groups.items()
-                    if set(ids) <= mine
-                ]
-                yield TickList[str](*selections, id="composer-channels")
-                yield Static("", id="error-channel", classes="field-error")
-                yield Label(_("When (office time)"), classes="form-label")
-                with Horizontal(id="composer-when-row"):
-                    yield Input(id="when", placeholder=time_placeholder())
-                    yield Button(_("Now"), id="now")
-                yield Button(_("Next free slot"), id="slot", disabled=not office.posting_slots)
-                yield Static("", id="when-hint", classes="field-hint")
-                yield Static("", id="error-at", classes="field-error")
-                yield Label(_("Repeat"), classes="form-label")
-                yield Select(
-                    [
-                        (_("Does not repeat"), ""),
-                        (_("Every N days"), "days"),
-                        (_("Weekly on chosen days"), "weekly"),
-                    ],
-                    value="",
-                    allow_blank=False,
-                    id="repeat-kind",
-                )
-                with Vertical(id="repeat-options"):
-                    with Horizontal(id="repeat-every-row"):
-                        yield Label(_("Every"), classes="inline-label")
-                        yield Input(id="repeat-every", value="7", restrict=r"\d*", max_length=3)
-                        yield Label(_("days"), classes="inline-label")
-                    yield TickList[int](
-                        *[Selection(_(name), i, False) for i, name in enumerate(WEEKDAYS)],
-                        id="repeat-weekdays",
-                    )
-                    yield Label(_("Until (date)"), classes="form-label")
-                    yield Input(id="repeat-until", placeholder=date_placeholder())
-                yield Static("", id="error-repeat", classes="field-error")
-                yield Label(_("Campaign (optional)"), classes="form-label")
-                yield Input(id="campaign", placeholder=_("e.g. Online scams 2026"))
-                yield Label(_("Tags, separated by commas"), classes="form-label")
-                yield Input(id="tags", placeholder=_("scam, elderly"))
+            # At 80x24 the side column stands beside the text: its Preview tab shows the
+            # post as it will look while the officer types.
+            with TabbedContent(id="composer-side", initial="side-settings"):
+                with TabPane(_("Channels, time"), id="side-settings"):
+                    with VerticalScroll(id="composer-settings"):
+                        yield Label(_("Channels and groups"), classes="form-label")
+                        # Only what this account may write to: a ward officer is not offered the
+                        # province's Pages (the queue would refuse them anyway).
+                        mine = set(self.ctx.channel_ids())
+                        selections: list[Selection[str]] = [
+                            Selection(
+                                f"{cid} · {KIND_LABELS.get(info.kind, info.kind)}", cid, False
+                            )
+                            for cid, info in directory.channels.items()
+                            if cid in mine
+                        ]
+                        selections += [
+                            Selection(
+                                _("Group {name} ({n} channels)").format(name=name, n=len(ids)),
+                                name,
+                                False,
+                            )
+                            for name, ids in directory.groups.items()
+                            if set(ids) <= mine
+                        ]
+                        yield TickList[str](*selections, id="composer-channels")
+                        yield Static("", id="error-channel", classes="field-error")
+                        yield Label(_("When (office time)"), classes="form-label")
+                        with Horizontal(id="composer-when-row"):
+                            yield Input(id="when", placeholder=time_placeholder())
+                            yield Button(_("Now"), id="now")
+                        yield Button(
+                            _("Next free slot"), id="slot", disabled=not office.posting_slots
+                        )
+                        yield Static("", id="when-hint", classes="field-hint")
+                        yield Static("", id="error-at", classes="field-error")
+                        yield Label(_("Repeat"), classes="form-label")
+                        yield Select(
+                            [
+                                (_("Does not repeat"), ""),
+                                (_("Every N days"), "days"),
+                                (_("Weekly on chosen days"), "weekly"),
+                            ],
+                            value="",
+                            allow_blank=False,
+                            id="repeat-kind",
+                        )
+                        with Vertical(id="repeat-options"):
+                            with Horizontal(id="repeat-every-row"):
+                                yield Label(_("Every"), classes="inline-label")
+                                yield Input(
+                                    id="repeat-every", value="7", restrict=r"\d*", max_length=3
+                                )
+                                yield Label(_("days"), classes="inline-label")
+                            yield TickList[int](
+                                *[Selection(_(name), i, False) for i, name in enumerate(WEEKDAYS)],
+                                id="repeat-weekdays",
+                            )
+                            yield Label(_("Until (date)"), classes="form-label")
+                            yield Input(id="repeat-until", placeholder=date_placeholder())
+                        yield Static("", id="error-repeat", classes="field-error")
+                        yield Label(_("Campaign (optional)"), classes="form-label")
+                        yield Input(id="campaign", placeholder=_("e.g. Online scams 2026"))
+                        yield Label(_("Tags, separated by commas"), classes="form-label")
+                        yield Input(id="tags", placeholder=_("scam, elderly"))
+                with TabPane(_("Preview"), id="side-look"):
+                    with VerticalScroll(id="composer-look-scroll"):
+                        yield Static(
+                            _("Choose a channel to see how the post will look."),
+                            id="composer-look",
+                        )
         with Horizontal(id="composer-buttons"):
             yield Button(_("Save draft"), id="save", variant="primary")
             yield Button(_("Submit for review"), id="submit", variant="success")
@@ -494,6 +523,7 @@ class ComposerScreen(LoaScreen):
         self.original_when = when(post.scheduled_at, self.ctx.tz) if post.scheduled_at else ""
         self.query_one("#when", Input).value = self.original_when
         count = len(post.image_ids)
+        self.saved_images = count
         self.query_one("#images-info", Static).update(
             _("{n} image(s) attached; images cannot be changed after saving.").format(n=count)
         )
@@ -509,6 +539,7 @@ class ComposerScreen(LoaScreen):
         # After the Changed events the filled-in fields are about to send.
         self.call_after_refresh(self._mark_clean)
         self._update_counter()
+        self._schedule_preview()
 
     # ------------------------------------------------------------------ live feedback
 
@@ -644,6 +675,7 @@ class ComposerScreen(LoaScreen):
                 self.variants.pop(channel, None)
             self._show_variants()
             self._update_counter()
+            self._schedule_preview()
 
         self.app.push_screen(
             VariantDialog(channels, dict(self.variants), self.query_one("#text", TextArea).text),
@@ -663,18 +695,41 @@ class ComposerScreen(LoaScreen):
     # ------------------------------------------------------------------ warnings before saving
 
     def _schedule_preview(self) -> None:
-        """Ask the queue for its warnings once typing pauses (each ask reads the database)."""
-        if self.post_id is not None:
-            # The queue would compare an edited post with its own saved copy; it warns
-            # after saving instead.
-            return
+        """Once typing pauses: show how the post will look and ask the queue for its
+        warnings (each ask reads the database; redrawing the cards on every key would
+        make typing a long text sluggish)."""
         if self._preview_timer is not None:
             self._preview_timer.stop()
         self._preview_timer = self.set_timer(PREVIEW_DELAY, self._start_preview)
 
     def _start_preview(self) -> None:
         self._preview_timer = None
-        self._preview(self._form())
+        self._show_look()
+        if self.post_id is None:
+            # For an edited post the queue would compare it with its own saved copy; it
+            # warns after saving instead.
+            self._preview(self._form())
+
+    def _show_look(self) -> None:
+        """Draw each chosen channel's card: text only, no reads, so on the UI thread."""
+        form = self._form()
+        images = len(form.images) or self.saved_images
+        looks = post_looks(
+            self.ctx.directory,
+            form.channels,
+            title=form.title or None,
+            text=form.text,
+            link=form.link or None,
+            images=images,
+            variants=self._variants_for(form),
+        )
+        image = self.image_caption or (Path(form.images[0]).name if form.images else None)
+        self.query_one("#composer-look", Static).update(render_looks(looks, image, images))
+
+    def action_toggle_look(self) -> None:
+        """Switch the side column between the channels and time, and the preview."""
+        tabs = self.query_one("#composer-side", TabbedContent)
+        tabs.active = "side-look" if tabs.active == "side-settings" else "side-settings"
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def _preview(self, form: Form) -> None:
@@ -700,6 +755,8 @@ class ComposerScreen(LoaScreen):
     def _other_changed(self, event: Input.Changed) -> None:
         if event.input.id in ("link", "images"):
             self._clear_error("link" if event.input.id == "link" else "image")
+            # The link card and the cover change with them.
+            self._schedule_preview()
 
     def _refresh_uploads(self) -> None:
         """Offer the photos uploaded so far (a listing of one small private directory)."""
@@ -759,6 +816,9 @@ class ComposerScreen(LoaScreen):
 
     def on_thumbnail_ready(self, message: ThumbnailReady) -> None:
         self.preview_path = message.path
+        thumbnail = message.thumbnail
+        self.image_caption = thumbnail.caption.splitlines()[0] if thumbnail else None
+        self._show_look()
         preview = self.query_one("#composer-preview", ImagePreview)
         preview.show(message.thumbnail)
         if message.thumbnail is not None:

@@ -21,6 +21,7 @@ import httpx
 from content.errors import LoaError
 from content.inbox import Inbound
 from content.media import prepare_for_channel
+from content.preview import facebook_message
 from content.queue import fingerprint
 from scheduler.channels.base import (
     STANDARD_METRICS,
@@ -806,15 +807,9 @@ def appsecret_proof(token: str, app_secret: str) -> str:
 
 
 def compose_message(post: OutgoingPost) -> str:
-    """The message Facebook gets: the text, plus the link when it cannot be a link post.
-
-    A photo post has no ``link`` parameter, so the link goes at the end of the text (unless
-    the text already carries it).
-    """
-    text = post.text.strip()
-    if post.images and post.link and post.link not in text:
-        return f"{text}\n\n{post.link}" if text else post.link
-    return text
+    """The message Facebook gets (content.preview.facebook_message, the composer's preview
+    rule): the text, plus the link at its end for a photo post, which has no link card."""
+    return facebook_message(post.text, post.link, bool(post.images))
 
 
 def parse_post_figures(body: Mapping[str, Any]) -> dict[str, float]:

@@ -2,8 +2,9 @@
 
 Zalo counts limits on NFC text and refuses strings of exactly 150 (title) / 300 (description)
 / 50 (author) characters, so every field is normalised and kept one under (content.limits).
-The cover must be a public URL: the first image, a rendered infographic, or a default card
-drawn from the "announcement" template with the post's title.
+The title and description rules live in content.preview, shared with the composer's
+preview. The cover must be a public URL: the first image, a rendered infographic, or a
+default card drawn from the "announcement" template with the post's title.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from content import infographic
 from content.errors import LoaError, ValidationError
 from content.limits import TEXT_LIMITS, nfc
 from content.office import ZALO_OA
+from content.preview import clip, zalo_description, zalo_title
 from content.queue import fingerprint
 from scheduler.channels.base import ContentError, OutgoingPost
 from scheduler.channels.media_store import MediaStore
@@ -36,22 +38,9 @@ class CoverSource:
     data: bytes | None = None
 
 
-def clip(text: str, limit: int) -> str:
-    """NFC ``text`` cut to at most ``limit`` characters, at a word boundary with an ellipsis."""
-    text = " ".join(nfc(text).split())
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,.;:-") + "…"
-
-
 def article_title(post: OutgoingPost) -> str:
     """The post's title, else its first line; within Zalo's limit."""
-    source = post.title or next((line for line in post.text.splitlines() if line.strip()), "")
-    title = clip(source, LIMITS.title or 149)
+    title = zalo_title(post.title, post.text)
     if not title:
         raise ContentError("Zalo needs an article title", platform="zalo_oa")
     return title
@@ -59,7 +48,8 @@ def article_title(post: OutgoingPost) -> str:
 
 def article_description(post: OutgoingPost) -> str:
     """The first ~299 characters of the text (Zalo shows it under the title)."""
-    return clip(post.text, LIMITS.description or 299) or article_title(post)
+    # Empty only when there is neither a text nor a title: article_title raises then.
+    return zalo_description(post.title, post.text) or article_title(post)
 
 
 def article_author(name: str) -> str:

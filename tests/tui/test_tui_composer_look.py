@@ -1,0 +1,134 @@
+"""The composer's Preview tab: the post as Facebook's feed and a Zalo OA article will show it,
+redrawn once typing pauses."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+from textual.widgets import Input, Select, SelectionList, Static, TabbedContent, TextArea
+
+from content.ui import composer as composer_module
+from content.ui.composer import ComposerScreen
+from tests.tui.conftest import SIZE, settle
+from tests.tui.snapshot import assert_snapshot
+
+
+@pytest.fixture(autouse=True)
+def _no_typing_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The preview waits half a second for typing to pause; here a hundredth (see
+    :func:`redrawn`)."""
+    monkeypatch.setattr(composer_module, "PREVIEW_DELAY", 0.01)
+
+
+async def redrawn(pilot) -> None:
+    """Wait past the (shortened) typing pause, then for the app to settle."""
+    await pilot.pause(0.05)
+    await settle(pilot)
+
+
+async def _new_post(app, pilot) -> ComposerScreen:
+    await settle(pilot)
+    await pilot.press("n")
+    await settle(pilot)
+    composer = app.screen
+    assert isinstance(composer, ComposerScreen)
+    return composer
+
+
+def look(composer: ComposerScreen) -> str:
+    """The preview as plain text, as wide as the side column at 120 columns."""
+    console = Console(width=40, file=io.StringIO(), record=True, legacy_windows=False)
+    console.print(composer.query_one("#composer-look", Static).content)
+    return console.export_text(styles=False)
+
+
+async def test_f3_shows_the_preview_and_a_long_text_folds(make_app):
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        composer = await _new_post(app, pilot)
+        tabs = composer.query_one("#composer-side", TabbedContent)
+        assert tabs.active == "side-settings"
+        composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
+        composer.query_one("#text", TextArea).text = "\n".join(f"Dòng {i}" for i in range(1, 9))
+        await pilot.press("f3")
+        await redrawn(pilot)
+        assert tabs.active == "side-look"
+        shown = look(composer)
+        assert "Facebook · Tỉnh FB" in shown
+        assert "Dòng 5" in shown and "Dòng 6" not in shown
+        assert "… See more (21 more characters folded)" in shown
+        assert "is an estimate" in " ".join(shown.split())
+        await pilot.press("f3")
+        assert tabs.active == "side-settings"
+
+
+async def test_the_zalo_title_is_cut_at_its_limit(make_app):
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        composer = await _new_post(app, pilot)
+        composer.query_one("#composer-channels", SelectionList).select("tinh-zalo")
+        composer.query_one("#title", Input).value = "Cảnh báo " * 25
+        composer.query_one("#text", TextArea).text = "Không chuyển tiền cho người lạ."
+        await redrawn(pilot)
+        shown = look(composer)
+        assert "Zalo OA · Tỉnh Zalo" in shown
+        assert "Title cut at 149 characters." in shown
+        assert "Cover: a card drawn from the title" in shown
+        assert "Không chuyển tiền cho người lạ." in shown
+        # Typing on redraws it.
+        composer.query_one("#title", Input).value = "Cảnh báo ngắn"
+        await redrawn(pilot)
+        assert "Title cut" not in look(composer)
+        assert "Cảnh báo ngắn" in look(composer)
+
+
+async def test_a_channel_with_its_own_text_is_previewed_with_it(make_app):
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        composer = await _new_post(app, pilot)
+        composer.query_one("#text", TextArea).text = "Cảnh báo chung"
+        composer.query_one("#composer-channels", SelectionList).select("fb")
+        await settle(pilot)
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        dialog = app.screen
+        dialog.query_one("#variant-channel", Select).value = "xa-fb"
+        await pilot.pause()
+        dialog.query_one("#variant-text", TextArea).text = "Bà con xã chú ý"
+        await pilot.press("ctrl+s")
+        await redrawn(pilot)
+        shown = look(composer)
+        province, commune = shown.split("Facebook · Xã FB")
+        assert "Cảnh báo chung" in province and "Bà con xã chú ý" not in province
+        assert "xa-fb · own text" in commune and "Bà con xã chú ý" in commune
+
+
+async def test_the_link_card_names_the_host(make_app):
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        composer = await _new_post(app, pilot)
+        composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
+        composer.query_one("#text", TextArea).text = "Xem chi tiết"
+        composer.query_one("#link", Input).value = "https://www.congan.gov.vn/tin/113"
+        await redrawn(pilot)
+        assert "Link card: CONGAN.GOV.VN" in look(composer)
+
+
+async def test_snapshot_preview_at_80x24_in_vietnamese(make_app):
+    app = make_app("lan", lang="vi")
+    async with app.run_test(size=(80, 24)) as pilot:
+        composer = await _new_post(app, pilot)
+        channels = composer.query_one("#composer-channels", SelectionList)
+        channels.select("tinh-fb")
+        channels.select("tinh-zalo")
+        composer.query_one("#title", Input).value = "Cảnh báo lừa đảo giả danh công an"
+        composer.query_one("#text", TextArea).text = (
+            "Công an không gọi điện yêu cầu chuyển tiền.\nGọi 113 khi nghi ngờ.\n"
+            + "\n".join(f"Dòng {i}." for i in range(3, 9))
+        )
+        composer.query_one("#link", Input).value = "https://congan.gov.vn/canh-bao"
+        await pilot.press("f3")
+        await redrawn(pilot)
+        assert_snapshot(app, "composer_preview_vi_80x24")
