@@ -31,6 +31,9 @@ TOKENS_EVERY_SECONDS = 1800.0
 ALERTS_EVERY_SECONDS = 300.0
 #: The weekly summary leaves on Monday at 08:00, office time.
 WEEKLY_REPORT: dict[str, Any] = {"day_of_week": "mon", "hour": 8, "minute": 0}
+#: Filing-deadline reminders are looked for every hour of the office day (sent once each):
+#: a daemon down one morning still sends it later that day or the next.
+DEADLINE_REMINDERS: dict[str, Any] = {"hour": "7-20", "minute": 5}
 
 
 def add_inbox_jobs(
@@ -144,7 +147,20 @@ def build_daemon(
             ):
                 log.info("weekly summary sent")
 
+        async def deadlines() -> None:
+            from scheduler.report_deadlines import send_due_reminders
+
+            await asyncio.to_thread(
+                send_due_reminders, engine, config, clock(), worker=daemon.worker
+            )
+
         daemon.add_job("alerts", ALERTS_EVERY_SECONDS, alerts)
+        if config.reporting.deadlines:
+            daemon.add_job(
+                "report_deadlines",
+                CronTrigger(timezone=directory.office.timezone, **DEADLINE_REMINDERS),
+                deadlines,
+            )
         daemon.add_job(
             "weekly_report",
             CronTrigger(timezone=directory.office.timezone, **WEEKLY_REPORT),
