@@ -729,6 +729,11 @@ class ComposerScreen(LoaScreen):
     def action_toggle_look(self) -> None:
         """Switch the side column between the channels and time, and the preview."""
         tabs = self.query_one("#composer-side", TabbedContent)
+        hidden = tabs.get_pane(tabs.active)
+        if self.focused is not None and hidden in self.focused.ancestors:
+            # A focused widget in the tab being hidden would take its tab straight back
+            # (Textual shows the tab of whatever has focus): the officer types on instead.
+            self.query_one("#text", TextArea).focus()
         tabs.active = "side-look" if tabs.active == "side-settings" else "side-settings"
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")

@@ -4,15 +4,20 @@ redrawn once typing pauses."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
+from PIL import Image
 from rich.console import Console
 from textual.widgets import Input, Select, SelectionList, Static, TabbedContent, TextArea
 
+from content.queue import ImageInput, PostInput
 from content.ui import composer as composer_module
 from content.ui.composer import ComposerScreen
 from tests.tui.conftest import SIZE, settle
 from tests.tui.snapshot import assert_snapshot
+from tui import LoaApp
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +67,12 @@ async def test_f3_shows_the_preview_and_a_long_text_folds(make_app):
         assert "is an estimate" in " ".join(shown.split())
         await pilot.press("f3")
         assert tabs.active == "side-settings"
+        # From inside the tab it hides, too (the focus goes back to the text).
+        composer.query_one("#composer-channels", SelectionList).focus()
+        await pilot.press("f3")
+        await settle(pilot)
+        assert tabs.active == "side-look"
+        assert composer.focused is composer.query_one("#text", TextArea)
 
 
 async def test_the_zalo_title_is_cut_at_its_limit(make_app):
@@ -114,6 +125,58 @@ async def test_the_link_card_names_the_host(make_app):
         composer.query_one("#link", Input).value = "https://www.congan.gov.vn/tin/113"
         await redrawn(pilot)
         assert "Link card: CONGAN.GOV.VN" in look(composer)
+
+
+async def test_a_photo_post_and_an_oa_that_broadcasts(engine, directory, clock, tmp_path: Path):
+    picture = tmp_path / "canh-bao.png"
+    Image.new("RGB", (1200, 675), "orange").save(picture)
+    oa = replace(directory.channels["tinh-zalo"], broadcast=True)
+    broadcasting = replace(directory, channels={**directory.channels, "tinh-zalo": oa})
+    app = LoaApp(engine, broadcasting, actor="lan", clock=clock, lang="en", refresh_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        composer = await _new_post(app, pilot)
+        channels = composer.query_one("#composer-channels", SelectionList)
+        channels.select("tinh-fb")
+        channels.select("tinh-zalo")
+        composer.query_one("#title", Input).value = "Cảnh báo"
+        composer.query_one("#text", TextArea).text = "Xem chi tiết"
+        composer.query_one("#link", Input).value = "https://congan.gov.vn/a"
+        composer.query_one("#images", Input).value = str(picture)
+        composer._images_done()  # as when the officer leaves the field
+        await redrawn(pilot)
+        shown = look(composer)
+        facebook, zalo = shown.split("Zalo OA · Tỉnh Zalo")
+        assert "Image: canh-bao.png · PNG 1200×675" in facebook
+        assert "https://congan.gov.vn/a" in facebook and "Link card" not in facebook
+        assert "the link ends the text" in " ".join(facebook.split())
+        assert "Cover: canh-bao.png · PNG 1200×675" in zalo
+        assert "as a broadcast" in " ".join(zalo.split())
+
+
+async def test_an_edited_post_is_previewed_with_its_saved_images_and_own_texts(
+    make_app, make_queue
+):
+    buf = io.BytesIO()
+    Image.new("RGB", (800, 600), "orange").save(buf, format="PNG")
+    make_queue("lan").create(
+        PostInput(
+            title="Cảnh báo",
+            text="Nội dung chung",
+            channels=["tinh-fb", "tinh-zalo"],
+            images=[ImageInput(filename="a.png", data=buf.getvalue())],
+            variants={"tinh-zalo": "Nội dung cho Zalo"},
+        )
+    )
+    app = make_app("lan")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await redrawn(pilot)
+        composer = app.screen
+        assert isinstance(composer, ComposerScreen)
+        facebook, zalo = look(composer).split("Zalo OA · Tỉnh Zalo")
+        assert "Nội dung chung" in facebook and "Image: 1 image(s)" in facebook
+        assert "Nội dung cho Zalo" in zalo and "Cover: 1 image(s)" in zalo
 
 
 async def test_snapshot_preview_at_80x24_in_vietnamese(make_app):
