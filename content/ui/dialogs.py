@@ -7,10 +7,29 @@ from collections.abc import Callable
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.visual import VisualType
 from textual.widgets import Button, Input, Label, Static
 
 from content.ui.base import LoaModal
 from content.ui.i18n import _
+
+
+class FieldError(Static):
+    """A form's error line, shown only while it says something.
+
+    CSS ``:empty`` means "no child widgets", which a Static never has, so the stylesheet's
+    ``.field-error:empty`` rule hid every error line, said or not; this one shows itself
+    (an inline style, above any rule) when given words and hides again when cleared.
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
+        super().__init__("", id=id, classes="field-error")
+        self.display = False
+
+    def update(self, content: VisualType = "", *, layout: bool = True) -> None:
+        """Show ``content`` (hidden when it is empty)."""
+        super().update(content, layout=layout)
+        self.display = bool(str(content).strip())
 
 
 class ConfirmDialog(LoaModal[bool]):
@@ -73,7 +92,7 @@ class PromptDialog(LoaModal[str | None]):
             yield Label(self.title_text, classes="dialog-title")
             yield Label(self.label)
             yield Input(self.value, placeholder=self.placeholder, id="answer")
-            yield Static("", id="answer-error", classes="field-error")
+            yield FieldError(id="answer-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.ok_label, variant="primary", id="ok")
                 yield Button(_("Cancel"), id="cancel")

@@ -70,8 +70,9 @@ HEADERS = {
     "last": N_("Last message"),
     "owner": N_("Assigned to"),
 }
-#: The owner and message counts get columns from this table width on.
-WIDE_FROM = 110
+#: The last message's time, the counts and the owner get columns from this table width on
+#: (with a channel id of 12 characters and the tags' minimum beside them).
+WIDE_FROM = 130
 PADDING = 2
 MIN_TAGS = 8
 
@@ -84,19 +85,16 @@ INFO_LABELS = {"name": N_("Name"), "phone": N_("Phone"), "address": N_("Address"
 def thread_columns(width: int, channel: int) -> tuple[tuple[str, int], ...]:
     """The columns that fit a table ``width`` cells wide; the tags take what is left.
 
-    ``channel`` is the longest channel id shown.
+    ``channel`` is the longest channel id shown; at 80 columns it gives way before the
+    tags go below :data:`MIN_TAGS` (the id is cut with an ellipsis, never the clocks).
     """
     wide = width >= WIDE_FROM
-    columns = [
-        ("id", 4),
-        ("channel", min(channel, 20 if wide else 12)),
-        ("kind", 9),
-        ("state", 10),
-        ("target", 11),
-        ("window", 13),
-    ]
+    fixed = [("kind", 9), ("state", 10), ("target", 10), ("window", 11)]
     if wide:
-        columns += [("last", 16), ("messages", 8), ("owner", 18)]
+        fixed += [("last", 16), ("messages", 8), ("owner", 18)]
+    # Every column has its padding; the tags' minimum is kept for them.
+    used = sum(w + PADDING for _key, w in [("id", 4), *fixed]) + MIN_TAGS + 2 * PADDING
+    columns = [("id", 4), ("channel", max(5, min(channel, 20, width - used))), *fixed]
     used = sum(w + PADDING for _key, w in columns)
     columns.append(("tags", max(MIN_TAGS, width - used - PADDING)))
     return tuple(columns)

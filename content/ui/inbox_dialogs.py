@@ -30,6 +30,7 @@ from textual.widgets import (
 from content.inbox import PRIVATE, PUBLIC, REPLY_LIMITS, TAGS, ThreadSummary
 from content.models import ThreadKind
 from content.ui.base import ActionFinished, LoaModal
+from content.ui.dialogs import FieldError
 from content.ui.fmt import number, when
 from content.ui.i18n import _
 from content.ui.inbox_fmt import (
@@ -52,21 +53,23 @@ Send = Callable[[str, str | None], ThreadSummary]
 class _ChangeDialog(LoaModal[ThreadSummary | None]):
     """A dialog whose OK runs ``change`` and closes with its result, or shows why not."""
 
-    #: What the OK button says while the change runs.
-    BUSY = ""
+    #: What the OK button said before the change started (it says "Wait…" meanwhile).
+    ok_label = ""
 
     def _run(self, what: str, change: Callable[[], ThreadSummary]) -> None:
-        self.query_one("#dialog-error", Static).update("")
+        self.query_one("#dialog-error", FieldError).update("")
         ok = self.query_one("#ok", Button)
-        ok.disabled = True
+        # Said on the button itself: a platform may take seconds to answer.
+        self.ok_label, ok.label, ok.disabled = str(ok.label), _("Wait…"), True
         self.run_change(what, change)
 
     def on_action_finished(self, message: ActionFinished) -> None:
-        self.query_one("#ok", Button).disabled = False
+        ok = self.query_one("#ok", Button)
+        ok.label, ok.disabled = self.ok_label, False
         if message.error is None:
             self.dismiss(message.result)
             return
-        self.query_one("#dialog-error", Static).update(error_in_words(message.error))
+        self.query_one("#dialog-error", FieldError).update(error_in_words(message.error))
 
     @on(Button.Pressed, "#cancel")
     def _cancelled(self) -> None:
@@ -79,7 +82,7 @@ class _ChangeDialog(LoaModal[ThreadSummary | None]):
     @staticmethod
     def buttons(ok: str) -> ComposeResult:
         """The error line and the OK / Cancel buttons every dialog here ends with."""
-        yield Static("", id="dialog-error", classes="field-error")
+        yield FieldError(id="dialog-error")
         with Horizontal(classes="dialog-buttons"):
             yield Button(ok, variant="primary", id="ok")
             yield Button(_("Cancel"), id="cancel")
@@ -246,7 +249,8 @@ class AssignDialog(_ChangeDialog):
         chosen = self.query_one("#assign-unit", Select).value
         unit = None if chosen is Select.NULL else str(chosen)
         if officer is None and unit is None:
-            self.query_one("#dialog-error", Static).update(_("Name an officer or choose a unit."))
+            error = self.query_one("#dialog-error", FieldError)
+            error.update(_("Name an officer or choose a unit."))
             return
         self._run("assign", lambda: self.assign(officer, unit))
 

@@ -175,6 +175,7 @@ async def test_a_reply_after_messengers_24_hours_is_refused_in_vietnamese_and_ke
         await pilot.press("ctrl+s")
         await settle(pilot)
         refusal = str(app.screen.query_one("#dialog-error").render())
+        in_dialog = screen_text(app)
         still = type(app.screen).__name__
         await pilot.press("escape")
         await settle(pilot)
@@ -184,6 +185,7 @@ async def test_a_reply_after_messengers_24_hours_is_refused_in_vietnamese_and_ke
         f"Facebook từ chối câu trả lời cho hội thoại {thread.id}: Trang chỉ được trả lời trong "
         "vòng 24 giờ"
     ), refusal
+    assert "Facebook từ chối câu trả lời cho" in in_dialog  # shown, not only written
     assert still == "ReplyDialog"  # the text stays, to copy elsewhere
     # The refused reply stays in the thread, with the reason in Vietnamese.
     assert "bị nền tảng từ chối" in shown
