@@ -135,3 +135,18 @@ async def test_snapshot_queue_small_and_large(office_db, directory, clock, lang,
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         assert_snapshot(app, f"queue_{lang}_{size[0]}x{size[1]}")
+
+
+@pytest.mark.parametrize("lang", ["en", "vi"])
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+async def test_snapshot_composer_small_and_large(office_db, directory, clock, lang, size):
+    """The composer's fields, counter and keys at the smallest and a large terminal."""
+    app = LoaApp(office_db, directory, actor="lan", clock=clock, lang=lang, refresh_seconds=3600)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press(*"Canh bao lua dao")
+        app.screen.query_one("#composer-channels").select("tinh-zalo")
+        await settle(pilot)
+        assert_snapshot(app, f"composer_{lang}_{size[0]}x{size[1]}")
