@@ -71,9 +71,20 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked ``one_database`` gets ``db_url`` on SQLite only.
+
+    Run before pytest spreads ``db_url`` over its params: pytest leaves a fixture alone
+    that the test parametrizes itself, which this does (its ids still say ``sqlite``).
+    """
+    if "db_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker("one_database"):
+        metafunc.definition.add_marker(pytest.mark.parametrize("db_url", ["sqlite"], indirect=True))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest) -> str:
-    """The same test on SQLite and on PostgreSQL."""
+    """The same test on SQLite and on PostgreSQL (``one_database`` tests: SQLite only)."""
     name = "sqlite_url" if request.param == "sqlite" else "pg_url"
     return request.getfixturevalue(name)
 

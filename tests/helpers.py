@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,6 +24,33 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+def wait_until(
+    condition: Callable[[], object], what: str, *, timeout: float = 30.0, every: float = 0.02
+) -> None:
+    """Wait for something another thread or process brings about, never for a fixed time.
+
+    Checks ``condition`` every ``every`` seconds and fails the test naming ``what`` once
+    ``timeout`` seconds have gone by without it (the bound is for a test that went wrong).
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(every)
+
+
+async def until(
+    condition: Callable[[], object], what: str, *, timeout: float = 30.0, every: float = 0.01
+) -> None:
+    """:func:`wait_until` inside an event loop: the loop keeps running while it waits."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(every)
 
 
 def local(text_value: str) -> datetime:

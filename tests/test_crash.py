@@ -3,11 +3,11 @@
 The daemon publishes a burst to two Facebook Pages and two Zalo OAs (one of which broadcasts
 its articles to followers) in the sandbox over real HTTP, while the sandbox answers some
 calls with a 5xx and accepts some publish calls then fails to answer (a 5xx, or no answer at
-all). The daemon is killed at random moments and restarted, ten times, then left to finish.
-Afterwards the sandbox's own record of what it received is compared with the database, by
-channel and content fingerprint (Facebook: the message; Zalo: title and text blocks):
-every delivery is published exactly once, or marked needs_review (and then on the platform
-at most once); none failed, so none failed but live; no article broadcast twice.
+all). The daemon is killed at random points of its work and restarted, ten times, then left
+to finish. Afterwards the sandbox's own record of what it received is compared with the
+database, by channel and content fingerprint (Facebook: the message; Zalo: title and text
+blocks): every delivery is published exactly once, or marked needs_review (and then on the
+platform at most once); none failed, so none failed but live; no article broadcast twice.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import asyncio
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -38,6 +38,7 @@ from scheduler.channels import build_channel
 from scheduler.channels.base import OutgoingPost
 from scheduler.channels.zalo_article import article_title, paragraphs
 from scheduler.config import load
+from tests.helpers import wait_until
 
 CHAOS_DAEMON = Path(__file__).resolve().parent.parent / "bench" / "chaos_daemon.py"
 POSTS = 70
@@ -164,9 +165,19 @@ def _start(db: Path | str, config: Path, env: dict[str, str], log) -> subprocess
     )
 
 
-def _counts(engine) -> Counter[str]:
+def _settled(engine) -> int:
+    """Deliveries no longer waiting or in flight (published, needs_review or failed)."""
     with Session(engine) as session:
-        return Counter(session.exec(select(Delivery.state)).all())
+        states = Counter(session.exec(select(Delivery.state)).all())
+    return states.total() - states[DeliveryState.PENDING] - states[DeliveryState.SENDING]
+
+
+def _claims_of(engine, pid: int) -> bool:
+    """Whether the daemon process ``pid`` holds a claim (a delivery it marked ``sending``)."""
+    worker = f"{socket.gethostname()}:{pid}"
+    with Session(engine) as session:
+        query = select(Delivery.id).where(Delivery.state == DeliveryState.SENDING)
+        return session.exec(query.where(Delivery.claimed_by == worker)).first() is not None
 
 
 def _received(
@@ -188,6 +199,7 @@ def _received(
     return copies, dict(broadcasts)
 
 
+@pytest.mark.slow
 def test_sigkill_during_a_burst_loses_nothing_and_doubles_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -222,16 +234,23 @@ def test_sigkill_during_a_burst_loses_nothing_and_doubles_nothing(
         with (tmp_path / "daemon.log").open("ab") as log:
             for _ in range(KILLS):
                 daemon = _start(db, config_path, env, log)
-                time.sleep(rng.uniform(0.4, 1.2))  # a random moment mid-burst
+                # A random moment mid-burst, found by the daemon's work rather than by the
+                # clock (a timed kill often lands in its start-up, before any claim): after
+                # it settled 0 to 4 more deliveries, while it holds a claim of its own.
+                target = _settled(engine) + rng.randint(0, 4)
+                wait_until(
+                    lambda d=daemon, n=target: (
+                        d.poll() is not None
+                        or (_settled(engine) >= n and _claims_of(engine, d.pid))
+                    ),
+                    "the daemon to claim work",
+                    timeout=60,
+                )
+                assert daemon.poll() is None, "the daemon died on its own"
                 daemon.send_signal(signal.SIGKILL)
                 daemon.wait()
             daemon = _start(db, config_path, env, log)
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                counts = _counts(engine)
-                if counts[DeliveryState.PENDING] + counts[DeliveryState.SENDING] == 0:
-                    break
-                time.sleep(0.2)
+            wait_until(lambda: _settled(engine) == total, "the burst to settle", timeout=120)
             daemon.send_signal(signal.SIGTERM)
             assert daemon.wait(timeout=30) == 0
 

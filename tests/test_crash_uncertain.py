@@ -15,8 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,6 +29,7 @@ from scheduler.channels.base import MediaBlob
 from scheduler.channels.zalo import ZaloOA
 from tests.channels.conftest import OA_ID, PAGE_ID, MediaServer, jpeg, make_env
 from tests.channels.test_channels_zalo import article_post, drive
+from tests.helpers import wait_until
 
 HANG_S = 120.0  # the answer never comes while the daemon lives
 NEWER_ARTICLES = 35
@@ -52,19 +51,12 @@ def _daemon(db: Path, config: Path, log) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, env=dict(os.environ), stdout=log, stderr=log)
 
 
-def _wait_for(what: str, check: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
 def _deliveries(engine) -> dict[str, Delivery]:
     with Session(engine) as session:
         return {d.channel: d for d in session.exec(select(Delivery)).all()}
 
 
+@pytest.mark.slow
 def test_accepted_then_no_answer_then_sigkill_is_published_once_on_both_platforms(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -107,9 +99,9 @@ def test_accepted_then_no_answer_then_sigkill_is_published_once_on_both_platform
         db, config = tmp_path / "loa.db", tmp_path / "channels.toml"
         with (tmp_path / "daemon.log").open("ab") as log:
             daemon = _daemon(db, config, log)
-            _wait_for(
-                "the post and the article job to reach the platforms",
+            wait_until(
                 lambda: len(sb.posts(PAGE_ID)) == 1 and len(sb.articles(OA_ID)["jobs"]) == 1,
+                "the post and the article job to reach the platforms",
                 timeout=60,
             )
             assert {d.state for d in _deliveries(env.engine).values()} == {"sending"}
@@ -120,12 +112,12 @@ def test_accepted_then_no_answer_then_sigkill_is_published_once_on_both_platform
 
             daemon = _daemon(db, config, log)
             try:
-                _wait_for(
-                    "both deliveries to settle",
+                wait_until(
                     lambda: all(
                         d.state not in (DeliveryState.PENDING, DeliveryState.SENDING)
                         for d in _deliveries(env.engine).values()
                     ),
+                    "both deliveries to settle",
                     timeout=120,
                 )
             finally:

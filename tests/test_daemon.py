@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from content.queue import PostInput
 from content.times import utcnow
 from scheduler.channels.base import Published
 from scheduler.daemon import Daemon, DaemonAlreadyRunning, DaemonSettings, SingleDaemonLock
-from tests.helpers import ScriptedChannel
+from tests.helpers import ScriptedChannel, until
 
 
 def _approved(make_queue, at) -> int:
@@ -27,56 +27,61 @@ def _approved(make_queue, at) -> int:
     return post.id
 
 
-async def _until(condition, limit: float = 5.0) -> None:
-    """Wait for a condition the daemon brings about (bounded, never a fixed sleep)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not condition():
-        assert loop.time() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)
+class Recording(ScriptedChannel):
+    """Publishes at once and notes when each post went out, by the daemon's (real) clock."""
+
+    def __init__(self) -> None:
+        super().__init__("tinh-fb")
+        self.times: list[datetime] = []
+
+    async def publish(self, post):
+        self.times.append(utcnow())
+        return await super().publish(post)
 
 
-def _daemon(engine, make_queue, channel) -> Daemon:
+def _daemon(engine, make_queue, channel, poll_seconds: float = 0.05) -> Daemon:
     return Daemon(
         engine,
         {"tinh-fb": channel},
         make_queue("loa-daemon"),
-        settings=DaemonSettings(poll_seconds=0.05, shutdown_grace_seconds=5),
+        settings=DaemonSettings(poll_seconds=poll_seconds, shutdown_grace_seconds=5),
     )
 
 
-def test_the_dispatch_job_is_armed_at_the_earliest_due_time(engine, make_queue):
-    due = (utcnow() + timedelta(days=1)).replace(microsecond=0)
+def test_a_post_goes_out_at_its_due_time_without_waiting_for_the_next_poll(engine, make_queue):
+    due = utcnow() + timedelta(seconds=0.5)
     _approved(make_queue, due)
-    daemon = _daemon(engine, make_queue, ScriptedChannel("tinh-fb"))
+    channel = Recording()
+    # Polls an hour apart: the start-up poll is the only one, so only the dispatch it arms
+    # for the due time can publish the post in this test.
+    daemon = _daemon(engine, make_queue, channel, poll_seconds=3600)
 
     async def scenario():
         task = asyncio.create_task(daemon.run_forever())
-        await _until(lambda: daemon._scheduler and daemon._scheduler.get_job("dispatch"))
-        armed = daemon._scheduler.get_job("dispatch").next_run_time
+        await until(lambda: channel.times, "the post to go out", timeout=10)
         daemon.stop()
         await task
-        return armed
 
-    assert asyncio.run(scenario()) == due
+    asyncio.run(scenario())
+    assert due <= channel.times[0] < due + timedelta(seconds=5)
 
 
 def test_a_post_added_by_another_process_is_noticed_by_the_poll(engine, make_queue):
-    daemon = _daemon(engine, make_queue, ScriptedChannel("tinh-fb"))
-    due = (utcnow() + timedelta(days=2)).replace(microsecond=0)
+    channel = Recording()
+    daemon = _daemon(engine, make_queue, channel)
 
     async def scenario():
         task = asyncio.create_task(daemon.run_forever())
-        await _until(lambda: daemon._scheduler is not None)
-        assert daemon._scheduler.get_job("dispatch") is None
+        await until(lambda: daemon.last_tick is not None, "the first poll")
+        due = utcnow() + timedelta(seconds=0.3)
         await asyncio.to_thread(_approved, make_queue, due)
-        await _until(lambda: daemon._scheduler.get_job("dispatch") is not None)
-        armed = daemon._scheduler.get_job("dispatch").next_run_time
+        await until(lambda: channel.times, "the post to go out", timeout=10)
         daemon.stop()
         await task
-        return armed
+        return due
 
-    assert asyncio.run(scenario()) == due
+    due = asyncio.run(scenario())
+    assert len(channel.times) == 1 and channel.times[0] >= due
 
 
 def test_stop_lets_an_in_flight_publish_finish_and_records_it(engine, make_queue):
@@ -125,24 +130,40 @@ def test_a_second_daemon_on_one_sqlite_database_is_refused(tmp_path: Path):
         pass
 
 
-def test_a_dispatch_job_dropped_by_the_scheduler_is_armed_again(engine, make_queue):
-    """APScheduler skips (and drops) a date job that fires while a run is in flight; the
-    next poll must arm it again even though the due time has not changed."""
-    due = (utcnow() + timedelta(days=3)).replace(microsecond=0)
-    _approved(make_queue, due)
-    daemon = _daemon(engine, make_queue, ScriptedChannel("tinh-fb"))
+def test_a_post_due_while_a_publish_is_held_goes_out_once_that_publish_ends(engine, make_queue):
+    """The dispatch armed for a post that falls due while another publish is in flight is
+    skipped (and dropped) by APScheduler, at every poll meanwhile; the post still goes out,
+    once, as soon as the held publish is done."""
+    _approved(make_queue, utcnow())
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    class Holding(ScriptedChannel):
+        async def publish(self, post):
+            self.published.append(post)
+            if post.delivery_id == 1:
+                entered.set()
+                await release.wait()
+            return Published(f"100_{post.delivery_id}")
+
+    channel = Holding("tinh-fb")
+    daemon = _daemon(engine, make_queue, channel)
 
     async def scenario():
         task = asyncio.create_task(daemon.run_forever())
-        await _until(lambda: daemon._scheduler and daemon._scheduler.get_job("dispatch"))
-        daemon._scheduler.remove_job("dispatch")  # as a skipped second instance is
-        await _until(lambda: daemon._scheduler.get_job("dispatch") is not None)
-        armed = daemon._scheduler.get_job("dispatch").next_run_time
+        await entered.wait()
+        due = utcnow() + timedelta(seconds=0.2)
+        await asyncio.to_thread(_approved, make_queue, due)
+        # Its dispatch falls due and is skipped; polls come after it, still while held.
+        after = due + timedelta(seconds=0.2)
+        await until(lambda: daemon.last_tick is not None and daemon.last_tick > after, "polls")
+        assert _states(engine) == ["sending", "pending"]
+        release.set()
+        await until(lambda: _states(engine) == ["published", "published"], "both published")
         daemon.stop()
         await task
-        return armed
 
-    assert asyncio.run(scenario()) == due
+    asyncio.run(scenario())
+    assert len(channel.published) == 2
 
 
 def test_a_post_that_falls_due_as_a_run_ends_is_published_without_waiting_for_a_change(
@@ -167,7 +188,7 @@ def test_a_post_that_falls_due_as_a_run_ends_is_published_without_waiting_for_a_
         # Falls due while the first publish is still in flight.
         await asyncio.to_thread(_approved, make_queue, utcnow())
         release.set()
-        await _until(lambda: _states(engine) == ["published", "published"], limit=5)
+        await until(lambda: _states(engine) == ["published", "published"], "both published")
         daemon.stop()
         await task
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from content.db import open_database
 from content.queue import PostInput, Queue
 from scheduler.cli import main
@@ -13,6 +15,7 @@ from scheduler.demo import refuse_unless_demo, run_demo
 from tests.conftest import REPO
 
 
+@pytest.mark.slow
 def test_the_demo_publishes_every_sample_to_every_channel_and_collects_metrics(
     tmp_path: Path, monkeypatch
 ):

@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,9 +28,11 @@ from content.models import Delivery, DeliveryState, Post
 from content.queue import PostInput, Queue
 from sandbox.testing import SandboxHandle, running_sandbox
 from scheduler.config import load
+from tests.helpers import wait_until
 from tests.test_crash import (
     PAGES,
     PLAIN_OA,
+    _claims_of,
     _connect_oas,
     _environment,
     _write_config,
@@ -102,11 +103,12 @@ def _states(engine: Any) -> Counter[str]:
 
 
 def _wait_until_published(burst: Burst, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while _states(burst.engine)[DeliveryState.PUBLISHED] < burst.total:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not all published in {seconds:.0f} s: {_states(burst.engine)}")
-        time.sleep(0.2)
+    wait_until(
+        lambda: _states(burst.engine)[DeliveryState.PUBLISHED] >= burst.total,
+        "every delivery to be published",
+        timeout=seconds,
+        every=0.2,
+    )
 
 
 def _assert_each_once(burst: Burst) -> None:
@@ -133,6 +135,7 @@ def _assert_each_once(burst: Burst) -> None:
     assert sum(on_pages.values()) + sum(on_oa.values()) == burst.total
 
 
+@pytest.mark.slow
 def test_three_daemons_share_a_burst_to_pages_and_an_oa_exactly_once(
     pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -155,6 +158,7 @@ def test_three_daemons_share_a_burst_to_pages_and_an_oa_exactly_once(
         assert len(publishers) >= 2, "the work was not shared between the daemons"
 
 
+@pytest.mark.slow
 def test_a_killed_daemons_posts_are_taken_over_once_it_is_silent(
     pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -166,10 +170,12 @@ def test_a_killed_daemons_posts_are_taken_over_once_it_is_silent(
             daemons = [_loa_daemon(pg_url, burst, log) for _ in range(DAEMONS)]
             victim = daemons[0]
             try:
-                deadline = time.monotonic() + 60
-                while not _claims_of(burst.engine, victim.pid):
-                    assert time.monotonic() < deadline, "the first daemon never claimed work"
-                    time.sleep(0.05)
+                wait_until(
+                    lambda: _claims_of(burst.engine, victim.pid),
+                    "the first daemon to claim work",
+                    timeout=60,
+                    every=0.05,
+                )
                 victim.send_signal(signal.SIGKILL)
                 victim.wait()
                 _wait_until_published(burst, 120)
@@ -180,15 +186,3 @@ def test_a_killed_daemons_posts_are_taken_over_once_it_is_silent(
         _assert_each_once(burst)
         log_text = (tmp_path / "daemons.log").read_text()
         assert f"(silent daemons: {socket.gethostname()}:{victim.pid})" in log_text
-
-
-def _claims_of(engine: Any, pid: int) -> list[int]:
-    worker = f"{socket.gethostname()}:{pid}"
-    with Session(engine) as session:
-        return list(
-            session.exec(
-                select(Delivery.id)
-                .where(Delivery.state == DeliveryState.SENDING)
-                .where(Delivery.claimed_by == worker)
-            ).all()
-        )

@@ -29,6 +29,9 @@ from scheduler.runtime import build_daemon
 from tests.channels.conftest import PAGE_ID, write_config
 from tests.helpers import FakeClock, ScriptedChannel
 
+#: What is tested is the daemon's metrics and health over HTTP, not the database under it.
+pytestmark = pytest.mark.one_database
+
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 

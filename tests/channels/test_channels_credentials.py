@@ -11,6 +11,7 @@ import os
 import stat
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine
@@ -50,12 +51,13 @@ def sb(module_sandbox):
     return module_sandbox
 
 
-def oauth(sb) -> ZaloOAuthClient:
+def oauth(sb, transport: httpx.AsyncBaseTransport | None = None) -> ZaloOAuthClient:
     return ZaloOAuthClient(
         oauth_url=sb.zalo_oauth_url,
         app_id=sb.zalo_app_id,
         app_secret=sb.zalo_app_secret,
         channel=CHANNEL,
+        transport=transport,
     )
 
 
@@ -128,23 +130,41 @@ async def test_crash_right_after_the_refresh_call_loses_nothing(sb, engine, key)
     reopened.dispose()
 
 
+class SentTransport(httpx.AsyncBaseTransport):
+    """httpx's own transport, which also says when a request has wholly gone out."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self.sent = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        async def trace(event: str, info: dict[str, object]) -> None:
+            if event == "http11.send_request_body.complete":
+                self.sent.set()
+
+        request.extensions["trace"] = trace  # httpcore reports each step of the exchange
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 async def test_cancelled_mid_call_still_saves_the_answer(sb, engine, key):
-    sb.set_faults(OA_ID, latency_ms=400)
-    calling = asyncio.Event()
-    store = TokenStore(engine, key=key, hooks=RefreshHooks(before_call=calling.set))
-    client = oauth(sb)
+    sb.set_faults(OA_ID, latency_ms=400)  # Zalo answers 400 ms after the request arrives
+    saved = asyncio.Event()
+    store = TokenStore(engine, key=key, hooks=RefreshHooks(after_call=saved.set))
+    wire = SentTransport()
+    client = oauth(sb, transport=wire)
     first = sb.refresh_token()
     task = asyncio.create_task(store.access_token(CHANNEL, client.refresh, bootstrap=lambda: first))
-    await calling.wait()
-    await asyncio.sleep(0.1)  # the request is at Zalo, which answers after 400 ms
+    await asyncio.wait_for(wire.sent.wait(), timeout=10)  # at Zalo, which has not answered
     assert not task.done()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    for _ in range(200):  # the shielded exchange finishes on its own
-        if store.current(CHANNEL) is not None:
-            break
-        await asyncio.sleep(0.01)
+    # The shielded exchange finishes on its own and commits the answer.
+    await asyncio.wait_for(saved.wait(), timeout=10)
+    assert store.current(CHANNEL) is not None
     assert stored(engine, key)["refresh"] == sb.tokens()["zalo"]["oas"][OA_ID]["refresh_token"]
     await client.aclose()
 

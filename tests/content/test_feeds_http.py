@@ -15,6 +15,9 @@ import pytest
 
 from content.feeds import add_feed, list_feeds, poll
 
+#: What is tested is HTTP; the feed store under it runs on both databases in test_feeds_poll.py.
+pytestmark = pytest.mark.one_database
+
 FEEDS = Path(__file__).parent / "feeds"
 ETAG = '"v1"'
 LAST_MODIFIED = "Sun, 22 Nov 2026 02:00:00 GMT"

@@ -35,9 +35,12 @@ from tests.tui.test_web_server import PASSWORD, png, screen_text, serve
 aiohttp = pytest.importorskip("aiohttp", reason="textual-serve (and aiohttp) not installed")
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install chromium)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install chromium)"
+    ),
+    pytest.mark.slow,  # a browser and `loa web` per test: several seconds to a minute each
+]
 
 #: Recorded in each page before its own scripts run: what the app sends over the websocket.
 HOOK = """

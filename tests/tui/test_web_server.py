@@ -291,6 +291,7 @@ def test_upload_store_is_private_and_checked(tmp_path: Path):
 # --- the running server ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_sign_in_cookie_and_sign_out(served: Served):
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         async with session.get(served.url + "/", allow_redirects=False) as response:
@@ -321,6 +322,7 @@ async def test_sign_in_cookie_and_sign_out(served: Served):
             assert response.status == 303 and response.headers["Location"] == "/sign-in"
 
 
+@pytest.mark.slow
 async def test_a_wrong_password_is_refused_and_throttled(served: Served):
     async with aiohttp.ClientSession() as session:
 
@@ -352,6 +354,7 @@ async def test_a_wrong_password_is_refused_and_throttled(served: Served):
     assert actions.count("sign_in_failed") == guard.FREE_FAILURES_PER_NAME
 
 
+@pytest.mark.slow
 async def test_an_idle_session_goes_back_to_sign_in(served: Served):
     engine = open_database(served.db_url)
     try:
@@ -368,6 +371,7 @@ async def test_an_idle_session_goes_back_to_sign_in(served: Served):
         assert refused.value.status == 403
 
 
+@pytest.mark.slow
 async def test_foreign_host_and_origin_are_refused(served: Served):
     session = await signed_in_session(served)
     try:
@@ -400,6 +404,7 @@ async def test_foreign_host_and_origin_are_refused(served: Served):
         await session.close()
 
 
+@pytest.mark.slow
 async def test_a_foreign_origin_cannot_sign_in(served: Served):
     async with aiohttp.ClientSession() as session:
         async with session.post(
@@ -412,6 +417,7 @@ async def test_a_foreign_origin_cannot_sign_in(served: Served):
             assert "Set-Cookie" not in response.headers
 
 
+@pytest.mark.slow
 async def test_the_page_loads_nothing_from_outside(served: Served):
     session = await signed_in_session(served)
     try:
@@ -437,6 +443,7 @@ async def test_the_page_loads_nothing_from_outside(served: Served):
         await session.close()
 
 
+@pytest.mark.slow
 async def test_upload_checks_and_stores_privately(served: Served):
     session = await signed_in_session(served)
     try:
