@@ -23,28 +23,35 @@ its whole subtree (the unit and every unit under it).
 * *A campaign's quota*: each unit held to it publishes at least ``posts_per_unit``
   different posts of the campaign on its own channels between the quota's two days. A
   quota is always judged over its own days; a span shows the quotas whose days overlap it.
+* *Response to citizens*: a unit whose own channels citizens wrote to in the span is held
+  to the office's response target (``[inbox] response_target_hours``): the median wait for
+  a first answer (:func:`content.inbox.response_figures`) must not exceed it, and a unit
+  that answered none of them misses it.
 
 A target is **met** once done >= required. Before its window ends it is **on track** while
 done >= floor(required x share of the window elapsed), else **behind**; once the window has
-ended, a target not met is **behind**. A unit is behind when one of its own targets is, on
-track when none is behind and one is on track, met when all are met, and has "no target"
-without any. Rolled up, a unit also says how many units of its subtree are behind.
+ended, a target not met is **behind**. The response target is on track (met, once the span
+has ended) while the median wait is within it, else behind. A unit is behind when one of
+its own targets is, on track when none is behind and one is on track, met when all are met,
+and has "no target" without any. Rolled up, a unit also says how many units of its subtree
+are behind.
 
 **Score** (0 to 100) of a unit for a span, on its own channels::
 
-    score = 50 x D + 25 x A + 25 x E
+    score = 40 x D + 20 x A + 20 x E + 20 x R
 
 * D, delivery: the mean over its channels with a target of min(1, on-time publications /
   required); a unit without any channel target scores 1 if it published on time at all.
 * A, audience: its audience per publication divided by the highest audience per
   publication among the ranked units (0 without publications).
 * E, engagement: its engagement per publication divided by the highest among them.
+* R, response: the share of the citizens' messages to its channels in the span that were
+  answered before the span's end (1 when citizens wrote nothing: nothing went unanswered).
 
 Units rank by score, then more on-time publications, then more engagement, then tree order.
 The **most improved** unit is the one whose score rose most against the previous span of
 the same length (none when no score rose). Reach and engagement are per publication, not
-per follower: Loa does not store the Pages' and OAs' follower counts. Response to citizens
-is not scored yet: :mod:`content.inbox` does not expose response times per span.
+per follower: Loa does not store the Pages' and OAs' follower counts.
 """
 
 from __future__ import annotations
@@ -64,6 +71,7 @@ from sqlmodel import col, select
 from content.db import session_scope
 from content.engagement import METRICS, audience, engagement, samples_before
 from content.errors import ValidationError
+from content.inbox import ResponseFigures, response_figures
 from content.models import Delivery, DeliveryState, Post, PostState
 from content.office import ChannelDirectory
 from content.times import local_start_of_day
@@ -72,8 +80,9 @@ from content.units import CampaignQuota, UnitInfo, UnitTree
 #: A publication this late after its post's scheduled time still counts as on time (a
 #: retried attempt, a Zalo article still being processed).
 ON_TIME_GRACE = timedelta(hours=1)
-#: The score's weights: delivery against target, audience, engagement (they sum to 100).
-WEIGHTS = {"delivery": 50.0, "audience": 25.0, "engagement": 25.0}
+#: The score's weights: delivery against target, audience, engagement and response to
+#: citizens (they sum to 100).
+WEIGHTS = {"delivery": 40.0, "audience": 20.0, "engagement": 20.0, "response": 20.0}
 
 MET = "met"
 ON_TRACK = "on_track"
@@ -84,6 +93,7 @@ _SEVERITY = (BEHIND, ON_TRACK, MET)
 
 POSTS_PER_WEEK = "posts_per_week"
 CAMPAIGN = "campaign"
+RESPONSE = "response"
 
 
 # ---------------------------------------------------------------------- spans
@@ -260,21 +270,31 @@ def _sum(figures: Iterable[Figures]) -> Figures:
 class Target:
     """One target of one unit and how it stands at the moment asked."""
 
-    kind: str  # POSTS_PER_WEEK (subject: a channel) | CAMPAIGN (subject: the campaign)
+    #: POSTS_PER_WEEK (subject: a channel), CAMPAIGN (subject: the campaign), RESPONSE
+    #: (required and done in minutes: the target and the median wait; done None when
+    #: nothing was answered).
+    kind: str
     subject: str
     first_day: date
     last_day: date
     required: int
-    done: int
+    done: int | None
     #: What the target asks by now (pro rata of its window): behind below this.
     expected: int
     #: Posts already scheduled for the rest of the window (not yet counted in ``done``).
     scheduled: int
     status: str
+    #: RESPONSE: the citizens' messages received and answered.
+    received: int | None = None
+    answered: int | None = None
 
     def as_dict(self) -> dict[str, object]:
         """The JSON form."""
+        extra = {}
+        if self.kind == RESPONSE:
+            extra = {"received": self.received, "answered": self.answered}
         return {
+            **extra,
             "kind": self.kind,
             "subject": self.subject,
             "from": self.first_day.isoformat(),
@@ -387,6 +407,7 @@ def status(
     elapsed = period.elapsed(now)
     quotas = [q for q in tree.quotas if _overlaps(q, period)]
     campaign_done = {q.campaign: _campaign_posts(engine, q, period.tz, now) for q in quotas}
+    answers = response_figures(engine, period.start, min(max(now, period.start), period.end))
     result: dict[str, UnitStatus] = {}
     for unit in tree:
         targets = []
@@ -412,6 +433,9 @@ def status(
             if quota.applies_to(unit.id):
                 posts = campaign_done[quota.campaign]
                 targets.append(_quota_target(quota, unit, posts, period.tz, now))
+        replies = unit_responses(answers, unit)
+        if tree.response_target is not None and replies.received:
+            targets.append(_response_target(replies, tree.response_target, period, elapsed))
         own = _sum(channel_figures.get(c, Figures()) for c in unit.channels)
         result[unit.id] = UnitStatus(
             unit=unit,
@@ -426,9 +450,42 @@ def status(
         unit_status.total = _sum(u.own for u in below)
         channel_targets = [t for u in below for t in u.targets if t.kind == POSTS_PER_WEEK]
         unit_status.required = sum(t.required for t in channel_targets)
-        unit_status.done = sum(t.done for t in channel_targets)
+        unit_status.done = sum(t.done or 0 for t in channel_targets)
         unit_status.behind_below = sum(u.status == BEHIND for u in below)
     return StatusReport(period, now, list(result.values()))
+
+
+def unit_responses(by_channel: Mapping[str, ResponseFigures], unit: UnitInfo) -> ResponseFigures:
+    """How citizens writing to ``unit``'s own channels were answered."""
+    total = ResponseFigures()
+    for channel in unit.channels:
+        if channel in by_channel:
+            total.add(by_channel[channel])
+    return total
+
+
+def _response_target(
+    replies: ResponseFigures, target: timedelta, period: Span, elapsed: float
+) -> Target:
+    median = replies.median_first_response
+    required = round(target.total_seconds() / 60)
+    if median is None or median > target:
+        state = BEHIND
+    else:
+        state = MET if elapsed >= 1.0 else ON_TRACK
+    return Target(
+        RESPONSE,
+        "",
+        period.first_day,
+        period.last_day,
+        required,
+        None if median is None else round(median.total_seconds() / 60),
+        required,
+        0,
+        state,
+        received=replies.received,
+        answered=replies.answered,
+    )
 
 
 def _overlaps(quota: CampaignQuota, period: Span) -> bool:
@@ -575,14 +632,16 @@ class Score:
     delivery: float
     audience: float
     engagement: float
+    response: float
 
     @property
     def value(self) -> float:
-        """50 x delivery + 25 x audience + 25 x engagement."""
+        """40 x delivery + 20 x audience + 20 x engagement + 20 x response."""
         return (
             WEIGHTS["delivery"] * self.delivery
             + WEIGHTS["audience"] * self.audience
             + WEIGHTS["engagement"] * self.engagement
+            + WEIGHTS["response"] * self.response
         )
 
 
@@ -599,6 +658,8 @@ class RankedUnit:
     score: Score
     #: The score in the previous span of the same length (None: no unit published then).
     previous: float | None
+    #: How citizens writing to its channels were answered.
+    replies: ResponseFigures = field(default_factory=ResponseFigures)
 
     @property
     def change(self) -> float | None:
@@ -615,6 +676,10 @@ class RankedUnit:
             "delivery": round(self.score.delivery, 4),
             "audience_part": round(self.score.audience, 4),
             "engagement_part": round(self.score.engagement, 4),
+            "response_part": round(self.score.response, 4),
+            "citizens_messages": self.replies.received,
+            "citizens_answered": self.replies.answered,
+            "median_first_response_minutes": _minutes(self.replies.median_first_response),
             "required": self.required,
             **self.figures.as_dict(),
             "audience_per_publication": self.figures.per_publication(self.figures.audience),
@@ -622,6 +687,10 @@ class RankedUnit:
             "previous_score": None if self.previous is None else round(self.previous, 2),
             "change": None if self.change is None else round(self.change, 2),
         }
+
+
+def _minutes(value: timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds() / 60, 1)
 
 
 @dataclass
@@ -667,10 +736,25 @@ class Ranking:
         }
 
 
+@dataclass(frozen=True)
+class UnitScore:
+    """A unit's score for a span and the figures it was computed from."""
+
+    score: Score
+    figures: Figures
+    #: The publications its channel targets require in the span.
+    required: int
+    replies: ResponseFigures
+
+
 def scores(
-    tree: UnitTree, period: Span, pubs: Iterable[Publication]
-) -> dict[str, tuple[Score, Figures, int]]:
-    """Per unit (own channels): its score, figures and required publications in ``period``."""
+    tree: UnitTree,
+    period: Span,
+    pubs: Iterable[Publication],
+    answers: Mapping[str, ResponseFigures],
+) -> dict[str, UnitScore]:
+    """Per unit (own channels): its score and figures in ``period``; ``answers`` are the
+    span's :func:`content.inbox.response_figures`."""
     by_channel = _by_channel(pubs)
     parts: dict[str, tuple[float, Figures, int]] = {}
     for unit in tree:
@@ -689,12 +773,14 @@ def scores(
     )
     result = {}
     for unit_id, (delivery, own, required) in parts.items():
+        replies = unit_responses(answers, tree[unit_id])
         score = Score(
             delivery,
             own.per_publication(own.audience) / best_audience if best_audience else 0.0,
             own.per_publication(own.engagement) / best_engagement if best_engagement else 0.0,
+            replies.answered / replies.received if replies.received else 1.0,
         )
-        result[unit_id] = (score, own, required)
+        result[unit_id] = UnitScore(score, own, required, replies)
     return result
 
 
@@ -711,30 +797,35 @@ def ranking(
         pubs = publications(engine, period.start, period.end)
     before = period.previous()
     earlier = publications(engine, before.start, before.end)
-    now_scores = scores(tree, period, pubs)
-    then_scores = scores(tree, before, earlier) if earlier else {}
+    now_scores = scores(tree, period, pubs, response_figures(engine, period.start, period.end))
+    then_scores = (
+        scores(tree, before, earlier, response_figures(engine, before.start, before.end))
+        if earlier
+        else {}
+    )
     order = {unit_id: i for i, unit_id in enumerate(tree.units)}
     ordered = sorted(
         now_scores.items(),
         key=lambda kv: (
-            -kv[1][0].value,
-            -kv[1][1].on_time,
-            -kv[1][1].engagement,
+            -kv[1].score.value,
+            -kv[1].figures.on_time,
+            -kv[1].figures.engagement,
             order[kv[0]],
         ),
     )
     ranked = []
-    for rank, (unit_id, (score, figures, required)) in enumerate(ordered, start=1):
+    for rank, (unit_id, now_score) in enumerate(ordered, start=1):
         then = then_scores.get(unit_id)
         ranked.append(
             RankedUnit(
                 rank=rank,
                 unit=tree[unit_id],
                 depth=tree.depth(unit_id),
-                figures=figures,
-                required=required,
-                score=score,
-                previous=None if then is None else then[0].value,
+                figures=now_score.figures,
+                required=now_score.required,
+                score=now_score.score,
+                previous=None if then is None else then.score.value,
+                replies=now_score.replies,
             )
         )
     risen = [u for u in ranked if u.change is not None and u.change > 0]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from content.errors import ValidationError
@@ -65,6 +65,9 @@ class UnitTree:
 
     units: Mapping[str, UnitInfo] = field(default_factory=dict)
     quotas: tuple[CampaignQuota, ...] = ()
+    #: Citizens are answered within this (the office's promise, ``[inbox]
+    #: response_target_hours``): every unit whose channels citizens wrote to is held to it.
+    response_target: timedelta | None = None
 
     def __bool__(self) -> bool:
         return bool(self.units)

@@ -11,7 +11,7 @@ import os
 import re
 import stat
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -396,6 +396,7 @@ def load(path: Path) -> Config:
         email_fields = _secrets(data["email"], ("email",), where, path.parent)
         email = _model(Email, email_fields, ("email",), where)
     assert ZALO_OA in KINDS
+    inbox: InboxConfig = _model(InboxConfig, data.get("inbox", {}), ("inbox",), where)
     return Config(
         path=path,
         office=office,  # type: ignore[arg-type]
@@ -403,8 +404,8 @@ def load(path: Path) -> Config:
         groups=groups,
         media=media,  # type: ignore[arg-type]
         email=email,  # type: ignore[arg-type]
-        inbox=_model(InboxConfig, data.get("inbox", {}), ("inbox",), where),
-        units=_units(data, channels, groups, where),
+        inbox=inbox,
+        units=_units(data, channels, groups, where, inbox),
         reporting=_model(Reporting, data.get("reporting", {}), ("reporting",), where),
     )
 
@@ -471,8 +472,10 @@ def _units(
     channels: dict[str, Channel],
     groups: dict[str, tuple[str, ...]],
     where: _Locator,
+    inbox: InboxConfig,
 ) -> UnitTree:
-    """``[units.ID]`` and ``[targets]`` as the checked tree (see content.units)."""
+    """``[units.ID]`` and ``[targets]`` as the checked tree (see content.units); each unit is
+    held to the office's promise to citizens, ``[inbox] response_target_hours``."""
     targets: Targets = _model(Targets, data.get("targets", {}), ("targets",), where)
     raw = data.get("units", {})
     if not isinstance(raw, dict):
@@ -508,9 +511,10 @@ def _units(
             CampaignQuota(campaign, quota.from_, quota.to, quota.posts_per_unit, tuple(quota.units))
         )
     try:
-        return build_tree(units, channels, quotas)
+        tree = build_tree(units, channels, quotas)
     except UnitError as exc:
         raise ConfigError(exc.code, where=where.at(exc.loc), **exc.params) from None
+    return replace(tree, response_target=timedelta(hours=inbox.response_target_hours))
 
 
 def _model(model: type[BaseModel], data: Any, loc: tuple[str, ...], where: _Locator) -> Any:

@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from content.evaluation import BEHIND, Point, Span, UnitStatus
+from content.evaluation import BEHIND, POSTS_PER_WEEK, Point, Span, UnitStatus
 from scheduler.report_period import WORDS
 from scheduler.report_strings import fmt_number
 
@@ -61,7 +61,7 @@ def overview_chart(report: PeriodReport) -> bytes:
     units = report.status.units
     names = [u.unit.name for u in units]
     done = [u.own.publications for u in units]
-    required = [sum(t.required for t in u.targets if t.kind != "campaign") for u in units]
+    required = [sum(t.required for t in u.targets if t.kind == POSTS_PER_WEEK) for u in units]
     figure = Figure(figsize=(6.5, 0.9 + 0.32 * max(len(units), 3)), dpi=DPI)
     FigureCanvasAgg(figure)
     ax = figure.add_subplot(1, 1, 1)

@@ -26,7 +26,15 @@ from docx.shared import Cm, Pt
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
-from content.evaluation import BEHIND, CAMPAIGN, ON_TIME_GRACE, WEIGHTS, Target
+from content.evaluation import (
+    BEHIND,
+    CAMPAIGN,
+    ON_TIME_GRACE,
+    RESPONSE,
+    WEIGHTS,
+    Target,
+)
+from content.inbox import ResponseFigures
 from scheduler.report_charts import overview_chart, unit_charts
 from scheduler.report_period import (
     WORDS,
@@ -36,6 +44,7 @@ from scheduler.report_period import (
     short_date,
     unit_lines,
     vn_date,
+    vn_minutes,
 )
 from scheduler.report_strings import fmt_number
 
@@ -275,6 +284,7 @@ def _body(document: Any, report: PeriodReport) -> None:
             delivery=_n(WEIGHTS["delivery"]),
             audience=_n(WEIGHTS["audience"]),
             engagement=_n(WEIGHTS["engagement"]),
+            response=_n(WEIGHTS["response"]),
             grace=int(ON_TIME_GRACE.total_seconds() // 60),
         ),
         italic=True,
@@ -340,6 +350,22 @@ def _summary(report: PeriodReport) -> str:
         done_share=_pct(done, required),
         met=sum(u.status != BEHIND for u in judged),
         behind=sum(u.status == BEHIND for u in judged),
+    ) + _citizens(report)
+
+
+def _citizens(report: PeriodReport) -> str:
+    """A sentence on the citizens' messages, when there were any."""
+    replies = ResponseFigures()
+    for u in report.ranking.units:
+        replies.add(u.replies)
+    if not replies.received:
+        return ""
+    median = replies.median_first_response
+    return " " + WORDS["summary_citizens"].format(
+        received=_n(replies.received),
+        answered=_n(replies.answered),
+        share=_pct(replies.answered, replies.received),
+        median=vn_minutes(None if median is None else median.total_seconds() / 60),
     )
 
 
@@ -450,7 +476,7 @@ def _campaign_table(document: Any, report: PeriodReport) -> None:
             [
                 str(i),
                 name,
-                _n(t.done),
+                _n(t.done or 0),
                 _n(t.required),
                 _n(t.scheduled),
                 WORDS[f"status_{t.status}"],
@@ -484,6 +510,7 @@ def _ranking_table(document: Any, report: PeriodReport) -> None:
                 f"{_n(f.on_time)}/{_n(u.required)}",
                 _n(f.per_publication(f.audience)),
                 fmt_number(f.per_publication(f.engagement), "vi", 1),
+                f"{_n(u.replies.answered)}/{_n(u.replies.received)}" if u.replies.received else "–",
                 change,
             ]
         )
@@ -494,10 +521,11 @@ def _ranking_table(document: Any, report: PeriodReport) -> None:
         WORDS["col_on_time_required"],
         WORDS["col_audience_per"],
         WORDS["col_engagement_per"],
+        WORDS["col_answered"],
         WORDS["col_change"],
     ]
-    widths = [1.4, 4.4, 1.6, 2.4, 2.1, 2.2, 2.4]
-    _table(document, headers, rows, widths, numeric={2, 3, 4, 5, 6})
+    widths = [1.5, 3.8, 1.4, 2.0, 1.8, 1.9, 2.1, 2.0]
+    _table(document, headers, rows, widths, numeric={2, 3, 4, 5, 6, 7})
 
 
 def _authors_table(document: Any, report: PeriodReport) -> None:
@@ -549,9 +577,16 @@ def _shortcomings(report: PeriodReport) -> list[str]:
                 campaign=t.subject, done=t.done, required=t.required
             )
             if t.kind == CAMPAIGN
+            else WORDS["shortcoming_response"].format(
+                median=vn_minutes(t.done),
+                target=vn_minutes(t.required),
+                answered=_n(t.answered or 0),
+                received=_n(t.received or 0),
+            )
+            if t.kind == RESPONSE
             else WORDS["shortcoming_channel"].format(
                 channel=channel_word(report, u.unit, t.subject),
-                done=_n(t.done),
+                done=_n(t.done or 0),
                 required=_n(t.required),
             )
             for t in u.targets

@@ -30,10 +30,10 @@ from sqlalchemy import Engine
 from content.errors import LoaError
 from content.evaluation import (
     BEHIND,
-    CAMPAIGN,
     MET,
     NO_TARGET,
     ON_TRACK,
+    POSTS_PER_WEEK,
     Point,
     Ranking,
     Span,
@@ -132,9 +132,21 @@ WORDS = {
     "score_rule": (
         "Điểm xếp hạng (thang 100) = {delivery} × tỷ lệ lượt đăng đúng giờ so với chỉ tiêu "
         "(mỗi kênh tối đa 100%) + {audience} × tiếp cận mỗi lượt đăng so với đơn vị cao nhất "
-        "+ {engagement} × tương tác mỗi lượt đăng so với đơn vị cao nhất. Đúng giờ: đăng "
-        "không muộn quá {grace} phút so với lịch."
+        "+ {engagement} × tương tác mỗi lượt đăng so với đơn vị cao nhất + {response} × tỷ lệ "
+        "tin nhắn, bình luận của người dân được trả lời (đơn vị không nhận được tin nào tính "
+        "đủ). Đúng giờ: đăng không muộn quá {grace} phút so với lịch."
     ),
+    "summary_citizens": (
+        "Người dân gửi {received} tin nhắn, bình luận đến các kênh; đã trả lời {answered} "
+        "({share}), thời gian trả lời lần đầu (trung vị) {median}."
+    ),
+    "col_answered": "Trả lời người dân",
+    "shortcoming_response": (
+        "trả lời người dân sau {median} (trung vị; hẹn trong {target}), đã trả lời "
+        "{answered}/{received} tin"
+    ),
+    "target_response": "Trả lời người dân (phút, trung vị)",
+    "not_answered": "chưa trả lời",
     "improved": (
         "Đơn vị tiến bộ nhất so với kỳ trước ({first} – {last}): {name}, tăng {change} điểm."
     ),
@@ -266,7 +278,7 @@ def unit_lines(report: PeriodReport) -> list[UnitLine]:
 
     def line(u: UnitStatus, rolled: bool, label: str, number: int | None) -> UnitLine:
         f = u.total if rolled else u.own
-        own_required = sum(t.required for t in u.targets if t.kind != CAMPAIGN)
+        own_required = sum(t.required for t in u.targets if t.kind == POSTS_PER_WEEK)
         behind = u.behind_below
         return UnitLine(
             number=number,
@@ -324,6 +336,16 @@ def improved_sentence(report: PeriodReport) -> str:
         return WORDS["improved_none"].format(first=first, last=last)
     change = fmt_number(best.change, "vi", 1)
     return WORDS["improved"].format(first=first, last=last, name=best.unit.name, change=change)
+
+
+def vn_minutes(minutes: float | None) -> str:
+    """``2 giờ 15 phút``, ``45 phút``; ``chưa trả lời`` for None (nothing answered)."""
+    if minutes is None:
+        return WORDS["not_answered"]
+    hours, rest = divmod(round(minutes), 60)
+    if hours and rest:
+        return f"{hours} giờ {rest} phút"
+    return f"{hours} giờ" if hours else f"{rest} phút"
 
 
 def vn_date(day: date) -> str:

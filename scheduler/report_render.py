@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from content.evaluation import BEHIND, CAMPAIGN
+from content.evaluation import BEHIND, CAMPAIGN, RESPONSE
 from scheduler.report_data import (
     METRICS,
     OpenProblem,
@@ -310,14 +310,23 @@ def weekly_text(fig: WeeklyFigures) -> str:
     return "\n".join(out)
 
 
+#: How each kind of target is said in the weekly mail (content.evaluation's kinds).
+_TARGET_WORDS = {CAMPAIGN: "target_campaign", RESPONSE: "target_response"}
+
+
 def _behind_rows(fig: WeeklyFigures) -> list[list[str]]:
     """One row per unit behind target: its name and each target it missed."""
     s = strings(fig.language)
     rows = []
     for unit in fig.behind or ():
         missed = [
-            s["target_campaign" if t.kind == CAMPAIGN else "target_channel"].format(
-                channel=t.subject, campaign=t.subject, done=t.done, required=t.required
+            s[_TARGET_WORDS.get(t.kind, "target_channel")].format(
+                channel=t.subject,
+                campaign=t.subject,
+                done="–" if t.done is None else t.done,
+                required=t.required,
+                answered=t.answered,
+                received=t.received,
             )
             for t in unit.targets
             if t.status == BEHIND

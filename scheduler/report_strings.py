@@ -89,6 +89,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "targets_missed": "Chỉ tiêu chưa đạt",
         "target_channel": "{channel}: {done}/{required} bài",
         "target_campaign": "chiến dịch «{campaign}»: {done}/{required} bài",
+        "target_response": (
+            "trả lời người dân: trung vị {done} phút (hẹn {required} phút), "
+            "đã trả lời {answered}/{received}"
+        ),
     },
     "en": {
         "weekly_subject": "Weekly report {week} — {office}",
@@ -169,6 +173,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "targets_missed": "Targets missed",
         "target_channel": "{channel}: {done}/{required} publications",
         "target_campaign": "campaign «{campaign}»: {done}/{required} posts",
+        "target_response": (
+            "answering citizens: median {done} min (promised {required} min), "
+            "{answered}/{received} answered"
+        ),
     },
 }
 

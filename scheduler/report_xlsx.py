@@ -12,7 +12,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from content.evaluation import CAMPAIGN, WEIGHTS
+from content.evaluation import CAMPAIGN, RESPONSE, WEIGHTS
 from scheduler.report_period import (
     WORDS,
     PeriodReport,
@@ -189,6 +189,8 @@ def _targets_sheet(sheet: Any, report: PeriodReport) -> None:
             what = (
                 WORDS["target_campaign"].format(campaign=t.subject)
                 if t.kind == CAMPAIGN
+                else WORDS["target_response"]
+                if t.kind == RESPONSE
                 else WORDS["target_channel"].format(
                     channel=report.channel_names.get(t.subject, t.subject)
                 )
@@ -224,6 +226,7 @@ def _ranking_sheet(sheet: Any, report: PeriodReport) -> None:
     rows = []
     for u in report.ranking.units:
         f = u.figures
+        median = u.replies.median_first_response
         rows.append(
             [
                 u.rank,
@@ -232,11 +235,15 @@ def _ranking_sheet(sheet: Any, report: PeriodReport) -> None:
                 u.score.delivery,
                 u.score.audience,
                 u.score.engagement,
+                u.score.response,
                 f.on_time,
                 u.required,
                 f.publications,
                 f.per_publication(f.audience),
                 f.per_publication(f.engagement),
+                u.replies.received,
+                u.replies.answered,
+                None if median is None else round(median.total_seconds() / 60, 1),
                 None if u.previous is None else round(u.previous, 2),
                 None if u.change is None else round(u.change, 2),
             ]
@@ -248,11 +255,15 @@ def _ranking_sheet(sheet: Any, report: PeriodReport) -> None:
         f"Đúng giờ/chỉ tiêu (×{WEIGHTS['delivery']:g})",
         f"Tiếp cận/bài so với cao nhất (×{WEIGHTS['audience']:g})",
         f"Tương tác/bài so với cao nhất (×{WEIGHTS['engagement']:g})",
+        f"Tỷ lệ trả lời người dân (×{WEIGHTS['response']:g})",
         WORDS["col_on_time"],
         WORDS["col_required"],
         WORDS["col_publications"],
         WORDS["col_audience_per"],
         WORDS["col_engagement_per"],
+        "Tin của người dân",
+        "Đã trả lời",
+        "Trả lời lần đầu (phút, trung vị)",
         "Điểm kỳ trước",
         WORDS["col_change"],
     ]
@@ -261,9 +272,9 @@ def _ranking_sheet(sheet: Any, report: PeriodReport) -> None:
         1,
         headers,
         rows,
-        widths=[7, 30, 9, 14, 14, 14, 10, 10, 10, 12, 12, 12, 12],
-        percent={3, 4, 5},
-        decimals={2, 9, 10, 11, 12},
+        widths=[7, 30, 9, 14, 14, 14, 14, 10, 10, 10, 12, 12, 12, 12, 14, 12, 12],
+        percent={3, 4, 5, 6},
+        decimals={2, 10, 11, 14, 15, 16},
     )
     sheet.freeze_panes = "C2"
     sheet.cell(row=end + 1, column=1, value=improved_sentence(report))

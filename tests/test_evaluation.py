@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from tests.year_data import (
 
 RUNNING_MONDAY = date(2026, 11, 16)
 SPEC = {u.id: u for u in UNITS}
+CHANNELS = {c for u in UNITS for c in u.channels}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -108,6 +110,22 @@ def judge(required: int, done: int, share: float) -> str:
     return "on_track"
 
 
+#: [inbox] response_target_hours, left at its default in the generated office.
+RESPONSE_TARGET = timedelta(hours=24)
+
+
+def replies(year: Year, unit: str, start: datetime, end: datetime) -> tuple[int, int, float | None]:
+    """(received, answered before ``end``, median wait in seconds) of the citizens' messages
+    to ``unit``'s own channels in ``[start, end)``; each generated message is its own thread."""
+    mine = [m for m in year.messages if m.channel in SPEC[unit].channels and start <= m.at < end]
+    waits = sorted(
+        (m.answered_at - m.at).total_seconds()
+        for m in mine
+        if m.answered_at is not None and m.answered_at < end
+    )
+    return len(mine), len(waits), statistics.median(waits) if waits else None
+
+
 def expected_status(year: Year, first: date, last: date, now: datetime) -> dict[str, dict]:
     """Per unit: its targets (subject -> (done, required, status)), status and roll-up."""
     days = (last - first).days + 1
@@ -133,6 +151,12 @@ def expected_status(year: Year, first: date, last: date, now: datetime) -> dict[
                 and q_start <= p.published_at < min(q_end, max(now, q_start))  # type: ignore[operator]
             }
             targets[CAMPAIGN] = (len(posts), QUOTA_POSTS, judge(QUOTA_POSTS, len(posts), q_share))
+        received, _answered, median = replies(year, unit.id, start, min(max(now, start), end))
+        if received:
+            late = median is None or median > RESPONSE_TARGET.total_seconds()
+            state = "behind" if late else ("met" if share >= 1 else "on_track")
+            minutes = None if median is None else round(median / 60)
+            targets[""] = (minutes, round(RESPONSE_TARGET.total_seconds() / 60), state)
         states = {t[2] for t in targets.values()}
         overall = next((s for s in ("behind", "on_track", "met") if s in states), "no_target")
         units[unit.id] = {"targets": targets, "status": overall}
@@ -140,10 +164,10 @@ def expected_status(year: Year, first: date, last: date, now: datetime) -> dict[
         below = subtree(unit.id)
         units[unit.id]["rolled"] = {
             "required": sum(
-                t[1] for u in below for s, t in units[u]["targets"].items() if s != CAMPAIGN
+                t[1] for u in below for s, t in units[u]["targets"].items() if s in CHANNELS
             ),
             "done": sum(
-                t[0] for u in below for s, t in units[u]["targets"].items() if s != CAMPAIGN
+                t[0] for u in below for s, t in units[u]["targets"].items() if s in CHANNELS
             ),
             "behind": sum(units[u]["status"] == "behind" for u in below),
             "publications": sum(sums[c].publications for u in below for c in SPEC[u].channels),
@@ -164,12 +188,18 @@ def expected_scores(year: Year, first: date, last: date) -> dict[str, float]:
         n = sum(sums[c].publications for c in unit.channels)
         aud = sum(sums[c].audience for c in unit.channels) / n if n else 0.0
         eng = sum(sums[c].engagement for c in unit.channels) / n if n else 0.0
-        parts[unit.id] = (delivery, aud, eng)
+        received, answered, _median = replies(
+            year, unit.id, local_start(first), local_start(last + timedelta(days=1))
+        )
+        parts[unit.id] = (delivery, aud, eng, answered / received if received else 1.0)
     best_aud = max(p[1] for p in parts.values())
     best_eng = max(p[2] for p in parts.values())
     return {
-        u: 50 * d + 25 * (a / best_aud if best_aud else 0) + 25 * (e / best_eng if best_eng else 0)
-        for u, (d, a, e) in parts.items()
+        u: 40 * d
+        + 20 * (a / best_aud if best_aud else 0)
+        + 20 * (e / best_eng if best_eng else 0)
+        + 20 * r
+        for u, (d, a, e, r) in parts.items()
     }
 
 
@@ -251,7 +281,8 @@ def test_a_running_week_and_campaign_are_judged_pro_rata(office):
     for d in office.year.deliveries:
         if d.published_at is None and d.scheduled_at >= NOW:
             waiting[d.channel] += 1
-    assert {t.subject: t.scheduled for u in report.units for t in u.targets} == {
+    scheduled = {t.subject: t.scheduled for u in report.units for t in u.targets}
+    assert {c: n for c, n in scheduled.items() if c in CHANNELS} == {
         c: waiting.get(c, 0) for u in UNITS for c in u.channels
     }
     # Mid-August, the campaign's quota is judged on the share of its days gone by.
@@ -317,7 +348,7 @@ def test_units_status_and_rank_on_the_command_line(office, capsys):
     assert main(["units", "rank", "--from", "2026-09-01", "--to", "2026-09-30", *base]) == 0
     lines = capsys.readouterr().out.splitlines()
     order = expected_order(office.year, date(2026, 9, 1), date(2026, 9, 30))
-    ranked = [line.split()[7] for line in lines[2 : 2 + len(UNITS)]]
+    ranked = [line.split()[8] for line in lines[2 : 2 + len(UNITS)]]
     assert ranked == order
     assert lines[2 + len(UNITS)].startswith("most improved: ")
 
@@ -340,8 +371,11 @@ def test_the_weekly_mail_lists_the_units_behind(office):
     assert [name for name in (u.name for u in UNITS) if name in section] == behind
     for w in want.values():
         for subject, (done, required, state) in w["targets"].items():
-            if state == "behind":
+            if state == "behind" and subject in CHANNELS:
                 assert f"{subject}: {done}/{required} bài" in section
+            elif state == "behind" and subject == "":  # the response target
+                median = "–" if done is None else done
+                assert f"trả lời người dân: trung vị {median} phút (hẹn {required} phút)" in section
     assert "Đơn vị chưa đạt chỉ tiêu" in mail.html
 
 

@@ -8,7 +8,7 @@ import io
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from docx import Document
@@ -20,7 +20,14 @@ from scheduler.report_docx import period_docx
 from scheduler.report_period import build, soffice
 from scheduler.report_xlsx import period_xlsx
 from tests.helpers import HCM
-from tests.test_evaluation import SPEC, channel_sums, expected_order, expected_status
+from tests.test_evaluation import (
+    SPEC,
+    channel_sums,
+    expected_order,
+    expected_status,
+    local_start,
+    replies,
+)
 from tests.year_data import NOW, UNITS, Office, generated_office
 
 FIRST, LAST = date(2026, 8, 1), date(2026, 8, 31)
@@ -49,6 +56,8 @@ class Expected:
     sums: dict
     status: dict
     order: list[str]
+    #: unit -> (citizens' messages received, answered, median wait in seconds)
+    replies: dict
 
     def lines(self) -> list[tuple[str, list[str]]]:
         """(name, [publications, required, on time, audience, engagement]) per line of the
@@ -85,6 +94,12 @@ def expected(office) -> Expected:
         channel_sums(office.year, FIRST, LAST),
         expected_status(office.year, FIRST, LAST, NOW),
         expected_order(office.year, FIRST, LAST),
+        {
+            u.id: replies(
+                office.year, u.id, local_start(FIRST), local_start(LAST + timedelta(days=1))
+            )
+            for u in UNITS
+        },
     )
 
 
@@ -170,6 +185,11 @@ def test_the_word_document_states_the_figures(report, expected):
     ranking = next(t for t in document.tables if _text(t.cell(0, 0)) == "Hạng")
     names = [_text(row.cells[1]) for row in ranking.rows[1:]]
     assert names == [SPEC[u].name for u in expected.order]
+    # Response to citizens: answered of received, per unit ("–": nobody wrote).
+    answered = {_text(row.cells[1]): _text(row.cells[6]) for row in ranking.rows[1:]}
+    assert answered == {
+        SPEC[u].name: f"{a}/{r}" if r else "–" for u, (r, a, _m) in expected.replies.items()
+    }
 
     campaign = next(
         t for t in document.tables if len(t.columns) == 6 and _text(t.cell(0, 3)) == "Chỉ tiêu"

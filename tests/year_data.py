@@ -23,12 +23,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, insert, text
 
 from content.db import open_database
-from content.models import Delivery, MetricSample, Post
+from content.models import Delivery, InboxMessage, InboxThread, MetricSample, Post
 from scheduler.config import Config, load
 from tests.conftest import PG_URL, pg_unavailable
 from tests.helpers import HCM
@@ -58,18 +59,26 @@ class UnitSpec:
     rate: tuple[float, float]
     #: How strongly its posts engage (multiplies every figure).
     appeal: float
+    #: Citizens' messages a week on each channel; the share answered; the usual wait (hours).
+    citizens: float = 1.0
+    answers: float = 0.9
+    wait_hours: float = 6.0
 
 
 UNITS = (
-    UnitSpec("tinh", "Công an tỉnh Demo", None, ("tinh-fb", "tinh-zalo"), 5, (5.5, 5.5), 1.6),
+    UnitSpec("tinh", "Công an tỉnh Demo", None, ("tinh-fb", "tinh-zalo"), 5, (5.5, 5.5), 1.6, 3),
     UnitSpec("p1", "Công an phường 1", "tinh", ("p1-fb", "p1-zalo"), 3, (3.4, 3.4), 1.0),
     UnitSpec("p2", "Công an phường 2", "tinh", ("p2-fb", "p2-zalo"), 3, (3.0, 3.2), 1.2),
     UnitSpec("p3", "Công an phường 3", "tinh", ("p3-fb", "p3-zalo"), 3, (1.2, 4.2), 0.7),
-    UnitSpec("p4", "Công an phường 4", "tinh", ("p4-fb", "p4-zalo"), 3, (2.0, 1.8), 0.9),
+    # Ward 4 answers citizens late and not always: behind on the response target.
+    UnitSpec(
+        "p4", "Công an phường 4", "tinh", ("p4-fb", "p4-zalo"), 3, (2.0, 1.8), 0.9, 1, 0.6, 40
+    ),
     UnitSpec("p5", "Công an phường 5", "tinh", ("p5-fb", "p5-zalo"), 3, (3.8, 3.8), 0.8),
     UnitSpec("p6", "Công an phường 6", "tinh", ("p6-fb", "p6-zalo"), 3, (2.9, 3.1), 1.1),
-    UnitSpec("x1", "Công an xã Hòa An", "p3", ("x1-fb", "x1-zalo"), 2, (2.2, 2.4), 0.6),
-    UnitSpec("x2", "Công an xã Tân Phú", "p3", ("x2-fb",), 2, (1.5, 2.5), 0.5),
+    UnitSpec("x1", "Công an xã Hòa An", "p3", ("x1-fb", "x1-zalo"), 2, (2.2, 2.4), 0.6, 0.5),
+    # Nobody writes to this commune's Page: no response target for it.
+    UnitSpec("x2", "Công an xã Tân Phú", "p3", ("x2-fb",), 2, (1.5, 2.5), 0.5, 0),
 )
 
 
@@ -164,11 +173,22 @@ class GenPublication:
     samples: tuple[tuple[datetime, str, float], ...] = ()
 
 
+@dataclass(frozen=True)
+class GenMessage:
+    """A citizen's message to a channel (a thread of its own) and the office's answer."""
+
+    channel: str
+    at: datetime
+    #: None: not answered (yet).
+    answered_at: datetime | None
+
+
 @dataclass
 class Year:
     """What :func:`generate` wrote, as plain values."""
 
     deliveries: list[GenPublication] = field(default_factory=list)
+    messages: list[GenMessage] = field(default_factory=list)
 
     def published(self) -> list[GenPublication]:
         """The deliveries that were published."""
@@ -299,19 +319,81 @@ def generate(engine: Engine, *, seed: int = 20, now: datetime | None = None) -> 
                                 tuple(pub_samples),
                             )
                         )
+    _citizens(rng, year, now)
     with engine.begin() as conn:
+        _write_citizens(conn, year)
         conn.execute(insert(Post.__table__), posts)  # type: ignore[attr-defined]
         conn.execute(insert(Delivery.__table__), deliveries)  # type: ignore[attr-defined]
         for start in range(0, len(samples), 5000):
             conn.execute(insert(MetricSample.__table__), samples[start : start + 5000])  # type: ignore[attr-defined]
         if engine.dialect.name == "postgresql":
             # The rows came with their ids: later inserts must not reuse them.
-            for table in ("post", "delivery", "metricsample"):
+            for table in ("post", "delivery", "metricsample", "inboxthread", "inboxmessage"):
                 conn.exec_driver_sql(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT MAX(id) FROM {table}))"
                 )
     return year
+
+
+def _citizens(rng: random.Random, year: Year, now: datetime) -> None:
+    """Citizens' messages (one thread each) and the answers, up to ``now``."""
+    for week in range(WEEKS):
+        monday = FIRST_DAY + timedelta(weeks=week)
+        for unit in UNITS:
+            for channel in unit.channels:
+                count = int(unit.citizens) + (rng.random() < unit.citizens % 1)
+                for _ in range(count):
+                    at = _local(monday, time(6)) + timedelta(minutes=rng.randrange(7 * 24 * 60))
+                    if at >= now:
+                        continue
+                    answered = None
+                    if rng.random() < unit.answers:
+                        wait = timedelta(hours=rng.uniform(0.1, 2 * unit.wait_hours))
+                        answered = at + wait if at + wait < now else None
+                    year.messages.append(GenMessage(channel, at, answered))
+
+
+def _write_citizens(conn: Any, year: Year) -> None:
+    threads, messages = [], []
+    for number, message in enumerate(year.messages, start=1):
+        threads.append(
+            {
+                "id": number,
+                "channel": message.channel,
+                "kind": "zalo_chat" if message.channel.endswith("-zalo") else "messenger",
+                "citizen_index": hashlib.sha256(f"citizen-{number}".encode()).hexdigest(),
+                "state": "answered" if message.answered_at else "open",
+                "tags": [],
+                "created_at": message.at,
+                "updated_at": message.answered_at or message.at,
+                "first_inbound_at": message.at,
+                "last_inbound_at": message.at,
+                "last_outbound_at": message.answered_at,
+                "waiting_since": None if message.answered_at else message.at,
+                "first_response_at": message.answered_at,
+            }
+        )
+        exchange = [("in", message.at, "received")]
+        if message.answered_at:
+            exchange.append(("out", message.answered_at, "sent"))
+        for direction, at, state in exchange:
+            messages.append(
+                {
+                    "thread_id": number,
+                    "channel": message.channel,
+                    "platform_id": f"{direction}-{number}",
+                    "direction": direction,
+                    "kind": "text",
+                    "occurred_at": at,
+                    "received_at": at,
+                    "source": "webhook",
+                    "state": state,
+                }
+            )
+    if threads:
+        conn.execute(insert(InboxThread.__table__), threads)  # type: ignore[attr-defined]
+        conn.execute(insert(InboxMessage.__table__), messages)  # type: ignore[attr-defined]
 
 
 #: When the tests' year was generated: Wednesday of its last week, noon office time (the

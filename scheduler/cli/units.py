@@ -9,6 +9,7 @@ from datetime import date
 from content.errors import ValidationError
 from content.evaluation import (
     CAMPAIGN,
+    RESPONSE,
     Span,
     StatusReport,
     publications,
@@ -154,6 +155,13 @@ def _status_text(report: StatusReport) -> str:
             f"  (rolled up: {unit.done}/{unit.required} publications{rolled})"
         )
         for t in unit.targets:
+            if t.kind == RESPONSE:
+                median = "none answered" if t.done is None else f"median {t.done} min"
+                lines.append(
+                    f"{pad}  citizens: {t.answered}/{t.received} answered, {median} "
+                    f"(target {t.required} min) {_STATUS[t.status]}"
+                )
+                continue
             what = f"campaign {t.subject!r}" if t.kind == CAMPAIGN else t.subject
             waiting = f", {t.scheduled} scheduled" if t.scheduled else ""
             lines.append(
@@ -184,12 +192,16 @@ def run_rank(args: argparse.Namespace) -> int:
         f"{period.first_day} to {period.last_day} (compared with {before.first_day} to "
         f"{before.last_day})"
     )
-    print("rank  score  delivery  audience  engagement  on time/required  publications  unit")
+    print(
+        "rank  score  delivery  audience  engagement  response  on time/required  publications"
+        "  unit"
+    )
     for u in result.units:
         change = "" if u.change is None else f"  ({u.change:+.1f})"
         print(
             f"{u.rank:>4}  {u.score.value:5.1f}  {u.score.delivery:8.0%}  {u.score.audience:8.0%}"
-            f"  {u.score.engagement:10.0%}  {u.figures.on_time:>7}/{u.required:<8}"
+            f"  {u.score.engagement:10.0%}  {u.score.response:8.0%}"
+            f"  {u.figures.on_time:>7}/{u.required:<8}"
             f"  {u.figures.publications:>12}  {u.unit.id} {u.unit.name}{change}"
         )
     if result.most_improved is not None:
