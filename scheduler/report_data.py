@@ -17,6 +17,10 @@ Definitions (the weekly mail and ``loa report range`` say the same):
   mean of rates.
 * engagement per post = engagement / publications, used to rank units (channels and the
   groups of channels in channels.toml) fairly whatever their volume.
+* Citizens' messages (received, answered, the median wait for a first answer, replies
+  refused outside the platform's window) are :func:`content.inbox.response_figures` of the
+  period, per channel, summed for a unit over its subtree's channels and for a group over
+  its channels (:func:`inbox_lines`).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from content.engagement import ENGAGEMENT, METRICS, samples_before
 from content.errors import ValidationError
 from content.evaluation import UnitStatus, week_of
 from content.evaluation import status as unit_status
+from content.inbox import ResponseFigures, response_figures
 from content.models import Delivery, DeliveryState, Post, PostState
 from content.office import ChannelDirectory
 
@@ -215,6 +220,8 @@ class PeriodFigures:
     by_group: dict[str, Totals]
     by_campaign: dict[str | None, Totals]
     channel_names: dict[str, str]
+    #: How citizens were answered in the period: units, groups, channels, then the total.
+    inbox: list[InboxLine] = field(default_factory=list)
 
     def ranking(self) -> list[Unit]:
         """Groups and channels by engagement per post, best first; idle units last."""
@@ -257,7 +264,60 @@ def period_figures(engine: Engine, directory: ChannelDirectory, period: Period) 
         by_campaign.setdefault(row.campaign, Totals()).add(row)
     # Named campaigns alphabetically, posts without a campaign last.
     ordered = dict(sorted(by_campaign.items(), key=lambda kv: (kv[0] is None, kv[0] or "")))
-    return PeriodFigures(period, rows, totals(rows), by_channel, by_group, ordered, names)
+    return PeriodFigures(
+        period,
+        rows,
+        totals(rows),
+        by_channel,
+        by_group,
+        ordered,
+        names,
+        inbox=inbox_lines(engine, directory, period),
+    )
+
+
+# ---------------------------------------------------------------------- citizens' messages
+
+UNIT, GROUP, CHANNEL, TOTAL = "unit", "group", "channel", "total"
+
+
+@dataclass(frozen=True)
+class InboxLine:
+    """How citizens writing to a unit, a group of channels or a channel were answered."""
+
+    key: str
+    name: str
+    kind: str  # UNIT | GROUP | CHANNEL | TOTAL
+    #: A unit's depth in the tree (0: the province), for indenting; 0 for the others.
+    depth: int
+    figures: ResponseFigures
+
+
+def inbox_lines(engine: Engine, directory: ChannelDirectory, period: Period) -> list[InboxLine]:
+    """Citizens' messages of ``period`` per unit of the tree (its subtree's channels, as a
+    figure rolled up to the unit), per group of channels, per channel, and the total (every
+    channel, including one since removed from channels.toml)."""
+    by_channel = response_figures(engine, period.start, period.end)
+    tree = directory.units
+
+    def summed(channels: Iterable[str]) -> ResponseFigures:
+        total = ResponseFigures()
+        for channel in channels:
+            if channel in by_channel:
+                total.add(by_channel[channel])
+        return total
+
+    lines = [
+        InboxLine(u.id, u.name, UNIT, tree.depth(u.id), summed(tree.channels_of(u.id)))
+        for u in tree
+    ]
+    lines += [InboxLine(g, g, GROUP, 0, summed(m)) for g, m in directory.groups.items()]
+    lines += [
+        InboxLine(cid, info.name, CHANNEL, 0, summed([cid]))
+        for cid, info in directory.channels.items()
+    ]
+    lines.append(InboxLine("", "", TOTAL, 0, summed(by_channel)))
+    return lines
 
 
 def load_rows(engine: Engine, period: Period, channel_names: Mapping[str, str]) -> list[PostRow]:

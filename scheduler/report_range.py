@@ -2,7 +2,8 @@
 
 Superiors ask for reports on fixed dates each year: publications and engagement per
 unit (each channel, and each group of channels in channels.toml) and per campaign, for a
-span of days. The figures follow :mod:`report_data` (latest samples before the period's end).
+span of days, and how citizens' messages were answered (:mod:`report_inbox`). The figures
+follow :mod:`report_data` (latest samples before the period's end).
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from content.files import private_file
-from scheduler.report_data import PeriodFigures, Totals
+from scheduler.report_data import CHANNEL, GROUP, TOTAL, PeriodFigures, Totals
+from scheduler.report_inbox import (
+    inbox_html,
+    inbox_sheet_rows,
+    inbox_value_headers,
+    inbox_values,
+    line_for,
+)
 from scheduler.report_render import (
     csv_headers,
     h1,
@@ -51,15 +59,28 @@ def _summary_headers(language: str) -> list[str]:
     return [s["posts"], *(s[k] for k in FIGURE_KEYS), s["engagement"], s["rate"], s["per_post"]]
 
 
-def summary_rows(fig: PeriodFigures, language: str) -> list[tuple[str, str, Totals]]:
-    """(section, name, totals): every channel, every group, every campaign, then the total."""
+def summary_rows(fig: PeriodFigures, language: str) -> list[tuple[str, str, Totals, list[Any]]]:
+    """(section, name, totals, citizens' messages): every channel, every group, every
+    campaign (no messages: a campaign has no inbox), then the total."""
     s = strings(language)
     rows = [
-        (s["kind_channel"], fig.channel_names.get(cid, cid), t) for cid, t in fig.by_channel.items()
+        (
+            s["kind_channel"],
+            fig.channel_names.get(cid, cid),
+            t,
+            inbox_values(line_for(fig, CHANNEL, cid)),
+        )
+        for cid, t in fig.by_channel.items()
     ]
-    rows += [(s["kind_group"], name, t) for name, t in fig.by_group.items()]
-    rows += [(s["campaign"], name or s["no_campaign"], t) for name, t in fig.by_campaign.items()]
-    rows.append((s["total"], s["total"], fig.total))
+    rows += [
+        (s["kind_group"], name, t, inbox_values(line_for(fig, GROUP, name)))
+        for name, t in fig.by_group.items()
+    ]
+    rows += [
+        (s["campaign"], name or s["no_campaign"], t, inbox_values(None))
+        for name, t in fig.by_campaign.items()
+    ]
+    rows.append((s["total"], s["total"], fig.total, inbox_values(line_for(fig, TOTAL, ""))))
     return rows
 
 
@@ -71,11 +92,12 @@ def range_csv(fig: PeriodFigures, language: str) -> str:
     s = strings(language)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([s["section"], s["unit"], *_summary_headers(language)])
-    for section, name, t in summary_rows(fig, language):
-        writer.writerow(
-            [section, name, *("" if v is None else _plain(v) for v in _summary_values(t))]
-        )
+    writer.writerow(
+        [s["section"], s["unit"], *_summary_headers(language), *inbox_value_headers(language)]
+    )
+    for section, name, t, messages in summary_rows(fig, language):
+        values = [*_summary_values(t), *messages]
+        writer.writerow([section, name, *("" if v is None else _plain(v) for v in values)])
     return "\ufeff" + buffer.getvalue()
 
 
@@ -137,6 +159,8 @@ def range_html(fig: PeriodFigures, office: str, language: str) -> str:
         )
         if post_rows
         else para(s["no_posts"]),
+        h2(s["section_inbox"]),
+        inbox_html(fig, language),
     ]
     return html_document(title, "".join(parts), language)
 
@@ -204,6 +228,15 @@ def range_xlsx(fig: PeriodFigures, office: str, language: str, path: Path) -> No
         s["section_posts"],
         post_headers,
         post_rows,
+        title=f"{office} — {title}",
+    )
+    inbox_rows = inbox_sheet_rows(fig, language)  # the total last
+    _fill(
+        workbook.create_sheet(),
+        s["section_inbox"],
+        [s["unit"], s["kind"], *inbox_value_headers(language)],
+        inbox_rows[:-1],
+        total=inbox_rows[-1],
         title=f"{office} — {title}",
     )
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from content.evaluation import BEHIND, CAMPAIGN, RESPONSE
+from scheduler import report_inbox
 from scheduler.report_data import (
     METRICS,
     OpenProblem,
@@ -306,6 +307,7 @@ def weekly_text(fig: WeeklyFigures) -> str:
         out.append(text_table(_behind_headers(lang), rows, set()) if rows else s["behind_none"])
     out += ["", s["section_ranking"]]
     out.append(text_table(_ranking_headers(lang), _ranking_rows(fig.current, lang), {0, 3, 4, 5}))
+    out += ["", s["section_inbox"], report_inbox.inbox_text(fig.current, lang)]
     out += ["", s["footer"], ""]
     return "\n".join(out)
 
@@ -409,6 +411,8 @@ def weekly_html(fig: WeeklyFigures, chart_src: str | None) -> str:
     parts += [
         h2(s["section_ranking"]),
         html_table(_ranking_headers(lang), _ranking_rows(fig.current, lang), numeric=[0, 3, 4, 5]),
+        h2(s["section_inbox"]),
+        report_inbox.inbox_html(fig.current, lang),
         para(s["footer"], small=True),
     ]
     title = s["weekly_subject"].format(week=fig.week, office=fig.office)

@@ -8,6 +8,7 @@ Vietnamese writes 1.234,5 where English writes 1,234.5.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 STRINGS: dict[str, dict[str, str]] = {
     "vi": {
@@ -29,6 +30,23 @@ STRINGS: dict[str, dict[str, str]] = {
         "section_ranking": "Xếp hạng đơn vị theo tương tác mỗi bài",
         "section_groups": "Theo nhóm đơn vị",
         "section_posts": "Từng bài",
+        "section_inbox": "Tin nhắn của người dân",
+        "inbox_note": (
+            "Tin nhận: tin nhắn và bình luận của người dân trong kỳ. Đã trả lời: số tin trong "
+            "đó được trả lời trước khi kỳ kết thúc. Trả lời lần đầu: thời gian chờ trung vị từ "
+            "khi người dân bắt đầu chờ đến câu trả lời đầu tiên. Ngoài hạn: câu trả lời bị nền "
+            "tảng từ chối vì đã quá hạn (Zalo 7 ngày, Messenger 24 giờ, nhắn riêng 7 ngày)."
+        ),
+        "inbox_none": "Không có tin nhắn nào của người dân trong kỳ này.",
+        "received": "Tin nhận",
+        "answered": "Đã trả lời",
+        "first_response": "Trả lời lần đầu (trung vị)",
+        "first_response_minutes": "Trả lời lần đầu, trung vị (phút)",
+        "outside_window": "Trả lời ngoài hạn",
+        "kind_unit": "đơn vị",
+        "duration_days": "{days} ngày {hours} giờ",
+        "duration_hours": "{hours} giờ {minutes} phút",
+        "duration_minutes": "{minutes} phút",
         "chart_title": "Tương tác theo kênh",
         "chart_alt": "Biểu đồ tương tác theo kênh, tuần này so với tuần trước",
         "this_week": "Tuần này",
@@ -113,6 +131,24 @@ STRINGS: dict[str, dict[str, str]] = {
         "section_ranking": "Units ranked by engagement per post",
         "section_groups": "By group of units",
         "section_posts": "Posts",
+        "section_inbox": "Citizens' messages",
+        "inbox_note": (
+            "Received: citizens' messages and comments in the period. Answered: those of them "
+            "answered before the period ended. First response: the median wait from when a "
+            "citizen started waiting to the first answer. Outside the window: replies the "
+            "platform refused because its window had closed (Zalo 7 days, Messenger 24 hours, "
+            "a private reply 7 days)."
+        ),
+        "inbox_none": "No message from citizens in this period.",
+        "received": "Received",
+        "answered": "Answered",
+        "first_response": "First response (median)",
+        "first_response_minutes": "First response, median (minutes)",
+        "outside_window": "Replies outside the window",
+        "kind_unit": "unit",
+        "duration_days": "{days} d {hours} h",
+        "duration_hours": "{hours} h {minutes} min",
+        "duration_minutes": "{minutes} min",
         "chart_title": "Engagement per channel",
         "chart_alt": "Chart of engagement per channel, this week against last week",
         "this_week": "This week",
@@ -203,6 +239,21 @@ def fmt_rate(rate: float | None, language: str) -> str:
     if rate is None:
         return "–"
     return fmt_number(rate * 100, language, 1) + "%"
+
+
+def fmt_duration(value: timedelta | None, language: str) -> str:
+    """``1 giờ 45 phút`` (vi) / ``1 h 45 min``: whole minutes, rounded; ``–`` for none."""
+    if value is None:
+        return "–"
+    s = strings(language)
+    minutes = round(value.total_seconds() / 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return s["duration_days"].format(days=days, hours=hours)
+    if hours:
+        return s["duration_hours"].format(hours=hours, minutes=minutes)
+    return s["duration_minutes"].format(minutes=minutes)
 
 
 def fmt_change(current: float, previous: float, language: str) -> str:

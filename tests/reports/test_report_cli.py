@@ -90,7 +90,13 @@ def test_range_xlsx_reads_back_with_headers_totals_and_print_settings(loa, datas
     )  # fmt: skip
     assert code == 0, err
     workbook = load_workbook(out)
-    assert workbook.sheetnames == ["Theo kênh", "Theo nhóm đơn vị", "Theo chiến dịch", "Từng bài"]
+    assert workbook.sheetnames == [
+        "Theo kênh",
+        "Theo nhóm đơn vị",
+        "Theo chiến dịch",
+        "Từng bài",
+        "Tin nhắn của người dân",
+    ]
     sheet = workbook["Theo kênh"]
     rows = list(sheet.iter_rows(values_only=True))
     header = list(rows[0])
