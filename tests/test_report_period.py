@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from content.evaluation import span
 from scheduler.cli import main
 from scheduler.report_docx import period_docx
-from scheduler.report_period import build, soffice
+from scheduler.report_period import build, soffice, vn_date
 from scheduler.report_xlsx import period_xlsx
 from tests.helpers import HCM
 from tests.test_evaluation import (
@@ -162,6 +162,13 @@ def test_the_word_document_has_the_administrative_layout(report):
     ]
     signer = [line for line in _text(signature.cell(0, 1)).splitlines() if line]
     assert signer == ["GIÁM ĐỐC", "Nguyễn Văn An"]
+
+
+def test_dates_are_written_as_the_decree_writes_them():
+    # Days below 10, and the months January and February, take a leading zero.
+    assert vn_date(date(2026, 9, 5)) == "ngày 05 tháng 9 năm 2026"
+    assert vn_date(date(2027, 2, 14)) == "ngày 14 tháng 02 năm 2027"
+    assert vn_date(date(2026, 10, 25)) == "ngày 25 tháng 10 năm 2026"
 
 
 def test_the_word_document_states_the_figures(report, expected):
