@@ -7,6 +7,7 @@ from content.accounts import Accounts, identify, unenforced
 from content.models import PostState, Role
 from content.queue import PostInput
 from tests.tui.conftest import SIZE, notifications, settle, table_rows
+from tests.tui.pilot import open_composer
 from tui import LoaApp
 
 
@@ -60,9 +61,7 @@ async def test_the_composer_offers_only_the_channels_of_his_units(engine, direct
     _office(engine, directory, clock)
     app = _app(engine, directory, clock, "lan")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
+        await open_composer(pilot)
         from textual.widgets import SelectionList
 
         offered = app.screen.query_one("#composer-channels", SelectionList)

@@ -13,6 +13,7 @@ from content.queue import PostInput
 from content.ui.composer import counter_lines
 from tests.helpers import local
 from tests.tui.conftest import SIZE, notifications, settle
+from tests.tui.pilot import confirm, fill_in, open_composer
 from tui import LoaApp
 
 
@@ -32,10 +33,7 @@ async def test_images_are_checked_in_the_background(make_app, tmp_path: Path, ma
     bad.write_text("not a picture")
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        composer = app.screen
+        composer = await open_composer(pilot)
         composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
         await pilot.click("#images")
         await pilot.press(*str(bad), "enter")
@@ -62,10 +60,7 @@ async def test_next_free_slot_skips_a_taken_slot(engine, directory, clock, make_
     )
     app = LoaApp(engine, slotted, actor="lan", clock=clock, lang="en", refresh_seconds=3600)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        composer = app.screen
+        composer = await open_composer(pilot)
         composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
         await pilot.click("#slot")
         await settle(pilot)
@@ -83,14 +78,9 @@ async def test_queue_warnings_are_shown_after_saving(make_app, make_queue):
     )
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        composer = app.screen
+        composer = await open_composer(pilot)
         assert composer.query_one("#slot", Button).disabled  # this office has no slots
-        composer.query_one("#text", TextArea).text = "gọi 113  khi cần"
-        composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
-        composer.query_one("#when", Input).value = "24/11/2026 09:10"
+        fill_in(composer, text="gọi 113  khi cần", channels=["tinh-fb"], when="24/11/2026 09:10")
         await pilot.press("ctrl+s")
         await settle(pilot)
         shown = notifications(pilot)
@@ -101,20 +91,15 @@ async def test_queue_warnings_are_shown_after_saving(make_app, make_queue):
 async def test_closing_with_unsaved_text_asks_first(make_app):
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        composer = app.screen
+        composer = await open_composer(pilot)
         await pilot.press(*"Nhap")
         await pilot.press("escape")
         await pilot.pause()
-        assert type(app.screen).__name__ == "ConfirmDialog"
-        await pilot.click("#no")
-        await pilot.pause()
+        await confirm(pilot, yes=False)
         assert app.screen is composer
         await pilot.press("escape")
         await pilot.pause()
-        await pilot.click("#yes")
+        await confirm(pilot)
         await settle(pilot)
         assert type(app.screen).__name__ == "QueueScreen"
 
@@ -125,9 +110,7 @@ async def test_campaign_names_are_suggested(make_app, make_queue):
     )
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
+        await open_composer(pilot)
         await pilot.click("#campaign")
         await pilot.press(*"lừa", "right")
         await settle(pilot)
@@ -146,10 +129,7 @@ async def test_zalo_night_is_said_before_saving(engine, directory, clock):
         refresh_seconds=3600,
     )
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        composer = app.screen
+        composer = await open_composer(pilot)
         composer.query_one("#when", Input).value = "24/11/2026 23:00"
         composer.query_one("#composer-channels", SelectionList).select("tinh-zalo")
         await pilot.pause()

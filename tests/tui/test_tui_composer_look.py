@@ -16,6 +16,7 @@ from content.queue import ImageInput, PostInput
 from content.ui import composer as composer_module
 from content.ui.composer import ComposerScreen
 from tests.tui.conftest import SIZE, settle
+from tests.tui.pilot import fill_in, open_composer
 from tests.tui.snapshot import assert_snapshot
 from tui import LoaApp
 
@@ -33,15 +34,6 @@ async def redrawn(pilot) -> None:
     await settle(pilot)
 
 
-async def _new_post(app, pilot) -> ComposerScreen:
-    await settle(pilot)
-    await pilot.press("n")
-    await settle(pilot)
-    composer = app.screen
-    assert isinstance(composer, ComposerScreen)
-    return composer
-
-
 def look(composer: ComposerScreen) -> str:
     """The preview as plain text, as wide as the side column at 120 columns."""
     console = Console(width=40, file=io.StringIO(), record=True, legacy_windows=False)
@@ -52,7 +44,7 @@ def look(composer: ComposerScreen) -> str:
 async def test_f3_shows_the_preview_and_a_long_text_folds(make_app):
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        composer = await _new_post(app, pilot)
+        composer = await open_composer(pilot)
         tabs = composer.query_one("#composer-side", TabbedContent)
         assert tabs.active == "side-settings"
         composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
@@ -78,7 +70,7 @@ async def test_f3_shows_the_preview_and_a_long_text_folds(make_app):
 async def test_the_zalo_title_is_cut_at_its_limit(make_app):
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        composer = await _new_post(app, pilot)
+        composer = await open_composer(pilot)
         composer.query_one("#composer-channels", SelectionList).select("tinh-zalo")
         composer.query_one("#title", Input).value = "Cảnh báo " * 25
         composer.query_one("#text", TextArea).text = "Không chuyển tiền cho người lạ."
@@ -98,9 +90,8 @@ async def test_the_zalo_title_is_cut_at_its_limit(make_app):
 async def test_a_channel_with_its_own_text_is_previewed_with_it(make_app):
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        composer = await _new_post(app, pilot)
-        composer.query_one("#text", TextArea).text = "Cảnh báo chung"
-        composer.query_one("#composer-channels", SelectionList).select("fb")
+        composer = await open_composer(pilot)
+        fill_in(composer, text="Cảnh báo chung", channels=["fb"])
         await settle(pilot)
         await pilot.press("ctrl+t")
         await settle(pilot)
@@ -119,7 +110,7 @@ async def test_a_channel_with_its_own_text_is_previewed_with_it(make_app):
 async def test_the_link_card_names_the_host(make_app):
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        composer = await _new_post(app, pilot)
+        composer = await open_composer(pilot)
         composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
         composer.query_one("#text", TextArea).text = "Xem chi tiết"
         composer.query_one("#link", Input).value = "https://www.congan.gov.vn/tin/113"
@@ -134,7 +125,7 @@ async def test_a_photo_post_and_an_oa_that_broadcasts(engine, directory, clock, 
     broadcasting = replace(directory, channels={**directory.channels, "tinh-zalo": oa})
     app = LoaApp(engine, broadcasting, actor="lan", clock=clock, lang="en", refresh_seconds=3600)
     async with app.run_test(size=SIZE) as pilot:
-        composer = await _new_post(app, pilot)
+        composer = await open_composer(pilot)
         channels = composer.query_one("#composer-channels", SelectionList)
         channels.select("tinh-fb")
         channels.select("tinh-zalo")
@@ -182,7 +173,7 @@ async def test_an_edited_post_is_previewed_with_its_saved_images_and_own_texts(
 async def test_snapshot_preview_at_80x24_in_vietnamese(make_app):
     app = make_app("lan", lang="vi")
     async with app.run_test(size=(80, 24)) as pilot:
-        composer = await _new_post(app, pilot)
+        composer = await open_composer(pilot)
         channels = composer.query_one("#composer-channels", SelectionList)
         channels.select("tinh-fb")
         channels.select("tinh-zalo")

@@ -7,27 +7,18 @@ from textual.widgets import Input, Select, SelectionList, Static, TextArea
 
 from content.errors import NotFound
 from content.queue import PostInput
-from content.ui.composer import ComposerScreen
 from tests.helpers import local
 from tests.tui.conftest import SIZE, notifications, settle
-
-
-async def _new_post(app, pilot) -> ComposerScreen:
-    await settle(pilot)
-    await pilot.press("n")
-    await settle(pilot)
-    composer = app.screen
-    assert isinstance(composer, ComposerScreen)
-    return composer
+from tests.tui.pilot import fill_in, open_composer
 
 
 async def test_repeat_every_two_days_makes_one_post_each(make_app, make_queue):
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        composer = await _new_post(app, pilot)
-        composer.query_one("#text", TextArea).text = "Nhắc lịch tiêm chủng"
-        composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
-        composer.query_one("#when", Input).value = "24/11/2026 09:00"
+        composer = await open_composer(pilot)
+        fill_in(
+            composer, text="Nhắc lịch tiêm chủng", channels=["tinh-fb"], when="24/11/2026 09:00"
+        )
         assert not composer.query_one("#repeat-options").display
         composer.query_one("#repeat-kind", Select).value = "days"
         await pilot.pause()
@@ -47,10 +38,8 @@ async def test_repeat_every_two_days_makes_one_post_each(make_app, make_queue):
 async def test_weekly_repeat_on_weekdays_and_a_missing_until(make_app, make_queue):
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        composer = await _new_post(app, pilot)
-        composer.query_one("#text", TextArea).text = "Bản tin an ninh"
-        composer.query_one("#composer-channels", SelectionList).select("xa-fb")
-        composer.query_one("#when", Input).value = "23/11/2026 16:00"
+        composer = await open_composer(pilot)
+        fill_in(composer, text="Bản tin an ninh", channels=["xa-fb"], when="23/11/2026 16:00")
         composer.query_one("#repeat-kind", Select).value = "weekly"
         weekdays = composer.query_one("#repeat-weekdays", SelectionList)
         weekdays.select(0)  # Monday
@@ -72,9 +61,8 @@ async def test_weekly_repeat_on_weekdays_and_a_missing_until(make_app, make_queu
 async def test_own_text_for_one_channel(make_app, make_queue):
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        composer = await _new_post(app, pilot)
-        composer.query_one("#text", TextArea).text = "Cảnh báo chung"
-        composer.query_one("#composer-channels", SelectionList).select("fb")
+        composer = await open_composer(pilot)
+        fill_in(composer, text="Cảnh báo chung", channels=["fb"])
         await pilot.pause()
         await pilot.press("ctrl+t")
         await settle(pilot)
@@ -103,10 +91,8 @@ async def test_warnings_are_shown_before_saving(make_app, make_queue):
     )
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        composer = await _new_post(app, pilot)
-        composer.query_one("#text", TextArea).text = "gọi 113  khi cần"
-        composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
-        composer.query_one("#when", Input).value = "24/11/2026 09:10"
+        composer = await open_composer(pilot)
+        fill_in(composer, text="gọi 113  khi cần", channels=["tinh-fb"], when="24/11/2026 09:10")
         await pilot.pause(0.8)  # the preview waits for typing to pause
         await settle(pilot)
         shown = str(composer.query_one("#composer-warnings", Static).render())
@@ -124,7 +110,7 @@ async def test_warnings_are_shown_before_saving(make_app, make_queue):
 async def test_a_time_already_past_is_said_while_typing(make_app):
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        composer = await _new_post(app, pilot)
+        composer = await open_composer(pilot)
         when = composer.query_one("#when", Input)
         when.value = "01/01/2020 09:00"
         when.focus()
@@ -132,6 +118,9 @@ async def test_a_time_already_past_is_said_while_typing(make_app):
         await settle(pilot)
         error = str(composer.query_one("#error-at", Static).render())
         assert error == "2020-01-01 09:00 is in the past (it is now 2026-11-23 08:00).", error
+        # Seen, not only written: the stylesheet once hid every error line.
+        shown = composer.query_one("#error-at", Static)
+        assert shown.display and shown.region.height >= 1
         when.value = "31/02/2027 09:00"
         await pilot.pause()
         when.focus()
@@ -149,9 +138,8 @@ async def test_in_the_web_an_image_is_one_of_his_uploads_never_a_server_path(
     monkeypatch.setenv("LOA_UPLOAD_DIR", str(uploads))
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        composer = await _new_post(app, pilot)
-        composer.query_one("#text", TextArea).text = "Cảnh giác lừa đảo"
-        composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
+        composer = await open_composer(pilot)
+        fill_in(composer, text="Cảnh giác lừa đảo", channels=["tinh-fb"])
         # A readable image on the server, outside his uploads: not his to publish.
         secret = tmp_path / "server-only.png"
         from PIL import Image
@@ -170,7 +158,7 @@ async def test_in_the_web_an_image_is_one_of_his_uploads_never_a_server_path(
 async def test_a_chosen_channel_is_ticked_and_the_others_are_empty(make_app):
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        composer = await _new_post(app, pilot)
+        composer = await open_composer(pilot)
         channels = composer.query_one("#composer-channels", SelectionList)
         channels.select("xa-fb")
         await pilot.pause()
@@ -183,17 +171,17 @@ async def test_a_chosen_channel_is_ticked_and_the_others_are_empty(make_app):
 async def test_closing_asks_only_when_the_form_changed(make_app):
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        composer = await _new_post(app, pilot)
+        composer = await open_composer(pilot)
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is not composer  # nothing typed: no question
-        composer = await _new_post(app, pilot)
+        composer = await open_composer(pilot)
         await pilot.press(*"Tin")
         await pilot.press("backspace", "backspace", "backspace")
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is not composer  # typed and erased: the same empty form
-        composer = await _new_post(app, pilot)
+        composer = await open_composer(pilot)
         await pilot.press(*"Tin")
         await pilot.press("escape")
         await settle(pilot)
@@ -213,7 +201,7 @@ async def test_an_image_is_chosen_by_browsing_folders(make_app, tmp_path, monkey
     monkeypatch.setenv("HOME", str(tmp_path))
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        composer = await _new_post(app, pilot)
+        composer = await open_composer(pilot)
         await pilot.click("#pick-image")
         await pilot.pause()
         assert isinstance(app.screen, ImagePicker)

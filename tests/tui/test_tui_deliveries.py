@@ -11,6 +11,7 @@ from content.queue import PostInput
 from content.ui.detail import DetailScreen
 from tests.helpers import local
 from tests.tui.conftest import SIZE, notifications, settle, table_rows
+from tests.tui.pilot import open_detail
 
 
 def _settled_post(make_queue, state: str, **values) -> tuple[int, int]:
@@ -44,15 +45,6 @@ def _settled_post(make_queue, state: str, **values) -> tuple[int, int]:
     return post.id, delivery.id
 
 
-async def _open_post(app, pilot) -> DetailScreen:
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
-    screen = app.screen
-    assert isinstance(screen, DetailScreen)
-    return screen
-
-
 def _shown(screen: DetailScreen) -> set[str]:
     """The actions the Footer offers now."""
     return {b.binding.action for b in screen.active_bindings.values() if b.enabled}
@@ -68,7 +60,7 @@ async def test_failed_delivery_shows_its_error_and_is_retried(make_app, make_que
     )
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        screen = await _open_post(app, pilot)
+        screen = await open_detail(pilot)
         errors = str(screen.query_one("#detail-errors").render())
         assert "xa-fb: The platform refused this content" in errors
         assert "[368] The post was blocked as spam" in errors
@@ -97,7 +89,7 @@ async def test_needs_review_marked_published_with_its_permalink(make_app, make_q
     post_id, delivery_id = _settled_post(make_queue, DeliveryState.NEEDS_REVIEW)
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        screen = await _open_post(app, pilot)
+        screen = await open_detail(pilot)
         assert {"mark_published", "mark_not_published"} <= _shown(screen)
         assert "retry_delivery" not in _shown(screen)
         await pilot.press("p")
@@ -124,7 +116,7 @@ async def test_needs_review_marked_not_published_is_sent_again(make_app, make_qu
     post_id, delivery_id = _settled_post(make_queue, DeliveryState.NEEDS_REVIEW)
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await _open_post(app, pilot)
+        await open_detail(pilot)
         await pilot.press("u")
         await settle(pilot)
         assert type(app.screen).__name__ == "ConfirmDialog"
@@ -143,7 +135,7 @@ async def test_a_refused_change_is_said_in_words(make_app, make_queue, engine):
     _post_id, delivery_id = _settled_post(make_queue, DeliveryState.FAILED)
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await _open_post(app, pilot)
+        await open_detail(pilot)
         with session_scope(engine) as session:
             session.execute(
                 update(Delivery)

@@ -11,13 +11,12 @@ from content.db import session_scope
 from content.models import Delivery, DeliveryState, PostState
 from content.queue import PostInput
 from content.ui import data
-from content.ui.composer import ComposerScreen
 from content.ui.data import PAGE_SIZE
 from content.ui.detail import DetailScreen
 from content.ui.queue_screen import QueueScreen
-from content.ui.review import ReviewScreen
 from tests.helpers import local
 from tests.tui.conftest import SIZE, notifications, settle, table_rows
+from tests.tui.pilot import confirm, fill_in, open_composer, open_detail, open_prompt, open_review
 
 
 def _post(make_queue, author="lan", *, submit=False, at="2026-11-24 09:00", **kw):
@@ -34,11 +33,7 @@ async def test_compose_submit_and_row_shows_office_time(make_app, make_queue):
     """A new post typed in the composer appears in the queue at its office-time slot."""
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        composer = app.screen
-        assert isinstance(composer, ComposerScreen)
+        composer = await open_composer(pilot)
         await pilot.press(*"Canh bao")  # the title has focus
         composer.query_one("#text", TextArea).focus()
         await pilot.press(*"Khong chuyen tien cho nguoi la.")
@@ -64,12 +59,8 @@ async def test_validation_error_is_shown_next_to_its_field(make_app):
     """Zalo needs a title: the composer says so under the title, nothing is saved."""
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        composer = app.screen
-        composer.query_one("#text", TextArea).text = "Nội dung"
-        composer.query_one("#composer-channels", SelectionList).select("tinh-zalo")
+        composer = await open_composer(pilot)
+        fill_in(composer, text="Nội dung", channels=["tinh-zalo"])
         await pilot.click("#save")
         await settle(pilot)
         assert app.screen is composer
@@ -83,19 +74,13 @@ async def test_submit_then_approve_by_another_user(make_app, make_queue):
     post = _post(make_queue, "lan")
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        assert isinstance(app.screen, DetailScreen)
+        await open_detail(pilot)
         await pilot.press("s")
         await settle(pilot)
         assert make_queue().get(post.id)[0].state == PostState.IN_REVIEW
     reviewer = make_app("minh")
     async with reviewer.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("v")
-        await settle(pilot)
-        assert isinstance(reviewer.screen, ReviewScreen)
+        await open_review(pilot)
         preview = str(reviewer.screen.query_one("#review-text", Static).render())
         assert "Cảnh báo lừa đảo qua điện thoại" in preview
         await pilot.press("a")
@@ -111,9 +96,7 @@ async def test_self_approval_is_refused(make_app, make_queue):
     post = _post(make_queue, "lan", submit=True)
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("v")
-        await settle(pilot)
+        await open_review(pilot)
         await pilot.press("a")
         await settle(pilot)
         assert any("the office requires a second approver" in m for m in notifications(pilot))
@@ -125,11 +108,8 @@ async def test_send_back_with_a_comment(make_app, make_queue):
     post = _post(make_queue, "lan", submit=True)
     app = make_app("minh")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("v")
-        await settle(pilot)
-        await pilot.press("b")
-        await pilot.pause()
+        await open_review(pilot)
+        await open_prompt(pilot, "b")
         await pilot.press(*"Them so duong day nong", "enter")
         await settle(pilot)
     sent_back = make_queue().get(post.id)[0]
@@ -142,13 +122,10 @@ async def test_cancel_from_the_post_screen(make_app, make_queue):
     post = _post(make_queue, "lan")
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+        await open_detail(pilot)
         await pilot.press("c")
         await pilot.pause()
-        await pilot.click("#yes")
-        await pilot.pause()
+        await confirm(pilot)
         await pilot.press(*"trung bai", "enter")
         await settle(pilot)
         detail = app.screen
@@ -165,12 +142,8 @@ async def test_reschedule_from_the_post_screen(make_app, make_queue):
     post = _post(make_queue, "lan")
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        await pilot.press("t")
-        await pilot.pause()
-        field = app.screen.query_one("#answer", Input)
+        await open_detail(pilot)
+        field = await open_prompt(pilot, "t")
         assert field.value == "2026-11-24 09:00"
         field.value = ""
         await pilot.press(*"25/11/2026 16:30", "enter")

@@ -9,11 +9,11 @@ from PIL import Image
 from textual.widgets import Input, SelectionList
 
 from content.queue import ImageInput, PostInput
-from content.ui.detail import DetailScreen
 from content.ui.i18n import set_language
 from content.ui.preview import ImagePreview, make_thumbnail
 from tests.helpers import local
 from tests.tui.conftest import SIZE, notifications, settle
+from tests.tui.pilot import open_composer, open_detail
 from tests.tui.snapshot import screen_text
 
 
@@ -39,10 +39,7 @@ async def test_composer_previews_the_first_image(make_app, tmp_path: Path):
     bad.write_text("not a picture")
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        composer = app.screen
+        composer = await open_composer(pilot)
         preview = composer.query_one("#composer-preview", ImagePreview)
         assert not preview.display
         assert not composer.check_action("open_image", ())
@@ -77,10 +74,7 @@ async def test_post_screen_shows_its_image_and_opens_it(
     )
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        assert isinstance(app.screen, DetailScreen)
+        await open_detail(pilot)
         preview = app.screen.query_one("#detail-preview", ImagePreview)
         assert preview.display and preview.thumbnail.picture is not None
         assert "canh-bao.png · PNG 1080×1080" in screen_text(app)

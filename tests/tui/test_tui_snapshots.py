@@ -3,7 +3,7 @@ clock. ``LOA_UPDATE_SNAPSHOTS=1 pytest tests/tui`` rewrites the stored screens."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import Engine, update
@@ -14,6 +14,7 @@ from content.office import ChannelDirectory
 from content.queue import PostInput, Queue
 from tests.helpers import FakeClock, local
 from tests.tui.conftest import SIZE, settle
+from tests.tui.pilot import open_composer, open_detail
 from tests.tui.snapshot import assert_snapshot
 from tui import LoaApp
 
@@ -71,21 +72,33 @@ def office_db(sqlite_url: str, directory: ChannelDirectory, clock: FakeClock) ->
     engine.dispose()
 
 
+@pytest.fixture
+def office_app(
+    office_db: Engine, directory: ChannelDirectory, clock: FakeClock
+) -> Callable[[str], LoaApp]:
+    """``office_app(lang)``: the app on those posts, as lan, re-reading only when told."""
+
+    def make(lang: str) -> LoaApp:
+        return LoaApp(
+            office_db, directory, actor="lan", clock=clock, lang=lang, refresh_seconds=3600
+        )
+
+    return make
+
+
 @pytest.mark.parametrize("lang", ["en", "vi"])
-async def test_snapshot_queue(office_db, directory, clock, lang):
-    app = LoaApp(office_db, directory, actor="lan", clock=clock, lang=lang, refresh_seconds=3600)
+async def test_snapshot_queue(office_app, lang):
+    app = office_app(lang)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert_snapshot(app, f"queue_{lang}")
 
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
-async def test_snapshot_composer(office_db, directory, clock, lang):
-    app = LoaApp(office_db, directory, actor="lan", clock=clock, lang=lang, refresh_seconds=3600)
+async def test_snapshot_composer(office_app, lang):
+    app = office_app(lang)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
+        await open_composer(pilot)
         await pilot.press(*"Canh bao lua dao")
         app.screen.query_one("#composer-channels").select("tinh-zalo")
         await settle(pilot)
@@ -93,17 +106,15 @@ async def test_snapshot_composer(office_db, directory, clock, lang):
 
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
-async def test_snapshot_post_detail(office_db, directory, clock, lang):
-    app = LoaApp(office_db, directory, actor="lan", clock=clock, lang=lang, refresh_seconds=3600)
+async def test_snapshot_post_detail(office_app, lang):
+    app = office_app(lang)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+        await open_detail(pilot)
         assert_snapshot(app, f"detail_{lang}")
 
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
-async def test_snapshot_engagement(office_db, directory, clock, lang):
+async def test_snapshot_engagement(office_app, office_db, clock, lang):
     from sqlmodel import select
 
     from content.models import MetricSample
@@ -118,7 +129,7 @@ async def test_snapshot_engagement(office_db, directory, clock, lang):
                     delivery_id=delivery.id, collected_at=clock.now, name=name, value=value
                 )
             )
-    app = LoaApp(office_db, directory, actor="lan", clock=clock, lang=lang, refresh_seconds=3600)
+    app = office_app(lang)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("m")
@@ -128,10 +139,10 @@ async def test_snapshot_engagement(office_db, directory, clock, lang):
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
-async def test_snapshot_queue_small_and_large(office_db, directory, clock, lang, size):
+async def test_snapshot_queue_small_and_large(office_app, lang, size):
     """At 80x24 the text, the channels' states, search, help and quit are all on screen;
     at 200x50 the extra width goes to the text, with the author and campaign beside it."""
-    app = LoaApp(office_db, directory, actor="lan", clock=clock, lang=lang, refresh_seconds=3600)
+    app = office_app(lang)
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         assert_snapshot(app, f"queue_{lang}_{size[0]}x{size[1]}")
@@ -139,13 +150,11 @@ async def test_snapshot_queue_small_and_large(office_db, directory, clock, lang,
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
-async def test_snapshot_composer_small_and_large(office_db, directory, clock, lang, size):
+async def test_snapshot_composer_small_and_large(office_app, lang, size):
     """The composer's fields, counter and keys at the smallest and a large terminal."""
-    app = LoaApp(office_db, directory, actor="lan", clock=clock, lang=lang, refresh_seconds=3600)
+    app = office_app(lang)
     async with app.run_test(size=size) as pilot:
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
+        await open_composer(pilot)
         await pilot.press(*"Canh bao lua dao")
         app.screen.query_one("#composer-channels").select("tinh-zalo")
         await settle(pilot)

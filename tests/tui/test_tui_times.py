@@ -3,11 +3,10 @@ its refusals in the officer's language."""
 
 from __future__ import annotations
 
-from textual.widgets import Input
-
 from content.queue import PostInput
 from tests.helpers import local
 from tests.tui.conftest import SIZE, settle
+from tests.tui.pilot import open_detail, open_prompt
 
 
 async def test_reschedule_refuses_a_date_without_a_time_in_vietnamese(make_app, make_queue):
@@ -18,12 +17,8 @@ async def test_reschedule_refuses_a_date_without_a_time_in_vietnamese(make_app, 
     )
     app = make_app("lan", lang="vi")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        await pilot.press("t")
-        await pilot.pause()
-        field = app.screen.query_one("#answer", Input)
+        await open_detail(pilot)
+        field = await open_prompt(pilot, "t")
         field.value = ""
         await pilot.press(*"20/12/2026", "enter")
         await pilot.pause()

@@ -13,8 +13,9 @@ from sqlmodel import Session, select
 from textual.widgets import Input, Select, SelectionList, Static, TextArea
 
 from content.models import Post
-from content.ui.composer import UPLOAD_DIR_ENV, ComposerScreen
+from content.ui.composer import UPLOAD_DIR_ENV
 from tests.tui.conftest import SIZE, settle
+from tests.tui.pilot import open_composer
 
 
 def _photo(path: Path, colour: tuple[int, int, int]) -> None:
@@ -33,11 +34,7 @@ async def test_uploaded_photos_are_offered_and_attached(
     monkeypatch.setenv(UPLOAD_DIR_ENV, str(uploads))
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        composer = app.screen
-        assert isinstance(composer, ComposerScreen)
+        composer = await open_composer(pilot)
         # Uploaded while the composer is open: offered first (newest first).
         _photo(uploads / "20261130-090000-canh-bao.png", (200, 0, 0))
         composer._refresh_uploads()
@@ -70,7 +67,5 @@ async def test_a_terminal_composer_has_no_upload_list(make_app, monkeypatch: pyt
     monkeypatch.delenv(UPLOAD_DIR_ENV, raising=False)
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
+        await open_composer(pilot)
         assert not app.screen.query("#uploads")
