@@ -46,7 +46,7 @@ from content.queue import ImageInput, Outcome, PostInput, Repeat, night_broadcas
 from content.times import parse_date, parse_when
 from content.ui import data
 from content.ui.base import ActionFinished, LoaModal, LoaScreen, report_error
-from content.ui.dialogs import ConfirmDialog
+from content.ui.dialogs import ConfirmDialog, FieldError
 from content.ui.file_picker import ImagePicker
 from content.ui.fmt import (
     NOW_WORDS,
@@ -346,7 +346,7 @@ class ComposerScreen(LoaScreen):
             with VerticalScroll(id="composer-main"):
                 yield Label(_("Title (Zalo needs one)"), classes="form-label")
                 yield Input(id="title", placeholder=_("A short headline"))
-                yield Static("", id="error-title", classes="field-error")
+                yield FieldError(id="error-title")
                 yield Label(_("Text"), classes="form-label")
                 yield TextArea(
                     id="text",
@@ -354,7 +354,7 @@ class ComposerScreen(LoaScreen):
                     show_line_numbers=False,
                     placeholder=_("What the public should know…"),
                 )
-                yield Static("", id="error-text", classes="field-error")
+                yield FieldError(id="error-text")
                 yield Static(_("Choose a channel to see its limits."), id="composer-counter")
                 yield Static("", id="composer-warnings")
                 with Horizontal(id="composer-variant-row"):
@@ -362,7 +362,7 @@ class ComposerScreen(LoaScreen):
                     yield Static("", id="variants-info", classes="field-hint")
                 yield Label(_("Link (optional)"), classes="form-label")
                 yield Input(id="link", placeholder="https://…")
-                yield Static("", id="error-link", classes="field-error")
+                yield FieldError(id="error-link")
                 if self.uploads is None:
                     yield Label(_("Images: file paths, separated by commas"), classes="form-label")
                     with Horizontal(id="composer-images-row"):
@@ -375,7 +375,7 @@ class ComposerScreen(LoaScreen):
                     yield Select[str]([], prompt=_("Images"), id="uploads")
                 yield Static("", id="images-info", classes="field-hint")
                 yield ImagePreview(id="composer-preview")
-                yield Static("", id="error-image", classes="field-error")
+                yield FieldError(id="error-image")
             # At 80x24 the side column stands beside the text: its Preview tab shows the
             # post as it will look while the officer types.
             with TabbedContent(id="composer-side", initial="side-settings"):
@@ -402,7 +402,7 @@ class ComposerScreen(LoaScreen):
                             if set(ids) <= mine
                         ]
                         yield TickList[str](*selections, id="composer-channels")
-                        yield Static("", id="error-channel", classes="field-error")
+                        yield FieldError(id="error-channel")
                         yield Label(_("When (office time)"), classes="form-label")
                         with Horizontal(id="composer-when-row"):
                             yield Input(id="when", placeholder=time_placeholder())
@@ -411,7 +411,7 @@ class ComposerScreen(LoaScreen):
                             _("Next free slot"), id="slot", disabled=not office.posting_slots
                         )
                         yield Static("", id="when-hint", classes="field-hint")
-                        yield Static("", id="error-at", classes="field-error")
+                        yield FieldError(id="error-at")
                         yield Label(_("Repeat"), classes="form-label")
                         yield Select(
                             [
@@ -436,7 +436,7 @@ class ComposerScreen(LoaScreen):
                             )
                             yield Label(_("Until (date)"), classes="form-label")
                             yield Input(id="repeat-until", placeholder=date_placeholder())
-                        yield Static("", id="error-repeat", classes="field-error")
+                        yield FieldError(id="error-repeat")
                         yield Label(_("Campaign (optional)"), classes="form-label")
                         yield Input(id="campaign", placeholder=_("e.g. Online scams 2026"))
                         yield Label(_("Tags, separated by commas"), classes="form-label")

@@ -118,6 +118,9 @@ async def test_a_time_already_past_is_said_while_typing(make_app):
         await settle(pilot)
         error = str(composer.query_one("#error-at", Static).render())
         assert error == "2020-01-01 09:00 is in the past (it is now 2026-11-23 08:00).", error
+        # Seen, not only written: the stylesheet once hid every error line.
+        shown = composer.query_one("#error-at", Static)
+        assert shown.display and shown.region.height >= 1
         when.value = "31/02/2027 09:00"
         await pilot.pause()
         when.focus()
