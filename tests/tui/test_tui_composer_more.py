@@ -9,7 +9,7 @@ from content.errors import NotFound
 from content.queue import PostInput
 from tests.helpers import local
 from tests.tui.conftest import SIZE, notifications, settle
-from tests.tui.pilot import fill_in, open_composer
+from tests.tui.pilot import fill_in, open_composer, wait_for
 
 
 async def test_repeat_every_two_days_makes_one_post_each(make_app, make_queue):
@@ -93,18 +93,17 @@ async def test_warnings_are_shown_before_saving(make_app, make_queue):
     async with app.run_test(size=SIZE) as pilot:
         composer = await open_composer(pilot)
         fill_in(composer, text="gọi 113  khi cần", channels=["tinh-fb"], when="24/11/2026 09:10")
-        await pilot.pause(0.8)  # the preview waits for typing to pause
-        await settle(pilot)
-        shown = str(composer.query_one("#composer-warnings", Static).render())
+        warnings = composer.query_one("#composer-warnings", Static)
+        # The preview waits for typing to pause, then says what saving would warn about.
+        await wait_for(pilot, lambda: str(warnings.render()), "the warnings")
+        shown = str(warnings.render())
         assert "the same text is already queued for tinh-fb (post 1)" in shown
         assert "less than 30 min apart" in shown
         with pytest.raises(NotFound):  # nothing was written
             make_queue().get(2)
         composer.query_one("#when", Input).value = "25/11/2026 09:10"
         composer.query_one("#text", TextArea).text = "Một nội dung khác"
-        await pilot.pause(0.8)
-        await settle(pilot)
-        assert str(composer.query_one("#composer-warnings", Static).render()) == ""
+        await wait_for(pilot, lambda: not str(warnings.render()), "the warnings to go")
 
 
 async def test_a_time_already_past_is_said_while_typing(make_app):
@@ -208,25 +207,16 @@ async def test_an_image_is_chosen_by_browsing_folders(make_app, tmp_path, monkey
         tree = app.screen.query_one(ImageTree)
         # The tree lists folders in a worker that lives as long as the tree: wait for what
         # it shows, not for the worker to end (settle() would wait forever).
-        await _until(pilot, lambda: tree.root.children)
+        await wait_for(pilot, lambda: tree.root.children, "the folders")
         assert [str(node.label) for node in tree.root.children] == ["Ảnh"]  # no hidden one
         await pilot.press("down", "enter")  # open "Ảnh"
         folder = tree.root.children[0]
-        await _until(pilot, lambda: folder.children)
+        await wait_for(pilot, lambda: folder.children, "the folder's images")
         assert [str(n.label) for n in folder.children] == ["canh-bao.png"]  # no .txt
         await pilot.press("down", "enter")
-        await _until(pilot, lambda: app.screen is composer)
+        await wait_for(pilot, lambda: app.screen is composer, "the composer again")
         await settle(pilot)
         assert app.screen is composer
         assert composer.query_one("#images", Input).value == str(pictures / "canh-bao.png")
         info = str(composer.query_one("#images-info", Static).render())
         assert "canh-bao.png: PNG 800×600" in info
-
-
-async def _until(pilot, condition, tries: int = 100) -> None:
-    """Let the app run until ``condition()`` holds (a bounded number of turns)."""
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("the screen did not get there")

@@ -18,6 +18,7 @@ from content.ui.engagement import EngagementScreen
 from content.ui.queue_screen import QueueScreen
 from tests.helpers import local
 from tests.tui.conftest import SIZE, settle, table_rows
+from tests.tui.pilot import wait_for
 from tui import LoaApp
 
 
@@ -146,7 +147,13 @@ async def test_command_palette_opens_screens_by_name(make_app):
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Lịch tuần")
-        await pilot.pause(0.5)
+        found = app.screen.query_one(CommandList)
+
+        def chosen() -> str:
+            option = found.highlighted_option
+            return str(option.prompt) if option is not None else ""
+
+        await wait_for(pilot, lambda: "Lịch tuần" in chosen(), "the palette's match")
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, CalendarScreen)
@@ -160,8 +167,12 @@ async def test_command_palette_says_it_found_nothing_in_vietnamese(make_app):
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"xyzxyz")
-        await pilot.pause(1.0)  # the palette waits half a second before saying so
         shown = app.screen.query_one(CommandList)
-        texts = [str(shown.get_option_at_index(i).prompt) for i in range(shown.option_count)]
-        assert any("Không tìm thấy lệnh nào" in t for t in texts), texts
-        assert not any("No matches" in t for t in texts)
+
+        def texts() -> list[str]:
+            return [str(shown.get_option_at_index(i).prompt) for i in range(shown.option_count)]
+
+        # The palette waits half a second before saying it found nothing.
+        said = "Không tìm thấy lệnh nào"
+        await wait_for(pilot, lambda: any(said in t for t in texts()), f"{said!r} in the palette")
+        assert not any("No matches" in t for t in texts())
