@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from textual.command import CommandList
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input, SelectionList, TextArea
@@ -62,6 +63,15 @@ def fill_in(
         chosen.select(channel)
     if when is not None:
         composer.query_one("#when", Input).value = when
+
+
+async def search_palette(pilot: Pilot[None], query: str) -> CommandList:
+    """Ctrl+P, then ``query`` typed: the palette's list (its search runs on after this)."""
+    await settle(pilot)
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await pilot.press(*query)
+    return pilot.app.screen.query_one(CommandList)
 
 
 async def open_prompt(pilot: Pilot[None], key: str) -> Input:

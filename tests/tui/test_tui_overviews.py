@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import update
-from textual.command import CommandList
 from textual.widgets import DataTable, Select, Static
 
 from content.db import session_scope
@@ -18,7 +17,7 @@ from content.ui.engagement import EngagementScreen
 from content.ui.queue_screen import QueueScreen
 from tests.helpers import local
 from tests.tui.conftest import SIZE, settle, table_rows
-from tests.tui.pilot import wait_for
+from tests.tui.pilot import search_palette, wait_for
 from tui import LoaApp
 
 
@@ -143,11 +142,7 @@ async def test_engagement_shows_the_newest_figures(make_app, make_queue, engine)
 async def test_command_palette_opens_screens_by_name(make_app):
     app = make_app("lan", lang="vi")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"Lịch tuần")
-        found = app.screen.query_one(CommandList)
+        found = await search_palette(pilot, "Lịch tuần")
 
         def chosen() -> str:
             option = found.highlighted_option
@@ -163,11 +158,7 @@ async def test_command_palette_opens_screens_by_name(make_app):
 async def test_command_palette_says_it_found_nothing_in_vietnamese(make_app):
     app = make_app("lan", lang="vi")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"xyzxyz")
-        shown = app.screen.query_one(CommandList)
+        shown = await search_palette(pilot, "xyzxyz")
 
         def texts() -> list[str]:
             return [str(shown.get_option_at_index(i).prompt) for i in range(shown.option_count)]
