@@ -31,7 +31,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from content import audit
+from content import audit, inbox_media
 from content.accounts import Access, account_channels, any_active, fold
 from content.db import session_scope
 from content.errors import LoaError, NotFound, StateError
@@ -336,6 +336,14 @@ class MessageView:
     error_message: str | None
     private_replied: bool
     purged: bool
+    #: The attachments Loa downloaded (or tried to), in their order.
+    kept: tuple[inbox_media.AttachmentView, ...] = ()
+    #: A comment the citizen edited: his earlier texts, oldest first (``{"at", "text"}``).
+    edits: tuple[Mapping[str, str], ...] = ()
+    edited_at: datetime | None = None
+    #: ``remove`` or ``hide``: the comment is gone from the platform (or hidden).
+    removed: str | None = None
+    removed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -457,11 +465,14 @@ class Inbox:
                 .order_by(col(InboxMessage.occurred_at), col(InboxMessage.id))
             ).all()
             summary = _summaries(session, [thread], self.settings)[0]
+            kept = inbox_media.of_thread(session, thread_id)
             view = ThreadView(
                 summary=summary,
                 citizen_name=self.sealer.open(thread.citizen_name_enc),
                 citizen_info=self.sealer.open_json(thread.citizen_info_enc) or {},
-                messages=tuple(_message_view(m, self.sealer) for m in messages),
+                messages=tuple(
+                    _message_view(m, self.sealer, kept.get(m.id or 0, ())) for m in messages
+                ),
             )
             self._audit(session, "inbox_read", thread, None, None)
             return view
@@ -941,7 +952,9 @@ def _summaries(
     return out
 
 
-def _message_view(message: InboxMessage, sealer: Sealer) -> MessageView:
+def _message_view(
+    message: InboxMessage, sealer: Sealer, kept: tuple[inbox_media.AttachmentView, ...] = ()
+) -> MessageView:
     assert message.id is not None
     return MessageView(
         id=message.id,
@@ -961,6 +974,11 @@ def _message_view(message: InboxMessage, sealer: Sealer) -> MessageView:
         error_message=message.error_message,
         private_replied=message.private_replied_at is not None,
         purged=message.purged_at is not None,
+        kept=kept,
+        edits=tuple(sealer.open_json(message.edits_enc) or ()),
+        edited_at=message.edited_at,
+        removed=message.removed,
+        removed_at=message.removed_at,
     )
 
 
@@ -1153,6 +1171,13 @@ class _Batch:
                 "received_at": self.now,
                 "text_enc": self.sealer.seal(text),
                 "attachments_enc": self.sealer.seal_json([dict(a) for a in record.attachments]),
+                # A citizen's image or file: downloaded right after, before its URL expires.
+                "media_pending": record.direction == "in"
+                and inbox_media.downloadable(record.attachments),
+                "edits_enc": None,
+                "edited_at": None,
+                "removed": None,
+                "removed_at": None,
                 "reply_to": record.reply_to,
                 "post_ref": record.post_ref,
                 "author": None,
@@ -1328,8 +1353,12 @@ def _purge_thread(session: Session, thread: InboxThread, now: datetime) -> None:
     session.execute(
         update(InboxMessage)
         .where(col(InboxMessage.thread_id) == thread.id)
-        .values(text_enc=None, attachments_enc=None, purged_at=now)
+        .values(
+            text_enc=None, attachments_enc=None, edits_enc=None, media_pending=False, purged_at=now
+        )
     )
+    assert thread.id is not None
+    inbox_media.purge_thread(session, thread.id)
 
 
 @dataclass(frozen=True)
@@ -1348,12 +1377,24 @@ def purge_expired(
     One audit row says how much went."""
     cutoff = now - retention
     with session_scope(engine) as session:
+        old = (
+            sa_select(col(InboxMessage.id))
+            .where(col(InboxMessage.occurred_at) < cutoff)
+            .where(col(InboxMessage.purged_at).is_(None))
+        )
+        inbox_media.purge_messages(session, list(session.execute(old).scalars()))
         messages = _rowcount(
             session.execute(
                 update(InboxMessage)
                 .where(col(InboxMessage.occurred_at) < cutoff)
                 .where(col(InboxMessage.purged_at).is_(None))
-                .values(text_enc=None, attachments_enc=None, purged_at=now)
+                .values(
+                    text_enc=None,
+                    attachments_enc=None,
+                    edits_enc=None,
+                    media_pending=False,
+                    purged_at=now,
+                )
             )
         )
         stale = or_(

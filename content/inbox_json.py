@@ -65,6 +65,11 @@ def message_json(message: MessageView, tz: ZoneInfo) -> dict[str, Any]:
         ),
         "private_replied": message.private_replied,
         "purged": message.purged,
+        "kept": [k.as_dict() for k in message.kept],
+        "edits": [dict(e) for e in message.edits],
+        "edited_at": local_iso(message.edited_at, tz) if message.edited_at else None,
+        "removed": message.removed,
+        "removed_at": local_iso(message.removed_at, tz) if message.removed_at else None,
     }
 
 

@@ -400,6 +400,11 @@ class InboxThread(SQLModel, table=True):
     first_response_at: datetime | None = None
     withdrawn_at: datetime | None = None
     purged_at: datetime | None = None
+    #: Zalo says the citizen is under 18 (``is_sensitive`` in his profile): a triage flag
+    #: that also restricts who may export his attachments.
+    minor: bool = Field(default=False)
+    #: When Loa last asked the platform for the citizen's profile (None: never).
+    profile_checked_at: datetime | None = None
 
 
 class InboxMessage(SQLModel, table=True):
@@ -439,6 +444,45 @@ class InboxMessage(SQLModel, table=True):
     error_message: str | None = None
     #: Inbound comment: when its one private reply was sent.
     private_replied_at: datetime | None = None
+    purged_at: datetime | None = None
+    #: Attachments still to download (their URLs expire): the fetcher's work list.
+    media_pending: bool = Field(default=False, index=True)
+    #: A comment the citizen edited: his earlier texts, oldest first, sealed JSON
+    #: (``[{"at": ISO, "text": ...}]``); ``text_enc`` holds the newest.
+    edits_enc: str | None = None
+    edited_at: datetime | None = None
+    #: A comment removed (``remove``) or hidden (``hide``) on the platform, and when.
+    removed: str | None = Field(default=None, max_length=10)
+    removed_at: datetime | None = None
+
+
+class InboxAttachment(SQLModel, table=True):
+    """One attachment of a citizen's message, downloaded on arrival (platform URLs expire).
+
+    ``state``: ``stored`` (``data_enc`` holds the bytes, sealed like all personal data),
+    ``failed`` (a try that may succeed later: ``tries``), ``expired`` (the platform no longer
+    serves it), ``refused`` (too large, or a type Loa does not keep), ``purged``.
+    """
+
+    __table_args__ = (UniqueConstraint("message_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="inboxmessage.id")
+    thread_id: int = Field(index=True)
+    #: Its place in the message's attachment list.
+    position: int = 0
+    #: The platform's type: image, gif, file, audio, video.
+    kind: str = Field(max_length=20)
+    state: str = Field(max_length=20)
+    tries: int = 0
+    #: What the bytes are (sniffed, not the platform's word): image/jpeg, application/pdf...
+    mime: str | None = Field(default=None, max_length=100)
+    size: int = 0
+    sha256: str | None = Field(default=None, max_length=64)
+    data_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: Why it is not stored (``http_404``, ``too_large``, ``type``, ``timeout``...).
+    problem: str | None = Field(default=None, max_length=100)
+    fetched_at: datetime | None = None
     purged_at: datetime | None = None
 
 

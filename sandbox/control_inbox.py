@@ -15,11 +15,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox import graph_citizens, graph_webhook, zalo_citizens, zalo_webhook
+from sandbox import citizen_media, graph_citizens, graph_webhook, zalo_citizens, zalo_webhook
 from sandbox.citizens import citizen_ids, get_or_create_citizen
 from sandbox.clock import iso_utc
 from sandbox.runtime import Sandbox
 from sandbox.webhooks import describe_delivery
+
+#: Where the control API is mounted (sandbox.app.CONTROL_PREFIX; not imported: app imports us).
+CONTROL_PREFIX = "/_sandbox"
 
 Handler = Callable[[Request], Awaitable[Any]]
 
@@ -32,6 +35,14 @@ async def _body(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError("expected a JSON object")
     return data
+
+
+async def _with_media(request: Request) -> dict[str, Any]:
+    """The request's body, with where the sandbox serves attachments (its own address: the
+    receiver downloads them over real HTTP, as from the platforms' CDNs)."""
+    body = await _body(request)
+    body["_media_base"] = f"{request.url.scheme}://{request.url.netloc}{CONTROL_PREFIX}/cdn"
+    return body
 
 
 def _answer(handler: Handler, sb: Sandbox) -> Callable[[Request], Awaitable[Response]]:
@@ -80,15 +91,15 @@ class InboxControl:
 
     async def graph_comment(self, request: Request) -> dict[str, Any]:
         """A citizen comments on a published post (or replies to a comment)."""
-        return graph_citizens.citizen_comment(self.sb, await _body(request))
+        return graph_citizens.citizen_comment(self.sb, await _with_media(request))
 
     async def graph_message(self, request: Request) -> dict[str, Any]:
         """A citizen writes to a Page in Messenger."""
-        return graph_citizens.citizen_message(self.sb, await _body(request))
+        return graph_citizens.citizen_message(self.sb, await _with_media(request))
 
     async def zalo_message(self, request: Request) -> dict[str, Any]:
         """A citizen writes to an OA (or anonymously through the chat widget)."""
-        return zalo_citizens.citizen_message(self.sb, await _body(request))
+        return zalo_citizens.citizen_message(self.sb, await _with_media(request))
 
     def zalo_event(self, action: str) -> Handler:
         """A citizen follows, unfollows, shares info, taps "Nhắn tin" or withdraws consent."""
@@ -197,6 +208,7 @@ def inbox_routes(sandbox: Sandbox) -> list[Route]:
         route("/webhooks/duplicate", control.duplicate, post),
         route("/sent", control.sent, ["GET"]),
     ]
+    routes.append(Route("/cdn/{name}", citizen_media.server(sandbox), methods=["GET"]))
     for action in ("follow", "unfollow", "submit_info", "chatnow", "withdraw"):
         routes.append(route(f"/zalo/{action}", control.zalo_event(action), post))
     return routes

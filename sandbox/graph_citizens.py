@@ -9,6 +9,7 @@ import base64
 import hashlib
 from typing import Any
 
+from sandbox import citizen_media
 from sandbox import citizens as people
 from sandbox.citizens import (
     GraphComment,
@@ -40,6 +41,11 @@ def citizen_comment(sb: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"post {post.id} is not published: citizens cannot see it yet")
     message = str(body.get("message") or "")
     photo = body.get("photo")
+    if photo is True or isinstance(photo, dict):
+        # A photo the sandbox serves at an expiring URL (receivers download it over HTTP).
+        photo, _ = citizen_media.host(
+            sb, PLATFORM, "image", (photo if isinstance(photo, dict) else {}) | _base(body)
+        )
     if not message and not photo:
         raise ValueError("a comment needs a message or a photo")
     parent = _parent(sb, post, body.get("parent_id"))
@@ -76,7 +82,7 @@ def citizen_message(sb: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
     citizen = get_or_create_citizen(
         sb.state.inbox, str(body.get("citizen") or ""), sb.now(), body.get("name")
     )
-    attachments = _citizen_attachments(citizen.name, body)
+    attachments = _citizen_attachments(sb, citizen.name, body)
     text = body.get("text")
     if not text and not attachments:
         raise ValueError("a Messenger message needs text, an image or a location")
@@ -122,9 +128,23 @@ def citizen_message(sb: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _citizen_attachments(name: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+def _base(body: dict[str, Any]) -> dict[str, Any]:
+    return {"_media_base": body["_media_base"]} if body.get("_media_base") else {}
+
+
+def _citizen_attachments(sb: Sandbox, name: str, body: dict[str, Any]) -> list[dict[str, Any]]:
     attachments: list[dict[str, Any]] = []
-    if body.get("image"):
+    hosted = body.get("attachment")
+    if body.get("image") is True:
+        hosted = {"type": "image"}
+    if isinstance(hosted, dict):
+        # §B6: image|video|audio|file, each at an expiring URL the sandbox serves.
+        kind = str(hosted.get("type") or "image")
+        if kind not in ("image", "video", "audio", "file"):
+            raise ValueError("attachment type must be image, video, audio or file")
+        url, _ = citizen_media.host(sb, PLATFORM, kind, hosted | _base(body))
+        attachments.append({"type": kind, "payload": {"url": url}})
+    elif body.get("image"):
         attachments.append({"type": "image", "payload": {"url": str(body["image"])}})
     location = body.get("location")
     if location:

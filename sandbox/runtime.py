@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.citizen_media import HostedMedia
 from sandbox.clock import SimClock
 from sandbox.config import OaIdentity, PageIdentity, SandboxConfig
 from sandbox.faults import FaultBook
@@ -68,6 +69,8 @@ class Sandbox:
         self.app = GraphApp(config)
         self.state = self._initial_state()
         self._dirty = False
+        #: Citizens' attachments served at expiring URLs (memory only: see citizen_media).
+        self.citizen_media: dict[str, HostedMedia] = {}
         #: Webhook deliveries to the inbox receivers (platform rules registered by the app).
         self.webhooks = WebhookDispatcher(self)
         # Indexes over state.posts, rebuilt whenever the state is replaced (see _index_posts).

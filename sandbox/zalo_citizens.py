@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox import citizen_media
 from sandbox import citizens as people
 from sandbox.citizens import (
     Citizen,
@@ -247,6 +248,22 @@ def _attachments(sb: Sandbox, kind: str, body: dict[str, Any]) -> list[dict[str,
     url = str(body.get("url") or "")
     if kind == "text":
         return []
+    if not url and kind in ("image", "gif", "audio", "video", "file") and body.get("_media_base"):
+        # Served by the sandbox at an expiring URL, so receivers download it over HTTP.
+        url, media = citizen_media.host(sb, "zalo", kind, body)
+        if kind == "file":
+            name = str(body.get("name") or "tai-lieu.pdf")
+            payload = {
+                "size": str(len(media.data)),
+                "name": name,
+                "checksum": citizen_media.md5(media.data),
+                "type": name.rsplit(".", 1)[-1],
+                "url": url,
+            }
+            return [{"payload": payload, "type": "file"}]
+        if kind == "video":
+            payload = {"url": url, "thumbnail": url, "description": ""}
+            return [{"payload": payload, "type": "video"}]
     if kind == "image":
         url = url or f"http://f6.photo.talk.zdn.vn/{token}.jpg"
         thumb = str(body.get("thumbnail") or url.replace("://f6.", "://t.f6."))
@@ -271,6 +288,13 @@ def _attachments(sb: Sandbox, kind: str, body: dict[str, Any]) -> list[dict[str,
     if kind == "audio":
         url = url or f"http://f1.voice.talk.zdn.vn/{token}/{token}.amr"
         return [{"payload": {"url": url}, "type": "audio"}]
+    if kind in ("video", "file"):
+        url = url or f"https://f4-zvc.zdn.vn/{token}"
+        if kind == "video":
+            return [{"payload": {"url": url, "thumbnail": url, "description": ""}, "type": kind}]
+        name = str(body.get("name") or "tai-lieu.pdf")
+        payload = {"size": "0", "name": name, "checksum": "", "type": "pdf", "url": url}
+        return [{"payload": payload, "type": "file"}]
     if kind == "sticker":
         sticker = str(body.get("sticker_id") or token[:19])
         url = url or f"https://api.zalo.me/api/emoticon/oasticker?eid={sticker}&size=130"

@@ -26,12 +26,10 @@ RETRY_OFFSETS_S = (30.0, 300.0, 900.0, 1800.0, 3600.0)
 #: "Respond ... within 2 seconds" (§A2).
 DEFAULT_TIMEOUT_S = 2.0
 RETRY_OUTCOMES = ("refused", "status", "timeout", "error")
-USER_TYPES = ("text", "image", "gif", "link", "audio", "sticker", "location")
+USER_TYPES = ("text", "image", "gif", "link", "audio", "video", "file", "sticker", "location")
 ANONYMOUS_TYPES = ("text", "image", "sticker")
 EVENTS = (
     *(f"user_send_{kind}" for kind in USER_TYPES),
-    "user_send_video",
-    "user_send_file",
     "user_send_business_card",
     *(f"anonymous_send_{kind}" for kind in (*ANONYMOUS_TYPES, "file")),
     "follow",

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import httpx
 from sqlalchemy import Engine
 
 from content import inbox_events
@@ -32,6 +33,7 @@ from scheduler.channels import facebook_inbox, zalo_inbox
 from scheduler.channels.base import Channel, ChannelError
 from scheduler.channels.credentials import check_fingerprint, resolve_key
 from scheduler.config import Config, ZaloChannel
+from scheduler.inbox_attachments import MESSAGES_PER_RUN, AttachmentFetcher, FetchOutcome
 
 log = logging.getLogger("loa.inbox")
 
@@ -69,6 +71,10 @@ class EventProcessor:
     clock: Callable[[], datetime] = utcnow
     #: Events per transaction (the receiver's worker takes fewer: see scheduler.webhooks).
     batch: int = BATCH
+    #: Download citizens' attachments after processing (their URLs expire).
+    fetch_media: bool = True
+    #: The HTTP transport of those downloads (tests); None is the network.
+    media_transport: httpx.BaseTransport | None = None
     #: Zalo app id -> its channels (a withdrawal naming no OA applies to all of them).
     _apps: dict[str, list[str]] = field(init=False, default_factory=dict)
 
@@ -89,6 +95,23 @@ class EventProcessor:
             processed += count
             if count < self.batch:
                 break
+        if self.fetch_media:
+            self.fetch_attachments()
+        return total
+
+    def fetch_attachments(self, *, rounds: int = 5) -> FetchOutcome:
+        """Download the attachments of processed messages while their URLs still work (a few
+        rounds of :data:`~scheduler.inbox_attachments.MESSAGES_PER_RUN` messages)."""
+        fetcher = AttachmentFetcher(
+            self.engine, self.sealer, clock=self.clock, transport=self.media_transport
+        )
+        total = FetchOutcome()
+        for _ in range(rounds):
+            outcome = fetcher.run()
+            for name in ("stored", "expired", "refused", "failed", "messages"):
+                setattr(total, name, getattr(total, name) + getattr(outcome, name))
+            if outcome.messages < MESSAGES_PER_RUN:
+                break  # the rest (passing failures) is tried on the next run
         return total
 
     def run_batch(self) -> tuple[int, IngestOutcome]:
@@ -166,6 +189,8 @@ async def backfill(
 
         outcome = await asyncio.to_thread(merge)
         await asyncio.to_thread(inbox_events.advance_cursor, engine, cid, started, now=clock())
+        # What the backfill found has attachments too, and their URLs expire as well.
+        await asyncio.to_thread(AttachmentFetcher(engine, sealer, clock=clock).run)
         if outcome.messages:
             log.info(
                 "inbox backfill of %s: %d messages webhooks had not delivered",

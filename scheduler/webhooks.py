@@ -140,8 +140,12 @@ def _child_main(conn: Connection, db_url: str, config_path: str, key: bytes) -> 
     )
     while True:
         try:
-            if conn.recv() is None:
+            asked = conn.recv()
+            if asked is None:
                 return
+            if asked == "media":
+                conn.send((processor.fetch_attachments().stored, 0))
+                continue
             taken, outcome = processor.run_batch()
             conn.send((taken, outcome.messages))
         except (EOFError, OSError):
@@ -165,9 +169,10 @@ class _Child:
         self.process.start()
         theirs.close()
 
-    def batch(self) -> tuple[int, int]:
-        """One batch in the child (blocking: call it in a thread)."""
-        self.conn.send("batch")
+    def batch(self, what: str = "batch") -> tuple[int, int]:
+        """One batch in the child, or (``"media"``) its attachments' downloads (blocking:
+        call it in a thread)."""
+        self.conn.send(what)
         answer = self.conn.recv()
         if isinstance(answer, Exception):
             raise answer
@@ -339,8 +344,23 @@ class Receiver:
                 if messages:
                     log.info("inbox: %d new messages", messages)
                 if taken < WORKER_BATCH:
+                    await self._attachments()
                     break
                 waiting_since = time.monotonic()
+
+    async def _attachments(self) -> None:
+        """Download the new messages' attachments before their URLs expire (after the burst:
+        acknowledging still comes first)."""
+        try:
+            await asyncio.to_thread(self._media)
+        except Exception as exc:  # the daemon's processing job downloads them too
+            log.warning("inbox attachments: %s; tried again later", type(exc).__name__)
+
+    def _media(self) -> None:
+        if self._child is not None:
+            self._child.batch("media")
+        else:
+            self.processor.fetch_attachments()
 
     def _batch(self) -> tuple[int, int]:
         if self._child is not None:

@@ -9,12 +9,15 @@ Who may see and do what, every state change and every audit row live in
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from content.inbox import PRIVATE, PUBLIC, TAGS, Inbox, ThreadFilter, ThreadSummary
 from content.inbox_json import summary_json, thread_json
+from content.inbox_media import AttachmentView, open_attachment
 from content.models import ThreadKind, ThreadState
 from content.times import local_text, utcnow
 from scheduler.cli.common import Context, print_json, subcommand_parent
@@ -60,6 +63,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     show.add_argument("id", type=int)
     show.add_argument("--json", action="store_true", help="machine-readable output")
     show.set_defaults(handler=run_show)
+
+    attachment = sub.add_parser(
+        "attachment",
+        parents=[parent],
+        help="save a citizen's attachment (kept encrypted since it arrived) to a file (audited)",
+    )
+    attachment.add_argument("id", type=int, help="the attachment's id (see: loa inbox show)")
+    attachment.add_argument("--out", required=True, metavar="FILE", help="where to save it")
+    attachment.set_defaults(handler=run_attachment)
 
     reply = sub.add_parser(
         "reply",
@@ -188,8 +200,46 @@ def run_show(args: argparse.Namespace) -> int:
         mode = f" [{m.reply_mode}]" if m.reply_mode and m.reply_mode != "message" else ""
         state = "" if m.state in ("received", "sent") else f" ({m.state}: {m.error_message})"
         text = "(deleted)" if m.purged else (m.text or "")
-        extra = "".join(f" <{a.get('type', 'file')} {a.get('url', '')}>" for a in m.attachments)
+        if m.removed:
+            text += f" [{_REMOVED.get(m.removed, m.removed)} {local_text(m.removed_at, tz)}]"
+        if m.edits:
+            text += f" [edited {local_text(m.edited_at, tz)}]"
+        kept = {k.position for k in m.kept}
+        extra = "".join(
+            f" <{a.get('type', 'file')} {a.get('url', '')}>"
+            for i, a in enumerate(m.attachments)
+            if i not in kept
+        )
         print(f"  #{m.id} {local_text(m.occurred_at, tz)} {who}{mode}{state}: {text}{extra}")
+        for old in m.edits:
+            print(f"      before {old.get('at', '')}: {old.get('text', '')}")
+        for k in m.kept:
+            print("      " + _kept_line(k))
+    return 0
+
+
+_REMOVED = {"remove": "removed on Facebook", "hide": "hidden on Facebook"}
+
+
+def _kept_line(k: AttachmentView) -> str:
+    if k.state == "stored":
+        size = f"{k.size / 1_000_000:.1f} MB" if k.size >= 100_000 else f"{k.size / 1000:.0f} kB"
+        return (
+            f"attachment {k.id}: {k.kind}, {k.mime}, {size} "
+            f"(loa inbox attachment {k.id} --out {k.file_name})"
+        )
+    return f"attachment {k.id}: {k.kind}, not kept ({k.state}: {k.problem})"
+
+
+def run_attachment(args: argparse.Namespace) -> int:
+    """Save a kept attachment to a file readable by its owner only (the reading is audited)."""
+    ctx = Context(args)
+    view, data = open_attachment(_inbox(ctx), args.id)
+    out = Path(args.out)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    print(f"attachment {view.id}: {view.mime}, {len(data)} bytes saved to {out}")
     return 0
 
 
