@@ -1,20 +1,31 @@
-"""Keep the translations in step with the code, without gettext tools installed.
+"""Keep the translations in step with the code, with Babel.
 
-``python -m content.ui.msgfmt`` finds every label in Loa's code (``_()``, ``N_()``,
-``ngettext()`` and Binding descriptions: the TUI, the library's messages and the CLI),
-adds the new ones to each ``loa.po`` (keeping existing translations), and compiles
-``loa.mo``. ``--check`` changes nothing and exits 1
-when a label has no Vietnamese translation or a ``.mo`` is out of date (the tests run it).
+``python -m content.ui.msgfmt`` finds every label in Loa's code (the TUI, the library's
+messages, the CLI and the reports), adds the new ones to each ``loa.po`` (keeping the
+translations already there) and compiles ``loa.mo``. ``--check`` changes nothing and exits 1
+when a label has no Vietnamese translation or a ``.po``/``.mo`` is out of date (the tests run
+it).
+
+Babel does the work: its Python extractor finds ``_()``, ``N_()``, ``ngettext()`` and
+``pgettext()`` (the reports' words, under the context ``report`` or ``alert``), and
+``babel.messages`` reads, merges, writes and compiles the catalogues. The one thing Babel
+cannot see (a Textual ``Binding``'s description, a ``_()`` inside an f-string) is found by
+:func:`unseen_by_babel`. Both ``.mo`` files are committed: ``pip install .`` needs no build step.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
-import struct
+import io
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_file
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -26,165 +37,75 @@ SOURCES = [
     *sorted(p for p in (ROOT / "content").rglob("*.py") if HERE not in p.parents),
     *sorted((ROOT / "scheduler").rglob("*.py")),
 ]
-LOCALES = {"vi": "nplurals=1; plural=0;", "en": "nplurals=2; plural=(n != 1);"}
+LOCALES = ("vi", "en")
+#: What Babel's Python extractor looks for (its keyword specifications).
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
+HEADER = "Loa: {language} labels (the TUI, the CLI, the library's messages, the reports).\n"
+HEADER += "Update with: python -m content.ui.msgfmt"
 
 #: A msgid, or (singular, plural) for ngettext.
 Key = str | tuple[str, str]
 
 
-def extract(paths: Iterable[Path] = SOURCES) -> list[Key]:
-    """Every translatable label in ``paths``, in order of first appearance."""
-    found: dict[Key, None] = {}
-    for path in paths:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
-                continue
-            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-            args = [a.value if isinstance(a, ast.Constant) else None for a in node.args]
-            if name in ("_", "N_") and args and isinstance(args[0], str):
-                found[args[0]] = None
-            elif (
-                name == "ngettext" and len(args) >= 2 and all(isinstance(a, str) for a in args[:2])
-            ):
-                found[(str(args[0]), str(args[1]))] = None
-            elif name == "Binding":
-                desc = args[2] if len(args) > 2 else None
-                for kw in node.keywords:
-                    if kw.arg == "description" and isinstance(kw.value, ast.Constant):
-                        desc = kw.value.value
-                if isinstance(desc, str) and desc:
-                    found[desc] = None
-    found.pop("", None)
-    return list(found)
+def unseen_by_babel(path: Path) -> Iterator[tuple[int, Key, str | None]]:
+    """(line, msgid, context) of the labels Babel's extractor cannot see in ``path``.
 
-
-# ---------------------------------------------------------------------------- .po files
-
-
-def _quote(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
-
-
-def _unquote(text: str) -> str:
-    body = text.strip()[1:-1]
-    out, i = [], 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            out.append({"n": "\n", "t": "\t", '"': '"', "\\": "\\"}.get(nxt, nxt))
-            i += 2
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
-
-
-def parse_po(text: str) -> dict[Key, list[str]]:
-    """A .po file's entries: key -> translations (one, or one per plural form)."""
-    entries: dict[Key, list[str]] = {}
-    current: dict[str, str] = {}
-    field: str | None = None
-
-    def flush() -> None:
-        if "msgid" in current:
-            plural = current.get("msgid_plural")
-            key: Key = (current["msgid"], plural) if plural is not None else current["msgid"]
-            forms = sorted(k for k in current if k.startswith("msgstr"))
-            entries[key] = [current[k] for k in forms]
-        current.clear()
-
-    for raw in text.splitlines() + [""]:
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            if not line and current:
-                flush()
-                field = None
+    Two kinds: a ``Binding(key, action, description)``'s description (a plain argument,
+    translated when a screen is built: :func:`content.ui.i18n.translated_bindings`), and a
+    ``_()`` call inside an f-string (``f"{_('warning')}: ..."``), which Babel's tokenizer
+    reads as one string.
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    in_fstrings = {
+        id(node)
+        for fstring in ast.walk(tree)
+        if isinstance(fstring, ast.JoinedStr)
+        for node in ast.walk(fstring)
+    }
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
             continue
-        if line.startswith('"'):
-            if field is not None:
-                current[field] += _unquote(line)
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+        args = [a.value if isinstance(a, ast.Constant) else None for a in node.args]
+        if name == "Binding":
+            found = node.args[2] if len(node.args) > 2 else None
+            for kw in node.keywords:
+                if kw.arg == "description":
+                    found = kw.value
+            if isinstance(found, ast.Constant) and isinstance(found.value, str) and found.value:
+                yield node.lineno, found.value, None
+        elif id(node) not in in_fstrings:
             continue
-        keyword, _sep, rest = line.partition(" ")
-        if keyword == "msgid" and "msgstr" in current:
-            flush()
-        field = keyword
-        current[field] = _unquote(rest)
-    flush()
-    return entries
+        elif name in ("_", "N_") and args and isinstance(args[0], str):
+            yield node.lineno, args[0], None
+        elif name == "ngettext" and len(args) >= 2 and all(isinstance(a, str) for a in args[:2]):
+            yield node.lineno, (str(args[0]), str(args[1])), None
+        elif name == "pgettext" and len(args) >= 2 and all(isinstance(a, str) for a in args[:2]):
+            yield node.lineno, str(args[1]), str(args[0])
 
 
-def render_po(keys: list[Key], old: dict[Key, list[str]], lang: str) -> str:
-    """A .po file for ``keys``, keeping the translations in ``old``."""
-    header = (
-        "Project-Id-Version: loa\\n"
-        f"Language: {lang}\\n"
-        "MIME-Version: 1.0\\n"
-        "Content-Type: text/plain; charset=UTF-8\\n"
-        "Content-Transfer-Encoding: 8bit\\n"
-        f"Plural-Forms: {LOCALES[lang]}\\n"
-    )
-    out = [
-        f"# Loa terminal UI: {'Vietnamese' if lang == 'vi' else 'English'} labels.",
-        "# Update with: python -m content.ui.msgfmt",
-        'msgid ""',
-        f'msgstr "{header}"',
-        "",
-    ]
-    for key in keys:
-        if isinstance(key, tuple):
-            forms = old.get(key, [])
-            out.append(f"msgid {_quote(key[0])}")
-            out.append(f"msgid_plural {_quote(key[1])}")
-            count = 1 if lang == "vi" else 2
-            for i in range(count):
-                out.append(f"msgstr[{i}] {_quote(forms[i] if i < len(forms) else '')}")
-        else:
-            out.append(f"msgid {_quote(key)}")
-            out.append(f"msgstr {_quote((old.get(key) or [''])[0])}")
-        out.append("")
-    return "\n".join(out)
+def template(paths: Iterable[Path] | None = None) -> Catalog:
+    """Every translatable label in ``paths`` (default :data:`SOURCES`), with its context."""
+    catalog = Catalog(project="loa", fuzzy=False)
+    for path in SOURCES if paths is None else paths:
+        found = [
+            (line, message, context)
+            for line, message, _comments, context in extract_from_file(
+                "python", str(path), keywords=KEYWORDS
+            )
+        ]
+        found += list(unseen_by_babel(path))
+        for line, message, context in sorted(found, key=lambda f: f[0]):
+            if message and message not in ("", ("", "")):
+                catalog.add(
+                    message, locations=[(str(path.relative_to(ROOT)), line)], context=context
+                )
+    return catalog
 
 
-# ---------------------------------------------------------------------------- .mo files
-
-
-def compile_mo(entries: dict[Key, list[str]]) -> bytes:
-    """GNU .mo bytes for the translated entries (untranslated ones fall back to English)."""
-    pairs: dict[bytes, bytes] = {}
-    for key, forms in entries.items():
-        if not forms or not all(forms):
-            if key != "":
-                continue
-        if isinstance(key, tuple):
-            pairs["\0".join(key).encode()] = "\0".join(forms).encode()
-        else:
-            pairs[key.encode()] = forms[0].encode()
-    ids = sorted(pairs)
-    offsets_start = 7 * 4
-    table = offsets_start + len(ids) * 16
-    ids_blob = b"".join(i + b"\0" for i in ids)
-    strs_blob = b"".join(pairs[i] + b"\0" for i in ids)
-    id_offsets, str_offsets = [], []
-    pos = table
-    for i in ids:
-        id_offsets += [len(i), pos]
-        pos += len(i) + 1
-    for i in ids:
-        str_offsets += [len(pairs[i]), pos]
-        pos += len(pairs[i]) + 1
-    head = struct.pack(
-        "<7I", 0x950412DE, 0, len(ids), offsets_start, offsets_start + len(ids) * 8, 0, 0
-    )
-    return (
-        head
-        + struct.pack(f"<{len(id_offsets)}I", *id_offsets)
-        + struct.pack(f"<{len(str_offsets)}I", *str_offsets)
-        + ids_blob
-        + strs_blob
-    )
+def extract(paths: Iterable[Path] | None = None) -> list[Key]:
+    """Every translatable msgid in ``paths`` (contexts left out), in order of appearance."""
+    return [m.id if isinstance(m.id, str) else (m.id[0], m.id[1]) for m in template(paths) if m.id]
 
 
 def paths(lang: str) -> tuple[Path, Path]:
@@ -193,23 +114,77 @@ def paths(lang: str) -> tuple[Path, Path]:
     return folder / "loa.po", folder / "loa.mo"
 
 
+def updated(lang: str, code: Catalog) -> Catalog:
+    """``lang``'s catalogue with exactly the labels of ``code``, its translations kept.
+
+    No fuzzy matching: a reworded label starts untranslated (``--check`` then names it),
+    rather than carrying a guessed translation a translator could miss.
+    """
+    po, _mo = paths(lang)
+    if po.exists():
+        with po.open("rb") as handle:
+            catalog = read_po(handle, locale=lang, abort_invalid=True)
+    else:
+        catalog = Catalog(locale=lang, project="loa")
+    catalog.update(code, no_fuzzy_matching=True, update_creation_date=False)
+    catalog.obsolete.clear()  # labels gone from the code go from the file too
+    catalog.header_comment = "\n".join(
+        "# " + line
+        for line in HEADER.format(language="Vietnamese" if lang == "vi" else "English").split("\n")
+    )
+    catalog.project, catalog.version = "loa", ""
+    catalog.fuzzy = False
+    return catalog
+
+
+def render_po(catalog: Catalog) -> bytes:
+    """The .po file of ``catalog``: no source locations (they change with every edit of the
+    code and would make each update a large diff), no wrapping."""
+    out = io.BytesIO()
+    write_po(out, catalog, width=0, no_location=True, ignore_obsolete=True)
+    return out.getvalue()
+
+
+def render_mo(catalog: Catalog) -> bytes:
+    """The compiled catalogue (untranslated and fuzzy labels fall back to English)."""
+    out = io.BytesIO()
+    write_mo(out, catalog, use_fuzzy=False)
+    return out.getvalue()
+
+
+def _label(message: object) -> str:
+    msgid = getattr(message, "id", "")
+    context = getattr(message, "context", None)
+    return f"{context}: {msgid!r}" if context else repr(msgid)
+
+
+def untranslated(catalog: Catalog) -> list[str]:
+    """The labels of ``catalog`` without a (non-fuzzy) translation in every plural form."""
+    missing = []
+    for message in catalog:
+        if not message.id:
+            continue
+        forms = message.string if isinstance(message.string, (tuple, list)) else [message.string]
+        if message.fuzzy or not all(forms):
+            missing.append(_label(message))
+    return missing
+
+
 def problems() -> list[str]:
     """What is out of date: untranslated Vietnamese labels, stale .po or .mo files."""
-    keys = extract()
+    code = template()
     found: list[str] = []
     for lang in LOCALES:
         po, mo = paths(lang)
-        entries = parse_po(po.read_text(encoding="utf-8")) if po.exists() else {}
-        if render_po(keys, entries, lang) != (
-            po.read_text(encoding="utf-8") if po.exists() else ""
-        ):
-            found.append(f"{po}: not in step with the code")
-        if not mo.exists() or mo.read_bytes() != compile_mo(entries):
+        catalog = updated(lang, code)
+        if not po.exists() or render_po(catalog) != po.read_bytes():
+            found.append(f"{po}: not in step with the code (run python -m content.ui.msgfmt)")
+        with po.open("rb") if po.exists() else io.BytesIO() as handle:
+            on_disk = read_po(handle, locale=lang)
+        if not mo.exists() or mo.read_bytes() != render_mo(on_disk):
             found.append(f"{mo}: not compiled from {po.name}")
         if lang == "vi":
-            found += [
-                f"{po}: no translation for {k!r}" for k in keys if not all(entries.get(k) or [""])
-            ]
+            found += [f"{po}: no translation for {label}" for label in untranslated(catalog)]
     return found
 
 
@@ -223,16 +198,18 @@ def main(argv: list[str] | None = None) -> int:
         for line in found:
             print(line)
         return 1 if found else 0
-    keys = extract()
+    code = template()
     for lang in LOCALES:
         po, mo = paths(lang)
         po.parent.mkdir(parents=True, exist_ok=True)
-        old = parse_po(po.read_text(encoding="utf-8")) if po.exists() else {}
-        po.write_text(render_po(keys, old, lang), encoding="utf-8")
-        entries = parse_po(po.read_text(encoding="utf-8"))
-        mo.write_bytes(compile_mo(entries))
-        missing = [k for k in keys if not all(entries.get(k) or [""])]
-        print(f"{po}: {len(keys)} labels, {len(keys) - len(missing)} translated")
+        catalog = updated(lang, code)
+        po.write_bytes(render_po(catalog))
+        mo.write_bytes(render_mo(catalog))
+        missing = untranslated(catalog) if lang == "vi" else []
+        total = len(catalog) - 1  # the header
+        print(f"{po}: {total} labels, {total - len(missing)} translated")
+        for label in missing:
+            print(f"  no translation: {label}")
     return 0
 
 
