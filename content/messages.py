@@ -506,6 +506,19 @@ CATALOGUE: dict[str, str] = {
         "or write --format docx and print it to PDF from a word processor"
     ),
     "pdf_failed": N_("LibreOffice could not convert the report to PDF: {detail}"),
+    # --- content.calendar_campaigns, scheduler.config: the movement's calendar
+    "calendar_date": N_("{text!r} is not a day of the year; expected MM-DD, e.g. 08-19"),
+    "calendar_text_empty": N_("the text is empty; write what each unit's post says"),
+    "calendar_placeholder": N_("unknown placeholder {name}; expected {known}"),
+    "calendar_units_empty": N_('no unit: list unit ids, or ["*"] for every unit'),
+    "calendar_name": N_("an entry's name has 1 to 100 characters, without spaces at its ends"),
+    "calendar_unknown_unit": N_('unknown unit {name!r}; expected one of {known}, or "*"'),
+    "calendar_template": N_("no infographic template {name!r} (see: loa render --list)"),
+    "calendar_title_long": N_(
+        "with the name of unit {unit} the title has {n} characters; {channel} takes at most "
+        "{limit}: shorten the title"
+    ),
+    "calendar_entry_unknown": N_("no calendar entry {name!r}; expected one of {known}"),
     # --- operating-system errors (errno), said as a reason inside another message
     "os_enoent": N_("no such file or directory"),
     "os_eacces": N_("permission denied"),

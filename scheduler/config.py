@@ -19,8 +19,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from content import calendar_campaigns as cal
 from content.errors import LoaError
 from content.inbox import InboxSettings
+from content.limits import TEXT_LIMITS, length
 from content.messages import Notice, os_reason
 from content.office import (
     DEFAULT_TIMEZONE,
@@ -289,6 +291,82 @@ class Reporting(_Strict):
         return sorted(set(value))
 
 
+class CalendarInfographic(_Strict):
+    """An entry's infographic: a template of content/templates and its fields."""
+
+    template: Annotated[str, Field(min_length=1)]
+    fields: dict[str, str] = {}
+
+
+class CalendarEntryConfig(_Strict):
+    """A ``[calendar."NAME"]`` table: a fixed date of the movement and each unit's draft
+    (see content.calendar_campaigns); Loa's built-in entry of the same name gives the keys
+    left out."""
+
+    #: The day every year, MM-DD.
+    date: str
+    #: The post's text; {unit}, {year} and {date} are filled in for each unit.
+    text: str
+    #: The post's title (Zalo needs one); default: the entry's name.
+    title: Annotated[str, Field(min_length=1)] | None = None
+    #: The posts' campaign, as [targets.campaigns] names it; default: the entry's name.
+    campaign: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    #: The daemon makes the drafts this many days before the date.
+    lead_days: Annotated[int, Field(ge=0, le=90)] = cal.DEFAULT_LEAD_DAYS
+    #: The time of day (office time) the posts are scheduled for, HH:MM.
+    time: str = cal.DEFAULT_TIME.strftime("%H:%M")
+    #: The units that get a draft: ["*"] for every unit.
+    units: list[str] = [cal.EVERY_UNIT]
+    tags: list[str] = []
+    infographic: CalendarInfographic | None = None
+    #: false: Loa's built-in entry of this name is not used.
+    enabled: bool = True
+
+    @field_validator("date")
+    @classmethod
+    def _day(cls, value: str) -> str:
+        match = re.fullmatch(r"(\d\d)-(\d\d)", value)
+        try:
+            # Every year: 02-29 is refused with the impossible days.
+            if not match:
+                raise ValueError
+            date(2026, int(match.group(1)), int(match.group(2)))
+        except ValueError:
+            raise ValueError(Notice("calendar_date", text=value)) from None
+        return value
+
+    @field_validator("text", "title")
+    @classmethod
+    def _placeholders(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.strip():
+            raise ValueError(Notice("calendar_text_empty"))
+        unknown = cal.unknown_placeholders(value)
+        if unknown:
+            raise ValueError(
+                Notice("calendar_placeholder", name=unknown[0], known=_PLACEHOLDER_NAMES)
+            )
+        return value
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+            raise ValueError(Notice("slot_format", text=value))
+        return value
+
+    @field_validator("units")
+    @classmethod
+    def _units(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError(Notice("calendar_units_empty"))
+        return value
+
+
+_PLACEHOLDER_NAMES = [f"{{{p}}}" for p in cal.PLACEHOLDERS]
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything channels.toml says."""
@@ -302,6 +380,8 @@ class Config:
     inbox: InboxConfig = InboxConfig()
     units: UnitTree = UnitTree()
     reporting: Reporting = Reporting()
+    #: The movement's fixed dates (Loa's built-in August 19 unless disabled).
+    calendar: tuple[cal.CalendarEntry, ...] = ()
 
     def directory(self) -> ChannelDirectory:
         """The plain-value view the content layer works with."""
@@ -353,7 +433,7 @@ def load(path: Path) -> Config:
         ) from None
     where = _Locator(path, raw_text)
     allowed = {"office", "channels", "groups", "media", "email", "inbox"}
-    allowed |= {"units", "targets", "reporting"}
+    allowed |= {"units", "targets", "reporting", "calendar"}
     for key in data:
         if key not in allowed:
             raise ConfigError("config_unknown_table", where=where.at((key,)), known=sorted(allowed))
@@ -397,6 +477,7 @@ def load(path: Path) -> Config:
         email = _model(Email, email_fields, ("email",), where)
     assert ZALO_OA in KINDS
     inbox: InboxConfig = _model(InboxConfig, data.get("inbox", {}), ("inbox",), where)
+    units = _units(data, channels, groups, where, inbox)
     return Config(
         path=path,
         office=office,  # type: ignore[arg-type]
@@ -405,8 +486,9 @@ def load(path: Path) -> Config:
         media=media,  # type: ignore[arg-type]
         email=email,  # type: ignore[arg-type]
         inbox=inbox,
-        units=_units(data, channels, groups, where, inbox),
+        units=units,
         reporting=_model(Reporting, data.get("reporting", {}), ("reporting",), where),
+        calendar=_calendar(data.get("calendar", {}), channels, units, office.name, where),
     )
 
 
@@ -515,6 +597,107 @@ def _units(
     except UnitError as exc:
         raise ConfigError(exc.code, where=where.at(exc.loc), **exc.params) from None
     return replace(tree, response_target=timedelta(hours=inbox.response_target_hours))
+
+
+def _calendar(
+    raw: Any,
+    channels: dict[str, Channel],
+    units: UnitTree,
+    office: str,
+    where: _Locator,
+) -> tuple[cal.CalendarEntry, ...]:
+    """``[calendar."NAME"]`` tables over Loa's built-in entries: each checked against the
+    units, the templates and, with each unit's name filled in, its channels' title limit."""
+    if not isinstance(raw, dict):
+        raise ConfigError("expected_table", where=where.at(("calendar",)))
+    names = [*cal.BUILTIN, *(n for n in raw if n not in cal.BUILTIN)]
+    entries = []
+    for name in names:
+        loc = ("calendar", name)
+        if not 1 <= len(name) <= 100 or name != name.strip():
+            raise ConfigError("calendar_name", where=where.at(loc))
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError("expected_table", where=where.at(loc))
+        entry: CalendarEntryConfig = _model(
+            CalendarEntryConfig, {**cal.BUILTIN.get(name, {}), **table}, loc, where
+        )
+        if not entry.enabled:
+            continue
+        chosen = () if cal.EVERY_UNIT in entry.units else tuple(entry.units)
+        for unit in chosen:
+            if unit not in units:
+                known: Any = sorted(units.units) or Notice("none_configured")
+                raise ConfigError(
+                    "calendar_unknown_unit",
+                    where=where.at((*loc, "units")),
+                    name=unit,
+                    known=known,
+                )
+        graphic = None
+        if entry.infographic is not None:
+            if not cal.template_exists(entry.infographic.template):
+                raise ConfigError(
+                    "calendar_template",
+                    where=where.at((*loc, "infographic", "template")),
+                    name=entry.infographic.template,
+                )
+            for key, value in entry.infographic.fields.items():
+                unknown = cal.unknown_placeholders(value)
+                if unknown:
+                    raise ConfigError(
+                        "calendar_placeholder",
+                        where=where.at((*loc, "infographic", "fields", key)),
+                        name=unknown[0],
+                        known=_PLACEHOLDER_NAMES,
+                    )
+            graphic = entry.infographic.model_dump()
+        month, day = (int(part) for part in entry.date.split("-"))
+        made = cal.CalendarEntry(
+            name=name,
+            month=month,
+            day=day,
+            text=entry.text,
+            title=entry.title,
+            campaign=entry.campaign or "",
+            lead_days=entry.lead_days,
+            at=time.fromisoformat(entry.time),
+            units=chosen,
+            infographic=graphic,
+            tags=tuple(entry.tags),
+            builtin=name in cal.BUILTIN,
+        )
+        _check_calendar_titles(made, channels, units, office, where)
+        entries.append(made)
+    return tuple(entries)
+
+
+def _check_calendar_titles(
+    entry: cal.CalendarEntry,
+    channels: dict[str, Channel],
+    units: UnitTree,
+    office: str,
+    where: _Locator,
+) -> None:
+    """Refuse now a title that, with a unit's name in it, one of its channels would refuse
+    on the day the drafts are made."""
+    targets = [u for u in units if entry.for_unit(u.id)] or [
+        UnitInfo(cal.OFFICE_UNIT, office, channels=tuple(channels))
+    ]
+    day = entry.on(2026)
+    for unit in targets:
+        title = cal.fill(entry.title or entry.name, unit, day)
+        for cid in unit.channels:
+            limit = TEXT_LIMITS[channels[cid].kind].title
+            if limit is not None and length(title) > limit:
+                raise ConfigError(
+                    "calendar_title_long",
+                    where=where.at(("calendar", entry.name, "title")),
+                    unit=unit.id,
+                    n=length(title),
+                    channel=cid,
+                    limit=limit,
+                )
 
 
 def _model(model: type[BaseModel], data: Any, loc: tuple[str, ...], where: _Locator) -> Any:

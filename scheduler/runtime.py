@@ -34,6 +34,9 @@ WEEKLY_REPORT: dict[str, Any] = {"day_of_week": "mon", "hour": 8, "minute": 0}
 #: Filing-deadline reminders are looked for every hour of the office day (sent once each):
 #: a daemon down one morning still sends it later that day or the next.
 DEADLINE_REMINDERS: dict[str, Any] = {"hour": "7-20", "minute": 5}
+#: The movement's calendar is looked at every hour of the office day too (each entry's drafts
+#: are made once, from lead_days before its date): scheduler.calendar_jobs.
+CALENDAR_DRAFTS: dict[str, Any] = {"hour": "7-20", "minute": 10}
 
 
 def add_inbox_jobs(
@@ -130,6 +133,20 @@ def build_daemon(
     daemon.add_job("feeds", FEEDS_EVERY_SECONDS, feeds)
     daemon.add_job("tokens", TOKENS_EVERY_SECONDS, zalo_tokens)
     add_inbox_jobs(daemon, config, engine, channels, clock)
+    if config.calendar:
+
+        async def calendar() -> None:
+            from scheduler.calendar_jobs import prepare_due
+
+            await asyncio.to_thread(
+                prepare_due, engine, config, queue, clock(), worker=daemon.worker
+            )
+
+        daemon.add_job(
+            "calendar",
+            CronTrigger(timezone=directory.office.timezone, **CALENDAR_DRAFTS),
+            calendar,
+        )
     if config.email is not None:
         from scheduler.alerts import send_alert_digest
         from scheduler.report import send_weekly_if_due

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "render",
     "report",
     "units",
+    "calendar",
     "media",
     "sandbox",
     "tui",
