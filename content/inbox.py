@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -309,6 +309,8 @@ class ThreadSummary:
     messages_out: int
     withdrawn: bool
     purged: bool
+    #: Zalo says the citizen is under 18 (his profile's ``is_sensitive``).
+    minor: bool = False
 
     def overdue(self, now: datetime) -> bool:
         """The office's response target has passed with the citizen still waiting."""
@@ -471,7 +473,10 @@ class Inbox:
                 citizen_name=self.sealer.open(thread.citizen_name_enc),
                 citizen_info=self.sealer.open_json(thread.citizen_info_enc) or {},
                 messages=tuple(
-                    _message_view(m, self.sealer, kept.get(m.id or 0, ())) for m in messages
+                    _restricted(_message_view(m, self.sealer, kept.get(m.id or 0, ())))
+                    if thread.minor and self._restricted()
+                    else _message_view(m, self.sealer, kept.get(m.id or 0, ()))
+                    for m in messages
                 ),
             )
             self._audit(session, "inbox_read", thread, None, None)
@@ -746,6 +751,11 @@ class Inbox:
         self.access.require_channels([thread.channel], what)
         return thread
 
+    def _restricted(self) -> bool:
+        """Whether a minor's sensitive data is withheld from this person: once accounts
+        exist, from everyone but approvers and admins (inbox.md §F4)."""
+        return self.access.enforced and self.access.role not in (Role.APPROVER, Role.ADMIN)
+
     def _require_live(self, thread: InboxThread) -> None:
         if thread.citizen_ref_enc is None and thread.withdrawn_at is not None:
             raise InboxRefused("inbox_withdrawn", thread=thread.id)
@@ -947,6 +957,7 @@ def _summaries(
                 messages_out=counts.get((t.id, "out"), 0),
                 withdrawn=t.withdrawn_at is not None,
                 purged=t.purged_at is not None,
+                minor=bool(t.minor),
             )
         )
     return out
@@ -980,6 +991,15 @@ def _message_view(
         removed=message.removed,
         removed_at=message.removed_at,
     )
+
+
+def _restricted(view: MessageView) -> MessageView:
+    """A minor's message as an officer without the right sees it: where he is, withheld."""
+    withheld = tuple(
+        {"type": "location", "restricted": True} if a.get("type") == "location" else a
+        for a in view.attachments
+    )
+    return replace(view, attachments=withheld)
 
 
 def _answered(thread: InboxThread, at: datetime) -> None:

@@ -39,6 +39,7 @@ def summary_json(summary: ThreadSummary, tz: ZoneInfo, now: datetime) -> dict[st
         "messages_out": summary.messages_out,
         "withdrawn": summary.withdrawn,
         "purged": summary.purged,
+        "minor": summary.minor,
     }
 
 

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy import Engine
 
-from content import inbox_events
+from content import inbox_events, inbox_profile
 from content.db import session_scope
 from content.inbox import Inbound, IngestOutcome, PurgeOutcome, ingest, purge_expired
 from content.models import InboundEvent
@@ -191,6 +191,7 @@ async def backfill(
         await asyncio.to_thread(inbox_events.advance_cursor, engine, cid, started, now=clock())
         # What the backfill found has attachments too, and their URLs expire as well.
         await asyncio.to_thread(AttachmentFetcher(engine, sealer, clock=clock).run)
+        await check_profiles(engine, sealer, cid, client, clock=clock)
         if outcome.messages:
             log.info(
                 "inbox backfill of %s: %d messages webhooks had not delivered",
@@ -199,6 +200,33 @@ async def backfill(
             )
         results.append(BackfillResult(cid, outcome))
     return results
+
+
+async def check_profiles(
+    engine: Engine,
+    sealer: Sealer,
+    channel: str,
+    client: Channel,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> int:
+    """Ask Zalo once for each new citizen's profile and keep its under-18 flag on his thread
+    (:mod:`content.inbox_profile`); returns how many minors were found. A refusal stops the
+    round (the next backfill asks again)."""
+    ask = getattr(client, "citizen_profile", None)
+    if ask is None:
+        return 0
+    minors = 0
+    for thread_id, uid in await asyncio.to_thread(inbox_profile.unchecked, engine, sealer, channel):
+        try:
+            profile = await ask(uid)
+        except ChannelError as exc:
+            log.warning("inbox: %s's citizen profiles: %s", channel, exc.message)
+            break
+        minor = profile.get("is_sensitive") in (True, "true", 1)
+        minors += minor
+        await asyncio.to_thread(inbox_profile.mark, engine, thread_id, minor=minor, now=clock())
+    return minors
 
 
 def purge(engine: Engine, config: Config, *, now: datetime) -> PurgeOutcome:

@@ -43,6 +43,7 @@ from content.ui.i18n import N_, _, ngettext
 from content.ui.inbox_dialogs import AssignDialog, ReplyDialog, TagDialog
 from content.ui.inbox_fmt import (
     STATE_STYLES,
+    attachment_line,
     kind_long,
     kind_short,
     platform_of,
@@ -503,6 +504,9 @@ class ThreadScreen(_InboxBase):
         text = Text()
         text.append(f"{kind_long(s.kind)} · {channel.name if channel else s.channel} · ")
         text.append(thread_state(s.state), STATE_STYLES.get(s.state, ""))
+        if s.minor:
+            text.append(" · ")
+            text.append(_("under 18"), "bold red")
         text.append("\n" + _("Citizen") + ": ")
         if s.withdrawn:
             text.append(_("withdrew his consent; his data was deleted"), "dim")
@@ -543,10 +547,20 @@ class ThreadScreen(_InboxBase):
                 text.append(_("(deleted)"), "dim")
             else:
                 text.append(m.text or "")
-                for a in m.attachments:
-                    kind = str(a.get("type", "file"))
-                    where = a.get("url") or a.get("name") or ""
-                    text.append(f"\n[{kind}] {where}".rstrip(), "cyan")
+                if m.edits:
+                    text.append("  " + _("(edited)"), "dim")
+                if m.removed:
+                    said = (
+                        _("removed on Facebook")
+                        if m.removed == "remove"
+                        else _("hidden on Facebook")
+                    )
+                    text.append(f"  ({said})", "yellow")
+                for old in m.edits:
+                    text.append("\n" + _("Before") + f": {old.get('text', '')}", "dim")
+                kept = {k.position: k for k in m.kept}
+                for position, a in enumerate(m.attachments):
+                    text.append_text(attachment_line(a, kept.get(position)))
             if m.state in ("refused", "failed", "unknown") and (m.error_code or m.error_message):
                 text.append("\n" + _reason(m, view.summary), "red")
         return text

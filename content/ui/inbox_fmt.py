@@ -8,7 +8,9 @@ colour is only a hint, the words ("late", "closed") carry the meaning.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -21,6 +23,7 @@ from content.inbox import (
     ReplyWindow,
     ThreadSummary,
 )
+from content.inbox_media import AttachmentView
 from content.messages import REPLY_RULE_WORDS, THREAD_KIND_WORDS, THREAD_STATE_WORDS
 from content.models import ThreadKind
 from content.ui.i18n import N_, _, language
@@ -168,3 +171,48 @@ def window_clock(summary: ThreadSummary, now: datetime, *, said: bool = False) -
     left = window.closes_at - now
     length = WINDOW_LENGTHS.get(window.rule, ZALO_WINDOW)
     return Text(_left(left, said), WARN_STYLE if left * WARN_SHARE <= length else "")
+
+
+#: A citizen's attachment by its platform type, in the thread view.
+ATTACHMENT_KINDS = {
+    "image": N_("Image"),
+    "gif": N_("GIF"),
+    "file": N_("File"),
+    "audio": N_("Voice"),
+    "video": N_("Video"),
+    "sticker": N_("Sticker"),
+    "link": N_("Link"),
+    "location": N_("Location"),
+}
+#: Why an attachment was not kept (content.inbox_media states).
+NOT_KEPT = {
+    "expired": N_("not kept: the platform's link had expired"),
+    "refused": N_("not kept: too large or not an accepted type"),
+    "failed": N_("not downloaded yet"),
+    "purged": N_("deleted"),
+}
+
+
+def attachment_line(item: Mapping[str, Any], kept: AttachmentView | None) -> Text:
+    """One attachment under its message: kept (size, and the command that saves it), not kept
+    (why), or only described by the platform (a sticker, a link, a place)."""
+    kind = str(item.get("type") or "file")
+    label = _(ATTACHMENT_KINDS[kind]) if kind in ATTACHMENT_KINDS else kind
+    text = Text("\n")
+    if kept is None:
+        where = item.get("url") or item.get("name") or ""
+        if item.get("latitude"):
+            where = f"{item.get('latitude')}, {item.get('longitude', '')}"
+        if item.get("restricted"):
+            where = _("withheld: the citizen is under 18")
+        text.append(f"[{label}] {where}".rstrip(), "cyan")
+        return text
+    if kept.state == "stored":
+        big = kept.size >= 100_000
+        size = f"{kept.size / 1_000_000:.1f} MB" if big else f"{max(1, kept.size // 1000)} kB"
+        text.append(f"[{label}] " + _("kept") + f", {size} · ", "cyan")
+        text.append(f"loa inbox attachment {kept.id} --out …", "dim")
+        return text
+    reason = NOT_KEPT.get(kept.state)
+    text.append(f"[{label}] " + (_(reason) if reason else kept.state), "yellow")
+    return text

@@ -447,6 +447,16 @@ class ZaloOA:
                     records.append(record)
         return records
 
+    async def citizen_profile(self, user_id: str) -> Mapping[str, Any]:
+        """A citizen's profile (``user/detail``, inbox.md §A8); ``is_sensitive`` true means
+        the account is under 18."""
+        data = await self._read(
+            "v3.0/oa/user/detail",
+            params={"data": jsonlib.dumps({"user_id": user_id})},
+            step="user_detail",
+        )
+        return data if isinstance(data, dict) else {}
+
     async def _chat_rows(
         self, path: str, query: Mapping[str, Any], since: datetime
     ) -> AsyncIterator[Mapping[str, Any]]:

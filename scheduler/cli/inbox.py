@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from content.inbox import PRIVATE, PUBLIC, TAGS, Inbox, ThreadFilter, ThreadSummary
@@ -143,6 +145,8 @@ def _line(s: ThreadSummary, tz: ZoneInfo, now: datetime) -> str:
         shut = "" if s.window.is_open(now) else " closed"
         window += f" until {local_text(s.window.closes_at, tz)}{shut}"
     tags = ",".join(s.tags) or "-"
+    if s.minor:
+        tags = "UNDER-18," + tags
     return (
         f"{s.id:>5}  {s.channel:<14} {s.kind:<10} {s.state:<9} {owner:<14} {tags:<18} "
         f"in {s.messages_in:<3} out {s.messages_out:<3} answer by {due:<22} window {window}"
@@ -206,7 +210,7 @@ def run_show(args: argparse.Namespace) -> int:
             text += f" [edited {local_text(m.edited_at, tz)}]"
         kept = {k.position for k in m.kept}
         extra = "".join(
-            f" <{a.get('type', 'file')} {a.get('url', '')}>"
+            f" <{a.get('type', 'file')} {_where(a)}>"
             for i, a in enumerate(m.attachments)
             if i not in kept
         )
@@ -218,12 +222,21 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _where(item: Mapping[str, Any]) -> str:
+    if item.get("restricted"):
+        return "withheld: the citizen is under 18"
+    if item.get("latitude"):
+        return f"{item.get('latitude')},{item.get('longitude', '')}"
+    return str(item.get("url") or item.get("name") or "")
+
+
 _REMOVED = {"remove": "removed on Facebook", "hide": "hidden on Facebook"}
 
 
 def _kept_line(k: AttachmentView) -> str:
     if k.state == "stored":
-        size = f"{k.size / 1_000_000:.1f} MB" if k.size >= 100_000 else f"{k.size / 1000:.0f} kB"
+        big = k.size >= 100_000
+        size = f"{k.size / 1_000_000:.1f} MB" if big else f"{max(1, k.size // 1000)} kB"
         return (
             f"attachment {k.id}: {k.kind}, {k.mime}, {size} "
             f"(loa inbox attachment {k.id} --out {k.file_name})"
