@@ -440,3 +440,58 @@ def test_the_cli_in_vietnamese(cli):
         "  3/4 đơn vị đã có bản nháp (bản nháp 3)",
     ]
     assert all(len(line) <= 80 for line in out.splitlines())
+
+
+def test_a_ward_officer_prepares_his_own_units_draft_only(engine, config, clock):
+    from content.accounts import Access
+    from content.models import Role
+
+    officer = Access(
+        actor="canbo.p1", real="canbo.p1", role=Role.AUTHOR, channels=frozenset({"p1-fb"})
+    )
+    queue = Queue(engine, config.directory(), access=officer, clock=clock)
+    (result,) = cal.prepare(queue, cal.occurrences(config.calendar, 2027, HCM))
+    assert result.outcomes == {
+        "tinh": cal.OUTSIDE,
+        "p1": cal.CREATED,
+        "p2": cal.OUTSIDE,
+        "xa3": cal.NO_CHANNEL,
+    }
+    # The daemon later makes the others' and leaves his alone.
+    (later,) = cal.prepare(
+        queue_for(engine, config, clock), cal.occurrences(config.calendar, 2027, HCM)
+    )
+    assert later.outcomes["p1"] == cal.EXISTS and later.count(cal.CREATED) == 2
+    assert [p.author for p in calendar_posts(engine)] == ["canbo.p1", "loa-daemon", "loa-daemon"]
+
+
+def test_a_unit_whose_draft_failed_is_tried_again_and_the_others_not_twice(
+    engine, config, clock, monkeypatch
+):
+    from content.errors import ValidationError
+    from scheduler.calendar_jobs import RETRY_AFTER
+
+    queue = queue_for(engine, config, clock)
+    create = Queue.create
+    refusals = {"p2": 1}
+
+    def flaky(self, request, **kwargs):
+        unit = request.source.split(":")[2]
+        if refusals.get(unit):
+            refusals[unit] -= 1
+            raise ValidationError("no_text", field="text")
+        return create(self, request, **kwargs)
+
+    monkeypatch.setattr(Queue, "create", flaky)
+    clock.now = at("2027-08-05", 7)
+    assert prepare_due(engine, config, queue, clock.now, worker="d1") == []
+    assert len(calendar_posts(engine)) == 2
+    with Session(engine) as session:
+        (run,) = session.exec(select(JobRun).where(JobRun.job == JOB)).all()
+    assert run.finished_at is None and run.detail == "failed: p2: text: the post has no text"
+    # Before the retry delay nobody tries again; after it, only ward 2's draft is made.
+    clock.now += RETRY_AFTER / 2
+    assert prepare_due(engine, config, queue, clock.now, worker="d2") == []
+    clock.now += RETRY_AFTER
+    assert prepare_due(engine, config, queue, clock.now, worker="d2") == [f"2027/{AUGUST_19}"]
+    assert sorted(p.source.split(":")[2] for p in calendar_posts(engine)) == ["p1", "p2", "tinh"]
