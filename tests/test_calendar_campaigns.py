@@ -495,3 +495,29 @@ def test_a_unit_whose_draft_failed_is_tried_again_and_the_others_not_twice(
     clock.now += RETRY_AFTER
     assert prepare_due(engine, config, queue, clock.now, worker="d2") == [f"2027/{AUGUST_19}"]
     assert sorted(p.source.split(":")[2] for p in calendar_posts(engine)) == ["p1", "p2", "tinh"]
+
+
+def test_prepare_says_each_units_outcome_in_json(cli):
+    code, out = cli("en", "prepare", "--year", "2027", "--json")
+    (entry,) = json.loads(out)["entries"]
+    assert code == 0 and not entry["past"]
+    assert [(u["unit"], u["outcome"], u["post"]) for u in entry["units"]] == [
+        ("tinh", "created", 1),
+        ("p1", "created", 2),
+        ("p2", "created", 3),
+        ("xa3", "no_channel", None),
+    ]
+
+
+def test_an_office_without_units_gets_one_draft_on_every_channel(tmp_path, engine, clock):
+    text = OFFICE[: OFFICE.index("[units.tinh]")]
+    path = tmp_path / "office.toml"
+    path.write_text(text, encoding="utf-8")
+    config = load(path)
+    (result,) = cal.prepare(
+        queue_for(engine, config, clock), cal.occurrences(config.calendar, 2027, HCM)
+    )
+    assert result.outcomes == {cal.OFFICE_UNIT: cal.CREATED}
+    (post,) = calendar_posts(engine)
+    assert channels_of(engine, post.id) == ["p1-fb", "p2-fb", "p2-zalo", "tinh-fb"]
+    assert "Công an tỉnh Demo kêu gọi" in post.text

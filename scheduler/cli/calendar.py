@@ -52,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     _options(pr)
     pr.add_argument("--dry-run", action="store_true", help="check every draft, write nothing")
+    pr.add_argument("--json", action="store_true", help="machine-readable output")
     pr.set_defaults(handler=run_prepare)
 
 
@@ -130,6 +131,9 @@ def run_prepare(args: argparse.Namespace) -> int:
     ctx = Context(args)
     tz = ctx.config.directory().office.timezone
     results = cal.prepare(ctx.queue, _chosen(args, ctx), dry_run=args.dry_run)
+    if args.json:
+        print_json({"entries": [_prepared_json(r, tz) for r in results]})
+        return 1 if any(r.errors for r in results) else 0
     if not results:
         print(_('No calendar entry: add a [calendar."NAME"] table to channels.toml.'))
         return 0
@@ -147,6 +151,27 @@ def run_prepare(args: argparse.Namespace) -> int:
             print(f"  {_('warning')}: {say(warning)}")
         failed = failed or bool(result.errors)
     return 1 if failed else 0
+
+
+def _prepared_json(result: cal.Prepared, tz: ZoneInfo) -> dict[str, object]:
+    o = result.occurrence
+    return {
+        "name": o.entry.name,
+        "date": o.day.isoformat(),
+        "at": o.at.astimezone(tz).isoformat(timespec="seconds"),
+        "past": result.past,
+        "units": [
+            {
+                "unit": unit,
+                "outcome": outcome,
+                "post": result.posts.get(unit),
+                "error": render(result.errors[unit], field=False)
+                if unit in result.errors
+                else None,
+            }
+            for unit, outcome in result.outcomes.items()
+        ],
+    }
 
 
 def _prepare_lines(result: cal.Prepared, *, dry_run: bool) -> list[str]:
