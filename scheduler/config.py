@@ -189,6 +189,9 @@ class InboxConfig(_Strict):
     backfill_minutes: Annotated[int, Field(ge=1, le=1440)] = 15
     #: How far back the first fetch of a channel looks.
     backfill_days: Annotated[int, Field(ge=1, le=30)] = 7
+    #: The public address the platforms deliver to (the reverse proxy in front of
+    #: ``loa webhooks serve``), without the path: ``loa doctor`` checks it answers there.
+    webhook_url: HttpUrl | None = None
 
     def settings(self, channels: dict[str, Channel]) -> InboxSettings:
         """The plain values content.inbox works with."""

@@ -359,6 +359,13 @@ class FacebookPage:
         log.warning("%s: %s still had items after %d pages", self.id, path, LIST_MAX_PAGES)
         return out
 
+    async def subscribed_apps(self) -> list[dict[str, Any]]:
+        """The apps the Page is subscribed to, each with its ``subscribed_fields``
+        (``GET /{page-id}/subscribed_apps``, inbox.md §B1): no entry, or no ``feed`` or
+        ``messages``, and Meta delivers nothing to the inbox."""
+        body = await self._call("GET", f"{self.config.page_id}/subscribed_apps")
+        return [a for a in body.get("data") or [] if isinstance(a, dict)]
+
     async def reply_comment(self, comment_id: str, text: str) -> str:
         """Answer a comment publicly, as the Page; returns the new comment's id."""
         body = await self._call(

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace) -> int:
     """Print one line per check; exit 1 when any failed."""
-    from scheduler import doctor
+    from scheduler import doctor, doctor_inbox
 
     checks = []
     config_check, config = doctor.check_config(args.config)
@@ -32,13 +32,15 @@ def run(args: argparse.Namespace) -> int:
         checks.append(doctor.check_accounts(engine, config))
         checks.append(doctor.check_media(config))
         checks.append(doctor.check_smtp(config))
+        checks.extend(doctor_inbox.check_inbox(config))
         if not args.skip_channels and checks[1].ok:
             from scheduler.channels import build_channel
 
             async def channels() -> list[doctor.Check]:
                 clients = {c: build_channel(c, config, engine=engine) for c in config.channels}
                 try:
-                    return await doctor.check_channels(clients)
+                    found = await doctor.check_channels(clients)
+                    return found + await doctor_inbox.check_subscriptions(config, clients)
                 finally:
                     for client in clients.values():
                         await client.aclose()
