@@ -25,6 +25,7 @@ import heapq
 import json
 import random
 import re
+import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -92,8 +93,10 @@ def plan(n: int, channels: int, start: datetime, spread_s: float, tag: str) -> l
 # ---------------------------------------------------------------------- Loa
 
 
-def run_loa(sb: Any, work: Path, n: int, channels: int, spread_s: float) -> RunResult:
-    """Both phases through ``loa daemon``."""
+def run_loa(
+    sb: Any, work: Path, n: int, channels: int, spread_s: float, profile: Path | None = None
+) -> RunResult:
+    """Both phases through ``loa daemon`` (with ``profile``: py-spy samples the burst)."""
     from sqlmodel import Session, col, func, select
 
     from content.db import open_database
@@ -135,8 +138,12 @@ def run_loa(sb: Any, work: Path, n: int, channels: int, spread_s: float) -> RunR
         say(f"loa: queueing a burst of {n} due at {t1:%H:%M:%S}")
         common.bulk_posts(engine, plan(n, channels, t1, 0, "loa-burst"))
         burst_ids = (spread_ids[1], max_id())
+        spy = _py_spy(daemon.pid, profile, t1) if profile else None
         common.wait_until(lambda: published_in(*burst_ids)[0] >= n, 12 + 120)
         s2 = daemon.stats()
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
+            spy.wait(timeout=60)
     finally:
         daemon.stop()
     spread_late, burst_late = _log_lateness(daemon.log_path, spread_ids, burst_ids)
@@ -149,6 +156,18 @@ def run_loa(sb: Any, work: Path, n: int, channels: int, spread_s: float) -> RunR
         burst=PhaseResult(burst_late, published_burst, n, drain, s2.cpu_seconds - s1.cpu_seconds),
         peak_rss_mb=daemon.final.peak_rss_mb,
         startup_cpu_seconds=s0.cpu_seconds,
+    )
+
+
+def _py_spy(pid: int, out: Path, start: datetime) -> subprocess.Popen[bytes]:
+    """py-spy sampling ``pid`` from shortly before ``start`` (the burst's due second)."""
+    time.sleep(max(0.0, (start - common.utc_in(0)).total_seconds() - 0.5))
+    say(f"py-spy: sampling the daemon into {out}")
+    fmt = "speedscope" if out.suffix == ".json" else "raw" if out.suffix == ".txt" else "flamegraph"
+    return subprocess.Popen(
+        ["py-spy", "record", "--pid", str(pid), "--rate", "250", "--format", fmt, "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -424,6 +443,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--channels", type=int, default=50)
     parser.add_argument("--spread-seconds", type=float, default=60.0)
     parser.add_argument("--no-alt", action="store_true", help="skip the APScheduler alternative")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy the daemon during the burst into this file (.svg flame graph, .txt raw)",
+    )
     args = parser.parse_args(argv)
     n, channels, spread_s = args.deliveries, args.channels, args.spread_seconds
     with (
@@ -436,7 +460,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ) as sb,
     ):
         work = Path(tmp)
-        loa = run_loa(sb, work, n, channels, spread_s)
+        loa = run_loa(sb, work, n, channels, spread_s, args.profile)
         bare = run_bare(sb, work, n, channels)
         alt = None if args.no_alt else run_alt(sb, work, n, channels, spread_s)
         grace = None if args.no_alt else run_alt_burst(sb, work, n, channels, 3600.0)

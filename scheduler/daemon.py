@@ -3,10 +3,13 @@
 Jobs (all in one asyncio loop, each ``max_instances=1`` and coalesced, so a slow job never
 piles up and never blocks another):
 
-* ``dispatch`` - a date job armed at the earliest due delivery, so a 09:00:00 post leaves
-  at 09:00:00, re-armed after every run;
+* ``dispatch`` - a date job armed shortly before the earliest due delivery; it wakes the
+  dispatcher's pipeline (:meth:`Dispatcher.serve`, a task of its own), which claims the
+  delivery and starts its call on the due millisecond. The pipeline re-arms the job after
+  each claim, with the next due time it has seen;
 * ``poll`` - every few seconds: notices posts added or moved by other processes (the TUI,
-  the CLI) and re-arms ``dispatch``; on PostgreSQL also recovers claims of dead daemons;
+  the CLI), wakes the pipeline and re-arms ``dispatch``; on PostgreSQL also recovers
+  claims of dead daemons;
 * ``channels`` - asks paused channels whether their token works again;
 * ``tokens`` - refreshes Zalo access tokens well before they expire;
 * extra jobs (metrics, feeds, reports) registered by :func:`add_job`.
@@ -74,7 +77,7 @@ class Daemon:
     dispatcher: Dispatcher = field(init=False)
     _armed_at: datetime | None = field(default=None, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
-    _inflight: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
+    _pipeline: asyncio.Task[None] | None = field(default=None, init=False)
     _scheduler: AsyncIOScheduler | None = field(default=None, init=False)
     #: When the poll last reached the database (``/healthz`` says the daemon is stuck or cut
     #: off from its database when this grows old).
@@ -146,6 +149,8 @@ class Daemon:
                 misfire_grace_time=max(1, int(when / 2)),
             )
         scheduler.start()
+        self.dispatcher.on_next_due = self._arm
+        self._pipeline = asyncio.create_task(self._serve())
         await self._poll()
         freeze_startup_objects()
         log.info("daemon %s started; %d channels", self.worker, len(self.channels))
@@ -185,6 +190,8 @@ class Daemon:
                 raise
             return
         self.last_tick = self.clock()
+        # Posts another process queued or moved: look now, and at the earliest due time.
+        self.dispatcher.wake()
         self._arm(due)
 
     @property
@@ -204,10 +211,12 @@ class Daemon:
         return due
 
     def _arm(self, due: datetime | None) -> None:
+        """Arm the ``dispatch`` job to wake the pipeline ahead of ``due`` (half its lead:
+        the claim then also takes what falls due just after, in one transaction)."""
         if self._scheduler is None or self._stopping.is_set():
             return
-        # A dispatch job that fires while a run is still in flight is skipped by APScheduler
-        # (max_instances=1) and removed: the same due time may have nothing armed any more.
+        # APScheduler removes a date job once it has run: the same due time may have
+        # nothing armed any more.
         if due == self._armed_at and (due is None or self._scheduler.get_job("dispatch")):
             return
         self._armed_at = due
@@ -215,42 +224,33 @@ class Daemon:
             with contextlib.suppress(Exception):
                 self._scheduler.remove_job("dispatch")
             return
+        wake_at = due - timedelta(seconds=self.dispatcher.lead / 2)
         self._scheduler.add_job(
-            self._dispatch,
+            self._wake,
             "date",
-            run_date=max(due, self.clock()),
+            run_date=max(wake_at, self.clock()),
             id="dispatch",
             replace_existing=True,
         )
 
-    async def _dispatch(self) -> None:
+    async def _wake(self) -> None:
+        # A coroutine, so APScheduler runs it in the loop (a plain function would run in a
+        # thread, where an asyncio event must not be set).
         self._armed_at = None
-        while True:
-            task = asyncio.create_task(self.dispatcher.run_due())
-            self._inflight.add(task)
+        self.dispatcher.wake()
+
+    async def _serve(self) -> None:
+        """The dispatcher's pipeline for the daemon's life; a failure restarts it."""
+        while not self._stopping.is_set():
             try:
-                # Shielded: a publish in flight must finish and be recorded, even on shutdown.
-                results = await asyncio.shield(task)
+                await self.dispatcher.serve()
             except Exception as exc:
                 if not self.dispatcher.outage.absorbed(exc, "dispatching"):
-                    log.exception("dispatch failed; retrying at the next poll")
+                    log.exception("dispatch failed; starting again")
+                # Not in a tight loop: the next poll wakes a fresh pipeline.
+                await asyncio.sleep(min(1.0, self.settings.poll_seconds))
+            else:
                 return
-            finally:
-                self._inflight.discard(task)
-            if self._stopping.is_set():
-                return
-            try:
-                due = await asyncio.to_thread(self.dispatcher.next_due)
-            except Exception as exc:
-                if not self.dispatcher.outage.absorbed(exc, "dispatching"):
-                    raise
-                return  # the next poll re-arms
-            # Something fell due while this run ended: run again here, because a job armed
-            # for "now" from inside this one would be skipped as a second instance. (A run
-            # that got nothing, e.g. rows another daemon holds, leaves it to the next poll.)
-            if not results or due is None or due > self.clock():
-                break
-        self._arm(due)
 
     async def _check_channels(self) -> None:
         """Resume paused channels whose token works again."""
@@ -279,20 +279,23 @@ class Daemon:
 
     async def _drain(self) -> bool:
         """Let the calls in flight finish (bounded); True when none was left behind."""
-        self.dispatcher.stopping = True
-        if not self._inflight:
+        self.dispatcher.stop()
+        pipeline = self._pipeline
+        if pipeline is None or pipeline.done():
             return True
-        done, pending = await asyncio.wait(
-            self._inflight, timeout=self.settings.shutdown_grace_seconds
+        # Shielded: a publish in flight must finish and be recorded, even if this waiting
+        # is cancelled.
+        done, _ = await asyncio.wait(
+            [asyncio.ensure_future(asyncio.shield(pipeline))],
+            timeout=self.settings.shutdown_grace_seconds,
         )
-        if pending:
+        if not done:
             log.warning(
-                "%d publishes did not finish in %.0fs; they will be checked at the next start",
-                len(pending),
+                "publishes did not finish in %.0fs; they will be checked at the next start",
                 self.settings.shutdown_grace_seconds,
             )
-        del done
-        return not pending
+            return False
+        return True
 
 
 class SingleDaemonLock:

@@ -21,12 +21,13 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, delete, func, or_, update
+from sqlalchemy import Engine, bindparam, delete, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -117,12 +118,23 @@ class _Job:
     post: OutgoingPost
 
 
+@dataclass(frozen=True)
+class _Released:
+    """Not called: an earlier answer held the channel while this claim waited for a slot."""
+
+
+_RELEASED = _Released()
+
+#: What a call ends with, as the recorder takes it.
+_Outcome = Published | Processing | ChannelError | _Released
+
+
 @dataclass
 class _Call:
     """A finished call, waiting to be recorded."""
 
     job: _Job
-    outcome: Published | Processing | ChannelError
+    outcome: _Outcome
     latency: float
     lateness: float
     note: str = ""
@@ -134,6 +146,20 @@ class _Call:
         return isinstance(outcome, AuthError) or (
             isinstance(outcome, TransientError) and outcome.channel_wide
         )
+
+
+@dataclass
+class _Batch:
+    """What one claim took, and what it says about the work left."""
+
+    claimed: list[tuple[int, str]] = field(default_factory=list)
+    jobs: list[_Job] = field(default_factory=list)
+    #: Channels with due work left unclaimed because they had no free slot.
+    waiting: set[str] = field(default_factory=set)
+    #: More was due than the overall limit let this claim take.
+    crowded: bool = False
+    #: The earliest due time after the claim's horizon (None: nothing waits).
+    next_due: datetime | None = None
 
 
 @dataclass
@@ -165,96 +191,182 @@ class Dispatcher:
     hold_max_wait: float = 10.0
     #: Set on shutdown: finish what was claimed, claim nothing more.
     stopping: bool = False
-    #: Results finishing within this many seconds are committed in one transaction.
-    group_commit_seconds: float = 0.03
+    #: Seconds ahead of its due time a delivery is claimed (:meth:`serve`), so its call
+    #: starts on a timer rather than after a database round trip. Meanwhile it is `sending`:
+    #: it can no longer be cancelled, as during the call itself.
+    lead: float = 1.0
+    #: Deliveries claimed per lane slot: with 2, the next call of a lane is in memory when a
+    #: slot frees (no claim round trip between two calls). The extra ones are `sending` and
+    #: wait for a slot; a crash leaves them to be looked up, like any claim.
+    lane_depth: int = 2
+    #: Told the earliest due time after each claim (the daemon arms its timer with it).
+    on_next_due: Callable[[datetime | None], None] | None = None
+    #: Results finishing within this many seconds are committed in one transaction. Slots
+    #: are free as soon as the platform answers, so this costs no throughput; a longer
+    #: window makes fewer, larger transactions in a burst.
+    group_commit_seconds: float = 0.1
     #: Called with every attempt's result (the demo and benchmarks measure lateness).
     on_result: Callable[[AttemptResult], None] | None = None
     #: Also called with every attempt's result (the daemon's Prometheus metrics), whoever
     #: sets ``on_result``.
     observers: list[Callable[[AttemptResult], None]] = field(default_factory=list)
     _channel_locks: dict[str, asyncio.Semaphore] = field(default_factory=dict, init=False)
-    _unrecorded: list[
-        tuple[_Job, Published | Processing | ChannelError, asyncio.Future[tuple[str, str]]]
-    ] = field(default_factory=list, init=False)
+    _unrecorded: list[tuple[_Job, _Outcome, asyncio.Future[tuple[str, str]]]] = field(
+        default_factory=list, init=False
+    )
     _recorder: asyncio.Task[None] | None = field(default=None, init=False)
     _success_written: dict[str, datetime] = field(default_factory=dict, init=False)
     _overall_lock: asyncio.Semaphore | None = field(default=None, init=False)
     #: The current database incident (one log line when it starts, one when it ends).
     outage: DatabaseOutage = field(default_factory=lambda: DatabaseOutage(log), init=False)
     _started_at: datetime | None = field(default=None, init=False)
+    _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    #: Lanes an answer has paused or blocked: their claimed deliveries still waiting for a
+    #: slot are given back, not sent. Cleared when a claim finds the lane open again.
+    _held: set[str] = field(default_factory=set, init=False)
     _last_beat: datetime | None = field(default=None, init=False)
 
     # ------------------------------------------------------------------ public
 
     async def run_due(self) -> list[AttemptResult]:
-        """Publish everything due now, keeping each channel's slots busy.
+        """Publish everything due now and return once nothing due is left (``--once``, tests).
 
-        Claims only what can start (free overall slots, at most ``per_channel`` per channel),
-        and claims again as calls finish, so a crash leaves few deliveries ``sending`` and a
-        burst drains at the rate the channels allow. A call's slot is free again as soon as
-        the platform has answered, while its result is still being recorded; only an answer
-        that holds the whole channel (paused, blocked) keeps the slot until it is recorded,
-        so nothing more goes to that channel meanwhile. Returns when nothing due is left.
+        The same pipeline as :meth:`serve`, with no look-ahead: nothing due later is claimed.
+        """
+        return await self._pipeline(lead=0.0, until_idle=True)
+
+    async def serve(self) -> None:
+        """Publish each delivery the moment it falls due, until :meth:`stop` (the daemon).
+
+        Wakes when told (:meth:`wake`: the daemon's timer at the next due time, its poll)
+        and when a call ends on a channel that has due work waiting for a slot.
+        """
+        await self._pipeline(lead=self.lead, until_idle=False)
+
+    def wake(self) -> None:
+        """Look for due work now (new posts, the next due time reached)."""
+        self._wakeup.set()
+
+    def stop(self) -> None:
+        """Claim nothing more; :meth:`serve` returns once what is claimed is recorded."""
+        self.stopping = True
+        self._wakeup.set()
+
+    async def _pipeline(self, *, lead: float, until_idle: bool) -> list[AttemptResult]:
+        """Claim as slots free, start each call at its due time, record results as they come.
+
+        Each channel is a lane with ``per_channel`` slots. A claim takes what is due within
+        ``lead`` seconds and fits the free slots; its calls wait (claimed, ``sending``) until
+        their due time, so a post leaves on the millisecond instead of after a claim's
+        database round trip. A call's slot is free again as soon as the platform has
+        answered, while its result is still being recorded; only an answer that holds the
+        whole channel (paused, blocked) keeps the slot until it is recorded, so nothing more
+        goes to that channel meanwhile. A claim is made again when a slot frees on a lane
+        with due work waiting, when the pipeline has nothing in flight (another process may
+        have queued a post meanwhile), and when woken.
 
         When the database cannot be reached for a claim, the calls already in flight still
         finish and are recorded (held in memory until the database answers); nothing more
-        is claimed in this run.
+        is claimed until the next wake.
         """
         results: list[AttemptResult] = []
         calls: dict[asyncio.Task[_Call], str] = {}
         # Recording tasks, with the channel whose slot each still holds (or None).
         records: dict[asyncio.Task[AttemptResult], str | None] = {}
         busy: Counter[str] = Counter()
-        slot_freed = True
+        holding: Counter[str] = Counter()
+        # Lanes that had due work left unclaimed for want of a slot; `crowded`: the overall
+        # limit cut the last claim (any freed slot may take more).
+        waiting: set[str] = set()
+        crowded = False
+        want = True
         claiming = True
-        while True:
-            free = self.overall - len(calls)
-            if free > 0 and slot_freed and claiming and not self.stopping:
-                slot_freed = False
-                room = {c: self._capacity(c) - n for c, n in busy.items() if n}
-                try:
-                    jobs = await asyncio.to_thread(self._claim_and_load, free, room)
-                except Exception as exc:
-                    # Never leave calls in flight unrecorded because a claim failed.
-                    claiming = False
-                    jobs = []
-                    if not self.outage.absorbed(exc, "claiming due posts"):
-                        if not calls and not records:
-                            raise
-                        log.exception("claiming failed; finishing the calls in flight first")
-                for job in jobs:
-                    calls[asyncio.create_task(self._process(job))] = job.channel
-                    busy[job.channel] += 1
-            if not calls and not records:
-                return results
-            done, _ = await asyncio.wait([*calls, *records], return_when=asyncio.FIRST_COMPLETED)
-            for call_task in [t for t in calls if t in done]:
-                channel = calls.pop(call_task)
-                call = call_task.result()
-                held = channel if call.holds_channel else None
-                if held is None:
+        # An event of this loop (tests run several loops, one after another, on one
+        # dispatcher); a wake before the pipeline starts is covered by its first claim.
+        wakeup = self._wakeup = asyncio.Event()
+        waker: asyncio.Task[bool] | None = None
+        try:
+            while True:
+                free = self.overall * self.lane_depth - len(calls)
+                if want and free > 0 and claiming and not self.stopping:
+                    want = False
+                    room = {c: self._depth(c) - n for c, n in busy.items() if n}
+                    # A lane whose hold is not recorded yet: the database does not know.
+                    room.update(dict.fromkeys(holding, 0))
+                    horizon = self.clock() + timedelta(seconds=lead)
+                    try:
+                        batch = await asyncio.to_thread(
+                            self._claim_and_load, free, room, horizon, self.lane_depth
+                        )
+                    except Exception as exc:
+                        batch = None
+                        # Never leave calls in flight unrecorded because a claim failed.
+                        if not self.outage.absorbed(exc, "claiming due posts"):
+                            if until_idle and not calls and not records:
+                                raise
+                            log.exception("claiming failed; claiming again at the next wake")
+                        if until_idle:
+                            claiming = False
+                    if batch is not None:
+                        for job in batch.jobs:
+                            self._held.discard(job.channel)
+                            calls[asyncio.create_task(self._process(job))] = job.channel
+                            busy[job.channel] += 1
+                        waiting, crowded = set(batch.waiting), batch.crowded
+                        if self.on_next_due is not None and not until_idle:
+                            self.on_next_due(batch.next_due)
+                if not calls and not records and (until_idle or self.stopping):
+                    return results
+                if waker is None or waker.done():
+                    waker = asyncio.create_task(wakeup.wait())
+                done, _ = await asyncio.wait(
+                    [*calls, *records, waker], return_when=asyncio.FIRST_COMPLETED
+                )
+                if waker in done:
+                    wakeup.clear()
+                    want = True
+                for call_task in [t for t in calls if t in done]:
+                    channel = calls.pop(call_task)
+                    call = call_task.result()
                     busy[channel] -= 1
-                    slot_freed = True
-                records[asyncio.create_task(self._finish(call))] = held
-            for record_task in [t for t in records if t in done]:
-                held = records.pop(record_task)
-                if held is not None:
-                    busy[held] -= 1
-                    slot_freed = True
-                try:
-                    results.append(record_task.result())
-                except Exception as exc:
-                    # Its result could not be stored: the delivery stays `sending` and is
-                    # recovered as uncertain (looked up before any re-send); the others go on.
-                    if unavailable(exc):
-                        continue  # said once, for the whole group, by _record_pending
-                    log.exception("an attempt's result was not recorded")
+                    held = channel if call.holds_channel else None
+                    if held is None:
+                        want = want or crowded or self._runs_low(channel, busy, waiting)
+                    else:
+                        holding[held] += 1
+                    records[asyncio.create_task(self._finish(call))] = held
+                for record_task in [t for t in records if t in done]:
+                    held = records.pop(record_task)
+                    if held is not None:
+                        holding[held] -= 1
+                        if not holding[held]:
+                            del holding[held]
+                        want = want or crowded or self._runs_low(held, busy, waiting)
+                    try:
+                        result = record_task.result()
+                    except Exception as exc:
+                        # Its result could not be stored: the delivery stays `sending` and is
+                        # recovered as uncertain (looked up before any re-send); the others
+                        # go on.
+                        if not unavailable(exc):  # said once, for the group, by _record_pending
+                            log.exception("an attempt's result was not recorded")
+                        continue
+                    if until_idle:
+                        results.append(result)
+                # Nothing in flight any more: look once more (a post queued meanwhile by
+                # another process is due now, and no poll has seen it yet).
+                if not calls and not records and claiming:
+                    want = True
+        finally:
+            if waker is not None:
+                waker.cancel()
 
-    def _claim_and_load(self, limit: int, room: Mapping[str, int]) -> list[_Job]:
-        claimed = self.claim_batch(limit, busy=room)
-        jobs = self._load([i for i, _ in claimed]) if claimed else []
+    def _claim_and_load(
+        self, limit: int, room: Mapping[str, int], horizon: datetime, depth: int
+    ) -> _Batch:
+        batch = self._claim(limit, room, horizon, depth=depth, load=True)
         self.outage.answered()
-        return jobs
+        return batch
 
     def claim(self, limit: int) -> list[int]:
         """Atomically mark up to ``limit`` due deliveries ``sending`` for this worker."""
@@ -268,11 +380,28 @@ class Dispatcher:
         ``busy`` gives the room left on channels with calls in flight (default: a channel's
         capacity). Returns (delivery id, channel) pairs, earliest due first.
         """
+        return self._claim(limit, busy or {}, self.clock()).claimed
+
+    def _claim(
+        self,
+        limit: int,
+        busy: Mapping[str, int],
+        horizon: datetime,
+        *,
+        depth: int = 1,
+        load: bool = False,
+    ) -> _Batch:
+        """One claiming transaction: what is due by ``horizon`` and fits (``depth`` times each
+        lane's slots), what comes next, and with ``load`` what each claimed delivery says."""
         now = self.clock()
-        room = {c: self._capacity(c) for c in self.per_channel}
-        room.update(busy or {})
+        default = self.default_per_channel * depth
+        room = {c: self._depth(c, depth) for c in self.per_channel}
+        room.update(busy)
+        batch = _Batch()
         with session_scope(self.engine) as session:
-            skip = [*_blocked_channels(session, now), *(c for c, n in room.items() if n <= 0)]
+            blocked = _blocked_channels(session, now)
+            full = [c for c, n in room.items() if n <= 0]
+            skip = [*blocked, *full]
             due = select(
                 Delivery.id,
                 Delivery.channel,
@@ -283,24 +412,30 @@ class Dispatcher:
                     order_by=(col(Delivery.next_attempt_at), col(Delivery.id)),
                 )
                 .label("rank"),
-            ).where(Delivery.state == DeliveryState.PENDING, col(Delivery.next_attempt_at) <= now)
+            ).where(
+                Delivery.state == DeliveryState.PENDING, col(Delivery.next_attempt_at) <= horizon
+            )
             if skip:
                 due = due.where(col(Delivery.channel).not_in(skip))
             ranked = due.subquery()
             # Each channel's earliest few; the room of each is applied here rather than in SQL,
             # so the statement's shape never changes and is compiled once (a CASE over the
             # channels' room cost a compilation per claim, most of a claim's CPU).
-            most = max([self.default_per_channel, *room.values()])
+            most = max([default, *room.values()])
             rows = session.execute(
                 select(ranked.c.id, ranked.c.channel, ranked.c.rank)
-                .where(ranked.c.rank <= most)
+                .where(ranked.c.rank <= most + 1)
                 .order_by(ranked.c.next_attempt_at, ranked.c.id)
             ).all()
-            ids = [r.id for r in rows if r.rank <= room.get(r.channel, self.default_per_channel)][
-                :limit
-            ]
+            fits = [r for r in rows if r.rank <= room.get(r.channel, default)]
+            fitting = {r.id for r in fits}
+            # Lanes with due work this claim leaves behind: a slot freeing there claims again.
+            batch.waiting = {*full, *(r.channel for r in rows if r.id not in fitting)}
+            batch.crowded = len(fits) > limit
+            ids = [r.id for r in fits[:limit]]
+            batch.next_due = self._next_due(session, blocked, horizon)
             if not ids:
-                return []
+                return batch
             if session.get_bind().dialect.name == "postgresql":
                 # Several daemons: lock the candidates, skipping rows another daemon holds
                 # (locks cannot go with window functions: a statement of their own).
@@ -313,25 +448,51 @@ class Dispatcher:
                     ).all()
                 )
                 if not ids:
-                    return []
+                    return batch
             # On SQLite the write lock taken at BEGIN keeps other writers out until commit; the
-            # state condition makes the claim safe on both.
-            claimed = session.execute(
-                update(Delivery)
-                .where(col(Delivery.id).in_(ids))
-                .where(col(Delivery.state) == DeliveryState.PENDING)
-                .values(
-                    state=DeliveryState.SENDING,
-                    claimed_by=self.worker,
-                    claimed_at=now,
-                    updated_at=now,
-                )
-                .returning(col(Delivery.id), col(Delivery.channel))
-            ).all()
-        return sorted((r[0], r[1]) for r in claimed)
+            # state condition makes the claim safe on both. The claim returns what the call
+            # needs of each delivery: no second read of them.
+            claimed = list(
+                session.execute(
+                    update(Delivery)
+                    .where(col(Delivery.id).in_(ids))
+                    .where(col(Delivery.state) == DeliveryState.PENDING)
+                    .values(
+                        state=DeliveryState.SENDING,
+                        claimed_by=self.worker,
+                        claimed_at=now,
+                        updated_at=now,
+                    )
+                    .returning(*_CLAIMED_COLUMNS)
+                ).all()
+            )
+            claimed.sort(key=lambda r: r.id)
+            batch.claimed = [(r.id, r.channel) for r in claimed]
+            if load and claimed:
+                batch.jobs = _jobs(session, claimed)
+        return batch
+
+    @staticmethod
+    def _next_due(session: Session, blocked: list[str], after: datetime) -> datetime | None:
+        query = select(func.min(Delivery.next_attempt_at)).where(
+            Delivery.state == DeliveryState.PENDING, col(Delivery.next_attempt_at) > after
+        )
+        if blocked:
+            query = query.where(col(Delivery.channel).not_in(blocked))
+        return session.exec(query).one()
 
     def _capacity(self, channel: str) -> int:
         return self.per_channel.get(channel, self.default_per_channel)
+
+    def _runs_low(self, channel: str, busy: Mapping[str, int], waiting: set[str]) -> bool:
+        """A lane with due work waiting has no more claimed deliveries than slots: claim
+        more now, so the next call is in memory when a slot frees (claiming at every freed
+        slot costs a claim per call)."""
+        return channel in waiting and busy.get(channel, 0) <= self._capacity(channel)
+
+    def _depth(self, channel: str, depth: int | None = None) -> int:
+        """How many deliveries of ``channel`` the pipeline holds: its slots, times the depth."""
+        return self._capacity(channel) * (self.lane_depth if depth is None else depth)
 
     def next_due(self) -> datetime | None:
         """When the earliest waiting delivery is due (None when nothing waits)."""
@@ -427,7 +588,12 @@ class Dispatcher:
     # ------------------------------------------------------------------ one delivery
 
     async def _process(self, job: _Job) -> _Call:
-        """Make the call (look first when the last attempt's outcome is unknown)."""
+        """Make the call at the job's due time (look first when the last attempt's outcome
+        is unknown)."""
+        if job.due is not None:
+            ahead = (job.due - self.clock()).total_seconds()
+            if ahead > 0:
+                await asyncio.sleep(ahead)
         started = self.clock()
         lateness = (started - job.due).total_seconds() if job.due else 0.0
         channel = self.channels.get(job.channel)
@@ -435,25 +601,36 @@ class Dispatcher:
             error = ContentError(f"channel {job.channel} is not configured any more")
             return _Call(job, error, 0.0, lateness)
         async with self._overall(), self._channel_lock(job.channel):
-            t0 = time.perf_counter()
-            try:
-                outcome: Published | Processing | ChannelError
-                if job.uncertain and not job.post.pending_step:
-                    found = await self._look_up(channel, job.post)
-                    if found is not None:
-                        return _Call(job, found, _since(t0), lateness, "found")
-                if job.post.pending_step:
-                    outcome = await self._continue(channel, job.post)
-                else:
-                    outcome = await channel.publish(job.post)
-            except ChannelError as exc:
-                outcome = exc
-            except Exception as exc:  # a bug or an unforeseen answer: never assume "not sent"
-                log.exception("delivery %s: unexpected error from %s", job.delivery_id, job.channel)
-                outcome = TransientError(
-                    f"unexpected {type(exc).__name__}: {exc}", uncertain=True, platform="loa"
-                )
-            return _Call(job, outcome, _since(t0), lateness)
+            if job.channel in self._held:
+                # An answer while this claim waited for its slot paused or blocked the
+                # channel: give the delivery back untouched (no attempt was made).
+                return _Call(job, _RELEASED, 0.0, lateness, "released")
+            call = await self._call(channel, job, lateness)
+            if call.holds_channel:
+                # Before the slot is freed: the lane's next claims see it at once.
+                self._held.add(job.channel)
+            return call
+
+    async def _call(self, channel: Channel, job: _Job, lateness: float) -> _Call:
+        t0 = time.perf_counter()
+        try:
+            outcome: Published | Processing | ChannelError
+            if job.uncertain and not job.post.pending_step:
+                found = await self._look_up(channel, job.post)
+                if found is not None:
+                    return _Call(job, found, _since(t0), lateness, "found")
+            if job.post.pending_step:
+                outcome = await self._continue(channel, job.post)
+            else:
+                outcome = await channel.publish(job.post)
+        except ChannelError as exc:
+            outcome = exc
+        except Exception as exc:  # a bug or an unforeseen answer: never assume "not sent"
+            log.exception("delivery %s: unexpected error from %s", job.delivery_id, job.channel)
+            outcome = TransientError(
+                f"unexpected {type(exc).__name__}: {exc}", uncertain=True, platform="loa"
+            )
+        return _Call(job, outcome, _since(t0), lateness)
 
     async def _look_up(self, channel: Channel, post: OutgoingPost) -> Published | Processing | None:
         """Whether the platform already has ``post``.
@@ -529,56 +706,7 @@ class Dispatcher:
         )
         return result
 
-    def _load(self, delivery_ids: list[int]) -> list[_Job]:
-        """What each claimed delivery publishes: three reads for a whole batch."""
-        with session_scope(self.engine, write=False) as session:
-            deliveries = session.exec(
-                select(Delivery).where(col(Delivery.id).in_(delivery_ids))
-            ).all()
-            posts = {
-                p.id: p
-                for p in session.exec(
-                    select(Post).where(col(Post.id).in_({d.post_id for d in deliveries}))
-                ).all()
-            }
-            media_ids = {m for p in posts.values() for m in p.image_ids}
-            media = {
-                m.id: MediaBlob(filename=m.filename, mime=m.mime, data=m.data)
-                for m in session.exec(select(MediaFile).where(col(MediaFile.id).in_(media_ids)))
-            }
-            jobs = []
-            for delivery in deliveries:
-                post = posts[delivery.post_id]
-                outgoing = OutgoingPost(
-                    delivery_id=delivery.id or 0,
-                    channel=delivery.channel,
-                    text=delivery.text_variant or post.text,
-                    title=post.title,
-                    link=post.link,
-                    images=tuple(media[m] for m in post.image_ids if m in media),
-                    fingerprint=post.fingerprint,
-                    infographic=post.infographic,
-                    first_attempt_at=post.scheduled_at,
-                    pending_step=delivery.pending_step,
-                    pending_ref=delivery.pending_ref,
-                    uncertain=delivery.last_error_class == UNCERTAIN,
-                )
-                jobs.append(
-                    _Job(
-                        delivery_id=delivery.id or 0,
-                        post_id=post.id or 0,
-                        channel=delivery.channel,
-                        due=delivery.next_attempt_at,
-                        attempts=delivery.attempts,
-                        uncertain=delivery.last_error_class == UNCERTAIN,
-                        post=outgoing,
-                    )
-                )
-            return jobs
-
-    async def _record_grouped(
-        self, job: _Job, outcome: Published | Processing | ChannelError
-    ) -> tuple[str, str]:
+    async def _record_grouped(self, job: _Job, outcome: _Outcome) -> tuple[str, str]:
         """Record a result together with the others that finish at about the same time.
 
         One transaction for a group of results instead of one each: under a burst most of
@@ -599,9 +727,7 @@ class Dispatcher:
         answers that arrive meanwhile, until the database answers or the lease has passed.
         Nothing is sent again meanwhile: the deliveries stay claimed.
         """
-        held: list[
-            tuple[_Job, Published | Processing | ChannelError, asyncio.Future[tuple[str, str]]]
-        ] = []
+        held: list[tuple[_Job, _Outcome, asyncio.Future[tuple[str, str]]]] = []
         wait = self.group_commit_seconds
         holding_since: float | None = None
         while self._unrecorded or held:
@@ -638,15 +764,14 @@ class Dispatcher:
                 else:
                     future.set_result(answer)
 
-    def _record(
-        self, group: list[tuple[_Job, Published | Processing | ChannelError]]
-    ) -> list[tuple[str, str] | Exception]:
+    def _record(self, group: list[tuple[_Job, _Outcome]]) -> list[tuple[str, str] | Exception]:
         """Commit what happened to claimed deliveries, in one transaction.
 
         The group is written in one go: its rows loaded (and locked) in two reads, each result
-        applied to them, each post settled once, one flush. Only if that fails is it written
-        again with a savepoint per result, so one result that cannot be written does not take
-        the others with it. Returns (outcome label, detail), or the error, per result.
+        applied to them, the changed deliveries written with one statement, each post settled
+        once. Only if that fails is it written again with a savepoint per result, so one
+        result that cannot be written does not take the others with it. Returns (outcome
+        label, detail), or the error, per result.
         """
         # Lock order everywhere: posts by id, then their deliveries (no deadlocks with the
         # queue rules or another daemon).
@@ -661,6 +786,7 @@ class Dispatcher:
                 succeeded: set[str] = set()
                 for i in order:
                     answers[i] = self._record_one(session, rows, *group[i], now, succeeded)
+                _write_deliveries(session, rows.changed)
                 # Channel rows before the audit lock that settling takes: a failed result
                 # locks its channel row first too, so every writer takes them in one order.
                 self._touch_success(session, succeeded, now)
@@ -671,13 +797,16 @@ class Dispatcher:
             log.warning("a group of %d results failed; writing them one by one", len(group))
             answers = {}
             with session_scope(self.engine) as session:
-                rows = _lock_group(session, [job for job, _ in group])
                 for i in order:
                     job = group[i][0]
                     try:
                         with session.begin_nested():
+                            # Read again for each: a rolled-back savepoint leaves no trace in
+                            # the rows of the next.
+                            rows = _lock_group(session, [job])
                             succeeded = set()
                             answers[i] = self._record_one(session, rows, *group[i], now, succeeded)
+                            _write_deliveries(session, rows.changed)
                             self._touch_success(session, succeeded, now)
                             self._settle(session, rows, {job.post_id})
                     except Exception as exc:
@@ -690,7 +819,7 @@ class Dispatcher:
         session: Session,
         rows: _GroupRows,
         job: _Job,
-        outcome: Published | Processing | ChannelError,
+        outcome: _Outcome,
         now: datetime,
         succeeded: set[str],
     ) -> tuple[str, str]:
@@ -702,14 +831,17 @@ class Dispatcher:
             return "lost-claim", f"claimed by {delivery.claimed_by}"
         delivery.claimed_by = None
         delivery.updated_at = now
+        rows.changed[delivery.id] = delivery
+        if isinstance(outcome, _Released):
+            delivery.state = DeliveryState.PENDING
+            return "released", "its channel is paused or blocked; it waits"
         label, detail = self._apply(session, delivery, outcome, now)
         if label == "published":
             succeeded.add(delivery.channel)
-        session.add(delivery)
         return label, detail
 
     def _settle(self, session: Session, rows: _GroupRows, post_ids: set[int]) -> None:
-        self.queue.settle_loaded(
+        self.queue.settle_rows(
             session,
             [(rows.posts[i], rows.by_post.get(i, [])) for i in sorted(post_ids) if i in rows.posts],
         )
@@ -728,14 +860,17 @@ class Dispatcher:
         )
         if not stale:
             return
+        # One statement shape whatever the number of channels (an executemany): a VALUES
+        # list of varying length was compiled again for each group.
         statement = _upsert(session, ChannelState).values(
-            [dict(channel=c, paused=False, last_success_at=now, updated_at=now) for c in stale]
+            channel=bindparam("c"), paused=False, last_success_at=now, updated_at=now
         )
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=["channel"],
-                set_=dict(last_success_at=now, updated_at=now),
-            )
+                set_=dict(last_success_at=statement.excluded.last_success_at, updated_at=now),
+            ),
+            [{"c": c} for c in stale],
         )
         for channel in stale:
             self._success_written[channel] = now
@@ -743,7 +878,7 @@ class Dispatcher:
     def _apply(
         self,
         session: Session,
-        delivery: Delivery,
+        delivery: _DeliveryRow,
         outcome: Published | Processing | ChannelError,
         now: datetime,
     ) -> tuple[str, str]:
@@ -903,17 +1038,60 @@ def paused_channels(engine: Engine) -> dict[str, str]:
         return {r.channel: r.paused_reason or "" for r in rows}
 
 
+@dataclass(slots=True)
+class _PostRow:
+    """A post's columns that recording reads and settling may change (no ORM object: a
+    burst records hundreds a second, and building SQLModel objects was most of its cost)."""
+
+    id: int
+    state: str
+    updated_at: datetime
+    scheduled_at: datetime | None
+    title: str | None
+    text: str
+    link: str | None
+    image_ids: list[int]
+    campaign: str | None
+    tags: list[str]
+
+
+@dataclass(slots=True)
+class _DeliveryRow:
+    """A delivery's columns as recording reads and changes them."""
+
+    id: int
+    post_id: int
+    channel: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None
+    claimed_by: str | None
+    pending_step: str | None
+    pending_ref: str | None
+    last_error_class: str | None
+    last_error_code: str | None
+    last_error_message: str | None
+    remote_id: str | None
+    permalink: str | None
+    published_at: datetime | None
+    updated_at: datetime
+
+
+_POST_FIELDS = tuple(_PostRow.__dataclass_fields__)
+_DELIVERY_FIELDS = tuple(_DeliveryRow.__dataclass_fields__)
+#: What recording writes back (all but the keys).
+_WRITTEN = tuple(f for f in _DELIVERY_FIELDS if f not in ("id", "post_id", "channel"))
+
+
 @dataclass
 class _GroupRows:
-    """A group's posts and all of their deliveries, as loaded in the recording transaction.
+    """A group's posts and all of their deliveries, as loaded in the recording transaction."""
 
-    Held here because the session's identity map keeps rows only while something refers to
-    them: dropped, each would be read again.
-    """
-
-    posts: dict[int, Post]
-    by_post: dict[int, list[Delivery]]
-    deliveries: dict[int, Delivery]
+    posts: dict[int, _PostRow]
+    by_post: dict[int, list[_DeliveryRow]]
+    deliveries: dict[int, _DeliveryRow]
+    #: The deliveries a result changed, to write back.
+    changed: dict[int, _DeliveryRow] = field(default_factory=dict)
 
 
 def _lock_group(session: Session, jobs: list[_Job]) -> _GroupRows:
@@ -924,19 +1102,116 @@ def _lock_group(session: Session, jobs: list[_Job]) -> _GroupRows:
     deliveries, not only the group's: settling the post needs them.
     """
     post_ids = sorted({job.post_id for job in jobs})
-    posts = session.exec(
-        select(Post).where(col(Post.id).in_(post_ids)).order_by(col(Post.id)).with_for_update()
-    ).all()
-    deliveries = session.exec(
-        select(Delivery)
-        .where(col(Delivery.post_id).in_(post_ids))
-        .order_by(col(Delivery.id))
+    post_table, delivery_table = Post.__table__, Delivery.__table__  # type: ignore[attr-defined]
+    posts = session.execute(
+        sa_select(*(post_table.c[f] for f in _POST_FIELDS))
+        .where(post_table.c.id.in_(post_ids))
+        .order_by(post_table.c.id)
         .with_for_update()
     ).all()
-    by_post: dict[int, list[Delivery]] = {}
-    for delivery in deliveries:
+    deliveries = session.execute(
+        sa_select(*(delivery_table.c[f] for f in _DELIVERY_FIELDS))
+        .where(delivery_table.c.post_id.in_(post_ids))
+        .order_by(delivery_table.c.id)
+        .with_for_update()
+    ).all()
+    by_post: dict[int, list[_DeliveryRow]] = {}
+    by_id: dict[int, _DeliveryRow] = {}
+    for values in deliveries:
+        delivery = _DeliveryRow(*values)
         by_post.setdefault(delivery.post_id, []).append(delivery)
-    return _GroupRows({p.id or 0: p for p in posts}, by_post, {d.id or 0: d for d in deliveries})
+        by_id[delivery.id] = delivery
+    return _GroupRows({p[0]: _PostRow(*p) for p in posts}, by_post, by_id)
+
+
+def _write_deliveries(session: Session, changed: Mapping[int, _DeliveryRow]) -> None:
+    """Write the changed deliveries back: one statement, executed once per row."""
+    if not changed:
+        return
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("key"))
+        .values({name: bindparam(f"new_{name}") for name in _WRITTEN}),
+        [
+            {"key": d.id, **{f"new_{name}": getattr(d, name) for name in _WRITTEN}}
+            for d in changed.values()
+        ],
+    )
+
+
+#: What a claim returns of each delivery: all a call needs, with the post's columns below.
+_CLAIMED_COLUMNS = (
+    col(Delivery.id),
+    col(Delivery.channel),
+    col(Delivery.post_id),
+    col(Delivery.next_attempt_at),
+    col(Delivery.attempts),
+    col(Delivery.last_error_class),
+    col(Delivery.text_variant),
+    col(Delivery.pending_step),
+    col(Delivery.pending_ref),
+)
+
+
+def _jobs(session: Session, claimed: Sequence[Any]) -> list[_Job]:
+    """What each claimed delivery publishes: one read of the posts, one of their images.
+
+    Plain columns, not ORM objects: a burst claims hundreds, and nothing here is written.
+    """
+    posts = {
+        row.id: row
+        for row in session.execute(
+            sa_select(
+                col(Post.id),
+                col(Post.text),
+                col(Post.title),
+                col(Post.link),
+                col(Post.image_ids),
+                col(Post.fingerprint),
+                col(Post.infographic),
+                col(Post.scheduled_at),
+            ).where(col(Post.id).in_({r.post_id for r in claimed}))
+        )
+    }
+    media_ids = {m for p in posts.values() for m in p.image_ids or ()}
+    media: dict[int, MediaBlob] = {}
+    if media_ids:
+        media = {
+            m.id: MediaBlob(filename=m.filename, mime=m.mime, data=m.data)
+            for m in session.exec(select(MediaFile).where(col(MediaFile.id).in_(media_ids)))
+            if m.id is not None
+        }
+    jobs = []
+    for row in claimed:
+        post = posts[row.post_id]
+        uncertain = row.last_error_class == UNCERTAIN
+        outgoing = OutgoingPost(
+            delivery_id=row.id,
+            channel=row.channel,
+            text=row.text_variant or post.text,
+            title=post.title,
+            link=post.link,
+            images=tuple(media[m] for m in post.image_ids or () if m in media),
+            fingerprint=post.fingerprint,
+            infographic=post.infographic,
+            first_attempt_at=post.scheduled_at,
+            pending_step=row.pending_step,
+            pending_ref=row.pending_ref,
+            uncertain=uncertain,
+        )
+        jobs.append(
+            _Job(
+                delivery_id=row.id,
+                post_id=row.post_id,
+                channel=row.channel,
+                due=row.next_attempt_at,
+                attempts=row.attempts,
+                uncertain=uncertain,
+                post=outgoing,
+            )
+        )
+    return jobs
 
 
 def _blocked_channels(session: Session, now: datetime) -> list[str]:
@@ -969,18 +1244,18 @@ def _channel_state(session: Session, channel: str, now: datetime) -> ChannelStat
     return state
 
 
-def _store_error(delivery: Delivery, error: ChannelError) -> None:
+def _store_error(delivery: _DeliveryRow, error: ChannelError) -> None:
     delivery.last_error_class = error.error_class
     delivery.last_error_code = error.code_text()
     delivery.last_error_message = error.message[:2000]
 
 
-def _clear_error(delivery: Delivery) -> None:
+def _clear_error(delivery: _DeliveryRow) -> None:
     delivery.last_error_class = delivery.last_error_code = delivery.last_error_message = None
 
 
 def _alert(
-    session: Session, now: datetime, kind: str, delivery: Delivery, message: str, advice: str
+    session: Session, now: datetime, kind: str, delivery: _DeliveryRow, message: str, advice: str
 ) -> None:
     session.add(
         Alert(

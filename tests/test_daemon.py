@@ -130,34 +130,70 @@ def test_a_second_daemon_on_one_sqlite_database_is_refused(tmp_path: Path):
         pass
 
 
-def test_a_post_due_while_a_publish_is_held_goes_out_once_that_publish_ends(engine, make_queue):
-    """The dispatch armed for a post that falls due while another publish is in flight is
-    skipped (and dropped) by APScheduler, at every poll meanwhile; the post still goes out,
-    once, as soon as the held publish is done."""
+class Holding(ScriptedChannel):
+    """Holds the first delivery's publish until ``release`` is set; notes when each went out."""
+
+    def __init__(self) -> None:
+        super().__init__("tinh-fb")
+        self.entered, self.release = asyncio.Event(), asyncio.Event()
+        self.times: dict[int, datetime] = {}
+
+    async def publish(self, post):
+        self.published.append(post)
+        self.times[post.delivery_id] = utcnow()
+        if post.delivery_id == 1:
+            self.entered.set()
+            await self.release.wait()
+        return Published(f"100_{post.delivery_id}")
+
+
+def test_a_post_due_while_another_publish_is_in_flight_leaves_at_its_own_time(
+    engine, make_queue
+):
+    """Each channel is a lane with several slots: a slow call does not hold back the next
+    post, which leaves when it falls due (not when the slow call ends, nor at a poll)."""
     _approved(make_queue, utcnow())
-    entered, release = asyncio.Event(), asyncio.Event()
-
-    class Holding(ScriptedChannel):
-        async def publish(self, post):
-            self.published.append(post)
-            if post.delivery_id == 1:
-                entered.set()
-                await release.wait()
-            return Published(f"100_{post.delivery_id}")
-
-    channel = Holding("tinh-fb")
-    daemon = _daemon(engine, make_queue, channel)
+    channel = Holding()
+    daemon = _daemon(engine, make_queue, channel, poll_seconds=3600)
 
     async def scenario():
         task = asyncio.create_task(daemon.run_forever())
-        await entered.wait()
+        await channel.entered.wait()
+        due = utcnow() + timedelta(seconds=0.3)
+        await asyncio.to_thread(_approved, make_queue, due)
+        daemon.dispatcher.wake()  # what the poll does once it sees the new post
+        await until(lambda: _states(engine) == ["sending", "published"], "the second post")
+        channel.release.set()
+        await until(lambda: _states(engine) == ["published", "published"], "both published")
+        daemon.stop()
+        await task
+        return due
+
+    due = asyncio.run(scenario())
+    assert len(channel.published) == 2 and channel.times[2] >= due
+
+
+def test_a_post_due_while_its_channel_has_no_free_slot_goes_out_once_one_frees(
+    engine, make_queue
+):
+    """With one slot per channel, the post due while the slot is held is not sent beside it
+    (the platform sees one call at a time) and goes out, once, as soon as the held publish
+    ends."""
+    _approved(make_queue, utcnow())
+    channel = Holding()
+    daemon = _daemon(engine, make_queue, channel)
+    daemon.dispatcher.per_channel = {"tinh-fb": 1}
+
+    async def scenario():
+        task = asyncio.create_task(daemon.run_forever())
+        await channel.entered.wait()
         due = utcnow() + timedelta(seconds=0.2)
         await asyncio.to_thread(_approved, make_queue, due)
-        # Its dispatch falls due and is skipped; polls come after it, still while held.
+        # Its time comes and polls come after it, still while the slot is held.
         after = due + timedelta(seconds=0.2)
         await until(lambda: daemon.last_tick is not None and daemon.last_tick > after, "polls")
-        assert _states(engine) == ["sending", "pending"]
-        release.set()
+        assert len(channel.published) == 1 and _states(engine)[0] == "sending"
+        channel.release.set()
         await until(lambda: _states(engine) == ["published", "published"], "both published")
         daemon.stop()
         await task

@@ -417,11 +417,16 @@ def test_the_next_post_goes_out_while_the_last_result_is_being_recorded(
 def test_an_answer_that_holds_the_channel_stops_its_next_calls(
     engine, scheduled, dispatcher, answer
 ):
-    for i in range(3):
-        scheduled(text=f"Bài {i}")
+    """The lane's next deliveries were claimed ahead (two per slot) and wait for the slot:
+    they are given back untouched, not sent into the refusal."""
+    posts = [scheduled(text=f"Bài {i}") for i in range(3)]
     channel = ScriptedChannel("tinh-fb", [answer])
-    _run(dispatcher({"tinh-fb": channel}, per_channel={"tinh-fb": 1}))
+    _run(dispatcher({"tinh-fb": channel}, per_channel={"tinh-fb": 1}, lane_depth=2))
     assert len(channel.published) == 1
+    waiting = [d for p in posts[1:] for d in _deliveries(engine, p)]
+    assert [(d.state, d.attempts, d.claimed_by, d.last_error_class) for d in waiting] == [
+        ("pending", 0, None, None)
+    ] * 2
 
 
 def test_an_uncertain_post_is_still_looked_up_after_its_channel_was_paused(

@@ -292,6 +292,7 @@ def test_a_busy_database_loses_no_result_and_sends_nothing_twice(
         clock,
         {"tinh-zalo": channel},
         default_per_channel=1,  # the second post is claimed while the lock is held
+        lane_depth=1,
         hold_first_wait=0.05,
         hold_max_wait=0.2,
     )
