@@ -25,13 +25,14 @@ from sqlalchemy import Engine, func, update
 from sqlmodel import col, select
 
 from content.db import session_scope
+from content.i18n import translation as words
 from content.models import Alert, Post
 from scheduler import report_once
 from scheduler.config import Config
 from scheduler.mail import Mailer
 from scheduler.report_data import post_title
-from scheduler.report_render import h1, html_document, html_table, local_time, para
-from scheduler.report_strings import strings
+from scheduler.report_html import Table, render
+from scheduler.report_render import local_time
 
 log = logging.getLogger("loa.alerts")
 
@@ -157,7 +158,12 @@ def build_digest(config: Config, alerts: Sequence[Alert], titles: dict[int, str]
     assert config.email is not None
     directory = config.directory()
     lang, tz = directory.office.language, directory.office.timezone
-    s = strings(lang)
+    s = words(lang)
+    kinds = {
+        "channel_paused": s.pgettext("alert", "Channel paused"),
+        "delivery_failed": s.pgettext("alert", "Publishing failed"),
+        "needs_review": s.pgettext("alert", "Needs review"),
+    }
     names = {cid: info.name for cid, info in directory.channels.items()}
     rows = []
     for a in alerts:
@@ -166,12 +172,16 @@ def build_digest(config: Config, alerts: Sequence[Alert], titles: dict[int, str]
             post = f"#{a.post_id} {titles.get(a.post_id, '')}".strip()
         channel = names.get(a.channel, a.channel) if a.channel else ""
         advice = a.advice or (
-            s["alert_no_advice"].format(post_id=a.post_id) if a.post_id is not None else ""
+            s.pgettext("alert", "See the details with: loa post show {post_id}").format(
+                post_id=a.post_id
+            )
+            if a.post_id is not None
+            else ""
         )
         rows.append(
             [
                 local_time(a.at, tz),
-                s.get(f"kind_{a.kind}", a.kind),
+                kinds.get(a.kind, a.kind),
                 post,
                 channel,
                 a.message,
@@ -179,31 +189,46 @@ def build_digest(config: Config, alerts: Sequence[Alert], titles: dict[int, str]
             ]
         )
     headers = [
-        s["alert_at"],
-        s["kind"],
-        s["alert_post"],
-        s["alert_channel"],
-        s["alert_reason"],
-        s["alert_advice"],
+        s.pgettext("alert", "At"),
+        s.pgettext("report", "Type"),
+        s.pgettext("alert", "Post"),
+        s.pgettext("alert", "Channel"),
+        s.pgettext("alert", "Reason (from the platform)"),
+        s.pgettext("alert", "What to do"),
     ]
-    intro = s["alert_intro"].format(count=len(alerts))
+    intro = s.pgettext("alert", "Loa noticed {count} things a person must look at:").format(
+        count=len(alerts)
+    )
     text_lines = [intro, ""]
     for at, kind, post, channel, reason, advice in rows:
         text_lines.append(f"* {at}  {kind}" + (f"  [{channel}]" if channel else ""))
         if post:
-            text_lines.append(f"  {s['alert_post']}: {post}")
-        text_lines.append(f"  {s['alert_reason']}: {reason}")
+            text_lines.append(f"  {s.pgettext('alert', 'Post')}: {post}")
+        text_lines.append(f"  {s.pgettext('alert', 'Reason (from the platform)')}: {reason}")
         if advice:
-            text_lines.append(f"  {s['alert_advice']}: {advice}")
+            text_lines.append(f"  {s.pgettext('alert', 'What to do')}: {advice}")
         text_lines.append("")
-    text_lines.append(s["alert_footer"])
-    subject = s["alert_subject"].format(count=len(alerts), office=directory.office.name)
-    body = h1(s["alert_heading"]) + para(intro) + html_table(headers, rows)
-    body += para(s["alert_footer"], small=True)
+    text_lines.append(s.pgettext("alert", "Sent automatically by Loa, at most once an hour."))
+    subject = s.pgettext("alert", "[Loa] Alerts to act on: {count} — {office}").format(
+        count=len(alerts), office=directory.office.name
+    )
+    w = {
+        "subject": subject,
+        "heading": s.pgettext("alert", "Things to act on"),
+        "intro": intro,
+        "footer": s.pgettext("alert", "Sent automatically by Loa, at most once an hour."),
+    }
+    page = render(
+        "alerts.html",
+        config.reporting.templates_folder(config.path),
+        language=lang,
+        w=w,
+        alerts=Table(headers, rows),
+    )
     recipients = list(config.office.alert_recipients) or None
     message = Mailer(config.email).new_message(subject, to=recipients)
     message.set_content("\n".join(text_lines) + "\n")
-    message.add_alternative(html_document(subject, body, lang), subtype="html")
+    message.add_alternative(page, subtype="html")
     return message
 
 

@@ -278,6 +278,15 @@ class Reporting(_Strict):
     signer_name: str | None = None
     #: "Nơi nhận:" lines, as the office files them.
     recipients: list[str] = []
+    #: A folder of the office's own report templates (a copy of scheduler/report_templates,
+    #: restyled), relative to channels.toml; a template missing there is taken from Loa's.
+    templates: str | None = None
+
+    def templates_folder(self, config_path: Path) -> Path | None:
+        """The office's templates folder, resolved beside ``config_path``; None: Loa's own."""
+        if not self.templates:
+            return None
+        return (Path(config_path).parent / Path(self.templates).expanduser()).resolve()
 
     @field_validator("deadlines")
     @classmethod

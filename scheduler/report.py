@@ -34,8 +34,13 @@ from scheduler import report_once
 from scheduler.config import Config, Email
 from scheduler.mail import Mailer
 from scheduler.report_data import WeeklyFigures, week_just_ended, week_period, weekly_figures
-from scheduler.report_render import engagement_chart, posts_csv, weekly_html, weekly_text
-from scheduler.report_strings import strings
+from scheduler.report_render import (
+    engagement_chart,
+    posts_csv,
+    weekly_html,
+    weekly_subject,
+    weekly_text,
+)
 
 log = logging.getLogger("loa.report")
 
@@ -64,6 +69,8 @@ class WeeklyMail:
     chart_png: bytes
     csv: str
     figures: WeeklyFigures
+    #: The office's report templates ([reporting] templates), None for Loa's own.
+    templates: Path | None = None
 
 
 def build_weekly(engine: Engine, config: Config, week: str) -> WeeklyMail:
@@ -75,10 +82,11 @@ def build_weekly(engine: Engine, config: Config, week: str) -> WeeklyMail:
     chart = engagement_chart(figures)
     cid = make_msgid(domain="loa.local")  # "<...@loa.local>"
     text = weekly_text(figures)
-    html = weekly_html(figures, f"cid:{cid[1:-1]}")
+    templates = config.reporting.templates_folder(config.path)
+    html = weekly_html(figures, f"cid:{cid[1:-1]}", templates)
     csv_text = posts_csv(figures.current.rows, figures.week, lang, tz)
 
-    subject = strings(lang)["weekly_subject"].format(week=figures.week, office=figures.office)
+    subject = weekly_subject(figures)
     if config.email is not None:
         message = Mailer(config.email).new_message(subject)
     else:  # a preview without [email]: no addresses yet
@@ -93,7 +101,7 @@ def build_weekly(engine: Engine, config: Config, week: str) -> WeeklyMail:
         chart, maintype="image", subtype="png", cid=cid, filename="chart.png", disposition="inline"
     )
     message.add_attachment(csv_text, subtype="csv", filename=f"loa-{figures.week}.csv")
-    return WeeklyMail(figures.week, message, text, html, chart, csv_text, figures)
+    return WeeklyMail(figures.week, message, text, html, chart, csv_text, figures, templates)
 
 
 def write_preview(mail: WeeklyMail, directory: Path) -> list[Path]:
@@ -109,7 +117,9 @@ def write_preview(mail: WeeklyMail, directory: Path) -> list[Path]:
     write_private(eml, mail.message.as_bytes())
     page = base.with_suffix(".html")
     # The cid: reference only works inside the mail; the preview points at the file.
-    write_private(page, weekly_html(mail.figures, png.name) if mail.chart_png else mail.html)
+    write_private(
+        page, weekly_html(mail.figures, png.name, mail.templates) if mail.chart_png else mail.html
+    )
     csv_path = base.with_suffix(".csv")
     write_private(csv_path, mail.csv)
     return [eml, page, csv_path, png]

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from content.evaluation import BEHIND, POSTS_PER_WEEK, Point, Span, UnitStatus
+from content.formatting import number as fmt_number
 from scheduler.report_period import WORDS
-from scheduler.report_strings import fmt_number
 
 if TYPE_CHECKING:
     from scheduler.report_period import PeriodReport

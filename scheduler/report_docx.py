@@ -34,6 +34,7 @@ from content.evaluation import (
     WEIGHTS,
     Target,
 )
+from content.formatting import number as fmt_number
 from content.inbox import ResponseFigures
 from scheduler.report_charts import overview_chart, unit_charts
 from scheduler.report_period import (
@@ -46,7 +47,6 @@ from scheduler.report_period import (
     vn_date,
     vn_minutes,
 )
-from scheduler.report_strings import fmt_number
 
 FONT = "Times New Roman"
 BODY_PT = 13

@@ -13,10 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from content.formatting import duration as fmt_duration
+from content.formatting import number as fmt_number
+from content.i18n import translation as words
+
 # The module, not its names: report_render's weekly mail imports this module in turn.
 from scheduler import report_render as render
 from scheduler.report_data import CHANNEL, GROUP, TOTAL, UNIT, InboxLine, PeriodFigures
-from scheduler.report_strings import fmt_duration, fmt_number, strings
+from scheduler.report_html import Table
 
 #: The numeric columns of :func:`inbox_rows` (right-aligned).
 NUMERIC = (2, 3, 4, 5)
@@ -36,29 +40,43 @@ def has_messages(lines: Sequence[InboxLine]) -> bool:
     return total is not None and bool(total.figures.received or total.figures.outside_window)
 
 
+def inbox_note(language: str) -> str:
+    """What each column of the table means."""
+    return words(language).pgettext(
+        "report",
+        "Received: citizens' messages and comments in the period. Answered: those of them "
+        "answered before the period ended. First response: the median wait from when a "
+        "citizen started waiting to the first answer. Outside the window: replies the "
+        "platform refused because its window had closed (Zalo 7 days, Messenger 24 hours, "
+        "a private reply 7 days).",
+    )
+
+
 def inbox_headers(language: str) -> list[str]:
     """Unit, type, received, answered, first response, outside the window."""
-    s = strings(language)
+    s = words(language)
     return [
-        s["unit"],
-        s["kind"],
-        s["received"],
-        s["answered"],
-        s["first_response"],
-        s["outside_window"],
+        s.pgettext("report", "Unit"),
+        s.pgettext("report", "Type"),
+        s.pgettext("report", "Received"),
+        s.pgettext("report", "Answered"),
+        s.pgettext("report", "First response (median)"),
+        s.pgettext("report", "Replies outside the window"),
     ]
 
 
 def _kind(line: InboxLine, language: str) -> str:
-    s = strings(language)
-    return {UNIT: s["kind_unit"], GROUP: s["kind_group"], CHANNEL: s["kind_channel"]}.get(
-        line.kind, ""
-    )
+    s = words(language)
+    return {
+        UNIT: s.pgettext("report", "unit"),
+        GROUP: s.pgettext("report", "group"),
+        CHANNEL: s.pgettext("report", "channel"),
+    }.get(line.kind, "")
 
 
 def _name(line: InboxLine, language: str) -> str:
     if line.kind == TOTAL:
-        return strings(language)["total"]
+        return words(language).pgettext("report", "Total")
     # Wards and communes under their province, as the tree goes.
     return "  " * line.depth + line.name
 
@@ -80,23 +98,27 @@ def inbox_rows(lines: Sequence[InboxLine], language: str) -> list[list[str]]:
 
 def inbox_text(fig: PeriodFigures, language: str) -> str:
     """The section's body in the plain-text mail."""
-    s = strings(language)
+    s = words(language)
     if not has_messages(fig.inbox):
-        return s["inbox_none"]
+        return s.pgettext("report", "No message from citizens in this period.")
     rows = inbox_rows(fig.inbox, language)
     return "\n".join(
-        [render.text_table(inbox_headers(language), rows, set(NUMERIC)), s["inbox_note"]]
+        [
+            render.text_table(inbox_headers(language), rows, set(NUMERIC)),
+            inbox_note(language),
+        ]
     )
 
 
-def inbox_html(fig: PeriodFigures, language: str) -> str:
-    """The section's body in an HTML report (the total row in bold)."""
-    s = strings(language)
-    if not has_messages(fig.inbox):
-        return render.para(s["inbox_none"])
-    *rows, total = inbox_rows(fig.inbox, language)
-    table = render.html_table(inbox_headers(language), rows, numeric=NUMERIC, total=total)
-    return table + render.para(s["inbox_note"], small=True)
+def inbox_context(fig: PeriodFigures, language: str) -> dict[str, object]:
+    """What the ``inbox.html`` template draws: ``inbox`` (the table, no rows when nobody
+    wrote) and ``inbox_words`` (the note under it, the sentence instead of it)."""
+    rows: list[list[str]] = inbox_rows(fig.inbox, language) if has_messages(fig.inbox) else []
+    table = Table(
+        inbox_headers(language), rows[:-1], numeric=NUMERIC, total=rows[-1] if rows else None
+    )
+    none = words(language).pgettext("report", "No message from citizens in this period.")
+    return {"inbox": table, "inbox_words": {"note": inbox_note(language), "none": none}}
 
 
 def minutes(value: timedelta | None) -> float | None:
@@ -106,9 +128,13 @@ def minutes(value: timedelta | None) -> float | None:
 
 def inbox_value_headers(language: str) -> list[str]:
     """The raw-number columns of :func:`inbox_values` (CSV, Excel)."""
-    s = strings(language)
-    keys = ("received", "answered", "first_response_minutes", "outside_window")
-    return [s[k] for k in keys]
+    s = words(language)
+    return [
+        s.pgettext("report", "Received"),
+        s.pgettext("report", "Answered"),
+        s.pgettext("report", "First response, median (minutes)"),
+        s.pgettext("report", "Replies outside the window"),
+    ]
 
 
 def inbox_values(line: InboxLine | None) -> list[int | float | None]:

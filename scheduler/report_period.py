@@ -27,6 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from content import formatting
 from content.errors import LoaError
 from content.evaluation import (
     BEHIND,
@@ -45,9 +46,9 @@ from content.evaluation import (
     status,
 )
 from content.files import write_private
+from content.formatting import number as fmt_number
 from content.units import UnitInfo, UnitTree
 from scheduler.config import Config
-from scheduler.report_strings import fmt_number
 
 FORMATS = ("docx", "xlsx", "pdf")
 #: LibreOffice converts a report in a few seconds; this is for a stuck one.
@@ -342,10 +343,7 @@ def vn_minutes(minutes: float | None) -> str:
     """``2 giờ 15 phút``, ``45 phút``; ``chưa trả lời`` for None (nothing answered)."""
     if minutes is None:
         return WORDS["not_answered"]
-    hours, rest = divmod(round(minutes), 60)
-    if hours and rest:
-        return f"{hours} giờ {rest} phút"
-    return f"{hours} giờ" if hours else f"{rest} phút"
+    return formatting.duration(minutes, "vi", days=False)
 
 
 def vn_date(day: date) -> str:
@@ -356,8 +354,8 @@ def vn_date(day: date) -> str:
 
 
 def short_date(day: date) -> str:
-    """``05/9/2026`` style for spans inside sentences: ``05/09/2026``."""
-    return day.strftime("%d/%m/%Y")
+    """``05/09/2026``, for spans inside sentences."""
+    return formatting.day(day, "vi")
 
 
 def default_path(period: Span, fmt: str) -> Path:

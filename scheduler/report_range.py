@@ -15,9 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from content.files import private_file
+from content.formatting import number as fmt_number
+from content.i18n import LANGUAGES
+from content.i18n import translation as words
 from scheduler.report_data import CHANNEL, GROUP, TOTAL, PeriodFigures, Totals
+from scheduler.report_html import Table, render
 from scheduler.report_inbox import (
-    inbox_html,
+    inbox_context,
     inbox_sheet_rows,
     inbox_value_headers,
     inbox_values,
@@ -25,22 +29,18 @@ from scheduler.report_inbox import (
 )
 from scheduler.report_render import (
     csv_headers,
-    h1,
-    h2,
-    html_document,
-    html_table,
     local_time,
-    para,
+    metric_labels,
+    rate_note,
     totals_cells,
     totals_headers,
 )
-from scheduler.report_strings import STRINGS, strings
 
 FORMATS = ("csv", "xlsx", "html")
 #: The figures columns of every summary row, in order.
 FIGURE_KEYS = ("views", "reach", "reactions", "comments", "shares", "clicks")
 #: The rate column's header in every language (formatted as a percentage in Excel).
-_RATE_LABELS = {table["rate"] for table in STRINGS.values()}
+_RATE_LABELS = {words(code).pgettext("report", "Engagement rate") for code in LANGUAGES}
 
 
 def _summary_values(t: Totals) -> list[float | int | None]:
@@ -55,17 +55,23 @@ def _summary_values(t: Totals) -> list[float | int | None]:
 
 
 def _summary_headers(language: str) -> list[str]:
-    s = strings(language)
-    return [s["posts"], *(s[k] for k in FIGURE_KEYS), s["engagement"], s["rate"], s["per_post"]]
+    s = words(language)
+    return [
+        s.pgettext("report", "Publications"),
+        *(metric_labels(language)[k] for k in FIGURE_KEYS),
+        s.pgettext("report", "Engagement"),
+        s.pgettext("report", "Engagement rate"),
+        s.pgettext("report", "Engagement/post"),
+    ]
 
 
 def summary_rows(fig: PeriodFigures, language: str) -> list[tuple[str, str, Totals, list[Any]]]:
     """(section, name, totals, citizens' messages): every channel, every group, every
     campaign (no messages: a campaign has no inbox), then the total."""
-    s = strings(language)
+    s = words(language)
     rows = [
         (
-            s["kind_channel"],
+            s.pgettext("report", "channel"),
             fig.channel_names.get(cid, cid),
             t,
             inbox_values(line_for(fig, CHANNEL, cid)),
@@ -73,14 +79,26 @@ def summary_rows(fig: PeriodFigures, language: str) -> list[tuple[str, str, Tota
         for cid, t in fig.by_channel.items()
     ]
     rows += [
-        (s["kind_group"], name, t, inbox_values(line_for(fig, GROUP, name)))
+        (s.pgettext("report", "group"), name, t, inbox_values(line_for(fig, GROUP, name)))
         for name, t in fig.by_group.items()
     ]
     rows += [
-        (s["campaign"], name or s["no_campaign"], t, inbox_values(None))
+        (
+            s.pgettext("report", "Campaign"),
+            name or s.pgettext("report", "(no campaign)"),
+            t,
+            inbox_values(None),
+        )
         for name, t in fig.by_campaign.items()
     ]
-    rows.append((s["total"], s["total"], fig.total, inbox_values(line_for(fig, TOTAL, ""))))
+    rows.append(
+        (
+            s.pgettext("report", "Total"),
+            s.pgettext("report", "Total"),
+            fig.total,
+            inbox_values(line_for(fig, TOTAL, "")),
+        )
+    )
     return rows
 
 
@@ -89,11 +107,16 @@ def summary_rows(fig: PeriodFigures, language: str) -> list[tuple[str, str, Tota
 
 def range_csv(fig: PeriodFigures, language: str) -> str:
     """One table: section (channel/group/campaign/total), name and the figures."""
-    s = strings(language)
+    s = words(language)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(
-        [s["section"], s["unit"], *_summary_headers(language), *inbox_value_headers(language)]
+        [
+            s.pgettext("report", "Section"),
+            s.pgettext("report", "Unit"),
+            *_summary_headers(language),
+            *inbox_value_headers(language),
+        ]
     )
     for section, name, t, messages in summary_rows(fig, language):
         values = [*_summary_values(t), *messages]
@@ -108,20 +131,25 @@ def _plain(value: float | int) -> str:
 # ---------------------------------------------------------------------- HTML
 
 
-def range_html(fig: PeriodFigures, office: str, language: str) -> str:
-    """A printable page: units, groups, campaigns, posts."""
-    s = strings(language)
+def range_html(
+    fig: PeriodFigures, office: str, language: str, templates: Path | None = None
+) -> str:
+    """A printable page: units, groups, campaigns, posts (template ``range.html``, from the
+    office's ``templates`` folder when it has one)."""
+    s = words(language)
     p = fig.period
-    title = s["range_heading"].format(start=p.first_day.isoformat(), end=p.last_day.isoformat())
+    title = s.pgettext("report", "Engagement report from {start} to {end}").format(
+        start=p.first_day.isoformat(), end=p.last_day.isoformat()
+    )
     num = list(range(1, 10))
     channel_rows = [
         [fig.channel_names.get(cid, cid), *totals_cells(t, language)]
         for cid, t in fig.by_channel.items()
     ]
-    total = [s["total"], *totals_cells(fig.total, language)]
+    total = [s.pgettext("report", "Total"), *totals_cells(fig.total, language)]
     group_rows = [[name, *totals_cells(t, language)] for name, t in fig.by_group.items()]
     campaign_rows = [
-        [name or s["no_campaign"], *totals_cells(t, language)]
+        [name or s.pgettext("report", "(no campaign)"), *totals_cells(t, language)]
         for name, t in fig.by_campaign.items()
     ]
     post_rows = [
@@ -130,39 +158,45 @@ def range_html(fig: PeriodFigures, office: str, language: str) -> str:
             r.title,
             r.channel_name,
             r.campaign or "",
-            f"{r.value('views'):,.0f}",
-            f"{r.engagement:,.0f}",
+            fmt_number(r.value("views"), language),
+            fmt_number(r.engagement, language),
         ]
         for r in fig.rows
     ]
-    parts = [
-        h1(title),
-        para(office),
-        para(s["rate_note"], small=True),
-        h2(s["section_channels"]),
-        html_table(
-            [s["channel"], *totals_headers(language)], channel_rows, numeric=num, total=total
-        ),
-        h2(s["section_groups"]),
-        html_table([s["unit"], *totals_headers(language)], group_rows, numeric=num)
-        if group_rows
-        else para(s["none"]),
-        h2(s["section_campaigns"]),
-        html_table([s["campaign"], *totals_headers(language)], campaign_rows, numeric=num)
-        if campaign_rows
-        else para(s["none"]),
-        h2(s["section_posts"]),
-        html_table(
-            [s["published"], s["title"], s["channel"], s["campaign"], s["views"], s["engagement"]],
-            post_rows,
-            numeric=[4, 5],
-        )
-        if post_rows
-        else para(s["no_posts"]),
-        h2(s["section_inbox"]),
-        inbox_html(fig, language),
+    w = {
+        "heading": title,
+        "rate_note": rate_note(language),
+        "section_channels": s.pgettext("report", "By channel"),
+        "section_groups": s.pgettext("report", "By group of units"),
+        "section_campaigns": s.pgettext("report", "By campaign"),
+        "section_posts": s.pgettext("report", "Posts"),
+        "section_inbox": s.pgettext("report", "Citizens' messages"),
+        "none": s.pgettext("report", "None."),
+        "no_posts": s.pgettext("report", "Nothing was published in this period."),
+    }
+    post_headers = [
+        s.pgettext("report", "Published"),
+        s.pgettext("report", "Post"),
+        s.pgettext("report", "Channel"),
+        s.pgettext("report", "Campaign"),
+        s.pgettext("report", "Views"),
+        s.pgettext("report", "Engagement"),
     ]
-    return html_document(title, "".join(parts), language)
+    headers = totals_headers(language)
+    return render(
+        "range.html",
+        templates,
+        language=language,
+        office=office,
+        w=w,
+        channels=Table(
+            [s.pgettext("report", "Channel"), *headers], channel_rows, numeric=num, total=total
+        ),
+        groups=Table([s.pgettext("report", "Unit"), *headers], group_rows, numeric=num),
+        campaigns=Table([s.pgettext("report", "Campaign"), *headers], campaign_rows, numeric=num),
+        posts=Table(post_headers, post_rows, numeric=[4, 5]),
+        **inbox_context(fig, language),
+    )
 
 
 # ---------------------------------------------------------------------- Excel
@@ -173,9 +207,11 @@ def range_xlsx(fig: PeriodFigures, office: str, language: str, path: Path) -> No
     widths, landscape, fitted to one page wide, headers repeated on every printed page."""
     from openpyxl import Workbook
 
-    s = strings(language)
+    s = words(language)
     p = fig.period
-    title = s["range_heading"].format(start=p.first_day.isoformat(), end=p.last_day.isoformat())
+    title = s.pgettext("report", "Engagement report from {start} to {end}").format(
+        start=p.first_day.isoformat(), end=p.last_day.isoformat()
+    )
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
@@ -185,25 +221,28 @@ def range_xlsx(fig: PeriodFigures, office: str, language: str, path: Path) -> No
     ]
     _fill(
         sheet,
-        s["section_channels"],
-        [s["channel"], *headers],
+        s.pgettext("report", "By channel"),
+        [s.pgettext("report", "Channel"), *headers],
         channel_rows,
-        total=[s["total"], *_summary_values(fig.total)],
+        total=[s.pgettext("report", "Total"), *_summary_values(fig.total)],
         title=f"{office} — {title}",
     )
     _fill(
         workbook.create_sheet(),
-        s["section_groups"],
-        [s["unit"], *headers],
+        s.pgettext("report", "By group of units"),
+        [s.pgettext("report", "Unit"), *headers],
         [[name, *_summary_values(t)] for name, t in fig.by_group.items()],
         title=f"{office} — {title}",
     )
     _fill(
         workbook.create_sheet(),
-        s["section_campaigns"],
-        [s["campaign"], *headers],
-        [[name or s["no_campaign"], *_summary_values(t)] for name, t in fig.by_campaign.items()],
-        total=[s["total"], *_summary_values(fig.total)],
+        s.pgettext("report", "By campaign"),
+        [s.pgettext("report", "Campaign"), *headers],
+        [
+            [name or s.pgettext("report", "(no campaign)"), *_summary_values(t)]
+            for name, t in fig.by_campaign.items()
+        ],
+        total=[s.pgettext("report", "Total"), *_summary_values(fig.total)],
         title=f"{office} — {title}",
     )
     post_headers = csv_headers(language)[1:]  # the period is in the title, not a column
@@ -225,7 +264,7 @@ def range_xlsx(fig: PeriodFigures, office: str, language: str, path: Path) -> No
     ]
     _fill(
         workbook.create_sheet(),
-        s["section_posts"],
+        s.pgettext("report", "Posts"),
         post_headers,
         post_rows,
         title=f"{office} — {title}",
@@ -233,8 +272,12 @@ def range_xlsx(fig: PeriodFigures, office: str, language: str, path: Path) -> No
     inbox_rows = inbox_sheet_rows(fig, language)  # the total last
     _fill(
         workbook.create_sheet(),
-        s["section_inbox"],
-        [s["unit"], s["kind"], *inbox_value_headers(language)],
+        s.pgettext("report", "Citizens' messages"),
+        [
+            s.pgettext("report", "Unit"),
+            s.pgettext("report", "Type"),
+            *inbox_value_headers(language),
+        ],
         inbox_rows[:-1],
         total=inbox_rows[-1],
         title=f"{office} — {title}",

@@ -1,14 +1,14 @@
 """The weekly summary as plain text, mail-safe HTML, a PNG chart and a CSV file.
 
-The HTML is written for mail clients, not browsers: tables for layout, inline ``style``
-attributes only (Gmail and Outlook drop ``<style>`` blocks or parts of them), no web fonts,
-no external images; the chart is an inline image referenced by ``cid:``.
+The HTML comes from the Jinja2 template ``weekly.html`` (:mod:`report_html`), written for
+mail clients, not browsers: tables for layout, inline ``style`` attributes only (Gmail and
+Outlook drop ``<style>`` blocks or parts of them), no web fonts, no external images; the
+chart is an inline image referenced by ``cid:``.
 """
 
 from __future__ import annotations
 
 import csv
-import html
 import io
 from collections.abc import Sequence
 from datetime import datetime
@@ -16,6 +16,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from content.evaluation import BEHIND, CAMPAIGN, RESPONSE
+from content.formatting import change as fmt_change
+from content.formatting import number as fmt_number
+from content.formatting import percent as fmt_rate
+from content.i18n import translation as words
 from scheduler import report_inbox
 from scheduler.report_data import (
     METRICS,
@@ -25,93 +29,18 @@ from scheduler.report_data import (
     Totals,
     WeeklyFigures,
 )
-from scheduler.report_strings import fmt_change, fmt_number, fmt_rate, strings
+from scheduler.report_html import Cell, Table, linked, render
 
 #: Rows listed in the open-problems section before "... and N more".
 MAX_PROBLEMS_SHOWN = 30
 _FONT = Path(__file__).resolve().parent.parent / "content" / "fonts" / "NotoSans-Regular.ttf"
 
-# Inline styles, kept in one place so every table looks the same.
-_BODY = "margin:0;padding:16px;background:#f4f4f4;font-family:Arial,Helvetica,sans-serif;"
-_CARD = "max-width:760px;margin:0 auto;background:#ffffff;padding:20px;color:#222222;"
-_H1 = "font-size:20px;margin:0 0 4px 0;color:#b71c1c;"
-_H2 = "font-size:16px;margin:24px 0 8px 0;color:#333333;border-bottom:2px solid #b71c1c;"
-_P = "font-size:14px;line-height:1.5;margin:4px 0;"
-_SMALL = "font-size:12px;color:#666666;line-height:1.4;margin:8px 0;"
-_TABLE = "border-collapse:collapse;width:100%;font-size:13px;"
-_TH = "background:#b71c1c;color:#ffffff;padding:6px 8px;text-align:left;border:1px solid #b71c1c;"
-_TD = "padding:6px 8px;border:1px solid #dddddd;vertical-align:top;"
-_NUM = _TD + "text-align:right;white-space:nowrap;"
-_TOTAL = "font-weight:bold;background:#f7f7f7;"
-
-
 # ---------------------------------------------------------------------- helpers
-
-
-def esc(value: object) -> str:
-    """HTML-escape anything."""
-    return html.escape(str(value), quote=True)
 
 
 def local_time(value: datetime, tz: ZoneInfo) -> str:
     """``2026-11-18 09:30`` in the office's time zone."""
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-
-
-def html_table(
-    headers: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    *,
-    numeric: Sequence[int] = (),
-    total: Sequence[str] | None = None,
-    raw: Sequence[int] = (),
-) -> str:
-    """A styled table; cells are escaped except the columns in ``raw`` (pre-built HTML)."""
-    head = "".join(f'<th style="{_TH}">{esc(h)}</th>' for h in headers)
-
-    def cells(row: Sequence[str], extra: str = "") -> str:
-        out = []
-        for i, cell in enumerate(row):
-            style = (_NUM if i in numeric else _TD) + extra
-            out.append(f'<td style="{style}">{cell if i in raw else esc(cell)}</td>')
-        return "".join(out)
-
-    body = "".join(f"<tr>{cells(r)}</tr>" for r in rows)
-    if total is not None:
-        body += f"<tr>{cells(total, _TOTAL)}</tr>"
-    return f'<table cellpadding="0" cellspacing="0" style="{_TABLE}"><tr>{head}</tr>{body}</table>'
-
-
-def html_document(title: str, inner: str, language: str) -> str:
-    """A whole HTML document around ``inner``, styled inline for mail clients."""
-    return (
-        f'<!DOCTYPE html><html lang="{esc(language)}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)}</title></head>"
-        f'<body style="{_BODY}"><div style="{_CARD}">{inner}</div></body></html>\n'
-    )
-
-
-def link(url: str | None, label: str) -> str:
-    """An http(s) link, or nothing (never a javascript: or other scheme)."""
-    if not url or not url.lower().startswith(("http://", "https://")):
-        return ""
-    return f'<a href="{esc(url)}" style="color:#0b57d0;">{esc(label)}</a>'
-
-
-def h1(text: str) -> str:
-    """Page heading."""
-    return f'<h1 style="{_H1}">{esc(text)}</h1>'
-
-
-def h2(text: str) -> str:
-    """Section heading."""
-    return f'<h2 style="{_H2}">{esc(text)}</h2>'
-
-
-def para(text: str, *, small: bool = False) -> str:
-    """A paragraph."""
-    return f'<p style="{_SMALL if small else _P}">{esc(text)}</p>'
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[int]) -> str:
@@ -129,6 +58,15 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: s
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def rate_note(language: str) -> str:
+    """How the engagement rate is computed (said under the summary)."""
+    return words(language).pgettext(
+        "report",
+        "Engagement rate = (reactions + comments + shares) / views. Each post's figures are "
+        "the latest collected before the end of the period.",
+    )
 
 
 def totals_cells(t: Totals, language: str) -> list[str]:
@@ -150,9 +88,27 @@ def totals_cells(t: Totals, language: str) -> list[str]:
 
 def totals_headers(language: str) -> list[str]:
     """Headers matching :func:`totals_cells`."""
-    s = strings(language)
+    s = words(language)
+    labels = metric_labels(language)
     keys = ("posts", "views", "reach", "reactions", "comments", "shares", "engagement", "rate")
-    return [s[k] for k in keys] + [s["per_post"]]
+    return [labels[k] for k in keys] + [s.pgettext("report", "Engagement/post")]
+
+
+def metric_labels(language: str) -> dict[str, str]:
+    """The column header of each figure (:data:`report_data.METRICS`, ``posts``,
+    ``engagement``, ``rate``) in ``language``."""
+    s = words(language)
+    return {
+        "posts": s.pgettext("report", "Publications"),
+        "views": s.pgettext("report", "Views"),
+        "reach": s.pgettext("report", "Reach"),
+        "reactions": s.pgettext("report", "Reactions"),
+        "comments": s.pgettext("report", "Comments"),
+        "shares": s.pgettext("report", "Shares"),
+        "clicks": s.pgettext("report", "Clicks"),
+        "engagement": s.pgettext("report", "Engagement"),
+        "rate": s.pgettext("report", "Engagement rate"),
+    }
 
 
 # ---------------------------------------------------------------------- weekly sections
@@ -173,15 +129,19 @@ def _channel_total(fig: WeeklyFigures) -> list[str]:
     lang = fig.language
     this, last = fig.current.total, fig.previous.total
     return [
-        strings(lang)["total"],
+        words(lang).pgettext("report", "Total"),
         *totals_cells(this, lang)[:-1],
         fmt_change(this.engagement, last.engagement, lang),
     ]
 
 
 def _channel_headers(lang: str) -> list[str]:
-    s = strings(lang)
-    return [s["channel"], *totals_headers(lang)[:-1], s["change"]]
+    s = words(lang)
+    return [
+        s.pgettext("report", "Channel"),
+        *totals_headers(lang)[:-1],
+        s.pgettext("report", "Change from last week"),
+    ]
 
 
 def _top_rows(rows: Sequence[PostRow], lang: str, tz: ZoneInfo) -> list[list[str]]:
@@ -200,24 +160,33 @@ def _top_rows(rows: Sequence[PostRow], lang: str, tz: ZoneInfo) -> list[list[str
 
 
 def _top_headers(lang: str) -> list[str]:
-    s = strings(lang)
-    return ["#", s["title"], s["channel"], s["published"], s["views"], s["engagement"], s["rate"]]
+    s = words(lang)
+    return [
+        "#",
+        s.pgettext("report", "Post"),
+        s.pgettext("report", "Channel"),
+        s.pgettext("report", "Published"),
+        s.pgettext("report", "Views"),
+        s.pgettext("report", "Engagement"),
+        s.pgettext("report", "Engagement rate"),
+    ]
 
 
 def _campaign_rows(fig: PeriodFigures, lang: str) -> list[list[str]]:
-    s = strings(lang)
+    s = words(lang)
     return [
-        [name or s["no_campaign"], *totals_cells(t, lang)] for name, t in fig.by_campaign.items()
+        [name or s.pgettext("report", "(no campaign)"), *totals_cells(t, lang)]
+        for name, t in fig.by_campaign.items()
     ]
 
 
 def _ranking_rows(fig: PeriodFigures, lang: str) -> list[list[str]]:
-    s = strings(lang)
+    s = words(lang)
     return [
         [
             str(i),
             u.name,
-            s["kind_group"] if u.kind == "group" else s["kind_channel"],
+            s.pgettext("report", "group") if u.kind == "group" else s.pgettext("report", "channel"),
             fmt_number(u.totals.publications, lang),
             fmt_number(u.totals.engagement, lang),
             "–" if u.totals.per_post is None else fmt_number(u.totals.per_post, lang, 1),
@@ -227,18 +196,29 @@ def _ranking_rows(fig: PeriodFigures, lang: str) -> list[list[str]]:
 
 
 def _ranking_headers(lang: str) -> list[str]:
-    s = strings(lang)
-    return [s["rank"], s["unit"], s["kind"], s["posts"], s["engagement"], s["per_post"]]
+    s = words(lang)
+    return [
+        s.pgettext("report", "Rank"),
+        s.pgettext("report", "Unit"),
+        s.pgettext("report", "Type"),
+        s.pgettext("report", "Publications"),
+        s.pgettext("report", "Engagement"),
+        s.pgettext("report", "Engagement/post"),
+    ]
 
 
 def _problem_rows(problems: Sequence[OpenProblem], lang: str, tz: ZoneInfo) -> list[list[str]]:
-    s = strings(lang)
+    s = words(lang)
+    states = {
+        "failed": s.pgettext("report", "Failed"),
+        "needs_review": s.pgettext("report", "Needs review"),
+    }
     return [
         [
             f"#{p.post_id}",
             p.title,
             p.channel_name,
-            s.get(f"state_{p.state}", p.state),
+            states.get(p.state, p.state),
             p.reason,
             local_time(p.since, tz),
         ]
@@ -247,23 +227,40 @@ def _problem_rows(problems: Sequence[OpenProblem], lang: str, tz: ZoneInfo) -> l
 
 
 def _problem_headers(lang: str) -> list[str]:
-    s = strings(lang)
-    return [s["post_id"], s["title"], s["channel"], s["state"], s["reason"], s["since"]]
+    s = words(lang)
+    return [
+        s.pgettext("report", "Post id"),
+        s.pgettext("report", "Post"),
+        s.pgettext("report", "Channel"),
+        s.pgettext("report", "State"),
+        s.pgettext("report", "Reason"),
+        s.pgettext("report", "Since"),
+    ]
 
 
 def _period_line(fig: PeriodFigures, lang: str) -> str:
     p = fig.period
-    return strings(lang)["period"].format(
-        start=p.first_day.isoformat(), end=p.last_day.isoformat(), tz=p.tz.key
+    return (
+        words(lang)
+        .pgettext("report", "From {start} to {end} ({tz} time)")
+        .format(start=p.first_day.isoformat(), end=p.last_day.isoformat(), tz=p.tz.key)
     )
 
 
 def _summary_line(t: Totals, lang: str) -> str:
-    return strings(lang)["summary"].format(
-        posts=fmt_number(t.publications, lang),
-        views=fmt_number(t.value("views"), lang),
-        engagement=fmt_number(t.engagement, lang),
-        rate=fmt_rate(t.rate, lang),
+    return (
+        words(lang)
+        .pgettext(
+            "report",
+            "{posts} publications, {views} views, {engagement} engagements, "
+            "engagement rate {rate}.",
+        )
+        .format(
+            posts=fmt_number(t.publications, lang),
+            views=fmt_number(t.value("views"), lang),
+            engagement=fmt_number(t.engagement, lang),
+            rate=fmt_rate(t.rate, lang),
+        )
     )
 
 
@@ -272,57 +269,82 @@ def _summary_line(t: Totals, lang: str) -> str:
 
 def weekly_text(fig: WeeklyFigures) -> str:
     """The plain-text part of the weekly mail."""
-    lang, s, tz = fig.language, strings(fig.language), fig.current.period.tz
+    lang, s, tz = fig.language, words(fig.language), fig.current.period.tz
     num = set(range(1, 10))
     out = [
-        s["weekly_heading"].format(week=fig.week) + f" — {fig.office}",
+        s.pgettext("report", "Engagement report, week {week}").format(week=fig.week)
+        + f" — {fig.office}",
         _period_line(fig.current, lang),
         "",
         _summary_line(fig.current.total, lang),
-        s["rate_note"],
+        rate_note(lang),
         "",
-        s["section_channels"],
+        s.pgettext("report", "By channel"),
         text_table(_channel_headers(lang), [*_channel_rows(fig), _channel_total(fig)], num),
         "",
-        s["section_top"],
+        s.pgettext("report", "Top five posts"),
     ]
     top = fig.top
     if top:
         out.append(text_table(_top_headers(lang), _top_rows(top, lang, tz), {0, 4, 5, 6}))
         out += [f"  {i}. {r.permalink}" for i, r in enumerate(top, start=1) if r.permalink]
     else:
-        out.append(s["no_posts"])
-    out += ["", s["section_campaigns"]]
+        out.append(s.pgettext("report", "Nothing was published in this period."))
+    out += ["", s.pgettext("report", "By campaign")]
     campaign_rows = _campaign_rows(fig.current, lang)
     if campaign_rows:
-        headers = [s["campaign"], *totals_headers(lang)]
+        headers = [s.pgettext("report", "Campaign"), *totals_headers(lang)]
         out.append(text_table(headers, campaign_rows, num))
     else:
-        out.append(s["none"])
-    out += ["", s["section_problems"]]
+        out.append(s.pgettext("report", "None."))
+    out += ["", s.pgettext("report", "Failed posts and posts to review (still open)")]
     out.append(_problems_text(fig, tz))
     if fig.behind is not None:
-        out += ["", s["section_behind"]]
+        out += ["", s.pgettext("report", "Units behind target")]
         rows = _behind_rows(fig)
-        out.append(text_table(_behind_headers(lang), rows, set()) if rows else s["behind_none"])
-    out += ["", s["section_ranking"]]
+        out.append(
+            text_table(_behind_headers(lang), rows, set())
+            if rows
+            else s.pgettext("report", "Every unit met its targets.")
+        )
+    out += ["", s.pgettext("report", "Units ranked by engagement per post")]
     out.append(text_table(_ranking_headers(lang), _ranking_rows(fig.current, lang), {0, 3, 4, 5}))
-    out += ["", s["section_inbox"], report_inbox.inbox_text(fig.current, lang)]
-    out += ["", s["footer"], ""]
+    out += [
+        "",
+        s.pgettext("report", "Citizens' messages"),
+        report_inbox.inbox_text(fig.current, lang),
+    ]
+    out += [
+        "",
+        s.pgettext(
+            "report", "Sent automatically by Loa. Per-post figures are in the attached CSV file."
+        ),
+        "",
+    ]
     return "\n".join(out)
 
 
 #: How each kind of target is said in the weekly mail (content.evaluation's kinds).
-_TARGET_WORDS = {CAMPAIGN: "target_campaign", RESPONSE: "target_response"}
+def _target_words(lang: str) -> dict[str, str]:
+    s = words(lang)
+    return {
+        CAMPAIGN: s.pgettext("report", "campaign «{campaign}»: {done}/{required} posts"),
+        RESPONSE: s.pgettext(
+            "report",
+            "answering citizens: median {done} min (promised {required} min), "
+            "{answered}/{received} answered",
+        ),
+        "": s.pgettext("report", "{channel}: {done}/{required} publications"),
+    }
 
 
 def _behind_rows(fig: WeeklyFigures) -> list[list[str]]:
     """One row per unit behind target: its name and each target it missed."""
-    s = strings(fig.language)
+    said = _target_words(fig.language)
     rows = []
     for unit in fig.behind or ():
         missed = [
-            s[_TARGET_WORDS.get(t.kind, "target_channel")].format(
+            said.get(t.kind, said[""]).format(
                 channel=t.subject,
                 campaign=t.subject,
                 done="–" if t.done is None else t.done,
@@ -338,85 +360,84 @@ def _behind_rows(fig: WeeklyFigures) -> list[list[str]]:
 
 
 def _behind_headers(lang: str) -> list[str]:
-    s = strings(lang)
-    return [s["unit"], s["targets_missed"]]
+    s = words(lang)
+    return [s.pgettext("report", "Unit"), s.pgettext("report", "Targets missed")]
 
 
 def _problems_text(fig: WeeklyFigures, tz: ZoneInfo) -> str:
-    lang, s = fig.language, strings(fig.language)
+    lang, s = fig.language, words(fig.language)
     if not fig.problems:
-        return s["none"]
+        return s.pgettext("report", "None.")
     lines = [
         f"- {post} {title} [{channel}] {state}: {reason} ({since})"
         for post, title, channel, state, reason, since in _problem_rows(fig.problems, lang, tz)
     ]
     hidden = len(fig.problems) - MAX_PROBLEMS_SHOWN
     if hidden > 0:
-        lines.append(s["more"].format(count=hidden))
+        lines.append(s.pgettext("report", "… and {count} more").format(count=hidden))
     return "\n".join(lines)
 
 
-def weekly_html(fig: WeeklyFigures, chart_src: str | None) -> str:
-    """The HTML part of the weekly mail; ``chart_src`` is ``cid:...`` (or a file name)."""
-    lang, s, tz = fig.language, strings(fig.language), fig.current.period.tz
+def weekly_subject(fig: WeeklyFigures) -> str:
+    """The mail's subject (and the HTML page's title)."""
+    text = words(fig.language).pgettext("report", "Weekly report {week} — {office}")
+    return text.format(week=fig.week, office=fig.office)
+
+
+def weekly_html(fig: WeeklyFigures, chart_src: str | None, templates: Path | None = None) -> str:
+    """The HTML part of the weekly mail (template ``weekly.html``, from the office's
+    ``templates`` folder when it has one); ``chart_src`` is ``cid:...`` (or a file name)."""
+    lang, s, tz = fig.language, words(fig.language), fig.current.period.tz
     num = list(range(1, 10))
-    parts = [
-        h1(s["weekly_heading"].format(week=fig.week)),
-        para(f"{fig.office} — {_period_line(fig.current, lang)}"),
-        para(_summary_line(fig.current.total, lang)),
-        para(s["rate_note"], small=True),
-    ]
-    if chart_src:
-        parts.append(
-            f'<p style="margin:12px 0;"><img src="{esc(chart_src)}" width="640" '
-            f'alt="{esc(s["chart_alt"])}" style="display:block;max-width:100%;height:auto;'
-            'border:0;"></p>'
-        )
-    parts += [
-        h2(s["section_channels"]),
-        html_table(
+    top = fig.top
+    top_rows: list[list[Cell]] = [list(row) for row in _top_rows(top, lang, tz)]
+    for row, r in zip(top_rows, top, strict=True):
+        row[1] = linked(r.title, r.permalink, s.pgettext("report", "Open"))
+    hidden = len(fig.problems) - MAX_PROBLEMS_SHOWN
+    campaign_headers = [s.pgettext("report", "Campaign"), *totals_headers(lang)]
+    w = {
+        "subject": weekly_subject(fig),
+        "heading": s.pgettext("report", "Engagement report, week {week}").format(week=fig.week),
+        "period": _period_line(fig.current, lang),
+        "summary": _summary_line(fig.current.total, lang),
+        "rate_note": rate_note(lang),
+        "chart_alt": s.pgettext(
+            "report", "Chart of engagement per channel, this week against last week"
+        ),
+        "section_channels": s.pgettext("report", "By channel"),
+        "section_top": s.pgettext("report", "Top five posts"),
+        "no_posts": s.pgettext("report", "Nothing was published in this period."),
+        "section_campaigns": s.pgettext("report", "By campaign"),
+        "none": s.pgettext("report", "None."),
+        "section_problems": s.pgettext("report", "Failed posts and posts to review (still open)"),
+        "section_behind": s.pgettext("report", "Units behind target"),
+        "behind_none": s.pgettext("report", "Every unit met its targets."),
+        "section_ranking": s.pgettext("report", "Units ranked by engagement per post"),
+        "section_inbox": s.pgettext("report", "Citizens' messages"),
+        "footer": s.pgettext(
+            "report", "Sent automatically by Loa. Per-post figures are in the attached CSV file."
+        ),
+    }
+    return render(
+        "weekly.html",
+        templates,
+        language=lang,
+        office=fig.office,
+        w=w,
+        chart_src=chart_src,
+        channels=Table(
             _channel_headers(lang), _channel_rows(fig), numeric=num, total=_channel_total(fig)
         ),
-        h2(s["section_top"]),
-    ]
-    top = fig.top
-    if top:
-        rows = _top_rows(top, lang, tz)
-        for row, r in zip(rows, top, strict=True):
-            row[1] = esc(r.title) + (
-                f"<br>{link(r.permalink, s['open_link'])}" if r.permalink else ""
-            )
-        parts.append(html_table(_top_headers(lang), rows, numeric=[0, 4, 5, 6], raw=[1]))
-    else:
-        parts.append(para(s["no_posts"]))
-    parts.append(h2(s["section_campaigns"]))
-    campaign_rows = _campaign_rows(fig.current, lang)
-    if campaign_rows:
-        headers = [s["campaign"], *totals_headers(lang)]
-        parts.append(html_table(headers, campaign_rows, numeric=num))
-    else:
-        parts.append(para(s["none"]))
-    parts.append(h2(s["section_problems"]))
-    if fig.problems:
-        parts.append(html_table(_problem_headers(lang), _problem_rows(fig.problems, lang, tz)))
-        hidden = len(fig.problems) - MAX_PROBLEMS_SHOWN
-        if hidden > 0:
-            parts.append(para(s["more"].format(count=hidden), small=True))
-    else:
-        parts.append(para(s["none"]))
-    if fig.behind is not None:
-        parts.append(h2(s["section_behind"]))
-        rows = _behind_rows(fig)
-        parts.append(html_table(_behind_headers(lang), rows) if rows else para(s["behind_none"]))
-    parts += [
-        h2(s["section_ranking"]),
-        html_table(_ranking_headers(lang), _ranking_rows(fig.current, lang), numeric=[0, 3, 4, 5]),
-        h2(s["section_inbox"]),
-        report_inbox.inbox_html(fig.current, lang),
-        para(s["footer"], small=True),
-    ]
-    title = s["weekly_subject"].format(week=fig.week, office=fig.office)
-    return html_document(title, "".join(parts), lang)
+        top=Table(_top_headers(lang), top_rows, numeric=[0, 4, 5, 6]),
+        campaigns=Table(campaign_headers, _campaign_rows(fig.current, lang), numeric=num),
+        problems=Table(_problem_headers(lang), _problem_rows(fig.problems, lang, tz)),
+        more=s.pgettext("report", "… and {count} more").format(count=hidden) if hidden > 0 else "",
+        behind=None if fig.behind is None else Table(_behind_headers(lang), _behind_rows(fig)),
+        ranking=Table(
+            _ranking_headers(lang), _ranking_rows(fig.current, lang), numeric=[0, 3, 4, 5]
+        ),
+        **report_inbox.inbox_context(fig.current, lang),
+    )
 
 
 # ---------------------------------------------------------------------- CSV
@@ -424,20 +445,20 @@ def weekly_html(fig: WeeklyFigures, chart_src: str | None) -> str:
 
 def csv_headers(language: str) -> list[str]:
     """The columns of the per-post CSV."""
-    s = strings(language)
+    s = words(language)
     return [
-        s["week"],
-        s["post_id"],
-        s["channel"],
-        s["unit"],
-        s["published"],
-        s["title"],
-        s["campaign"],
-        s["author"],
-        *(s[m] for m in METRICS),
-        s["engagement"],
-        s["rate"],
-        s["link"],
+        s.pgettext("report", "Week"),
+        s.pgettext("report", "Post id"),
+        s.pgettext("report", "Channel"),
+        s.pgettext("report", "Unit"),
+        s.pgettext("report", "Published"),
+        s.pgettext("report", "Post"),
+        s.pgettext("report", "Campaign"),
+        s.pgettext("report", "Author"),
+        *(metric_labels(language)[m] for m in METRICS),
+        s.pgettext("report", "Engagement"),
+        s.pgettext("report", "Engagement rate"),
+        s.pgettext("report", "Link"),
     ]
 
 
@@ -490,7 +511,7 @@ def engagement_chart(fig: WeeklyFigures) -> bytes:
     from matplotlib.font_manager import FontProperties
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    s = strings(fig.language)
+    s = words(fig.language)
     font = FontProperties(fname=str(_FONT)) if _FONT.is_file() else FontProperties()
     channels = list(fig.current.by_channel)
     names = [fig.current.channel_names.get(c, c) for c in channels]
@@ -503,10 +524,18 @@ def engagement_chart(fig: WeeklyFigures) -> bytes:
     positions = list(range(len(channels)))
     h = 0.38
     bars_this = ax.barh(
-        [p - h / 2 for p in positions], this, h, label=s["this_week"], color="#b71c1c"
+        [p - h / 2 for p in positions],
+        this,
+        h,
+        label=s.pgettext("report", "This week"),
+        color="#b71c1c",
     )
     bars_last = ax.barh(
-        [p + h / 2 for p in positions], last, h, label=s["last_week"], color="#bdbdbd"
+        [p + h / 2 for p in positions],
+        last,
+        h,
+        label=s.pgettext("report", "Last week"),
+        color="#bdbdbd",
     )
     for bars in (bars_this, bars_last):
         labels = [fmt_number(b.get_width(), fig.language) for b in bars]
@@ -514,7 +543,7 @@ def engagement_chart(fig: WeeklyFigures) -> bytes:
     ax.set_yticks(positions)
     ax.set_yticklabels(names, fontproperties=font)
     ax.invert_yaxis()
-    ax.set_title(s["chart_title"], fontproperties=font, loc="left")
+    ax.set_title(s.pgettext("report", "Engagement per channel"), fontproperties=font, loc="left")
     # Above the plot, so it never hides a bar.
     ax.legend(prop=font, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, frameon=False)
     ax.margins(x=0.12)

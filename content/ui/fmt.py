@@ -1,4 +1,6 @@
-"""How values look in the UI: dates in the office's format, states and errors in plain words."""
+"""How values look in the UI: dates in the office's format, states and errors in plain words.
+
+Numbers and date formats come from :mod:`content.formatting`, which the reports use too."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from content import formatting
 from content.health import LATE_AFTER, is_late
 from content.listing import ATTENTION
 from content.ui.i18n import N_, _, language
@@ -118,7 +121,7 @@ def delivery_state(state: str) -> str:
 
 def date_format() -> str:
     """The office's date-and-time format: day first in Vietnamese, ISO in English."""
-    return "%d/%m/%Y %H:%M" if language() == "vi" else "%Y-%m-%d %H:%M"
+    return formatting.date_format(language())
 
 
 def time_placeholder() -> str:
@@ -158,8 +161,7 @@ def error_in_words(error_class: str | None, code: str | None, message: str | Non
 
 def number(n: float) -> str:
     """A count with thousands separators as the language writes them (20.000 / 20,000)."""
-    text = f"{n:,.0f}"
-    return text.replace(",", ".") if language() == "vi" else text
+    return formatting.number(n, language())
 
 
 def first_line(text: str, width: int = 60) -> str:

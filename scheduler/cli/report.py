@@ -130,7 +130,9 @@ def run_range(args: argparse.Namespace) -> int:
     text = (
         range_csv(figures, language)
         if args.format == "csv"
-        else range_html(figures, office, language)
+        else range_html(
+            figures, office, language, ctx.config.reporting.templates_folder(ctx.config.path)
+        )
     )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

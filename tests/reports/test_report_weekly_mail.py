@@ -9,6 +9,7 @@ import email.policy
 import io
 import logging
 import re
+from datetime import UTC
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -16,9 +17,13 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlmodel import Session, select
 
 from content.errors import LoaError
-from content.models import JobRun
+from content.models import Delivery, DeliveryState, JobRun, MetricSample
+from content.queue import PostInput
+from scheduler.config import load
 from scheduler.mail import Mailer, MailError
-from scheduler.report import RETRY_AFTER, send_weekly, send_weekly_if_due
+from scheduler.report import RETRY_AFTER, build_weekly, send_weekly, send_weekly_if_due
+from scheduler.report_html import BUILTIN
+from tests.helpers import local
 from tests.reports.conftest import (
     CC,
     TO,
@@ -308,7 +313,49 @@ def test_a_password_is_never_sent_in_clear_to_another_host(make_config, sleeps):
         mailer._login(None)  # type: ignore[arg-type]
 
 
-def test_both_languages_have_every_string():
-    from scheduler.report_strings import STRINGS
+def test_a_post_text_with_markup_is_escaped_in_the_weekly_mail(engine, make_queue, config, dataset):
+    """A post whose text (its title in the mail) carries a <script> shows it as text."""
+    author, chief = make_queue("officer"), make_queue("chief")
+    text = '<script>alert("x")</script> & <b>bold</b>'
+    post = author.create(PostInput(text=text, channels=["tinh-fb"]), submit=True).post
+    chief.approve(post.id)
+    with Session(engine) as session:
+        delivery = session.exec(select(Delivery).where(Delivery.post_id == post.id)).one()
+        delivery.state = DeliveryState.PUBLISHED
+        delivery.published_at = local("2026-11-18 08:00").astimezone(UTC)
+        delivery.permalink = 'https://example.vn/p?a=1&b="2"'
+        session.add(delivery)
+        # The week's top post by engagement, so its title is in the table.
+        session.add_all(
+            MetricSample(
+                delivery_id=delivery.id,
+                collected_at=local("2026-11-18 09:00").astimezone(UTC),
+                name=name,
+                value=value,
+            )
+            for name, value in (("views", 100000.0), ("reactions", 50000.0))
+        )
+        session.commit()
 
-    assert set(STRINGS["vi"]) == set(STRINGS["en"])
+    html = build_weekly(engine, config, WEEK).html
+
+    assert "<script>" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
+    assert 'href="https://example.vn/p?a=1&amp;b=&#34;2&#34;"' in html
+
+
+def test_an_office_restyles_the_mail_with_its_own_templates(engine, make_config, dataset, smtp):
+    """[reporting] templates: the office's copy of mail.html replaces Loa's; the other
+    templates (weekly.html) still come from Loa."""
+    config = make_config(smtp.port)
+    folder = config.path.parent / "mine"
+    folder.mkdir()
+    builtin = (BUILTIN / "mail.html").read_text(encoding="utf-8")
+    (folder / "mail.html").write_text(builtin.replace("#b71c1c", "#0d47a1"), encoding="utf-8")
+    text = config.path.read_text(encoding="utf-8") + '\n[reporting]\ntemplates = "mine"\n'
+    config.path.write_text(text, encoding="utf-8")
+
+    html = build_weekly(engine, load(config.path), WEEK).html
+
+    assert "#0d47a1" in html and "#b71c1c" not in html
+    assert "Năm bài nổi bật" in html  # the words still come from the catalogue
