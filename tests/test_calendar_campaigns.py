@@ -402,14 +402,16 @@ def test_the_cli_in_english(cli):
         f"19/08/2027 07:30  {AUGUST_19}",
         "  3 drafts made (#1, #2, #3)",
         "  1 unit has no channel",
-        f"  each unit edits its own: loa post list --campaign '{AUGUST_19}'",
+        "  each unit edits its own draft; to see them:",
+        f"    loa post list --campaign '{AUGUST_19}'",
     ]
     code, out = cli("en", "prepare")
     assert "  0 drafts made" in out and "  3 units already have their draft" in out
     code, out = cli("en", "list", "--units")
     assert out.splitlines() == [
         f"19/08/2027 07:30  {AUGUST_19}",
-        f"  campaign: {AUGUST_19}; drafts made from 05/08/2027",
+        f"  campaign: {AUGUST_19}",
+        "  drafts made from 05/08/2027 (14 days before)",
         "  3 of 4 units have their draft (draft 3)",
         "    tinh  Công an tỉnh Demo: #1 draft",
         "    p1    Công an phường 1: #2 draft",
@@ -436,7 +438,8 @@ def test_the_cli_in_vietnamese(cli):
     code, out = cli("vi", "list")
     assert out.splitlines() == [
         f"19/08/2027 07:30  {AUGUST_19}",
-        f"  chiến dịch: {AUGUST_19}; tạo bản nháp từ ngày 05/08/2027",
+        f"  chiến dịch: {AUGUST_19}",
+        "  tạo bản nháp từ ngày 05/08/2027 (trước 14 ngày)",
         "  3/4 đơn vị đã có bản nháp (bản nháp 3)",
     ]
     assert all(len(line) <= 80 for line in out.splitlines())

@@ -4,6 +4,8 @@ thin faces over :mod:`content.calendar_campaigns`."""
 from __future__ import annotations
 
 import argparse
+import shlex
+import textwrap
 from zoneinfo import ZoneInfo
 
 from content import calendar_campaigns as cal
@@ -12,6 +14,8 @@ from content.messages import POST_STATE_WORDS, render, say
 from content.times import utcnow
 from scheduler.cli.common import Context, for_terminal, print_json, subcommand_parent
 
+#: The terminal's width the lists are wrapped to (an officer's terminal is 80 columns).
+_WIDTH = 80
 #: The states ``list`` counts, in the order a draft goes through them.
 _STATES = ("draft", "in_review", "approved", "scheduled", "done", "cancelled")
 
@@ -96,11 +100,14 @@ def run_list(args: argparse.Namespace) -> int:
 def _list_text(one: cal.OccurrenceStatus, tz: ZoneInfo, *, units: bool) -> str:
     o = one.occurrence
     lines = [_heading(o, tz)]
+    # Two short lines rather than one: a long campaign name stays within 80 columns.
+    lines.append(
+        "  " + _("campaign: {campaign}").format(campaign=for_terminal(o.entry.campaign_name))
+    )
     lines.append(
         "  "
-        + _("campaign: {campaign}; drafts made from {day}").format(
-            campaign=for_terminal(o.entry.campaign_name),
-            day=o.prepare_from.strftime("%d/%m/%Y"),
+        + _("drafts made from {day} ({n} days before)").format(
+            day=o.prepare_from.strftime("%d/%m/%Y"), n=o.entry.lead_days
         )
     )
     counts = one.counts()
@@ -112,7 +119,9 @@ def _list_text(one: cal.OccurrenceStatus, tz: ZoneInfo, *, units: bool) -> str:
     lines.append(f"  {summary}" + (f" ({states})" if states else ""))
     missing = [u.unit.id for u in one.units if u.draft is None and u.unit.channels]
     if missing and not units:
-        lines.append("  " + _("no draft yet: {units}").format(units=", ".join(missing)))
+        said = _("no draft yet: {units}").format(units=", ".join(missing))
+        # A province of a hundred communes: the list wraps under itself, not at column 0.
+        lines.append(textwrap.fill(said, _WIDTH, initial_indent="  ", subsequent_indent="    "))
     if units:
         width = max(len(u.unit.id) for u in one.units)
         for u in one.units:
@@ -212,9 +221,8 @@ def _prepare_lines(result: cal.Prepared, *, dry_run: bool) -> list[str]:
             _("{unit}: no draft: {reason}").format(unit=unit, reason=render(error, field=False))
         )
     if made and not dry_run:
+        lines.append(_("each unit edits its own draft; to see them:"))
         lines.append(
-            _("each unit edits its own: loa post list --campaign {campaign!r}").format(
-                campaign=result.occurrence.entry.campaign_name
-            )
+            f"  loa post list --campaign {shlex.quote(result.occurrence.entry.campaign_name)}"
         )
     return lines
