@@ -412,7 +412,7 @@ def test_the_cli_in_english(cli):
         f"19/08/2027 07:30  {AUGUST_19}",
         f"  campaign: {AUGUST_19}",
         "  drafts made from 05/08/2027 (14 days before)",
-        "  3 of 4 units have their draft (draft 3)",
+        "  3 of 4 units have their draft (draft: 3)",
         "    tinh  Công an tỉnh Demo: #1 draft",
         "    p1    Công an phường 1: #2 draft",
         "    p2    Công an phường 2: #3 draft",
@@ -440,7 +440,7 @@ def test_the_cli_in_vietnamese(cli):
         f"19/08/2027 07:30  {AUGUST_19}",
         f"  chiến dịch: {AUGUST_19}",
         "  tạo bản nháp từ ngày 05/08/2027 (trước 14 ngày)",
-        "  3/4 đơn vị đã có bản nháp (bản nháp 3)",
+        "  3/4 đơn vị đã có bản nháp (bản nháp: 3)",
     ]
     assert all(len(line) <= 80 for line in out.splitlines())
 

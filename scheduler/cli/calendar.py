@@ -112,7 +112,7 @@ def _list_text(one: cal.OccurrenceStatus, tz: ZoneInfo, *, units: bool) -> str:
     )
     counts = one.counts()
     having = sum(1 for u in one.units if u.draft is not None)
-    states = ", ".join(f"{_(POST_STATE_WORDS[s])} {counts[s]}" for s in _STATES if counts.get(s))
+    states = ", ".join(f"{_(POST_STATE_WORDS[s])}: {counts[s]}" for s in _STATES if counts.get(s))
     summary = ngettext(
         "{n} of {total} unit has its draft", "{n} of {total} units have their draft", len(one.units)
     ).format(n=having, total=len(one.units))
