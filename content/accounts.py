@@ -20,6 +20,7 @@ means every channel (a province account).
 
 from __future__ import annotations
 
+import functools
 import getpass
 import hashlib
 import os
@@ -55,8 +56,14 @@ WEB_SESSION_ENV = "LOA_WEB_SESSION"
 #: Shortest password ``loa users passwd`` accepts.
 MIN_PASSWORD = 10
 _HASHER = PasswordHasher()
-#: Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("loa: no such account")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so a wrong name costs as long as a wrong
+    password. Made on first use, not at import: hashing takes ~0.3 s, which every ``loa``
+    command would otherwise pay at start-up."""
+    return _HASHER.hash("loa: no such account")
 
 
 class AccessDenied(LoaError):
@@ -500,7 +507,7 @@ def sign_in(
     with session_scope(engine) as session:
         account = session.get(Account, folded) if folded else None
         stored = account.password_hash if account is not None else None
-        ok = _verify(stored or _DUMMY_HASH, password) and stored is not None
+        ok = _verify(stored or _dummy_hash(), password) and stored is not None
         if ok and account is not None and account.active:
             token = secrets.token_urlsafe(32)
             session.add(

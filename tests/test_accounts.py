@@ -4,6 +4,8 @@ what a user types, and every refusal is one line, exit 2, with nothing written."
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import unicodedata
 
 import pytest
@@ -312,6 +314,19 @@ def test_web_sign_in_sessions_expire_when_idle_and_end_when_disabled(engine, dir
         ("sign_in", "lan", "web from 10.0.0.7"),
         ("sign_in", "lan", "web"),
     ]
+
+
+def test_a_loa_command_starts_without_hashing_a_password():
+    """The hash an unknown name is checked against (~0.3 s of argon2) is made at the first
+    sign-in, not when a command that never signs anyone in starts."""
+    code = (
+        "import argon2\n"
+        "def refuse(*a, **k): raise SystemExit('hashed at import')\n"
+        "argon2.PasswordHasher.hash = refuse\n"
+        "import content.accounts, scheduler.cli\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_an_access_may_not_touch_what_its_role_does_not_allow():
