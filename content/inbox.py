@@ -49,6 +49,9 @@ from content.times import utcnow
 
 # --- the rules as data ---------------------------------------------------------------------
 
+#: What a citizen (or the Page) may do to a comment already stored (``Inbound.event``).
+COMMENT_CHANGES = ("edit", "remove", "hide", "unhide")
+
 #: The tags an officer may put on a thread.
 TAGS = ("tip", "scam_report", "question", "complaint", "spam")
 
@@ -157,7 +160,9 @@ class Inbound:
 
     ``event``: ``message`` (a message or comment, in or out), ``interaction`` (Zalo: a
     follow, a tap on "Nhắn tin": opens the reply window, asks for no answer), ``info`` (the
-    citizen submitted his details), ``withdraw`` (he exercised his data-subject rights).
+    citizen submitted his details), ``withdraw`` (he exercised his data-subject rights),
+    ``edit``/``remove``/``hide``/``unhide`` (a comment already stored, by ``platform_id``:
+    an edit carries the new ``text``).
     """
 
     channel: str
@@ -199,6 +204,8 @@ class IngestOutcome:
     blocked: int = 0
     threads_created: int = 0
     ignored: int = 0
+    #: Comments edited, removed, hidden or shown again.
+    changed: int = 0
 
     def add(self, other: IngestOutcome) -> None:
         """Add ``other``'s counts to these."""
@@ -1145,6 +1152,8 @@ class _Batch:
                 self.session, self.sealer, record, now=self.now, actor=self.actor
             )
             return done
+        if record.event in COMMENT_CHANGES:
+            return self._change(record)
         platform_id = _platform_id(record)
         if platform_id and (record.channel, platform_id) in self.known:
             done.duplicates = 1
@@ -1217,6 +1226,48 @@ class _Batch:
         thread.updated_at = self.now
         self.session.add(thread)
         done.messages = 1
+        return done
+
+    def _change(self, record: Inbound) -> IngestOutcome:
+        """A comment edited (its earlier text kept with the new), removed or hidden."""
+        done = IngestOutcome()
+        key = (record.channel, record.platform_id or "")
+        if key not in self.known:
+            done.ignored = 1  # a comment Loa never stored (or one from before the inbox)
+            return done
+        self._write()  # the comment may be among this batch's new rows
+        message = self.session.exec(
+            select(InboxMessage).where(
+                InboxMessage.channel == record.channel,
+                InboxMessage.platform_id == record.platform_id,
+            )
+        ).first()
+        if message is None or message.purged_at is not None:
+            done.ignored = 1  # its words are gone: nothing to change
+            return done
+        if record.event == "edit":
+            old = self.sealer.open(message.text_enc) or ""
+            new = record.text or ""
+            if new == old:
+                done.duplicates = 1
+                return done
+            edits = list(self.sealer.open_json(message.edits_enc) or [])
+            since = message.edited_at or message.occurred_at
+            edits.append({"at": since.isoformat(), "text": old})
+            message.edits_enc = self.sealer.seal_json(edits)
+            message.text_enc = self.sealer.seal(new)
+            message.edited_at = record.occurred_at
+        elif record.event == "remove":
+            message.removed, message.removed_at = "remove", record.occurred_at
+        elif record.event == "hide" and message.removed != "remove":
+            message.removed, message.removed_at = "hide", record.occurred_at
+        elif record.event == "unhide" and message.removed == "hide":
+            message.removed, message.removed_at = None, None
+        else:
+            done.duplicates = 1
+            return done
+        self.session.add(message)
+        done.changed = 1
         return done
 
     def _settles(self, thread: InboxThread, record: Inbound) -> bool:

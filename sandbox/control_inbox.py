@@ -93,6 +93,10 @@ class InboxControl:
         """A citizen comments on a published post (or replies to a comment)."""
         return graph_citizens.citizen_comment(self.sb, await _with_media(request))
 
+    async def graph_comment_change(self, request: Request) -> dict[str, Any]:
+        """A citizen edits or removes his comment, or the Page hides it (``verb``)."""
+        return graph_citizens.change_comment(self.sb, await _body(request))
+
     async def graph_message(self, request: Request) -> dict[str, Any]:
         """A citizen writes to a Page in Messenger."""
         return graph_citizens.citizen_message(self.sb, await _with_media(request))
@@ -199,6 +203,7 @@ def inbox_routes(sandbox: Sandbox) -> list[Route]:
         route("/graph/webhook", control.graph_webhook, ["GET", "PUT", "DELETE"]),
         route("/zalo/webhook", control.zalo_webhook, ["GET", "PUT", "DELETE"]),
         route("/graph/comment", control.graph_comment, post),
+        route("/graph/comment/change", control.graph_comment_change, post),
         route("/graph/message", control.graph_message, post),
         route("/zalo/message", control.zalo_message, post),
         route("/citizens", control.citizens, ["GET"]),

@@ -203,8 +203,42 @@ def add_comment(
     return comment
 
 
-def deliver_comment(sb: Sandbox, comment: GraphComment) -> WebhookDelivery | None:
-    """The ``feed`` change of a new comment, in the key order of the captured example (§B5)."""
+#: What a citizen may do to his comment after writing it, as ``feed`` change verbs (Meta's
+#: feed reference lists add, edited, remove, hide, unhide...; §B5 says the set is not pinned
+#: down, so these follow what integrators receive: an edit carries the new message, a removal
+#: none).
+COMMENT_VERBS = ("edited", "remove", "hide", "unhide")
+
+
+def change_comment(sb: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
+    """``POST /_sandbox/graph/comment/change``: ``{"comment_id", "verb", "message"}``: the
+    citizen edits or removes his comment (or the Page hides it); the ``feed`` change goes to
+    the webhook with that verb."""
+    comment = sb.state.inbox.comments.get(str(body.get("comment_id") or ""))
+    if comment is None:
+        raise LookupError(f"unknown comment {body.get('comment_id')!r}")
+    verb = str(body.get("verb") or "")
+    if verb not in COMMENT_VERBS:
+        raise ValueError(f"verb must be one of {list(COMMENT_VERBS)}")
+    if verb == "edited":
+        message = str(body.get("message") or "")
+        if not message:
+            raise ValueError("an edit needs the new message")
+        comment.message = message
+    elif verb in ("hide", "unhide"):
+        comment.is_hidden = verb == "hide"
+    delivery = deliver_comment(sb, comment, verb)
+    if verb == "remove":
+        del sb.state.inbox.comments[comment.id]  # gone from the comments edge too
+    sb.touch()
+    return {"comment_id": comment.id, "verb": verb, "delivery": delivery.id if delivery else None}
+
+
+def deliver_comment(
+    sb: Sandbox, comment: GraphComment, verb: str = "add"
+) -> WebhookDelivery | None:
+    """The ``feed`` change of a comment, in the key order of the captured example (§B5); a
+    removal carries no message."""
     post = sb.state.posts[comment.post_id]
     value: dict[str, Any] = {
         "from": {"id": comment.from_id, "name": comment.from_name},
@@ -217,7 +251,9 @@ def deliver_comment(sb: Sandbox, comment: GraphComment) -> WebhookDelivery | Non
         },
         "message": comment.message,
     }
-    if comment.photo:
+    if verb == "remove":
+        del value["message"]
+    if comment.photo and verb != "remove":
         value["photo"] = comment.photo
     value.update(
         {
@@ -227,7 +263,7 @@ def deliver_comment(sb: Sandbox, comment: GraphComment) -> WebhookDelivery | Non
             "item": "comment",
             # A top-level comment's parent is the post (§B5).
             "parent_id": comment.parent_id or post.id,
-            "verb": "add",
+            "verb": verb,
         }
     )
     entry = {

@@ -290,6 +290,14 @@ class SandboxHandle:
         body = {"citizen": citizen, "post_id": post_id, "message": message, **extra}
         return self._call("POST", "/graph/comment", json=body)
 
+    def change_comment(
+        self, comment_id: str, verb: str, message: str | None = None
+    ) -> dict[str, Any]:
+        """The citizen edits (``edited``, with ``message``) or removes (``remove``) his
+        comment, or the Page hides (``hide``) or unhides it: the ``feed`` change is delivered."""
+        body = {"comment_id": comment_id, "verb": verb, "message": message}
+        return self._call("POST", "/graph/comment/change", json=body)
+
     def citizen_messenger(self, citizen: str, page_id: str, **content: Any) -> dict[str, Any]:
         """A citizen writes to a Page in Messenger: ``text=``, ``image=``, ``location=``."""
         return self._call(

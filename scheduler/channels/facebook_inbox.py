@@ -113,7 +113,7 @@ def receive(
             if item is not None:
                 items.append(item)
         for change in entry.get("changes") or []:
-            item = _comment_item(channel, page_id, change)
+            item = _comment_item(channel, page_id, change, entry.get("time"))
             if item is not None:
                 items.append(item)
     return Verdict(200, f"{len(items)} events", tuple(items))
@@ -129,17 +129,40 @@ def _messaging_item(channel: str, page_id: str, event: Any) -> WebhookItem | Non
     return WebhookItem(channel, f"mid:{mid}", _ms(event.get("timestamp")), _dump(payload))
 
 
-def _comment_item(channel: str, page_id: str, change: Any) -> WebhookItem | None:
+#: A comment's ``verb`` -> what the inbox does (Meta's feed reference has more verbs than
+#: §B5 pins down: the usual spellings of each are taken).
+COMMENT_CHANGES = {
+    "edited": "edit",
+    "edit": "edit",
+    "remove": "remove",
+    "delete": "remove",
+    "hide": "hide",
+    "unhide": "unhide",
+}
+
+
+def _comment_item(
+    channel: str, page_id: str, change: Any, entry_time: Any = None
+) -> WebhookItem | None:
     if not isinstance(change, dict) or change.get("field") != "feed":
         return None
     value = change.get("value")
     if not isinstance(value, dict) or value.get("item") != "comment":
         return None
-    if value.get("verb") != "add" or not value.get("comment_id"):
-        return None  # edits and removals are not kept (the reference does not pin them down)
-    payload = {"page_id": page_id, "comment": value}
+    verb = str(value.get("verb") or "")
+    if not value.get("comment_id") or (verb != "add" and verb not in COMMENT_CHANGES):
+        return None
     when = _seconds(value.get("created_time"))
-    return WebhookItem(channel, f"comment:{value['comment_id']}", when, _dump(payload))
+    if verb == "add":
+        payload = {"page_id": page_id, "comment": value}
+        return WebhookItem(channel, f"comment:{value['comment_id']}", when, _dump(payload))
+    # An edit or removal: the same comment changes again later, so its key is the change
+    # itself (a retry of it sends the same body and time: stored once).
+    at = _seconds(entry_time) or when
+    payload = {"page_id": page_id, "comment": value, "at": entry_time}
+    digest = hashlib.sha256(_dump({"value": value, "at": entry_time})).hexdigest()[:24]
+    key = f"comment:{value['comment_id']}:{verb}:{digest}"
+    return WebhookItem(channel, key, at, _dump(payload))
 
 
 def parse_event(channel: str, payload: bytes) -> list[Inbound]:
@@ -147,7 +170,11 @@ def parse_event(channel: str, payload: bytes) -> list[Inbound]:
     data = json.loads(payload)
     page_id = str(data.get("page_id") or "")
     if "comment" in data:
-        record = comment_record(channel, page_id, data["comment"], source="webhook")
+        value = _dict(data["comment"])
+        change = COMMENT_CHANGES.get(str(value.get("verb") or "add"))
+        if change is not None:
+            return [_comment_change(channel, value, change, data.get("at"))]
+        record = comment_record(channel, page_id, value, source="webhook")
         return [record] if record is not None else []
     event = _dict(data.get("messaging"))
     message = _dict(event.get("message"))
@@ -170,6 +197,19 @@ def parse_event(channel: str, payload: bytes) -> list[Inbound]:
             reply_to=str(_dict(message.get("reply_to")).get("mid") or "") or None,
         )
     ]
+
+
+def _comment_change(channel: str, value: Mapping[str, Any], change: str, at: Any) -> Inbound:
+    """A citizen's comment edited (the new text) or removed, or hidden by the Page."""
+    when = _seconds(at) or _seconds(value.get("created_time")) or datetime.now(UTC)
+    return Inbound(
+        channel=channel,
+        kind=ThreadKind.COMMENTS,
+        event=change,
+        occurred_at=when,
+        platform_id=str(value.get("comment_id") or ""),
+        text=str(value.get("message") or "") or None,
+    )
 
 
 def comment_record(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import textwrap
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from content import calendar_campaigns as cal
@@ -66,11 +65,11 @@ def _options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--entry", metavar="NAME", help="only this entry (its name in quotes)")
 
 
-def _chosen(args: argparse.Namespace, ctx: Context, now: datetime) -> list[cal.Occurrence]:
+def _chosen(args: argparse.Namespace, ctx: Context) -> list[cal.Occurrence]:
     tz = ctx.config.directory().office.timezone
     if args.year is not None:
         return cal.occurrences(ctx.config.calendar, args.year, tz, entry=args.entry)
-    return cal.upcoming(ctx.config.calendar, now, tz, entry=args.entry)
+    return cal.upcoming(ctx.config.calendar, utcnow(), tz, entry=args.entry)
 
 
 def _heading(one: cal.Occurrence, tz: ZoneInfo) -> str:
@@ -84,8 +83,7 @@ def run_list(args: argparse.Namespace) -> int:
     ctx = Context(args)
     directory = ctx.config.directory()
     tz = directory.office.timezone
-    now = utcnow()
-    found = cal.status(ctx.engine, directory, _chosen(args, ctx, now))
+    found = cal.status(ctx.engine, directory, _chosen(args, ctx))
     if args.json:
         print_json({"entries": [one.as_dict(tz) for one in found]})
         return 0
@@ -95,14 +93,13 @@ def run_list(args: argparse.Namespace) -> int:
     for index, one in enumerate(found):
         if index:
             print()
-        print(_list_text(one, tz, units=args.units, now=now))
+        print(_list_text(one, tz, units=args.units))
     return 0
 
 
-def _list_text(one: cal.OccurrenceStatus, tz: ZoneInfo, *, units: bool, now: datetime) -> str:
+def _list_text(one: cal.OccurrenceStatus, tz: ZoneInfo, *, units: bool) -> str:
     o = one.occurrence
-    # A year's view (--year) may hold dates already gone: said, so nobody waits for them.
-    lines = [_heading(o, tz) + (f"  {_('(past)')}" if o.at <= now else "")]
+    lines = [_heading(o, tz)]
     # Two short lines rather than one: a long campaign name stays within 80 columns.
     lines.append(
         "  " + _("campaign: {campaign}").format(campaign=for_terminal(o.entry.campaign_name))
@@ -142,7 +139,7 @@ def run_prepare(args: argparse.Namespace) -> int:
     """Make the missing drafts and say, per entry, what was made and what could not be."""
     ctx = Context(args)
     tz = ctx.config.directory().office.timezone
-    results = cal.prepare(ctx.queue, _chosen(args, ctx, utcnow()), dry_run=args.dry_run)
+    results = cal.prepare(ctx.queue, _chosen(args, ctx), dry_run=args.dry_run)
     if args.json:
         print_json({"entries": [_prepared_json(r, tz) for r in results]})
         return 1 if any(r.errors for r in results) else 0
