@@ -443,6 +443,8 @@ def test_the_cli_in_vietnamese(cli):
         "  3/4 đơn vị đã có bản nháp (bản nháp: 3)",
     ]
     assert all(len(line) <= 80 for line in out.splitlines())
+    code, out = cli("vi", "list", "--year", "2026")
+    assert out.splitlines()[0] == f"19/08/2026 07:30  {AUGUST_19}  (đã qua)"
 
 
 def test_a_ward_officer_prepares_his_own_units_draft_only(engine, config, clock):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import textwrap
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from content import calendar_campaigns as cal
@@ -65,11 +66,11 @@ def _options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--entry", metavar="NAME", help="only this entry (its name in quotes)")
 
 
-def _chosen(args: argparse.Namespace, ctx: Context) -> list[cal.Occurrence]:
+def _chosen(args: argparse.Namespace, ctx: Context, now: datetime) -> list[cal.Occurrence]:
     tz = ctx.config.directory().office.timezone
     if args.year is not None:
         return cal.occurrences(ctx.config.calendar, args.year, tz, entry=args.entry)
-    return cal.upcoming(ctx.config.calendar, utcnow(), tz, entry=args.entry)
+    return cal.upcoming(ctx.config.calendar, now, tz, entry=args.entry)
 
 
 def _heading(one: cal.Occurrence, tz: ZoneInfo) -> str:
@@ -83,7 +84,8 @@ def run_list(args: argparse.Namespace) -> int:
     ctx = Context(args)
     directory = ctx.config.directory()
     tz = directory.office.timezone
-    found = cal.status(ctx.engine, directory, _chosen(args, ctx))
+    now = utcnow()
+    found = cal.status(ctx.engine, directory, _chosen(args, ctx, now))
     if args.json:
         print_json({"entries": [one.as_dict(tz) for one in found]})
         return 0
@@ -93,13 +95,14 @@ def run_list(args: argparse.Namespace) -> int:
     for index, one in enumerate(found):
         if index:
             print()
-        print(_list_text(one, tz, units=args.units))
+        print(_list_text(one, tz, units=args.units, now=now))
     return 0
 
 
-def _list_text(one: cal.OccurrenceStatus, tz: ZoneInfo, *, units: bool) -> str:
+def _list_text(one: cal.OccurrenceStatus, tz: ZoneInfo, *, units: bool, now: datetime) -> str:
     o = one.occurrence
-    lines = [_heading(o, tz)]
+    # A year's view (--year) may hold dates already gone: said, so nobody waits for them.
+    lines = [_heading(o, tz) + (f"  {_('(past)')}" if o.at <= now else "")]
     # Two short lines rather than one: a long campaign name stays within 80 columns.
     lines.append(
         "  " + _("campaign: {campaign}").format(campaign=for_terminal(o.entry.campaign_name))
@@ -139,7 +142,7 @@ def run_prepare(args: argparse.Namespace) -> int:
     """Make the missing drafts and say, per entry, what was made and what could not be."""
     ctx = Context(args)
     tz = ctx.config.directory().office.timezone
-    results = cal.prepare(ctx.queue, _chosen(args, ctx), dry_run=args.dry_run)
+    results = cal.prepare(ctx.queue, _chosen(args, ctx, utcnow()), dry_run=args.dry_run)
     if args.json:
         print_json({"entries": [_prepared_json(r, tz) for r in results]})
         return 1 if any(r.errors for r in results) else 0
