@@ -526,3 +526,12 @@ def test_an_office_without_units_gets_one_draft_on_every_channel(tmp_path, engin
     (post,) = calendar_posts(engine)
     assert channels_of(engine, post.id) == ["p1-fb", "p2-fb", "p2-zalo", "tinh-fb"]
     assert "Công an tỉnh Demo kêu gọi" in post.text
+
+
+def test_an_entry_early_in_january_is_prepared_in_the_december_before():
+    new_year = cal.CalendarEntry(name="Tết", month=1, day=5, text="{unit} chúc Tết", lead_days=14)
+    assert cal.due([new_year], at("2026-12-21", 23), HCM) == []
+    (one,) = cal.due([new_year], at("2026-12-22", 0, 5), HCM)
+    assert (one.year, one.key, one.prepare_from) == (2027, "2027/Tết", date(2026, 12, 22))
+    assert [o.year for o in cal.due([new_year], at("2027-01-05", 7, 29), HCM)] == [2027]
+    assert cal.due([new_year], at("2027-01-05", 7, 30), HCM) == []
