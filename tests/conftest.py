@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 
-from content.db import open_database
+from content.db import make_engine, open_database
 from content.office import ChannelDirectory, ChannelInfo, OfficeSettings
 from content.queue import Queue
 from tests.helpers import HCM, FakeClock
@@ -47,18 +49,85 @@ def _backups_out_of_the_way(
     monkeypatch.setenv("LOA_BACKUP_DIR", str(tmp_path_factory.mktemp("backups", numbered=True)))
 
 
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    """A fresh SQLite file."""
-    return f"sqlite:///{tmp_path / 'loa.db'}"
+@pytest.fixture(scope="session")
+def _templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """An upgraded database made once per run, which each test's fresh database copies.
+
+    Running every migration takes ~0.3-1 s per database on this machine (most of it
+    Alembic's own work in Python), and most tests ask for ``engine`` (an upgraded
+    database) without testing the upgrade itself: they get a copy of one upgraded here
+    instead. The tests of migrations and of ``loa init`` open empty databases themselves
+    (``sqlite_url``/``pg_url`` without ``engine``).
+
+    SQLite: the upgraded file's bytes. PostgreSQL: the statements the upgrade sent to the
+    server (in a schema of its own, on the search path like the tests'), replayed in each
+    test's fresh schema in a few milliseconds.
+    """
+    made: dict[str, Any] = {}
+    folder = tmp_path_factory.mktemp("template")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LOA_BACKUP_DIR", str(folder))
+        open_database(f"sqlite:///{folder / 'loa.db'}").dispose()
+        made["sqlite"] = (folder / "loa.db").read_bytes()
+        if pg_unavailable() is None:
+            made["postgresql"] = _recorded_upgrade()
+    return made
+
+
+def _recorded_upgrade() -> list[tuple[str, Any]] | None:
+    """The statements an upgrade of an empty PostgreSQL schema sends, in order; None when
+    one names the schema it ran in (it could not be replayed in another)."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(*args: Any) -> None:
+        _conn, _cursor, statement, parameters = args[:4]
+        sent.append((statement, parameters))
+
+    with _pg_schema_url() as url:
+        event.listen(Engine, "before_cursor_execute", record)
+        try:
+            open_database(url).dispose()
+        finally:
+            event.remove(Engine, "before_cursor_execute", record)
+        schema = url.rsplit("%3D", 1)[1]
+    if any(schema in statement or schema in repr(params) for statement, params in sent):
+        return None
+    return sent
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh schema in the PostgreSQL test database, dropped afterwards."""
+def sqlite_url(tmp_path: Path, request: pytest.FixtureRequest, _templates: dict[str, Any]) -> str:
+    """A fresh SQLite file; already upgraded when the test asks for ``engine`` too."""
+    path = tmp_path / "loa.db"
+    if "engine" in request.fixturenames:
+        # make_engine creates the file with the modes Loa gives it (0600, or the shared
+        # group's); the upgraded copy is then written into it.
+        make_engine(f"sqlite:///{path}").dispose()
+        path.write_bytes(_templates["sqlite"])
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest, _templates: dict[str, Any]) -> Iterator[str]:
+    """A fresh schema in the PostgreSQL test database, dropped afterwards; already upgraded
+    when the test asks for ``engine`` too."""
     reason = pg_unavailable()
     if reason:
         pytest.skip(reason)
+    with _pg_schema_url() as url:
+        upgrade = _templates.get("postgresql")
+        if upgrade and "engine" in request.fixturenames:
+            replay = create_engine(url)
+            with replay.begin() as conn:
+                for statement, params in upgrade:
+                    conn.exec_driver_sql(statement, params)
+            replay.dispose()
+        yield url
+
+
+@contextmanager
+def _pg_schema_url() -> Iterator[str]:
+    """A fresh schema in the PostgreSQL test database, dropped afterwards."""
     schema = f"loa_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL)
     with admin.begin() as conn:
