@@ -24,7 +24,7 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
-from babel.messages.mofile import write_mo
+from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po, write_po
 
 HERE = Path(__file__).resolve().parent
@@ -133,6 +133,10 @@ def updated(lang: str, code: Catalog) -> Catalog:
         for line in HEADER.format(language="Vietnamese" if lang == "vi" else "English").split("\n")
     )
     catalog.project, catalog.version = "loa", ""
+    # Babel's placeholders ("FULL NAME <EMAIL@ADDRESS>") say nothing here: the translators
+    # are the office's developers, and git says who changed what and when.
+    catalog.msgid_bugs_address = catalog.last_translator = catalog.language_team = ""
+    catalog.revision_date = catalog.creation_date
     catalog.fuzzy = False
     return catalog
 
@@ -142,7 +146,9 @@ def render_po(catalog: Catalog) -> bytes:
     code and would make each update a large diff), no wrapping."""
     out = io.BytesIO()
     write_po(out, catalog, width=0, no_location=True, ignore_obsolete=True)
-    return out.getvalue()
+    # Without "Generated-By: Babel x.y": another Babel version must not make the file stale.
+    lines = out.getvalue().splitlines(keepends=True)
+    return b"".join(line for line in lines if not line.startswith(b'"Generated-By: '))
 
 
 def render_mo(catalog: Catalog) -> bytes:
@@ -156,6 +162,26 @@ def _label(message: object) -> str:
     msgid = getattr(message, "id", "")
     context = getattr(message, "context", None)
     return f"{context}: {msgid!r}" if context else repr(msgid)
+
+
+def entries(catalog: Catalog) -> list[tuple[object, ...]]:
+    """What a catalogue says, in order (context, msgid, translation, fuzzy), header aside:
+    two files saying the same are in step whatever Babel version wrote or compiled them."""
+    return [
+        (m.context, m.id, m.string, m.fuzzy) for m in catalog if m.id and not isinstance(m, str)
+    ]
+
+
+def _compiled(mo: bytes) -> set[tuple[object, ...]]:
+    """What a compiled catalogue says (context, msgid, translations), header aside."""
+    kept: set[tuple[object, ...]] = set()
+    for message in read_mo(io.BytesIO(mo)):
+        if message.id:
+            ids, forms = message.id, message.string
+            key = tuple(ids) if isinstance(ids, (tuple, list)) else ids
+            strings = tuple(forms) if isinstance(forms, (tuple, list)) else (forms,)
+            kept.add((message.context, key, strings))
+    return kept
 
 
 def untranslated(catalog: Catalog) -> list[str]:
@@ -177,11 +203,13 @@ def problems() -> list[str]:
     for lang in LOCALES:
         po, mo = paths(lang)
         catalog = updated(lang, code)
-        if not po.exists() or render_po(catalog) != po.read_bytes():
-            found.append(f"{po}: not in step with the code (run python -m content.ui.msgfmt)")
         with po.open("rb") if po.exists() else io.BytesIO() as handle:
             on_disk = read_po(handle, locale=lang)
-        if not mo.exists() or mo.read_bytes() != render_mo(on_disk):
+        if entries(on_disk) != entries(catalog):
+            found.append(f"{po}: not in step with the code (run python -m content.ui.msgfmt)")
+        if not mo.exists():
+            found.append(f"{mo}: missing; run python -m content.ui.msgfmt")
+        elif _compiled(mo.read_bytes()) != _compiled(render_mo(on_disk)):
             found.append(f"{mo}: not compiled from {po.name}")
         if lang == "vi":
             found += [f"{po}: no translation for {label}" for label in untranslated(catalog)]
