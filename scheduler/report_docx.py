@@ -35,6 +35,7 @@ from content.evaluation import (
     Target,
 )
 from content.formatting import number as fmt_number
+from content.formatting import percent
 from content.inbox import ResponseFigures
 from scheduler.report_charts import overview_chart, unit_charts
 from scheduler.report_period import (
@@ -327,7 +328,7 @@ def _n(value: float) -> str:
 
 
 def _pct(part: float, whole: float) -> str:
-    return "–" if not whole else fmt_number(part / whole * 100, "vi", 1) + "%"
+    return percent(part / whole if whole else None, "vi")
 
 
 def _summary(report: PeriodReport) -> str:
