@@ -492,6 +492,22 @@ class Inbox:
     def counts(self, *, by: str = "unit") -> dict[str, Counts]:
         """Threads per unit (``by="unit"``: a thread counts for its assigned unit, else for
         every channel group holding its channel) or per channel (``by="channel"``)."""
+        result: dict[str, Counts] = {}
+        for channel, unit, piece in self.count_rows():
+            if by == "channel":
+                keys: Iterable[str] = (channel,)
+            elif unit:
+                keys = (unit,)
+            else:
+                keys = [g for g, members in self.directory.groups.items() if channel in members]
+                keys = keys or [channel]
+            for key in keys:
+                result[key] = result.get(key, Counts()).plus(piece)
+        return dict(sorted(result.items()))
+
+    def count_rows(self) -> list[tuple[str, str | None, Counts]]:
+        """Threads the person may see, counted per channel and assigned unit (the pieces
+        :meth:`counts` and :func:`content.inbox_counts.by_unit` add up)."""
         now = self.clock()
         late_before = now - self.settings.response_target
         query = sa_select(
@@ -504,7 +520,7 @@ class Inbox:
         ).group_by(col(InboxThread.channel), col(InboxThread.unit), col(InboxThread.state))
         if self.access.channels is not None:
             query = query.where(col(InboxThread.channel).in_(sorted(self.access.channels)))
-        result: dict[str, Counts] = {}
+        rows = []
         with session_scope(self.engine, write=False) as session:
             for channel, unit, state, n, waiting, overdue in session.execute(query).all():
                 piece = Counts(
@@ -515,16 +531,8 @@ class Inbox:
                     waiting=int(waiting or 0),
                     overdue=int(overdue or 0),
                 )
-                if by == "channel":
-                    keys: Iterable[str] = (channel,)
-                elif unit:
-                    keys = (unit,)
-                else:
-                    keys = [g for g, members in self.directory.groups.items() if channel in members]
-                    keys = keys or [channel]
-                for key in keys:
-                    result[key] = result.get(key, Counts()).plus(piece)
-        return dict(sorted(result.items()))
+                rows.append((channel, unit, piece))
+        return rows
 
     # --- changes by a person
 

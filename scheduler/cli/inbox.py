@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from content.inbox import PRIVATE, PUBLIC, TAGS, Inbox, ThreadFilter, ThreadSummary
+from content.inbox_counts import UnitCounts, by_unit
 from content.inbox_json import summary_json, thread_json
 from content.inbox_media import AttachmentView, open_attachment
 from content.models import ThreadKind, ThreadState
@@ -115,7 +116,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     close.set_defaults(handler=run_close)
 
     counts = sub.add_parser("counts", parents=[parent], help="threads per unit or channel")
-    counts.add_argument("--by", choices=("unit", "channel"), default="unit")
+    counts.add_argument(
+        "--by",
+        choices=("unit", "channel"),
+        default="unit",
+        help="unit: over the unit tree, each unit rolled up with those under it (channel "
+        "groups when the office has no tree)",
+    )
     counts.add_argument("--json", action="store_true", help="machine-readable output")
     counts.set_defaults(handler=run_counts)
 
@@ -302,7 +309,10 @@ def run_close(args: argparse.Namespace) -> int:
 def run_counts(args: argparse.Namespace) -> int:
     """Threads per unit (or channel): by state, waiting, overdue."""
     ctx = Context(args)
-    counts = _inbox(ctx).counts(by=args.by)
+    box = _inbox(ctx)
+    if args.by == "unit" and box.directory.units:
+        return _unit_counts(args, by_unit(box))
+    counts = box.counts(by=args.by)
     if args.json:
         print_json({key: value.as_dict() for key, value in counts.items()})
         return 0
@@ -313,4 +323,23 @@ def run_counts(args: argparse.Namespace) -> int:
             f"{key:<16} open {c.open:<4} assigned {c.assigned:<4} answered {c.answered:<4} "
             f"closed {c.closed:<4} waiting {c.waiting:<4} overdue {c.overdue}"
         )
+    return 0
+
+
+def _unit_counts(args: argparse.Namespace, rows: list[UnitCounts]) -> int:
+    """The unit tree, each unit's threads rolled up over the units under it."""
+    if args.json:
+        print_json({r.unit: r.as_dict() for r in rows})
+        return 0
+    print("threads per unit, each with the units under it (own in brackets when different)")
+    for r in rows:
+        c, o = r.total, r.own
+        name = ("  " * r.depth + r.unit)[:16]
+        line = (
+            f"{name:<16} open {c.open:<4} assigned {c.assigned:<4} answered {c.answered:<4} "
+            f"closed {c.closed:<4} waiting {c.waiting:<4} overdue {c.overdue}"
+        )
+        if o != c:
+            line += f"  (own: waiting {o.waiting}, overdue {o.overdue})"
+        print(line)
     return 0
