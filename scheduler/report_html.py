@@ -10,12 +10,15 @@ in channels.toml; a template missing from the copy is taken from Loa's own.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+log = logging.getLogger("loa.report")
 
 #: Loa's own templates (shipped as package data).
 BUILTIN = Path(__file__).resolve().parent / "report_templates"
@@ -58,6 +61,10 @@ def environment(folder: Path | None = None) -> Environment:
     """The template engine: the office's ``folder`` first (when given), then Loa's own."""
     found = _environments.get(folder)
     if found is None:
+        if folder is not None and not folder.is_dir():
+            # Said once per process: a mistyped [reporting] templates must not pass unseen,
+            # nor stop the weekly mail (Loa's own templates still draw it).
+            log.warning("[reporting] templates: no folder %s; Loa's own templates are used", folder)
         loaders = [FileSystemLoader(str(folder))] if folder is not None else []
         found = Environment(
             loader=ChoiceLoader([*loaders, FileSystemLoader(str(BUILTIN))]),
