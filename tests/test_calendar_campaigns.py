@@ -535,3 +535,26 @@ def test_an_entry_early_in_january_is_prepared_in_the_december_before():
     assert (one.year, one.key, one.prepare_from) == (2027, "2027/Tết", date(2026, 12, 22))
     assert [o.year for o in cal.due([new_year], at("2027-01-05", 7, 29), HCM)] == [2027]
     assert cal.due([new_year], at("2027-01-05", 7, 30), HCM) == []
+
+
+def test_an_entry_with_an_infographic_fills_it_for_each_unit(tmp_path, engine, clock):
+    config = load(
+        office_file(
+            tmp_path,
+            '\n[calendar."Sơ kết phong trào"]\ndate = "10-20"\nunits = ["p1", "p2"]\n'
+            'text = "{unit} sơ kết phong trào năm {year}."\ntags = ["phong-trao"]\n'
+            'infographic = { template = "announcement", fields = '
+            '{ quote = "Toàn dân bảo vệ an ninh Tổ quốc", author = "{unit}" } }\n',
+        )
+    )
+    chosen = cal.occurrences(config.calendar, 2027, HCM, entry="Sơ kết phong trào")
+    (result,) = cal.prepare(queue_for(engine, config, clock), chosen)
+    assert result.outcomes == {"p1": cal.CREATED, "p2": cal.CREATED}
+    with Session(engine) as session:
+        posts = session.exec(select(Post).where(Post.campaign == "Sơ kết phong trào")).all()
+    assert sorted((p.infographic["fields"]["author"], p.tags[0]) for p in posts) == [
+        ("Công an phường 1", "phong-trao"),
+        ("Công an phường 2", "phong-trao"),
+    ]
+    assert {p.infographic["template"] for p in posts} == {"announcement"}
+    assert {p.title for p in posts} == {"Sơ kết phong trào"}
