@@ -336,7 +336,8 @@ class ZaloInbox:
             row["url"] = payload.get("url", "")
             if chat.kind == "image":
                 row["description"] = chat.text
-        elif chat.kind in ("audio", "sticker"):
+        elif chat.kind in ("audio", "sticker", "video", "file"):
+            # §A8 lists no row type for files or videos; they carry their url like audio.
             row["url"] = payload.get("url", "")
         elif chat.kind == "link":
             row["links"] = [payload.get("url", "")]

@@ -100,6 +100,17 @@ def test_an_attachment_whose_url_expired_before_loa_could_fetch_it_is_said_so(wo
     assert refused.value.code == "attachment_not_kept"
 
 
+def test_attachments_the_backfill_recovers_are_downloaded_too(world):
+    w = world
+    subscribe_while_down(w)
+    w.sb.citizen_zalo("an", OA, type="image")
+    w.sb.citizen_messenger("binh", PAGE, attachment={"type": "image"})
+    with w.receiver_up():
+        w.backfill()  # the daemon's fetch after an outage, before any webhook retry lands
+    kept = sorted((a.kind, a.mime, a.state) for a in attachments(w.engine))
+    assert kept == [("image", "image/png", "stored")] * 2
+
+
 def test_a_comment_photo_and_a_zalo_file_are_kept_and_withdrawal_deletes_them(world):
     w = world
     with w.receiver_up():

@@ -273,7 +273,7 @@ def message_record(channel: str, page_id: str, row: Mapping[str, Any]) -> Inboun
     if not citizen:
         return None
     attachments = tuple(
-        {"type": str(a.get("mime_type") or a.get("type") or "file"), "url": _row_url(a)}
+        {"type": _row_type(a), "url": _row_url(a)}
         for a in _dict(row.get("attachments")).get("data") or []
         if isinstance(a, dict)
     )
@@ -322,6 +322,16 @@ def _attachment(raw: Any) -> dict[str, Any]:
         out["latitude"] = str(coordinates.get("lat", ""))
         out["longitude"] = str(coordinates.get("long", ""))
     return out
+
+
+def _row_type(attachment: Mapping[str, Any]) -> str:
+    """A conversation row's attachment as the webhook names it (image, video, audio, file):
+    the row gives a MIME type (§B10), and what is downloaded goes by the webhook's names."""
+    given = str(attachment.get("mime_type") or attachment.get("type") or "")
+    for kind in ("image", "video", "audio"):
+        if given.startswith(kind) or kind + "_data" in attachment:
+            return kind
+    return "file"
 
 
 def _row_url(attachment: Mapping[str, Any]) -> str:

@@ -233,6 +233,9 @@ def parse_row(channel: str, oa_id: str, row: Mapping[str, Any]) -> Inbound | Non
         for k in ("url", "thumb", "description", "links", "location")
         if row.get(k) not in (None, "", [])
     }
+    if attachment:
+        # The webhook's type name, so a backfilled image is downloaded like a delivered one.
+        attachment["type"] = ROW_KINDS.get(kind, kind.lower())
     return Inbound(
         channel=channel,
         kind=ThreadKind.ZALO_CHAT,
