@@ -293,7 +293,11 @@ class InboxScreen(_InboxBase):
                 elif key == "window":
                     cells.append(window_clock(t, now))
                 elif key == "tags":
-                    cells.append(_cut(tags_text(t.tags), width))
+                    # A minor is the first thing a triage glance needs (inbox.md E9).
+                    shown = tags_text(t.tags)
+                    if t.minor:
+                        shown = "<18" + ("" if shown == "-" else ", " + shown)
+                    cells.append(_cut(shown, width))
                 elif key == "last":
                     cells.append(Text(when(t.last_inbound_at, self.ctx.tz)))
                 elif key == "messages":

@@ -62,6 +62,7 @@ async def test_the_thread_view_says_what_was_kept_and_flags_a_minor(
     app = make_inbox_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await _open_inbox(pilot)
+        assert "<18" in screen_text(app)  # the list flags the minor before anyone opens it
         await pilot.press("enter")
         await settle(pilot)
         shown = screen_text(app)
