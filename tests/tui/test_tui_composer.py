@@ -36,7 +36,9 @@ async def test_images_are_checked_in_the_background(make_app, tmp_path: Path, ma
         composer = await open_composer(pilot)
         composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
         await pilot.click("#images")
-        await pilot.press(*str(bad), "enter")
+        # The path in one go: typed key by key, its ~70 characters took seconds.
+        composer.query_one("#images", Input).value = str(bad)
+        await pilot.press("enter")
         await settle(pilot)
         assert "not a readable image" in str(composer.query_one("#error-image", Static).render())
         composer.query_one("#images", Input).value = str(good)

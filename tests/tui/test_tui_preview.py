@@ -45,7 +45,9 @@ async def test_composer_previews_the_first_image(make_app, tmp_path: Path):
         assert not composer.check_action("open_image", ())
         composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
         await pilot.click("#images")
-        await pilot.press(*str(good), "enter")
+        # The path in one go: typed key by key, its ~70 characters took seconds.
+        composer.query_one("#images", Input).value = str(good)
+        await pilot.press("enter")
         await settle(pilot)
         assert preview.display and preview.thumbnail.picture is not None
         screen = screen_text(app)
