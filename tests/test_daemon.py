@@ -147,9 +147,7 @@ class Holding(ScriptedChannel):
         return Published(f"100_{post.delivery_id}")
 
 
-def test_a_post_due_while_another_publish_is_in_flight_leaves_at_its_own_time(
-    engine, make_queue
-):
+def test_a_post_due_while_another_publish_is_in_flight_leaves_at_its_own_time(engine, make_queue):
     """Each channel is a lane with several slots: a slow call does not hold back the next
     post, which leaves when it falls due (not when the slow call ends, nor at a poll)."""
     _approved(make_queue, utcnow())
@@ -173,9 +171,7 @@ def test_a_post_due_while_another_publish_is_in_flight_leaves_at_its_own_time(
     assert len(channel.published) == 2 and channel.times[2] >= due
 
 
-def test_a_post_due_while_its_channel_has_no_free_slot_goes_out_once_one_frees(
-    engine, make_queue
-):
+def test_a_post_due_while_its_channel_has_no_free_slot_goes_out_once_one_frees(engine, make_queue):
     """With one slot per channel, the post due while the slot is held is not sent beside it
     (the platform sees one call at a time) and goes out, once, as soon as the held publish
     ends."""
