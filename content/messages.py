@@ -58,6 +58,7 @@ CATALOGUE: dict[str, str] = {
     "review_state": N_("delivery {id} is {dstate}: it no longer needs checking"),
     "approve_state": N_("post {id} is {state}; only posts in review can be approved"),
     "transition": N_("post {id} is {state}; it cannot become {target}"),
+    "delivery_transition": N_("delivery {id} is {dstate}; '{event}' does not apply to it"),
     # --- content.queue: warnings (Notice; the change was made)
     "warn_back_to_review": N_("post {id} was edited after approval: it is back in review"),
     "warn_due_now": N_("post {id} was due at {when}: it will be published now"),

@@ -27,7 +27,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from content import audit as audit_log
-from content import media
+from content import delivery_states, media
 from content.accounts import Access, AccessDenied, fold, unenforced
 from content.db import session_scope
 from content.errors import NotFound, StateError, ValidationError
@@ -437,8 +437,12 @@ class Queue:
             session.execute(
                 update(Delivery)
                 .where(col(Delivery.post_id) == post_id)
-                .where(col(Delivery.state) == DeliveryState.PENDING)
-                .values(state=DeliveryState.CANCELLED, next_attempt_at=None, updated_at=now)
+                .where(col(Delivery.state).in_(delivery_states.sources(delivery_states.CANCEL)))
+                .values(
+                    state=delivery_states.target(delivery_states.CANCEL),
+                    next_attempt_at=None,
+                    updated_at=now,
+                )
             )
             self._transition(session, post, PostState.CANCELLED, "cancel", now, detail=reason)
             return Outcome([post])
@@ -454,7 +458,7 @@ class Queue:
             if post.state == PostState.CANCELLED:
                 raise StateError("post_cancelled", id=post.id)
             before = _snapshot(post, [delivery])
-            delivery.state = DeliveryState.PENDING
+            delivery_states.move(delivery, delivery_states.RETRY)
             delivery.next_attempt_at = now
             delivery.attempts = 0
             delivery.last_error_class = delivery.last_error_code = None
@@ -497,12 +501,12 @@ class Queue:
             if published:
                 if permalink and urlsplit(permalink).scheme not in ("http", "https"):
                     raise ValidationError("not_http_url", field="permalink", url=permalink)
-                delivery.state = DeliveryState.PUBLISHED
+                delivery_states.move(delivery, delivery_states.MARK_PUBLISHED)
                 delivery.permalink = permalink or delivery.permalink
                 delivery.published_at = delivery.published_at or now
                 delivery.next_attempt_at = None
             else:
-                delivery.state = DeliveryState.PENDING
+                delivery_states.move(delivery, delivery_states.MARK_NOT_PUBLISHED)
                 delivery.next_attempt_at = now
                 delivery.attempts = 0
                 if post.state == PostState.DONE:

@@ -33,6 +33,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from content.db import session_scope, unavailable
+from content.delivery_states import (
+    CLAIM,
+    FAIL,
+    PUBLISH,
+    REVIEW,
+    WAIT,
+    move,
+    sources,
+    target,
+)
 
 # One definition of "silent" for the dispatcher, `loa status` and the TUI; re-exported for
 # the callers that know it as scheduler.dispatch.SILENT_AFTER.
@@ -456,9 +466,9 @@ class Dispatcher:
                 session.execute(
                     update(Delivery)
                     .where(col(Delivery.id).in_(ids))
-                    .where(col(Delivery.state) == DeliveryState.PENDING)
+                    .where(col(Delivery.state).in_(sources(CLAIM)))
                     .values(
-                        state=DeliveryState.SENDING,
+                        state=target(CLAIM),
                         claimed_by=self.worker,
                         claimed_at=now,
                         updated_at=now,
@@ -565,7 +575,7 @@ class Dispatcher:
                 )
             for delivery in orphans:
                 claimed = delivery.claimed_at or now
-                delivery.state = DeliveryState.PENDING
+                move(delivery, WAIT)
                 delivery.last_error_class = UNCERTAIN
                 delivery.last_error_code = None
                 delivery.last_error_message = (
@@ -833,7 +843,7 @@ class Dispatcher:
         delivery.updated_at = now
         rows.changed[delivery.id] = delivery
         if isinstance(outcome, _Released):
-            delivery.state = DeliveryState.PENDING
+            move(delivery, WAIT)
             return "released", "its channel is paused or blocked; it waits"
         label, detail = self._apply(session, delivery, outcome, now)
         if label == "published":
@@ -886,7 +896,7 @@ class Dispatcher:
         if isinstance(outcome, Published):
             if delivery.pending_step is None:
                 delivery.attempts += 1
-            delivery.state = DeliveryState.PUBLISHED
+            move(delivery, PUBLISH)
             delivery.remote_id = outcome.remote_id
             delivery.permalink = outcome.permalink
             delivery.published_at = now
@@ -907,7 +917,7 @@ class Dispatcher:
         if isinstance(outcome, Processing):
             if delivery.pending_step is None:
                 delivery.attempts += 1
-            delivery.state = DeliveryState.PENDING
+            move(delivery, WAIT)
             delivery.pending_step = outcome.step
             delivery.pending_ref = outcome.ref
             delivery.next_attempt_at = now + timedelta(seconds=outcome.retry_after)
@@ -918,7 +928,7 @@ class Dispatcher:
         state.last_failure_at = now
         if isinstance(outcome, AuthError):
             # Not this post's fault: it waits, the channel pauses until its token works.
-            delivery.state = DeliveryState.PENDING
+            move(delivery, WAIT)
             delivery.next_attempt_at = now
             if was_uncertain:
                 # The refusal may have come from the look-up: the post may still be on the
@@ -939,7 +949,7 @@ class Dispatcher:
             return "paused", outcome.message
         if isinstance(outcome, ContentError):
             delivery.attempts += 1
-            delivery.state = DeliveryState.FAILED
+            move(delivery, FAIL)
             delivery.next_attempt_at = None
             _alert(
                 session,
@@ -965,7 +975,7 @@ class Dispatcher:
             # it by hand would make a second copy. A person looks first.
             if delivery.last_error_class == UNCERTAIN or delivery.pending_step is not None:
                 accepted = delivery.pending_step is not None
-                delivery.state = DeliveryState.NEEDS_REVIEW
+                move(delivery, REVIEW)
                 reason = (
                     f"the platform accepted it ({delivery.pending_step}) but Loa could not "
                     "confirm it was published"
@@ -982,7 +992,7 @@ class Dispatcher:
                     "Look at the Page/OA, then mark it published or not published in the TUI.",
                 )
                 return "needs_review", outcome.message
-            delivery.state = DeliveryState.FAILED
+            move(delivery, FAIL)
             _alert(
                 session,
                 now,
@@ -1000,7 +1010,7 @@ class Dispatcher:
                 # The platform named a block: hold the whole channel, not just this post.
                 until = now + timedelta(seconds=outcome.retry_after)
                 state.blocked_until = max(state.blocked_until or until, until)
-        delivery.state = DeliveryState.PENDING
+        move(delivery, WAIT)
         delivery.next_attempt_at = now + timedelta(seconds=wait)
         return "retry", f"{outcome.message} (next in {wait:.0f}s)"
 
