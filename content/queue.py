@@ -117,8 +117,10 @@ def fingerprint(text: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-class PostRow(Protocol):
-    """A post as plain columns (what settling reads and changes)."""
+@dataclass(slots=True)
+class PostRow:
+    """A post's columns that settling reads and may change, as plain values: the dispatcher
+    records a burst's results without building SQLModel objects (most of the cost)."""
 
     id: int
     state: str

@@ -7,9 +7,9 @@ piles up and never blocks another):
   dispatcher's pipeline (:meth:`Dispatcher.serve`, a task of its own), which claims the
   delivery and starts its call on the due millisecond. The pipeline re-arms the job after
   each claim, with the next due time it has seen;
-* ``poll`` - every few seconds: notices posts added or moved by other processes (the TUI,
-  the CLI), wakes the pipeline and re-arms ``dispatch``; on PostgreSQL also recovers
-  claims of dead daemons;
+* ``poll`` - every few seconds: wakes the pipeline, which notices posts added or moved by
+  other processes (the TUI, the CLI) and re-arms ``dispatch``; also takes back claims of
+  dead daemons;
 * ``channels`` - asks paused channels whether their token works again;
 * ``tokens`` - refreshes Zalo access tokens well before they expire;
 * extra jobs (metrics, feeds, reports) registered by :func:`add_job`.
@@ -180,7 +180,7 @@ class Daemon:
         """Beat, take back dead daemons' claims, re-arm the dispatch job at the earliest due
         time (posts may have changed)."""
         try:
-            due = await asyncio.to_thread(self._poll_database)
+            await asyncio.to_thread(self._poll_database)
         except asyncio.CancelledError:
             if self._stopping.is_set():
                 return  # the scheduler's shutdown cancels a poll in flight: nothing is lost
@@ -190,25 +190,23 @@ class Daemon:
                 raise
             return
         self.last_tick = self.clock()
-        # Posts another process queued or moved: look now, and at the earliest due time.
+        # Posts another process queued or moved: the pipeline claims what is due and arms
+        # the dispatch job at the next due time it sees.
         self.dispatcher.wake()
-        self._arm(due)
 
     @property
     def silent_after(self) -> timedelta:
         """How long without a tick before this daemon counts as stuck (several polls)."""
         return max(SILENT_AFTER, timedelta(seconds=4 * self.settings.poll_seconds))
 
-    def _poll_database(self) -> datetime | None:
+    def _poll_database(self) -> None:
         dispatcher = self.dispatcher
         dispatcher.beat()
         # Claims of a daemon whose heartbeat went silent (PostgreSQL), and claims older than
         # the lease (a daemon that never beat, or an attempt whose result could not be
         # stored): look them up again.
         dispatcher.recover()
-        due = dispatcher.next_due()
         dispatcher.outage.answered()
-        return due
 
     def _arm(self, due: datetime | None) -> None:
         """Arm the ``dispatch`` job to wake the pipeline ahead of ``due`` (half its lead:
@@ -283,12 +281,9 @@ class Daemon:
         pipeline = self._pipeline
         if pipeline is None or pipeline.done():
             return True
-        # Shielded: a publish in flight must finish and be recorded, even if this waiting
-        # is cancelled.
-        done, _ = await asyncio.wait(
-            [asyncio.ensure_future(asyncio.shield(pipeline))],
-            timeout=self.settings.shutdown_grace_seconds,
-        )
+        # asyncio.wait leaves the pipeline running when it times out (or is cancelled): a
+        # publish in flight still finishes and is recorded.
+        done, _ = await asyncio.wait([pipeline], timeout=self.settings.shutdown_grace_seconds)
         if not done:
             log.warning(
                 "publishes did not finish in %.0fs; they will be checked at the next start",

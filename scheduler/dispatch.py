@@ -56,7 +56,7 @@ from content.models import (
     MediaFile,
     Post,
 )
-from content.queue import Queue
+from content.queue import PostRow, Queue
 from content.times import utcnow
 from scheduler.channels.base import (
     AuthError,
@@ -483,10 +483,15 @@ class Dispatcher:
         return batch
 
     @staticmethod
-    def _next_due(session: Session, blocked: list[str], after: datetime) -> datetime | None:
+    def _next_due(
+        session: Session, blocked: list[str], after: datetime | None = None
+    ) -> datetime | None:
+        """The earliest due time of a waiting delivery on an open channel (after ``after``)."""
         query = select(func.min(Delivery.next_attempt_at)).where(
-            Delivery.state == DeliveryState.PENDING, col(Delivery.next_attempt_at) > after
+            Delivery.state == DeliveryState.PENDING
         )
+        if after is not None:
+            query = query.where(col(Delivery.next_attempt_at) > after)
         if blocked:
             query = query.where(col(Delivery.channel).not_in(blocked))
         return session.exec(query).one()
@@ -507,13 +512,7 @@ class Dispatcher:
     def next_due(self) -> datetime | None:
         """When the earliest waiting delivery is due (None when nothing waits)."""
         with session_scope(self.engine, write=False) as session:
-            blocked = _blocked_channels(session, self.clock())
-            query = select(func.min(Delivery.next_attempt_at)).where(
-                Delivery.state == DeliveryState.PENDING
-            )
-            if blocked:
-                query = query.where(col(Delivery.channel).not_in(blocked))
-            return session.exec(query).one()
+            return self._next_due(session, _blocked_channels(session, self.clock()))
 
     def beat(self) -> None:
         """Write this daemon's heartbeat (every poll): other daemons then know it is alive."""
@@ -1049,25 +1048,9 @@ def paused_channels(engine: Engine) -> dict[str, str]:
 
 
 @dataclass(slots=True)
-class _PostRow:
-    """A post's columns that recording reads and settling may change (no ORM object: a
-    burst records hundreds a second, and building SQLModel objects was most of its cost)."""
-
-    id: int
-    state: str
-    updated_at: datetime
-    scheduled_at: datetime | None
-    title: str | None
-    text: str
-    link: str | None
-    image_ids: list[int]
-    campaign: str | None
-    tags: list[str]
-
-
-@dataclass(slots=True)
 class _DeliveryRow:
-    """A delivery's columns as recording reads and changes them."""
+    """A delivery's columns as recording reads and changes them (plain columns, as the
+    posts' :class:`PostRow`: building SQLModel objects was most of a burst's recording)."""
 
     id: int
     post_id: int
@@ -1087,7 +1070,7 @@ class _DeliveryRow:
     updated_at: datetime
 
 
-_POST_FIELDS = tuple(_PostRow.__dataclass_fields__)
+_POST_FIELDS = tuple(PostRow.__dataclass_fields__)
 _DELIVERY_FIELDS = tuple(_DeliveryRow.__dataclass_fields__)
 #: What recording writes back (all but the keys).
 _WRITTEN = tuple(f for f in _DELIVERY_FIELDS if f not in ("id", "post_id", "channel"))
@@ -1097,7 +1080,7 @@ _WRITTEN = tuple(f for f in _DELIVERY_FIELDS if f not in ("id", "post_id", "chan
 class _GroupRows:
     """A group's posts and all of their deliveries, as loaded in the recording transaction."""
 
-    posts: dict[int, _PostRow]
+    posts: dict[int, PostRow]
     by_post: dict[int, list[_DeliveryRow]]
     deliveries: dict[int, _DeliveryRow]
     #: The deliveries a result changed, to write back.
@@ -1131,7 +1114,7 @@ def _lock_group(session: Session, jobs: list[_Job]) -> _GroupRows:
         delivery = _DeliveryRow(*values)
         by_post.setdefault(delivery.post_id, []).append(delivery)
         by_id[delivery.id] = delivery
-    return _GroupRows({p[0]: _PostRow(*p) for p in posts}, by_post, by_id)
+    return _GroupRows({p[0]: PostRow(*p) for p in posts}, by_post, by_id)
 
 
 def _write_deliveries(session: Session, changed: Mapping[int, _DeliveryRow]) -> None:
