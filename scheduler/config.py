@@ -3,29 +3,30 @@
 Every mistake becomes one :class:`ConfigError` line: ``file:line: key: what is expected``.
 Secrets are never written in the file: a secret key holds ``{ env = "NAME" }`` or
 ``{ file = "path" }`` and is read only when a client needs it (:meth:`SecretRef.resolve`).
+
+This module loads the file and says what is wrong in it; the tables' models are in
+:mod:`scheduler.config_channels` (office, channels, media, email, secrets) and
+:mod:`scheduler.config_sections` (inbox, units, targets, reporting, calendar), and every name
+importers use is re-exported here.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import stat
 import tomllib
 from dataclasses import dataclass, replace
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ValidationError
 
 from content import calendar_campaigns as cal
-from content.errors import LoaError
-from content.inbox import InboxSettings
 from content.limits import TEXT_LIMITS, length
 from content.messages import Notice, os_reason
 from content.office import (
-    DEFAULT_TIMEZONE,
     FACEBOOK,
     KINDS,
     ZALO_OA,
@@ -34,349 +35,60 @@ from content.office import (
     OfficeSettings,
 )
 from content.units import CampaignQuota, UnitError, UnitInfo, UnitTree, build_tree
+from scheduler.config_channels import (
+    DEFAULT_FACEBOOK_METRICS,
+    DEFAULT_GRAPH_VERSION,
+    SECRET_KEYS,
+    Branding,
+    Channel,
+    ConfigError,
+    Email,
+    FacebookChannel,
+    Media,
+    Office,
+    SecretRef,
+    Strict,
+    ZaloChannel,
+    check_secret_file,
+)
+from scheduler.config_sections import (
+    PLACEHOLDER_NAMES,
+    CalendarEntryConfig,
+    CalendarInfographic,
+    CampaignQuotaConfig,
+    InboxConfig,
+    Reporting,
+    Targets,
+    UnitConfig,
+)
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "DEFAULT_FACEBOOK_METRICS",
+    "DEFAULT_GRAPH_VERSION",
+    "SECRET_KEYS",
+    "Branding",
+    "CalendarEntryConfig",
+    "CalendarInfographic",
+    "CampaignQuotaConfig",
+    "Channel",
+    "Config",
+    "ConfigError",
+    "Email",
+    "FacebookChannel",
+    "InboxConfig",
+    "Media",
+    "Office",
+    "Reporting",
+    "SecretRef",
+    "Targets",
+    "UnitConfig",
+    "ZaloChannel",
+    "find_config",
+    "load",
+]
 
 DEFAULT_CONFIG = "channels.toml"
-SECRET_KEYS = frozenset(
-    {"token", "app_secret", "refresh_token", "password", "key", "verify_token", "webhook_secret"}
-)
-#: Facebook insight metrics read by default (v21+; impressions and reach were retired).
-DEFAULT_FACEBOOK_METRICS = ("post_media_view", "post_total_media_view_unique", "post_clicks")
-#: The newest Graph API version (v26.0, released 2026-07-29; facebook-graph.md §0).
-DEFAULT_GRAPH_VERSION = "v26.0"
-
-
-class ConfigError(LoaError):
-    """channels.toml is wrong; the message names the file, line and key."""
-
-
-@dataclass(frozen=True)
-class SecretRef:
-    """Where a secret lives: an environment variable or a file only its owner can read."""
-
-    env: str | None = None
-    file: Path | None = None
-    where: str = ""
-
-    def describe(self) -> str:
-        """Where the secret comes from, for messages (never the value)."""
-        return f"env {self.env}" if self.env else f"file {self.file}"
-
-    def resolve(self, environ: dict[str, str] | None = None) -> str:
-        """Read the secret now. Raises ConfigError saying which reference failed."""
-        env = os.environ if environ is None else environ
-        if self.env:
-            value = env.get(self.env)
-            if not value:
-                raise ConfigError("secret_env_unset", where=self.where, name=self.env)
-            return value.strip()
-        assert self.file is not None
-        _check_secret_file(self.file, self.where, must_exist=True)
-        return self.file.read_text(encoding="utf-8").strip()
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-
-
-HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")]
-Digits = Annotated[str, Field(pattern=r"^[0-9]{1,30}$")]
-
-
-class Branding(_Strict):
-    """Colours and logo used on infographics."""
-
-    primary: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] = "#b71c1c"
-    accent: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] = "#ffc107"
-    logo: Path | None = None
-
-
-class Office(_Strict):
-    """The ``[office]`` table."""
-
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    timezone: str = DEFAULT_TIMEZONE
-    language: Literal["vi", "en"] = "vi"
-    require_second_approver: bool = False
-    min_spacing_minutes: Annotated[int, Field(ge=0, le=1440)] = 30
-    posting_slots: list[str] = []
-    alert_recipients: list[str] = []
-    branding: Branding = Branding()
-    #: The file holding the key that encrypts the Zalo tokens in the database (relative to
-    #: this file; LOA_CREDENTIAL_KEY_FILE overrides it). Default: beside a SQLite database;
-    #: with PostgreSQL it must be named (or LOA_CREDENTIAL_KEY set), the same key on every host.
-    credential_key_file: Path | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(Notice("timezone_unknown", value=value)) from None
-        return value
-
-    @field_validator("posting_slots")
-    @classmethod
-    def _slots(cls, value: list[str]) -> list[str]:
-        for slot in value:
-            if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", slot):
-                raise ValueError(Notice("slot_format", text=slot))
-        return sorted(set(value))
-
-
-class FacebookChannel(_Strict):
-    """A ``kind = "facebook"`` channel: one Facebook Page."""
-
-    kind: Literal["facebook"]
-    name: Annotated[str, Field(min_length=1)]
-    page_id: Digits
-    base_url: HttpUrl = "https://graph.facebook.com"
-    #: The Graph API version every call of this Page names (one key; Meta serves an expired
-    #: version as the oldest live one, so Loa warns before its end date: see graph_versions).
-    graph_version: Annotated[str, Field(pattern=r"^v[0-9]{1,3}\.0$")] = DEFAULT_GRAPH_VERSION
-    token: SecretRef
-    #: The Meta app's secret, when the app has "Require App Secret" on: every call then carries
-    #: ``appsecret_proof`` (HMAC-SHA256 of the token keyed by this secret); referenced as
-    #: ``{ env = ... }`` or ``{ file = ... }``, never inline.
-    app_secret: SecretRef | None = None
-    #: The token Meta sends back in its webhook verification handshake (``hub.verify_token``),
-    #: chosen by the office when it subscribes the app; the app secret signs the deliveries.
-    verify_token: SecretRef | None = None
-    #: The Meta app has the reviewed Human Agent feature: an officer may answer a Messenger
-    #: message up to 7 days after it (HUMAN_AGENT tag) instead of 24 hours.
-    human_agent: bool = False
-    insight_metrics: list[str] = list(DEFAULT_FACEBOOK_METRICS)
-    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
-    max_concurrency: Annotated[int, Field(ge=1, le=50)] = 4
-
-
-class ZaloChannel(_Strict):
-    """A ``kind = "zalo_oa"`` channel: one Zalo Official Account."""
-
-    kind: Literal["zalo_oa"]
-    name: Annotated[str, Field(min_length=1)]
-    oa_id: Digits
-    app_id: Digits
-    base_url: HttpUrl = "https://openapi.zalo.me"
-    oauth_url: HttpUrl = "https://oauth.zaloapp.com"
-    app_secret: SecretRef
-    #: Only needed once: the first refresh token, before Loa keeps its own in the database.
-    refresh_token: SecretRef | None = None
-    #: The OA Secret Key of the app's Webhook settings (not the app secret): it signs the
-    #: events Zalo delivers (``X-ZEvent-Signature``).
-    webhook_secret: SecretRef | None = None
-    #: Shown as the article's author (Zalo allows fewer than 50 characters).
-    author: Annotated[str, Field(max_length=49)] | None = None
-    broadcast: bool = False
-    #: Broadcasts each follower may receive a month (the OA's package: Basic 1, Advanced 4,
-    #: Premium 6); Loa never sends more than this, nor more than one a day.
-    broadcasts_per_month: Annotated[int, Field(ge=0, le=31)] = 4
-    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
-    max_concurrency: Annotated[int, Field(ge=1, le=50)] = 4
-
-
-Channel = FacebookChannel | ZaloChannel
-
-
-class InboxConfig(_Strict):
-    """The ``[inbox]`` table: the citizens' inbox (all keys optional)."""
-
-    #: The office's promise: a citizen is answered within this many hours.
-    response_target_hours: Annotated[float, Field(gt=0, le=720)] = 24
-    #: Citizens' messages, names and details are deleted after this many days.
-    retention_days: Annotated[int, Field(ge=1, le=3650)] = 180
-    #: How often the daemon fetches conversations by API, to catch what webhooks missed.
-    backfill_minutes: Annotated[int, Field(ge=1, le=1440)] = 15
-    #: How far back the first fetch of a channel looks.
-    backfill_days: Annotated[int, Field(ge=1, le=30)] = 7
-    #: The public address the platforms deliver to (the reverse proxy in front of
-    #: ``loa webhooks serve``), without the path: ``loa doctor`` checks it answers there.
-    webhook_url: HttpUrl | None = None
-
-    def settings(self, channels: dict[str, Channel]) -> InboxSettings:
-        """The plain values content.inbox works with."""
-        return InboxSettings(
-            response_target=timedelta(hours=self.response_target_hours),
-            retention=timedelta(days=self.retention_days),
-            human_agent=frozenset(
-                cid
-                for cid, ch in channels.items()
-                if isinstance(ch, FacebookChannel) and ch.human_agent
-            ),
-        )
-
-
-class Media(_Strict):
-    """The ``[media]`` table: where images are published so Zalo can fetch them."""
-
-    directory: Path
-    public_base_url: HttpUrl
-
-
-class Email(_Strict):
-    """The ``[email]`` table: SMTP for the weekly summary and alerts."""
-
-    host: Annotated[str, Field(min_length=1)]
-    port: Annotated[int, Field(ge=1, le=65535)] = 587
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    user: str | None = None
-    password: SecretRef | None = None
-    from_: Annotated[str, Field(alias="from", pattern=r"^[^@\s]+@[^@\s]+$")]
-    to: Annotated[list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]], Field(min_length=1)]
-    cc: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = []
-
-
-PostsPerWeek = Annotated[int, Field(ge=0, le=100)]
-
-
-class UnitConfig(_Strict):
-    """A ``[units.ID]`` table: the province, a ward or a commune (see content.units)."""
-
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    #: The unit it reports to (none: a top unit, the province).
-    parent: str | None = None
-    #: Its own channels; each channel is in one unit at most.
-    channels: list[str] = []
-    #: Its own target on each of its channels, instead of ``[targets] posts_per_week``.
-    posts_per_week: PostsPerWeek | None = None
-
-
-class CampaignQuotaConfig(_Strict):
-    """A ``[targets.campaigns."NAME"]`` table: posts of campaign NAME each unit publishes."""
-
-    from_: Annotated[date, Field(alias="from")]
-    to: date
-    posts_per_unit: Annotated[int, Field(ge=1, le=1000)]
-    #: The units held to it; none: every unit.
-    units: list[str] = []
-
-
-class Targets(_Strict):
-    """The ``[targets]`` table: what every unit is held to (content.evaluation judges it)."""
-
-    #: Publications a week on each channel of every unit that names no target of its own.
-    posts_per_week: PostsPerWeek | None = None
-    campaigns: dict[str, CampaignQuotaConfig] = {}
-
-
-class Reporting(_Strict):
-    """The ``[reporting]`` table: the periodic report's heading and its filing deadlines."""
-
-    #: Filing deadlines each year, as MM-DD (the People's Committee asks for 09-05 and 10-25).
-    deadlines: list[str] = []
-    #: The daemon mails the draft report this many days before each deadline.
-    remind_days: Annotated[int, Field(ge=1, le=60)] = 7
-    #: The body above the issuer (top left, e.g. "BỘ CÔNG AN"); none: the issuer alone.
-    superior: str | None = None
-    #: The issuing body (top left); default: the office's name in capitals.
-    issuer: str | None = None
-    #: The place before the date ("Tỉnh Demo, ngày ... tháng ... năm ...").
-    place: str | None = None
-    #: The document's symbol after the number: "Số: .../BC-CAT".
-    symbol: Annotated[str, Field(min_length=1, max_length=40)] = "BC"
-    signer_title: Annotated[str, Field(min_length=1, max_length=200)] = "THỦ TRƯỞNG ĐƠN VỊ"
-    signer_name: str | None = None
-    #: "Nơi nhận:" lines, as the office files them.
-    recipients: list[str] = []
-    #: A folder of the office's own report templates (a copy of scheduler/report_templates,
-    #: restyled), relative to channels.toml; a template missing there is taken from Loa's.
-    templates: str | None = None
-
-    def templates_folder(self, config_path: Path) -> Path | None:
-        """The office's templates folder, resolved beside ``config_path``; None: Loa's own."""
-        if not self.templates:
-            return None
-        return (Path(config_path).parent / Path(self.templates).expanduser()).resolve()
-
-    @field_validator("deadlines")
-    @classmethod
-    def _deadlines(cls, value: list[str]) -> list[str]:
-        for text in value:
-            match = re.fullmatch(r"(\d\d)-(\d\d)", text)
-            try:
-                # A deadline falls every year: 02-29 is refused with the impossible days.
-                if not match:
-                    raise ValueError
-                date(2026, int(match.group(1)), int(match.group(2)))
-            except ValueError:
-                raise ValueError(Notice("deadline_format", text=text)) from None
-        return sorted(set(value))
-
-
-class CalendarInfographic(_Strict):
-    """An entry's infographic: a template of content/templates and its fields."""
-
-    template: Annotated[str, Field(min_length=1)]
-    fields: dict[str, str] = {}
-
-
-class CalendarEntryConfig(_Strict):
-    """A ``[calendar."NAME"]`` table: a fixed date of the movement and each unit's draft
-    (see content.calendar_campaigns); Loa's built-in entry of the same name gives the keys
-    left out."""
-
-    #: The day every year, MM-DD.
-    date: str
-    #: The post's text; {unit}, {year} and {date} are filled in for each unit.
-    text: str
-    #: The post's title (Zalo needs one); default: the entry's name.
-    title: Annotated[str, Field(min_length=1)] | None = None
-    #: The posts' campaign, as [targets.campaigns] names it; default: the entry's name.
-    campaign: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    #: The daemon makes the drafts this many days before the date.
-    lead_days: Annotated[int, Field(ge=0, le=90)] = cal.DEFAULT_LEAD_DAYS
-    #: The time of day (office time) the posts are scheduled for, HH:MM.
-    time: str = cal.DEFAULT_TIME.strftime("%H:%M")
-    #: The units that get a draft: ["*"] for every unit.
-    units: list[str] = [cal.EVERY_UNIT]
-    tags: list[str] = []
-    infographic: CalendarInfographic | None = None
-    #: false: Loa's built-in entry of this name is not used.
-    enabled: bool = True
-
-    @field_validator("date")
-    @classmethod
-    def _day(cls, value: str) -> str:
-        match = re.fullmatch(r"(\d\d)-(\d\d)", value)
-        try:
-            # Every year: 02-29 is refused with the impossible days.
-            if not match:
-                raise ValueError
-            date(2026, int(match.group(1)), int(match.group(2)))
-        except ValueError:
-            raise ValueError(Notice("calendar_date", text=value)) from None
-        return value
-
-    @field_validator("text", "title")
-    @classmethod
-    def _placeholders(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not value.strip():
-            raise ValueError(Notice("calendar_text_empty"))
-        unknown = cal.unknown_placeholders(value)
-        if unknown:
-            raise ValueError(
-                Notice("calendar_placeholder", name=unknown[0], known=_PLACEHOLDER_NAMES)
-            )
-        return value
-
-    @field_validator("time")
-    @classmethod
-    def _time(cls, value: str) -> str:
-        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
-            raise ValueError(Notice("slot_format", text=value))
-        return value
-
-    @field_validator("units")
-    @classmethod
-    def _units(cls, value: list[str]) -> list[str]:
-        if not value:
-            raise ValueError(Notice("calendar_units_empty"))
-        return value
-
-
-_PLACEHOLDER_NAMES = [f"{{{p}}}" for p in cal.PLACEHOLDERS]
 
 
 @dataclass(frozen=True)
@@ -473,7 +185,7 @@ def load(path: Path) -> Config:
                 "kind_unknown", where=where.at((*loc, "kind")), kind=kind, known=sorted(KINDS)
             )
         fields = _secrets(table, loc, where, path.parent)
-        model: type[_Strict] = FacebookChannel if kind == FACEBOOK else ZaloChannel
+        model: type[Strict] = FacebookChannel if kind == FACEBOOK else ZaloChannel
         channels[cid] = _model(model, fields, loc, where)  # type: ignore[assignment]
     groups = _groups(data.get("groups", {}), channels, where)
     media = None
@@ -519,24 +231,11 @@ def _secrets(
         elif set(value) == {"file"} and isinstance(value["file"], str) and value["file"]:
             file = Path(value["file"]).expanduser()
             file = file if file.is_absolute() else base / file
-            _check_secret_file(file, where.at(here), must_exist=False)
+            check_secret_file(file, where.at(here), must_exist=False)
             fields[key] = SecretRef(file=file, where=where.at(here))
         else:
             raise ConfigError("secret_ref_format", where=where.at(here))
     return fields
-
-
-def _check_secret_file(file: Path, where: str, *, must_exist: bool) -> None:
-    try:
-        mode = file.stat().st_mode
-    except FileNotFoundError:
-        if must_exist:
-            raise ConfigError("secret_file_missing", where=where, file=str(file)) from None
-        return
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(
-            "secret_file_mode", where=where, file=str(file), mode=f"{stat.S_IMODE(mode):04o}"
-        )
 
 
 def _groups(raw: Any, channels: dict[str, Channel], where: _Locator) -> dict[str, tuple[str, ...]]:
@@ -661,7 +360,7 @@ def _calendar(
                         "calendar_placeholder",
                         where=where.at((*loc, "infographic", "fields", key)),
                         name=unknown[0],
-                        known=_PLACEHOLDER_NAMES,
+                        known=PLACEHOLDER_NAMES,
                     )
             graphic = entry.infographic.model_dump()
         month, day = (int(part) for part in entry.date.split("-"))
