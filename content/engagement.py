@@ -1,5 +1,5 @@
 """Reading engagement back: the newest value of each metric per delivery, a delivery's
-history of one metric, and totals per channel and per unit.
+history of one metric, totals per channel and per unit, and the channels' follower counts.
 
 Shared by the TUI, the reports and the CLI; the collector that writes the samples is
 :mod:`scheduler.metrics`. The figures' definitions every report and ranking reads are here:
@@ -17,7 +17,7 @@ from sqlalchemy import Engine, and_, func
 from sqlmodel import Session, col, select
 
 from content.db import session_scope
-from content.models import Delivery, DeliveryState, MetricSample
+from content.models import Delivery, DeliveryState, FollowerSample, MetricSample
 
 #: The metric names Loa's channel clients store (see scheduler/channels/).
 METRICS = ("views", "reach", "reactions", "comments", "shares", "clicks")
@@ -216,3 +216,63 @@ def unit_totals(
                 sums[name] += value
         result[unit] = Totals(publications, dict(sums))
     return result
+
+
+# ---------------------------------------------------------------------- followers
+
+
+def record_followers(engine: Engine, counts: Mapping[str, int], at: datetime) -> None:
+    """Store each channel's follower count as collected at ``at`` (one sample each)."""
+    if not counts:
+        return
+    with session_scope(engine) as session:
+        session.add_all(
+            FollowerSample(channel=channel, collected_at=at, followers=int(value))
+            for channel, value in counts.items()
+        )
+
+
+def followers_before(
+    session: Session, end: datetime | None = None, channels: Iterable[str] | None = None
+) -> dict[str, int]:
+    """Per channel: its follower count as last collected before ``end`` (None: the newest
+    one), so a past span's figures never change when newer counts arrive. A channel never
+    counted before ``end`` is absent. ``channels`` narrows to those channels."""
+    newest = select(
+        FollowerSample.channel, func.max(FollowerSample.collected_at).label("at")
+    ).group_by(col(FollowerSample.channel))
+    if end is not None:
+        newest = newest.where(col(FollowerSample.collected_at) < end)
+    if channels is not None:
+        newest = newest.where(col(FollowerSample.channel).in_(sorted(channels)))
+    latest = newest.subquery()
+    rows = session.exec(
+        select(FollowerSample.channel, FollowerSample.followers)
+        .join(
+            latest,
+            (latest.c.channel == FollowerSample.channel)
+            & (latest.c.at == FollowerSample.collected_at),
+        )
+        # Two counts at the same instant (two daemons): the one stored last wins.
+        .order_by(col(FollowerSample.id))
+    ).all()
+    return {channel: int(followers) for channel, followers in rows}
+
+
+def latest_followers(
+    engine: Engine, *, before: datetime | None = None, channels: Iterable[str] | None = None
+) -> dict[str, int]:
+    """:func:`followers_before` in a session of its own (for the faces and the collector)."""
+    with session_scope(engine, write=False) as session:
+        return followers_before(session, before, channels)
+
+
+def followers_counted_after(engine: Engine, since: datetime) -> set[str]:
+    """The channels whose follower count was collected after ``since``."""
+    with session_scope(engine, write=False) as session:
+        rows = session.exec(
+            select(FollowerSample.channel)
+            .where(col(FollowerSample.collected_at) > since)
+            .distinct()
+        ).all()
+    return set(rows)

@@ -173,6 +173,19 @@ class MetricSample(SQLModel, table=True):
     value: float
 
 
+class FollowerSample(SQLModel, table=True):
+    """A channel's follower count at one moment (a Page's ``followers_count``, an OA's
+    ``num_follower``), collected about once a day: the ranking divides by the count known
+    at a span's end (:mod:`content.evaluation`)."""
+
+    __table_args__ = (Index("ix_followersample_series", "channel", "collected_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=100)
+    collected_at: datetime
+    followers: int
+
+
 class FeedSource(SQLModel, table=True):
     """An RSS/Atom feed polled for items that become drafts."""
 

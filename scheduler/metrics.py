@@ -3,6 +3,11 @@
 A published delivery is refreshed every 15 minutes during its first day, hourly during its
 first week, daily up to 30 days, then no more (its numbers have settled). Each channel is
 asked for all its due posts at once, so a client can batch them (Facebook: 50 per call).
+
+The same run reads each channel's follower count at most once a day
+(:data:`FOLLOWERS_EVERY`): the ranking divides reach and engagement by it
+(:mod:`content.evaluation`). A channel that cannot say is logged and asked again on a later
+run; it never stops the figures of the posts.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func
@@ -19,6 +24,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from content.db import session_scope
+from content.engagement import followers_counted_after, record_followers
 from content.models import Delivery, DeliveryState, MetricSample
 from content.times import utcnow
 from scheduler.channels.base import Channel, ChannelError
@@ -31,6 +37,10 @@ CADENCE: tuple[tuple[timedelta, timedelta], ...] = (
     (timedelta(days=7), timedelta(hours=1)),
     (timedelta(days=30), timedelta(days=1)),
 )
+
+#: A channel's follower count is read at most once in this time (it moves slowly, and the
+#: ranking needs one count per span's end).
+FOLLOWERS_EVERY = timedelta(days=1)
 
 
 def refresh_interval(age: timedelta) -> timedelta | None:
@@ -48,6 +58,9 @@ class CollectionReport:
     asked: int
     samples: int
     failed_channels: dict[str, str]
+    #: Follower counts stored, and the channels whose count could not be read (message).
+    followers: int = 0
+    followers_failed: dict[str, str] = field(default_factory=dict)
 
 
 def due_for_refresh(engine: Engine, now: datetime) -> dict[str, dict[str, int]]:
@@ -114,8 +127,57 @@ async def collect(
     samples = [s for batch in batches for s in batch]
     if samples:
         await asyncio.to_thread(_store, engine, samples)
-    log.info("metrics: %d posts asked, %d samples stored", asked, len(samples))
-    return CollectionReport(asked=asked, samples=len(samples), failed_channels=failed)
+    counted, not_counted = await collect_followers(engine, channels, now)
+    log.info(
+        "metrics: %d posts asked, %d samples stored, %d follower counts",
+        asked,
+        len(samples),
+        counted,
+    )
+    return CollectionReport(
+        asked=asked,
+        samples=len(samples),
+        failed_channels=failed,
+        followers=counted,
+        followers_failed=not_counted,
+    )
+
+
+async def collect_followers(
+    engine: Engine, channels: Mapping[str, Channel], now: datetime
+) -> tuple[int, dict[str, str]]:
+    """Read and store the follower count of each channel not counted in the last
+    :data:`FOLLOWERS_EVERY`; returns (counts stored, {channel: why not} for failures).
+
+    A failure is logged and left for a later run: the count is a slow figure, and the
+    collection of the posts' figures must not depend on it.
+    """
+    recent = await asyncio.to_thread(followers_counted_after, engine, now - FOLLOWERS_EVERY)
+    failed: dict[str, str] = {}
+
+    async def one(channel_id: str, channel: Channel) -> tuple[str, int | None]:
+        try:
+            return channel_id, await channel.followers()
+        except ChannelError as exc:
+            failed[channel_id] = exc.message
+            log.warning("followers of %s failed: %s", channel_id, exc.message)
+        except Exception as exc:
+            # An auxiliary figure: an unexpected answer is logged, the run goes on.
+            failed[channel_id] = f"{type(exc).__name__}: {exc}"
+            log.exception("followers of %s failed", channel_id)
+        return channel_id, None
+
+    # A client without a follower count (a stand-in that only publishes) is not asked.
+    due = [
+        (cid, ch)
+        for cid, ch in channels.items()
+        if cid not in recent and callable(getattr(ch, "followers", None))
+    ]
+    answers = await asyncio.gather(*(one(cid, ch) for cid, ch in due))
+    counts = {cid: value for cid, value in answers if value is not None}
+    if counts:
+        await asyncio.to_thread(record_followers, engine, counts, now)
+    return len(counts), failed
 
 
 def _store(engine: Engine, samples: list[MetricSample]) -> None:

@@ -206,6 +206,10 @@ class Channel(Protocol):
         """Engagement figures per remote id: {"reactions": 3, "comments": 1, "views": 120, ...}."""
         ...
 
+    async def followers(self) -> int | None:
+        """The Page's or OA's follower count now (None when the platform does not say)."""
+        ...
+
     async def health(self) -> Health:
         """Token valid, permissions, account reachable, rate-limit headroom."""
         ...

@@ -551,6 +551,13 @@ class FacebookPage:
                 answers.append(decoded)
         return answers
 
+    async def followers(self) -> int | None:
+        """The Page's follower count (``GET /{page-id}?fields=followers_count``); None when
+        Graph does not say (a Page whose count is hidden from this token)."""
+        body = await self._call("GET", self.config.page_id, params={"fields": "followers_count"})
+        value = body.get("followers_count") if isinstance(body, dict) else None
+        return int(value) if isinstance(value, int | float) else None
+
     # ------------------------------------------------------------------ health
 
     async def health(self) -> Health:
