@@ -1,4 +1,5 @@
-"""What the screens share: translated bindings, the context, and one way to run a change."""
+"""What the screens share: translated bindings, the context, one way to run a change, and
+one way to keep a screen fresh from the database (:class:`PollingScreen`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from content.ui.i18n import N_, _, ngettext, translated_bindings
 from content.ui.messages import error_in_words
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class ActionFinished(Message):
@@ -176,3 +178,76 @@ class LoaModal(_Common, ModalScreen[T], Generic[T]):
     def __init__(self) -> None:
         super().__init__()
         self._bindings = translated_bindings(self._bindings)
+
+
+class PollingScreen(LoaScreen, Generic[T]):
+    """A screen showing what one library read returns, kept fresh while it is shown.
+
+    A subclass says what to read, :meth:`fetch` (called on the UI thread, so the read it
+    returns captures the screen's current question: the filters, the page, the days shown),
+    and how to show the answer, :meth:`show` (on the UI thread). This class runs the read in
+    a thread worker when the screen is mounted, every ``REFRESH_EVERY`` refresh periods while
+    the screen is on top, when the screen comes back on top after a first answer (back from
+    a detail or a dialog: what changed there shows at once), and on :meth:`reload`. An answer
+    to an older question than the last one asked is dropped: the newer one is on its way.
+    A failed read is shown once (see ``read``) and the screen keeps what it showed.
+    """
+
+    #: Refresh periods between two reads (figures that change slowly are read less often).
+    REFRESH_EVERY = 1
+
+    class Loaded(Message, Generic[R]):
+        """A polling screen's read has returned ``result`` for question ``generation``."""
+
+        def __init__(self, result: R, generation: int) -> None:
+            super().__init__()
+            self.result = result
+            self.generation = generation
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: The number of the last question asked (see :meth:`reload`).
+        self.generation = 0
+        #: Whether an answer has been shown yet.
+        self.loaded = False
+
+    def on_mount(self) -> None:
+        # Subclasses' own on_mount run first (Textual dispatches along the MRO), so a screen
+        # sets up what fetch() reads (its day, its columns) before the first question.
+        self.set_interval(self.ctx.refresh_seconds * self.REFRESH_EVERY, self._tick)
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        # Before the first answer, the first read is still on its way.
+        if self.loaded:
+            self.reload()
+
+    def _tick(self) -> None:
+        if self.is_shown():
+            self.reload()
+
+    def fetch(self) -> Callable[[], T]:
+        """The read to run off the UI thread (one library call), for the current question."""
+        raise NotImplementedError
+
+    def show(self, result: T) -> None:
+        """Show what the read returned (on the UI thread)."""
+        raise NotImplementedError
+
+    def reload(self) -> None:
+        """Ask again now (in a thread); the screen updates when the answer arrives."""
+        self.generation += 1
+        self._load(self.fetch(), self.generation)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load(self, fetch: Callable[[], T], generation: int) -> None:
+        result = self.read(fetch)
+        if result is not None:
+            self.post_message(self.Loaded(result, generation))
+
+    def on_polling_screen_loaded(self, message: PollingScreen.Loaded[T]) -> None:
+        message.stop()  # the screen's own answer: nothing above it waits for it
+        if message.generation != self.generation:
+            return
+        self.show(message.result)
+        self.loaded = True

@@ -18,18 +18,17 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from rich.text import Text
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import Button, DataTable, Footer, Header, Label, Static
 
 from content.errors import ValidationError
 from content.times import parse_when
 from content.ui import data
 from content.ui.actions import report_done
-from content.ui.base import ActionFinished, LoaModal, LoaScreen, report_error
+from content.ui.base import ActionFinished, LoaModal, PollingScreen, report_error
 from content.ui.dialogs import PromptDialog
 from content.ui.fmt import (
     POST_STATE_STYLES,
@@ -143,14 +142,13 @@ class Moving:
     at: datetime
 
 
-class RangeLoaded(Message):
-    """The posts of the days shown have been read."""
+@dataclass(frozen=True)
+class DaysRead:
+    """The posts of the days [start, end), as read."""
 
-    def __init__(self, start: date, end: date, rows: list[data.QueueRow]) -> None:
-        super().__init__()
-        self.start = start
-        self.end = end
-        self.rows = rows
+    start: date
+    end: date
+    rows: list[data.QueueRow]
 
 
 class CalendarTable(DataTable[Any]):
@@ -185,7 +183,7 @@ class CalendarTable(DataTable[Any]):
             super().action_cursor_down()
 
 
-class CalendarScreen(LoaScreen):
+class CalendarScreen(PollingScreen[DaysRead]):
     """A week or a month of posts; move between them, list a day, move a post by keys."""
 
     CSS_PATH = "calendar.tcss"
@@ -235,7 +233,6 @@ class CalendarScreen(LoaScreen):
         #: Week view: the post in each cell, by (row, column).
         self.cells: dict[tuple[int, int], int] = {}
         self.moving: Moving | None = None
-        self.loaded = False
         #: The table size the rows were last drawn for.
         self.drawn_for = (0, 0)
 
@@ -258,13 +255,7 @@ class CalendarScreen(LoaScreen):
     def on_mount(self) -> None:
         self.day = self.ctx.clock().astimezone(self.ctx.tz).date()
         self._show_title()
-        self.set_interval(self.ctx.refresh_seconds, self._tick)
-        self.reload()
         self.query_one("#week", DataTable).focus()
-
-    def on_screen_resume(self) -> None:
-        if self.loaded:
-            self.reload()
 
     def _table_resized(self) -> None:
         # Column widths and row heights follow the table: a resized terminal, or the hint
@@ -278,10 +269,6 @@ class CalendarScreen(LoaScreen):
         if table.size.height:
             return table.size.width, table.size.height
         return self.size.width or 80, (self.size.height or 24) - CHROME_LINES
-
-    def _tick(self) -> None:
-        if self.is_shown():
-            self.reload()
 
     def _show_title(self) -> None:
         self.title = _("Month") if self.mode == MONTH else _("Week")
@@ -316,30 +303,23 @@ class CalendarScreen(LoaScreen):
         start = monday_of(self.day)
         return start, start + timedelta(days=7)
 
-    def reload(self) -> None:
-        """Read the days shown again (in a thread)."""
+    def fetch(self) -> Callable[[], DaysRead]:
+        """The posts of the days shown."""
         start, end = self._range()
-        self._load(start, end)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load(self, start: date, end: date) -> None:
-        tz = self.ctx.tz
+        engine, tz, visible = self.ctx.engine, self.ctx.tz, self.ctx.visible
         # Midnight office time at both ends: a post at 23:30 belongs to its own day.
         first = datetime.combine(start, time(0, 0), tzinfo=tz)
         after = datetime.combine(end, time(0, 0), tzinfo=tz)
-        rows = self.read(
-            lambda: data.week_posts(self.ctx.engine, first, after, visible=self.ctx.visible)
-        )
-        if rows is not None:
-            self.post_message(RangeLoaded(start, end, rows))
+        return lambda: DaysRead(start, end, data.week_posts(engine, first, after, visible=visible))
 
-    def on_range_loaded(self, message: RangeLoaded) -> None:
-        if (message.start, message.end) != self._range():
+    def show(self, result: DaysRead) -> None:
+        """Sort the posts read into their days and draw them."""
+        if (result.start, result.end) != self._range():
             return  # the officer has moved on since
         tz = self.ctx.tz
-        self.start, self.end = message.start, message.end
+        self.start, self.end = result.start, result.end
         self.by_day = {}
-        for row in message.rows:
+        for row in result.rows:
             if row.scheduled_at is not None:
                 day = row.scheduled_at.astimezone(tz).date()
                 self.by_day.setdefault(day, []).append(row)

@@ -10,6 +10,7 @@ dispatcher still does the sending.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -24,7 +25,7 @@ from content.messages import Notice, os_reason
 from content.models import AuditEvent, Delivery, DeliveryState, Post, PostState
 from content.queue import EDITABLE_STATES, LIVE_STATES
 from content.ui import actions, data
-from content.ui.base import ActionFinished, LoaScreen, report_error
+from content.ui.base import ActionFinished, PollingScreen, report_error
 from content.ui.dialogs import ConfirmDialog, PromptDialog
 from content.ui.fmt import (
     DELIVERY_STYLES,
@@ -67,14 +68,13 @@ DELIVERY_DONE_TEXT = {
 _ATTENTION = (DeliveryState.FAILED, DeliveryState.NEEDS_REVIEW)
 
 
-class DetailLoaded(Message):
-    """The post, its deliveries and its history have been read."""
+@dataclass(frozen=True)
+class PostFound:
+    """The post, its deliveries and its history, as read together."""
 
-    def __init__(self, post: Post, deliveries: list[Delivery], audit: list[AuditEvent]) -> None:
-        super().__init__()
-        self.post = post
-        self.deliveries = deliveries
-        self.audit = audit
+    post: Post
+    deliveries: list[Delivery]
+    audit: list[AuditEvent]
 
 
 class ThumbnailReady(Message):
@@ -95,7 +95,7 @@ class ImageWritten(Message):
         self.error = error
 
 
-class DetailScreen(LoaScreen):
+class DetailScreen(PollingScreen[PostFound]):
     """Everything about one post, refreshed every few seconds while it is shown."""
 
     HELP_TEXT = N_(
@@ -163,39 +163,25 @@ class DetailScreen(LoaScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.set_interval(self.ctx.refresh_seconds, self._tick)
         # The delivery keys act on this table's cursor: arrows pick the channel.
         self.query_one("#detail-deliveries", DataTable).focus()
-        self.reload()
 
-    def on_screen_resume(self) -> None:
-        self.reload()
+    def fetch(self) -> Callable[[], PostFound]:
+        """The post, its deliveries and its history."""
+        queue, post_id = self.ctx.queue(), self.post_id
+        return lambda: PostFound(*queue.get(post_id), queue.audit_trail(post_id))
 
-    def _tick(self) -> None:
-        if self.is_shown():
-            self.reload()
-
-    def reload(self) -> None:
-        """Read the post again (in a thread)."""
-        self._load(self.post_id)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load(self, post_id: int) -> None:
-        queue = self.ctx.queue()
-        found = self.read(lambda: (*queue.get(post_id), queue.audit_trail(post_id)))
-        if found is not None:
-            self.post_message(DetailLoaded(*found))
-
-    def on_detail_loaded(self, message: DetailLoaded) -> None:
-        post = message.post
+    def show(self, result: PostFound) -> None:
+        """The summary, text and image, the deliveries and the history."""
+        post = result.post
         tz = self.ctx.tz
         changed = (
             self.post is None
             or self.post.state != post.state
-            or [d.state for d in self.deliveries] != [d.state for d in message.deliveries]
+            or [d.state for d in self.deliveries] != [d.state for d in result.deliveries]
         )
         self.post = post
-        self.deliveries = message.deliveries
+        self.deliveries = result.deliveries
         summary = Text()
         rows = [
             (_("State"), Text(post_state(post.state), POST_STATE_STYLES.get(post.state, ""))),
@@ -219,8 +205,8 @@ class DetailScreen(LoaScreen):
             summary.append(post.title, "bold")
         self.query_one("#detail-summary", Static).update(summary)
         self.query_one("#detail-text", Static).update(Text(post.text))
-        self._fill_deliveries(message.deliveries)
-        self._fill_audit(message.audit)
+        self._fill_deliveries(result.deliveries)
+        self._fill_audit(result.audit)
         first_image = post.image_ids[0] if post.image_ids else None
         if first_image is not None and first_image != self.preview_media_id:
             self.preview_media_id = first_image

@@ -10,6 +10,7 @@ channel's client by the CLI's own path (:class:`~content.ui.context.InboxWiring`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
@@ -35,7 +36,7 @@ from content.inbox import (
 )
 from content.messages import CATALOGUE, message
 from content.models import ThreadState
-from content.ui.base import ActionFinished, LoaScreen, report_error
+from content.ui.base import ActionFinished, LoaScreen, PollingScreen, report_error
 from content.ui.context import LoaContext
 from content.ui.dialogs import ConfirmDialog
 from content.ui.fmt import when
@@ -101,15 +102,6 @@ def thread_columns(width: int, channel: int) -> tuple[tuple[str, int], ...]:
     return tuple(columns)
 
 
-class ThreadsLoaded(Message):
-    """The threads have been read; ``generation`` drops answers to old questions."""
-
-    def __init__(self, threads: list[ThreadSummary], generation: int) -> None:
-        super().__init__()
-        self.threads = threads
-        self.generation = generation
-
-
 class _InboxBase(LoaScreen):
     """Assign, tag and close: the same on the list (the thread under the cursor) and in the
     thread view; each screen says what changed in :meth:`thread_done`."""
@@ -169,7 +161,7 @@ class _InboxBase(LoaScreen):
         )
 
 
-class InboxScreen(_InboxBase):
+class InboxScreen(PollingScreen[list[ThreadSummary]], _InboxBase):
     """Every thread the officer may see, those waiting longest first."""
 
     HELP_TEXT = N_(
@@ -198,8 +190,6 @@ class InboxScreen(_InboxBase):
         super().__init__()
         self.wanted = ThreadFilter()
         self.threads: dict[str, ThreadSummary] = {}
-        self.generation = 0
-        self.loaded = False
         self.columns_shown: tuple[tuple[str, int], ...] = ()
         self.title = _("Inbox")
 
@@ -222,21 +212,10 @@ class InboxScreen(_InboxBase):
 
     def on_mount(self) -> None:
         self._lay_out(self.app.size.width)
-        self.set_interval(self.ctx.refresh_seconds, self._tick)
-        self.reload()
         self.query_one("#threads", DataTable).focus()
 
     def on_resize(self, event: events.Resize) -> None:
         self._lay_out(event.size.width)
-
-    def on_screen_resume(self) -> None:
-        # Back from a thread: its state and clocks may have changed.
-        if self.loaded:
-            self.reload()
-
-    def _tick(self) -> None:
-        if self.is_shown():
-            self.reload()
 
     def _lay_out(self, width: int) -> None:
         channel = max([len(c) for c in self.ctx.channel_ids()] + [5])
@@ -253,22 +232,14 @@ class InboxScreen(_InboxBase):
 
     # ------------------------------------------------------------------ loading
 
-    def reload(self) -> None:
-        """Read the threads again (in a thread); the table updates when they arrive."""
-        self.generation += 1
-        self._load(self.wanted, self.generation)
+    def fetch(self) -> Callable[[], list[ThreadSummary]]:
+        """The threads the filters ask for."""
+        inbox, wanted = self.ctx.inbox, self.wanted
+        return lambda: inbox().threads(wanted)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load(self, wanted: ThreadFilter, generation: int) -> None:
-        threads = self.read(lambda: self.ctx.inbox().threads(wanted))
-        if threads is not None:
-            self.post_message(ThreadsLoaded(threads, generation))
-
-    def on_threads_loaded(self, message: ThreadsLoaded) -> None:
-        if message.generation != self.generation:
-            return
-        self._fill(message.threads)
-        self.loaded = True
+    def show(self, result: list[ThreadSummary]) -> None:
+        """The threads, in the table."""
+        self._fill(result)
 
     def _fill(self, threads: list[ThreadSummary]) -> None:
         table = self.query_one("#threads", DataTable)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.message import Message
 from textual.widgets import Button, DataTable, Footer, Header, Input, Select, Static
 
 from content import bulk
@@ -20,7 +20,7 @@ from content.heap import freeze_startup_objects
 from content.models import PostState
 from content.times import parse_when
 from content.ui import data
-from content.ui.base import ActionFinished, LoaScreen, report_error
+from content.ui.base import ActionFinished, PollingScreen, report_error
 from content.ui.dialogs import ConfirmDialog, PromptDialog
 from content.ui.fmt import (
     DELIVERY_STYLES,
@@ -103,15 +103,6 @@ SORT_LABELS = {
 }
 
 
-class PageLoaded(Message):
-    """A page of the queue has been read; ``generation`` drops answers to old questions."""
-
-    def __init__(self, page: data.QueuePage, generation: int) -> None:
-        super().__init__()
-        self.page = page
-        self.generation = generation
-
-
 #: Scheduled posts past their time read for the "late" filter at most (late or stuck posts:
 #: a handful in a working office; a thousand means the daemon has been down for days).
 LATE_SCAN = 1000
@@ -153,7 +144,7 @@ def channels_cell(row: data.QueueRow, width: int = 0) -> Text:
     return text
 
 
-class QueueScreen(LoaScreen):
+class QueueScreen(PollingScreen[data.QueuePage]):
     """Posts in a table; the daemon's changes appear by themselves every few seconds."""
 
     HELP_TEXT = N_(
@@ -197,11 +188,9 @@ class QueueScreen(LoaScreen):
     def __init__(self) -> None:
         super().__init__()
         self.query_state = data.QueueQuery()
-        self.generation = 0
         self.keys: list[str] = []
         self.rows: dict[str, data.QueueRow] = {}
         self.total = 0
-        self.loaded = False
         self.campaigns: list[str] = []
         #: Whether the "late" pseudo-filter is on (the query's time bound follows the clock).
         self.late_only = False
@@ -236,9 +225,7 @@ class QueueScreen(LoaScreen):
 
     def on_mount(self) -> None:
         self._lay_out(self.app.size.width)
-        self.set_interval(self.ctx.refresh_seconds, self._tick)
         self._show_attention(0)
-        self.reload()
         self.watch(self.query_one("#search", Input), "value", self._search_typed, init=False)
         self.query_one("#posts", DataTable).focus()
 
@@ -268,15 +255,6 @@ class QueueScreen(LoaScreen):
         if self.rows:
             self._fill(list(self.rows.values()))
 
-    def on_screen_resume(self) -> None:
-        # Back from the composer or a detail screen: show what changed at once.
-        if self.loaded:
-            self.reload()
-
-    def _tick(self) -> None:
-        if self.is_shown():
-            self.reload()
-
     # ------------------------------------------------------------------ loading
 
     def reload(self) -> None:
@@ -290,15 +268,12 @@ class QueueScreen(LoaScreen):
                 state=PostState.SCHEDULED.value,
                 scheduled_to=self.ctx.clock() - LATE_AFTER,
             )
-        self.generation += 1
-        self._load(self.query_state, self.generation)
+        super().reload()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load(self, query: data.QueueQuery, generation: int) -> None:
-        load = self._late_page if self.late_only else self._page
-        page = self.read(lambda: load(query))
-        if page is not None:
-            self.post_message(PageLoaded(page, generation))
+    def fetch(self) -> Callable[[], data.QueuePage]:
+        """The page the filters, sort and offset ask for."""
+        load, query = (self._late_page if self.late_only else self._page), self.query_state
+        return lambda: load(query)
 
     def _page(self, query: data.QueueQuery) -> data.QueuePage:
         return data.load_queue(self.ctx.engine, query, visible=self.ctx.visible)
@@ -315,10 +290,9 @@ class QueueScreen(LoaScreen):
         late = [row for row in found.rows if self._is_late(row)]
         return replace(found, rows=late[query.offset : query.offset + query.limit], total=len(late))
 
-    def on_page_loaded(self, message: PageLoaded) -> None:
-        if message.generation != self.generation:
-            return  # a newer question is on its way
-        page = message.page
+    def show(self, result: data.QueuePage) -> None:
+        """The page in the table, the attention button, the campaigns and the status line."""
+        page = result
         if page.total and not page.rows and self.query_state.offset:
             # The page emptied under us (posts cancelled or filtered away): go back to page 1.
             self.query_state = replace(self.query_state, offset=0)
@@ -333,7 +307,6 @@ class QueueScreen(LoaScreen):
             # Start-up ends with the first page on screen: what exists now lives as long as
             # the app, and full GC passes over it stalled keystrokes.
             self.call_after_refresh(freeze_startup_objects)
-        self.loaded = True
 
     def _shown_state(self, row: data.QueueRow) -> str:
         """The row's state as shown: late or needs attention once its time has passed."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -13,13 +14,13 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from content.models import PostState
 from content.ui import actions, data
-from content.ui.base import ActionFinished, LoaScreen, report_error
+from content.ui.base import ActionFinished, PollingScreen, report_error
 from content.ui.fmt import first_line, when, when_long
 from content.ui.i18n import N_, _
-from content.ui.queue_screen import PageLoaded, channels_cell
+from content.ui.queue_screen import channels_cell
 
 
-class ReviewScreen(LoaScreen):
+class ReviewScreen(PollingScreen[data.QueuePage]):
     """The review queue of the office."""
 
     HELP_TEXT = N_(
@@ -41,7 +42,6 @@ class ReviewScreen(LoaScreen):
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[str, data.QueueRow] = {}
-        self.generation = 0
         self.title = _("Review")
 
     def compose(self) -> ComposeResult:
@@ -58,34 +58,18 @@ class ReviewScreen(LoaScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.set_interval(self.ctx.refresh_seconds, self._tick)
-        self.reload()
         self.query_one("#review-list", DataTable).focus()
 
-    def on_screen_resume(self) -> None:
-        self.reload()
-
-    def _tick(self) -> None:
-        if self.is_shown():
-            self.reload()
-
-    def reload(self) -> None:
-        """Read the posts in review again (in a thread)."""
-        self.generation += 1
-        self._load(self.generation)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load(self, generation: int) -> None:
+    def fetch(self) -> Callable[[], data.QueuePage]:
+        """The posts in review."""
         query = data.QueueQuery(state=PostState.IN_REVIEW)
-        page = self.read(lambda: data.load_queue(self.ctx.engine, query, visible=self.ctx.visible))
-        if page is not None:
-            self.post_message(PageLoaded(page, generation))
+        engine, visible = self.ctx.engine, self.ctx.visible
+        return lambda: data.load_queue(engine, query, visible=visible)
 
-    def on_page_loaded(self, message: PageLoaded) -> None:
-        if message.generation != self.generation:
-            return
+    def show(self, result: data.QueuePage) -> None:
+        """The list (kept with its cursor when the same posts wait) and the preview."""
         table = self.query_one("#review-list", DataTable)
-        rows = message.page.rows
+        rows = result.rows
         keys = [str(r.id) for r in rows]
         if keys != list(self.rows):
             current = self.current_post_id()
