@@ -12,6 +12,12 @@ are each metric's latest sample collected before the span's end
 reports it, else the views (:func:`content.engagement.audience`); **engagement** is
 reactions + comments + shares.
 
+**Followers.** A channel's followers at a moment are its follower count as last collected
+before that moment (the Page's ``followers_count``, the OA's ``num_follower``; the
+engagement job reads them about once a day, :mod:`scheduler.metrics`). A unit's followers
+for a span are the sum of its own channels' followers at the span's end; they are
+**known** when every one of its own channels has a count by then.
+
 **Own and rolled up.** A unit's own figures count its own channels; rolled up, they count
 its whole subtree (the unit and every unit under it).
 
@@ -42,16 +48,25 @@ are behind.
 
 * D, delivery: the mean over its channels with a target of min(1, on-time publications /
   required); a unit without any channel target scores 1 if it published on time at all.
-* A, audience: its audience per publication divided by the highest audience per
-  publication among the ranked units (0 without publications).
-* E, engagement: its engagement per publication divided by the highest among them.
+* A, audience: its audience per follower divided by the highest audience per follower
+  among the ranked units.
+* E, engagement: its engagement per follower divided by the highest among them.
 * R, response: the share of the citizens' messages to its channels in the span that were
   answered before the span's end (1 when citizens wrote nothing: nothing went unanswered).
 
+A and E are **per follower** only when every channel of every unit has a follower count
+collected before the span's end. When one channel has none (counts not collected yet, a
+channel added since, a platform that would not say), A and E are **per publication for
+every unit** (its audience, or engagement, divided by its publications), so that all units
+are measured the same way; the ranking says which (``basis``: ``follower`` or
+``publication``) and names the channels without a count. Either way a unit without
+publications, or whose channels have 0 followers, scores 0 on A and E, and so does every
+unit when the highest is 0.
+
 Units rank by score, then more on-time publications, then more engagement, then tree order.
 The **most improved** unit is the one whose score rose most against the previous span of
-the same length (none when no score rose). Reach and engagement are per publication, not
-per follower: Loa does not store the Pages' and OAs' follower counts.
+the same length (none when no score rose); the previous span's scores follow the same
+rules with the counts known at its own end, so its basis may differ from the span's.
 """
 
 from __future__ import annotations
@@ -69,7 +84,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from content.db import session_scope
-from content.engagement import METRICS, audience, engagement, samples_before
+from content.engagement import METRICS, audience, engagement, followers_before, samples_before
 from content.errors import ValidationError
 from content.inbox import ResponseFigures, response_figures
 from content.models import Delivery, DeliveryState, Post, PostState
@@ -90,6 +105,11 @@ BEHIND = "behind"
 NO_TARGET = "no_target"
 #: Worst first: the order a unit's status is taken from its targets'.
 _SEVERITY = (BEHIND, ON_TRACK, MET)
+
+#: What A and E are divided by (see the module's docstring): followers where every channel
+#: has a count, else publications, for every unit alike.
+PER_FOLLOWER = "follower"
+PER_PUBLICATION = "publication"
 
 POSTS_PER_WEEK = "posts_per_week"
 CAMPAIGN = "campaign"
@@ -263,6 +283,30 @@ def _sum(figures: Iterable[Figures]) -> Figures:
     return total
 
 
+def follower_counts(engine: Engine, at: datetime) -> dict[str, int]:
+    """Per channel: its follower count as last collected before ``at`` (a channel never
+    counted by then is absent)."""
+    with session_scope(engine, write=False) as session:
+        return followers_before(session, at)
+
+
+def unit_followers(counts: Mapping[str, int], channels: Iterable[str]) -> int | None:
+    """The sum of ``channels``' follower counts; None unless every one of them has a count."""
+    total = 0
+    for channel in channels:
+        if channel not in counts:
+            return None
+        total += counts[channel]
+    return total
+
+
+def per_follower(value: float, followers: int | None) -> float | None:
+    """``value`` divided by ``followers`` (None when unknown, 0 with no follower)."""
+    if followers is None:
+        return None
+    return value / followers if followers else 0.0
+
+
 # ---------------------------------------------------------------------- targets
 
 
@@ -346,6 +390,10 @@ class UnitStatus:
     done: int = 0
     #: Units of the subtree (this one included) that are behind.
     behind_below: int = 0
+    #: Followers of its own channels, and of its subtree's, at the moment judged (None
+    #: unless every one of those channels has a count).
+    followers: int | None = None
+    total_followers: int | None = None
 
     def as_dict(self) -> dict[str, object]:
         """The JSON form."""
@@ -355,9 +403,10 @@ class UnitStatus:
             "parent": self.unit.parent,
             "status": self.status,
             "targets": [t.as_dict() for t in self.targets],
-            "own": self.own.as_dict(),
+            "own": {**self.own.as_dict(), "followers": self.followers},
             "rolled_up": {
                 **self.total.as_dict(),
+                "followers": self.total_followers,
                 "required": self.required,
                 "done": self.done,
                 "units_behind": self.behind_below,
@@ -408,6 +457,7 @@ def status(
     quotas = [q for q in tree.quotas if _overlaps(q, period)]
     campaign_done = {q.campaign: _campaign_posts(engine, q, period.tz, now) for q in quotas}
     answers = response_figures(engine, period.start, min(max(now, period.start), period.end))
+    counts = follower_counts(engine, min(now, period.end))
     result: dict[str, UnitStatus] = {}
     for unit in tree:
         targets = []
@@ -444,6 +494,7 @@ def status(
             status=_overall(t.status for t in targets),
             own=own,
             total=Figures(),
+            followers=unit_followers(counts, unit.channels),
         )
     for unit_id, unit_status in result.items():
         below = [result[u] for u in tree.subtree(unit_id)]
@@ -452,6 +503,7 @@ def status(
         unit_status.required = sum(t.required for t in channel_targets)
         unit_status.done = sum(t.done or 0 for t in channel_targets)
         unit_status.behind_below = sum(u.status == BEHIND for u in below)
+        unit_status.total_followers = unit_followers(counts, tree.channels_of(unit_id))
     return StatusReport(period, now, list(result.values()))
 
 
@@ -660,6 +712,8 @@ class RankedUnit:
     previous: float | None
     #: How citizens writing to its channels were answered.
     replies: ResponseFigures = field(default_factory=ResponseFigures)
+    #: Its own channels' followers at the span's end (None unless each has a count).
+    followers: int | None = None
 
     @property
     def change(self) -> float | None:
@@ -684,6 +738,9 @@ class RankedUnit:
             **self.figures.as_dict(),
             "audience_per_publication": self.figures.per_publication(self.figures.audience),
             "engagement_per_publication": self.figures.per_publication(self.figures.engagement),
+            "followers": self.followers,
+            "audience_per_follower": per_follower(self.figures.audience, self.followers),
+            "engagement_per_follower": per_follower(self.figures.engagement, self.followers),
             "previous_score": None if self.previous is None else round(self.previous, 2),
             "change": None if self.change is None else round(self.change, 2),
         }
@@ -720,6 +777,11 @@ class Ranking:
     units: list[RankedUnit]
     most_improved: RankedUnit | None
     authors: list[AuthorShare]
+    #: What A and E were divided by: PER_FOLLOWER or PER_PUBLICATION.
+    basis: str = PER_PUBLICATION
+    #: The units' channels without a follower count at the span's end (why the basis is
+    #: PER_PUBLICATION), in tree order.
+    without_followers: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         """The JSON form."""
@@ -730,6 +792,8 @@ class Ranking:
             "previous_from": previous.first_day.isoformat(),
             "previous_to": previous.last_day.isoformat(),
             "weights": WEIGHTS,
+            "basis": self.basis,
+            "channels_without_followers": self.without_followers,
             "units": [u.as_dict() for u in self.units],
             "most_improved": None if self.most_improved is None else self.most_improved.unit.id,
             "authors": [a.as_dict() for a in self.authors],
@@ -745,6 +809,22 @@ class UnitScore:
     #: The publications its channel targets require in the span.
     required: int
     replies: ResponseFigures
+    #: Its own channels' followers at the span's end (None unless each has a count).
+    followers: int | None = None
+
+
+def without_followers(tree: UnitTree, counts: Mapping[str, int]) -> list[str]:
+    """The units' channels that have no follower count in ``counts``, in tree order."""
+    missing: list[str] = []
+    for unit in tree:
+        missing.extend(c for c in unit.channels if c not in counts and c not in missing)
+    return missing
+
+
+def basis(tree: UnitTree, counts: Mapping[str, int]) -> str:
+    """PER_FOLLOWER when every channel of every unit has a count, else PER_PUBLICATION."""
+    has_channels = any(unit.channels for unit in tree)
+    return PER_FOLLOWER if has_channels and not without_followers(tree, counts) else PER_PUBLICATION
 
 
 def scores(
@@ -752,9 +832,13 @@ def scores(
     period: Span,
     pubs: Iterable[Publication],
     answers: Mapping[str, ResponseFigures],
+    counts: Mapping[str, int] | None = None,
 ) -> dict[str, UnitScore]:
     """Per unit (own channels): its score and figures in ``period``; ``answers`` are the
-    span's :func:`content.inbox.response_figures`."""
+    span's :func:`content.inbox.response_figures`, ``counts`` the channels' follower counts
+    at the span's end (:func:`follower_counts`; None: none known)."""
+    counts = counts or {}
+    by_follower = basis(tree, counts) == PER_FOLLOWER
     by_channel = _by_channel(pubs)
     parts: dict[str, tuple[float, Figures, int]] = {}
     for unit in tree:
@@ -767,20 +851,28 @@ def scores(
         else:
             delivery = 1.0 if own.on_time else 0.0
         parts[unit.id] = (delivery, own, required * len(unit.channels))
-    best_audience = max((f.per_publication(f.audience) for _d, f, _r in parts.values()), default=0)
-    best_engagement = max(
-        (f.per_publication(f.engagement) for _d, f, _r in parts.values()), default=0
-    )
+    followers = {unit.id: unit_followers(counts, unit.channels) for unit in tree}
+
+    def rate(unit_id: str, value: float) -> float:
+        """A and E before scaling: per follower or per publication (the span's basis)."""
+        if by_follower:
+            return per_follower(value, followers[unit_id]) or 0.0
+        return parts[unit_id][1].per_publication(value)
+
+    audiences = {u: rate(u, f.audience) for u, (_d, f, _r) in parts.items()}
+    engagements = {u: rate(u, f.engagement) for u, (_d, f, _r) in parts.items()}
+    best_audience = max(audiences.values(), default=0.0)
+    best_engagement = max(engagements.values(), default=0.0)
     result = {}
     for unit_id, (delivery, own, required) in parts.items():
         replies = unit_responses(answers, tree[unit_id])
         score = Score(
             delivery,
-            own.per_publication(own.audience) / best_audience if best_audience else 0.0,
-            own.per_publication(own.engagement) / best_engagement if best_engagement else 0.0,
+            audiences[unit_id] / best_audience if best_audience else 0.0,
+            engagements[unit_id] / best_engagement if best_engagement else 0.0,
             replies.answered / replies.received if replies.received else 1.0,
         )
-        result[unit_id] = UnitScore(score, own, required, replies)
+        result[unit_id] = UnitScore(score, own, required, replies, followers[unit_id])
     return result
 
 
@@ -797,9 +889,17 @@ def ranking(
         pubs = publications(engine, period.start, period.end)
     before = period.previous()
     earlier = publications(engine, before.start, before.end)
-    now_scores = scores(tree, period, pubs, response_figures(engine, period.start, period.end))
+    counts = follower_counts(engine, period.end)
+    answers = response_figures(engine, period.start, period.end)
+    now_scores = scores(tree, period, pubs, answers, counts)
     then_scores = (
-        scores(tree, before, earlier, response_figures(engine, before.start, before.end))
+        scores(
+            tree,
+            before,
+            earlier,
+            response_figures(engine, before.start, before.end),
+            follower_counts(engine, before.end),
+        )
         if earlier
         else {}
     )
@@ -826,12 +926,20 @@ def ranking(
                 score=now_score.score,
                 previous=None if then is None else then.score.value,
                 replies=now_score.replies,
+                followers=now_score.followers,
             )
         )
     risen = [u for u in ranked if u.change is not None and u.change > 0]
     # The largest rise; equal rises go to the better-ranked unit.
     improved = max(risen, key=lambda u: (u.change or 0.0, -u.rank), default=None)
-    return Ranking(period, ranked, improved, _authors(tree, pubs))
+    return Ranking(
+        period,
+        ranked,
+        improved,
+        _authors(tree, pubs),
+        basis=basis(tree, counts),
+        without_followers=without_followers(tree, counts),
+    )
 
 
 def _authors(tree: UnitTree, pubs: Iterable[Publication]) -> list[AuthorShare]:

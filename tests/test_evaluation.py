@@ -3,7 +3,9 @@ recomputed here from the generated plain values, never through content.evaluatio
 
 The office: a province, six wards and two communes under ward 3. The data was generated as
 of Wednesday 2026-11-18 12:00 (office time): the year's last week is still running, with
-posts scheduled for the rest of it.
+posts scheduled for the rest of it. Follower counts exist from March 2026, for the commune
+x2's Page only from June: spans ending before June rank per publication, later ones per
+follower.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from tests.helpers import HCM
 from tests.year_data import (
     CAMPAIGN,
     FIRST_DAY,
+    LATE_COUNTED,
     NOW,
     QUOTA_FROM,
     QUOTA_POSTS,
@@ -176,18 +179,49 @@ def expected_status(year: Year, first: date, last: date, now: datetime) -> dict[
     return units
 
 
-def expected_scores(year: Year, first: date, last: date) -> dict[str, float]:
+def counts_before(year: Year, end: datetime) -> dict[str, int]:
+    """Each channel's follower count at its latest collection before ``end``."""
+    best: dict[str, tuple[datetime, int]] = {}
+    for sample in year.followers:
+        if sample.at < end and (sample.channel not in best or sample.at > best[sample.channel][0]):
+            best[sample.channel] = (sample.at, sample.followers)
+    return {channel: followers for channel, (_at, followers) in best.items()}
+
+
+def unit_followers(year: Year, unit: str, last: date) -> int | None:
+    """The sum of ``unit``'s own channels' counts at the end of ``last``; None if one lacks."""
+    counts = counts_before(year, local_start(last + timedelta(days=1)))
+    if any(c not in counts for c in SPEC[unit].channels):
+        return None
+    return sum(counts[c] for c in SPEC[unit].channels)
+
+
+def expected_basis(year: Year, last: date) -> str:
+    """Per follower when every channel has a count at the span's end, else per publication."""
+    counts = counts_before(year, local_start(last + timedelta(days=1)))
+    return "follower" if CHANNELS <= set(counts) else "publication"
+
+
+def expected_scores(
+    year: Year, first: date, last: date, basis: str | None = None
+) -> dict[str, float]:
+    """The documented score of each unit; ``basis`` forces A and E's divisor (default: the
+    span's own, :func:`expected_basis`)."""
     days = (last - first).days + 1
     sums = channel_sums(year, first, last)
+    basis = basis or expected_basis(year, last)
     parts = {}
     for unit in UNITS:
         required = math.ceil(unit.posts_per_week * days / 7)
         delivery = sum(min(1, sums[c].on_time / required) for c in unit.channels) / len(
             unit.channels
         )
-        n = sum(sums[c].publications for c in unit.channels)
-        aud = sum(sums[c].audience for c in unit.channels) / n if n else 0.0
-        eng = sum(sums[c].engagement for c in unit.channels) / n if n else 0.0
+        if basis == "follower":
+            divisor = unit_followers(year, unit.id, last) or 0
+        else:
+            divisor = sum(sums[c].publications for c in unit.channels)
+        aud = sum(sums[c].audience for c in unit.channels) / divisor if divisor else 0.0
+        eng = sum(sums[c].engagement for c in unit.channels) / divisor if divisor else 0.0
         received, answered, _median = replies(
             year, unit.id, local_start(first), local_start(last + timedelta(days=1))
         )
@@ -203,8 +237,8 @@ def expected_scores(year: Year, first: date, last: date) -> dict[str, float]:
     }
 
 
-def expected_order(year: Year, first: date, last: date) -> list[str]:
-    scores = expected_scores(year, first, last)
+def expected_order(year: Year, first: date, last: date, basis: str | None = None) -> list[str]:
+    scores = expected_scores(year, first, last, basis)
     sums = channel_sums(year, first, last)
     order = [u.id for u in UNITS]  # the tree order, as channels.toml writes it here
 
@@ -296,6 +330,8 @@ def test_a_running_week_and_campaign_are_judged_pro_rata(office):
         (FIRST_DAY, FIRST_DAY + timedelta(weeks=WEEKS - 1, days=-1)),  # 51 finished weeks
         (date(2026, 5, 25), date(2026, 11, 15)),  # the second half against the first
         (date(2026, 10, 1), date(2026, 10, 31)),
+        # One Page without a count yet: every unit per publication, March's too.
+        (date(2026, 4, 1), date(2026, 4, 30)),
     ],
 )
 def test_the_ranking_is_the_documented_score_recomputed(office, first, last):
@@ -305,6 +341,9 @@ def test_the_ranking_is_the_documented_score_recomputed(office, first, last):
     want = expected_scores(office.year, first, last)
     for unit in result.units:
         assert unit.score.value == pytest.approx(want[unit.unit.id], abs=1e-9)
+        assert unit.followers == unit_followers(office.year, unit.unit.id, last)
+    assert result.basis == expected_basis(office.year, last)
+    assert result.without_followers == ([] if result.basis == "follower" else [LATE_COUNTED])
     # Authors: every publication counted once, with the units they published for.
     start, end = local_start(first), local_start(last + timedelta(days=1))
     by_author: dict[str, list[GenPublication]] = defaultdict(list)
@@ -334,6 +373,33 @@ def test_the_ranking_is_the_documented_score_recomputed(office, first, last):
         assert best == "p3"
 
 
+def test_per_follower_is_not_per_publication_and_one_missing_count_reverts_all(office):
+    """The two bases rank October differently (the province reaches most per post but has
+    the most followers), so the rule is what decides; in April, one commune Page without a
+    count puts every unit back on figures per publication, whatever the others' counts."""
+    october = (date(2026, 10, 1), date(2026, 10, 31))
+    by_follower = expected_order(office.year, *october, basis="follower")
+    by_publication = expected_order(office.year, *october, basis="publication")
+    assert by_follower != by_publication
+    assert by_follower.index("tinh") > by_publication.index("tinh")
+    result = ranking(office.engine, office.config.directory(), span(*october, HCM))
+    assert result.basis == "follower"
+    assert [u.unit.id for u in result.units] == by_follower
+
+    april = (date(2026, 4, 1), date(2026, 4, 30))
+    counts = counts_before(office.year, local_start(date(2026, 5, 1)))
+    assert set(counts) == CHANNELS - {LATE_COUNTED}
+    result = ranking(office.engine, office.config.directory(), span(*april, HCM))
+    assert (result.basis, result.without_followers) == ("publication", [LATE_COUNTED])
+    assert [u.unit.id for u in result.units] == expected_order(
+        office.year, *april, basis="publication"
+    )
+    # The figures behind each rank still show the counts there are.
+    shown = {u.unit.id: u.followers for u in result.units}
+    assert shown["x2"] is None
+    assert shown["p1"] == counts["p1-fb"] + counts["p1-zalo"]
+
+
 def test_units_status_and_rank_on_the_command_line(office, capsys):
     base = ["--db", office.url, "--config", str(office.config_path)]
     assert main(["units", "status", "--week", "2026-W40", "--json", *base]) == 0
@@ -344,6 +410,25 @@ def test_units_status_and_rank_on_the_command_line(office, capsys):
         u: w["status"] for u, w in want.items()
     }
     assert shown["units"][0]["rolled_up"]["units_behind"] == want["tinh"]["rolled"]["behind"]
+    sunday = monday + timedelta(days=6)
+    assert {u["unit"]: u["own"]["followers"] for u in shown["units"]} == {
+        u.id: unit_followers(office.year, u.id, sunday) for u in UNITS
+    }
+    counts = counts_before(office.year, local_start(sunday + timedelta(days=1)))
+    assert shown["units"][0]["rolled_up"]["followers"] == sum(counts[c] for c in CHANNELS)
+
+    assert (
+        main(["units", "rank", "--from", "2026-09-01", "--to", "2026-09-30", "--json", *base]) == 0
+    )
+    ranked_json = json.loads(capsys.readouterr().out)
+    assert ranked_json["basis"] == "follower"
+    assert ranked_json["channels_without_followers"] == []
+    september_end = date(2026, 9, 30)
+    for line in ranked_json["units"]:
+        followers = unit_followers(office.year, line["unit"], september_end)
+        assert line["followers"] == followers
+        assert line["audience_per_follower"] == pytest.approx(line["audience"] / followers)
+        assert line["engagement_per_follower"] == pytest.approx(line["engagement"] / followers)
 
     assert main(["units", "rank", "--from", "2026-09-01", "--to", "2026-09-30", *base]) == 0
     lines = capsys.readouterr().out.splitlines()

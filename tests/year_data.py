@@ -7,6 +7,9 @@ a few posts a week at a rate of its own; some units are steady, one lags, one im
 second half of the year; some posts go to both of a unit's channels, a few are published
 more than an hour late, a few fail; a campaign runs in August with a quota. Every
 publication gets samples of its metrics a day and eight days after it was published.
+Follower counts are collected every morning from :data:`FOLLOWERS_FROM` (a channel of
+:data:`LATE_COUNTED` only from :data:`LATE_COUNTED_FROM`): before then the ranking falls back
+to figures per publication.
 
 :func:`generate` writes the rows in bulk (as the dispatcher and the metrics job would have)
 and returns the same data as plain Python values, from which the tests recompute every
@@ -29,7 +32,14 @@ import pytest
 from sqlalchemy import Engine, create_engine, insert, text
 
 from content.db import open_database
-from content.models import Delivery, InboxMessage, InboxThread, MetricSample, Post
+from content.models import (
+    Delivery,
+    FollowerSample,
+    InboxMessage,
+    InboxThread,
+    MetricSample,
+    Post,
+)
 from scheduler.config import Config, load
 from tests.conftest import PG_URL, pg_unavailable
 from tests.helpers import HCM
@@ -44,6 +54,11 @@ QUOTA_FROM, QUOTA_TO, QUOTA_POSTS = date(2026, 8, 1), date(2026, 8, 19), 4
 SLOTS = (time(7, 30), time(11, 30), time(16, 0), time(20, 0))
 #: Samples are collected this long after publishing.
 COLLECT_AFTER = (timedelta(days=1), timedelta(days=8))
+#: Follower counts are collected each morning from this day; the commune's Page below is
+#: counted only from the later day (its token lacked the permission until then).
+FOLLOWERS_FROM = date(2026, 3, 2)
+LATE_COUNTED, LATE_COUNTED_FROM = "x2-fb", date(2026, 6, 1)
+FOLLOWERS_AT = time(9, 0)
 
 
 @dataclass(frozen=True)
@@ -63,22 +78,49 @@ class UnitSpec:
     citizens: float = 1.0
     answers: float = 0.9
     wait_hours: float = 6.0
+    #: Followers of each channel when counting starts (they grow over the year).
+    followers: int = 4000
 
 
 UNITS = (
-    UnitSpec("tinh", "Công an tỉnh Demo", None, ("tinh-fb", "tinh-zalo"), 5, (5.5, 5.5), 1.6, 3),
+    # The province reaches most per post, but it has far more followers than any ward.
+    UnitSpec(
+        "tinh",
+        "Công an tỉnh Demo",
+        None,
+        ("tinh-fb", "tinh-zalo"),
+        5,
+        (5.5, 5.5),
+        1.6,
+        3,
+        followers=30000,
+    ),
     UnitSpec("p1", "Công an phường 1", "tinh", ("p1-fb", "p1-zalo"), 3, (3.4, 3.4), 1.0),
-    UnitSpec("p2", "Công an phường 2", "tinh", ("p2-fb", "p2-zalo"), 3, (3.0, 3.2), 1.2),
-    UnitSpec("p3", "Công an phường 3", "tinh", ("p3-fb", "p3-zalo"), 3, (1.2, 4.2), 0.7),
+    UnitSpec(
+        "p2", "Công an phường 2", "tinh", ("p2-fb", "p2-zalo"), 3, (3.0, 3.2), 1.2, followers=9000
+    ),
+    UnitSpec(
+        "p3", "Công an phường 3", "tinh", ("p3-fb", "p3-zalo"), 3, (1.2, 4.2), 0.7, followers=2500
+    ),
     # Ward 4 answers citizens late and not always: behind on the response target.
     UnitSpec(
         "p4", "Công an phường 4", "tinh", ("p4-fb", "p4-zalo"), 3, (2.0, 1.8), 0.9, 1, 0.6, 40
     ),
     UnitSpec("p5", "Công an phường 5", "tinh", ("p5-fb", "p5-zalo"), 3, (3.8, 3.8), 0.8),
     UnitSpec("p6", "Công an phường 6", "tinh", ("p6-fb", "p6-zalo"), 3, (2.9, 3.1), 1.1),
-    UnitSpec("x1", "Công an xã Hòa An", "p3", ("x1-fb", "x1-zalo"), 2, (2.2, 2.4), 0.6, 0.5),
+    UnitSpec(
+        "x1",
+        "Công an xã Hòa An",
+        "p3",
+        ("x1-fb", "x1-zalo"),
+        2,
+        (2.2, 2.4),
+        0.6,
+        0.5,
+        followers=900,
+    ),
     # Nobody writes to this commune's Page: no response target for it.
-    UnitSpec("x2", "Công an xã Tân Phú", "p3", ("x2-fb",), 2, (1.5, 2.5), 0.5, 0),
+    UnitSpec("x2", "Công an xã Tân Phú", "p3", ("x2-fb",), 2, (1.5, 2.5), 0.5, 0, followers=700),
 )
 
 
@@ -183,12 +225,22 @@ class GenMessage:
     answered_at: datetime | None
 
 
+@dataclass(frozen=True)
+class GenFollowers:
+    """A channel's follower count as collected at one moment."""
+
+    channel: str
+    at: datetime
+    followers: int
+
+
 @dataclass
 class Year:
     """What :func:`generate` wrote, as plain values."""
 
     deliveries: list[GenPublication] = field(default_factory=list)
     messages: list[GenMessage] = field(default_factory=list)
+    followers: list[GenFollowers] = field(default_factory=list)
 
     def published(self) -> list[GenPublication]:
         """The deliveries that were published."""
@@ -320,8 +372,18 @@ def generate(engine: Engine, *, seed: int = 20, now: datetime | None = None) -> 
                             )
                         )
     _citizens(rng, year, now)
+    # A generator of their own: the posts and messages stay what they were before counts.
+    _followers(random.Random(seed + 1), year, now)
     with engine.begin() as conn:
         _write_citizens(conn, year)
+        if year.followers:
+            conn.execute(
+                insert(FollowerSample.__table__),  # type: ignore[attr-defined]
+                [
+                    {"channel": f.channel, "collected_at": f.at, "followers": f.followers}
+                    for f in year.followers
+                ],
+            )
         conn.execute(insert(Post.__table__), posts)  # type: ignore[attr-defined]
         conn.execute(insert(Delivery.__table__), deliveries)  # type: ignore[attr-defined]
         for start in range(0, len(samples), 5000):
@@ -334,6 +396,23 @@ def generate(engine: Engine, *, seed: int = 20, now: datetime | None = None) -> 
                     f"(SELECT MAX(id) FROM {table}))"
                 )
     return year
+
+
+def _followers(rng: random.Random, year: Year, now: datetime) -> None:
+    """Each channel's count every morning from its first counted day up to ``now``: growing
+    through the year, a little up or down from day to day; a Zalo OA has fewer followers
+    than its unit's Page. Now and then a morning's collection is missed."""
+    for unit in UNITS:
+        for channel in unit.channels:
+            start = LATE_COUNTED_FROM if channel == LATE_COUNTED else FOLLOWERS_FROM
+            base = unit.followers * (0.6 if channel.endswith("-zalo") else 1.0)
+            day = start
+            while (at := _local(day, FOLLOWERS_AT)) < now:
+                if rng.random() > 0.05:
+                    growth = 1 + 0.3 * (day - FOLLOWERS_FROM).days / 365
+                    count = round(base * growth * rng.uniform(0.99, 1.01))
+                    year.followers.append(GenFollowers(channel, at, count))
+                day += timedelta(days=1)
 
 
 def _citizens(rng: random.Random, year: Year, now: datetime) -> None:
