@@ -30,6 +30,7 @@ from content.evaluation import (
     BEHIND,
     CAMPAIGN,
     ON_TIME_GRACE,
+    PER_FOLLOWER,
     RESPONSE,
     WEIGHTS,
     Target,
@@ -41,8 +42,10 @@ from scheduler.report_charts import overview_chart, unit_charts
 from scheduler.report_period import (
     WORDS,
     PeriodReport,
+    basis_sentence,
     channel_word,
     improved_sentence,
+    rates,
     short_date,
     unit_lines,
     vn_date,
@@ -287,7 +290,10 @@ def _body(document: Any, report: PeriodReport) -> None:
             engagement=_n(WEIGHTS["engagement"]),
             response=_n(WEIGHTS["response"]),
             grace=int(ON_TIME_GRACE.total_seconds() // 60),
-        ),
+            per=WORDS["per_" + report.ranking.basis],
+        )
+        + " "
+        + basis_sentence(report),
         italic=True,
     )
     _ranking_table(document, report)
@@ -497,20 +503,26 @@ def _campaign_table(document: Any, report: PeriodReport) -> None:
 
 
 def _ranking_table(document: Any, report: PeriodReport) -> None:
+    """The ranking: each unit's score and the figures behind it, its followers among them;
+    audience and engagement per follower (as a share of them) or per publication, as the
+    ranking was computed."""
+    by_follower = report.ranking.basis == PER_FOLLOWER
     rows = []
     for u in report.ranking.units:
         f = u.figures
         change = "–" if u.change is None else fmt_number(u.change, "vi", 1)
         if u.change is not None and u.change > 0:
             change = "+" + change
+        audience, engagement = rates(report, u)
         rows.append(
             [
                 str(u.rank),
                 u.unit.name,
                 fmt_number(u.score.value, "vi", 1),
                 f"{_n(f.on_time)}/{_n(u.required)}",
-                _n(f.per_publication(f.audience)),
-                fmt_number(f.per_publication(f.engagement), "vi", 1),
+                "–" if u.followers is None else _n(u.followers),
+                percent(audience, "vi") if by_follower else _n(audience),
+                percent(engagement, "vi") if by_follower else fmt_number(engagement, "vi", 1),
                 f"{_n(u.replies.answered)}/{_n(u.replies.received)}" if u.replies.received else "–",
                 change,
             ]
@@ -520,13 +532,14 @@ def _ranking_table(document: Any, report: PeriodReport) -> None:
         WORDS["col_unit"],
         WORDS["col_score"],
         WORDS["col_on_time_required"],
-        WORDS["col_audience_per"],
-        WORDS["col_engagement_per"],
+        WORDS["col_followers"],
+        WORDS["col_audience_per_follower" if by_follower else "col_audience_per"],
+        WORDS["col_engagement_per_follower" if by_follower else "col_engagement_per"],
         WORDS["col_answered"],
         WORDS["col_change"],
     ]
-    widths = [1.5, 3.8, 1.4, 2.0, 1.8, 1.9, 2.1, 2.0]
-    _table(document, headers, rows, widths, numeric={2, 3, 4, 5, 6, 7})
+    widths = [1.2, 3.3, 1.3, 1.9, 1.8, 1.8, 1.8, 1.7, 1.7]
+    _table(document, headers, rows, widths, numeric={2, 3, 4, 5, 6, 7, 8})
 
 
 def _authors_table(document: Any, report: PeriodReport) -> None:

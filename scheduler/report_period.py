@@ -34,8 +34,11 @@ from content.evaluation import (
     MET,
     NO_TARGET,
     ON_TRACK,
+    PER_FOLLOWER,
+    PER_PUBLICATION,
     POSTS_PER_WEEK,
     Point,
+    RankedUnit,
     Ranking,
     Span,
     StatusReport,
@@ -103,6 +106,9 @@ WORDS = {
     "col_on_time_required": "Đúng giờ / chỉ tiêu",
     "col_audience_per": "Tiếp cận / bài",
     "col_engagement_per": "Tương tác / bài",
+    "col_followers": "Người theo dõi",
+    "col_audience_per_follower": "Tiếp cận / người theo dõi",
+    "col_engagement_per_follower": "Tương tác / người theo dõi",
     "col_change": "So với kỳ trước",
     "col_author": "Cán bộ soạn bài",
     "col_posts": "Số bài",
@@ -132,10 +138,20 @@ WORDS = {
     "legend_required": "Chỉ tiêu",
     "score_rule": (
         "Điểm xếp hạng (thang 100) = {delivery} × tỷ lệ lượt đăng đúng giờ so với chỉ tiêu "
-        "(mỗi kênh tối đa 100%) + {audience} × tiếp cận mỗi lượt đăng so với đơn vị cao nhất "
-        "+ {engagement} × tương tác mỗi lượt đăng so với đơn vị cao nhất + {response} × tỷ lệ "
+        "(mỗi kênh tối đa 100%) + {audience} × tiếp cận {per} so với đơn vị cao nhất "
+        "+ {engagement} × tương tác {per} so với đơn vị cao nhất + {response} × tỷ lệ "
         "tin nhắn, bình luận của người dân được trả lời (đơn vị không nhận được tin nào tính "
         "đủ). Đúng giờ: đăng không muộn quá {grace} phút so với lịch."
+    ),
+    "per_" + PER_FOLLOWER: "mỗi người theo dõi",
+    "per_" + PER_PUBLICATION: "mỗi lượt đăng",
+    "basis_" + PER_FOLLOWER: (
+        "Người theo dõi của đơn vị: tổng số người theo dõi các kênh của đơn vị, theo số thu "
+        "thập gần nhất trước khi hết kỳ báo cáo."
+    ),
+    "basis_" + PER_PUBLICATION: (
+        "Chưa có số người theo dõi của {channels} trước khi hết kỳ báo cáo, nên tiếp cận và "
+        "tương tác của mọi đơn vị được tính theo mỗi lượt đăng."
     ),
     "summary_citizens": (
         "Người dân gửi {received} tin nhắn, bình luận đến các kênh; đã trả lời {answered} "
@@ -324,6 +340,27 @@ def channel_word(report: PeriodReport, unit: UnitInfo, channel: str) -> str:
     same = [c for c in unit.channels if report.channel_kinds.get(c) == kind]
     word = WORDS.get(f"kind_{kind}")
     return word if word and len(same) == 1 else report.channel_names.get(channel, channel)
+
+
+def basis_sentence(report: PeriodReport) -> str:
+    """What the ranking's audience and engagement were divided by, and why (the channels
+    without a follower count, by name, when per publication)."""
+    ranked = report.ranking
+    if ranked.basis == PER_FOLLOWER:
+        return WORDS["basis_" + PER_FOLLOWER]
+    names = [report.channel_names.get(c, c) for c in ranked.without_followers]
+    return WORDS["basis_" + PER_PUBLICATION].format(channels=", ".join(names) or "các kênh")
+
+
+def rates(report: PeriodReport, unit: RankedUnit) -> tuple[float, float]:
+    """A ranked unit's audience and engagement on the ranking's basis: per follower (a
+    share: 0.35 is 35 % of its followers) or per publication."""
+    f = unit.figures
+    if report.ranking.basis == PER_FOLLOWER and unit.followers:
+        return f.audience / unit.followers, f.engagement / unit.followers
+    if report.ranking.basis == PER_FOLLOWER:
+        return 0.0, 0.0
+    return f.per_publication(f.audience), f.per_publication(f.engagement)
 
 
 def improved_sentence(report: PeriodReport) -> str:

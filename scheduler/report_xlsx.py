@@ -12,10 +12,11 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from content.evaluation import CAMPAIGN, RESPONSE, WEIGHTS
+from content.evaluation import CAMPAIGN, PER_FOLLOWER, RESPONSE, WEIGHTS, per_follower
 from scheduler.report_period import (
     WORDS,
     PeriodReport,
+    basis_sentence,
     improved_sentence,
     short_date,
     unit_lines,
@@ -241,6 +242,9 @@ def _ranking_sheet(sheet: Any, report: PeriodReport) -> None:
                 f.publications,
                 f.per_publication(f.audience),
                 f.per_publication(f.engagement),
+                u.followers,
+                per_follower(f.audience, u.followers),
+                per_follower(f.engagement, u.followers),
                 u.replies.received,
                 u.replies.answered,
                 None if median is None else round(median.total_seconds() / 60, 1),
@@ -248,19 +252,23 @@ def _ranking_sheet(sheet: Any, report: PeriodReport) -> None:
                 None if u.change is None else round(u.change, 2),
             ]
         )
+    per = "người theo dõi" if report.ranking.basis == PER_FOLLOWER else "bài"
     headers = [
         WORDS["col_rank"],
         WORDS["col_unit"],
         WORDS["col_score"],
         f"Đúng giờ/chỉ tiêu (×{WEIGHTS['delivery']:g})",
-        f"Tiếp cận/bài so với cao nhất (×{WEIGHTS['audience']:g})",
-        f"Tương tác/bài so với cao nhất (×{WEIGHTS['engagement']:g})",
+        f"Tiếp cận/{per} so với cao nhất (×{WEIGHTS['audience']:g})",
+        f"Tương tác/{per} so với cao nhất (×{WEIGHTS['engagement']:g})",
         f"Tỷ lệ trả lời người dân (×{WEIGHTS['response']:g})",
         WORDS["col_on_time"],
         WORDS["col_required"],
         WORDS["col_publications"],
         WORDS["col_audience_per"],
         WORDS["col_engagement_per"],
+        WORDS["col_followers"],
+        WORDS["col_audience_per_follower"],
+        WORDS["col_engagement_per_follower"],
         "Tin của người dân",
         "Đã trả lời",
         "Trả lời lần đầu (phút, trung vị)",
@@ -272,12 +280,13 @@ def _ranking_sheet(sheet: Any, report: PeriodReport) -> None:
         1,
         headers,
         rows,
-        widths=[7, 30, 9, 14, 14, 14, 14, 10, 10, 10, 12, 12, 12, 12, 14, 12, 12],
-        percent={3, 4, 5, 6},
-        decimals={2, 10, 11, 14, 15, 16},
+        widths=[7, 30, 9, 14, 14, 14, 14, 10, 10, 10, 12, 12, 12, 13, 13, 12, 12, 14, 12, 12],
+        percent={3, 4, 5, 6, 13, 14},
+        decimals={2, 10, 11, 17, 18, 19},
     )
     sheet.freeze_panes = "C2"
     sheet.cell(row=end + 1, column=1, value=improved_sentence(report))
+    sheet.cell(row=end + 2, column=1, value=basis_sentence(report))
 
 
 def _authors_sheet(sheet: Any, report: PeriodReport) -> None:

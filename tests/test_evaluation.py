@@ -433,9 +433,14 @@ def test_units_status_and_rank_on_the_command_line(office, capsys):
     assert main(["units", "rank", "--from", "2026-09-01", "--to", "2026-09-30", *base]) == 0
     lines = capsys.readouterr().out.splitlines()
     order = expected_order(office.year, date(2026, 9, 1), date(2026, 9, 30))
-    ranked = [line.split()[8] for line in lines[2 : 2 + len(UNITS)]]
-    assert ranked == order
-    assert lines[2 + len(UNITS)].startswith("most improved: ")
+    assert lines[1] == "audience and engagement per follower (counts at the period's end)"
+    ranked = [line.split() for line in lines[3 : 3 + len(UNITS)]]
+    assert [words[9] for words in ranked] == order
+    # The followers behind each rank, beside its unit.
+    assert [int(words[8]) for words in ranked] == [
+        unit_followers(office.year, u, date(2026, 9, 30)) for u in order
+    ]
+    assert lines[3 + len(UNITS)].startswith("most improved: ")
 
     assert main(["units", "status", "--week", "2026-W40", "--from", "2026-01-01", *base]) == 2
     # One line, in the office's language.

@@ -23,6 +23,7 @@ from tests.helpers import HCM
 from tests.test_evaluation import (
     SPEC,
     channel_sums,
+    counts_before,
     expected_order,
     expected_status,
     local_start,
@@ -58,6 +59,8 @@ class Expected:
     order: list[str]
     #: unit -> (citizens' messages received, answered, median wait in seconds)
     replies: dict
+    #: channel -> its follower count at the end of the period
+    followers: dict
 
     def lines(self) -> list[tuple[str, list[str]]]:
         """(name, [publications, required, on time, audience, engagement]) per line of the
@@ -100,11 +103,16 @@ def expected(office) -> Expected:
             )
             for u in UNITS
         },
+        counts_before(office.year, local_start(LAST + timedelta(days=1))),
     )
 
 
 def _text(cell) -> str:
     return "\n".join(p.text for p in cell.paragraphs)
+
+
+def texts_of(document) -> list[str]:
+    return [p.text for p in document.paragraphs]
 
 
 def test_the_word_document_has_the_administrative_layout(report):
@@ -192,8 +200,24 @@ def test_the_word_document_states_the_figures(report, expected):
     ranking = next(t for t in document.tables if _text(t.cell(0, 0)) == "Hạng")
     names = [_text(row.cells[1]) for row in ranking.rows[1:]]
     assert names == [SPEC[u].name for u in expected.order]
+    # August is ranked per follower: each unit's followers (its channels' counts at the end
+    # of August) and its audience as a share of them.
+    headers = [_text(c) for c in ranking.rows[0].cells]
+    assert headers[4:7] == [
+        "Người theo dõi",
+        "Tiếp cận / người theo dõi",
+        "Tương tác / người theo dõi",
+    ]
+    for row in ranking.rows[1:]:
+        unit = next(u for u in UNITS if u.name == _text(row.cells[1]))
+        followers = sum(expected.followers[c] for c in unit.channels)
+        audience = sum(expected.sums[c].audience for c in unit.channels)
+        assert _text(row.cells[4]) == _vi(followers)
+        assert _text(row.cells[5]) == f"{audience / followers * 100:.1f}%".replace(".", ",")
+    rule = next(t for t in texts_of(document) if t.startswith("Điểm xếp hạng"))
+    assert "tiếp cận mỗi người theo dõi" in rule and "Người theo dõi của đơn vị" in rule
     # Response to citizens: answered of received, per unit ("–": nobody wrote).
-    answered = {_text(row.cells[1]): _text(row.cells[6]) for row in ranking.rows[1:]}
+    answered = {_text(row.cells[1]): _text(row.cells[7]) for row in ranking.rows[1:]}
     assert answered == {
         SPEC[u].name: f"{a}/{r}" if r else "–" for u, (r, a, _m) in expected.replies.items()
     }
@@ -213,6 +237,35 @@ def test_the_word_document_states_the_figures(report, expected):
     assert [t[2:].split(" chưa đạt")[0] for t in shortcomings] == behind
 
 
+def test_a_period_without_every_follower_count_is_ranked_per_publication(office):
+    # April 2026: the commune x2's Page had no follower count yet.
+    april = build(
+        office.engine, office.config, span(date(2026, 4, 1), date(2026, 4, 30), HCM), now=NOW
+    )
+    document = Document(io.BytesIO(period_docx(april)))
+    rule = next(t for t in texts_of(document) if t.startswith("Điểm xếp hạng"))
+    assert "tiếp cận mỗi lượt đăng" in rule
+    assert (
+        "Chưa có số người theo dõi của Công an xã Tân Phú (Facebook) trước khi hết kỳ báo cáo"
+        in rule
+    )
+    ranking = next(t for t in document.tables if _text(t.cell(0, 0)) == "Hạng")
+    assert [_text(c) for c in ranking.rows[0].cells][4:7] == [
+        "Người theo dõi",
+        "Tiếp cận / bài",
+        "Tương tác / bài",
+    ]
+    followers = {_text(row.cells[1]): _text(row.cells[4]) for row in ranking.rows[1:]}
+    assert followers["Công an xã Tân Phú"] == "–"
+    assert followers["Công an phường 1"] != "–"
+    workbook = load_workbook(io.BytesIO(period_xlsx(april)))
+    sheet = workbook["Xếp hạng"]
+    assert any(
+        str(sheet.cell(row=r, column=1).value or "").startswith("Chưa có số người theo dõi")
+        for r in range(1, sheet.max_row + 1)
+    )
+
+
 def test_the_workbook_has_the_same_figures(report, expected):
     workbook = load_workbook(io.BytesIO(period_xlsx(report)))
     assert workbook.sheetnames == ["Báo cáo", "Chỉ tiêu", "Xếp hạng", "Cán bộ", "Theo thời gian"]
@@ -228,6 +281,11 @@ def test_the_workbook_has_the_same_figures(report, expected):
     ranking = workbook["Xếp hạng"]
     order = [ranking.cell(row=r, column=2).value for r in range(2, 2 + len(UNITS))]
     assert order == [SPEC[u].name for u in expected.order]
+    column = next(
+        c for c in range(1, 30) if ranking.cell(row=1, column=c).value == "Người theo dõi"
+    )
+    shown = [ranking.cell(row=r, column=column).value for r in range(2, 2 + len(UNITS))]
+    assert shown == [sum(expected.followers[c] for c in SPEC[u].channels) for u in expected.order]
     authors = workbook["Cán bộ"]
     published = sum(authors.cell(row=r, column=3).value for r in range(2, authors.max_row + 1))
     assert published == sum(s.publications for s in expected.sums.values())

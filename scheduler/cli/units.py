@@ -9,6 +9,7 @@ from datetime import date
 from content.errors import ValidationError
 from content.evaluation import (
     CAMPAIGN,
+    PER_FOLLOWER,
     RESPONSE,
     Span,
     StatusReport,
@@ -192,17 +193,23 @@ def run_rank(args: argparse.Namespace) -> int:
         f"{period.first_day} to {period.last_day} (compared with {before.first_day} to "
         f"{before.last_day})"
     )
+    if result.basis == PER_FOLLOWER:
+        print("audience and engagement per follower (counts at the period's end)")
+    else:
+        missing = ", ".join(result.without_followers) or "every channel"
+        print(f"audience and engagement per publication: no follower count for {missing}")
     print(
         "rank  score  delivery  audience  engagement  response  on time/required  publications"
-        "  unit"
+        "  followers  unit"
     )
     for u in result.units:
         change = "" if u.change is None else f"  ({u.change:+.1f})"
+        followers = "-" if u.followers is None else str(u.followers)
         print(
             f"{u.rank:>4}  {u.score.value:5.1f}  {u.score.delivery:8.0%}  {u.score.audience:8.0%}"
             f"  {u.score.engagement:10.0%}  {u.score.response:8.0%}"
             f"  {u.figures.on_time:>7}/{u.required:<8}"
-            f"  {u.figures.publications:>12}  {u.unit.id} {u.unit.name}{change}"
+            f"  {u.figures.publications:>12}  {followers:>9}  {u.unit.id} {u.unit.name}{change}"
         )
     if result.most_improved is not None:
         best = result.most_improved
