@@ -1,12 +1,13 @@
 """Citizens' attachments, kept: what may be downloaded, what the bytes are, and who may open them.
 
-The platforms' attachment URLs expire (inbox.md §A5, §B6: Zalo's CDN paths carry tokens,
-Meta says its URLs expire without saying when), and a scam screenshot is evidence, so Loa
+The platforms' attachment URLs expire (Zalo's CDN paths carry tokens, Meta says its URLs
+expire without saying when: docs/platforms/zalo-oa.md#message-events-and-attachments,
+docs/platforms/facebook-graph.md#attachment-urls), and a scam screenshot is evidence, so Loa
 downloads each image, file, voice note and video when the event is processed
 (:mod:`scheduler.inbox_attachments` does the HTTP) and keeps the bytes sealed with the
 credential key like every other piece of personal data. They go with the message: the
 retention purge and a citizen's withdrawal delete them (:func:`purge_thread`,
-:func:`purge_before`).
+:func:`purge_messages`).
 
 Only what the bytes really are counts (magic numbers, never the platform's type or the file
 name): an ``image`` must be an image, a ``file`` a PDF, an office document or an image, a
@@ -33,7 +34,8 @@ from content.sealed import Sealer
 #: The platform types Loa downloads (a sticker or a link preview is no evidence).
 DOWNLOADED = ("image", "gif", "file", "audio", "video")
 #: Size caps per type, in bytes: enough for a phone's photo, a scanned document, a few
-#: minutes of voice or video (Chatwoot's Zalo channel caps at 40 MB, §A5).
+#: minutes of voice or video (Chatwoot's Zalo channel caps at 40 MB,
+#: docs/platforms/zalo-oa.md#message-events-and-attachments).
 MAX_BYTES = {
     "image": 10_000_000,
     "gif": 10_000_000,

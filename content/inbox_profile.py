@@ -1,9 +1,10 @@
 """What the platform says about a citizen, kept on his thread: Zalo's under-18 flag.
 
-Zalo's profile (``GET /v3.0/oa/user/detail``) carries ``is_sensitive``: "true = account is
-under 18" (inbox.md §A8, trap E9: a triage flag; F4: "Minor flagged; sensitive categories
-... stored with restricted access"). Loa asks once per Zalo thread (the daemon, with its
-backfill: :func:`scheduler.inbox_jobs.check_profiles`) and keeps the answer on the thread:
+Zalo's profile (``GET /v3.0/oa/user/detail``) carries ``is_sensitive``: "true = account is under 18"
+(docs/platforms/zalo-oa.md#reading-conversations-and-profiles): a triage flag, and a minor's
+location and attachments are sensitive data kept from most officers (docs/personal-data.md#minors).
+Loa asks once per Zalo thread (the daemon, with its backfill:
+:func:`scheduler.inbox_jobs.check_profiles`) and keeps the answer on the thread:
 
 * the list, the thread and ``--json`` say "under 18";
 * once accounts exist, only an approver (or an admin) may export a minor's attachments

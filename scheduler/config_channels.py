@@ -27,7 +27,8 @@ SECRET_KEYS = frozenset(
 )
 #: Facebook insight metrics read by default (v21+; impressions and reach were retired).
 DEFAULT_FACEBOOK_METRICS = ("post_media_view", "post_total_media_view_unique", "post_clicks")
-#: The newest Graph API version (v26.0, released 2026-07-29; facebook-graph.md §0).
+#: The newest Graph API version (v26.0, released 2026-07-29;
+#: docs/platforms/facebook-graph.md#versions).
 DEFAULT_GRAPH_VERSION = "v26.0"
 
 

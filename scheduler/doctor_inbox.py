@@ -1,15 +1,19 @@
 """`loa doctor`'s checks of the citizens' inbox, each problem one line in the office's language.
 
-* **secrets**: a Facebook channel in the inbox needs its Meta app secret (it signs the
-  deliveries, inbox.md §B3) and the verify token (the handshake, §B2); a Zalo channel the OA
-  Secret Key of its webhook settings (§A3). Each must be readable where channels.toml says.
+* **secrets**: a Facebook channel in the inbox needs its Meta app secret (it signs the deliveries,
+  docs/platforms/facebook-graph.md#signatures) and the verify token (the handshake,
+  docs/platforms/facebook-graph.md#verification-handshake); a Zalo channel the OA Secret Key of its
+  webhook settings (docs/platforms/zalo-oa.md#signatures). Each must be readable where channels.toml
+  says.
 * **endpoint**: ``[inbox] webhook_url`` is where the platforms deliver; Loa asks it as Meta
   would (the verification handshake must echo the challenge) and as a stranger would (an
   unsigned Zalo event must be refused), so a proxy that does not pass ``/webhooks/`` or a
   receiver that is not running is found before citizens' messages are lost.
-* **subscription**: Meta delivers only to an app the Page is subscribed to, and only the
-  fields it subscribed (``GET /{page-id}/subscribed_apps``, §B1; Meta unsubscribes an app
-  after sustained failures, §B4): Loa needs ``feed`` (comments) and ``messages``.
+* **subscription**: Meta delivers only to an app the Page is subscribed to, and only the fields it
+  subscribed (``GET /{page-id}/subscribed_apps``,
+  docs/platforms/facebook-graph.md#subscribing-a-page; Meta unsubscribes an app after sustained
+  failures, docs/platforms/facebook-graph.md#delivery-and-retries): Loa needs ``feed`` (comments)
+  and ``messages``.
 """
 
 from __future__ import annotations

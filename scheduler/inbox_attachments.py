@@ -1,4 +1,7 @@
-"""Download citizens' attachments while their URLs still work (inbox.md §A5, §B6: they expire).
+"""Download citizens' attachments while their URLs still work.
+
+Both platforms' attachment URLs expire (docs/platforms/zalo-oa.md#message-events-and-attachments,
+docs/platforms/facebook-graph.md#attachment-urls).
 
 :class:`AttachmentFetcher` runs right after webhook events become messages (the receiver's
 worker and the daemon's processing job both call it through

@@ -1,7 +1,8 @@
 """The webhook receiver (``loa webhooks serve``): citizens' messages and comments, pushed by
 Zalo and Meta, stored before they are acknowledged and processed after.
 
-Two paths, each with its platform's contract (shared/reference/inbox.md):
+Two paths, each with its platform's contract (docs/platforms/zalo-oa.md#webhooks,
+docs/platforms/facebook-graph.md#webhooks):
 
 * ``/webhooks/zalo`` (POST): ``X-ZEvent-Signature`` checked with the OA's secret key, the
   body's timestamp no older than Zalo's retries (:mod:`scheduler.channels.zalo_inbox`);

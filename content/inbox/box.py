@@ -429,7 +429,7 @@ class Inbox:
 
     def _restricted(self) -> bool:
         """Whether a minor's sensitive data is withheld from this person: once accounts
-        exist, from everyone but approvers and admins (inbox.md §F4)."""
+        exist, from everyone but approvers and admins (docs/personal-data.md#minors)."""
         return self.access.enforced and self.access.role not in (Role.APPROVER, Role.ADMIN)
 
     def _require_live(self, thread: InboxThread) -> None:

@@ -56,15 +56,18 @@ TRANSITIONS: Mapping[tuple[str, str], str] = {
 }
 
 #: How long after the citizen's last interaction the platform lets the office write
-#: (shared/reference/inbox.md): Zalo consultation messages 7 days (§A7), Messenger 24 hours
-#: (§B9), 7 days with the Human Agent tag (a reviewed Meta feature), one private reply to a
-#: comment within 7 days (§B8). A public reply to a comment has no window.
+#: (docs/platforms/zalo-oa.md#consultation-messages,
+#: docs/platforms/facebook-graph.md#the-24-hour-window,
+#: docs/platforms/facebook-graph.md#private-replies): Zalo consultation messages 7 days, Messenger
+#: 24 hours, 7 days with the Human Agent tag (a reviewed Meta feature), one private reply to a
+#: comment within 7 days. A public reply to a comment has no window.
 ZALO_WINDOW = timedelta(days=7)
 MESSENGER_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
 PRIVATE_REPLY_WINDOW = timedelta(days=7)
-#: Longest reply each platform takes (Zalo §A7: 2,000; Messenger: 2,000 by common practice;
-#: a comment takes far more, 8,000 keeps a reply readable).
+#: Longest reply each platform takes (Zalo 2,000, docs/platforms/zalo-oa.md#consultation-messages;
+#: Messenger 2,000 by common practice, docs/platforms/facebook-graph.md#the-24-hour-window; a
+#: comment takes far more, 8,000 keeps a reply readable).
 REPLY_LIMITS = {ThreadKind.ZALO_CHAT: 2000, ThreadKind.MESSENGER: 2000, ThreadKind.COMMENTS: 8000}
 #: Reply modes: a message in the conversation, or a public or private answer to a comment.
 MESSAGE, PUBLIC, PRIVATE = "message", "public", "private"

@@ -5,7 +5,7 @@ stacked top to bottom in one or two columns, separately for portrait/square and 
 landscape canvases. Every card shares one frame: a header band in the office's primary
 colour with its logo and name, an accent stripe, and an optional footer band.
 
-Text rules (see shared/reference/libraries.md section C for why):
+Text rules (see docs/libraries.md#pillow-and-vietnamese-text for why):
 
 * every field is NFC-normalised before measuring: decomposed input renders identically;
 * fonts use the RAQM layout engine explicitly, and we refuse to run without it, because

@@ -1,4 +1,6 @@
-"""Graph API error envelopes mapped onto Loa's error classes (reference: facebook-graph.md §5).
+"""Graph API error envelopes mapped onto Loa's error classes.
+
+The codes and what Loa does with each: docs/platforms/facebook-graph.md#errors.
 
 Logic keys on the error *code*, never on the HTTP status: Graph sends most errors as 400,
 throttles have been seen as 403 and unknown errors as 500.

@@ -1,16 +1,17 @@
 """Facebook Page inbound: the webhook handshake and signature, ``feed`` comments and
 ``messages`` events, Graph comment and conversation rows, reply refusals
-(shared/reference/inbox.md §B).
+(docs/platforms/facebook-graph.md#webhooks, #comments and #messenger).
 
-* ``X-Hub-Signature-256`` is ``sha256=`` + hex HMAC-SHA256 of the raw body keyed by the app
-  secret (§B3). Meta signs the body as it sends it, with non-ASCII text ``\\u``-escaped: it is
-  checked over the bytes received, never over re-serialised JSON (which breaks for nearly every
-  Vietnamese comment).
-* A delivery batches several ``entry`` objects, each with ``messaging`` (or ``standby``)
-  events or ``changes`` (§B4, §B6); Meta retries for 36 hours, so an ``entry.time`` older than
-  :data:`MAX_AGE` is a replay and refused.
-* The Page's own comments come back through ``feed`` with ``from.id`` = the Page (§B5);
-  its Messenger replies come back as echoes (``is_echo``, §B6).
+* ``X-Hub-Signature-256`` is ``sha256=`` + hex HMAC-SHA256 of the raw body keyed by the app secret
+  (docs/platforms/facebook-graph.md#signatures). Meta signs the body as it sends it, with non-ASCII
+  text ``\\u``-escaped: it is checked over the bytes received, never over re-serialised JSON (which
+  breaks for nearly every Vietnamese comment).
+* A delivery batches several ``entry`` objects, each with ``messaging`` (or ``standby``) events or
+  ``changes`` (docs/platforms/facebook-graph.md#delivery-and-retries); Meta retries for 36 hours, so
+  an ``entry.time`` older than :data:`MAX_AGE` is a replay and refused.
+* The Page's own comments come back through ``feed`` with ``from.id`` = the Page
+  (docs/platforms/facebook-graph.md#comment-changes-in-the-feed); its Messenger replies come back as
+  echoes (``is_echo``, docs/platforms/facebook-graph.md#message-events).
 """
 
 from __future__ import annotations
@@ -37,13 +38,16 @@ from scheduler.channels.inbound import (
 )
 
 SIGNATURE_HEADER = "x-hub-signature-256"
-#: Meta stops retrying after 36 hours (§B4); a little margin.
+#: Meta stops retrying after 36 hours (docs/platforms/facebook-graph.md#delivery-and-retries); a
+#: little margin.
 MAX_AGE = timedelta(hours=37)
 MAX_AHEAD = timedelta(minutes=10)
-#: Send API refusals (§B9): out of the window; the person cannot be reached.
+#: Send API refusals (docs/platforms/facebook-graph.md#the-24-hour-window): out of the window; the
+#: person cannot be reached.
 WINDOW_ERRORS = frozenset({(10, 2018278)})
 UNAVAILABLE_ERRORS = frozenset({(551, 1545041), (10, 2018108)})
-#: Private-reply refusals as integrators quote Graph's answers (not in the reference):
+#: Private-reply refusals as integrators quote Graph's answers (not in Meta's pages,
+#: docs/platforms/facebook-graph.md#private-replies):
 #: "(#10900) Activity already replied to", "(#10901) Activity replying time expired".
 PRIVATE_REPLY_USED = 10900
 PRIVATE_REPLY_EXPIRED = 10901
@@ -55,7 +59,8 @@ def signature(raw: bytes, app_secret: str) -> str:
 
 
 def handshake(params: Mapping[str, str], verify_tokens: Iterable[str]) -> tuple[int, str]:
-    """Meta's verification GET (§B2): 200 and the challenge when the token is one of ours."""
+    """Meta's verification GET (docs/platforms/facebook-graph.md#verification-handshake): 200 and
+    the challenge when the token is one of ours."""
     token = params.get("hub.verify_token", "")
     if params.get("hub.mode") != "subscribe" or not token:
         return 403, "forbidden"
@@ -129,8 +134,9 @@ def _messaging_item(channel: str, page_id: str, event: Any) -> WebhookItem | Non
     return WebhookItem(channel, f"mid:{mid}", _ms(event.get("timestamp")), _dump(payload))
 
 
-#: A comment's ``verb`` -> what the inbox does (Meta's feed reference has more verbs than
-#: §B5 pins down: the usual spellings of each are taken).
+#: A comment's ``verb`` -> what the inbox does (Meta's feed reference lists more verbs than it pins
+#: down, docs/platforms/facebook-graph.md#comment-changes-in-the-feed: the usual spellings of each
+#: are taken).
 COMMENT_CHANGES = {
     "edited": "edit",
     "edit": "edit",
@@ -259,7 +265,8 @@ def comment_record(
 
 
 def message_record(channel: str, page_id: str, row: Mapping[str, Any]) -> Inbound | None:
-    """A Graph conversation message row (§B10) as an inbox record."""
+    """A Graph conversation message row (docs/platforms/facebook-graph.md#conversations-api) as an
+    inbox record."""
     mid = str(row.get("id") or "")
     sender = _dict(row.get("from"))
     if not mid:
@@ -293,7 +300,9 @@ def message_record(channel: str, page_id: str, row: Mapping[str, Any]) -> Inboun
 
 
 def reply_rejection(code: int | None, subcode: int | None, message: str) -> ChannelError | None:
-    """The refusal of a reply, when the error is about the citizen or the window (§B8, §B9)."""
+    """The refusal of a reply, when the error is about the citizen or the window
+    (docs/platforms/facebook-graph.md#private-replies,
+    docs/platforms/facebook-graph.md#the-24-hour-window)."""
     pair = (code or 0, subcode or 0)
     kw: dict[str, Any] = {"code": code, "subcode": subcode, "platform": PLATFORM}
     if pair in WINDOW_ERRORS or code == PRIVATE_REPLY_EXPIRED:
@@ -325,8 +334,9 @@ def _attachment(raw: Any) -> dict[str, Any]:
 
 
 def _row_type(attachment: Mapping[str, Any]) -> str:
-    """A conversation row's attachment as the webhook names it (image, video, audio, file):
-    the row gives a MIME type (§B10), and what is downloaded goes by the webhook's names."""
+    """A conversation row's attachment as the webhook names it (image, video, audio, file): the row
+    gives a MIME type (docs/platforms/facebook-graph.md#conversations-api), and what is downloaded
+    goes by the webhook's names."""
     given = str(attachment.get("mime_type") or attachment.get("type") or "")
     for kind in ("image", "video", "audio"):
         if given.startswith(kind) or kind + "_data" in attachment:
@@ -343,7 +353,8 @@ def _row_url(attachment: Mapping[str, Any]) -> str:
 
 
 def _entry_time(entry: Mapping[str, Any]) -> datetime | None:
-    # entry.time is seconds for feed changes and milliseconds for messaging (§B5, §B6).
+    # entry.time is seconds for feed changes and milliseconds for messaging
+    # (docs/platforms/facebook-graph.md#comment-changes-in-the-feed).
     value = entry.get("time")
     if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
         return None

@@ -1,6 +1,7 @@
 """Graph rate-limit headers read on every answer, and the pacing they call for.
 
-Graph reports usage as integer percentages of the budget in three headers (reference §6):
+Graph reports usage as integer percentages of the budget in three headers
+(docs/platforms/facebook-graph.md#rate-limit-headers):
 ``X-App-Usage`` (platform), ``X-Business-Use-Case-Usage`` (Pages BUC, keyed by Page id, with
 ``estimated_time_to_regain_access`` in minutes) and the older ``X-Page-Usage``. Absent headers
 mean "low usage", not "unlimited". Loa slows down from 75%, stops calling from 95%, and when

@@ -1,4 +1,4 @@
-"""The Graph API version calendar (reference: facebook-graph.md §0, "Conventions").
+"""The Graph API version calendar (docs/platforms/facebook-graph.md#versions).
 
 Meta keeps a version for about two years after the next one comes out. A call naming an
 expired version does not fail: Meta serves it with the oldest live version instead, so a Page
@@ -14,7 +14,7 @@ from datetime import date, timedelta
 #: Warn this long before the configured version's end date.
 WARN_BEFORE = timedelta(days=60)
 
-#: Release dates given in the reference [doc].
+#: Release dates as Meta publishes them (docs/platforms/facebook-graph.md#versions).
 RELEASED = {
     "v21.0": date(2024, 10, 2),
     "v22.0": date(2025, 1, 21),
@@ -23,8 +23,9 @@ RELEASED = {
     "v25.0": date(2026, 2, 18),
     "v26.0": date(2026, 7, 29),
 }
-#: End dates. v20.0, v21.0 and v25.0 are given in the reference; the others follow the rule
-#: those two obey (the next version's release + 2 years). v26.0 has no successor yet.
+#: End dates. v20.0, v21.0 and v25.0 are Meta's (docs/platforms/facebook-graph.md#versions); the
+#: others follow the rule those two obey (the next version's release + 2 years). v26.0 has no
+#: successor yet.
 ENDS = {
     "v20.0": date(2026, 9, 24),
     "v21.0": date(2027, 1, 21),

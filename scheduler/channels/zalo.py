@@ -1,4 +1,4 @@
-"""Zalo Official Account client (reference: shared/reference/zalo-oa.md).
+"""Zalo Official Account client (the platform's facts: docs/platforms/zalo-oa.md).
 
 Publishing an article is asynchronous on Zalo, so :meth:`ZaloOA.publish` is a small state
 machine driven by the dispatcher through ``OutgoingPost.pending_step``:
@@ -102,7 +102,8 @@ FIND_MARGIN = timedelta(minutes=10)
 #: reason (a 5xx, a timeout) is asked again at once. A look-up of a busy OA reads many pages,
 #: and one lost page would otherwise end the whole walk as "could not tell".
 READ_TRIES = 3
-#: Conversation reads answer at most 10 rows (count > 10 is -210, inbox.md §A8).
+#: Conversation reads answer at most 10 rows (count > 10 is -210,
+#: docs/platforms/zalo-oa.md#reading-conversations-and-profiles).
 CHAT_PAGE = 10
 #: A backfill reads at most this many pages of recent chats, and of each citizen's
 #: conversation: a guard against a list that never ends, not a limit met in practice.
@@ -214,8 +215,8 @@ class ZaloOA:
     async def _broadcast(self, post: OutgoingPost, article_id: str) -> Published:
         """Send the verified article to followers, at most once.
 
-        Zalo offers no look-up of a sent broadcast (reference §3.1, §5): when the previous
-        attempt may have reached Zalo, sending again could message every follower twice, so
+        Zalo offers no look-up of a sent broadcast (docs/platforms/zalo-oa.md#broadcasts): when the
+        previous attempt may have reached Zalo, sending again could message every follower twice, so
         the article (live and verified) is reported published with a warning instead.
         """
         if post.uncertain:
@@ -327,7 +328,8 @@ class ZaloOA:
         """Read getslice pages from the newest; ``since`` (epoch ms) or the end stops it."""
         offset = 0
         # The list is trusted to be newest first (so an older item ends the walk) only while
-        # the dates seen never go up: the reference does not state the order.
+        # the dates seen never go up: Zalo does not state the order
+        # (docs/platforms/zalo-oa.md#listing-and-detail).
         newest_first = True
         previous: float | None = None
         # Articles created during the walk push the list down, so a page can repeat items of
@@ -425,7 +427,8 @@ class ZaloOA:
 
         ``listrecentchat`` (newest first, 10 a page, each row a message) names the citizens
         who wrote; each one's ``conversation`` is then read back to ``since``, so a citizen
-        who sent several messages while the webhook was down loses none (inbox.md §A8).
+        who sent several messages while the webhook was down loses none
+        (docs/platforms/zalo-oa.md#reading-conversations-and-profiles).
         """
         records: list[Inbound] = []
         citizens: list[str] = []
@@ -438,7 +441,8 @@ class ZaloOA:
         for citizen in citizens:
             if not citizen.isdigit():
                 continue  # an anonymous chat-widget visitor has no conversation to read
-            # user_id is a JSON number in this query (inbox.md §A4).
+            # user_id is a JSON number in this query
+            # (docs/platforms/zalo-oa.md#event-envelope-and-ids).
             async for row in self._chat_rows(
                 "v2.0/oa/conversation", {"user_id": int(citizen)}, since
             ):
@@ -448,8 +452,8 @@ class ZaloOA:
         return records
 
     async def citizen_profile(self, user_id: str) -> Mapping[str, Any]:
-        """A citizen's profile (``user/detail``, inbox.md §A8); ``is_sensitive`` true means
-        the account is under 18."""
+        """A citizen's profile (``user/detail``); ``is_sensitive`` true means the account is
+        under 18 (docs/platforms/zalo-oa.md#reading-conversations-and-profiles)."""
         data = await self._read(
             "v3.0/oa/user/detail",
             params={"data": jsonlib.dumps({"user_id": user_id})},
@@ -538,8 +542,9 @@ class ZaloOA:
         follower count, media store set.
 
         Zalo has no token inspection call: the article permission group ("Quản lý bài viết",
-        zalo-oa.md §2) is probed with a one-item article list, which Zalo refuses with -223
-        "has not authorized this API" when the OA did not grant it.
+        docs/platforms/zalo-oa.md#permission-groups) is probed with a one-item article list,
+        which Zalo refuses with -223 "has not authorized this API" when the OA did not grant
+        it.
         """
         checks = [
             HealthCheck(
@@ -699,9 +704,10 @@ class _Slice:
 def created_ms(item: Mapping[str, Any]) -> float | None:
     """An article item's ``create_date`` in epoch ms, or None when it has no usable one.
 
-    The field is documented by one community source only (reference §2.3), so a numeric
-    string is read too. A value that cannot be epoch ms (missing, a bool, other text, seconds)
-    is None: the item is still compared, but it never ends a look-up early.
+    The field is documented by one community source only
+    (docs/platforms/zalo-oa.md#listing-and-detail), so a numeric string is read too. A value that
+    cannot be epoch ms (missing, a bool, other text, seconds) is None: the item is still
+    compared, but it never ends a look-up early.
     """
     value = item.get("create_date")
     if isinstance(value, bool):

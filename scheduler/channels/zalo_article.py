@@ -1,4 +1,5 @@
-"""Turning an :class:`OutgoingPost` into a Zalo OA article body (reference: zalo-oa.md §2.1).
+"""Turning an :class:`OutgoingPost` into a Zalo OA article body
+(docs/platforms/zalo-oa.md#creating-an-article).
 
 Zalo counts limits on NFC text and refuses strings of exactly 150 (title) / 300 (description)
 / 50 (author) characters, so every field is normalised and kept one under (content.limits).

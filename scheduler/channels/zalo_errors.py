@@ -1,4 +1,4 @@
-"""Zalo OpenAPI error codes mapped onto Loa's error classes (reference: zalo-oa.md §6).
+"""Zalo OpenAPI error codes mapped onto Loa's error classes (docs/platforms/zalo-oa.md#errors).
 
 Zalo answers application errors with HTTP 200 and ``{"error": <negative>, "message": ...}``:
 the body decides, never the status.
@@ -15,14 +15,15 @@ from scheduler.channels.http import redact
 
 PLATFORM = "zalo_oa"
 OFFICE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-#: Token problems: refresh once, then report AuthError. zalo-oa.md §1 (sourced, not marked
-#: unconfirmed) gives -220 for an expired or revoked token and -216 for a malformed or unknown
-#: one; some clients expect -216 on expiry as well, so both are taken as "refresh, then stop".
+#: Token problems: refresh once, then report AuthError. Zalo answers -220 for an expired or revoked
+#: token and -216 for a malformed or unknown one (docs/platforms/zalo-oa.md#tokens-and-refresh);
+#: some clients expect -216 on expiry as well, so both are taken as "refresh, then stop".
 TOKEN_CODES = frozenset({-216, -220})
 #: -223 without "quota" in its message: "Official Account has not authorized this API", the
-#: OA did not grant the permission group the call needs (zalo-oa.md §6).
+#: OA did not grant the permission group the call needs
+#: (docs/platforms/zalo-oa.md#permission-groups).
 NOT_AUTHORIZED = -223
-#: The permission group article calls need (zalo-oa.md §2).
+#: The permission group article calls need (docs/platforms/zalo-oa.md#permission-groups).
 ARTICLE_PERMISSION = "Quản lý bài viết"
 RATE_LIMIT = -32
 BEING_PROCESSED = -214

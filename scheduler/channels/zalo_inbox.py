@@ -1,15 +1,18 @@
 """Zalo OA inbound: webhook signatures and events, conversation rows, reply refusals
-(shared/reference/inbox.md §A).
+(docs/platforms/zalo-oa.md#webhooks, #consultation-messages and
+#reading-conversations-and-profiles).
 
 * ``X-ZEvent-Signature`` is ``mac=`` + hex SHA-256 of ``app_id + body + timestamp +
-  OA secret key`` (§A3): a plain hash of a concatenation, not an HMAC; ``body`` the raw bytes
-  as received, ``timestamp`` the body's own ``timestamp`` field, the key the OA Secret Key of
-  the app's Webhook settings (not the app secret). Some senders omit ``mac=``: both accepted.
+  OA secret key`` (docs/platforms/zalo-oa.md#signatures): a plain hash of a concatenation, not
+  an HMAC; ``body`` the raw bytes as received, ``timestamp`` the body's own ``timestamp``
+  field, the key the OA Secret Key of the app's Webhook settings (not the app secret). Some
+  senders omit ``mac=``: both accepted.
 * Zalo retries a delivery it could not make after 30 s, 5 min, 15 min, 30 min and 1 h with
-  the same body (§A2), so its ``timestamp`` may be two hours old: older than
-  :data:`MAX_AGE` is refused as stale.
+  the same body (docs/platforms/zalo-oa.md#delivery-and-retries), so its ``timestamp`` may be
+  two hours old: older than :data:`MAX_AGE` is refused as stale.
 * Ids are per OA (``sender.id`` of a ``user_*`` event is the citizen's UID for that OA);
-  ``user_id_by_app`` names him for the app (§A4). Phones arrive as JSON numbers (§A4, §A6).
+  ``user_id_by_app`` names him for the app. Phones arrive as JSON numbers
+  (docs/platforms/zalo-oa.md#event-envelope-and-ids).
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ from scheduler.channels.inbound import (
 from scheduler.channels.zalo_errors import PLATFORM
 
 SIGNATURE_HEADER = "x-zevent-signature"
-#: The last retry comes 2 h 5 min 30 s after the first attempt (§A2); a little margin.
+#: The last retry comes about two hours after the first attempt
+#: (docs/platforms/zalo-oa.md#delivery-and-retries); a little margin.
 MAX_AGE = timedelta(hours=2, minutes=30)
 #: A timestamp this far ahead of our clock is not Zalo's.
 MAX_AHEAD = timedelta(minutes=10)
@@ -64,10 +68,12 @@ KEPT = frozenset(
         "user_withdraw",
     }
 )
-#: Consultation-message refusals (§A7): out of the 7-day window; the citizen unreachable.
+#: Consultation-message refusals (docs/platforms/zalo-oa.md#consultation-messages): out of the
+#: 7-day window; the citizen unreachable.
 WINDOW_CODES = frozenset({-230, -232})
 UNAVAILABLE_CODES = frozenset({-213, -217, -227, -244})
-#: listrecentchat/conversation row types (§A8) as message kinds.
+#: listrecentchat/conversation row types as message kinds
+#: (docs/platforms/zalo-oa.md#reading-conversations-and-profiles).
 ROW_KINDS = {"photo": "image", "voice": "audio", "GIF": "gif", "links": "link"}
 
 
@@ -81,7 +87,7 @@ class ZaloKeys:
 
 
 def signature(app_id: str, raw: bytes, timestamp: str, secret: str) -> str:
-    """The hex SHA-256 Zalo signs a delivery with (§A3)."""
+    """The hex SHA-256 Zalo signs a delivery with (docs/platforms/zalo-oa.md#signatures)."""
     return hashlib.sha256(app_id.encode() + raw + timestamp.encode() + secret.encode()).hexdigest()
 
 
@@ -143,7 +149,8 @@ def oa_of(body: Mapping[str, Any]) -> str:
 
 
 def event_id(body: Mapping[str, Any]) -> str:
-    """The event's own id: its message id, else its name, time and citizen (§G)."""
+    """The event's own id: its message id, else its name, time and citizen
+    (docs/platforms/zalo-oa.md#event-envelope-and-ids)."""
     msg_id = _text(_dict(body.get("message")).get("msg_id"))
     if msg_id:
         return f"msg:{msg_id}"
@@ -217,8 +224,9 @@ def parse_event(channel: str, payload: bytes, *, scope: Sequence[str] = ()) -> l
 
 
 def parse_row(channel: str, oa_id: str, row: Mapping[str, Any]) -> Inbound | None:
-    """One ``listrecentchat``/``conversation`` row (§A8) as an inbox record; None without
-    an id. ``src`` 1 is the citizen writing, 0 the OA."""
+    """One ``listrecentchat``/``conversation`` row as an inbox record
+    (docs/platforms/zalo-oa.md#reading-conversations-and-profiles); None without an id. ``src``
+    1 is the citizen writing, 0 the OA."""
     message_id = _text(row.get("message_id"))
     when = ms_time(_text(row.get("time")))
     if not message_id or when is None:
@@ -253,7 +261,8 @@ def parse_row(channel: str, oa_id: str, row: Mapping[str, Any]) -> Inbound | Non
 
 
 def reply_rejection(code: int, message: Any) -> ChannelError | None:
-    """The refusal of a consultation message, when ``code`` is about the citizen (§A7)."""
+    """The refusal of a consultation message, when ``code`` is about the citizen
+    (docs/platforms/zalo-oa.md#consultation-messages)."""
     text = str(message or "no message")
     if code in WINDOW_CODES:
         return ReplyRejected(WINDOW_CLOSED, text, code=code, platform=PLATFORM)
@@ -294,7 +303,8 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def _text(value: Any) -> str:
-    """Any id, phone or time as text: Zalo sends some as JSON numbers (§A4)."""
+    """Any id, phone or time as text: Zalo sends some as JSON numbers
+    (docs/platforms/zalo-oa.md#event-envelope-and-ids)."""
     if value is None or isinstance(value, bool):
         return ""
     if isinstance(value, float) and value.is_integer():

@@ -1,4 +1,4 @@
-"""Zalo's OAuth v4 token endpoint, refresh grant (reference: zalo-oa.md §1).
+"""Zalo's OAuth v4 token endpoint, refresh grant (docs/platforms/zalo-oa.md#tokens-and-refresh).
 
 ``POST {oauth_url}/v4/oa/access_token`` with the app secret in a ``secret_key`` header and a
 form of ``app_id``, ``grant_type=refresh_token``, ``refresh_token``. A success carries
