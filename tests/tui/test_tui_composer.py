@@ -10,7 +10,7 @@ from PIL import Image
 from textual.widgets import Button, Input, SelectionList, Static, TextArea
 
 from content.queue import PostInput
-from content.ui.composer import counter_lines
+from content.ui.composer_form import counter_lines
 from tests.helpers import local
 from tests.tui.conftest import SIZE, notifications, settle
 from tests.tui.pilot import confirm, fill_in, open_composer

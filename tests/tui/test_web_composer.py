@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from textual.widgets import Input, Select, SelectionList, Static, TextArea
 
 from content.models import Post
-from content.ui.composer import UPLOAD_DIR_ENV
+from content.ui.composer_form import UPLOAD_DIR_ENV
 from tests.tui.conftest import SIZE, settle
 from tests.tui.pilot import open_composer
 
