@@ -1,5 +1,8 @@
 """The calendar: a week or a month of posts (office time), and moving a post to another day.
 
+The screen is here; what its cells say and its days are in content.ui.calendar_days, its
+grid and the day's list in content.ui.calendar_widgets.
+
 Both views read the same posts (:func:`content.ui.data.week_posts`) and share one cursor,
 a day. Moving a post is three steps, all by keys: pick it (D on a post in the week view,
 on a day of the month or in a day's list), move the cursor to another day, press Enter and
@@ -10,177 +13,46 @@ screen says them, and the post stays where it was.
 
 from __future__ import annotations
 
-import calendar as cal
-import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Footer, Header, Label, Static
 
 from content.errors import ValidationError
 from content.times import parse_when
 from content.ui import data
 from content.ui.actions import report_done
-from content.ui.base import ActionFinished, LoaModal, PollingScreen, report_error
+from content.ui.base import ActionFinished, PollingScreen, report_error
+from content.ui.calendar_days import (
+    CHROME_LINES,
+    MONTH,
+    ONE_LINE_FROM,
+    WEEK,
+    WEEK_LINES,
+    Cells,
+    DaysRead,
+    Moving,
+    add_months,
+    cell_width,
+    monday_of,
+    month_days,
+    month_title,
+    weekday_name,
+)
+from content.ui.calendar_widgets import CalendarTable, DayDialog
 from content.ui.dialogs import PromptDialog
 from content.ui.fmt import (
-    POST_STATE_STYLES,
     WEEKDAYS,
     first_line,
-    post_state,
-    shown_state,
 )
 from content.ui.i18n import N_, _, ngettext
 from content.ui.messages import error_in_words
-
-WEEK = "week"
-MONTH = "month"
-
-#: Month names as the heading says them (the Vietnamese catalogue numbers them instead).
-MONTHS = (
-    N_("January"),
-    N_("February"),
-    N_("March"),
-    N_("April"),
-    N_("May"),
-    N_("June"),
-    N_("July"),
-    N_("August"),
-    N_("September"),
-    N_("October"),
-    N_("November"),
-    N_("December"),
-)
-
-#: The narrowest a day column gets: below it the calendar scrolls sideways instead.
-MIN_CELL = 8
-#: From this width the week view puts a post's time and title on one line (``09:00 Cảnh
-#: báo…``); narrower, the time has its own line, so the title keeps the whole width.
-ONE_LINE_FROM = 14
-#: The most lines a post's time and title take in the week view.
-WEEK_LINES = 3
-#: The month view shows times from this width; narrower, a title says more than a time.
-MONTH_TIMES_FROM = 20
-#: Each column's padding (DataTable's cell_padding, both sides) and the vertical scrollbar.
-CELL_PADDING = 2
-SCROLLBAR = 2
-#: Lines the screen takes around the table when its size is not known yet (before layout).
-CHROME_LINES = 6
-
-
-def monday_of(day: date) -> date:
-    """The Monday of ``day``'s week (weeks start on Monday, as in Vietnam)."""
-    return day - timedelta(days=day.weekday())
-
-
-def month_days(day: date) -> list[date]:
-    """The days the month grid of ``day``'s month shows: whole weeks, Monday to Sunday."""
-    first = day.replace(day=1)
-    last = day.replace(day=cal.monthrange(day.year, day.month)[1])
-    start = monday_of(first)
-    end = monday_of(last) + timedelta(days=6)
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day ``months`` later (or earlier), kept inside the month (31/01 -> 28/02)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    return date(year, month, min(day.day, cal.monthrange(year, month)[1]))
-
-
-def cell_width(screen_width: int) -> int:
-    """The text width of one day column when seven share ``screen_width`` columns."""
-    return max(MIN_CELL, (screen_width - SCROLLBAR) // 7 - CELL_PADDING)
-
-
-def wrap(text: str, width: int, lines: int, indent: str = "") -> list[str]:
-    """``text`` over at most ``lines`` lines of ``width``, the last cut with "…" if need be."""
-    wrapped = textwrap.wrap(text, width, subsequent_indent=indent) or [""]
-    if len(wrapped) <= lines:
-        return wrapped
-    kept = wrapped[:lines]
-    rest = " ".join([kept[-1], *(w.strip() for w in wrapped[lines:])])
-    kept[-1] = rest if len(rest) <= width else rest[: width - 1].rstrip() + "…"
-    return kept
-
-
-def weekday_name(day: date) -> str:
-    """``T4 25/11`` / ``Wed 25/11``: a day as the column headers and dialogs name it."""
-    return f"{_(WEEKDAYS[day.weekday()])} {day.strftime('%d/%m')}"
-
-
-def month_title(day: date) -> str:
-    """``November 2026`` / ``Tháng 11/2026``."""
-    return _("{month_name} {year}").format(
-        month_name=_(MONTHS[day.month - 1]), month=day.month, year=day.year
-    )
-
-
-def count_text(n: int, room: int) -> str:
-    """``3 posts`` when it fits in ``room`` characters, else ``(3)``; nothing for none."""
-    if not n:
-        return ""
-    words = ngettext("{n} post", "{n} posts", n).format(n=n)
-    return words if len(words) <= room else f"({n})"
-
-
-@dataclass(frozen=True)
-class Moving:
-    """The post being moved by keys: where it was, so the screen can show it and say so."""
-
-    post_id: int
-    title: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class DaysRead:
-    """The posts of the days [start, end), as read."""
-
-    start: date
-    end: date
-    rows: list[data.QueueRow]
-
-
-class CalendarTable(DataTable[Any]):
-    """The grid; arrow keys ask the screen first, so the cursor can leave the days shown."""
-
-    def __init__(
-        self, step: Callable[[int, bool], bool], resized: Callable[[], None], **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        #: ``step(days, vertical)`` moves the day cursor; False leaves it to the table.
-        self.step = step
-        #: Called when the table's size changes: its rows are sized to fit it.
-        self.resized = resized
-
-    def on_resize(self, event: events.Resize) -> None:
-        self.resized()
-
-    def action_cursor_left(self) -> None:
-        if not self.step(-1, False):
-            super().action_cursor_left()
-
-    def action_cursor_right(self) -> None:
-        if not self.step(1, False):
-            super().action_cursor_right()
-
-    def action_cursor_up(self) -> None:
-        if not self.step(-7, True):
-            super().action_cursor_up()
-
-    def action_cursor_down(self) -> None:
-        if not self.step(7, True):
-            super().action_cursor_down()
 
 
 class CalendarScreen(PollingScreen[DaysRead]):
@@ -339,36 +211,9 @@ class CalendarScreen(PollingScreen[DaysRead]):
         self._show_label()
         self._show_hint()
 
-    def _state_style(self, row: data.QueueRow) -> str:
-        state = shown_state(
-            row.state, row.scheduled_at, (d.state for d in row.deliveries), self.ctx.clock()
-        )
-        return POST_STATE_STYLES.get(state, "")
-
-    def _post_lines(
-        self, row: data.QueueRow, width: int, *, with_time: bool, lines: int = 1
-    ) -> list[Text]:
-        """A post in at most ``lines`` lines of ``width``: ``09:00 title`` wrapped, or, too
-        narrow for both on a line, the time and then the title."""
-        clock = row.scheduled_at.astimezone(self.ctx.tz).strftime("%H:%M")  # type: ignore[union-attr]
-        style = self._state_style(row)
-        moving = self.moving is not None and self.moving.post_id == row.id
-        mark = "» " if moving else ""
-        if moving:
-            style = f"{style} reverse".strip()
-        title = first_line(row.title or row.text, 500)
-        if not with_time:
-            texts = wrap(mark + title, width, lines)
-        elif width >= ONE_LINE_FROM:
-            # Later lines under the title, not under the time.
-            texts = wrap(f"{mark}{clock} {title}", width, lines, indent=" " * (len(mark) + 6))
-        else:
-            texts = [first_line(mark + clock, width), *wrap(title, width, max(lines - 1, 1))]
-        return [Text(t, style, no_wrap=True) for t in texts]
-
-    def _header(self, day: date, width: int, today: date) -> Text:
-        style = "bold reverse" if day == today else "bold"
-        return Text(first_line(weekday_name(day), width), style)
+    def _cells(self) -> Cells:
+        """What the cells say, for the posts read and the size drawn for."""
+        return Cells(self.by_day, self.ctx.tz, self.ctx.clock, self.moving, self.drawn_for[1])
 
     def _render_week(self, width: int) -> None:
         table = self.query_one("#week", DataTable)
@@ -376,8 +221,9 @@ class CalendarScreen(PollingScreen[DaysRead]):
         table.clear(columns=True)
         today = self.ctx.clock().astimezone(self.ctx.tz).date()
         days = [self.start + timedelta(days=i) for i in range(7)]
+        paint = self._cells()
         for i, day in enumerate(days):
-            table.add_column(self._header(day, width, today), key=str(i), width=width)
+            table.add_column(paint.header(day, width, today), key=str(i), width=width)
         self.cells = {}
         columns = [self.by_day.get(day, []) for day in days]
         rows = max(1, *(len(c) for c in columns))
@@ -391,7 +237,7 @@ class CalendarScreen(PollingScreen[DaysRead]):
             for c, posts in enumerate(columns):
                 if r < len(posts):
                     self.cells[(r, c)] = posts[r].id
-                    parts = self._post_lines(posts[r], width, with_time=True, lines=lines)
+                    parts = paint.post_lines(posts[r], width, with_time=True, lines=lines)
                     cells.append(Text("\n").join(parts))
                 else:
                     cells.append(Text(""))
@@ -399,69 +245,20 @@ class CalendarScreen(PollingScreen[DaysRead]):
         column = (self.day - self.start).days
         table.move_cursor(row=min(cursor_row, table.row_count - 1), column=column, animate=False)
 
-    def _week_heights(self, days: list[date]) -> list[int]:
-        """Lines per week: the table's height shared, at least a day's line and a title.
-
-        Lines left over go to the weeks whose busiest day does not fit, busiest first, so
-        a quiet month leaves them blank at the bottom rather than stretching every week.
-        """
-        weeks = len(days) // 7
-        usable = self.drawn_for[1] - 1  # the weekday names
-        base = max(2, usable // weeks)
-        spare = max(0, usable - base * weeks)
-        busiest = [
-            max(len(self.by_day.get(day, [])) for day in days[w * 7 : w * 7 + 7])
-            for w in range(weeks)
-        ]
-        heights = [base] * weeks
-        for w in sorted(range(weeks), key=lambda w: (-busiest[w], w)):
-            if not spare or busiest[w] <= base - 1:
-                break
-            grow = min(spare, busiest[w] - (base - 1))
-            heights[w] += grow
-            spare -= grow
-        return heights
-
-    def _month_cell(
-        self, day: date, width: int, lines: int, today: date, month: int, target: bool
-    ) -> Text:
-        """A day of the month: its number and post count, then the first titles that fit."""
-        posts = self.by_day.get(day, [])
-        number = f"{day.day:>2}"
-        style = "bold reverse" if day == today else ("bold" if day.month == month else "dim")
-        count = count_text(len(posts), width - len(number) - 1)
-        head = Text(number, style)
-        if count:
-            head.append(" " * max(1, width - len(number) - len(count)))
-            head.append(count, "bold" if day.month == month else "dim")
-        body: list[Text] = []
-        moving = self.moving
-        if target and moving is not None and moving.at.astimezone(self.ctx.tz).date() != day:
-            # Where the post being moved would land, before the officer confirms.
-            body.append(Text(first_line("→ " + moving.title, width), "bold reverse"))
-        room = lines - 1 - len(body)
-        if room > 0 and posts:
-            shown = posts if len(posts) <= room else posts[: room - 1]
-            for row in shown:
-                body.extend(self._post_lines(row, width, with_time=width >= MONTH_TIMES_FROM))
-            if len(shown) < len(posts):
-                more = _("+{n} more").format(n=len(posts) - len(shown))
-                body.append(Text(first_line(more, width), "italic"))
-        return Text("\n").join([head, *body])
-
     def _render_month(self, width: int) -> None:
         table = self.query_one("#week", DataTable)
         table.clear(columns=True)
         for i, name in enumerate(WEEKDAYS):
             table.add_column(Text(_(name), "bold"), key=str(i), width=width)
         days = month_days(self.day)
-        heights = self._week_heights(days)
+        paint = self._cells()
+        heights = paint.week_heights(days)
         today = self.ctx.clock().astimezone(self.ctx.tz).date()
         for w, lines in enumerate(heights):
             week = days[w * 7 : w * 7 + 7]
             table.add_row(
                 *[
-                    self._month_cell(d, width, lines, today, self.day.month, d == self.day)
+                    paint.month_cell(d, width, lines, today, self.day.month, d == self.day)
                     for d in week
                 ],
                 height=lines,
@@ -764,73 +561,3 @@ class CalendarScreen(PollingScreen[DaysRead]):
     def action_refresh(self) -> None:
         """Read again now."""
         self.reload()
-
-
-class DayDialog(LoaModal[tuple[str, int] | None]):
-    """One day's posts: Enter opens one (or, when picking, moves it); D moves it."""
-
-    BINDINGS = [
-        Binding("escape", "close", "Close"),
-        Binding("enter", "choose", "Choose", show=False, priority=True),
-        Binding("d", "move", "Move to another day"),
-    ]
-
-    def __init__(self, day: date, posts: list[data.QueueRow], *, move_only: bool) -> None:
-        super().__init__()
-        self.day = day
-        self.posts = posts
-        self.move_only = move_only
-
-    def compose(self) -> ComposeResult:
-        heading = (
-            _("Which post of {day} to move?") if self.move_only else _("Posts of {day}")
-        ).format(day=f"{_(WEEKDAYS[self.day.weekday()])} {self.day.strftime('%d/%m/%Y')}")
-        hint = (
-            _("Enter: move this post · Escape: close")
-            if self.move_only
-            else _("Enter: open · D: move to another day · Escape: close")
-        )
-        with Vertical(classes="dialog day-dialog"):
-            yield Label(heading, classes="dialog-title")
-            yield DataTable(id="day-posts", cursor_type="row", zebra_stripes=True)
-            yield Static(hint, classes="dialog-hint")
-
-    def on_mount(self) -> None:
-        table: DataTable[Any] = self.query_one("#day-posts", DataTable)
-        tz = self.ctx.tz
-        now = self.ctx.clock()
-        table.add_column(_("Time"), key="time", width=5)
-        table.add_column(_("State"), key="state", width=12)
-        table.add_column(_("Text"), key="text")
-        for row in self.posts:
-            state = shown_state(row.state, row.scheduled_at, (d.state for d in row.deliveries), now)
-            table.add_row(
-                row.scheduled_at.astimezone(tz).strftime("%H:%M") if row.scheduled_at else "",
-                Text(post_state(state), POST_STATE_STYLES.get(state, "")),
-                Text(first_line(row.title or row.text, 200), no_wrap=True, overflow="ellipsis"),
-                key=str(row.id),
-            )
-        table.focus()
-
-    def _current(self) -> int | None:
-        table = self.query_one("#day-posts", DataTable)
-        if not table.row_count:
-            return None
-        return self.posts[table.cursor_row].id
-
-    def action_choose(self) -> None:
-        post_id = self._current()
-        if post_id is not None:
-            self.dismiss(("move" if self.move_only else "open", post_id))
-
-    def action_move(self) -> None:
-        post_id = self._current()
-        if post_id is not None:
-            self.dismiss(("move", post_id))
-
-    @on(DataTable.RowSelected, "#day-posts")
-    def _clicked(self) -> None:
-        self.action_choose()
-
-    def action_close(self) -> None:
-        self.dismiss(None)

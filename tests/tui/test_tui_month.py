@@ -15,7 +15,9 @@ from content.db import session_scope
 from content.errors import LoaError
 from content.models import Post
 from content.queue import PostInput
-from content.ui.calendar import CalendarScreen, DayDialog, add_months, month_days
+from content.ui.calendar import CalendarScreen
+from content.ui.calendar_days import add_months, month_days
+from content.ui.calendar_widgets import DayDialog
 from content.ui.dialogs import PromptDialog
 from content.ui.messages import error_in_words
 from tests.helpers import local
