@@ -1,7 +1,8 @@
 """What citizens attach (a scam screenshot, a voice note, a document), served over HTTP the way
 the platforms' CDNs serve it: at a token-bearing URL that stops working after a while
-(inbox.md §A5 "expiring, token-bearing paths", §B6 "Attachment URLs expire"; F2/F3 "media
-URLs that expire (configurable TTL -> 403/404 after)").
+(docs/platforms/zalo-oa.md#message-events-and-attachments: "expiring, token-bearing paths";
+docs/platforms/facebook-graph.md#attachment-urls: attachment URLs expire; the TTL is configurable,
+then 403 or 404).
 
 The bytes live in memory only (a sandbox restart loses them, as an expiry would). The URLs are
 on the sandbox itself (``/_sandbox/cdn/<token>``), so a receiver downloads them over real HTTP;
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     from sandbox.runtime import Sandbox
 
 #: How long an attachment URL works, in simulated seconds, unless a request says ``ttl_s``.
-#: Neither platform documents it (§A5, §B6); a few hours is what integrators report.
+#: Neither platform documents it (docs/platforms/zalo-oa.md#message-events-and-attachments,
+#: docs/platforms/facebook-graph.md#attachment-urls); a few hours is what integrators report.
 DEFAULT_TTL_S = 6 * 3600.0
 
 # Small but real files: what the receiver sniffs is what a phone would send.
@@ -85,7 +87,8 @@ def host(sb: Sandbox, platform: str, kind: str, body: dict[str, Any]) -> tuple[s
 
 
 def md5(data: bytes) -> str:
-    """Zalo's ``checksum`` of a file (§A5: MD5)."""
+    """Zalo's ``checksum`` of a file (MD5:
+    docs/platforms/zalo-oa.md#message-events-and-attachments)."""
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 

@@ -4,9 +4,11 @@ A citizen is a handle chosen by the caller of the control API (``"an"``); the sa
 their platform ids from the seed, so the same seed and handle always give the same ids:
 
 - Facebook: an app-scoped user id shown as a comment's ``from.id`` and, separately, a PSID per
-  Page for Messenger. inbox.md §B5 warns that the two must not be assumed equal, so they differ.
-- Zalo: a UID per OA (``sender.id``), one ``user_id_by_app`` for the app (inbox.md §A4), and a
-  hex id per OA when writing anonymously through the chat widget (§A5).
+  Page for Messenger. The two must not be assumed equal
+  (docs/platforms/facebook-graph.md#comment-changes-in-the-feed), so they differ.
+- Zalo: a UID per OA (``sender.id``), one ``user_id_by_app`` for the app
+  (docs/platforms/zalo-oa.md#event-envelope-and-ids), and a hex id per OA when writing anonymously
+  through the chat widget (docs/platforms/zalo-oa.md#message-events-and-attachments).
 
 This module only holds data; platform rules live in ``graph_inbox`` and ``zalo_inbox``.
 """
@@ -52,7 +54,8 @@ def psid(seed: int | str, handle: str, page_id: str) -> str:
 
 
 def zalo_uid(seed: int | str, handle: str, oa_id: str) -> str:
-    """The citizen's UID for ``oa_id`` (18-19 digit ids, inbox.md §A4)."""
+    """The citizen's UID for ``oa_id`` (18-19 digit ids,
+    docs/platforms/zalo-oa.md#event-envelope-and-ids)."""
     return stable_digits(seed, f"zalo-uid:{handle}:{oa_id}", 19)
 
 
@@ -62,14 +65,15 @@ def zalo_uid_by_app(seed: int | str, handle: str) -> str:
 
 
 def zalo_anonymous_id(seed: int | str, handle: str, oa_id: str) -> str:
-    """The hex sender id of an anonymous chat-widget user (inbox.md §A5)."""
+    """The hex sender id of an anonymous chat-widget user
+    (docs/platforms/zalo-oa.md#message-events-and-attachments)."""
     return _hex(seed, f"zalo-anon:{handle}:{oa_id}", 20)
 
 
 @dataclass
 class Citizen:
     """A simulated person. ``blocked`` lists Pages/OAs they blocked; ``inactive``: Zalo account
-    banned or offline for more than 45 days (-227, inbox.md §A7)."""
+    banned or offline for more than 45 days (-227, docs/platforms/zalo-oa.md#errors)."""
 
     handle: str
     name: str
@@ -109,7 +113,8 @@ class MessengerThread:
     created_time: float
     updated_time: float
     #: The citizen's last message: the 24 h standard window and 7-day HUMAN_AGENT window run
-    #: from here (inbox.md §B9). None until they write (a private reply opens no window, §B8).
+    #: from here (docs/platforms/facebook-graph.md#the-24-hour-window). None until they write (a
+    #: private reply opens no window, docs/platforms/facebook-graph.md#private-replies).
     last_user_message_at: float | None = None
 
 
@@ -137,9 +142,11 @@ class ZaloContact:
     oa_id: str
     user_id: str
     citizen: str
-    #: Last interaction (follow, message, "Nhắn tin" button; inbox.md §A7), None = never.
+    #: Last interaction (follow, message, "Nhắn tin" button;
+    #: docs/platforms/zalo-oa.md#consultation-messages), None = never.
     last_interaction: float | None = None
-    #: Free CS messages sent since the last interaction (8 within 48 h are free, §A7).
+    #: Free CS messages sent since the last interaction (8 within 48 h are free,
+    #: docs/platforms/zalo-oa.md#consultation-messages).
     replies_since_interaction: int = 0
     follower: bool = False
     chatnow_sent: bool = False
@@ -195,7 +202,7 @@ class GraphWebhook:
     timeout_s: float
     created_at: float
     #: Messenger deliveries failing this long (simulated seconds) unsubscribe the app from the
-    #: Page (inbox.md §B4, §F3: "configurable: 1 h"); 0 = never.
+    #: Page (about an hour, docs/platforms/facebook-graph.md#delivery-and-retries); 0 = never.
     unsubscribe_after_s: float = 3600.0
 
 
@@ -211,7 +218,8 @@ class ZaloWebhook:
     timeout_s: float
     created_at: float
     #: Failures that are retried: all of them by default; ``["refused"]`` keeps to the letter of
-    #: the docs (only "could not open a connection", inbox.md §A2).
+    #: the docs (only "could not open a connection",
+    #: docs/platforms/zalo-oa.md#delivery-and-retries).
     retry_on: list[str] = field(default_factory=lambda: ["refused", "status", "timeout", "error"])
     enabled: bool = True
     disabled_at: float | None = None

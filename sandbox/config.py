@@ -26,7 +26,8 @@ DEMO_ZALO_APP_ID = "3100000000000000001"
 DEMO_GRAPH_APP_ID = "1500000000000001"
 
 #: Permissions (scopes) a sandbox Page token carries unless configured otherwise: the family
-#: Postiz and Mixpost request (facebook-graph.md §1.3), and the inbox's.
+#: Postiz and Mixpost request (docs/platforms/facebook-graph.md#permissions-and-tasks), and the
+#: inbox's.
 GRAPH_SCOPES = (
     "pages_show_list",
     "business_management",
@@ -35,14 +36,15 @@ GRAPH_SCOPES = (
     "pages_read_engagement",
     "read_insights",
     "public_profile",
-    # The inbox (inbox.md §B1, §B7, §B8): webhooks, comment bodies, Messenger.
+    # The inbox (docs/platforms/facebook-graph.md#permissions-and-tasks): webhooks, comment bodies,
+    # Messenger.
     "pages_manage_metadata",
     "pages_read_user_content",
     "pages_messaging",
 )
-#: Page tasks of the admin behind a token (facebook-graph.md §1.2 step 5).
+#: Page tasks of the admin behind a token (docs/platforms/facebook-graph.md#tokens).
 PAGE_TASKS = ("ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE", "MANAGE")
-#: Zalo OA permission groups (zalo-oa.md §2 names the article one; inbox.md §A1 the others):
+#: Zalo OA permission groups (docs/platforms/zalo-oa.md#permission-groups):
 #: article = "Quản lý bài viết", message = "Quyền gửi tin nhắn" (CS messages, uploads),
 #: conversation = "Quyền quản lý tin nhắn người dùng", oa_info = "Quyền quản lý thông tin OA".
 ZALO_PERMISSION_GROUPS = ("article", "message", "conversation", "oa_info")
@@ -113,7 +115,8 @@ class SandboxConfig:
     #: a valid ``appsecret_proof``. A proof that is sent is checked either way.
     graph_require_appsecret_proof: bool = False
     #: The app has the Human Agent feature (App Review): HUMAN_AGENT-tagged Messenger replies
-    #: are accepted up to 7 days after the citizen's last message (inbox.md §B9).
+    #: are accepted up to 7 days after the citizen's last message
+    #: (docs/platforms/facebook-graph.md#the-24-hour-window).
     graph_human_agent: bool = False
     zalo_app_id: str = DEMO_ZALO_APP_ID
     zalo_app_secret: str = ""

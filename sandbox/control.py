@@ -82,7 +82,7 @@ class Control:
                 "zalo": {
                     "app_id": sb.config.zalo_app_id,
                     "app_secret": sb.config.zalo_app_secret,
-                    # The webhook signing keys (inbox.md §A3), one per OA.
+                    # The webhook signing keys (docs/platforms/zalo-oa.md#signatures), one per OA.
                     "oa_secret_keys": {o.oa_id: oa_secret_key(sb, o.oa_id) for o in sb.config.oas},
                     "oas": {
                         oa_id: {

@@ -73,7 +73,7 @@ class GraphApi:
         fault: str | None = None
         try:
             # An unknown version fails before anything else; an expired one is served by the
-            # oldest live version (facebook-graph.md §0).
+            # oldest live version (docs/platforms/facebook-graph.md#versions).
             call.served_version = serve_version(call.version, call.path, sb.now())
             if call.path[:2] == ["oauth", "access_token"]:
                 reply = Reply(200, oauth_access_token(self.sb, call))
@@ -87,7 +87,7 @@ class GraphApi:
             reply.headers.update(self._usage_headers(principal))
         reply.headers.pop("X-Forced-Usage", None)
         if call.served_version:
-            # The version that actually served the call (facebook-graph.md §0).
+            # The version that actually served the call (docs/platforms/facebook-graph.md#versions).
             reply.headers.setdefault("facebook-api-version", call.served_version)
         error_code = (
             reply.body.get("error", {}).get("code") if isinstance(reply.body, dict) else None
@@ -257,8 +257,9 @@ class GraphApi:
         if reply is not None:
             return reply
         if head.isdigit() and any(post_id.endswith(f"_{head}") for post_id in self.sb.state.posts):
-            # A Page post read by its bare id (inbox.md §B7: "bare id -> #12"); the wording
-            # is Graph's for the retired singular statuses API [from memory].
+            # A Page post read by its bare id (docs/platforms/facebook-graph.md#reading-comments:
+            # "bare id -> #12"); the wording is Graph's for the retired singular statuses API [from
+            # memory].
             raise GraphError(
                 12, "(#12) singular statuses API is deprecated for versions v2.4 and higher"
             )

@@ -1,5 +1,6 @@
 """Citizens on Facebook: their comments and Messenger messages, stored as the Graph stand-in
-serves them and delivered through the Page webhook (inbox.md §B5, §B6); the helpers the
+serves them and delivered through the Page webhook (docs/platforms/facebook-graph.md#comments,
+docs/platforms/facebook-graph.md#messenger); the helpers the
 comment and Messenger endpoints share.
 """
 
@@ -28,12 +29,13 @@ from sandbox.graph_webhook import PLATFORM, deliver
 from sandbox.runtime import Sandbox
 from sandbox.state import GraphPost
 
-PRIVATE_REPLY_WINDOW_S = 7 * 86400  # §B8
+PRIVATE_REPLY_WINDOW_S = 7 * 86400  # docs/platforms/facebook-graph.md#private-replies
 
 
 def citizen_comment(sb: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
     """``POST /_sandbox/graph/comment``: a citizen comments on a published post (or replies to a
-    comment with ``parent_id``); the ``feed`` change goes to the webhook (§B5)."""
+    comment with ``parent_id``); the ``feed`` change goes to the webhook
+    (docs/platforms/facebook-graph.md#comment-changes-in-the-feed)."""
     post = sb.state.posts.get(str(body.get("post_id") or ""))
     if post is None or post.deleted:
         raise LookupError(f"unknown post {body.get('post_id')!r} (use the {{page}}_{{post}} id)")
@@ -75,7 +77,8 @@ def citizen_comment(sb: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
 
 def citizen_message(sb: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
     """``POST /_sandbox/graph/message``: a citizen writes to a Page in Messenger (text, an image
-    URL, a location); the ``messages`` event goes to the webhook (§B6)."""
+    URL, a location); the ``messages`` event goes to the webhook
+    (docs/platforms/facebook-graph.md#message-events)."""
     page = sb.pages.get(str(body.get("page_id") or ""))
     if page is None:
         raise LookupError(f"unknown page {body.get('page_id')!r}")
@@ -138,7 +141,8 @@ def _citizen_attachments(sb: Sandbox, name: str, body: dict[str, Any]) -> list[d
     if body.get("image") is True:
         hosted = {"type": "image"}
     if isinstance(hosted, dict):
-        # §B6: image|video|audio|file, each at an expiring URL the sandbox serves.
+        # image|video|audio|file (docs/platforms/facebook-graph.md#message-events), each at an
+        # expiring URL the sandbox serves.
         kind = str(hosted.get("type") or "image")
         if kind not in ("image", "video", "audio", "file"):
             raise ValueError("attachment type must be image, video, audio or file")
@@ -151,7 +155,8 @@ def _citizen_attachments(sb: Sandbox, name: str, body: dict[str, Any]) -> list[d
         if not isinstance(location, dict) or "lat" not in location or "long" not in location:
             raise ValueError('location must be {"lat": number, "long": number}')
         lat, long = float(location["lat"]), float(location["long"])
-        # Not in the reference (§B6 lists image|video|audio|file|reel); the shape is the one
+        # Not in Meta's pages (docs/platforms/facebook-graph.md#message-events lists image, video,
+        # audio, file, reel); the shape is the one
         # captured in integrators' fixtures: title, a map URL, numeric coordinates.
         attachments.append(
             {
@@ -185,7 +190,9 @@ def add_comment(
     message: str,
     photo: str | None = None,
 ) -> GraphComment:
-    # Comment ids are "{post part}_{comment part}" (§B5), numbered from Graph's id space.
+    # Comment ids are "{post part}_{comment part}"
+    # (docs/platforms/facebook-graph.md#comment-changes-in-the-feed), numbered from Graph's id
+    # space.
     comment = GraphComment(
         id=f"{post.id.split('_', 1)[1]}_{sb.state.new_graph_id()}",
         post_id=post.id,
@@ -204,9 +211,9 @@ def add_comment(
 
 
 #: What a citizen may do to his comment after writing it, as ``feed`` change verbs (Meta's
-#: feed reference lists add, edited, remove, hide, unhide...; §B5 says the set is not pinned
+#: feed reference lists add, edited, remove, hide, unhide...; the set is not pinned
 #: down, so these follow what integrators receive: an edit carries the new message, a removal
-#: none).
+#: none; docs/platforms/facebook-graph.md#comment-changes-in-the-feed).
 COMMENT_VERBS = ("edited", "remove", "hide", "unhide")
 
 
@@ -237,7 +244,8 @@ def change_comment(sb: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
 def deliver_comment(
     sb: Sandbox, comment: GraphComment, verb: str = "add"
 ) -> WebhookDelivery | None:
-    """The ``feed`` change of a comment, in the key order of the captured example (§B5); a
+    """The ``feed`` change of a comment, in the key order of the captured example
+    (docs/platforms/facebook-graph.md#comment-changes-in-the-feed); a
     removal carries no message."""
     post = sb.state.posts[comment.post_id]
     value: dict[str, Any] = {
@@ -261,7 +269,8 @@ def deliver_comment(
             "comment_id": comment.id,
             "created_time": int(comment.created_time),
             "item": "comment",
-            # A top-level comment's parent is the post (§B5).
+            # A top-level comment's parent is the post
+            # (docs/platforms/facebook-graph.md#comment-changes-in-the-feed).
             "parent_id": comment.parent_id or post.id,
             "verb": verb,
         }

@@ -1,5 +1,6 @@
 """Comments on Page posts through Graph: reading them (filter, order, since, summary, paging,
-the fields a MODERATE token sees), the Page's public replies and hiding (inbox.md §B7).
+the fields a MODERATE token sees), the Page's public replies and hiding
+(docs/platforms/facebook-graph.md#comments).
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ class GraphComments:
             if c.post_id == post.id and (mode == "stream" or c.parent_id is None)
         ]
         # A post's count is the synthetic figure (people the sandbox does not model one by
-        # one) plus the modelled comments; like Graph's, it can exceed what is listable (§B7).
+        # one) plus the modelled comments; like Graph's, it can exceed what is listable
+        # (docs/platforms/facebook-graph.md#reading-comments).
         synthetic = post_engagement(self.sb.config.seed, post, self.sb.now()).comments
         return Reply(200, self._comment_list(call, principal, page, items, synthetic + len(items)))
 
@@ -114,19 +116,22 @@ class GraphComments:
 
     def _read_comments(self, principal: Principal, page: PageIdentity) -> None:
         if principal.kind == "user":
-            # Live probe: a User token reading comments gets #200 (inbox.md §B7).
+            # Live probe: a User token reading comments gets #200
+            # (docs/platforms/facebook-graph.md#reading-comments).
             raise GraphError(200, "(#200) Missing Permissions", status=403)
         require(self.sb, principal, page, READ)
         require(self.sb, principal, page, READ_USER_CONTENT)
 
     def _can_moderate(self, principal: Principal, page: PageIdentity) -> bool:
-        """Comment ids are returned only to MODERATE-capable tokens (v11+, §B7)."""
+        """Comment ids are returned only to MODERATE-capable tokens (v11+,
+        docs/platforms/facebook-graph.md#reading-comments)."""
         if principal.kind != "page":
             return True
         return "MODERATE" in self.sb.app.page_grants[page.page_id].tasks
 
     def _filter(self, call: GraphCall) -> str:
-        # Graph's default filtering is toplevel; stream adds the replies (§B7).
+        # Graph's default filtering is toplevel; stream adds the replies
+        # (docs/platforms/facebook-graph.md#reading-comments).
         mode = str(call.params.get("filter") or "toplevel")
         if mode not in ("toplevel", "stream"):
             raise invalid_parameter("Param filter must be one of {toplevel, stream}")
@@ -159,7 +164,8 @@ class GraphComments:
         elif order == "reverse_chronological":
             listed.sort(key=lambda c: (c.created_time, serial[c.id]), reverse=True)
         else:
-            # Without order the live API answers a mixed order (§B7): a stable shuffle, so
+            # Without order the live API answers a mixed order
+            # (docs/platforms/facebook-graph.md#reading-comments): a stable shuffle, so
             # cursors still page through every comment once.
             seed = self.sb.config.seed
             listed.sort(key=lambda c: hashlib.sha256(f"{seed}:{c.id}".encode()).hexdigest())
@@ -271,7 +277,8 @@ class GraphComments:
         parent: GraphComment | None,
     ) -> Reply:
         """``POST /{comment-id}/comments`` (or ``/{post-id}/comments``): the Page answers in
-        public; its comment comes back through ``feed`` like any other (§B5, §B7)."""
+        public; its comment comes back through ``feed`` like any other
+        (docs/platforms/facebook-graph.md#replying-to-and-hiding-comments)."""
         target = parent.id if parent else post.id
         payload = {k: v for k, v in call.params.items() if k != "fields"}
         try:
@@ -280,7 +287,7 @@ class GraphComments:
             message = str(call.params.get("message") or "")
             photo = call.params.get("attachment_url")
             if not message and not photo:
-                # Wording ours: the reference names none.
+                # Wording ours: Meta's pages name none.
                 raise invalid_parameter("Missing message or attachment")
         except GraphError as error:
             self._record("comment_reply", page, target, parent, payload, error=error)
@@ -303,7 +310,8 @@ class GraphComments:
     def _hide(
         self, call: GraphCall, principal: Principal, page: PageIdentity, comment: GraphComment
     ) -> Reply:
-        """``POST /{comment-id}`` with ``is_hidden`` (§B7)."""
+        """``POST /{comment-id}`` with ``is_hidden``
+        (docs/platforms/facebook-graph.md#replying-to-and-hiding-comments)."""
         payload = dict(call.params)
         try:
             require_page_token(principal, page)

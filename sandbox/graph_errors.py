@@ -118,7 +118,7 @@ def token_error(kind: str, *, now_text: str = "", app_id: str = "") -> GraphErro
 
 
 def missing_token() -> GraphError:
-    """No token at all.  Graph uses code 104 for this (not in our reference; from memory)."""
+    """No token at all.  Graph uses code 104 for this (not in Meta's pages; from memory)."""
     return GraphError(104, "An access token is required to request this resource.")
 
 

@@ -30,7 +30,8 @@ def graph_json(reply: Reply) -> Response:
     """Graph's JSON: ASCII-escaped, with its content type and headers.
 
     ``x-fb-trace-id`` differs on every answer, and an error's is its body's ``fbtrace_id``
-    (facebook-graph.md §0, §5): clients quote it when they report a problem to Meta.
+    (docs/platforms/facebook-graph.md#versions, docs/platforms/facebook-graph.md#errors): clients
+    quote it when they report a problem to Meta.
     """
     error = reply.body.get("error") if isinstance(reply.body, dict) else None
     trace = error.get("fbtrace_id") if isinstance(error, dict) else None

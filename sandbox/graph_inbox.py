@@ -1,6 +1,6 @@
 """The Page inbox's Graph endpoints, routed from :class:`sandbox.graph.GraphApi`: comments
 (``graph_comments``), Messenger and conversations (``graph_messenger``). Citizens' actions are in
-``graph_citizens``, the webhook in ``graph_webhook`` (inbox.md §B).
+``graph_citizens``, the webhook in ``graph_webhook`` (docs/platforms/facebook-graph.md#webhooks).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Messenger through Graph: the Send API with Meta's windows, private replies to comments, the
-Conversations API a receiver backfills from, and ``subscribed_apps`` (inbox.md §B1, §B8-§B10).
+Conversations API a receiver backfills from, and ``subscribed_apps``
+(docs/platforms/facebook-graph.md#messenger, docs/platforms/facebook-graph.md#subscribing-a-page).
 """
 
 from __future__ import annotations
@@ -40,14 +41,17 @@ from sandbox.graph_webhook import WEBHOOK_FIELDS, deliver, subscribe_page
 if TYPE_CHECKING:
     from sandbox.graph import GraphApi
 
-STANDARD_WINDOW_S = 24 * 3600  # §B9
-HUMAN_AGENT_WINDOW_S = 7 * 86400  # §B9
-#: Retired on 2026-04-27 (§B9, secondary: erxes/erxes PR #9177): then answered code 100.
+STANDARD_WINDOW_S = 24 * 3600  # docs/platforms/facebook-graph.md#the-24-hour-window
+HUMAN_AGENT_WINDOW_S = 7 * 86400  # docs/platforms/facebook-graph.md#the-24-hour-window
+#: Retired on 2026-04-27 (docs/platforms/facebook-graph.md#the-24-hour-window, reported by
+#: integrators): then answered code 100.
 RETIRED_TAGS = ("CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "ACCOUNT_UPDATE")
 TAGS_RETIRED_AT = datetime(2026, 4, 27, tzinfo=UTC).timestamp()
-#: Text limit for Messenger: [UNSOURCED] in §B9 ("commonly 2,000 chars").
+#: Text limit for Messenger: Meta states none; 2,000 is common practice
+#: (docs/platforms/facebook-graph.md#the-24-hour-window).
 MESSENGER_TEXT_LIMIT = 2000
-#: Details only for a conversation's 20 most recent messages (§B10, secondary).
+#: Details only for a conversation's 20 most recent messages (reported by integrators,
+#: docs/platforms/facebook-graph.md#conversations-api).
 MESSAGE_DETAIL_LIMIT = 20
 CONVERSATION_FIELDS = (
     "id",
@@ -73,7 +77,8 @@ class GraphMessenger:
 
     def send(self, call: GraphCall, principal: Principal, page: PageIdentity) -> Reply:
         """``POST /{page-id}/messages``: to a PSID inside Meta's windows, or a private reply to
-        a comment (``recipient: {comment_id}``), one per comment within 7 days (§B8, §B9)."""
+        a comment (``recipient: {comment_id}``), one per comment within 7 days
+        (docs/platforms/facebook-graph.md#private-replies)."""
         payload = {k: v for k, v in call.params.items() if k != "fields"}
         recipient: dict[str, Any] = {}
         try:
@@ -121,10 +126,12 @@ class GraphMessenger:
         if comment is None or comment.page_id != page.page_id:
             raise invalid_parameter(f"Invalid comment_id {comment_id}")  # wording ours
         if comment.author == "page":
-            # "cannot private-reply to another Page" (§B8); wording ours.
+            # "cannot private-reply to another Page"
+            # (docs/platforms/facebook-graph.md#private-replies); wording ours.
             raise invalid_parameter("Cannot send a private reply to a Page's own comment")
         now = self.sb.now()
-        # Codes not in the reference; integrators quote these answers verbatim.
+        # Codes not in Meta's pages; integrators quote these answers verbatim
+        # (docs/platforms/facebook-graph.md#private-replies).
         if comment.private_reply is not None:
             raise GraphError(10900, "(#10900) Activity already replied to")
         if now - comment.created_time > PRIVATE_REPLY_WINDOW_S:
@@ -151,7 +158,7 @@ class GraphMessenger:
         inbox = self.sb.state.inbox
         thread = self._thread_of(page, psid)
         if thread is None:
-            # Not in the reference; Graph's answer for an unknown PSID [from memory].
+            # Not in Meta's pages; Graph's answer for an unknown PSID [from memory].
             raise GraphError(100, "(#100) No matching user found", subcode=2018001)
         messaging_type = str(call.params.get("messaging_type") or "RESPONSE").upper()
         if messaging_type not in ("RESPONSE", "UPDATE", "MESSAGE_TAG"):
@@ -169,7 +176,8 @@ class GraphMessenger:
 
     def _check_window(self, thread: MessengerThread, messaging_type: str, tag: Any) -> None:
         """The 24 h standard window; HUMAN_AGENT to 7 days for apps that have the feature;
-        the retired tags fail with code 100 from 2026-04-27 (§B9)."""
+        the retired tags fail with code 100 from 2026-04-27
+        (docs/platforms/facebook-graph.md#the-24-hour-window)."""
         now = self.sb.now()
         last = thread.last_user_message_at
         if last is not None and now - last <= STANDARD_WINDOW_S:
@@ -217,7 +225,8 @@ class GraphMessenger:
         return sent
 
     def _echo(self, page: PageIdentity, thread: MessengerThread, sent: MessengerMessage) -> None:
-        """``message_echoes``: the Page's own message, with ``is_echo`` and ``app_id`` (§B6)."""
+        """``message_echoes``: the Page's own message, with ``is_echo`` and ``app_id``
+        (docs/platforms/facebook-graph.md#message-events)."""
         content: dict[str, Any] = {
             "is_echo": True,
             "app_id": int(self.sb.config.graph_app_id),
@@ -268,7 +277,8 @@ class GraphMessenger:
         )
 
     def conversations(self, call: GraphCall, principal: Principal, page: PageIdentity) -> Reply:
-        """``GET /{page-id}/conversations?platform=messenger`` newest first (§B10)."""
+        """``GET /{page-id}/conversations?platform=messenger`` newest first
+        (docs/platforms/facebook-graph.md#conversations-api)."""
         require_page_token(principal, page)
         require(self.sb, principal, page, CONVERSATIONS)
         platform = str(call.params.get("platform") or "messenger")
@@ -331,7 +341,8 @@ class GraphMessenger:
         thread = self.sb.state.inbox.threads[message.thread_id]
         recent = [m.mid for m in self._messages_of(thread)[:MESSAGE_DETAIL_LIMIT]]
         if message.mid not in recent:
-            # Details only for the 20 most recent messages (§B10); wording ours.
+            # Details only for the 20 most recent messages
+            # (docs/platforms/facebook-graph.md#conversations-api); wording ours.
             raise invalid_parameter(
                 "This message is older than the 20 most recent messages of its conversation: "
                 "its details are not available"
@@ -420,7 +431,8 @@ class GraphMessenger:
                         "data": [_image_attachment(message.mid, i, a) for i, a in enumerate(images)]
                     }
             elif name == "shares":
-                # Only the URL of a share comes back (§B10); a location is one.
+                # Only the URL of a share comes back
+                # (docs/platforms/facebook-graph.md#conversations-api); a location is one.
                 shared = [a for a in message.attachments if a.get("type") == "location"]
                 if shared:
                     value = {"data": [{"link": a["url"], "name": a["title"]} for a in shared]}
@@ -429,7 +441,8 @@ class GraphMessenger:
         return out
 
     def subscribed_apps(self, call: GraphCall, principal: Principal, page: PageIdentity) -> Reply:
-        """``GET/POST/DELETE /{page-id}/subscribed_apps`` with the Page token (§B1)."""
+        """``GET/POST/DELETE /{page-id}/subscribed_apps`` with the Page token
+        (docs/platforms/facebook-graph.md#subscribing-a-page)."""
         require_page_token(principal, page)
         inbox = self.sb.state.inbox
         if call.method == "GET":
@@ -462,7 +475,8 @@ class GraphMessenger:
                     f"Param subscribed_fields[{index}] must be one of "
                     f"{{{', '.join(WEBHOOK_FIELDS)}}}"
                 )
-            # feed: pages_manage_metadata; Messenger fields: pages_messaging (§B1). The
+            # feed: pages_manage_metadata; Messenger fields: pages_messaging
+            # (docs/platforms/facebook-graph.md#permissions-and-tasks). The
             # wording is Graph's as we remember it [unverified].
             needed = "pages_manage_metadata" if field == "feed" else "pages_messaging"
             if needed not in grant.scopes:
@@ -473,7 +487,8 @@ class GraphMessenger:
                     status=403,
                 )
         subscribe_page(self.sb, page.page_id, fields)
-        # The reference shows the string "true" here (§B1).
+        # Meta's example shows the string "true" here
+        # (docs/platforms/facebook-graph.md#subscribing-a-page).
         return Reply(200, {"success": "true"})
 
 
@@ -488,7 +503,8 @@ def _image_attachment(mid: str, index: int, attachment: dict[str, Any]) -> dict[
 
 
 def _unavailable() -> GraphError:
-    """The citizen blocked the Page or turned messages off (§B9)."""
+    """The citizen blocked the Page or turned messages off
+    (docs/platforms/facebook-graph.md#the-24-hour-window)."""
     return GraphError(551, "(#551) This person isn't available right now.", subcode=1545041)
 
 

@@ -1,8 +1,9 @@
 """Who may do what on the Graph stand-in: token scopes, Page tasks, ``appsecret_proof``.
 
-References: facebook-graph.md §0 (``appsecret_proof``), §1.3 (permissions and tasks), §5
-(codes 10 and 200-299). The exact wordings below are Graph's as seen in client issues
-(cited beside each); where none was found the wording is ours and says so.
+References: docs/platforms/facebook-graph.md#app-secret-proof,
+docs/platforms/facebook-graph.md#permissions-and-tasks and docs/platforms/facebook-graph.md#errors
+(codes 10 and 200-299). The exact wordings below are Graph's as seen in client issues (cited beside
+each); where none was found the wording is ours and says so.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ PAGE_TOKEN_REQUIRED = "(#190) This method must be called with a Page Access Toke
 PUBLISH = "publish"
 READ = "read"
 INSIGHTS = "insights"
-#: The inbox (inbox.md §B7-§B10): reading comment bodies, answering and hiding comments, sending
-#: in Messenger and reading conversations.
+#: The inbox (docs/platforms/facebook-graph.md#permissions-and-tasks): reading comment bodies,
+#: answering and hiding comments, sending in Messenger and reading conversations.
 READ_USER_CONTENT = "read_user_content"
 ENGAGE = "engage"
 HIDE = "hide"
@@ -95,23 +96,26 @@ def require(sb: Sandbox, principal: Principal, page: PageIdentity, action: str) 
                 " for details.",
             )
     elif action == INSIGHTS and ("read_insights" not in scopes or "ANALYZE" not in tasks):
-        # Code 10 per the reference's table; the wording is the sandbox's own [unverified].
+        # Code 10 per docs/platforms/facebook-graph.md#errors; the wording is the sandbox's own
+        # [unverified].
         raise GraphError(10, "(#10) This endpoint requires the 'read_insights' permission")
     elif action in (READ_USER_CONTENT, ENGAGE, HIDE, MESSAGING, CONVERSATIONS):
         _require_inbox(action, scopes, tasks)
 
 
 def _require_inbox(action: str, scopes: set[str], tasks: set[str]) -> None:
-    """The inbox's permissions (inbox.md §B7-§B10; facebook-graph.md §1.3)."""
+    """The inbox's permissions (docs/platforms/facebook-graph.md#permissions-and-tasks)."""
     if action == READ_USER_CONTENT and "pages_read_user_content" not in scopes:
-        # Comment bodies need pages_read_user_content (facebook-graph.md §1.3, inbox.md §B7);
-        # code 10 like the other read permissions, the wording is the sandbox's [unverified].
+        # Comment bodies need pages_read_user_content
+        # (docs/platforms/facebook-graph.md#permissions-and-tasks); code 10 like the other read
+        # permissions, the wording is the sandbox's [unverified].
         raise GraphError(
             10, "(#10) This endpoint requires the 'pages_read_user_content' permission"
         )
     if action in (ENGAGE, HIDE):
         if "pages_manage_engagement" not in scopes:
-            # The permission Meta lists for replying and hiding (inbox.md §B7); wording ours.
+            # The permission Meta lists for replying and hiding
+            # (docs/platforms/facebook-graph.md#replying-to-and-hiding-comments); wording ours.
             raise GraphError(
                 200,
                 "(#200) Requires pages_manage_engagement permission to manage the object",
@@ -123,9 +127,10 @@ def _require_inbox(action: str, scopes: set[str], tasks: set[str]) -> None:
     if action in (MESSAGING, CONVERSATIONS):
         if "pages_messaging" not in scopes:
             # Messenger's own code for it, as integrators quote it ("(#230) Requires
-            # pages_messaging permission"); not in the reference.
+            # pages_messaging permission"); not in Meta's pages.
             raise GraphError(230, "(#230) Requires pages_messaging permission to manage the object")
-        # Send API: the MESSAGING task; Conversations API: MESSAGING or MODERATE (§B9, §B10).
+        # Send API: the MESSAGING task; Conversations API: MESSAGING or MODERATE
+        # (docs/platforms/facebook-graph.md#messenger).
         allowed = {"MESSAGING"} if action == MESSAGING else {"MESSAGING", "MODERATE"}
         if not tasks & allowed:
             raise GraphError(200, "(#200) Permissions error", status=403)

@@ -18,8 +18,9 @@ def dead_token(sb: Sandbox, kind: str) -> GraphError:
 
 def debug_token(sb: Sandbox, call: GraphCall) -> dict[str, Any]:
     """``GET /debug_token?input_token=``: type, validity, scopes and expiry of a token
-    (facebook-graph.md §1.4). Scopes and expiry are the page's grant, as the control API
-    set it; an expired or fault-killed token is ``is_valid: false`` with its 190 error."""
+    (docs/platforms/facebook-graph.md#token-debugging). Scopes and expiry are the page's grant, as
+    the control API set it; an expired or fault-killed token is ``is_valid: false`` with its 190
+    error."""
     token = call.params.get("input_token")
     if not token:
         raise invalid_parameter("The parameter input_token is required")
@@ -80,7 +81,8 @@ def debug_token(sb: Sandbox, call: GraphCall) -> dict[str, Any]:
 def oauth_access_token(sb: Sandbox, call: GraphCall) -> dict[str, Any]:
     """``/oauth/access_token``: the long-lived exchange (``grant_type=fb_exchange_token``),
     a code exchange, or the app token (``grant_type=client_credentials``, answered
-    ``{app_id}|{app_secret}``, which never expires: facebook-graph.md §1.1)."""
+    ``{app_id}|{app_secret}``, which never expires:
+    docs/platforms/facebook-graph.md#tokens)."""
     config = sb.config
     params = call.params
     if params.get("client_id") != config.graph_app_id or (

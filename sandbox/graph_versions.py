@@ -1,4 +1,4 @@
-"""Graph API versions as the real Graph serves them (reference: facebook-graph.md §0).
+"""Graph API versions as the real Graph serves them (docs/platforms/facebook-graph.md#versions).
 
 A version is *live* from its release date to its end date (by the sandbox's simulated clock).
 A call naming an expired version is served by the oldest live version, silently: the
@@ -20,7 +20,8 @@ def _day(text: str) -> float:
     return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
-#: Release dates from the reference (v21.0 on); older ones only need to exist and be expired.
+#: Release dates as Meta publishes them (v21.0 on, docs/platforms/facebook-graph.md#versions); older
+#: ones only need to exist and be expired.
 RELEASED: dict[str, float] = {
     "v20.0": _day("2024-05-21"),
     "v21.0": _day("2024-10-02"),
@@ -30,7 +31,7 @@ RELEASED: dict[str, float] = {
     "v25.0": _day("2026-02-18"),
     "v26.0": _day("2026-07-29"),
 }
-#: End dates: v20.0, v21.0 and v25.0 from the reference; the others by the rule those follow
+#: End dates: v20.0, v21.0 and v25.0 as Meta publishes them; the others by the rule those follow
 #: (the next version's release + 2 years). v26.0 has no end date yet.
 ENDS: dict[str, float] = {
     "v20.0": _day("2026-09-24"),

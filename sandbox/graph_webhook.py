@@ -1,5 +1,5 @@
 """The Meta app's webhook for Pages: registration with Meta's verification handshake, the body
-as Meta escapes and signs it, and Meta's delivery rules (inbox.md §B1-§B4).
+as Meta escapes and signs it, and Meta's delivery rules (docs/platforms/facebook-graph.md#webhooks).
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from sandbox.runtime import Sandbox
 from sandbox.webhooks import PlatformRules
 
 PLATFORM = "graph"
-#: Meta: "retry immediately, then try a few more times with decreasing frequency over the next
-#: 36 hours" (inbox.md §B4). The reference gives no exact times; these are the sandbox's,
-#: offsets from the first attempt, ending at 36 h.
+#: Meta: "retry immediately, then try a few more times with decreasing frequency over the next 36
+#: hours" (docs/platforms/facebook-graph.md#delivery-and-retries). Meta gives no exact times; these
+#: are the sandbox's, offsets from the first attempt, ending at 36 h.
 RETRY_OFFSETS_S = (0, 60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600, 36 * 3600)
-#: Messenger webhooks time out after 20 seconds (inbox.md §B4).
+#: Messenger webhooks time out after 20 seconds
+#: (docs/platforms/facebook-graph.md#delivery-and-retries).
 DEFAULT_TIMEOUT_S = 20.0
 WEBHOOK_FIELDS = (
     "feed",
@@ -34,20 +35,23 @@ WEBHOOK_FIELDS = (
     "message_reactions",
     "message_edits",
 )
-#: Fields Messenger delivers (their sustained failure unsubscribes the app, inbox.md §B4).
+#: Fields Messenger delivers (their sustained failure unsubscribes the app,
+#: docs/platforms/facebook-graph.md#delivery-and-retries).
 MESSENGER_FIELDS = tuple(f for f in WEBHOOK_FIELDS if f != "feed")
 
 
 def meta_json(payload: Any) -> str:
     """The body as Meta sends it: ``\\uXXXX`` escapes in lowercase hex for every non-ASCII
-    character and ``\\/`` for slashes (inbox.md §B3: Meta signs "an escaped unicode version of
-    the payload, with lowercase hex digits"; the checklist §F3 adds ``\\/``)."""
+    character and ``\\/`` for slashes (docs/platforms/facebook-graph.md#signatures: Meta signs "an
+    escaped unicode version of the payload, with lowercase hex digits"; older Messenger
+    documentation adds ``\\/``)."""
     text = json.dumps(payload, ensure_ascii=True, separators=(",", ":"))
     return text.replace("/", "\\/")
 
 
 def signature_headers(app_secret: str, body: str) -> dict[str, str]:
-    """``X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>`` (§B3), and the
+    """``X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>``
+    (docs/platforms/facebook-graph.md#signatures), and the
     legacy SHA-1 header Meta still sends beside it (receivers ignore it)."""
     raw = body.encode("utf-8")
     sha256 = hmac.new(app_secret.encode(), raw, hashlib.sha256).hexdigest()
@@ -66,7 +70,8 @@ def deliver(
     """Send one entry to the app's callback, if the app and the Page subscribed to ``field``.
 
     A Page that did not install the app (or was unsubscribed after failures) gets nothing sent;
-    the delivery is kept as ``filtered`` so a test can see why (§B1).
+    the delivery is kept as ``filtered`` so a test can see why
+    (docs/platforms/facebook-graph.md#subscribing-a-page).
     """
     inbox = sb.state.inbox
     hook = inbox.graph_webhook
@@ -111,7 +116,8 @@ def graph_rules(sb: Sandbox) -> PlatformRules:
         if hook is None or not hook.unsubscribe_after_s:
             return
         if failed_at - since >= hook.unsubscribe_after_s:
-            # "no 200 for an extended period -> ... app unsubscribed from the Page" (§B4).
+            # "no 200 for an extended period -> ... app unsubscribed from the Page"
+            # (docs/platforms/facebook-graph.md#delivery-and-retries).
             reason = (
                 f"Meta unsubscribed the app from Page {delivery.channel} after "
                 f"{hook.unsubscribe_after_s:g} s of failed Messenger deliveries"
@@ -134,9 +140,9 @@ def graph_rules(sb: Sandbox) -> PlatformRules:
 async def register_webhook(sb: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
     """``PUT /_sandbox/graph/webhook``: verify the callback as Meta does, then subscribe.
 
-    Meta calls ``GET callback?hub.mode=subscribe&hub.challenge=N&hub.verify_token=T`` and
-    expects HTTP 200 with exactly ``N`` (§B2); anything else keeps the old settings and raises
-    ``ValueError`` with the dashboard's complaint.
+    Meta calls ``GET callback?hub.mode=subscribe&hub.challenge=N&hub.verify_token=T`` and expects
+    HTTP 200 with exactly ``N`` (docs/platforms/facebook-graph.md#verification-handshake); anything
+    else keeps the old settings and raises ``ValueError`` with the dashboard's complaint.
     """
     url = str(body.get("callback_url") or "")
     token = str(body.get("verify_token") or "")

@@ -10,8 +10,8 @@ Retries are due by the sandbox clock, never by real time: a test moves the clock
 them from a one-second ticker. Every attempt is recorded on its delivery.
 
 Deliveries to one receiver for one Page or OA go out one at a time, in the order the events
-happened: Messenger promises in-order messages (inbox.md §B6), and a test sees the same order
-on every run.
+happened: Messenger promises in-order messages (docs/platforms/facebook-graph.md#message-events),
+and a test sees the same order on every run.
 """
 
 from __future__ import annotations
@@ -170,7 +170,8 @@ class WebhookDispatcher:
 
     def duplicate(self, original: WebhookDelivery) -> WebhookDelivery:
         """Send a delivery's exact body and headers again, as a delivery of its own: Meta warns
-        of duplicates (inbox.md §B4, §F3) and Zalo resends identical content (§A2)."""
+        of duplicates (docs/platforms/facebook-graph.md#delivery-and-retries) and Zalo resends
+        identical content (docs/platforms/zalo-oa.md#delivery-and-retries)."""
         copy = self.submit(
             platform=original.platform,
             channel=original.channel,
@@ -267,7 +268,9 @@ class WebhookDispatcher:
             )
             status = response.status_code
             text = response.text[:RESPONSE_KEEP]
-            # Both platforms ask for HTTP 200 exactly (inbox.md §A2, §B4).
+            # Both platforms ask for HTTP 200 exactly
+            # (docs/platforms/zalo-oa.md#delivery-and-retries,
+            # docs/platforms/facebook-graph.md#delivery-and-retries).
             outcome = OK if status == 200 else STATUS
         except httpx.ConnectError as exc:
             outcome, text = REFUSED, str(exc)[:RESPONSE_KEEP]

@@ -43,12 +43,12 @@ from sandbox.zalo_inbox import V2_SHUT_DOWN, ZaloInbox
 Handler = Callable[[Request, OaIdentity], Awaitable[dict[str, Any]]]
 GETSLICE_MAX = 10
 #: Permission groups (see sandbox.config.ZALO_PERMISSION_GROUPS): articles need "Quản lý bài
-#: viết" (zalo-oa.md §2); uploads belong to "Quyền gửi tin nhắn" (inbox.md §A1). Broadcasts and
-#: getoa name no group in the references, so they need none here.
+#: viết"; uploads belong to "Quyền gửi tin nhắn" (docs/platforms/zalo-oa.md#permission-groups).
+#: Broadcasts and getoa name no group in Zalo's pages, so they need none here.
 ARTICLE = "article"
 MESSAGE = "message"
 #: "Quyền quản lý tin nhắn người dùng" (listrecentchat, conversation) and "Quyền quản lý thông
-#: tin OA" (user detail), inbox.md §A1.
+#: tin OA" (user detail), docs/platforms/zalo-oa.md#permission-groups.
 CONVERSATION = "conversation"
 OA_INFO = "oa_info"
 
@@ -79,7 +79,8 @@ class ZaloOpenApi:
         """Wrap a handler with auth, rate limit, faults, logging and persistence.
 
         ``group`` is the permission group the call needs: an OA that did not grant it answers
-        -223 "Official Account has not authorized this API" (zalo-oa.md §2, §6).
+        -223 "Official Account has not authorized this API"
+        (docs/platforms/zalo-oa.md#permission-groups).
         """
 
         async def endpoint(request: Request) -> Response:
@@ -286,7 +287,8 @@ class ZaloOpenApi:
         body = await self._json(request)
         recipient = body.get("recipient")
         if isinstance(recipient, dict) and "user_id" in recipient:
-            # A v2 message to one user: that API is shut down (inbox.md §A7, trap E7).
+            # A v2 message to one user: that API is shut down
+            # (docs/platforms/zalo-oa.md#consultation-messages).
             raise ZaloError(-240, V2_SHUT_DOWN)
         record = broadcast(self.sb, oa.oa_id, body)
         return success({"message_id": record.message_id})

@@ -12,7 +12,8 @@ from sandbox.runtime import Sandbox
 from sandbox.state import ZaloArticle, ZaloJob
 from sandbox.zalo_common import ZaloError, epoch_ms, office_time, opaque_id
 
-# Limits counted on NFC text; Zalo refuses strings of exactly these lengths (see reference).
+# Limits counted on NFC text; Zalo refuses strings of exactly these lengths
+# (docs/platforms/zalo-oa.md#creating-an-article).
 TITLE_LIMIT = 150
 DESCRIPTION_LIMIT = 300
 AUTHOR_LIMIT = 50

@@ -1,6 +1,6 @@
 """Citizens on Zalo: their messages to an OA (or through the anonymous chat widget) and their
 follows, shared info, "Nhắn tin" taps and withdrawals, stored as the read APIs serve them and
-delivered through the app's webhook (inbox.md §A4-§A6).
+delivered through the app's webhook (docs/platforms/zalo-oa.md#webhooks).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from sandbox.zalo_webhook import ANONYMOUS_TYPES, USER_TYPES, deliver
 
 def citizen_message(sb: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
     """``POST /_sandbox/zalo/message``: a citizen writes to an OA (``user_send_<type>``), or
-    anonymously through the chat widget (``anonymous_send_<type>``), §A5."""
+    anonymously through the chat widget (``anonymous_send_<type>``),
+    docs/platforms/zalo-oa.md#message-events-and-attachments."""
     oa = _oa(sb, body)
     citizen = _citizen(sb, body)
     kind = str(body.get("type") or "text")
@@ -88,7 +89,8 @@ def citizen_message(sb: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def citizen_event(sb: Sandbox, action: str, body: dict[str, Any]) -> dict[str, Any]:
-    """``POST /_sandbox/zalo/{follow,unfollow,submit_info,chatnow,withdraw}`` (§A6)."""
+    """``POST /_sandbox/zalo/{follow,unfollow,submit_info,chatnow,withdraw}``
+    (docs/platforms/zalo-oa.md#other-events)."""
     citizen = _citizen(sb, body)
     seed = sb.config.seed
     by_app = people.zalo_uid_by_app(seed, citizen.handle)
@@ -128,7 +130,8 @@ def citizen_event(sb: Sandbox, action: str, body: dict[str, Any]) -> dict[str, A
             "info": info,
         }
     elif action == "chatnow":
-        # Sent once per user and OA, and only to someone who never chatted (§A6).
+        # Sent once per user and OA, and only to someone who never chatted
+        # (docs/platforms/zalo-oa.md#other-events).
         chatted = any(c.oa_id == oa.oa_id and c.user_id == user_id for c in sb.state.inbox.chats)
         if contact.chatnow_sent or chatted:
             _interact(sb, oa, citizen, user_id)
@@ -154,7 +157,8 @@ def _withdraw(
     sb: Sandbox, citizen: Citizen, body: dict[str, Any], timestamp: str
 ) -> dict[str, Any]:
     """``user_withdraw``: one event per OA the citizen wrote to (or the one named). The
-    sandbox keeps its own copy of the chats: Zalo asks partners to delete theirs (§A6), so a
+    sandbox keeps its own copy of the chats: Zalo asks partners to delete theirs
+    (docs/platforms/zalo-oa.md#other-events), so a
     backfill after a withdrawal still finds them and the receiver must not re-ingest them."""
     seed = sb.config.seed
     if body.get("oa_id"):
@@ -211,7 +215,8 @@ def _contact(sb: Sandbox, oa: OaIdentity, citizen: Citizen, user_id: str) -> Zal
 
 
 def _interact(sb: Sandbox, oa: OaIdentity, citizen: Citizen, user_id: str) -> None:
-    """An interaction opens a new CS window and a new 8-in-48 h free quota (§A7)."""
+    """An interaction opens a new CS window and a new 8-in-48 h free quota
+    (docs/platforms/zalo-oa.md#consultation-messages)."""
     contact = _contact(sb, oa, citizen, user_id)
     contact.last_interaction = sb.now()
     contact.replies_since_interaction = 0
@@ -225,7 +230,8 @@ def _info(raw: Any) -> dict[str, Any]:
     info["name"] = str(raw.get("name", ""))
     info["ward"] = str(raw.get("ward", ""))
     digits = "".join(ch for ch in str(raw.get("phone", "")) if ch.isdigit())
-    # The phone arrives as a JSON number (§A4, §A6): 0912... is sent as 84912...
+    # The phone arrives as a JSON number (docs/platforms/zalo-oa.md#event-envelope-and-ids): 0912...
+    # is sent as 84912...
     if digits.startswith("0"):
         digits = "84" + digits[1:]
     info["phone"] = int(digits) if digits else 0  # type: ignore[assignment]
@@ -243,7 +249,8 @@ def _anonymous_conversation(sb: Sandbox, oa: OaIdentity, user_id: str) -> str:
 
 
 def _attachments(sb: Sandbox, kind: str, body: dict[str, Any]) -> list[dict[str, Any]]:
-    """Attachment payloads exactly as the official examples (§A5)."""
+    """Attachment payloads exactly as the official examples
+    (docs/platforms/zalo-oa.md#message-events-and-attachments)."""
     token = opaque_id(sb.config.seed, "zalo-media", sb.state.inbox.next_serial, length=20)
     url = str(body.get("url") or "")
     if kind == "text":
@@ -299,7 +306,7 @@ def _attachments(sb: Sandbox, kind: str, body: dict[str, Any]) -> list[dict[str,
         sticker = str(body.get("sticker_id") or token[:19])
         url = url or f"https://api.zalo.me/api/emoticon/oasticker?eid={sticker}&size=130"
         return [{"payload": {"url": url, "id": sticker}, "type": "sticker"}]
-    # location: coordinates as strings (§A5).
+    # location: coordinates as strings (docs/platforms/zalo-oa.md#message-events-and-attachments).
     try:
         latitude, longitude = float(body["latitude"]), float(body["longitude"])
     except (KeyError, TypeError, ValueError):

@@ -1,6 +1,7 @@
 """Zalo OA inbox endpoints: consultation (CS) replies inside the 7-day window with the free
 8-in-48-hours quota, the quota check, and the read endpoints a receiver backfills from
-(listrecentchat, conversation, user detail), inbox.md §A7-§A8. Citizens' actions are in
+(listrecentchat, conversation, user detail), docs/platforms/zalo-oa.md#consultation-messages and
+docs/platforms/zalo-oa.md#reading-conversations-and-profiles. Citizens' actions are in
 ``zalo_citizens``, the webhook in ``zalo_webhook``.
 """
 
@@ -25,14 +26,17 @@ from sandbox.zalo_common import ZaloError, epoch_ms, office_time, success
 from sandbox.zalo_webhook import deliver
 
 PLATFORM = "zalo"
-CS_WINDOW_S = 7 * 86400  # §A7
-FREE_WINDOW_S = 48 * 3600  # §A7: the first 8 messages within 48 h are free
+CS_WINDOW_S = 7 * 86400  # docs/platforms/zalo-oa.md#consultation-messages
+#: The first 8 messages within 48 h are free (docs/platforms/zalo-oa.md#consultation-messages).
+FREE_WINDOW_S = 48 * 3600
 FREE_MESSAGES = 8
-CS_TEXT_LIMIT = 2000  # §A7
-#: Uploaded attachment ids expire after 7 days (zalo-oa.md §4, single source).
+CS_TEXT_LIMIT = 2000  # docs/platforms/zalo-oa.md#consultation-messages
+#: Uploaded attachment ids expire after 7 days (docs/platforms/zalo-oa.md#uploads, single source).
 ATTACHMENT_TTL_S = 7 * 86400
-RECENT_CHAT_MAX = 10  # §A8: "max 10 per request"
-#: listrecentchat/conversation name the types differently from webhooks (§A8, trap E8).
+#: "max 10 per request" (docs/platforms/zalo-oa.md#reading-conversations-and-profiles).
+RECENT_CHAT_MAX = 10
+#: listrecentchat/conversation name the types differently from webhooks
+#: (docs/platforms/zalo-oa.md#reading-conversations-and-profiles).
 ROW_TYPES = {
     "text": "text",
     "image": "photo",
@@ -74,7 +78,8 @@ class ZaloInbox:
         return data
 
     def _known(self, oa: OaIdentity, raw: Any) -> ZaloContact:
-        """The contact for a ``user_id`` (a string, or a JSON number as in the docs, §A4)."""
+        """The contact for a ``user_id`` (a string, or a JSON number as in the docs,
+        docs/platforms/zalo-oa.md#event-envelope-and-ids)."""
         user_id = str(raw) if isinstance(raw, str | int) and not isinstance(raw, bool) else ""
         contact = self.sb.state.inbox.contacts.get(f"{oa.oa_id}:{user_id}")
         if contact is None:
@@ -85,7 +90,8 @@ class ZaloInbox:
 
     async def send_cs(self, request: Request, oa: OaIdentity) -> dict[str, Any]:
         """``POST /v3.0/oa/message/cs``: a consultation message, only within 7 days of the
-        user's last interaction (-230; -232 without any), §A7."""
+        user's last interaction (-230; -232 without any),
+        docs/platforms/zalo-oa.md#consultation-messages."""
         body = await self._body(request)
         recipient = body.get("recipient")
         if not isinstance(recipient, dict):
@@ -134,7 +140,8 @@ class ZaloInbox:
             raise ZaloError(-230, "User has not interacted with the OA in the past 7 days")
         data: dict[str, Any] = {}
         if elapsed <= FREE_WINDOW_S and contact.replies_since_interaction < FREE_MESSAGES:
-            # Inside the free quota: "reply" with remain/total as strings (§A7); beyond it the
+            # Inside the free quota: "reply" with remain/total as strings
+            # (docs/platforms/zalo-oa.md#consultation-messages); beyond it the
             # message is charged and the answer has no quota.
             remain = FREE_MESSAGES - contact.replies_since_interaction - 1
             data["quota"] = {
@@ -213,7 +220,8 @@ class ZaloInbox:
         return media, [{"payload": {"thumbnail": url, "url": url}, "type": media}]
 
     def _echo(self, oa: OaIdentity, chat: ZaloChat) -> None:
-        """``oa_send_<type>`` for a message sent through the Open API: no ``admin_id`` (§A6)."""
+        """``oa_send_<type>`` for a message sent through the Open API: no ``admin_id``
+        (docs/platforms/zalo-oa.md#other-events)."""
         payload = {
             "app_id": self.sb.config.zalo_app_id,
             "sender": {"id": oa.oa_id},
@@ -254,7 +262,8 @@ class ZaloInbox:
         self.sb.touch()
 
     async def quota(self, request: Request, oa: OaIdentity) -> dict[str, Any]:
-        """``POST /v3.0/oa/quota/message``: last interaction and the free CS quota left (§A7)."""
+        """``POST /v3.0/oa/quota/message``: last interaction and the free CS quota left
+        (docs/platforms/zalo-oa.md#consultation-messages)."""
         body = await self._body(request)
         contact = self._known(oa, body.get("user_id"))
         last = contact.last_interaction
@@ -291,7 +300,8 @@ class ZaloInbox:
 
     async def recent_chats(self, request: Request, oa: OaIdentity) -> dict[str, Any]:
         """``GET /v2.0/oa/listrecentchat?data={"offset","count"}``: the OA's messages (both
-        directions), newest first, at most 10 a request (§A8)."""
+        directions), newest first, at most 10 a request
+        (docs/platforms/zalo-oa.md#reading-conversations-and-profiles)."""
         offset, count = self._paging(self._data(request))
         rows = [c for c in self.sb.state.inbox.chats if c.oa_id == oa.oa_id and not c.anonymous]
         rows = rows[::-1][offset : offset + count]
@@ -299,7 +309,8 @@ class ZaloInbox:
 
     async def conversation(self, request: Request, oa: OaIdentity) -> dict[str, Any]:
         """``GET /v2.0/oa/conversation?data={"user_id","offset","count"}``: one user's thread,
-        newest first, at most 10 a request (§A8)."""
+        newest first, at most 10 a request
+        (docs/platforms/zalo-oa.md#reading-conversations-and-profiles)."""
         data = self._data(request)
         contact = self._known(oa, data.get("user_id"))
         offset, count = self._paging(data)
@@ -312,7 +323,8 @@ class ZaloInbox:
         return success([self._row(oa, chat) for chat in rows])
 
     def _row(self, oa: OaIdentity, chat: ZaloChat) -> dict[str, Any]:
-        """A message as the read APIs show it: other field names than the webhooks' (§A8)."""
+        """A message as the read APIs show it: other field names than the webhooks'
+        (docs/platforms/zalo-oa.md#reading-conversations-and-profiles)."""
         citizen = self.sb.state.inbox.citizens[chat.citizen]
         user = (chat.user_id, citizen.name, _avatar(chat.user_id))
         official = (oa.oa_id, oa.name, _avatar(oa.oa_id))
@@ -337,7 +349,9 @@ class ZaloInbox:
             if chat.kind == "image":
                 row["description"] = chat.text
         elif chat.kind in ("audio", "sticker", "video", "file"):
-            # §A8 lists no row type for files or videos; they carry their url like audio.
+            # Zalo lists no row type for files or videos
+            # (docs/platforms/zalo-oa.md#reading-conversations-and-profiles); they carry their url
+            # like audio.
             row["url"] = payload.get("url", "")
         elif chat.kind == "link":
             row["links"] = [payload.get("url", "")]
@@ -348,8 +362,9 @@ class ZaloInbox:
         return row
 
     async def user_detail(self, request: Request, oa: OaIdentity) -> dict[str, Any]:
-        """``GET /v3.0/oa/user/detail?data={"user_id"}`` (§A8): the profile, with what the user
-        shared through the info form."""
+        """``GET /v3.0/oa/user/detail?data={"user_id"}``
+        (docs/platforms/zalo-oa.md#reading-conversations-and-profiles): the profile, with what the
+        user shared through the info form."""
         contact = self._known(oa, self._data(request).get("user_id"))
         citizen = self.sb.state.inbox.citizens[contact.citizen]
         last = contact.last_interaction

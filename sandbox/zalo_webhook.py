@@ -1,5 +1,5 @@
 """The Zalo app's webhook: its settings, the events signed as Zalo signs them, and Zalo's
-delivery rules (inbox.md §A1-§A3).
+delivery rules (docs/platforms/zalo-oa.md#webhooks).
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from sandbox.webhooks import PlatformRules
 
 PLATFORM = "zalo"
 
-#: "Re-sent after 30 s, 5 min, 15 min, 30 min, 1 h" (§A2). Read as offsets from the first
-#: attempt: "if still failing in that period" the webhook is disabled, and the checklist's
-#: 90-minute outage (§F4) must outlast the retries, which it would not if they added up (1 h 50).
+#: "Re-sent after 30 s, 5 min, 15 min, 30 min, 1 h"
+#: (docs/platforms/zalo-oa.md#delivery-and-retries). Read as offsets from the first attempt: "if
+#: still failing in that period" the webhook is disabled, and a 90-minute outage must outlast the
+#: retries (the case the backfill exists for), which it would not if they added up (1 h 50).
 RETRY_OFFSETS_S = (30.0, 300.0, 900.0, 1800.0, 3600.0)
-#: "Respond ... within 2 seconds" (§A2).
+#: "Respond ... within 2 seconds" (docs/platforms/zalo-oa.md#delivery-and-retries).
 DEFAULT_TIMEOUT_S = 2.0
 RETRY_OUTCOMES = ("refused", "status", "timeout", "error")
 USER_TYPES = ("text", "image", "gif", "link", "audio", "video", "file", "sticker", "location")
@@ -50,7 +51,8 @@ EVENTS = (
 
 
 def oa_secret_key(sb: Sandbox, oa_id: str) -> str:
-    """The OA Secret Key shown in the app's webhook settings (the signing key, §A3)."""
+    """The OA Secret Key shown in the app's webhook settings (the signing key,
+    docs/platforms/zalo-oa.md#signatures)."""
     hook = sb.state.inbox.zalo_webhook
     if hook is not None and oa_id in hook.oa_secret_keys:
         return hook.oa_secret_keys[oa_id]
@@ -65,7 +67,7 @@ def derived_oa_secret_key(seed: int | str, app_id: str, oa_id: str) -> str:
 
 def zalo_mac(app_id: str, body: str, timestamp: str, secret: str) -> str:
     """``sha256(appId + data + timeStamp + OAsecretKey)`` in lowercase hex: a plain SHA-256
-    of the concatenation, not an HMAC (§A3)."""
+    of the concatenation, not an HMAC (docs/platforms/zalo-oa.md#signatures)."""
     return hashlib.sha256((app_id + body + timestamp + secret).encode("utf-8")).hexdigest()
 
 
@@ -89,7 +91,8 @@ def deliver(
     name = str(payload["event_name"])
     body = zalo_body(payload)
     mac = zalo_mac(sb.config.zalo_app_id, body, str(payload["timestamp"]), oa_secret_key(sb, oa_id))
-    # Official pages write "mac = sha256(...)"; integrators compare "mac=<hex>" (§A3).
+    # Official pages write "mac = sha256(...)"; integrators compare "mac=<hex>"
+    # (docs/platforms/zalo-oa.md#signatures).
     signature = f"mac={mac}" if hook.signature_format == "mac" else mac
     headers = {"Content-Type": "application/json", "X-ZEvent-Signature": signature}
     filtered = None
@@ -102,7 +105,8 @@ def deliver(
         and name in ("user_send_text", "anonymous_send_text")
         and not (text or "").startswith("#")
     ):
-        # "Lọc cú pháp": only texts starting with '#' reach the webhook (§A1).
+        # "Lọc cú pháp": only texts starting with '#' reach the webhook
+        # (docs/platforms/zalo-oa.md#registering-the-webhook).
         filtered = "syntax filter: the text does not start with #"
     return sb.webhooks.submit(
         platform=PLATFORM,
@@ -120,7 +124,8 @@ def zalo_rules(sb: Sandbox) -> PlatformRules:
     """Zalo's delivery rules: ``num_retry`` on retries; disabled when the last one fails."""
 
     def retry_headers(delivery: WebhookDelivery, number: int) -> dict[str, str]:
-        # Retries carry identical content plus "num_retry" = the retry count (§A2).
+        # Retries carry identical content plus "num_retry" = the retry count
+        # (docs/platforms/zalo-oa.md#delivery-and-retries).
         return {"num_retry": str(number)} if number else {}
 
     def retries(delivery: WebhookDelivery, outcome: str) -> bool:
@@ -131,7 +136,8 @@ def zalo_rules(sb: Sandbox) -> PlatformRules:
         hook = sb.state.inbox.zalo_webhook
         if hook is None or not hook.enabled:
             return
-        # "the webhook is disabled, the app is unsubscribed from the OA's events" (§A2).
+        # "the webhook is disabled, the app is unsubscribed from the OA's events"
+        # (docs/platforms/zalo-oa.md#delivery-and-retries).
         hook.enabled = False
         hook.disabled_at = delivery.attempts[-1].scheduled_at
         hook.disabled_reason = (
@@ -152,7 +158,8 @@ def zalo_rules(sb: Sandbox) -> PlatformRules:
 
 
 def register_webhook(sb: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
-    """``PUT /_sandbox/zalo/webhook``: the app's webhook URL and settings (§A1); enabled again
+    """``PUT /_sandbox/zalo/webhook``: the app's webhook URL and settings
+    (docs/platforms/zalo-oa.md#registering-the-webhook); enabled again
     when Zalo had disabled it."""
     url = str(body.get("url") or "")
     if not url.startswith(("http://", "https://")):
