@@ -364,7 +364,8 @@ def test_receiver_down_through_the_retry_schedule_backfill_recovers_each_message
         w.sb.citizen_messenger(f"m{n}", PAGE, text=f"Tin Messenger {n}")
         w.sb.citizen_comment(f"c{n}", post_id, f"Bình luận {n}")
     # Zalo retries at 30 s, 5 min, 15 min, 30 min and 1 h, then disables the webhook; Meta
-    # keeps going for 36 h. An outage of 90 minutes outlasts Zalo's schedule (§F4).
+    # keeps going for 36 h. An outage of 90 minutes outlasts Zalo's schedule
+    # (docs/platforms/zalo-oa.md#delivery-and-retries).
     for minutes in (1, 5, 15, 30, 40):
         w.advance(minutes=minutes)
         w.sb.run_webhooks()

@@ -1,4 +1,5 @@
-"""Zalo's under-18 flag (``is_sensitive`` in the citizen's profile, inbox.md §A8, E9, F4): the
+"""Zalo's under-18 flag (``is_sensitive`` in the citizen's profile,
+docs/platforms/zalo-oa.md#reading-conversations-and-profiles, docs/personal-data.md#minors): the
 daemon asks once per new Zalo citizen, flags the thread, and once accounts exist only an
 approver sees where a minor said he is."""
 

@@ -1,4 +1,4 @@
-"""Loa's copy of the Graph version calendar (facebook-graph.md §0)."""
+"""Loa's copy of the Graph version calendar (docs/platforms/facebook-graph.md#versions)."""
 
 from __future__ import annotations
 

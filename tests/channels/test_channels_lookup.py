@@ -193,7 +193,8 @@ async def test_a_walk_cut_short_is_an_error_not_a_miss(
 
 class SecondsDates(httpx.AsyncBaseTransport):
     """Real HTTP to the sandbox, with getslice's ``create_date`` turned into epoch seconds:
-    a shape the reference does not give (epoch ms) but a careless API change could."""
+    a shape Zalo's pages do not give (epoch ms, docs/platforms/zalo-oa.md#listing-and-detail) but a
+    careless API change could."""
 
     def __init__(self) -> None:
         self.inner = httpx.AsyncHTTPTransport()

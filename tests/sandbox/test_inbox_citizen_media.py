@@ -1,5 +1,7 @@
-"""What citizens attach is served by the sandbox at URLs that expire (inbox.md §A5, §B6,
-§F2/F3), and a citizen's comment edits and removals go out as feed changes (§B5)."""
+"""What citizens attach is served by the sandbox at URLs that expire
+(docs/platforms/zalo-oa.md#message-events-and-attachments,
+docs/platforms/facebook-graph.md#attachment-urls), and a citizen's comment edits and removals go out
+as feed changes (docs/platforms/facebook-graph.md#comment-changes-in-the-feed)."""
 
 from __future__ import annotations
 

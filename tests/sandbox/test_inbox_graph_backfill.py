@@ -1,5 +1,7 @@
 """What a receiver reads back after downtime from the Graph stand-in: ``/{post-id}/comments``
-(filter, order, since, summary, cursor paging) and the Conversations API (inbox.md §B7, §B10)."""
+(filter, order, since, summary, cursor paging) and the Conversations API
+(docs/platforms/facebook-graph.md#reading-comments,
+docs/platforms/facebook-graph.md#conversations-api)."""
 
 from __future__ import annotations
 
@@ -51,7 +53,8 @@ def test_comment_paging_returns_every_comment_once_in_each_order(
     assert [c["id"] for page in chronological for c in page] == top
     newest_first = every_page(graph, path, order="reverse_chronological", limit=2)
     assert [c["id"] for page in newest_first for c in page] == top[::-1]
-    # Without order the answer is mixed, but paging still gives each comment once (§B7).
+    # Without order the answer is mixed, but paging still gives each comment once
+    # (docs/platforms/facebook-graph.md#reading-comments).
     mixed = [c["id"] for page in every_page(graph, path, limit=2) for c in page]
     assert sorted(mixed) == sorted(top) and mixed != top
     stream = every_page(
@@ -74,7 +77,8 @@ def test_comments_since_a_time_and_the_summary(sb: SandboxHandle, graph: httpx.C
     assert [c["id"] for c in answer["data"]] == top[4:]
     summary = answer["summary"]
     assert summary["order"] == "chronological" and summary["can_comment"] is True
-    # The count includes people the sandbox does not list one by one (§B7: it can exceed
+    # The count includes people the sandbox does not list one by one
+    # (docs/platforms/facebook-graph.md#reading-comments: it can exceed
     # what is listable), and at least the seven top-level comments.
     assert summary["total_count"] >= 7
     post = graph.get(f"/{post_id}", params={"fields": "comments.summary(true).limit(0)"}).json()

@@ -1,6 +1,7 @@
 """A Page answers citizens: Messenger inside the 24-hour window (HUMAN_AGENT to 7 days), one
 private reply per comment within 7 days, public comment replies and hiding, each refusal with
-Graph's code, and everything the Page sent recorded (inbox.md §B7-§B9)."""
+Graph's code, and everything the Page sent recorded (docs/platforms/facebook-graph.md#comments,
+docs/platforms/facebook-graph.md#messenger)."""
 
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ def test_one_private_reply_per_comment_and_it_opens_no_window(
     assert psid == sb.citizens()[0]["psids"][TINH_PAGE]
     second = send(graph, {"comment_id": comment}, "Nhắc lại")
     assert error_of(second) == (10900, None, "(#10900) Activity already replied to")
-    # Nothing more until the citizen answers (§B8) ...
+    # Nothing more until the citizen answers (docs/platforms/facebook-graph.md#private-replies) ...
     assert error_of(send(graph, {"id": psid}, "Bạn còn đó không?")) == OUTSIDE_WINDOW
     sb.citizen_messenger("an", TINH_PAGE, text="Vâng, tôi đây")
     # ... then the 24-hour window applies.

@@ -1,6 +1,7 @@
 """Facebook Page webhooks from simulated citizens: Meta's verification handshake, feed and
 messages payloads, X-Hub-Signature-256 over the escaped body, retries for 36 hours, and the
-app unsubscribed after an hour of failed Messenger deliveries (inbox.md §B1-§B6)."""
+app unsubscribed after an hour of failed Messenger deliveries
+(docs/platforms/facebook-graph.md#webhooks)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ def publish(graph: httpx.Client, message: str = "Cảnh giác lừa đảo qua m
 
 
 def signature(sb: SandboxHandle, raw: bytes) -> str:
-    """HMAC-SHA256 of the raw bytes keyed by the app secret (§B3), computed here."""
+    """HMAC-SHA256 of the raw bytes keyed by the app secret
+    (docs/platforms/facebook-graph.md#signatures),
+    computed here."""
     return "sha256=" + hmac.new(sb.graph_app_secret.encode(), raw, hashlib.sha256).hexdigest()
 
 
@@ -56,7 +59,8 @@ def test_a_comment_arrives_as_a_feed_change_signed_over_the_escaped_body(
     assert [a["outcome"] for a in hooked.run_webhooks()] == ["ok"]
     request = receiver.received[-1]
     assert request.headers["X-Hub-Signature-256"] == signature(hooked, request.body)
-    # Non-ASCII as lowercase \\u escapes and "/" as "\\/": what Meta signs (§B3).
+    # Non-ASCII as lowercase \\u escapes and "/" as "\\/": what Meta signs
+    # (docs/platforms/facebook-graph.md#signatures).
     assert b"L\\u00ea V\\u0103n An" in request.body and b"tri\\u1ec7u\\/ng\\u00e0y" in request.body
     assert request.body.isascii()
     now = int(hooked.now())
@@ -106,7 +110,8 @@ def test_a_reply_names_its_parent_and_the_pages_own_reply_comes_back_too(
         json.loads(r.body)["entry"][0]["changes"][0]["value"] for r in receiver.received[1:]
     )
     assert reply["parent_id"] == top
-    # The Page's own comments arrive through feed as well: receivers filter them (§B5).
+    # The Page's own comments arrive through feed as well: receivers filter them
+    # (docs/platforms/facebook-graph.md#comment-changes-in-the-feed).
     assert own["from"] == {"id": TINH_PAGE, "name": "Công an tỉnh Demo"}
     assert own["parent_id"] == top
 
@@ -137,7 +142,8 @@ def test_messenger_text_image_and_location_events(hooked: SandboxHandle, receive
     location = events[2]["entry"][0]["messaging"][0]["message"]["attachments"][0]
     assert location["type"] == "location"
     assert location["payload"] == {"coordinates": {"lat": 16.06, "long": 108.22}}
-    # The PSID is Page-scoped and is not the comment author's id (§B5).
+    # The PSID is Page-scoped and is not the comment author's id
+    # (docs/platforms/facebook-graph.md#comment-changes-in-the-feed).
     ids = hooked.citizens()[0]
     assert ids["psids"][TINH_PAGE] == first["psid"] != ids["fb_user_id"]
     assert ids["psids"][PHUONG_PAGE] != first["psid"]
@@ -150,7 +156,8 @@ def test_a_page_that_did_not_install_the_app_sends_nothing(
     sb.citizen_messenger("an", TINH_PAGE, text="alo")
     assert sb.run_webhooks() == []
     assert sb.deliveries("graph")[0]["note"].startswith("the Page has not installed the app")
-    # The Page installs it through Graph's own endpoint (§B1).
+    # The Page installs it through Graph's own endpoint
+    # (docs/platforms/facebook-graph.md#subscribing-a-page).
     answer = graph.post(f"/{TINH_PAGE}/subscribed_apps", data={"subscribed_fields": "messages"})
     assert answer.json() == {"success": "true"}
     listed = graph.get(f"/{TINH_PAGE}/subscribed_apps").json()["data"]
@@ -175,7 +182,8 @@ def test_a_failed_feed_event_is_retried_for_36_hours_then_dropped(
     receiver.stop()
     start = hooked.now()
     hooked.citizen_comment("an", post_id, "Có ai ở đó không")
-    # The first failure is retried immediately (§B4).
+    # The first failure is retried immediately
+    # (docs/platforms/facebook-graph.md#delivery-and-retries).
     assert [a["number"] for a in hooked.run_webhooks()] == [0, 1]
     hooked.advance_clock(59)
     assert hooked.run_webhooks() == []

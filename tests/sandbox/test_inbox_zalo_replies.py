@@ -1,6 +1,7 @@
 """An OA answers citizens: consultation (CS) messages within 7 days of the last interaction,
 the free 8-in-48-hours quota, the echo, the read-back endpoints, and what was sent recorded
-(inbox.md §A6-§A8)."""
+(docs/platforms/zalo-oa.md#consultation-messages,
+docs/platforms/zalo-oa.md#reading-conversations-and-profiles)."""
 
 from __future__ import annotations
 
@@ -210,7 +211,8 @@ def test_conversation_reads_one_citizen_thread_and_names_types_its_own_way(
     sb.citizen_zalo("an", TINH_OA, type="location", latitude=10.76, longitude=106.65)
     sb.citizen_zalo("an", TINH_OA, type="sticker")
     sb.citizen_zalo("binh", TINH_OA, "Người khác")
-    # The documented example sends user_id as a JSON number (§A4).
+    # The documented example sends user_id as a JSON number
+    # (docs/platforms/zalo-oa.md#event-envelope-and-ids).
     rows = read(zalo, "/v2.0/oa/conversation", user_id=int(uid), offset=0, count=10)["data"]
     assert [r["type"] for r in rows] == ["sticker", "location", "photo", "text"]
     sticker, location, photo, _ = rows
@@ -236,6 +238,7 @@ def test_withdrawal_leaves_zalos_copy_for_the_receiver_to_purge(
     sb.citizen_zalo("an", TINH_OA, "Số điện thoại của tôi là 0912345678")
     answer = sb.zalo_event("withdraw", "an")
     assert answer["oa_ids"] == [TINH_OA]
-    # Backfill still returns the message: a receiver must not ingest it again (§F4).
+    # Backfill still returns the message: a receiver must not ingest it again
+    # (docs/platforms/zalo-oa.md#event-envelope-and-ids).
     rows = read(zalo, "/v2.0/oa/listrecentchat", offset=0, count=5)["data"]
     assert rows[0]["message"] == "Số điện thoại của tôi là 0912345678"

@@ -1,5 +1,6 @@
 """Zalo webhooks from simulated citizens: payloads, X-ZEvent-Signature, the retry schedule on the
-simulated clock, and the webhook disabled when the last retry fails (inbox.md §A1-§A6)."""
+simulated clock, and the webhook disabled when the last retry fails
+(docs/platforms/zalo-oa.md#webhooks)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ ZALO_PATH = "/webhooks/zalo"
 
 
 def expected_mac(sb: SandboxHandle, raw: bytes, oa_id: str = TINH_OA) -> str:
-    """The reference's algorithm, computed here from the raw bytes received (§A3)."""
+    """Zalo's algorithm, computed here from the raw bytes received
+    (docs/platforms/zalo-oa.md#signatures)."""
     payload = json.loads(raw)
     secret = sb.tokens()["zalo"]["oa_secret_keys"][oa_id]
     concatenated = sb.zalo_app_id + raw.decode("utf-8") + payload["timestamp"] + secret
@@ -52,7 +54,8 @@ def test_a_text_message_arrives_signed_with_the_oa_secret_key(
         "message": {"text": "Tôi muốn báo tin lừa đảo #tố_giác", "msg_id": sent["msg_id"]},
         "timestamp": str(int(hooked.now() * 1000)),
     }
-    # Vietnamese goes as UTF-8 text, and ids are strings (§A4).
+    # Vietnamese goes as UTF-8 text, and ids are strings
+    # (docs/platforms/zalo-oa.md#event-envelope-and-ids).
     assert "lừa đảo".encode() in request.body
     assert len(event["timestamp"]) == 13
 
@@ -90,7 +93,7 @@ def test_image_location_and_sticker_messages_carry_the_documented_attachments(
         }
     ]
     assert location["event_name"] == "user_send_location"
-    # Coordinates are strings (§A5).
+    # Coordinates are strings (docs/platforms/zalo-oa.md#message-events-and-attachments).
     assert location["message"]["attachments"] == [
         {
             "payload": {"coordinates": {"latitude": "10.7642473", "longitude": "106.6564"}},
@@ -129,7 +132,7 @@ def test_follow_info_chatnow_and_withdraw_have_their_own_shapes(
     }
     assert info["event_name"] == "user_submit_info"
     assert info["sender"] == {"id": uid} and info["recipient"] == {"id": TINH_OA}
-    # The phone is a JSON number, not a string (§A4).
+    # The phone is a JSON number, not a string (docs/platforms/zalo-oa.md#event-envelope-and-ids).
     assert info["info"]["phone"] == 84912345678
     assert b'"phone":84912345678' in receiver.received[-2].body
     assert withdraw == {
@@ -228,7 +231,8 @@ def test_a_clock_jump_catches_up_every_due_retry_in_order(
     receiver.stop()
     start = hooked.now()
     hooked.citizen_zalo("an", TINH_OA, "mất điện thoại")
-    hooked.advance_clock(5400)  # a 90-minute outage (§F4)
+    # A 90-minute outage (docs/platforms/zalo-oa.md#delivery-and-retries).
+    hooked.advance_clock(5400)
     attempts = hooked.run_webhooks()
     assert [a["number"] for a in attempts] == [0, 1, 2, 3, 4, 5]
     assert [a["scheduled_at"] - start for a in attempts] == [0, 30, 300, 900, 1800, 3600]

@@ -167,7 +167,8 @@ def test_an_oa_without_the_article_group_is_refused_with_223(sb: SandboxHandle, 
 
 
 def test_zalo_token_answers_expired_220_and_unknown_216(sb: SandboxHandle, zalo):
-    # zalo-oa.md §1: -220 expired or revoked, -216 malformed or unknown.
+    # docs/platforms/zalo-oa.md#tokens-and-refresh: -220 expired or revoked, -216 malformed or
+    # unknown.
     sb.expire_access_token(TINH_OA)
     assert zalo.get("/v2.0/oa/getoa").json()["error"] == -220
     unknown = httpx.get(f"{sb.zalo_url}/v2.0/oa/getoa", headers={"access_token": "nope"})
