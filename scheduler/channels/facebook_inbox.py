@@ -1,6 +1,7 @@
 """Facebook Page inbound: the webhook handshake and signature, ``feed`` comments and
 ``messages`` events, Graph comment and conversation rows, reply refusals
-(docs/platforms/facebook-graph.md#webhooks, #comments and #messenger).
+(docs/platforms/facebook-graph.md#webhooks, docs/platforms/facebook-graph.md#comments and
+docs/platforms/facebook-graph.md#messenger).
 
 * ``X-Hub-Signature-256`` is ``sha256=`` + hex HMAC-SHA256 of the raw body keyed by the app secret
   (docs/platforms/facebook-graph.md#signatures). Meta signs the body as it sends it, with non-ASCII

@@ -1,6 +1,6 @@
 """Zalo OA inbound: webhook signatures and events, conversation rows, reply refusals
-(docs/platforms/zalo-oa.md#webhooks, #consultation-messages and
-#reading-conversations-and-profiles).
+(docs/platforms/zalo-oa.md#webhooks, docs/platforms/zalo-oa.md#consultation-messages and
+docs/platforms/zalo-oa.md#reading-conversations-and-profiles).
 
 * ``X-ZEvent-Signature`` is ``mac=`` + hex SHA-256 of ``app_id + body + timestamp +
   OA secret key`` (docs/platforms/zalo-oa.md#signatures): a plain hash of a concatenation, not
