@@ -1,4 +1,8 @@
-"""The home screen: every post, filtered, sorted and paged, kept fresh from the database."""
+"""The home screen: every post, filtered, sorted and paged, kept fresh from the database.
+
+The screen is here; its columns and cells are in content.ui.queue_columns, the changes to
+several posts at once in content.ui.queue_bulk.
+"""
 
 from __future__ import annotations
 
@@ -6,145 +10,42 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Footer, Header, Input, Select, Static
 
-from content import bulk
-from content.errors import ValidationError
 from content.health import LATE_AFTER
 from content.heap import freeze_startup_objects
 from content.models import PostState
-from content.times import parse_when
 from content.ui import data
-from content.ui.base import ActionFinished, PollingScreen, report_error
-from content.ui.dialogs import ConfirmDialog, PromptDialog
 from content.ui.fmt import (
-    DELIVERY_STYLES,
     DELIVERY_SYMBOLS,
     LATE,
-    NOW_WORDS,
-    POST_STATE_STYLES,
     delivery_state,
-    first_line,
     number,
     post_state,
     shown_state,
-    time_placeholder,
-    when,
 )
 from content.ui.i18n import N_, _, ngettext
-from content.ui.messages import error_in_words, in_words
+from content.ui.queue_bulk import QueueSelection
+from content.ui.queue_columns import (
+    COLUMN_SORTS,
+    HEADERS,
+    SORT_LABELS,
+    WIDE_CHANNELS_FROM,
+    column_layout,
+    row_cells,
+)
 from content.ui.table_cell import CellTable, TableCell
-
-#: Column keys and their English headers (translated when the table is built).
-HEADERS = {
-    "id": N_("No."),
-    "time": N_("Time"),
-    "state": N_("State"),
-    "channels": N_("Channels"),
-    "text": N_("Text"),
-    "author": N_("Author"),
-    "campaign": N_("Campaign"),
-}
-#: Columns that keep their width whatever the screen: number, time, state.
-FIXED = (("id", 6), ("time", 16), ("state", 10))
-#: Cells of padding DataTable puts around each column (one each side).
-PADDING = 2
-#: The channel cell as counts of symbols (``✓3 ✗1``) below this table width: at 80 columns
-#: the text is what the officer reads, and the channels by name are one Enter away.
-WIDE_CHANNELS_FROM = 110
-#: Author and campaign columns from this table width on.
-PEOPLE_FROM = 140
-#: The text column never gets narrower than this.
-MIN_TEXT = 20
-
-
-def column_layout(width: int) -> tuple[tuple[str, int], ...]:
-    """The columns that fit a table ``width`` cells wide, and the width of each.
-
-    The text column takes whatever is left, so a wide terminal shows more of each post.
-    """
-    columns: list[tuple[str, int]] = list(FIXED)
-    if width >= PEOPLE_FROM:
-        columns.append(("channels", 32))
-    elif width >= WIDE_CHANNELS_FROM:
-        columns.append(("channels", 24))
-    else:
-        columns.append(("channels", COMPACT_CHANNELS))
-    tail = [("author", 12), ("campaign", 16)] if width >= PEOPLE_FROM else []
-    used = sum(w + PADDING for _key, w in columns + tail)
-    columns.append(("text", max(MIN_TEXT, width - used - PADDING)))
-    return tuple(columns + tail)
-
-
-#: Width of the channel cell as counts (``○1↻1✓1✗1``, the worst case).
-COMPACT_CHANNELS = 8
-
-#: Which order a click on a column header asks for.
-COLUMN_SORTS = {
-    "id": "newest",
-    "time": "time",
-    "state": "state",
-    "author": "author",
-    "campaign": "campaign",
-}
-
-
-SORT_LABELS = {
-    "time": N_("Sort: time"),
-    "newest": N_("Sort: newest first"),
-    "state": N_("Sort: state"),
-    "author": N_("Sort: author"),
-    "campaign": N_("Sort: campaign"),
-}
-
 
 #: Scheduled posts past their time read for the "late" filter at most (late or stuck posts:
 #: a handful in a working office; a thousand means the daemon has been down for days).
 LATE_SCAN = 1000
 
 
-def _id_list(ids: list[int]) -> str:
-    """``3, 4, 9`` (the first twenty, then how many more)."""
-    shown = ", ".join(str(i) for i in ids[:20])
-    return shown + (f" (+{len(ids) - 20})" if len(ids) > 20 else "")
-
-
-def channels_count_cell(row: data.QueueRow) -> Text:
-    """``✓3 ✗1``: how many of the post's channels are in each delivery state."""
-    counts: dict[str, int] = {}
-    for d in row.deliveries:
-        counts[d.state] = counts.get(d.state, 0) + 1
-    text = Text()
-    for state, symbol in DELIVERY_SYMBOLS.items():
-        if counts.get(state):
-            text.append(f"{symbol}{counts[state]}", DELIVERY_STYLES.get(state, ""))
-    return text
-
-
-def channels_cell(row: data.QueueRow, width: int = 0) -> Text:
-    """``tinh-fb ✓ tinh-zalo ○``: each channel with its delivery's state symbol.
-
-    With ``width``, lines break between channels only, so a name never loses its symbol.
-    """
-    text = Text()
-    used = 0
-    for i, d in enumerate(row.deliveries):
-        item = f"{d.channel} {DELIVERY_SYMBOLS.get(d.state, '?')}"
-        if i:
-            wrap = width and used + 1 + len(item) > width
-            text.append("\n" if wrap else " ")
-            used = 0 if wrap else used + 1
-        text.append(item, DELIVERY_STYLES.get(d.state, ""))
-        used += len(item)
-    return text
-
-
-class QueueScreen(PollingScreen[data.QueuePage]):
+class QueueScreen(QueueSelection):
     """Posts in a table; the daemon's changes appear by themselves every few seconds."""
 
     HELP_TEXT = N_(
@@ -180,10 +81,6 @@ class QueueScreen(PollingScreen[data.QueuePage]):
         Binding("escape", "clear_filters", "Clear filters", show=False),
         Binding("q", "app.quit", "Quit"),
     ]
-
-    #: Actions that need a selection, and the keys the footer gives way for meanwhile.
-    BULK_ACTIONS = ("approve_selected", "reschedule_selected", "cancel_selected")
-    BULK_HIDES = ("edit", "week", "channels", "engagement", "inbox")
 
     def __init__(self) -> None:
         super().__init__()
@@ -319,34 +216,13 @@ class QueueScreen(PollingScreen[data.QueuePage]):
 
     def _cells(self, row: data.QueueRow) -> dict[str, TableCell]:
         """The row's cells for the columns shown, by column key."""
-        # Cut with an ellipsis, never wrapped: only the channel cell has several lines, and
-        # it breaks them itself (between channels).
-        widths = dict(self.columns_shown)
-        channels = widths.get("channels", 0)
-        cells: dict[str, TableCell] = {}
-        for key, width in self.columns_shown:
-            if key == "id":
-                # A selected post is marked where the eye starts reading the row.
-                mark = "● " if row.id in self.selected else ""
-                cells[key] = TableCell(Text(f"{mark}{row.id}", "bold" if mark else ""), right=True)
-            elif key == "time":
-                cells[key] = TableCell(when(row.scheduled_at, self.ctx.tz))
-            elif key == "state":
-                state = self._shown_state(row)
-                cells[key] = TableCell(Text(post_state(state), POST_STATE_STYLES.get(state, "")))
-            elif key == "channels":
-                cells[key] = TableCell(
-                    channels_count_cell(row)
-                    if channels <= COMPACT_CHANNELS
-                    else channels_cell(row, channels)
-                )
-            elif key == "text":
-                cells[key] = TableCell(first_line(row.title or row.text, width))
-            elif key == "author":
-                cells[key] = TableCell(row.author)
-            elif key == "campaign":
-                cells[key] = TableCell(row.campaign or "")
-        return cells
+        return row_cells(
+            row,
+            self.columns_shown,
+            selected=row.id in self.selected,
+            state=self._shown_state(row),
+            tz=self.ctx.tz,
+        )
 
     def _fill(self, rows: list[data.QueueRow]) -> None:
         """Update changed cells in place; rebuild only when the set of rows changed.
@@ -574,188 +450,6 @@ class QueueScreen(PollingScreen[data.QueuePage]):
         self.query_one("#search", Input).focus()
 
     # ------------------------------------------------------------------ several posts
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in self.BULK_ACTIONS:
-            return bool(self.selected)
-        if action in self.BULK_HIDES and self.selected:
-            # While posts are selected the footer shows the selection's keys instead; Esc
-            # lets go of the selection and brings these back.
-            return False
-        return True
-
-    def action_toggle_select(self) -> None:
-        """Choose the post under the cursor for a change to several (or leave it out)."""
-        post_id = self.current_post_id()
-        if post_id is None:
-            return
-        if post_id in self.selected:
-            del self.selected[post_id]
-        else:
-            self.selected[post_id] = None
-        row = self.rows.get(str(post_id))
-        if row is not None:
-            cell = self._cells(row)["id"]
-            self.query_one("#posts", DataTable).update_cell(str(post_id), "id", cell)
-        table = self.query_one("#posts", DataTable)
-        if table.cursor_row < table.row_count - 1:
-            table.move_cursor(row=table.cursor_row + 1)
-        self._selection_changed()
-
-    def _selection_changed(self) -> None:
-        self._show_status()
-        self.refresh_bindings()
-
-    def _clear_selection(self) -> None:
-        table = self.query_one("#posts", DataTable)
-        chosen, self.selected = list(self.selected), {}
-        for post_id in chosen:
-            row = self.rows.get(str(post_id))
-            if row is not None:
-                table.update_cell(str(post_id), "id", self._cells(row)["id"])
-        self._selection_changed()
-
-    def action_approve_selected(self) -> None:
-        """Approve every selected post (each one that the rules allow)."""
-        ids = list(self.selected)
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                queue = self.ctx.queue()
-                self.run_change("bulk_approve", lambda: bulk.apply_each(ids, queue.approve))
-
-        self.app.push_screen(
-            ConfirmDialog(
-                ngettext("Approve {n} post?", "Approve {n} posts?", len(ids)).format(n=len(ids)),
-                _("Posts: {ids}. Each is published at its time.").format(ids=_id_list(ids)),
-                _("Yes, approve"),
-            ),
-            confirmed,
-        )
-
-    def action_cancel_selected(self) -> None:
-        """Cancel every selected post, with one optional reason kept in each history."""
-        ids = list(self.selected)
-
-        def answer(reason: str | None) -> None:
-            if reason is None:
-                return
-            queue = self.ctx.queue()
-            why = reason.strip() or None
-            self.run_change(
-                "bulk_cancel", lambda: bulk.apply_each(ids, lambda i: queue.cancel(i, why))
-            )
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.app.push_screen(
-                    PromptDialog(
-                        ngettext("Cancel {n} post", "Cancel {n} posts", len(ids)).format(
-                            n=len(ids)
-                        ),
-                        _("Reason (optional, kept in the history):"),
-                        ok_label=_("Cancel the posts"),
-                    ),
-                    answer,
-                )
-
-        self.app.push_screen(
-            ConfirmDialog(
-                ngettext("Cancel {n} post?", "Cancel {n} posts?", len(ids)).format(n=len(ids)),
-                _(
-                    "Posts: {ids}. Channels that have not published them yet will not. What "
-                    "is already published stays online. This cannot be undone."
-                ).format(ids=_id_list(ids)),
-                _("Yes, cancel them"),
-            ),
-            confirmed,
-        )
-
-    def action_reschedule_selected(self) -> None:
-        """Move every selected post: to one time, or each to the next free posting slot."""
-        ids = list(self.selected)
-        tz = self.ctx.tz
-        next_words = {"next", "tiếp", "tiep", "kế tiếp"}
-
-        def check(value: str) -> str | None:
-            if value.strip().lower() in NOW_WORDS | next_words:
-                return None
-            try:
-                parse_when(value, tz, now=self.ctx.clock())
-            except ValidationError as exc:
-                return error_in_words(exc)
-            return None
-
-        def answer(value: str | None) -> None:
-            if value is None:
-                return
-            word = value.strip().lower()
-            now = self.ctx.clock()
-            at = (
-                None
-                if word in next_words
-                else now
-                if word in NOW_WORDS
-                else parse_when(value, tz, now=now)
-            )
-            queue = self.ctx.queue()
-            move = bulk.mover(queue, self.ctx.engine, self.ctx.directory, at)
-            self.run_change("bulk_schedule", lambda: bulk.apply_each(ids, move))
-
-        self.app.push_screen(
-            PromptDialog(
-                ngettext("New time for {n} post", "New time for {n} posts", len(ids)).format(
-                    n=len(ids)
-                ),
-                _(
-                    'Office time ({zone}), {format}; "next": each post to the next free '
-                    'posting slot; or "now":'
-                ).format(zone=tz.key, format=time_placeholder()),
-                ok_label=_("Reschedule"),
-                value="next" if self.ctx.directory.office.posting_slots else "",
-                placeholder=time_placeholder(),
-                check=check,
-            ),
-            answer,
-        )
-
-    def on_action_finished(self, message: ActionFinished) -> None:
-        if message.error is not None:
-            report_error(self, message.error)
-            return
-        result: bulk.BulkOutcome = message.result
-        done = len(result.done)
-        if done:
-            text = {
-                "bulk_approve": N_("{n} approved: {ids}."),
-                "bulk_cancel": N_("{n} cancelled: {ids}."),
-                "bulk_schedule": N_("{n} moved: {ids}."),
-            }[message.what]
-            ids = [p.id for p in result.posts if p.id is not None]
-            self.notify(_(text).format(n=done, ids=_id_list(ids)), title=_("Done"))
-        for warning in result.warnings:
-            self.notify(
-                in_words(warning), title=_("Worth a second look"), severity="warning", timeout=15
-            )
-        for post_id, error in result.refused:
-            reason = error_in_words(error)
-            params = getattr(error, "params", {}) or {}
-            if post_id not in (params.get("id"), params.get("post")):
-                # Most refusals name their post; the others are told which one.
-                reason = _("Post {id}: {reason}").format(id=post_id, reason=reason)
-            self.notify(
-                reason,
-                title=_("Not done"),
-                severity="error",
-                timeout=15,
-            )
-        # Refused posts stay selected, so the officer can look at them and try again.
-        refused = {post_id for post_id, _error in result.refused}
-        for post_id in [i for i in self.selected if i not in refused]:
-            del self.selected[post_id]
-        self.keys = []  # redraw the marks
-        self._selection_changed()
-        self.reload()
 
     def action_clear_filters(self) -> None:
         """Back to every post."""

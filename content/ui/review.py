@@ -17,7 +17,7 @@ from content.ui import actions, data
 from content.ui.base import ActionFinished, PollingScreen, report_error
 from content.ui.fmt import first_line, when, when_long
 from content.ui.i18n import N_, _
-from content.ui.queue_screen import channels_cell
+from content.ui.queue_columns import channels_cell
 
 
 class ReviewScreen(PollingScreen[data.QueuePage]):
