@@ -7,26 +7,40 @@ test reads as what the officer does: ``detail = await open_detail(pilot)``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from textual.command import CommandList
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input, SelectionList, TextArea
 
+from content.ui.calendar import CalendarScreen
 from content.ui.composer import ComposerScreen
 from content.ui.detail import DetailScreen
 from content.ui.dialogs import ConfirmDialog, PromptDialog
+from content.ui.engagement import EngagementScreen
+from content.ui.inbox import InboxScreen, ThreadScreen
 from content.ui.review import ReviewScreen
 from tests.tui.conftest import settle
 
-S = TypeVar("S", bound=Screen[object])
+S = TypeVar("S", bound=Screen[Any])
+
+
+async def press(pilot: Pilot[None], *keys: str) -> None:
+    """Press ``keys``, then let what they started finish (workers, their messages)."""
+    await pilot.press(*keys)
+    await settle(pilot)
+
+
+async def click(pilot: Pilot[None], selector: str) -> None:
+    """Click the widget ``selector`` names, then let what it started finish."""
+    await pilot.click(selector)
+    await settle(pilot)
 
 
 async def _press_for(pilot: Pilot[None], key: str, kind: type[S]) -> S:
     await settle(pilot)
-    await pilot.press(key)
-    await settle(pilot)
+    await press(pilot, key)
     screen = pilot.app.screen
     assert isinstance(screen, kind), screen
     return screen
@@ -45,6 +59,32 @@ async def open_detail(pilot: Pilot[None]) -> DetailScreen:
 async def open_review(pilot: Pilot[None]) -> ReviewScreen:
     """From the queue, V: the posts waiting for review."""
     return await _press_for(pilot, "v", ReviewScreen)
+
+
+async def open_week(pilot: Pilot[None]) -> CalendarScreen:
+    """From the queue, W: the calendar's week."""
+    return await _press_for(pilot, "w", CalendarScreen)
+
+
+async def open_month(pilot: Pilot[None]) -> CalendarScreen:
+    """From the queue, W then M: the calendar's month."""
+    await open_week(pilot)
+    return await _press_for(pilot, "m", CalendarScreen)
+
+
+async def open_engagement(pilot: Pilot[None]) -> EngagementScreen:
+    """From the queue, M: the engagement figures."""
+    return await _press_for(pilot, "m", EngagementScreen)
+
+
+async def open_inbox(pilot: Pilot[None]) -> InboxScreen:
+    """From the queue, I: the citizens' threads."""
+    return await _press_for(pilot, "i", InboxScreen)
+
+
+async def open_thread(pilot: Pilot[None]) -> ThreadScreen:
+    """From the inbox, Enter: the thread under the cursor."""
+    return await _press_for(pilot, "enter", ThreadScreen)
 
 
 def fill_in(
@@ -89,6 +129,12 @@ async def confirm(pilot: Pilot[None], yes: bool = True) -> None:
     assert isinstance(dialog, ConfirmDialog), dialog
     await pilot.click("#yes" if yes else "#no")
     await pilot.pause()
+
+
+async def answer_prompt(pilot: Pilot[None], key: str, text: str) -> None:
+    """Press ``key`` where it asks for a value, type ``text`` and press Enter."""
+    await open_prompt(pilot, key)
+    await press(pilot, *text, "enter")
 
 
 async def wait_for(

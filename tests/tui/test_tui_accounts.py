@@ -7,7 +7,7 @@ from content.accounts import Accounts, identify, unenforced
 from content.models import PostState, Role
 from content.queue import PostInput
 from tests.tui.conftest import SIZE, notifications, settle, table_rows
-from tests.tui.pilot import open_composer
+from tests.tui.pilot import open_composer, open_review, press
 from tui import LoaApp
 
 
@@ -45,10 +45,8 @@ async def test_an_author_sees_his_units_posts_and_is_told_he_cannot_approve(
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert [r[0] for r in table_rows(pilot)] == [str(ward.post.id)]
-        await pilot.press("v")
-        await settle(pilot)
-        await pilot.press("a")
-        await settle(pilot)
+        await open_review(pilot)
+        await press(pilot, "a")
         assert any(
             "lan là người soạn bài, không được duyệt bài: việc này cần người duyệt bài" in m
             for m in notifications(pilot)

@@ -13,6 +13,7 @@ from content.models import PostState
 from content.queue import PostInput
 from tests.helpers import local
 from tests.tui.conftest import SIZE, notifications, settle, table_rows
+from tests.tui.pilot import press
 from tui import LoaApp
 
 
@@ -45,10 +46,10 @@ async def test_approve_several_says_each_refusal_and_keeps_it_selected(make_app,
         assert [r[0] for r in table_rows(pilot)] == [f"● {i}" for i in mine + theirs]
         status = str(app.screen.query_one("#status").render())
         assert status.startswith("3 posts selected"), status
-        await pilot.press("a")
-        await settle(pilot)
-        await pilot.press("y")  # "Yes, approve" (Enter would say no: the safe button has the focus)
-        await settle(pilot)
+        await press(pilot, "a")
+        await press(
+            pilot, "y"
+        )  # "Yes, approve" (Enter would say no: the safe button has the focus)
         said = notifications(pilot)
         assert f"2 approved: {theirs[0]}, {theirs[1]}." in said, said
         assert f"post {mine[0]}: minh wrote it and cannot approve it" in " ".join(said), said
@@ -73,13 +74,10 @@ async def test_cancel_several_with_one_reason(make_app, make_queue):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await _select(pilot, 2)
-        await pilot.press("x")
-        await settle(pilot)
-        await pilot.press("y")  # "Yes, cancel them"
-        await settle(pilot)
+        await press(pilot, "x")
+        await press(pilot, "y")  # "Yes, cancel them"
         app.screen.query_one(Input).value = "trùng nội dung"
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         assert f"2 cancelled: {ids[0]}, {ids[1]}." in notifications(pilot)
     queue = make_queue()
     assert [queue.get(i)[0].state for i in ids] == [PostState.CANCELLED] * 2
@@ -93,11 +91,9 @@ async def test_move_several_to_the_next_free_slots(engine, directory, clock, mak
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await _select(pilot, 2)
-        await pilot.press("t")
-        await settle(pilot)
+        await press(pilot, "t")
         assert app.screen.query_one(Input).value == "next"
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         assert f"2 moved: {ids[0]}, {ids[1]}." in notifications(pilot)
     queue = make_queue()
     # The clock is 23/11 08:00 office time: the next slots are 09:00 and 15:00 that day,

@@ -13,7 +13,7 @@ from content.queue import PostInput
 from content.ui.composer_form import counter_lines
 from tests.helpers import local
 from tests.tui.conftest import SIZE, notifications, settle
-from tests.tui.pilot import confirm, fill_in, open_composer
+from tests.tui.pilot import click, confirm, fill_in, open_composer, press
 from tui import LoaApp
 
 
@@ -38,18 +38,15 @@ async def test_images_are_checked_in_the_background(make_app, tmp_path: Path, ma
         await pilot.click("#images")
         # The path in one go: typed key by key, its ~70 characters took seconds.
         composer.query_one("#images", Input).value = str(bad)
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         assert "not a readable image" in str(composer.query_one("#error-image", Static).render())
         composer.query_one("#images", Input).value = str(good)
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         info = str(composer.query_one("#images-info", Static).render())
         assert "✓ canh-bao.png: PNG 800×600" in info
         assert str(composer.query_one("#error-image", Static).render()) == ""
         composer.query_one("#text", TextArea).text = "Ảnh cảnh báo"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
     post = make_queue().get(1)[0]
     assert len(post.image_ids) == 1 and post.state == "draft"
 
@@ -64,13 +61,11 @@ async def test_next_free_slot_skips_a_taken_slot(engine, directory, clock, make_
     async with app.run_test(size=SIZE) as pilot:
         composer = await open_composer(pilot)
         composer.query_one("#composer-channels", SelectionList).select("tinh-fb")
-        await pilot.click("#slot")
-        await settle(pilot)
+        await click(pilot, "#slot")
         assert composer.query_one("#when", Input).value == "2026-11-24 07:30"
         composer.query_one("#composer-channels", SelectionList).deselect("tinh-fb")
         composer.query_one("#composer-channels", SelectionList).select("xa-fb")
-        await pilot.click("#slot")
-        await settle(pilot)
+        await click(pilot, "#slot")
         assert composer.query_one("#when", Input).value == "2026-11-23 11:30"
 
 
@@ -83,8 +78,7 @@ async def test_queue_warnings_are_shown_after_saving(make_app, make_queue):
         composer = await open_composer(pilot)
         assert composer.query_one("#slot", Button).disabled  # this office has no slots
         fill_in(composer, text="gọi 113  khi cần", channels=["tinh-fb"], when="24/11/2026 09:10")
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
         shown = notifications(pilot)
         assert "the same text is already queued for tinh-fb (post 1)" in shown
         assert any("less than 30 min apart" in m for m in shown)
@@ -114,8 +108,7 @@ async def test_campaign_names_are_suggested(make_app, make_queue):
     async with app.run_test(size=SIZE) as pilot:
         await open_composer(pilot)
         await pilot.click("#campaign")
-        await pilot.press(*"lừa", "right")
-        await settle(pilot)
+        await press(pilot, *"lừa", "right")
         assert app.screen.query_one("#campaign", Input).value == "Lừa đảo qua mạng 2026"
 
 

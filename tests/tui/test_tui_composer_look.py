@@ -16,7 +16,7 @@ from content.queue import ImageInput, PostInput
 from content.ui import composer as composer_module
 from content.ui.composer import ComposerScreen
 from tests.tui.conftest import SIZE, settle
-from tests.tui.pilot import fill_in, open_composer
+from tests.tui.pilot import fill_in, open_composer, press
 from tests.tui.snapshot import assert_snapshot
 from tui import LoaApp
 
@@ -61,8 +61,7 @@ async def test_f3_shows_the_preview_and_a_long_text_folds(make_app):
         assert tabs.active == "side-settings"
         # From inside the tab it hides, too (the focus goes back to the text).
         composer.query_one("#composer-channels", SelectionList).focus()
-        await pilot.press("f3")
-        await settle(pilot)
+        await press(pilot, "f3")
         assert tabs.active == "side-look"
         assert composer.focused is composer.query_one("#text", TextArea)
 
@@ -93,8 +92,7 @@ async def test_a_channel_with_its_own_text_is_previewed_with_it(make_app):
         composer = await open_composer(pilot)
         fill_in(composer, text="Cảnh báo chung", channels=["fb"])
         await settle(pilot)
-        await pilot.press("ctrl+t")
-        await settle(pilot)
+        await press(pilot, "ctrl+t")
         dialog = app.screen
         dialog.query_one("#variant-channel", Select).value = "xa-fb"
         await pilot.pause()

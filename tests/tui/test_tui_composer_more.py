@@ -9,7 +9,7 @@ from content.errors import NotFound
 from content.queue import PostInput
 from tests.helpers import local
 from tests.tui.conftest import SIZE, notifications, settle
-from tests.tui.pilot import fill_in, open_composer, wait_for
+from tests.tui.pilot import fill_in, open_composer, press, wait_for
 
 
 async def test_repeat_every_two_days_makes_one_post_each(make_app, make_queue):
@@ -26,8 +26,7 @@ async def test_repeat_every_two_days_makes_one_post_each(make_app, make_queue):
         assert not composer.query_one("#repeat-weekdays").display
         composer.query_one("#repeat-every", Input).value = "2"
         composer.query_one("#repeat-until", Input).value = "01/12/2026"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
         assert "4 posts saved, one per date: post 1 to post 4." in notifications(pilot)
     queue = make_queue()
     times = [queue.get(i)[0].scheduled_at for i in range(1, 5)]
@@ -44,14 +43,12 @@ async def test_weekly_repeat_on_weekdays_and_a_missing_until(make_app, make_queu
         weekdays = composer.query_one("#repeat-weekdays", SelectionList)
         weekdays.select(0)  # Monday
         weekdays.select(3)  # Thursday
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
         error = str(composer.query_one("#error-repeat", Static).render())
         assert error == "Give the date of the last repetition."
         assert app.screen is composer
         composer.query_one("#repeat-until", Input).value = "2026-12-03"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
         assert app.screen is not composer
     queue = make_queue()
     times = [queue.get(i)[0].scheduled_at for i in range(1, 5)]
@@ -64,8 +61,7 @@ async def test_own_text_for_one_channel(make_app, make_queue):
         composer = await open_composer(pilot)
         fill_in(composer, text="Cảnh báo chung", channels=["fb"])
         await pilot.pause()
-        await pilot.press("ctrl+t")
-        await settle(pilot)
+        await press(pilot, "ctrl+t")
         dialog = app.screen
         assert type(dialog).__name__ == "VariantDialog"
         dialog.query_one("#variant-channel", Select).value = "xa-fb"
@@ -73,14 +69,12 @@ async def test_own_text_for_one_channel(make_app, make_queue):
         area = dialog.query_one("#variant-text", TextArea)
         assert area.text == "Cảnh báo chung"  # starts from the main text
         area.text = "Bà con xã chú ý"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
         assert app.screen is composer
         assert "Own text: xa-fb" in str(composer.query_one("#variants-info", Static).render())
         counter = str(composer.query_one("#composer-counter", Static).render())
         assert "xa-fb (Facebook): own text 15 / 63,206" in counter
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
     deliveries = {d.channel: d.text_variant for d in make_queue().get(1)[1]}
     assert deliveries == {"tinh-fb": None, "xa-fb": "Bà con xã chú ý"}
 
@@ -113,8 +107,7 @@ async def test_a_time_already_past_is_said_while_typing(make_app):
         when = composer.query_one("#when", Input)
         when.value = "01/01/2020 09:00"
         when.focus()
-        await pilot.press("tab")
-        await settle(pilot)
+        await press(pilot, "tab")
         error = str(composer.query_one("#error-at", Static).render())
         assert error == "2020-01-01 09:00 is in the past (it is now 2026-11-23 08:00).", error
         # Seen, not only written: the stylesheet once hid every error line.
@@ -123,8 +116,7 @@ async def test_a_time_already_past_is_said_while_typing(make_app):
         when.value = "31/02/2027 09:00"
         await pilot.pause()
         when.focus()
-        await pilot.press("tab")
-        await settle(pilot)
+        await press(pilot, "tab")
         error = str(composer.query_one("#error-at", Static).render())
         assert "not a real date and time" in error, error
 
@@ -145,8 +137,7 @@ async def test_in_the_web_an_image_is_one_of_his_uploads_never_a_server_path(
 
         Image.new("RGB", (600, 400), "red").save(secret)
         composer.query_one("#images", Input).value = str(secret)
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
         error = str(composer.query_one("#error-image", Static).render())
         assert "is not one of your uploaded photos" in error, error
         assert app.screen is composer
@@ -171,19 +162,16 @@ async def test_closing_asks_only_when_the_form_changed(make_app):
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
         composer = await open_composer(pilot)
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert app.screen is not composer  # nothing typed: no question
         composer = await open_composer(pilot)
         await pilot.press(*"Tin")
         await pilot.press("backspace", "backspace", "backspace")
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert app.screen is not composer  # typed and erased: the same empty form
         composer = await open_composer(pilot)
         await pilot.press(*"Tin")
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert type(app.screen).__name__ == "ConfirmDialog"
 
 

@@ -10,8 +10,8 @@ from content.models import Delivery, DeliveryState, Post, PostState
 from content.queue import PostInput
 from content.ui.detail import DetailScreen
 from tests.helpers import local
-from tests.tui.conftest import SIZE, notifications, settle, table_rows
-from tests.tui.pilot import open_detail
+from tests.tui.conftest import SIZE, notifications, table_rows
+from tests.tui.pilot import open_detail, press
 
 
 def _settled_post(make_queue, state: str, **values) -> tuple[int, int]:
@@ -71,11 +71,9 @@ async def test_failed_delivery_shows_its_error_and_is_retried(make_app, make_que
         await pilot.press("up")  # the published delivery: nothing to retry there
         await pilot.pause()
         assert "retry_delivery" not in _shown(screen)
-        await pilot.press("down", "y")
-        await settle(pilot)
+        await press(pilot, "down", "y")
         assert type(app.screen).__name__ == "ConfirmDialog"
-        await pilot.press("y")
-        await settle(pilot)
+        await press(pilot, "y")
         assert "xa-fb will be sent again now." in notifications(pilot)
         assert table_rows(pilot, "#detail-deliveries")[1][1] == "○ waiting"
         assert table_rows(pilot, "#detail-audit")[-1][1:3] == ["lan", "sent again by hand"]
@@ -92,16 +90,14 @@ async def test_needs_review_marked_published_with_its_permalink(make_app, make_q
         screen = await open_detail(pilot)
         assert {"mark_published", "mark_not_published"} <= _shown(screen)
         assert "retry_delivery" not in _shown(screen)
-        await pilot.press("p")
-        await settle(pilot)
+        await press(pilot, "p")
         await pilot.press(*"facebook.com/x")
         await pilot.press("enter")
         await pilot.pause()
         # Not a web address: said under the field, the dialog stays.
         assert "http://" in str(app.screen.query_one("#answer-error").render())
         app.screen.query_one("#answer").value = "https://facebook.com/200/posts/7"
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         assert "xa-fb is marked published." in notifications(pilot)
         assert "https://facebook.com/200/posts/7" in str(
             screen.query_one("#detail-errors").render()
@@ -117,11 +113,9 @@ async def test_needs_review_marked_not_published_is_sent_again(make_app, make_qu
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
         await open_detail(pilot)
-        await pilot.press("u")
-        await settle(pilot)
+        await press(pilot, "u")
         assert type(app.screen).__name__ == "ConfirmDialog"
-        await pilot.press("y")
-        await settle(pilot)
+        await press(pilot, "y")
         assert table_rows(pilot, "#detail-deliveries")[1][1] == "○ waiting"
         # Settled: nothing more to mark on it.
         assert "mark_published" not in _shown(app.screen)
@@ -142,10 +136,8 @@ async def test_a_refused_change_is_said_in_words(make_app, make_queue, engine):
                 .where(Delivery.id == delivery_id)
                 .values(state=DeliveryState.PENDING)
             )
-        await pilot.press("y")
-        await settle(pilot)
-        await pilot.press("y")
-        await settle(pilot)
+        await press(pilot, "y")
+        await press(pilot, "y")
         assert f"delivery {delivery_id} is waiting; only failed ones can be retried" in (
             notifications(pilot)
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from content.queue import PostInput
 from tests.tui.conftest import SIZE, settle
+from tests.tui.pilot import press
 from tests.tui.snapshot import screen_text
 
 
@@ -12,11 +13,9 @@ async def test_a_mistyped_time_is_said_under_the_field(make_app, make_queue):
     app = make_app(lang="vi")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("space", "t")  # select the post, then a new time for it
-        await settle(pilot)
+        await press(pilot, "space", "t")  # select the post, then a new time for it
         app.screen.query_one("#answer").value = "32/13/2026 25:00"
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         shown = screen_text(app)
         still = type(app.screen).__name__
     assert still == "PromptDialog"

@@ -16,7 +16,16 @@ from content.ui.detail import DetailScreen
 from content.ui.queue_screen import QueueScreen
 from tests.helpers import local
 from tests.tui.conftest import SIZE, notifications, settle, table_rows
-from tests.tui.pilot import confirm, fill_in, open_composer, open_detail, open_prompt, open_review
+from tests.tui.pilot import (
+    click,
+    confirm,
+    fill_in,
+    open_composer,
+    open_detail,
+    open_prompt,
+    open_review,
+    press,
+)
 
 
 def _post(make_queue, author="lan", *, submit=False, at="2026-11-24 09:00", **kw):
@@ -44,8 +53,7 @@ async def test_compose_submit_and_row_shows_office_time(make_app, make_queue):
         assert "Mon 2026-11-30 09:00" in str(composer.query_one("#when-hint", Static).render())
         counter = str(composer.query_one("#composer-counter", Static).render())
         assert "tinh-fb (Facebook): text 31 / 63,206" in counter
-        await pilot.press("ctrl+r")
-        await settle(pilot)
+        await press(pilot, "ctrl+r")
         assert isinstance(app.screen, QueueScreen)
         rows = table_rows(pilot)
         assert [r[1:3] for r in rows] == [["2026-11-30 09:00", "in review"]]
@@ -61,8 +69,7 @@ async def test_validation_error_is_shown_next_to_its_field(make_app):
     async with app.run_test(size=SIZE) as pilot:
         composer = await open_composer(pilot)
         fill_in(composer, text="Nội dung", channels=["tinh-zalo"])
-        await pilot.click("#save")
-        await settle(pilot)
+        await click(pilot, "#save")
         assert app.screen is composer
         error = str(composer.query_one("#error-title", Static).render())
         assert "needs a title" in error
@@ -75,16 +82,14 @@ async def test_submit_then_approve_by_another_user(make_app, make_queue):
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
         await open_detail(pilot)
-        await pilot.press("s")
-        await settle(pilot)
+        await press(pilot, "s")
         assert make_queue().get(post.id)[0].state == PostState.IN_REVIEW
     reviewer = make_app("minh")
     async with reviewer.run_test(size=SIZE) as pilot:
         await open_review(pilot)
         preview = str(reviewer.screen.query_one("#review-text", Static).render())
         assert "Cảnh báo lừa đảo qua điện thoại" in preview
-        await pilot.press("a")
-        await settle(pilot)
+        await press(pilot, "a")
         assert table_rows(pilot, "#review-list") == []
         assert any(f"Post {post.id} approved." in m for m in notifications(pilot))
     approved = make_queue().get(post.id)[0]
@@ -97,8 +102,7 @@ async def test_self_approval_is_refused(make_app, make_queue):
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
         await open_review(pilot)
-        await pilot.press("a")
-        await settle(pilot)
+        await press(pilot, "a")
         assert any("the office requires a second approver" in m for m in notifications(pilot))
         assert [r[0] for r in table_rows(pilot, "#review-list")] == [str(post.id)]
     assert make_queue().get(post.id)[0].state == PostState.IN_REVIEW
@@ -110,8 +114,7 @@ async def test_send_back_with_a_comment(make_app, make_queue):
     async with app.run_test(size=SIZE) as pilot:
         await open_review(pilot)
         await open_prompt(pilot, "b")
-        await pilot.press(*"Them so duong day nong", "enter")
-        await settle(pilot)
+        await press(pilot, *"Them so duong day nong", "enter")
     sent_back = make_queue().get(post.id)[0]
     assert sent_back.state == PostState.DRAFT
     assert sent_back.review_comment == "Them so duong day nong"
@@ -126,14 +129,12 @@ async def test_cancel_from_the_post_screen(make_app, make_queue):
         await pilot.press("c")
         await pilot.pause()
         await confirm(pilot)
-        await pilot.press(*"trung bai", "enter")
-        await settle(pilot)
+        await press(pilot, *"trung bai", "enter")
         detail = app.screen
         assert isinstance(detail, DetailScreen)
         audit = table_rows(pilot, "#detail-audit")
         assert audit[-1][1:] == ["lan", "cancelled", "trung bai"]
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert table_rows(pilot)[0][2] == "cancelled"
     assert make_queue().get(post.id)[0].state == PostState.CANCELLED
 
@@ -146,8 +147,7 @@ async def test_reschedule_from_the_post_screen(make_app, make_queue):
         field = await open_prompt(pilot, "t")
         assert field.value == "2026-11-24 09:00"
         field.value = ""
-        await pilot.press(*"25/11/2026 16:30", "enter")
-        await settle(pilot)
+        await press(pilot, *"25/11/2026 16:30", "enter")
     assert make_queue().get(post.id)[0].scheduled_at == local("2026-11-25 16:30")
 
 
@@ -156,8 +156,7 @@ async def test_edit_an_existing_post(make_app, make_queue):
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("e")
-        await settle(pilot)
+        await press(pilot, "e")
         composer = app.screen
         assert composer.query_one("#title", Input).value == "Cũ"
         assert composer.query_one("#composer-channels", SelectionList).selected == [
@@ -165,8 +164,7 @@ async def test_edit_an_existing_post(make_app, make_queue):
             "xa-fb",
         ]
         composer.query_one("#title", Input).value = "Mới"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
         assert isinstance(app.screen, QueueScreen)
     assert make_queue().get(post.id)[0].title == "Mới"
 
@@ -189,16 +187,14 @@ async def test_queue_follows_changes_made_elsewhere(make_app, make_queue, engine
                 .where(Delivery.post_id == first.id, Delivery.channel == "xa-fb")
                 .values(state=DeliveryState.FAILED, last_error_class="content")
             )
-        await pilot.press("r")
-        await settle(pilot)
+        await press(pilot, "r")
         rows = table_rows(pilot)
         assert rows[1][2] == "scheduled"
         assert rows[0][3] == "tinh-fb ○ xa-fb ✗"
         assert table.cursor_row == 1
         button = app.screen.query_one("#attention", Button)
         assert str(button.label) == "⚠ 1 needs attention"
-        await pilot.click("#attention")
-        await settle(pilot)
+        await click(pilot, "#attention")
         assert [r[0] for r in table_rows(pilot)] == [str(first.id)]
 
 
@@ -216,11 +212,9 @@ async def test_filters_search_and_paging(make_app, make_queue):
         assert len(table_rows(pilot)) == PAGE_SIZE == 100
         status = str(app.screen.query_one("#status", Static).render())
         assert "Posts 1–100 of 130" in status
-        await pilot.press("right_square_bracket")
-        await settle(pilot)
+        await press(pilot, "right_square_bracket")
         assert len(table_rows(pilot)) == 30
-        await pilot.press("slash", *"số 12")
-        await settle(pilot)
+        await press(pilot, "slash", *"số 12")
         assert sorted(r[4] for r in table_rows(pilot)) == [
             "Bài số 12",
             "Bài số 120",
@@ -234,8 +228,7 @@ async def test_filters_search_and_paging(make_app, make_queue):
             "Bài số 128",
             "Bài số 129",
         ]
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert len(table_rows(pilot)) == 100
 
 
@@ -264,12 +257,10 @@ async def test_escape_clears_every_filter_with_one_read_of_the_queue(
         screen = app.screen
         screen.query_one("#state", Select).value = str(posts.post.state)
         screen.query_one("#campaign", Select).value = "A"
-        await pilot.press("slash", *"số 1")
-        await settle(pilot)
+        await press(pilot, "slash", *"số 1")
         assert [r[4] for r in table_rows(pilot)] == ["Bài số 1"]
         before = len(asked)
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert len(table_rows(pilot)) == 3
         assert asked[before:] == [data.QueueQuery()]
 
@@ -282,14 +273,11 @@ async def test_a_space_at_the_end_of_the_search_reads_nothing_again(
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("slash", *"số")
-        await settle(pilot)
+        await press(pilot, "slash", *"số")
         before = len(asked)
-        await pilot.press("space")
-        await settle(pilot)
+        await press(pilot, "space")
         assert asked[before:] == []
-        await pilot.press("1")
-        await settle(pilot)
+        await press(pilot, "1")
         assert [q.text for q in asked[before:]] == ["số 1"]
 
 
@@ -298,15 +286,13 @@ async def test_language_switch_shows_vietnamese_labels(make_app):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert app.screen.query_one("#posts", DataTable).columns["time"].label.plain == "Time"
-        await pilot.press("f2")
-        await settle(pilot)
+        await press(pilot, "f2")
         screen = app.screen
         assert isinstance(screen, QueueScreen)
         assert screen.query_one("#posts", DataTable).columns["time"].label.plain == "Thời gian"
         assert {b.description for b in screen._bindings.key_to_bindings["n"]} == {"Bài mới"}
         assert str(screen.query_one("#attention", Button).label) == "✓ mọi thứ ổn"
-        await pilot.press("f2")
-        await settle(pilot)
+        await press(pilot, "f2")
         assert app.screen.query_one("#posts", DataTable).columns["time"].label.plain == "Time"
 
 
@@ -318,14 +304,11 @@ async def test_vietnamese_from_the_office_config(make_app, make_queue, monkeypat
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert table_rows(pilot)[0][1:3] == ["24/11/2026 09:00", "chờ duyệt"]
-        await pilot.press("question_mark")
-        await settle(pilot)
+        await press(pilot, "question_mark")
         assert type(app.screen).__name__ == "HelpScreen"
         await pilot.press("escape")
-        await pilot.press("v")
-        await settle(pilot)
-        await pilot.press("a")
-        await settle(pilot)
+        await open_review(pilot)
+        await press(pilot, "a")
         assert any("phải do người khác duyệt" in m for m in notifications(pilot))
 
 
@@ -336,6 +319,5 @@ async def test_a_failed_read_is_reported_once(make_app):
         await settle(pilot)
         app.push_screen(DetailScreen(999))
         await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
+        await press(pilot, "r")
         assert notifications(pilot).count("post 999 does not exist") == 1

@@ -16,9 +16,9 @@ from content.db import session_scope
 from content.models import DaemonHeartbeat, Delivery, DeliveryState, Post, PostState
 from content.queue import PostInput
 from content.ui.banner import HealthBanner
-from content.ui.calendar import CalendarScreen
 from content.ui.queue_screen import QueueScreen
 from tests.tui.conftest import SIZE, settle, table_rows
+from tests.tui.pilot import open_week, press
 
 
 def _approved(make_queue, clock, *, channels=("tinh-fb", "tinh-zalo"), minutes=0) -> int:
@@ -117,9 +117,7 @@ async def test_a_silent_daemon_is_named_with_its_last_beat_on_every_screen(
         await settle(pilot)
         expected = "⚠ Hệ thống đăng bài ngừng lúc 07:58: báo quản trị"
         assert _banner_text(app) == expected
-        await pilot.press("w")
-        await settle(pilot)
-        assert isinstance(app.screen, CalendarScreen)
+        await open_week(pilot)
         assert _banner_text(app) == expected
         # Right under the header: the first line below it.
         assert _banner(app).region.y == app.screen.query_one(Header).region.bottom
@@ -150,18 +148,15 @@ async def test_the_bar_counts_failed_and_to_check_and_l_lists_the_late_posts(
         assert _banner_text(app) == "⚠ 1 post late (key L) · 1 failed, 1 to check (key !)"
         assert len(table_rows(pilot)) == 3
         # From another screen, L goes back to the queue and lists only the late post.
-        await pilot.press("w")
-        await settle(pilot)
-        await pilot.press("l")
-        await settle(pilot)
+        await open_week(pilot)
+        await press(pilot, "l")
         assert isinstance(app.screen, QueueScreen)
         assert app.screen.query_one("#state", Select).value == "late"
         rows = table_rows(pilot)
         assert [(r[0], r[2]) for r in rows] == [(str(late), "late")]
         # The failing post's time has passed too, but nothing of it waits: not late, and
         # not "scheduled" either (it will not go out by itself): it needs attention.
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         states = {r[0]: r[2] for r in table_rows(pilot)}
         assert (states[str(failing)], states[str(late)]) == ("needs attention", "late")
         assert len(states) == 3

@@ -25,6 +25,7 @@ from content.sealed import Sealer
 from content.ui.context import InboxWiring
 from tests.helpers import FakeClock
 from tests.tui.conftest import notifications, settle, table_rows
+from tests.tui.pilot import open_inbox, open_thread, press
 from tests.tui.snapshot import assert_snapshot, screen_text
 from tui import LoaApp
 
@@ -131,18 +132,12 @@ def make_inbox_app(
     return make
 
 
-async def _open_inbox(pilot) -> None:
-    await settle(pilot)
-    await pilot.press("i")
-    await settle(pilot)
-
-
 async def test_i_opens_the_inbox_waiting_longest_first_with_both_clocks(
     office_inbox, make_inbox_app
 ):
     app = make_inbox_app()
     async with app.run_test(size=(120, 30)) as pilot:
-        await _open_inbox(pilot)
+        await open_inbox(pilot)
         rows = table_rows(pilot, "#threads")
     ids = office_inbox
     assert [int(r[0]) for r in rows] == [
@@ -165,7 +160,7 @@ async def test_the_filters_narrow_the_list_by_state_tag_and_channel(
     box.tag(office_inbox["zalo"], add=["scam_report"])
     app = make_inbox_app("en")
     async with app.run_test(size=(120, 30)) as pilot:
-        await _open_inbox(pilot)
+        await open_inbox(pilot)
         screen = app.screen
         screen.query_one("#inbox-state").value = "overdue"
         await settle(pilot)
@@ -185,9 +180,9 @@ async def test_enter_opens_the_thread_with_the_citizens_words_and_the_reading_is
 ):
     app = make_inbox_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await _open_inbox(pilot)
-        await pilot.press("down", "enter")  # the second row: the Zalo scam report
-        await settle(pilot)
+        await open_inbox(pilot)
+        await press(pilot, "down")  # the second row: the Zalo scam report
+        await open_thread(pilot)
         shown = screen_text(app)
     assert "Nguyễn Văn An" in shown
     assert "0987 000 111 gọi tự xưng công an" in shown
@@ -201,21 +196,16 @@ async def test_assign_tag_and_close_from_the_thread(office_inbox, make_inbox_app
     thread = office_inbox["zalo"]
     app = make_inbox_app("en")
     async with app.run_test(size=(100, 30)) as pilot:
-        await _open_inbox(pilot)
-        await pilot.press("down", "enter")
-        await settle(pilot)
-        await pilot.press("a")  # the officer field starts with his own name: Enter takes it
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        await pilot.press("t", "down", "space", "ctrl+s")  # the second tag: scam report
-        await settle(pilot)
+        await open_inbox(pilot)
+        await press(pilot, "down")
+        await open_thread(pilot)
+        await press(pilot, "a")  # the officer field starts with his own name: Enter takes it
+        await press(pilot, "enter")
+        await press(pilot, "t", "down", "space", "ctrl+s")  # the second tag: scam report
         summary = box.threads()
         assert "Assigned to: lan" in screen_text(app)
-        await pilot.press("c")
-        await settle(pilot)
-        await pilot.press("y")
-        await settle(pilot)
+        await press(pilot, "c")
+        await press(pilot, "y")
         said = notifications(pilot)
     [after] = [t for t in box.threads() if t.id == thread]
     assert (after.assignee, after.tags, after.state) == ("lan", ("scam_report",), "closed")
@@ -232,12 +222,10 @@ async def test_an_assignment_the_rules_refuse_is_said_in_the_dialog_which_stays_
     Accounts(engine, directory, by=root, clock=clock).add("lan", Role.APPROVER, ["xa-fb"])
     app = make_inbox_app("vi", who="root", access=root)
     async with app.run_test(size=(100, 30)) as pilot:
-        await _open_inbox(pilot)
-        await pilot.press("down", "a")  # the Zalo thread, to lan, whose unit is the ward
-        await settle(pilot)
+        await open_inbox(pilot)
+        await press(pilot, "down", "a")  # the Zalo thread, to lan, whose unit is the ward
         app.screen.query_one("#assign-officer").value = "lan"
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         shown = screen_text(app)
         still = type(app.screen).__name__
     # Under the form, on screen, and the dialog stays with what was typed, to correct it.
@@ -255,7 +243,7 @@ async def test_an_officer_sees_only_his_units_threads(
     lan = identify(engine, directory, os_user="lan", clock=clock)
     app = make_inbox_app("vi", who="lan", access=lan)
     async with app.run_test(size=(100, 30)) as pilot:
-        await _open_inbox(pilot)
+        await open_inbox(pilot)
         rows = table_rows(pilot, "#threads")
     assert [int(r[0]) for r in rows] == [office_inbox["comment"]]
 
@@ -268,13 +256,11 @@ async def test_snapshot_inbox(office_inbox, make_inbox_app, box, lang, size):
     app = make_inbox_app(lang)
     name = f"{size[0]}x{size[1]}"
     async with app.run_test(size=size) as pilot:
-        await _open_inbox(pilot)
+        await open_inbox(pilot)
         assert_snapshot(app, f"inbox_{lang}_{name}")
-        await pilot.press("down", "enter")
-        await settle(pilot)
+        await press(pilot, "down")
+        await open_thread(pilot)
         assert_snapshot(app, f"inbox_thread_{lang}_{name}")
-        await pilot.press("r")
-        await settle(pilot)
-        await pilot.press(*"Cam on anh.")
-        await settle(pilot)
+        await press(pilot, "r")
+        await press(pilot, *"Cam on anh.")
         assert_snapshot(app, f"inbox_reply_{lang}_{name}")

@@ -15,9 +15,8 @@ from content.models import InboxAttachment, InboxThread, ThreadKind
 from content.sealed import Sealer
 from scheduler.inbox_attachments import AttachmentFetcher
 from tests.helpers import FakeClock
-from tests.tui.conftest import settle
+from tests.tui.pilot import open_inbox, open_thread
 from tests.tui.snapshot import screen_text
-from tests.tui.test_tui_inbox import _open_inbox
 from tests.tui.test_tui_inbox import box as box  # noqa: F401 - fixtures
 from tests.tui.test_tui_inbox import make_inbox_app as make_inbox_app  # noqa: F401
 from tests.tui.test_tui_inbox import sealer as sealer  # noqa: F401
@@ -61,10 +60,9 @@ async def test_the_thread_view_says_what_was_kept_and_flags_a_minor(
         kept = session.exec(select(InboxAttachment).where(InboxAttachment.state == "stored")).one()
     app = make_inbox_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await _open_inbox(pilot)
+        await open_inbox(pilot)
         assert "<18" in screen_text(app)  # the list flags the minor before anyone opens it
-        await pilot.press("enter")
-        await settle(pilot)
+        await open_thread(pilot)
         shown = screen_text(app)
     assert "dưới 18 tuổi" in shown
     assert f"[Ảnh] đã lưu, 1 kB · loa inbox attachment {kept.id} --out …" in shown

@@ -28,7 +28,8 @@ from scheduler.inbox_jobs import backfill, inbox_sealer
 from scheduler.inbox_reply import answer
 from tests.helpers import FakeClock
 from tests.test_inbox_e2e import OA, PAGE, START, VERIFY, write_config
-from tests.tui.conftest import notifications, settle
+from tests.tui.conftest import notifications
+from tests.tui.pilot import open_inbox, open_thread, press
 from tests.tui.snapshot import screen_text
 from tui import LoaApp
 
@@ -126,16 +127,11 @@ def office(sandbox, sqlite_url, tmp_path, monkeypatch) -> Iterator[Office]:
 
 async def _answer_first_thread(app: LoaApp, pilot, text: str) -> None:
     """What an officer presses: I (inbox), Enter (read), R (reply), the text, Ctrl+S (send)."""
-    await settle(pilot)
-    await pilot.press("i")
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
-    await pilot.press("r")
-    await settle(pilot)
+    await open_inbox(pilot)
+    await open_thread(pilot)
+    await press(pilot, "r")
     app.screen.query_one("#reply-text").insert(text)
-    await pilot.press("ctrl+s")
-    await settle(pilot)
+    await press(pilot, "ctrl+s")
 
 
 async def test_an_officer_answers_a_zalo_citizen_and_the_oa_sends_it(office):
@@ -164,21 +160,17 @@ async def test_a_reply_after_messengers_24_hours_is_refused_in_vietnamese_and_ke
     [thread] = office.threads()
     app = office.app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("i")
-        await settle(pilot)
-        await pilot.press("enter", "r")
-        await settle(pilot)
+        await open_inbox(pilot)
+        await open_thread(pilot)
+        await press(pilot, "r")
         # Before sending, the dialog already says Facebook's window has closed.
         warned = str(app.screen.query_one("#reply-window").render())
         app.screen.query_one("#reply-text").insert("Xin lỗi vì trả lời muộn.")
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
         refusal = str(app.screen.query_one("#dialog-error").render())
         in_dialog = screen_text(app)
         still = type(app.screen).__name__
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         shown = screen_text(app)
     assert warned.startswith("Đã hết hạn trả lời trên Facebook")
     assert refusal.startswith(

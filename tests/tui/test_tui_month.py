@@ -21,7 +21,8 @@ from content.ui.calendar_widgets import DayDialog
 from content.ui.dialogs import PromptDialog
 from content.ui.messages import error_in_words
 from tests.helpers import local
-from tests.tui.conftest import SIZE, notifications, settle
+from tests.tui.conftest import SIZE, notifications
+from tests.tui.pilot import open_month, open_week, press
 from tests.tui.snapshot import assert_snapshot
 
 
@@ -62,17 +63,6 @@ def cell_lines(pilot: Pilot[None], day: date) -> list[str]:
     index = month_days(screen.day).index(day)
     table = screen.query_one("#week", DataTable)
     return str(table.get_cell_at(Coordinate(index // 7, index % 7))).split("\n")
-
-
-async def open_month(pilot: Pilot[None]) -> CalendarScreen:
-    await settle(pilot)
-    await pilot.press("w")
-    await settle(pilot)
-    await pilot.press("m")
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, CalendarScreen)
-    return screen
 
 
 def test_month_grid_is_whole_weeks_from_monday():
@@ -116,17 +106,14 @@ async def test_month_shows_how_many_posts_each_day_has(make_app, make_queue):
         # December's first day is in the grid, not in November's count.
         assert str(screen.query_one("#week-label", Label).content) == "November 2026: 4 posts"
         # The cursor leaves the month by the arrows: the grid follows.
-        await pilot.press("down", "right")
-        await settle(pilot)
+        await press(pilot, "down", "right")
         assert screen.day == date(2026, 12, 1)
         assert str(screen.query_one("#week-label", Label).content) == "December 2026: 1 post"
-        await pilot.press("left_square_bracket")
-        await settle(pilot)
+        await press(pilot, "left_square_bracket")
         assert screen.day == date(2026, 11, 1)
         assert month_counts(pilot)[date(2026, 11, 23)] == 2
         # Back to the week of the cursor's day with W.
-        await pilot.press("w")
-        await settle(pilot)
+        await press(pilot, "w")
         assert screen.title == "Week" and screen.start == date(2026, 10, 26)
 
 
@@ -146,23 +133,19 @@ async def test_a_post_is_moved_to_another_day_by_keys(make_app, make_queue, engi
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_month(pilot)
         # The only post of the day: D picks it at once, no list to choose from.
-        await pilot.press("d")
-        await settle(pilot)
+        await press(pilot, "d")
         assert screen.moving is not None and screen.moving.post_id == post_id
         hint = str(screen.query_one("#calendar-hint", Static).content)
         assert "Moving post" in hint and "Cảnh báo lừa đảo" in hint
-        await pilot.press("right", "right")
-        await settle(pilot)
+        await press(pilot, "right", "right")
         # The day chosen previews the post before anything is written.
         assert cell_lines(pilot, date(2026, 11, 25))[1] == "→ Cảnh báo lừ…"
         assert scheduled_at(engine, post_id) == local("2026-11-23 09:00")
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         assert isinstance(app.screen, PromptDialog)
         # The time is kept unless changed; here it changes too.
         assert app.screen.query_one("#answer", Input).value == "09:00"
-        await pilot.press(*["backspace"] * 5, *"14:30", "enter")
-        await settle(pilot)
+        await press(pilot, *["backspace"] * 5, *"14:30", "enter")
         assert app.screen is screen
         assert scheduled_at(engine, post_id) == local("2026-11-25 14:30")
         assert screen.moving is None
@@ -181,25 +164,20 @@ async def test_a_refused_move_says_why_and_the_post_stays(make_app, make_queue, 
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_month(pilot)
-        await pilot.press("d", "left", "enter")
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "d", "left", "enter")
+        await press(pilot, "enter")
         assert why in notifications(pilot)
         assert scheduled_at(engine, post_id) == local("2026-11-23 09:00")
         # Still moving: another day can be chosen; Escape gives up and leaves it alone,
         # the cursor back on its day.
         assert screen.moving is not None
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert screen.moving is None and isinstance(app.screen, CalendarScreen)
         assert screen.day == date(2026, 11, 23)
         assert month_counts(pilot) == {date(2026, 11, 23): 1}
         # An impossible time never reaches the queue: the dialog says why.
-        await pilot.press("d", "right", "enter")
-        await settle(pilot)
-        await pilot.press(*["backspace"] * 5, *"25:00", "enter")
-        await settle(pilot)
+        await press(pilot, "d", "right", "enter")
+        await press(pilot, *["backspace"] * 5, *"25:00", "enter")
         assert isinstance(app.screen, PromptDialog)
         assert str(app.screen.query_one("#answer-error", Static).content)
         assert scheduled_at(engine, post_id) == local("2026-11-23 09:00")
@@ -211,16 +189,13 @@ async def test_enter_lists_a_day_and_d_moves_one_of_its_posts(make_app, make_que
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_month(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         assert isinstance(app.screen, DayDialog)
         rows = app.screen.query_one("#day-posts", DataTable)
         assert [str(rows.get_row_at(i)[2]) for i in range(rows.row_count)] == ["Sáng", "Chiều"]
-        await pilot.press("down", "d")
-        await settle(pilot)
+        await press(pilot, "down", "d")
         assert app.screen is screen and screen.moving.post_id == afternoon
-        await pilot.press("down", "enter", "enter")
-        await settle(pilot)
+        await press(pilot, "down", "enter", "enter")
         assert scheduled_at(engine, afternoon) == local("2026-11-30 16:00")
 
 
@@ -228,15 +203,11 @@ async def test_a_post_is_moved_from_the_week_view(make_app, make_queue, engine):
     post_id = scheduled(make_queue, "Thứ hai", "2026-11-23 09:00")
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("w")
-        await settle(pilot)
+        await open_week(pilot)
         # Past Sunday the cursor goes on into the next week.
-        await pilot.press("d", *["right"] * 7)
-        await settle(pilot)
+        await press(pilot, "d", *["right"] * 7)
         assert app.screen.start == date(2026, 11, 30)
-        await pilot.press("enter", "enter")
-        await settle(pilot)
+        await press(pilot, "enter", "enter")
         assert scheduled_at(engine, post_id) == local("2026-11-30 09:00")
 
 
@@ -244,17 +215,13 @@ async def test_week_titles_use_the_width_there_is(make_app, make_queue):
     scheduled(make_queue, "Cảnh báo giả danh công an", "2026-11-23 09:00")
     app = make_app("lan")
     async with app.run_test(size=(200, 50)) as pilot:
-        await settle(pilot)
-        await pilot.press("w")
-        await settle(pilot)
+        await open_week(pilot)
         table = app.screen.query_one("#week", DataTable)
         # A quiet week: the whole title, wrapped under itself rather than cut.
         assert str(table.get_cell_at(Coordinate(0, 0))) == "09:00 Cảnh báo giả danh\n      công an"
     app = make_app("lan")
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("w")
-        await settle(pilot)
+        await open_week(pilot)
         # Narrow: the time on its own line, the title on the whole width of the next.
         table = app.screen.query_one("#week", DataTable)
         assert str(table.get_cell_at(Coordinate(0, 0))) == "09:00\nCảnh báo\ngiả danh…"
@@ -276,6 +243,5 @@ async def test_snapshot_month(make_app, make_queue, lang, size):
         await open_month(pilot)
         assert_snapshot(app, f"month_{lang}_{size[0]}x{size[1]}")
         # Three posts that day: D asks which; Enter takes the first.
-        await pilot.press("d", "enter", "right", "right")
-        await settle(pilot)
+        await press(pilot, "d", "enter", "right", "right")
         assert_snapshot(app, f"month_moving_{lang}_{size[0]}x{size[1]}")

@@ -13,11 +13,10 @@ from content.queue import PostInput
 from content.ui.calendar import CalendarScreen
 from content.ui.channels import ChannelsScreen
 from content.ui.detail import DetailScreen
-from content.ui.engagement import EngagementScreen
 from content.ui.queue_screen import QueueScreen
 from tests.helpers import local
 from tests.tui.conftest import SIZE, settle, table_rows
-from tests.tui.pilot import search_palette, wait_for
+from tests.tui.pilot import open_engagement, open_week, press, search_palette, wait_for
 from tui import LoaApp
 
 
@@ -30,10 +29,7 @@ async def test_week_view_places_posts_on_their_day(make_app, make_queue):
     queue.create(PostInput(text="Tuần sau", channels=["tinh-fb"], at=local("2026-12-01 07:00")))
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("w")
-        await settle(pilot)
-        assert isinstance(app.screen, CalendarScreen)
+        await open_week(pilot)
         table = app.screen.query_one("#week", DataTable)
         assert [str(c.label) for c in table.columns.values()][:3] == [
             "Mon 23/11",
@@ -41,12 +37,10 @@ async def test_week_view_places_posts_on_their_day(make_app, make_queue):
             "Wed 25/11",
         ]
         assert table_rows(pilot, "#week") == [["09:00 Thứ hai", "", "20:30 Thứ tư", "", "", "", ""]]
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         assert isinstance(app.screen, DetailScreen) and app.screen.post_id == monday.post.id
         await pilot.press("escape")
-        await pilot.press("right_square_bracket")
-        await settle(pilot)
+        await press(pilot, "right_square_bracket")
         assert table_rows(pilot, "#week") == [["", "07:00 Tuần sau", "", "", "", "", ""]]
 
 
@@ -84,20 +78,17 @@ async def test_channels_screen_shows_health_and_resumes(engine, directory, clock
     )
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("c")
-        await settle(pilot)
+        await press(pilot, "c")
         assert isinstance(app.screen, ChannelsScreen)
         rows = table_rows(pilot, "#channels")
         assert [r[0] for r in rows] == ["tinh-fb", "tinh-zalo", "xa-fb"]
         assert rows[0][3:8] == ["1", "0", "0", "0", "⏸ paused"]
         assert rows[2][3:5] == ["0", "1"]
         assert "token expired" in str(app.screen.query_one("#channel-note", Static).render())
-        await pilot.press("u")
-        await settle(pilot)
+        await press(pilot, "u")
         assert resumed == ["tinh-fb"]
         assert table_rows(pilot, "#channels")[0][7] == "✓ working"
-        await pilot.press("down", "down", "enter")
-        await settle(pilot)
+        await press(pilot, "down", "down", "enter")
         assert isinstance(app.screen, QueueScreen)
         assert app.screen.query_one("#channel", Select).value == "xa-fb"
         assert [r[0] for r in table_rows(pilot)] == [str(post.id)]
@@ -129,10 +120,7 @@ async def test_engagement_shows_the_newest_figures(make_app, make_queue, engine)
         )
     app = make_app("lan")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("m")
-        await settle(pilot)
-        assert isinstance(app.screen, EngagementScreen)
+        await open_engagement(pilot)
         # The chart of the chosen figure (views: 10, then 250) beside its newest value.
         assert table_rows(pilot, "#engagement") == [
             [str(post.id), "2026-11-22 19:00", "tinh-fb", "Đã đăng", "▁█", "250", "12"]
@@ -149,8 +137,7 @@ async def test_command_palette_opens_screens_by_name(make_app):
             return str(option.prompt) if option is not None else ""
 
         await wait_for(pilot, lambda: "Lịch tuần" in chosen(), "the palette's match")
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         assert isinstance(app.screen, CalendarScreen)
         assert app.screen.title == "Lịch tuần"
 

@@ -12,8 +12,8 @@ from content.queue import ImageInput, PostInput
 from content.ui.i18n import set_language
 from content.ui.preview import ImagePreview, make_thumbnail
 from tests.helpers import local
-from tests.tui.conftest import SIZE, notifications, settle
-from tests.tui.pilot import open_composer, open_detail
+from tests.tui.conftest import SIZE, notifications
+from tests.tui.pilot import open_composer, open_detail, press
 from tests.tui.snapshot import screen_text
 
 
@@ -47,16 +47,14 @@ async def test_composer_previews_the_first_image(make_app, tmp_path: Path):
         await pilot.click("#images")
         # The path in one go: typed key by key, its ~70 characters took seconds.
         composer.query_one("#images", Input).value = str(good)
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         assert preview.display and preview.thumbnail.picture is not None
         screen = screen_text(app)
         assert "▄▄▄▄" in screen
         assert "canh-bao.png · PNG 800×600" in screen
         assert composer.check_action("open_image", ())
         composer.query_one("#images", Input).value = str(bad)
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         assert preview.thumbnail.picture is None
         assert "notes.png: no preview (" in screen_text(app)
 
@@ -80,8 +78,7 @@ async def test_post_screen_shows_its_image_and_opens_it(
         preview = app.screen.query_one("#detail-preview", ImagePreview)
         assert preview.display and preview.thumbnail.picture is not None
         assert "canh-bao.png · PNG 1080×1080" in screen_text(app)
-        await pilot.press("i")
-        await settle(pilot)
+        await press(pilot, "i")
         told = [m for m in notifications(pilot) if m.startswith("The full image is in ")]
         assert told
         written = Path(told[0].removeprefix("The full image is in "))

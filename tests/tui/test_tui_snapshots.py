@@ -14,7 +14,7 @@ from content.office import ChannelDirectory
 from content.queue import PostInput, Queue
 from tests.helpers import FakeClock, local
 from tests.tui.conftest import SIZE, settle
-from tests.tui.pilot import open_composer, open_detail
+from tests.tui.pilot import open_composer, open_detail, open_engagement
 from tests.tui.snapshot import assert_snapshot
 from tui import LoaApp
 
@@ -131,9 +131,7 @@ async def test_snapshot_engagement(office_app, office_db, clock, lang):
             )
     app = office_app(lang)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("m")
-        await settle(pilot)
+        await open_engagement(pilot)
         assert_snapshot(app, f"engagement_{lang}")
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from content.queue import PostInput
 from tests.helpers import local
-from tests.tui.conftest import SIZE, settle
-from tests.tui.pilot import open_detail, open_prompt
+from tests.tui.conftest import SIZE
+from tests.tui.pilot import open_detail, open_prompt, press
 
 
 async def test_reschedule_refuses_a_date_without_a_time_in_vietnamese(make_app, make_queue):
@@ -25,6 +25,5 @@ async def test_reschedule_refuses_a_date_without_a_time_in_vietnamese(make_app, 
         error = str(app.screen.query_one("#answer-error").render())
         assert error == "20/12/2026 chưa có giờ: hãy thêm giờ, ví dụ 20/12/2026 09:00."
         field.value = ""
-        await pilot.press(*"25/11 16h30", "enter")  # day and month only: this year
-        await settle(pilot)
+        await press(pilot, *"25/11 16h30", "enter")  # day and month only: this year
     assert make_queue().get(post.id)[0].scheduled_at == local("2026-11-25 16:30")

@@ -14,8 +14,8 @@ from textual.widgets import Input, Select, SelectionList, Static, TextArea
 
 from content.models import Post
 from content.ui.composer_form import UPLOAD_DIR_ENV
-from tests.tui.conftest import SIZE, settle
-from tests.tui.pilot import open_composer
+from tests.tui.conftest import SIZE
+from tests.tui.pilot import open_composer, press
 
 
 def _photo(path: Path, colour: tuple[int, int, int]) -> None:
@@ -47,8 +47,7 @@ async def test_uploaded_photos_are_offered_and_attached(
         composer.query_one("#title", Input).value = "Canh bao"
         composer.query_one("#text", TextArea).text = "Khong chuyen tien cho nguoi la."
         picker.focus()
-        await pilot.press("enter", "down", "enter")
-        await settle(pilot)
+        await press(pilot, "enter", "down", "enter")
         assert composer.query_one("#images", Input).value == "20261130-090000-canh-bao.png"
         info = str(composer.query_one("#images-info", Static).render())
         assert "✓ 20261130-090000-canh-bao.png: PNG 640×480" in info
@@ -56,8 +55,7 @@ async def test_uploaded_photos_are_offered_and_attached(
         await pilot.press("space")
         await pilot.click("#when")
         await pilot.press(*"30/11/2026 09:00")
-        await pilot.press("ctrl+r")
-        await settle(pilot)
+        await press(pilot, "ctrl+r")
     with Session(engine) as session:
         posts = session.exec(select(Post)).all()
     assert [(p.title, p.state, len(p.image_ids)) for p in posts] == [("Canh bao", "in_review", 1)]
