@@ -131,12 +131,6 @@ async def confirm(pilot: Pilot[None], yes: bool = True) -> None:
     await pilot.pause()
 
 
-async def answer_prompt(pilot: Pilot[None], key: str, text: str) -> None:
-    """Press ``key`` where it asks for a value, type ``text`` and press Enter."""
-    await open_prompt(pilot, key)
-    await press(pilot, *text, "enter")
-
-
 async def wait_for(
     pilot: Pilot[None], condition: Callable[[], object], what: str, *, tries: int = 200
 ) -> None:
