@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import re
@@ -554,6 +555,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             requests = sb.requests(limit=0)["summary"]
             if args.keep:
                 keep(args.keep, work, url if args.database == "sqlite" else None)
+                # The token endpoint's own record: which refreshes Zalo accepted, and how
+                # each answer failed (a grant dies when an accepted answer is lost).
+                oauth = [
+                    r for r in sb.requests(limit=20_000)["log"] if r.get("api") == "zalo-oauth"
+                ]
+                (args.keep / "sandbox-oauth.json").write_text(json.dumps(oauth, indent=1))
             engine.dispose()
     text = run.pop("log_text")
     run.update(

@@ -19,7 +19,8 @@ re-consents. So:
   that commit are shielded from task cancellation (a daemon shutting down mid-refresh still
   saves the answer).
 * **A crash mid-call is detected, not guessed.** A lease older than :data:`LEASE` means its
-  holder died. The next refresh takes it over and tries the stored (old) refresh token: if the
+  holder died. The next refresh takes it over (as the next odd version, so that the dead
+  holder's lease no longer matches) and tries the stored (old) refresh token: if the
   dead holder's call never reached Zalo it simply works; if Zalo had already rotated the pair,
   Zalo refuses it and the error says plainly that an OA admin must re-consent.
 * **Refresh early.** Access tokens live 25 h; Loa refreshes when less than 12 h are left.
@@ -418,6 +419,7 @@ class TokenStore:
     ) -> AccessToken:
         if self.hooks.before_call:
             self.hooks.before_call()
+        log.info("%s: refreshing the Zalo token pair (lease %d)", channel, lease.version)
         try:
             try:
                 pair = await refresher(lease.refresh_token)
@@ -435,10 +437,13 @@ class TokenStore:
             if done is not None:
                 return done  # another process completed a refresh meanwhile
             raise self._reconsent(channel, lease, exc) from None
-        except BaseException:
+        except BaseException as exc:
             # Unknown outcome (timeout, cancellation before the answer): keep the old token.
             # If Zalo did rotate, the next refresh is refused and says "re-consent".
             self._release(channel, lease)
+            log.info(
+                "%s: token refresh failed (%r); lease %d given back", channel, exc, lease.version
+            )
             raise
         token = self._complete(channel, lease, pair)
         log.info("%s: Zalo token pair rotated (version %d)", channel, token.version)
@@ -518,7 +523,11 @@ class TokenStore:
                     platform="zalo_oa",
                 )
             refresh_token = self._decrypt(row.refresh_token_enc, channel)
-            row.version += 1  # odd: lease held from now
+            # Odd: lease held from now. A takeover moves to the next odd version, so that the
+            # interrupted holder's lease no longer matches and ours gives back to even: a
+            # taken-over lease made even here was made odd again by its release, and locked
+            # the OA for another whole lease after each failed try.
+            row.version += 2 if row.version % 2 == 1 else 1
             row.updated_at = now
             session.add(row)
             return _Lease(refresh_token, row.version, taken_over_from)

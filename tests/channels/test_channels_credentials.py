@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from content.db import open_database
 from content.models import Credential
 from scheduler.channels import build_channel
-from scheduler.channels.base import AuthError
+from scheduler.channels.base import AuthError, TransientError
 from scheduler.channels.credentials import (
     LEASE,
     CredentialKeyError,
@@ -187,6 +187,34 @@ async def test_crash_before_the_call_is_taken_over_after_the_lease(sb, engine, k
     assert clock() - start >= LEASE
     assert token.value == sb.tokens()["zalo"]["oas"][OA_ID]["access_token"]
     assert stored(engine, key)["version"] == 4
+    await client.aclose()
+
+
+async def test_takeover_that_fails_gives_the_lease_back(sb, engine, key):
+    """A daemon killed mid-refresh, then the taker-over meets a 502: the OA must not stay
+    locked for another lease (every call to it would wait 90 s, again and again)."""
+    start = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+    clock = FakeClock(start)
+    store = TokenStore(engine, key=key, clock=clock, hooks=RefreshHooks(before_call=_crash))
+    client = oauth(sb)
+    with pytest.raises(Crash):
+        await store.access_token(CHANNEL, client.refresh, bootstrap=lambda: sb.refresh_token())
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.advance(seconds=seconds)
+
+    store2 = TokenStore(engine, key=key, clock=clock, sleep=sleep)
+    sb.set_faults(OA_ID, error_rate=1.0)
+    with pytest.raises(TransientError):
+        await store2.access_token(CHANNEL, client.refresh)
+    assert stored(engine, key)["version"] % 2 == 0  # no lease held any more
+    waited = sum(slept)
+    sb.clear_faults(OA_ID)
+    token = await store2.access_token(CHANNEL, client.refresh)
+    assert sum(slept) == waited  # the next try did not wait for a lease
+    assert token.value == sb.tokens()["zalo"]["oas"][OA_ID]["access_token"]
     await client.aclose()
 
 
