@@ -76,6 +76,10 @@ class FaultSpec:
     auth: str | None = None
     script: list[str] = field(default_factory=list)
     publish_only: bool = False
+    #: Whether accept-then-fail also hits Zalo's token refresh. Zalo rotates the pair and the
+    #: answer carrying the new one is lost: the grant is gone until an admin consents again.
+    #: A run about publishing turns it off to keep that (separately tested) loss out.
+    refresh_accept_then_fail: bool = True
     # Graph flavour of each fault.
     error_code: int = 2  # 1 (unknown) or 2 (service), both with HTTP 500
     rate_limit_code: int = 80001  # 4, 17, 32, 613 or 80001

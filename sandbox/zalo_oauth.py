@@ -111,6 +111,12 @@ class ZaloOAuth:
         # A refresh is a write: "accepted then the answer was lost" is exactly how grants die.
         decision = self.sb.faults.decide(channel, is_publish=is_refresh) if channel else None
         outcome = decision.outcome if decision else fault_kinds.OK
+        if (
+            decision is not None
+            and outcome in (fault_kinds.ACCEPT_THEN_ERROR, fault_kinds.ACCEPT_THEN_TIMEOUT)
+            and not decision.spec.refresh_accept_then_fail
+        ):
+            outcome = fault_kinds.OK
         if decision and decision.latency_s:
             await asyncio.sleep(decision.latency_s)
         early = await self._early_fault(request, outcome, decision)

@@ -163,3 +163,26 @@ def test_zalo_accept_then_error_article_still_appears_in_the_list(
     assert lost.status_code == 502
     listed = zalo.get("/v2.0/article/getslice", params={"offset": 0, "limit": 10, "type": "normal"})
     assert [m["title"] for m in listed.json()["data"]["medias"]] == [article_body("")["title"]]
+
+
+def _refresh(sb: SandboxHandle, token: str) -> httpx.Response:
+    form = {"app_id": sb.zalo_app_id, "grant_type": "refresh_token", "refresh_token": token}
+    headers = {"secret_key": sb.zalo_app_secret}
+    return httpx.post(f"{sb.zalo_oauth_url}/v4/oa/access_token", data=form, headers=headers)
+
+
+def test_accept_then_error_on_a_refresh_rotates_the_pair_and_loses_the_answer(
+    sb: SandboxHandle,
+) -> None:
+    sb.set_faults(TINH_OA, accept_then_fail_rate=1.0)
+    old = sb.refresh_token(TINH_OA)
+    assert _refresh(sb, old).status_code == 502
+    sb.clear_faults(TINH_OA)
+    assert sb.refresh_token(TINH_OA) != old  # Zalo rotated: the old token is spent
+    assert _refresh(sb, old).json()["error"] == -14014
+
+
+def test_refresh_accept_then_fail_off_spares_the_token_endpoint(sb: SandboxHandle) -> None:
+    sb.set_faults(TINH_OA, accept_then_fail_rate=1.0, refresh_accept_then_fail=False)
+    answer = _refresh(sb, sb.refresh_token(TINH_OA))
+    assert answer.status_code == 200 and answer.json()["access_token"]
