@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, bindparam, delete, func, or_, update
@@ -795,7 +796,7 @@ class Dispatcher:
                 succeeded: set[str] = set()
                 for i in order:
                     answers[i] = self._record_one(session, rows, *group[i], now, succeeded)
-                _write_deliveries(session, rows.changed)
+                _write_deliveries(session, rows)
                 # Channel rows before the audit lock that settling takes: a failed result
                 # locks its channel row first too, so every writer takes them in one order.
                 self._touch_success(session, succeeded, now)
@@ -815,7 +816,7 @@ class Dispatcher:
                             rows = _lock_group(session, [job])
                             succeeded = set()
                             answers[i] = self._record_one(session, rows, *group[i], now, succeeded)
-                            _write_deliveries(session, rows.changed)
+                            _write_deliveries(session, rows)
                             self._touch_success(session, succeeded, now)
                             self._settle(session, rows, {job.post_id})
                     except Exception as exc:
@@ -1085,6 +1086,8 @@ class _GroupRows:
     deliveries: dict[int, _DeliveryRow]
     #: The deliveries a result changed, to write back.
     changed: dict[int, _DeliveryRow] = field(default_factory=dict)
+    #: Each delivery's written columns as loaded, to write back only what changed.
+    loaded: dict[int, tuple[Any, ...]] = field(default_factory=dict)
 
 
 def _lock_group(session: Session, jobs: list[_Job]) -> _GroupRows:
@@ -1110,27 +1113,43 @@ def _lock_group(session: Session, jobs: list[_Job]) -> _GroupRows:
     ).all()
     by_post: dict[int, list[_DeliveryRow]] = {}
     by_id: dict[int, _DeliveryRow] = {}
+    loaded: dict[int, tuple[Any, ...]] = {}
     for values in deliveries:
         delivery = _DeliveryRow(*values)
         by_post.setdefault(delivery.post_id, []).append(delivery)
         by_id[delivery.id] = delivery
-    return _GroupRows({p[0]: PostRow(*p) for p in posts}, by_post, by_id)
+        loaded[delivery.id] = _written(delivery)
+    return _GroupRows({p[0]: PostRow(*p) for p in posts}, by_post, by_id, loaded=loaded)
 
 
-def _write_deliveries(session: Session, changed: Mapping[int, _DeliveryRow]) -> None:
-    """Write the changed deliveries back: one statement, executed once per row."""
-    if not changed:
-        return
+_written = attrgetter(*_WRITTEN)
+
+
+def _write_deliveries(session: Session, rows: _GroupRows) -> None:
+    """Write the changed deliveries back, only the columns that changed: one statement per
+    set of changed columns (a burst's results share one or two), executed once per row.
+
+    Writing every column cost most of a burst's recording: SQLAlchemy converts each
+    parameter of each row (a time, three of them per row, through its type)."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for delivery in rows.changed.values():
+        now = _written(delivery)
+        names = tuple(
+            name
+            for name, new, old in zip(_WRITTEN, now, rows.loaded[delivery.id], strict=True)
+            if new != old
+        )
+        if names:
+            params = {f"new_{name}": getattr(delivery, name) for name in names}
+            shapes.setdefault(names, []).append({"key": delivery.id, **params})
     table = Delivery.__table__  # type: ignore[attr-defined]
-    session.execute(
-        update(table)
-        .where(table.c.id == bindparam("key"))
-        .values({name: bindparam(f"new_{name}") for name in _WRITTEN}),
-        [
-            {"key": d.id, **{f"new_{name}": getattr(d, name) for name in _WRITTEN}}
-            for d in changed.values()
-        ],
-    )
+    for names, params_list in shapes.items():
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("key"))
+            .values({name: bindparam(f"new_{name}") for name in names}),
+            params_list,
+        )
 
 
 #: What a claim returns of each delivery: all a call needs, with the post's columns below.
