@@ -252,6 +252,9 @@ class Daemon:
 
     async def _check_channels(self) -> None:
         """Resume paused channels whose token works again."""
+        await self._guarded("channels", self._resume_channels)
+
+    async def _resume_channels(self) -> None:
         paused = await asyncio.to_thread(paused_channels, self.engine)
         for channel_id in paused:
             channel = self.channels.get(channel_id)
@@ -271,6 +274,13 @@ class Daemon:
             return
         try:
             await job()
+        except asyncio.CancelledError:
+            # The scheduler's shutdown cancels the jobs still running (a metrics round, a
+            # health check waiting for a token refresh): an expected end, not a failure
+            # to show as a traceback at every restart.
+            if not self._stopping.is_set():
+                raise
+            log.info("job %s stopped with the daemon; it runs again at the next start", name)
         except Exception as exc:
             if not self.dispatcher.outage.absorbed(exc, f"running the {name} job"):
                 log.exception("job %s failed; it runs again at its next time", name)

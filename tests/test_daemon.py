@@ -231,3 +231,27 @@ def test_a_post_that_falls_due_as_a_run_ends_is_published_without_waiting_for_a_
 def _states(engine) -> list[str]:
     with Session(engine) as session:
         return [d.state for d in session.exec(select(Delivery).order_by(Delivery.id)).all()]
+
+
+def test_a_job_still_running_at_shutdown_ends_quietly(engine, make_queue, caplog):
+    """SIGTERM while a periodic job waits (a metrics round, a health check waiting for a token
+    refresh): the job is cancelled with the daemon, logged as such, and no traceback."""
+    started = asyncio.Event()
+
+    async def waits_forever() -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    daemon = _daemon(engine, make_queue, Recording())
+    daemon.add_job("slow", 3600, waits_forever)
+
+    async def scenario():
+        task = asyncio.create_task(daemon.run_forever())
+        await started.wait()
+        daemon.stop()
+        await task
+
+    caplog.set_level("INFO")
+    asyncio.run(scenario())
+    assert "job slow stopped with the daemon" in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
