@@ -472,6 +472,12 @@ class Fleet:
         """Start a new daemon in ``slot``."""
         self.slots[slot] = self._launch(slot)
 
+    def restart_all(self) -> None:
+        """SIGTERM every daemon and start it again (with ``env`` as it is now)."""
+        for slot, daemon in enumerate(self.slots):
+            daemon.stop()
+            self.slots[slot] = self._launch(slot)
+
     def stop(self) -> list[int]:
         """SIGTERM every daemon; their exit statuses."""
         return [d.stop() for d in self.slots]
@@ -587,6 +593,7 @@ def run_chaos(
         argv += ["--database-url", url]
     argv += ["--config", str(cfg), "--poll-seconds", "1"]
     fleet = Fleet(argv, env, work)
+    reconsented: list[str] = []
     stop = threading.Event()
     t0 = time.monotonic()
     page = next(c.account for c in channels.values() if c.id == f"fb{EXPIRED_PAGE}")
@@ -610,9 +617,13 @@ def run_chaos(
                     f"sending; {waiting} waiting"
                 )
             burst_end = time.monotonic() - t0
-            settled = common.wait_until(
-                lambda: common.open_waiting(engine) == 0, SETTLE_TIMEOUT_S, 0.5
-            )
+
+            def done() -> bool:
+                # An OA whose grant a kill destroyed waits for its admin: the admin consents.
+                reconsented.extend(reconsent(sb, engine, fleet, channels, set(reconsented)))
+                return common.open_waiting(engine) == 0
+
+            settled = common.wait_until(done, SETTLE_TIMEOUT_S, 0.5)
             # Every kill's claims have left `sending` by now (or the run did not settle).
             common.wait_until(lambda: all(k.recovered_after is not None for k in watch.kills), 5)
         settle_s = time.monotonic() - t0 - burst_end
@@ -632,8 +643,64 @@ def run_chaos(
         "kills": [k.__dict__ for k in watch.kills],
         "events": events,
         "exit_statuses": statuses,
+        "reconsented": reconsented,
         "log_text": fleet.logs(),
     }
+
+
+def reconsent(
+    sb: Any, engine: Any, fleet: Fleet, channels: dict[str, BenchChannel], done: set[str]
+) -> list[str]:
+    """What an OA's admin does when Loa says the grant is lost: consent again, put the new
+    refresh token where channels.toml says (here the daemons' environment), restart Loa.
+
+    A SIGKILL that lands while a token refresh is in flight loses the grant when Zalo has
+    rotated the pair (the new one existed only in the dead daemon's memory): by design the
+    OA pauses and asks for consent (scheduler/channels/credentials.py). The kills are random,
+    so the run meets it now and then; then it also proves the way back: Loa adopts the new
+    token, resumes the OA, and its deliveries still go out exactly once. Returns the OAs
+    re-consented now.
+    """
+    from sqlmodel import Session, select
+
+    from content.models import ChannelState
+
+    with Session(engine) as session:
+        lost = [
+            c.channel
+            for c in session.exec(select(ChannelState)).all()
+            if c.paused and "re-consent" in (c.paused_reason or "") and c.channel not in done
+        ]
+    if not lost:
+        return []
+    for channel in lost:
+        oa = channels[channel].account
+        fleet.env[f"BENCH_ZALO_REFRESH_{oa}"] = exchange_code(sb, sb.consent(oa))
+        say(f"chaos: {channel} lost its grant (a kill during a token refresh); re-consented")
+    fleet.restart_all()
+    return lost
+
+
+def exchange_code(sb: Any, code: str) -> str:
+    """The refresh token of a new consent (the token endpoint, asked again on a 5xx)."""
+    import httpx
+
+    form = {"app_id": sb.zalo_app_id, "grant_type": "authorization_code", "code": code}
+    for _ in range(20):
+        try:
+            answer = httpx.post(
+                f"{sb.zalo_oauth_url}/v4/oa/access_token",
+                data=form,
+                headers={"secret_key": sb.zalo_app_secret},
+                timeout=CLIENT_TIMEOUT_S * 3,
+            )
+        except httpx.TransportError:
+            continue
+        if answer.status_code == 200 and "refresh_token" in answer.json():
+            return str(answer.json()["refresh_token"])
+        if answer.status_code == 200:  # refused: a new code is needed (never expected here)
+            raise SystemExit(f"chaos: consent refused: {answer.json()}")
+    raise SystemExit("chaos: the token endpoint did not answer the consent 20 times")
 
 
 def paused(engine: Any) -> list[str]:
@@ -698,6 +765,10 @@ def report(args: argparse.Namespace, result: dict[str, Any], run: dict[str, Any]
         Figure(
             "Zalo token expiry: -220 answers refreshed, pairs rotated",
             f"{run['zalo_token_refused']}, {run['zalo_token_rotations']}",
+        ),
+        Figure(
+            "Zalo grants lost to a kill mid-refresh, re-consented by the admin",
+            ", ".join(run["reconsented"]) or "none",
         ),
     ]
     held = [k for k in run["kills"] if k["held"]]
