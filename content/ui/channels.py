@@ -1,6 +1,12 @@
 """Every Page and OA: how many posts wait, failed or need a check, and whether the daemon
 paused it (a token stopped working). Resuming needs the daemon's function, injected by the
-App; without it the screen only shows."""
+App; without it the screen only shows.
+
+Where channels.toml has units, the channels are listed unit by unit in tree order, the unit's
+name (indented under its parent, as ``loa units list`` shows the tree) in a first column in
+place of the channel's display name, and whether it works comes right after its platform:
+at 80 columns the unit, the channel, its state and its posts waiting and failed are in
+view. Once the daemon has counted them, each channel's followers stand beside its posts."""
 
 from __future__ import annotations
 
@@ -13,19 +19,65 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
+from content.engagement import latest_followers
+from content.office import ChannelDirectory
 from content.ui import data
 from content.ui.base import ActionFinished, LoaScreen, report_error
 from content.ui.composer import KIND_LABELS
-from content.ui.fmt import when
+from content.ui.fmt import number, when
 from content.ui.i18n import N_, _
+
+#: The unit column is at most this wide (a name cut with an ellipsis), and each level of
+#: the tree indents a name this much: the table stays readable at 80 columns.
+UNIT_WIDTH = 18
+INDENT = 1
+#: The columns in order, without units and with them (the unit's name replaces the
+#: channel's display name, and the state moves forward to stay in view at 80 columns).
+COLUMNS = ("channel", "kind", "name", "waiting", "failed", "check", "published", "followers")
+COLUMNS_END = ("status", "success")
+UNIT_COLUMNS = ("unit", "channel", "kind", "status", "waiting", "failed", "check", "published")
+UNIT_COLUMNS_END = ("followers", "success")
+LABELS = {
+    "unit": N_("Unit"),
+    "channel": N_("Channel"),
+    "kind": N_("Platform"),
+    "name": N_("Name"),
+    "waiting": N_("Waiting"),
+    "failed": N_("Failed"),
+    "check": N_("To check"),
+    "published": N_("Posted"),
+    "followers": N_("Followers"),
+    "status": N_("Status"),
+    "success": N_("Last success"),
+}
 
 
 class ChannelsLoaded(Message):
     """The channels' figures have been read."""
 
-    def __init__(self, rows: list[data.ChannelRow]) -> None:
+    def __init__(self, rows: list[data.ChannelRow], followers: dict[str, int]) -> None:
         super().__init__()
         self.rows = rows
+        self.followers = followers
+
+
+def tree_order(
+    directory: ChannelDirectory, channels: list[str]
+) -> list[tuple[str, str | None, int]]:
+    """``channels`` as (channel, unit id or None, depth) in the unit tree's order, each
+    unit's own channels under it; channels of no unit last, in their given order. The unit
+    is named on its first channel only (None after it)."""
+    order: list[tuple[str, str | None, int]] = []
+    placed: set[str] = set()
+    for unit in directory.units:
+        first = True
+        for channel in unit.channels:
+            if channel in channels and channel not in placed:
+                order.append((channel, unit.id if first else None, directory.units.depth(unit.id)))
+                placed.add(channel)
+                first = False
+    order.extend((c, None, 0) for c in channels if c not in placed)
+    return order
 
 
 class ChannelsScreen(LoaScreen):
@@ -53,18 +105,7 @@ class ChannelsScreen(LoaScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         table: DataTable[Any] = DataTable(id="channels", cursor_type="row", zebra_stripes=True)
-        for key, label in (
-            ("channel", N_("Channel")),
-            ("kind", N_("Platform")),
-            ("name", N_("Name")),
-            ("waiting", N_("Waiting")),
-            ("failed", N_("Failed")),
-            ("check", N_("To check")),
-            ("published", N_("Posted")),
-            ("status", N_("Status")),
-            ("success", N_("Last success")),
-        ):
-            table.add_column(_(label), key=key)
+        self._columns(table, followers=False)
         yield table
         yield Static("", id="channel-note")
         yield Footer()
@@ -82,21 +123,44 @@ class ChannelsScreen(LoaScreen):
         """Read the figures again (in a thread)."""
         self._load()
 
+    def _keys(self, *, followers: bool) -> list[str]:
+        """The columns shown, in order: see :data:`COLUMNS`; the followers only once any
+        channel was counted."""
+        if self.ctx.directory.units:
+            keys = [*UNIT_COLUMNS, *UNIT_COLUMNS_END]
+        else:
+            keys = [*COLUMNS, *COLUMNS_END]
+        return [k for k in keys if k != "followers" or followers]
+
+    def _columns(self, table: DataTable[Any], *, followers: bool) -> None:
+        for key in self._keys(followers=followers):
+            table.add_column(_(LABELS[key]), key=key, width=UNIT_WIDTH if key == "unit" else None)
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load(self) -> None:
         channels = self.ctx.channel_ids()
-        rows = self.read(lambda: data.channel_overview(self.ctx.engine, channels))
-        if rows is not None:
-            self.post_message(ChannelsLoaded(rows))
+        engine = self.ctx.engine
+        read = self.read(
+            lambda: (
+                data.channel_overview(engine, channels),
+                latest_followers(engine, channels=channels),
+            )
+        )
+        if read is not None:
+            self.post_message(ChannelsLoaded(*read))
 
     def on_channels_loaded(self, message: ChannelsLoaded) -> None:
         table = self.query_one("#channels", DataTable)
         cursor = table.cursor_row
-        table.clear()
+        table.clear(columns=True)
+        followers = bool(message.followers)
+        self._columns(table, followers=followers)
         tz = self.ctx.tz
         directory = self.ctx.directory
+        by_channel = {row.channel: row for row in message.rows}
         self.rows = {}
-        for row in message.rows:
+        for channel, unit, depth in tree_order(directory, list(by_channel)):
+            row = by_channel[channel]
             info = directory.channels[row.channel]
             self.rows[row.channel] = row
             status = (
@@ -104,18 +168,24 @@ class ChannelsScreen(LoaScreen):
                 if row.paused
                 else Text("✓ " + _("working"), "green")
             )
-            table.add_row(
-                row.channel,
-                KIND_LABELS.get(info.kind, info.kind),
-                Text(info.name, no_wrap=True, overflow="ellipsis"),
-                str(row.waiting),
-                Text(str(row.failed), "bold red" if row.failed else ""),
-                Text(str(row.needs_review), "bold yellow" if row.needs_review else ""),
-                str(row.published),
-                status,
-                when(row.last_success_at, tz),
-                key=row.channel,
-            )
+            unit_name = ""
+            if unit is not None:
+                unit_name = " " * (INDENT * depth) + directory.units[unit].name
+            count = message.followers.get(row.channel)
+            cells: dict[str, str | Text] = {
+                "unit": Text(unit_name, "bold", no_wrap=True, overflow="ellipsis"),
+                "channel": row.channel,
+                "kind": KIND_LABELS.get(info.kind, info.kind),
+                "name": Text(info.name, no_wrap=True, overflow="ellipsis"),
+                "waiting": str(row.waiting),
+                "failed": Text(str(row.failed), "bold red" if row.failed else ""),
+                "check": Text(str(row.needs_review), "bold yellow" if row.needs_review else ""),
+                "published": str(row.published),
+                "followers": Text(number(count) if count is not None else "-", justify="right"),
+                "status": status,
+                "success": when(row.last_success_at, tz),
+            }
+            table.add_row(*[cells[k] for k in self._keys(followers=followers)], key=row.channel)
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
         self._note()

@@ -2,8 +2,11 @@
 
 The posts table has a sparkline of the chosen metric over time for each publication (from
 every sample the daemon collected) beside its newest value; under it (beside it on a wide
-terminal) the totals of the last 30 days per channel and per unit (the channel groups of
-channels.toml). M switches the metric everything shows. Reads are the library's
+terminal) the totals of the last 30 days per channel and per unit. The units are the tree
+of channels.toml where it has one (each unit indented under its parent, its figures rolled
+up over the units under it, as ``loa units status`` rolls them), else its channel groups.
+Once the daemon has counted them, each channel's and unit's followers stand beside the
+totals. M switches the metric everything shows. Reads are the library's
 (:mod:`content.engagement`), as a report or the CLI would make them.
 """
 
@@ -21,7 +24,14 @@ from textual.containers import Container, Horizontal
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
-from content.engagement import Totals, channel_totals, metric_series, unit_totals
+from content.engagement import (
+    Totals,
+    channel_totals,
+    latest_followers,
+    metric_series,
+    unit_totals,
+)
+from content.office import ChannelDirectory
 from content.ui import data
 from content.ui.base import LoaScreen
 from content.ui.charts import resample, sparkline
@@ -53,6 +63,8 @@ TEXT_BEFORE_EXTRAS = 28
 TEXT_ENOUGH = 50
 TREND_MIN, TREND_MAX = 12, 30
 VALUE_WIDTH = 9
+#: Each level of the unit tree indents a unit's name this much in the totals.
+INDENT = 1
 
 
 def metric_label(name: str) -> str:
@@ -102,6 +114,17 @@ def post_columns(width: int, channel: int, others: int) -> Columns:
 
 
 @dataclass(frozen=True)
+class TotalsLine:
+    """A line of a totals table: a channel, a unit (indented by its depth) or a group."""
+
+    name: str
+    totals: Totals
+    depth: int = 0
+    #: Its followers as last counted (None: not counted; a unit: unless each channel was).
+    followers: int | None = None
+
+
+@dataclass(frozen=True)
 class Figures:
     """What the screen shows, read in one go (plain values, safe to pass between threads)."""
 
@@ -111,7 +134,43 @@ class Figures:
     metric: str | None
     series: dict[int, list[tuple[datetime, float]]]
     by_channel: dict[str, Totals]
-    by_unit: dict[str, Totals]
+    #: The units' lines: the unit tree in tree order, rolled up, else the channel groups.
+    by_unit: list[TotalsLine]
+    #: Each channel's latest follower count (absent: never counted).
+    followers: dict[str, int]
+
+
+def followers_of(counts: dict[str, int], channels: list[str]) -> int | None:
+    """The sum of ``channels``' counts; None unless every one of them was counted."""
+    if not channels or any(c not in counts for c in channels):
+        return None
+    return sum(counts[c] for c in channels)
+
+
+def unit_lines(
+    directory: ChannelDirectory,
+    by_channel: dict[str, Totals],
+    counts: dict[str, int],
+    visible: frozenset[str] | None,
+) -> list[TotalsLine]:
+    """The units' totals: with a unit tree, every unit in tree order with its subtree's
+    figures and followers (only the channels ``visible`` to the account; a unit left with
+    none is not shown); without one, each channel group of channels.toml."""
+    tree = directory.units
+    if tree:
+        groups = {unit.id: tree.channels_of(unit.id) for unit in tree}
+    else:
+        groups = dict(directory.groups)
+    totals = unit_totals(by_channel, groups, channels=visible)
+    lines = []
+    for key, total in totals.items():
+        seen = [c for c in groups[key] if visible is None or c in visible]
+        if tree:
+            name, depth = tree[key].name, tree.depth(key)
+        else:
+            name, depth = key, 0
+        lines.append(TotalsLine(name, total, depth, followers_of(counts, seen)))
+    return lines
 
 
 class EngagementLoaded(Message):
@@ -132,7 +191,8 @@ class EngagementScreen(LoaScreen):
         "how one figure (views, reactions, comments...) grew since publication and its "
         "newest value, as the daemon collected them from the platform. Press M to chart "
         "another figure. The totals add up the publications of the last 30 days per "
-        "channel and per unit. Press Enter to open a post."
+        "channel and per unit (a unit counts the units under it), with the followers "
+        "the daemon last counted. Press Enter to open a post."
     )
 
     BINDINGS = [
@@ -196,8 +256,9 @@ class EngagementScreen(LoaScreen):
         if metric not in names:
             metric = names[0] if names else None
         series = metric_series(engine, [row.delivery_id for row in rows], metric) if metric else {}
-        by_unit = unit_totals(by_channel, self.ctx.directory.groups, channels=visible)
-        return Figures(rows, names, metric, series, by_channel, by_unit)
+        counts = latest_followers(engine, channels=visible)
+        by_unit = unit_lines(self.ctx.directory, by_channel, counts, visible)
+        return Figures(rows, names, metric, series, by_channel, by_unit, counts)
 
     def on_engagement_loaded(self, message: EngagementLoaded) -> None:
         self.metric = message.figures.metric
@@ -283,31 +344,73 @@ class EngagementScreen(LoaScreen):
         metric = figures.metric
         channels = self.query_one("#totals-channel", DataTable)
         units = self.query_one("#totals-unit", DataTable)
-        self._fill_totals(
-            channels,
-            _("Channel"),
-            [(c, figures.by_channel.get(c, Totals())) for c in self.ctx.channel_ids()],
-            metric,
-        )
-        self._fill_totals(units, _("Unit"), list(figures.by_unit.items()), metric)
+        # The followers column appears once the daemon has counted any channel.
+        followers = bool(figures.followers)
+        screen = self.size.width or 80
+        wide = screen >= WIDE_FROM
+        tree = bool(self.ctx.directory.units)
+        # Under the posts at 80 columns a unit tree takes the whole width (its names are
+        # long, and each channel's figures are on the channels screen); otherwise the two
+        # tables share it, or stand one above the other beside the posts.
+        channel_shown = wide or not tree
+        if wide:
+            room = TOTALS_WIDTH - 1
+        else:
+            room = screen if not channel_shown else screen // 2
+        channel_lines = [
+            TotalsLine(c, figures.by_channel.get(c, Totals()), 0, figures.followers.get(c))
+            for c in self.ctx.channel_ids()
+        ]
+        self._fill_totals(channels, _("Channel"), channel_lines, metric, followers, room)
+        self._fill_totals(units, _("Unit"), figures.by_unit, metric, followers, room)
+        channels.display = channel_shown
         units.display = bool(figures.by_unit)
 
     @staticmethod
     def _fill_totals(
-        table: DataTable[Any], heading: str, lines: list[tuple[str, Totals]], metric: str | None
+        table: DataTable[Any],
+        heading: str,
+        lines: list[TotalsLine],
+        metric: str | None,
+        followers: bool,
+        room: int,
     ) -> None:
+        """Fill a totals table; the name column gets what the figures leave of ``room``
+        cells (a long unit name is cut with an ellipsis rather than pushing a figure off)."""
         table.clear(columns=True)
-        table.add_column(heading, key="name")
-        table.add_column(Text(_("Posts"), justify="right"), key="posts")
-        table.add_column(
-            Text(metric_label(metric) if metric else "-", justify="right"), key="total"
-        )
-        for name, totals in lines:
+        headers = [_("Posts"), metric_label(metric) if metric else "-"]
+        if followers:
+            headers.append(_("Followers"))
+        rows = []
+        for line in lines:
+            values = [
+                number(line.totals.publications),
+                number(line.totals.value(metric)) if metric else "-",
+            ]
+            if followers:
+                count = line.followers
+                values.append(number(count) if count is not None else "-")
+            rows.append((" " * (INDENT * line.depth) + line.name, values))
+        widths = [
+            max([len(h)] + [len(values[i]) for _name, values in rows])
+            for i, h in enumerate(headers)
+        ]
+        longest = max([len(heading)] + [len(name) for name, _values in rows])
+        left = room - SCROLLBAR - sum(widths) - CELL_PADDING * (len(widths) + 1)
+        table.add_column(heading, key="name", width=min(longest, max(8, left)))
+        for key, header, width in zip(
+            ("posts", "total", "followers"), headers, widths, strict=False
+        ):
+            table.add_column(Text(header, justify="right"), key=key, width=width)
+        for name, values in rows:
             table.add_row(
-                name,
-                Text(number(totals.publications), justify="right"),
-                Text(number(totals.value(metric)) if metric else "-", justify="right"),
+                Text(name, no_wrap=True, overflow="ellipsis"),
+                *[Text(v, justify="right") for v in values],
             )
+        # As tall as its header and rows (engagement.tcss caps it): set here rather than left
+        # to "auto", which reads the table's size only once it has measured its new rows on
+        # idle, and on a busy machine could leave the box laid out for the empty table.
+        table.styles.height = len(rows) + 1
 
     # ------------------------------------------------------------------ actions
 

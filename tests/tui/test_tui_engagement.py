@@ -1,7 +1,10 @@
-"""The engagement screen: a chart per publication, the metric switched by key, totals."""
+"""The engagement screen: a chart per publication, the metric switched by key, totals; with
+a unit tree in channels.toml, the totals and the channels screen go unit by unit, with the
+followers the daemon counted."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,12 +13,17 @@ from sqlmodel import select
 from textual.widgets import DataTable, Static
 
 from content.db import session_scope
+from content.engagement import record_followers
 from content.models import Delivery, DeliveryState, MetricSample
+from content.office import ChannelDirectory
 from content.queue import PostInput
+from content.ui.channels import ChannelsScreen
 from content.ui.engagement import EngagementScreen
+from content.units import UnitInfo, build_tree
 from tests.helpers import local
 from tests.tui.conftest import settle, table_rows
 from tests.tui.snapshot import assert_snapshot
+from tui import LoaApp
 
 T0 = datetime(2026, 11, 22, 12, tzinfo=UTC)
 
@@ -116,3 +124,101 @@ async def test_snapshot_engagement_charts(make_app, figures, lang, size):
         await pilot.press("m")
         await settle(pilot)
         assert_snapshot(app, f"engagement_charts_{lang}_{size[0]}x{size[1]}")
+
+
+# ---------------------------------------------------------------------- by unit
+
+
+@pytest.fixture
+def units_app(engine, directory: ChannelDirectory, clock):
+    """``units_app(lang)``: the app on the office with a unit tree: the province (tinh-fb,
+    tinh-zalo) and a commune under it (xa-fb)."""
+    tree = build_tree(
+        [
+            UnitInfo("tinh", "Công an tỉnh Demo", None, ("tinh-fb", "tinh-zalo")),
+            UnitInfo("xa", "Công an xã Hòa An", "tinh", ("xa-fb",)),
+        ],
+        directory.channels,
+    )
+    with_units = replace(directory, units=tree)
+
+    def make(lang: str = "en") -> LoaApp:
+        return LoaApp(engine, with_units, actor="lan", clock=clock, lang=lang, refresh_seconds=3600)
+
+    return make
+
+
+async def test_totals_go_unit_by_unit_with_their_followers(units_app, figures, engine, clock):
+    record_followers(engine, {"tinh-fb": 12500, "tinh-zalo": 4100, "xa-fb": 830}, clock())
+    # A newer count of the commune's Page: the newest is shown.
+    record_followers(engine, {"xa-fb": 845}, clock() + timedelta(hours=1))
+    clock.advance(hours=2)
+    app = units_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        assert isinstance(app.screen, EngagementScreen)
+        # The tree, each unit under its parent; the province counts the commune's posts too.
+        assert table_rows(pilot, "#totals-unit") == [
+            ["Công an tỉnh Demo", "3", "224", "17,445"],
+            [" Công an xã Hòa An", "1", "70", "845"],
+        ]
+        assert table_rows(pilot, "#totals-channel") == [
+            ["tinh-fb", "1", "140", "12,500"],
+            ["tinh-zalo", "1", "14", "4,100"],
+            ["xa-fb", "1", "70", "845"],
+        ]
+
+
+async def test_a_unit_whose_channel_was_never_counted_shows_no_total(units_app, figures, engine):
+    record_followers(
+        engine, {"tinh-fb": 12500, "tinh-zalo": 4100}, datetime(2026, 11, 23, tzinfo=UTC)
+    )
+    app = units_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        # The province's total would leave out the commune's Page: not a figure to report.
+        assert table_rows(pilot, "#totals-unit") == [
+            ["Công an tỉnh Demo", "3", "224", "-"],
+            [" Công an xã Hòa An", "1", "70", "-"],
+        ]
+        assert table_rows(pilot, "#totals-channel")[2] == ["xa-fb", "1", "70", "-"]
+
+
+async def test_the_channels_screen_lists_channels_unit_by_unit(units_app, figures, engine, clock):
+    record_followers(engine, {"tinh-fb": 12500, "tinh-zalo": 4100, "xa-fb": 830}, clock())
+    app = units_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, ChannelsScreen)
+        table = app.screen.query_one("#channels", DataTable)
+        keys = [str(k.value) for k in table.columns]
+        assert keys[:2] == ["unit", "channel"]
+        rows = table_rows(pilot, "#channels")
+        assert [(r[0], r[1], r[keys.index("followers")]) for r in rows] == [
+            ("Công an tỉnh Demo", "tinh-fb", "12,500"),
+            ("", "tinh-zalo", "4,100"),
+            (" Công an xã Hòa An", "xa-fb", "830"),
+        ]
+        # Enter still opens the queue on the channel under the cursor.
+        await pilot.press("down", "down")
+        assert app.screen.current_channel() == "xa-fb"
+
+
+@pytest.mark.parametrize("lang", ["en", "vi"])
+async def test_snapshot_units_at_80x24(units_app, figures, engine, clock, lang):
+    record_followers(engine, {"tinh-fb": 12500, "tinh-zalo": 4100, "xa-fb": 830}, clock())
+    app = units_app(lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        assert_snapshot(app, f"engagement_units_{lang}_80x24")
+        await pilot.press("escape", "c")
+        await settle(pilot)
+        assert_snapshot(app, f"channels_units_{lang}_80x24")
