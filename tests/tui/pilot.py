@@ -19,7 +19,8 @@ from content.ui.composer import ComposerScreen
 from content.ui.detail import DetailScreen
 from content.ui.dialogs import ConfirmDialog, PromptDialog
 from content.ui.engagement import EngagementScreen
-from content.ui.inbox import InboxScreen, ThreadScreen
+from content.ui.inbox import InboxScreen
+from content.ui.inbox_thread import ThreadScreen
 from content.ui.review import ReviewScreen
 from tests.tui.conftest import settle
 
