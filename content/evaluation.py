@@ -59,9 +59,9 @@ collected before the span's end. When one channel has none (counts not collected
 channel added since, a platform that would not say), A and E are **per publication for
 every unit** (its audience, or engagement, divided by its publications), so that all units
 are measured the same way; the ranking says which (``basis``: ``follower`` or
-``publication``) and names the channels without a count. Either way a unit without
-publications, or whose channels have 0 followers, scores 0 on A and E, and so does every
-unit when the highest is 0.
+``publication``) and names the channels without a count. A unit without publications
+scores 0 on A and E; per follower, so does a unit whose channels count 0 followers in all
+(there is nothing to divide by); and every unit does when the highest is 0.
 
 Units rank by score, then more on-time publications, then more engagement, then tree order.
 The **most improved** unit is the one whose score rose most against the previous span of

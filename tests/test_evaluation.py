@@ -400,6 +400,32 @@ def test_per_follower_is_not_per_publication_and_one_missing_count_reverts_all(o
     assert shown["p1"] == counts["p1-fb"] + counts["p1-zalo"]
 
 
+def test_a_unit_counting_no_follower_scores_nothing_for_audience():
+    """Per follower, a unit whose channels count 0 followers has nothing to divide by: 0 on
+    audience and engagement, while the others are measured against the best of them."""
+    from content.evaluation import Publication, scores
+    from content.units import UnitInfo, build_tree
+
+    tree = build_tree(
+        [UnitInfo("a", "A", None, ("a-fb",)), UnitInfo("b", "B", None, ("b-fb",))],
+        ["a-fb", "b-fb"],
+    )
+    period = span(date(2026, 10, 5), date(2026, 10, 11), HCM)
+    at = local_start(date(2026, 10, 6))
+    pubs = [
+        Publication(1, 1, "a-fb", "x", None, at, True, {"reach": 300.0, "reactions": 30.0}),
+        Publication(2, 2, "b-fb", "x", None, at, True, {"reach": 100.0, "reactions": 5.0}),
+    ]
+    result = scores(tree, period, pubs, {}, {"a-fb": 0, "b-fb": 1000})
+    assert (result["a"].score.audience, result["a"].score.engagement) == (0.0, 0.0)
+    assert (result["b"].score.audience, result["b"].score.engagement) == (1.0, 1.0)
+    assert (result["a"].followers, result["b"].followers) == (0, 1000)
+    # Without b-fb's count, both per publication: a reaches three times more per post.
+    fallback = scores(tree, period, pubs, {}, {"a-fb": 0})
+    assert fallback["a"].score.audience == 1.0
+    assert fallback["b"].score.audience == pytest.approx(1 / 3)
+
+
 def test_units_status_and_rank_on_the_command_line(office, capsys):
     base = ["--db", office.url, "--config", str(office.config_path)]
     assert main(["units", "status", "--week", "2026-W40", "--json", *base]) == 0
