@@ -5,7 +5,9 @@ SQLite, run_forever until SIGTERM) with two timings shortened, and nothing else 
 
 * retries back off from 2 s instead of 30 s (max 30 s; attempts and jitter as shipped), so a
   delivery that fails three times still settles within the run;
-* paused channels are asked for their health every 5 s instead of 60 s.
+* paused channels are asked for their health every 5 s instead of 60 s;
+* with ``--silent-after S``, a daemon whose heartbeat is silent for S seconds (instead of 30)
+  has its claims taken back by the others (tests of a killed daemon on PostgreSQL).
 
     python bench/chaos_daemon.py --db loa.db --config channels.toml [--poll-seconds 1]
     python bench/chaos_daemon.py --database-url postgresql+psycopg://... --config channels.toml
@@ -21,6 +23,7 @@ import asyncio
 import logging
 import sys
 from contextlib import AbstractContextManager, nullcontext
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +48,7 @@ def main() -> int:
     where.add_argument("--database-url", help="any database URL (e.g. PostgreSQL)")
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--poll-seconds", type=float, default=1.0)
+    parser.add_argument("--silent-after", type=float, help="seconds (default: as shipped)")
     args = parser.parse_args()
     logging.basicConfig(
         level="INFO", format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s"
@@ -68,6 +72,8 @@ def main() -> int:
             daemon.dispatcher.policy = RetryPolicy(
                 base_delay=RETRY_BASE_SECONDS, max_delay=RETRY_MAX_SECONDS
             )
+            if args.silent_after is not None:
+                daemon.dispatcher.silent_after = timedelta(seconds=args.silent_after)
             try:
                 await daemon.run_forever()
             finally:
