@@ -10,8 +10,9 @@ naming the unit. Each unit then edits, submits and gets its own draft approved l
 other post: the drafts are ordinary posts of the queue.
 
 Idempotent: each draft carries its entry, year and unit in ``Post.source``
-(``calendar:2026:phuong1:NAME``). A unit that has one, in any state (edited, approved,
-even cancelled: the unit decided), gets no other, and nothing that exists is changed.
+(``calendar:2026:phuong1:NAME``), unique in the database. A unit that has one, in any state
+(edited, approved, even cancelled: the unit decided), gets no other, and nothing that exists
+is changed; a person and the daemon preparing at the same moment make one draft.
 Creation goes through :class:`content.queue.Queue`, so it is validated and audited like
 any other creation. When the daemon does it (once per entry and year, even with several
 daemons) is :mod:`scheduler.calendar_jobs`'s to say.
@@ -385,6 +386,8 @@ def prepare(queue: Queue, chosen: Sequence[Occurrence], *, dry_run: bool = False
     outside the acting person's units are left to their own officers (OUTSIDE). With
     ``dry_run``, each draft is validated but nothing is written.
     """
+    from sqlalchemy.exc import IntegrityError  # here: channels.toml's parser imports this module
+
     directory = queue.directory
     tz = directory.office.timezone
     now = queue.clock()
@@ -419,6 +422,15 @@ def prepare(queue: Queue, chosen: Sequence[Occurrence], *, dry_run: bool = False
             except LoaError as exc:
                 result.outcomes[unit.id] = FAILED
                 result.errors[unit.id] = exc
+                continue
+            except IntegrityError:
+                # Made meanwhile by someone else (the daemon, another officer): the source
+                # is unique (content.models.CALENDAR_SOURCE), so theirs is the unit's draft.
+                made = drafts(queue.engine, one.entry, one.year, [unit]).get(unit.id)
+                if made is None:
+                    raise
+                result.outcomes[unit.id] = EXISTS
+                result.posts[unit.id] = made.post_id
                 continue
             result.outcomes[unit.id] = CREATED
             assert outcome.post.id is not None

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, LargeBinary, MetaData, Text, UniqueConstraint
+from sqlalchemy import text as sa_text
 from sqlmodel import Field, SQLModel
 
 from content.search import search_text
@@ -62,8 +63,23 @@ SETTLED_DELIVERY_STATES = frozenset(
 )
 
 
+#: A calendar draft's ``source`` (``calendar:YEAR:UNIT:NAME``, content.calendar_campaigns)
+#: is unique: the daemon and an officer preparing the same entry at once make one draft.
+CALENDAR_SOURCE = "source LIKE 'calendar:%'"
+
+
 class Post(SQLModel, table=True):
     """What an officer wants published, on one or more channels."""
+
+    __table_args__ = (
+        Index(
+            "ux_post_calendar_source",
+            "source",
+            unique=True,
+            sqlite_where=sa_text(CALENDAR_SOURCE),
+            postgresql_where=sa_text(CALENDAR_SOURCE),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     title: str | None = Field(default=None, max_length=500)

@@ -11,11 +11,13 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from alembic import command
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from content import calendar_campaigns as cal
-from content.db import open_database
+from content.db import _alembic_config, make_engine, open_database
 from content.evaluation import CAMPAIGN, span, status
 from content.messages import render
 from content.models import AuditEvent, Delivery, JobRun, Post
@@ -558,3 +560,49 @@ def test_an_entry_with_an_infographic_fills_it_for_each_unit(tmp_path, engine, c
     ]
     assert {p.infographic["template"] for p in posts} == {"announcement"}
     assert {p.title for p in posts} == {"Sơ kết phong trào"}
+
+
+def test_a_draft_made_meanwhile_by_someone_else_is_the_units_draft(
+    engine, config, clock, monkeypatch
+):
+    """The daemon and an officer prepare the same entry at the same moment: both read "no
+    draft yet", both create; the database keeps one draft per unit and the second says it
+    exists (the calendar source is unique)."""
+    chosen = cal.occurrences(config.calendar, 2027, HCM)
+    (first,) = cal.prepare(queue_for(engine, config, clock), chosen)
+    assert first.count(cal.CREATED) == 3
+    real = cal.drafts
+    reads: list[int] = []
+
+    def read_before_the_others_commit(*args, **kwargs):
+        reads.append(1)
+        return {} if len(reads) == 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(cal, "drafts", read_before_the_others_commit)
+    (second,) = cal.prepare(queue_for(engine, config, clock), chosen)
+    assert second.count(cal.CREATED) == 0 and second.count(cal.EXISTS) == 3
+    assert second.posts == first.posts
+    assert len(calendar_posts(engine)) == 3
+
+
+def test_drafts_doubled_before_the_unique_index_are_kept_when_it_is_made(db_url):
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0010")
+        for _ in range(2):
+            conn.execute(
+                text(
+                    "INSERT INTO post (text, author, image_ids, tags, state, fingerprint, source, "
+                    "created_at, updated_at) VALUES ('x', 'loa', '[]', '[]', 'draft', 'f', "
+                    "'calendar:2027:p1:Ngày hội', :now, :now)"
+                ),
+                {"now": datetime(2026, 12, 1, 4, 0)},
+            )
+    engine.dispose()
+    engine = open_database(db_url)
+    with engine.connect() as conn:
+        sources = conn.execute(text("SELECT id, source FROM post ORDER BY id")).all()
+    engine.dispose()
+    (first_id, first), (second_id, second) = sources
+    assert first == "calendar:2027:p1:Ngày hội"
+    assert second == f"calendar:2027:p1:Ngày hội:duplicate-{second_id}"
