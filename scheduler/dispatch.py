@@ -12,6 +12,10 @@ The rules, in the order they protect the user:
    the post is already there (:meth:`Channel.find`) and only re-sends when it surely is not.
 4. Transient errors retry with exponential backoff and jitter up to a limit; auth errors
    pause the channel (its deliveries wait); content errors fail that delivery alone.
+
+The claim is :mod:`scheduler.dispatch_claim`; the rows recording writes and the outcome
+rules (3, 4) are :mod:`scheduler.dispatch_record`. This module is the pipeline between
+them: lanes and slots, the calls, grouping results into transactions, recovery.
 """
 
 from __future__ import annotations
@@ -21,84 +25,56 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from operator import attrgetter
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import Engine, bindparam, delete, func, or_, update
-from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Engine, bindparam, delete, or_
 from sqlmodel import Session, col, select
 
 from content.db import session_scope, unavailable
-from content.delivery_states import (
-    CLAIM,
-    FAIL,
-    PUBLISH,
-    REVIEW,
-    WAIT,
-    move,
-    sources,
-    target,
-)
+from content.delivery_states import WAIT, move
 
 # One definition of "silent" for the dispatcher, `loa status` and the TUI; re-exported for
 # the callers that know it as scheduler.dispatch.SILENT_AFTER.
 from content.health import SILENT_AFTER as SILENT_AFTER
-from content.models import (
-    Alert,
-    ChannelState,
-    DaemonHeartbeat,
-    Delivery,
-    DeliveryState,
-    MediaFile,
-    Post,
-)
-from content.queue import PostRow, Queue
+from content.models import ChannelState, DaemonHeartbeat, Delivery, DeliveryState
+from content.queue import Queue
 from content.times import utcnow
 from scheduler.channels.base import (
     AuthError,
     Channel,
     ChannelError,
     ContentError,
-    MediaBlob,
     OutgoingPost,
     Processing,
     Published,
     TransientError,
 )
+from scheduler.dispatch_claim import UNCERTAIN as UNCERTAIN
+from scheduler.dispatch_claim import Batch, Job, blocked_channels
+from scheduler.dispatch_claim import claim as claim_due
+from scheduler.dispatch_claim import next_due as earliest_due
+from scheduler.dispatch_record import (
+    GroupRows,
+    apply_outcome,
+    lock_group,
+    upsert,
+    write_deliveries,
+)
+from scheduler.dispatch_record import RetryPolicy as RetryPolicy
+
+# The channel's pause, lifted by a person (`loa channels resume`, the TUI): known to the
+# daemon, the faces and the tests as scheduler.dispatch's.
+from scheduler.dispatch_record import paused_channels as paused_channels
+from scheduler.dispatch_record import resume_channel as resume_channel
 from scheduler.outage import DatabaseOutage
 
 log = logging.getLogger("loa.dispatch")
 
 
 _T = TypeVar("_T")
-
-#: last_error_class of an attempt whose outcome is unknown: look before sending again.
-UNCERTAIN = "uncertain"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to retry transient failures."""
-
-    max_attempts: int = 6
-    #: Calls per look-up of an uncertain post. A look-up only reads, so one that failed for
-    #: a passing reason is asked again at once: a flaky read would otherwise use up one of
-    #: the post's attempts, and an uncertain post that runs out of them needs a person.
-    lookup_tries: int = 2
-    base_delay: float = 30.0
-    max_delay: float = 3600.0
-    #: Each delay is stretched or shrunk by up to this fraction, so retries do not stampede.
-    jitter: float = 0.2
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        """Seconds to wait after the ``attempt``-th failed attempt (1-based)."""
-        raw = min(self.max_delay, self.base_delay * 2 ** max(0, attempt - 1))
-        return raw * (1 + rng.uniform(-self.jitter, self.jitter))
 
 
 @dataclass(frozen=True)
@@ -118,17 +94,6 @@ class AttemptResult:
     published_lateness: float | None = None
 
 
-@dataclass
-class _Job:
-    delivery_id: int
-    post_id: int
-    channel: str
-    due: datetime | None
-    attempts: int
-    uncertain: bool
-    post: OutgoingPost
-
-
 @dataclass(frozen=True)
 class _Released:
     """Not called: an earlier answer held the channel while this claim waited for a slot."""
@@ -144,7 +109,7 @@ _Outcome = Published | Processing | ChannelError | _Released
 class _Call:
     """A finished call, waiting to be recorded."""
 
-    job: _Job
+    job: Job
     outcome: _Outcome
     latency: float
     lateness: float
@@ -157,20 +122,6 @@ class _Call:
         return isinstance(outcome, AuthError) or (
             isinstance(outcome, TransientError) and outcome.channel_wide
         )
-
-
-@dataclass
-class _Batch:
-    """What one claim took, and what it says about the work left."""
-
-    claimed: list[tuple[int, str]] = field(default_factory=list)
-    jobs: list[_Job] = field(default_factory=list)
-    #: Channels with due work left unclaimed because they had no free slot.
-    waiting: set[str] = field(default_factory=set)
-    #: More was due than the overall limit let this claim take.
-    crowded: bool = False
-    #: The earliest due time after the claim's horizon (None: nothing waits).
-    next_due: datetime | None = None
 
 
 @dataclass
@@ -222,7 +173,7 @@ class Dispatcher:
     #: sets ``on_result``.
     observers: list[Callable[[AttemptResult], None]] = field(default_factory=list)
     _channel_locks: dict[str, asyncio.Semaphore] = field(default_factory=dict, init=False)
-    _unrecorded: list[tuple[_Job, _Outcome, asyncio.Future[tuple[str, str]]]] = field(
+    _unrecorded: list[tuple[Job, _Outcome, asyncio.Future[tuple[str, str]]]] = field(
         default_factory=list, init=False
     )
     _recorder: asyncio.Task[None] | None = field(default=None, init=False)
@@ -374,7 +325,7 @@ class Dispatcher:
 
     def _claim_and_load(
         self, limit: int, room: Mapping[str, int], horizon: datetime, depth: int
-    ) -> _Batch:
+    ) -> Batch:
         batch = self._claim(limit, room, horizon, depth=depth, load=True)
         self.outage.answered()
         return batch
@@ -401,101 +352,21 @@ class Dispatcher:
         *,
         depth: int = 1,
         load: bool = False,
-    ) -> _Batch:
+    ) -> Batch:
         """One claiming transaction: what is due by ``horizon`` and fits (``depth`` times each
         lane's slots), what comes next, and with ``load`` what each claimed delivery says."""
-        now = self.clock()
-        default = self.default_per_channel * depth
         room = {c: self._depth(c, depth) for c in self.per_channel}
         room.update(busy)
-        batch = _Batch()
-        with session_scope(self.engine) as session:
-            blocked = _blocked_channels(session, now)
-            full = [c for c, n in room.items() if n <= 0]
-            skip = [*blocked, *full]
-            due = select(
-                Delivery.id,
-                Delivery.channel,
-                Delivery.next_attempt_at,
-                func.row_number()
-                .over(
-                    partition_by=col(Delivery.channel),
-                    order_by=(col(Delivery.next_attempt_at), col(Delivery.id)),
-                )
-                .label("rank"),
-            ).where(
-                Delivery.state == DeliveryState.PENDING, col(Delivery.next_attempt_at) <= horizon
-            )
-            if skip:
-                due = due.where(col(Delivery.channel).not_in(skip))
-            ranked = due.subquery()
-            # Each channel's earliest few; the room of each is applied here rather than in SQL,
-            # so the statement's shape never changes and is compiled once (a CASE over the
-            # channels' room cost a compilation per claim, most of a claim's CPU).
-            most = max([default, *room.values()])
-            rows = session.execute(
-                select(ranked.c.id, ranked.c.channel, ranked.c.rank)
-                .where(ranked.c.rank <= most + 1)
-                .order_by(ranked.c.next_attempt_at, ranked.c.id)
-            ).all()
-            fits = [r for r in rows if r.rank <= room.get(r.channel, default)]
-            fitting = {r.id for r in fits}
-            # Lanes with due work this claim leaves behind: a slot freeing there claims again.
-            batch.waiting = {*full, *(r.channel for r in rows if r.id not in fitting)}
-            batch.crowded = len(fits) > limit
-            ids = [r.id for r in fits[:limit]]
-            batch.next_due = self._next_due(session, blocked, horizon)
-            if not ids:
-                return batch
-            if session.get_bind().dialect.name == "postgresql":
-                # Several daemons: lock the candidates, skipping rows another daemon holds
-                # (locks cannot go with window functions: a statement of their own).
-                ids = list(
-                    session.exec(
-                        select(Delivery.id)
-                        .where(col(Delivery.id).in_(ids))
-                        .where(Delivery.state == DeliveryState.PENDING)
-                        .with_for_update(skip_locked=True)
-                    ).all()
-                )
-                if not ids:
-                    return batch
-            # On SQLite the write lock taken at BEGIN keeps other writers out until commit; the
-            # state condition makes the claim safe on both. The claim returns what the call
-            # needs of each delivery: no second read of them.
-            claimed = list(
-                session.execute(
-                    update(Delivery)
-                    .where(col(Delivery.id).in_(ids))
-                    .where(col(Delivery.state).in_(sources(CLAIM)))
-                    .values(
-                        state=target(CLAIM),
-                        claimed_by=self.worker,
-                        claimed_at=now,
-                        updated_at=now,
-                    )
-                    .returning(*_CLAIMED_COLUMNS)
-                ).all()
-            )
-            claimed.sort(key=lambda r: r.id)
-            batch.claimed = [(r.id, r.channel) for r in claimed]
-            if load and claimed:
-                batch.jobs = _jobs(session, claimed)
-        return batch
-
-    @staticmethod
-    def _next_due(
-        session: Session, blocked: list[str], after: datetime | None = None
-    ) -> datetime | None:
-        """The earliest due time of a waiting delivery on an open channel (after ``after``)."""
-        query = select(func.min(Delivery.next_attempt_at)).where(
-            Delivery.state == DeliveryState.PENDING
+        return claim_due(
+            self.engine,
+            self.worker,
+            now=self.clock(),
+            horizon=horizon,
+            limit=limit,
+            room=room,
+            default=self.default_per_channel * depth,
+            load=load,
         )
-        if after is not None:
-            query = query.where(col(Delivery.next_attempt_at) > after)
-        if blocked:
-            query = query.where(col(Delivery.channel).not_in(blocked))
-        return session.exec(query).one()
 
     def _capacity(self, channel: str) -> int:
         return self.per_channel.get(channel, self.default_per_channel)
@@ -513,7 +384,7 @@ class Dispatcher:
     def next_due(self) -> datetime | None:
         """When the earliest waiting delivery is due (None when nothing waits)."""
         with session_scope(self.engine, write=False) as session:
-            return self._next_due(session, _blocked_channels(session, self.clock()))
+            return earliest_due(session, blocked_channels(session, self.clock()))
 
     def beat(self) -> None:
         """Write this daemon's heartbeat (every poll): other daemons then know it is alive."""
@@ -522,7 +393,7 @@ class Dispatcher:
             self._started_at = now
         with session_scope(self.engine) as session:
             session.execute(
-                _upsert(session, DaemonHeartbeat)
+                upsert(session, DaemonHeartbeat)
                 .values(worker=self.worker, started_at=self._started_at, seen_at=now)
                 .on_conflict_do_update(index_elements=["worker"], set_=dict(seen_at=now))
             )
@@ -597,7 +468,7 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ one delivery
 
-    async def _process(self, job: _Job) -> _Call:
+    async def _process(self, job: Job) -> _Call:
         """Make the call at the job's due time (look first when the last attempt's outcome
         is unknown)."""
         if job.due is not None:
@@ -621,7 +492,7 @@ class Dispatcher:
                 self._held.add(job.channel)
             return call
 
-    async def _call(self, channel: Channel, job: _Job, lateness: float) -> _Call:
+    async def _call(self, channel: Channel, job: Job, lateness: float) -> _Call:
         t0 = time.perf_counter()
         try:
             outcome: Published | Processing | ChannelError
@@ -716,7 +587,7 @@ class Dispatcher:
         )
         return result
 
-    async def _record_grouped(self, job: _Job, outcome: _Outcome) -> tuple[str, str]:
+    async def _record_grouped(self, job: Job, outcome: _Outcome) -> tuple[str, str]:
         """Record a result together with the others that finish at about the same time.
 
         One transaction for a group of results instead of one each: under a burst most of
@@ -737,7 +608,7 @@ class Dispatcher:
         answers that arrive meanwhile, until the database answers or the lease has passed.
         Nothing is sent again meanwhile: the deliveries stay claimed.
         """
-        held: list[tuple[_Job, _Outcome, asyncio.Future[tuple[str, str]]]] = []
+        held: list[tuple[Job, _Outcome, asyncio.Future[tuple[str, str]]]] = []
         wait = self.group_commit_seconds
         holding_since: float | None = None
         while self._unrecorded or held:
@@ -774,7 +645,7 @@ class Dispatcher:
                 else:
                     future.set_result(answer)
 
-    def _record(self, group: list[tuple[_Job, _Outcome]]) -> list[tuple[str, str] | Exception]:
+    def _record(self, group: list[tuple[Job, _Outcome]]) -> list[tuple[str, str] | Exception]:
         """Commit what happened to claimed deliveries, in one transaction.
 
         The group is written in one go: its rows loaded (and locked) in two reads, each result
@@ -792,11 +663,11 @@ class Dispatcher:
         answers: dict[int, tuple[str, str] | Exception] = {}
         try:
             with session_scope(self.engine) as session:
-                rows = _lock_group(session, [job for job, _ in group])
+                rows = lock_group(session, [job for job, _ in group])
                 succeeded: set[str] = set()
                 for i in order:
                     answers[i] = self._record_one(session, rows, *group[i], now, succeeded)
-                _write_deliveries(session, rows)
+                write_deliveries(session, rows)
                 # Channel rows before the audit lock that settling takes: a failed result
                 # locks its channel row first too, so every writer takes them in one order.
                 self._touch_success(session, succeeded, now)
@@ -813,10 +684,10 @@ class Dispatcher:
                         with session.begin_nested():
                             # Read again for each: a rolled-back savepoint leaves no trace in
                             # the rows of the next.
-                            rows = _lock_group(session, [job])
+                            rows = lock_group(session, [job])
                             succeeded = set()
                             answers[i] = self._record_one(session, rows, *group[i], now, succeeded)
-                            _write_deliveries(session, rows)
+                            write_deliveries(session, rows)
                             self._touch_success(session, succeeded, now)
                             self._settle(session, rows, {job.post_id})
                     except Exception as exc:
@@ -827,8 +698,8 @@ class Dispatcher:
     def _record_one(
         self,
         session: Session,
-        rows: _GroupRows,
-        job: _Job,
+        rows: GroupRows,
+        job: Job,
         outcome: _Outcome,
         now: datetime,
         succeeded: set[str],
@@ -845,12 +716,12 @@ class Dispatcher:
         if isinstance(outcome, _Released):
             move(delivery, WAIT)
             return "released", "its channel is paused or blocked; it waits"
-        label, detail = self._apply(session, delivery, outcome, now)
+        label, detail = apply_outcome(session, delivery, outcome, now, self.policy, self.rng)
         if label == "published":
             succeeded.add(delivery.channel)
         return label, detail
 
-    def _settle(self, session: Session, rows: _GroupRows, post_ids: set[int]) -> None:
+    def _settle(self, session: Session, rows: GroupRows, post_ids: set[int]) -> None:
         self.queue.settle_rows(
             session,
             [(rows.posts[i], rows.by_post.get(i, [])) for i in sorted(post_ids) if i in rows.posts],
@@ -872,7 +743,7 @@ class Dispatcher:
             return
         # One statement shape whatever the number of channels (an executemany): a VALUES
         # list of varying length was compiled again for each group.
-        statement = _upsert(session, ChannelState).values(
+        statement = upsert(session, ChannelState).values(
             channel=bindparam("c"), paused=False, last_success_at=now, updated_at=now
         )
         session.execute(
@@ -885,135 +756,6 @@ class Dispatcher:
         for channel in stale:
             self._success_written[channel] = now
 
-    def _apply(
-        self,
-        session: Session,
-        delivery: _DeliveryRow,
-        outcome: Published | Processing | ChannelError,
-        now: datetime,
-    ) -> tuple[str, str]:
-        was_uncertain = delivery.last_error_class == UNCERTAIN
-        if isinstance(outcome, Published):
-            if delivery.pending_step is None:
-                delivery.attempts += 1
-            move(delivery, PUBLISH)
-            delivery.remote_id = outcome.remote_id
-            delivery.permalink = outcome.permalink
-            delivery.published_at = now
-            delivery.next_attempt_at = None
-            delivery.pending_step = delivery.pending_ref = None
-            _clear_error(delivery)
-            if outcome.warning:
-                _alert(
-                    session,
-                    now,
-                    "published_with_warning",
-                    delivery,
-                    f"post {delivery.post_id} on {delivery.channel} is published; "
-                    f"{outcome.warning}",
-                    "Nothing is sent again by Loa; check the channel if this matters.",
-                )
-            return "published", outcome.remote_id
-        if isinstance(outcome, Processing):
-            if delivery.pending_step is None:
-                delivery.attempts += 1
-            move(delivery, WAIT)
-            delivery.pending_step = outcome.step
-            delivery.pending_ref = outcome.ref
-            delivery.next_attempt_at = now + timedelta(seconds=outcome.retry_after)
-            _clear_error(delivery)
-            return "processing", outcome.step
-        _store_error(delivery, outcome)
-        state = _channel_state(session, delivery.channel, now)
-        state.last_failure_at = now
-        if isinstance(outcome, AuthError):
-            # Not this post's fault: it waits, the channel pauses until its token works.
-            move(delivery, WAIT)
-            delivery.next_attempt_at = now
-            if was_uncertain:
-                # The refusal may have come from the look-up: the post may still be on the
-                # Page from an earlier attempt, so look again once the channel resumes.
-                delivery.last_error_class = UNCERTAIN
-            if not state.paused:
-                state.paused = True
-                state.paused_reason = outcome.message
-                state.paused_at = now
-                _alert(
-                    session,
-                    now,
-                    "channel_paused",
-                    delivery,
-                    f"{delivery.channel} is paused: {outcome.message}",
-                    "Renew the channel's token (see `loa doctor`); its posts wait and resume.",
-                )
-            return "paused", outcome.message
-        if isinstance(outcome, ContentError):
-            delivery.attempts += 1
-            move(delivery, FAIL)
-            delivery.next_attempt_at = None
-            _alert(
-                session,
-                now,
-                "delivery_failed",
-                delivery,
-                f"post {delivery.post_id} on {delivery.channel} was refused: {outcome.message}",
-                "Edit the post and queue it again.",
-            )
-            return "failed", outcome.message
-        assert isinstance(outcome, TransientError)
-        if outcome.retry_after is None or outcome.uncertain:
-            # A wait the platform announced (rate limit, quota, night ban) is not a failure
-            # of this post: it does not use up its attempts.
-            delivery.attempts += 1
-        if outcome.uncertain or was_uncertain:
-            # Still unknown whether the platform has it: keep looking before any re-send.
-            delivery.last_error_class = UNCERTAIN
-        if delivery.attempts >= self.policy.max_attempts:
-            delivery.next_attempt_at = None
-            # A post the platform may have (an unknown outcome, or a step of a post it already
-            # accepted, e.g. a Zalo article being processed) never ends `failed`: re-posting
-            # it by hand would make a second copy. A person looks first.
-            if delivery.last_error_class == UNCERTAIN or delivery.pending_step is not None:
-                accepted = delivery.pending_step is not None
-                move(delivery, REVIEW)
-                reason = (
-                    f"the platform accepted it ({delivery.pending_step}) but Loa could not "
-                    "confirm it was published"
-                    if accepted
-                    else "Loa cannot tell whether it was published"
-                )
-                delivery.last_error_message = f"{reason}: {outcome.message}"[:2000]
-                _alert(
-                    session,
-                    now,
-                    "needs_review",
-                    delivery,
-                    f"post {delivery.post_id} on {delivery.channel}: {reason} ({outcome.message})",
-                    "Look at the Page/OA, then mark it published or not published in the TUI.",
-                )
-                return "needs_review", outcome.message
-            move(delivery, FAIL)
-            _alert(
-                session,
-                now,
-                "delivery_failed",
-                delivery,
-                f"post {delivery.post_id} on {delivery.channel} failed "
-                f"{delivery.attempts} times: {outcome.message}",
-                "Check the channel with `loa doctor`, then retry the post.",
-            )
-            return "failed", outcome.message
-        wait = self.policy.delay(delivery.attempts, self.rng)
-        if outcome.retry_after is not None:
-            wait = max(wait, outcome.retry_after)
-            if outcome.channel_wide:
-                # The platform named a block: hold the whole channel, not just this post.
-                until = now + timedelta(seconds=outcome.retry_after)
-                state.blocked_until = max(state.blocked_until or until, until)
-        move(delivery, WAIT)
-        delivery.next_attempt_at = now + timedelta(seconds=wait)
-        return "retry", f"{outcome.message} (next in {wait:.0f}s)"
-
     # ------------------------------------------------------------------ limits
 
     def _channel_lock(self, channel: str) -> asyncio.Semaphore:
@@ -1025,261 +767,6 @@ class Dispatcher:
         if self._overall_lock is None:
             self._overall_lock = asyncio.Semaphore(self.overall)
         return self._overall_lock
-
-
-def resume_channel(engine: Engine, channel: str, clock: Callable[[], datetime] = utcnow) -> bool:
-    """Unpause a channel (its token works again); True when it was paused."""
-    with session_scope(engine) as session:
-        state = session.get(ChannelState, channel)
-        if state is None or not state.paused:
-            return False
-        state.paused = False
-        state.paused_reason = None
-        state.updated_at = clock()
-        session.add(state)
-    log.info("channel %s resumed", channel)
-    return True
-
-
-def paused_channels(engine: Engine) -> dict[str, str]:
-    """Paused channels and why."""
-    with session_scope(engine, write=False) as session:
-        rows = session.exec(select(ChannelState).where(col(ChannelState.paused).is_(True))).all()
-        return {r.channel: r.paused_reason or "" for r in rows}
-
-
-@dataclass(slots=True)
-class _DeliveryRow:
-    """A delivery's columns as recording reads and changes them (plain columns, as the
-    posts' :class:`PostRow`: building SQLModel objects was most of a burst's recording)."""
-
-    id: int
-    post_id: int
-    channel: str
-    state: str
-    attempts: int
-    next_attempt_at: datetime | None
-    claimed_by: str | None
-    pending_step: str | None
-    pending_ref: str | None
-    last_error_class: str | None
-    last_error_code: str | None
-    last_error_message: str | None
-    remote_id: str | None
-    permalink: str | None
-    published_at: datetime | None
-    updated_at: datetime
-
-
-_POST_FIELDS = tuple(PostRow.__dataclass_fields__)
-_DELIVERY_FIELDS = tuple(_DeliveryRow.__dataclass_fields__)
-#: What recording writes back (all but the keys).
-_WRITTEN = tuple(f for f in _DELIVERY_FIELDS if f not in ("id", "post_id", "channel"))
-
-
-@dataclass
-class _GroupRows:
-    """A group's posts and all of their deliveries, as loaded in the recording transaction."""
-
-    posts: dict[int, PostRow]
-    by_post: dict[int, list[_DeliveryRow]]
-    deliveries: dict[int, _DeliveryRow]
-    #: The deliveries a result changed, to write back.
-    changed: dict[int, _DeliveryRow] = field(default_factory=dict)
-    #: Each delivery's written columns as loaded, to write back only what changed.
-    loaded: dict[int, tuple[Any, ...]] = field(default_factory=dict)
-
-
-def _lock_group(session: Session, jobs: list[_Job]) -> _GroupRows:
-    """Load (and on PostgreSQL lock) a group's posts, then all their deliveries, in id order.
-
-    The same order as the queue rules (post before delivery) and as other daemons (ids
-    ascending), so no two transactions wait on each other in a circle. All of a post's
-    deliveries, not only the group's: settling the post needs them.
-    """
-    post_ids = sorted({job.post_id for job in jobs})
-    post_table, delivery_table = Post.__table__, Delivery.__table__  # type: ignore[attr-defined]
-    posts = session.execute(
-        sa_select(*(post_table.c[f] for f in _POST_FIELDS))
-        .where(post_table.c.id.in_(post_ids))
-        .order_by(post_table.c.id)
-        .with_for_update()
-    ).all()
-    deliveries = session.execute(
-        sa_select(*(delivery_table.c[f] for f in _DELIVERY_FIELDS))
-        .where(delivery_table.c.post_id.in_(post_ids))
-        .order_by(delivery_table.c.id)
-        .with_for_update()
-    ).all()
-    by_post: dict[int, list[_DeliveryRow]] = {}
-    by_id: dict[int, _DeliveryRow] = {}
-    loaded: dict[int, tuple[Any, ...]] = {}
-    for values in deliveries:
-        delivery = _DeliveryRow(*values)
-        by_post.setdefault(delivery.post_id, []).append(delivery)
-        by_id[delivery.id] = delivery
-        loaded[delivery.id] = _written(delivery)
-    return _GroupRows({p[0]: PostRow(*p) for p in posts}, by_post, by_id, loaded=loaded)
-
-
-_written = attrgetter(*_WRITTEN)
-
-
-def _write_deliveries(session: Session, rows: _GroupRows) -> None:
-    """Write the changed deliveries back, only the columns that changed: one statement per
-    set of changed columns (a burst's results share one or two), executed once per row.
-
-    Writing every column cost most of a burst's recording: SQLAlchemy converts each
-    parameter of each row (a time, three of them per row, through its type)."""
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for delivery in rows.changed.values():
-        now = _written(delivery)
-        names = tuple(
-            name
-            for name, new, old in zip(_WRITTEN, now, rows.loaded[delivery.id], strict=True)
-            if new != old
-        )
-        if names:
-            params = {f"new_{name}": getattr(delivery, name) for name in names}
-            shapes.setdefault(names, []).append({"key": delivery.id, **params})
-    table = Delivery.__table__  # type: ignore[attr-defined]
-    for names, params_list in shapes.items():
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("key"))
-            .values({name: bindparam(f"new_{name}") for name in names}),
-            params_list,
-        )
-
-
-#: What a claim returns of each delivery: all a call needs, with the post's columns below.
-_CLAIMED_COLUMNS = (
-    col(Delivery.id),
-    col(Delivery.channel),
-    col(Delivery.post_id),
-    col(Delivery.next_attempt_at),
-    col(Delivery.attempts),
-    col(Delivery.last_error_class),
-    col(Delivery.text_variant),
-    col(Delivery.pending_step),
-    col(Delivery.pending_ref),
-)
-
-
-def _jobs(session: Session, claimed: Sequence[Any]) -> list[_Job]:
-    """What each claimed delivery publishes: one read of the posts, one of their images.
-
-    Plain columns, not ORM objects: a burst claims hundreds, and nothing here is written.
-    """
-    posts = {
-        row.id: row
-        for row in session.execute(
-            sa_select(
-                col(Post.id),
-                col(Post.text),
-                col(Post.title),
-                col(Post.link),
-                col(Post.image_ids),
-                col(Post.fingerprint),
-                col(Post.infographic),
-                col(Post.scheduled_at),
-            ).where(col(Post.id).in_({r.post_id for r in claimed}))
-        )
-    }
-    media_ids = {m for p in posts.values() for m in p.image_ids or ()}
-    media: dict[int, MediaBlob] = {}
-    if media_ids:
-        media = {
-            m.id: MediaBlob(filename=m.filename, mime=m.mime, data=m.data)
-            for m in session.exec(select(MediaFile).where(col(MediaFile.id).in_(media_ids)))
-            if m.id is not None
-        }
-    jobs = []
-    for row in claimed:
-        post = posts[row.post_id]
-        uncertain = row.last_error_class == UNCERTAIN
-        outgoing = OutgoingPost(
-            delivery_id=row.id,
-            channel=row.channel,
-            text=row.text_variant or post.text,
-            title=post.title,
-            link=post.link,
-            images=tuple(media[m] for m in post.image_ids or () if m in media),
-            fingerprint=post.fingerprint,
-            infographic=post.infographic,
-            first_attempt_at=post.scheduled_at,
-            pending_step=row.pending_step,
-            pending_ref=row.pending_ref,
-            uncertain=uncertain,
-        )
-        jobs.append(
-            _Job(
-                delivery_id=row.id,
-                post_id=row.post_id,
-                channel=row.channel,
-                due=row.next_attempt_at,
-                attempts=row.attempts,
-                uncertain=uncertain,
-                post=outgoing,
-            )
-        )
-    return jobs
-
-
-def _blocked_channels(session: Session, now: datetime) -> list[str]:
-    return list(
-        session.exec(
-            select(ChannelState.channel).where(
-                or_(col(ChannelState.paused).is_(True), col(ChannelState.blocked_until) > now)
-            )
-        ).all()
-    )
-
-
-def _upsert(session: Session, table: Any) -> Any:
-    """An INSERT that can take ``on_conflict_do_*`` on this session's database."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
-
-
-def _channel_state(session: Session, channel: str, now: datetime) -> ChannelState:
-    """The channel's shared state row, created on first use (safe when daemons race)."""
-    session.execute(
-        _upsert(session, ChannelState)
-        .values(channel=channel, paused=False, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["channel"])
-    )
-    state = session.get(ChannelState, channel, with_for_update=True)
-    assert state is not None
-    state.updated_at = now
-    session.add(state)
-    return state
-
-
-def _store_error(delivery: _DeliveryRow, error: ChannelError) -> None:
-    delivery.last_error_class = error.error_class
-    delivery.last_error_code = error.code_text()
-    delivery.last_error_message = error.message[:2000]
-
-
-def _clear_error(delivery: _DeliveryRow) -> None:
-    delivery.last_error_class = delivery.last_error_code = delivery.last_error_message = None
-
-
-def _alert(
-    session: Session, now: datetime, kind: str, delivery: _DeliveryRow, message: str, advice: str
-) -> None:
-    session.add(
-        Alert(
-            at=now,
-            kind=kind,
-            channel=delivery.channel,
-            post_id=delivery.post_id,
-            delivery_id=delivery.id,
-            message=message,
-            advice=advice,
-        )
-    )
 
 
 def _since(t0: float) -> float:
