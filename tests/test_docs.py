@@ -39,7 +39,6 @@ PENDING = {
     "content/ui/data.py": 1,
     "content/ui/inbox.py": 1,
     "content/ui/preview.py": 1,
-    "scheduler/channels/facebook.py": 9,
 }
 #: Where Python files of the product, its sandbox, benchmarks and tests live (not virtualenvs
 #: or build output).

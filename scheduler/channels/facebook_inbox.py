@@ -27,7 +27,8 @@ from typing import Any
 from content.inbox import Inbound
 from content.models import ThreadKind
 from scheduler.channels.base import ChannelError
-from scheduler.channels.facebook_errors import PLATFORM
+from scheduler.channels.facebook_errors import PLATFORM, GraphErrorBody
+from scheduler.channels.facebook_transport import GraphTransport, graph_time, required_id
 from scheduler.channels.inbound import (
     PRIVATE_USED,
     REFUSED,
@@ -317,6 +318,125 @@ def reply_rejection(code: int | None, subcode: int | None, message: str) -> Chan
     return None
 
 
+#: The backfill reads the comments of the Page's posts published this long before what it
+#: looks for: a citizen comments under an older post too.
+COMMENT_POSTS_LOOKBACK = timedelta(days=14)
+
+
+class PageInbox:
+    """One Page's citizens by API: the backfill of comments and Messenger messages, the
+    replies, and the Page's webhook subscription, through its :class:`GraphTransport`."""
+
+    def __init__(self, graph: GraphTransport) -> None:
+        self._graph = graph
+
+    async def fetch_inbound(self, since: datetime) -> list[Inbound]:
+        """Every comment under the Page's recent posts and every Messenger message since
+        ``since``, by API (the backfill; docs/platforms/facebook-graph.md#reading-comments,
+        docs/platforms/facebook-graph.md#conversations-api)."""
+        graph, channel, page = self._graph, self._graph.channel_id, self._graph.config.page_id
+        records: list[Inbound] = []
+        posts_since = since - COMMENT_POSTS_LOOKBACK
+        posts = await graph.list(
+            f"{page}/published_posts",
+            {"fields": "id,created_time", "since": str(int(posts_since.timestamp()))},
+            until=None,
+        )
+        for post in posts:
+            post_id = str(post.get("id") or "")
+            if not post_id:
+                continue
+            comments = await graph.list(
+                f"{post_id}/comments",
+                {
+                    # stream: replies too; newest first, so the walk stops at ``since``.
+                    "filter": "stream",
+                    "order": "reverse_chronological",
+                    "fields": "id,message,from,created_time,parent{id},attachment",
+                },
+                until=since,
+            )
+            for row in comments:
+                record = comment_record(
+                    channel, page, {**row, "post_id": post_id}, source="backfill"
+                )
+                if record is not None:
+                    records.append(record)
+        conversations = await graph.list(
+            f"{page}/conversations",
+            {"platform": "messenger", "fields": "id,updated_time"},
+            until=since,
+            time_field="updated_time",
+        )
+        for conversation in conversations:
+            rows = await graph.list(
+                f"{conversation.get('id')}/messages",
+                {"fields": "id,message,from,to,created_time,attachments"},
+                until=since,
+            )
+            for row in rows:
+                record = message_record(channel, page, row)
+                if record is not None:
+                    records.append(record)
+        return records
+
+    async def subscribed_apps(self) -> list[dict[str, Any]]:
+        """The apps the Page is subscribed to, each with its ``subscribed_fields``
+        (``GET /{page-id}/subscribed_apps``, docs/platforms/facebook-graph.md#subscribing-a-page):
+        no entry, or no ``feed`` or ``messages``, and Meta delivers nothing to the inbox."""
+        body = await self._graph.call("GET", f"{self._graph.config.page_id}/subscribed_apps")
+        return [a for a in body.get("data") or [] if isinstance(a, dict)]
+
+    async def reply_comment(self, comment_id: str, text: str) -> str:
+        """Answer a comment publicly, as the Page; returns the new comment's id."""
+        body = await self._graph.call(
+            "POST",
+            f"{comment_id}/comments",
+            data={"message": text},
+            publish=True,
+            refusal=_reply_refusal,
+        )
+        return required_id(body, "id")
+
+    async def private_reply(self, comment_id: str, text: str) -> str:
+        """Answer a comment in Messenger (one private reply per comment, within 7 days:
+        docs/platforms/facebook-graph.md#private-replies); returns the message id."""
+        body = await self._graph.call(
+            "POST",
+            f"{self._graph.config.page_id}/messages",
+            json={"recipient": {"comment_id": comment_id}, "message": {"text": text}},
+            publish=True,
+            refusal=_reply_refusal,
+        )
+        return required_id(body, "message_id")
+
+    async def send_message(self, psid: str, text: str, *, human_agent: bool = False) -> str:
+        """Answer a Messenger message (Send API,
+        docs/platforms/facebook-graph.md#the-24-hour-window): inside the 24 hours as a
+        RESPONSE; with ``human_agent`` (the app has the reviewed feature) up to 7 days with the
+        HUMAN_AGENT tag. Returns the message id."""
+        body: dict[str, Any] = {
+            "recipient": {"id": psid},
+            "messaging_type": "RESPONSE",
+            "message": {"text": text},
+        }
+        if human_agent:
+            body.update(messaging_type="MESSAGE_TAG", tag="HUMAN_AGENT")
+        answer = await self._graph.call(
+            "POST",
+            f"{self._graph.config.page_id}/messages",
+            json=body,
+            publish=True,
+            refusal=_reply_refusal,
+        )
+        return required_id(answer, "message_id")
+
+
+def _reply_refusal(error: GraphErrorBody) -> ChannelError | None:
+    """A reply's Graph error as the refusal the inbox shows, when it is one."""
+    return reply_rejection(error.code, error.subcode, error.message)
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -376,20 +496,6 @@ def _seconds(value: Any) -> datetime | None:
         return datetime.fromtimestamp(float(value), UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
-
-
-def graph_time(value: Any) -> datetime | None:
-    """Graph's ``2026-11-23T01:00:00+0000``."""
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.replace("Z", "+00:00")
-    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
-        text = text[:-2] + ":" + text[-2:]
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _dump(payload: Mapping[str, Any]) -> bytes:
