@@ -35,11 +35,7 @@ OUTSIDE = re.compile(
 #: Files others are changing: each still cites outside documents on this many lines, to be
 #: converted to docs/ citations (the lines are listed in the docs/ change's report). Remove
 #: a file once it is converted.
-PENDING = {
-    "content/ui/data.py": 1,
-    "content/ui/inbox.py": 1,
-    "content/ui/preview.py": 1,
-}
+PENDING: dict[str, int] = {}
 #: Where Python files of the product, its sandbox, benchmarks and tests live (not virtualenvs
 #: or build output).
 SKIPPED_PARTS = {"build", "dist", "node_modules", "__pycache__"}

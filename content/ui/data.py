@@ -34,8 +34,9 @@ from content.models import (
 )
 from content.slots import next_free_slot as next_free_slot
 
-#: Rows mounted in the queue table at most: DataTable cost grows with rows (reference B);
-#: 100 (three screens) keeps a filter keypress under 100 ms, 200 did not (bench/tui.py).
+#: Rows mounted in the queue table at most: DataTable cost grows with rows
+#: (docs/libraries.md#textual-datatable); 100 (three screens) keeps a filter keypress under
+#: 100 ms, 200 did not (bench/tui.py).
 PAGE_SIZE = 100
 #: How the queue can be ordered; each maps to ORDER BY columns (id last: stable pages).
 SORTS = ("time", "newest", "state", "author", "campaign")

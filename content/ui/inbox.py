@@ -249,7 +249,8 @@ class InboxScreen(PollingScreen[list[ThreadSummary]], InboxBase):
                 elif key == "window":
                     cells.append(window_clock(t, now))
                 elif key == "tags":
-                    # A minor is the first thing a triage glance needs (inbox.md E9).
+                    # A minor is the first thing a triage glance needs
+                    # (docs/personal-data.md#minors).
                     shown = tags_text(t.tags)
                     if t.minor:
                         shown = "<18" + ("" if shown == "-" else ", " + shown)

@@ -1,9 +1,10 @@
 """A small picture of an attached image, drawn with half-block characters (rich-pixels).
 
-A thumbnail only shows layout and colour: card text is unreadable at this size (reference B),
-so the caption says what the image is and "open full image" hands the real file to the
-officer. Decoding and resizing run in the caller's thread worker (:func:`make_thumbnail`);
-the widget only shows the result. Any image the terminal cannot draw falls back to text.
+A thumbnail only shows layout and colour: card text is unreadable at this size
+(docs/libraries.md#terminal-thumbnails), so the caption says what the image is and "open full
+image" hands the real file to the officer. Decoding and resizing run in the caller's thread
+worker (:func:`make_thumbnail`); the widget only shows the result. Any image the terminal
+cannot draw falls back to text.
 """
 
 from __future__ import annotations
