@@ -13,9 +13,12 @@ The rules, in the order they protect the user:
 4. Transient errors retry with exponential backoff and jitter up to a limit; auth errors
    pause the channel (its deliveries wait); content errors fail that delivery alone.
 
-The claim is :mod:`scheduler.dispatch_claim`; the rows recording writes and the outcome
-rules (3, 4) are :mod:`scheduler.dispatch_record`. This module is the pipeline between
-them: lanes and slots, the calls, grouping results into transactions, recovery.
+The claim (1) and the taking back of a dead daemon's claims are
+:mod:`scheduler.dispatch_claim`; the call (3: look first, then send) is
+:mod:`scheduler.dispatch_call`; the rows recording writes and the outcome rules (3, 4) are
+:mod:`scheduler.dispatch_record`. This module is the pipeline between them (2): lanes and
+their slots, when each call starts, results grouped into transactions and held through a
+database outage.
 """
 
 from __future__ import annotations
@@ -25,13 +28,12 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
 
-from sqlalchemy import Engine, bindparam, delete, or_
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine, delete
+from sqlmodel import Session, col
 
 from content.db import session_scope, unavailable
 from content.delivery_states import WAIT, move
@@ -39,27 +41,22 @@ from content.delivery_states import WAIT, move
 # One definition of "silent" for the dispatcher, `loa status` and the TUI; re-exported for
 # the callers that know it as scheduler.dispatch.SILENT_AFTER.
 from content.health import SILENT_AFTER as SILENT_AFTER
-from content.models import ChannelState, DaemonHeartbeat, Delivery, DeliveryState
+from content.models import DaemonHeartbeat, DeliveryState
 from content.queue import Queue
 from content.times import utcnow
-from scheduler.channels.base import (
-    AuthError,
-    Channel,
-    ChannelError,
-    ContentError,
-    OutgoingPost,
-    Processing,
-    Published,
-    TransientError,
-)
+from scheduler.channels.base import Channel, ContentError
+from scheduler.dispatch_call import RELEASED, Call, Outcome, Released
+from scheduler.dispatch_call import AttemptResult as AttemptResult
+from scheduler.dispatch_call import call as make_call
 from scheduler.dispatch_claim import UNCERTAIN as UNCERTAIN
-from scheduler.dispatch_claim import Batch, Job, blocked_channels
+from scheduler.dispatch_claim import Batch, Job, blocked_channels, take_back
 from scheduler.dispatch_claim import claim as claim_due
 from scheduler.dispatch_claim import next_due as earliest_due
 from scheduler.dispatch_record import (
     GroupRows,
     apply_outcome,
     lock_group,
+    touch_success,
     upsert,
     write_deliveries,
 )
@@ -74,54 +71,33 @@ from scheduler.outage import DatabaseOutage
 log = logging.getLogger("loa.dispatch")
 
 
-_T = TypeVar("_T")
-
-
-@dataclass(frozen=True)
-class AttemptResult:
-    """One attempt, for the log line and the summary."""
-
-    delivery_id: int
-    channel: str
-    outcome: str  # published | processing | retry | failed | needs_review | paused | found
-    latency: float
-    lateness: float
-    detail: str = ""
-    #: The delivery's first attempt (its lateness is how late the post left).
-    first: bool = False
-    #: Published (or found published): seconds from the post's scheduled time to when the
-    #: result was recorded (its published_at); None for other outcomes or a post without time.
-    published_lateness: float | None = None
-
-
-@dataclass(frozen=True)
-class _Released:
-    """Not called: an earlier answer held the channel while this claim waited for a slot."""
-
-
-_RELEASED = _Released()
-
-#: What a call ends with, as the recorder takes it.
-_Outcome = Published | Processing | ChannelError | _Released
-
-
 @dataclass
-class _Call:
-    """A finished call, waiting to be recorded."""
+class _Flight:
+    """One run of the pipeline: what is in flight, and whether to claim again."""
 
-    job: Job
-    outcome: _Outcome
-    latency: float
-    lateness: float
-    note: str = ""
+    until_idle: bool
+    #: Recorded results (returned by ``run_due``).
+    results: list[AttemptResult] = field(default_factory=list)
+    #: Calls in flight, with their channel.
+    calls: dict[asyncio.Task[Call], str] = field(default_factory=dict)
+    #: Recording tasks, with the channel whose slot each still holds (or None).
+    records: dict[asyncio.Task[AttemptResult], str | None] = field(default_factory=dict)
+    #: Claimed deliveries per lane not answered yet (in a call or waiting for a slot).
+    busy: Counter[str] = field(default_factory=Counter)
+    #: Answers per lane that hold it until recorded.
+    holding: Counter[str] = field(default_factory=Counter)
+    #: Lanes that had due work left unclaimed for want of a slot.
+    waiting: set[str] = field(default_factory=set)
+    #: The overall limit cut the last claim (any freed slot may take more).
+    crowded: bool = False
+    want: bool = True
+    #: False once a claim failed in ``run_due``: it finishes what is in flight and returns.
+    claiming: bool = True
 
     @property
-    def holds_channel(self) -> bool:
-        """The answer pauses or blocks the whole channel once recorded."""
-        outcome = self.outcome
-        return isinstance(outcome, AuthError) or (
-            isinstance(outcome, TransientError) and outcome.channel_wide
-        )
+    def idle(self) -> bool:
+        """Nothing in a call or being recorded."""
+        return not self.calls and not self.records
 
 
 @dataclass
@@ -173,7 +149,7 @@ class Dispatcher:
     #: sets ``on_result``.
     observers: list[Callable[[AttemptResult], None]] = field(default_factory=list)
     _channel_locks: dict[str, asyncio.Semaphore] = field(default_factory=dict, init=False)
-    _unrecorded: list[tuple[Job, _Outcome, asyncio.Future[tuple[str, str]]]] = field(
+    _unrecorded: list[tuple[Job, Outcome, asyncio.Future[tuple[str, str]]]] = field(
         default_factory=list, init=False
     )
     _recorder: asyncio.Task[None] | None = field(default=None, init=False)
@@ -231,97 +207,98 @@ class Dispatcher:
         finish and are recorded (held in memory until the database answers); nothing more
         is claimed until the next wake.
         """
-        results: list[AttemptResult] = []
-        calls: dict[asyncio.Task[_Call], str] = {}
-        # Recording tasks, with the channel whose slot each still holds (or None).
-        records: dict[asyncio.Task[AttemptResult], str | None] = {}
-        busy: Counter[str] = Counter()
-        holding: Counter[str] = Counter()
-        # Lanes that had due work left unclaimed for want of a slot; `crowded`: the overall
-        # limit cut the last claim (any freed slot may take more).
-        waiting: set[str] = set()
-        crowded = False
-        want = True
-        claiming = True
+        flight = _Flight(until_idle)
         # An event of this loop (tests run several loops, one after another, on one
         # dispatcher); a wake before the pipeline starts is covered by its first claim.
         wakeup = self._wakeup = asyncio.Event()
         waker: asyncio.Task[bool] | None = None
         try:
             while True:
-                free = self.overall * self.lane_depth - len(calls)
-                if want and free > 0 and claiming and not self.stopping:
-                    want = False
-                    room = {c: self._depth(c) - n for c, n in busy.items() if n}
-                    # A lane whose hold is not recorded yet: the database does not know.
-                    room.update(dict.fromkeys(holding, 0))
-                    horizon = self.clock() + timedelta(seconds=lead)
-                    try:
-                        batch = await asyncio.to_thread(
-                            self._claim_and_load, free, room, horizon, self.lane_depth
-                        )
-                    except Exception as exc:
-                        batch = None
-                        # Never leave calls in flight unrecorded because a claim failed.
-                        if not self.outage.absorbed(exc, "claiming due posts"):
-                            if until_idle and not calls and not records:
-                                raise
-                            log.exception("claiming failed; claiming again at the next wake")
-                        if until_idle:
-                            claiming = False
-                    if batch is not None:
-                        for job in batch.jobs:
-                            self._held.discard(job.channel)
-                            calls[asyncio.create_task(self._process(job))] = job.channel
-                            busy[job.channel] += 1
-                        waiting, crowded = set(batch.waiting), batch.crowded
-                        if self.on_next_due is not None and not until_idle:
-                            self.on_next_due(batch.next_due)
-                if not calls and not records and (until_idle or self.stopping):
-                    return results
+                free = self.overall * self.lane_depth - len(flight.calls)
+                if flight.want and free > 0 and flight.claiming and not self.stopping:
+                    flight.want = False
+                    await self._claim_into(flight, free, lead)
+                if flight.idle and (until_idle or self.stopping):
+                    return flight.results
                 if waker is None or waker.done():
                     waker = asyncio.create_task(wakeup.wait())
                 done, _ = await asyncio.wait(
-                    [*calls, *records, waker], return_when=asyncio.FIRST_COMPLETED
+                    [*flight.calls, *flight.records, waker], return_when=asyncio.FIRST_COMPLETED
                 )
                 if waker in done:
                     wakeup.clear()
-                    want = True
-                for call_task in [t for t in calls if t in done]:
-                    channel = calls.pop(call_task)
-                    call = call_task.result()
-                    busy[channel] -= 1
-                    held = channel if call.holds_channel else None
-                    if held is None:
-                        want = want or crowded or self._runs_low(channel, busy, waiting)
-                    else:
-                        holding[held] += 1
-                    records[asyncio.create_task(self._finish(call))] = held
-                for record_task in [t for t in records if t in done]:
-                    held = records.pop(record_task)
-                    if held is not None:
-                        holding[held] -= 1
-                        if not holding[held]:
-                            del holding[held]
-                        want = want or crowded or self._runs_low(held, busy, waiting)
-                    try:
-                        result = record_task.result()
-                    except Exception as exc:
-                        # Its result could not be stored: the delivery stays `sending` and is
-                        # recovered as uncertain (looked up before any re-send); the others
-                        # go on.
-                        if not unavailable(exc):  # said once, for the group, by _record_pending
-                            log.exception("an attempt's result was not recorded")
-                        continue
-                    if until_idle:
-                        results.append(result)
+                    flight.want = True
+                for call_task in [t for t in flight.calls if t in done]:
+                    self._answered(flight, call_task)
+                for record_task in [t for t in flight.records if t in done]:
+                    self._recorded(flight, record_task)
                 # Nothing in flight any more: look once more (a post queued meanwhile by
                 # another process is due now, and no poll has seen it yet).
-                if not calls and not records and claiming:
-                    want = True
+                if flight.idle and flight.claiming:
+                    flight.want = True
         finally:
             if waker is not None:
                 waker.cancel()
+
+    async def _claim_into(self, flight: _Flight, free: int, lead: float) -> None:
+        """Claim what is due within ``lead`` seconds and fits the lanes' free slots, and start
+        its calls. A claim that fails leaves the calls in flight to finish and be recorded."""
+        room = {c: self._depth(c) - n for c, n in flight.busy.items() if n}
+        # A lane whose hold is not recorded yet: the database does not know.
+        room.update(dict.fromkeys(flight.holding, 0))
+        horizon = self.clock() + timedelta(seconds=lead)
+        try:
+            batch = await asyncio.to_thread(
+                self._claim_and_load, free, room, horizon, self.lane_depth
+            )
+        except Exception as exc:
+            # Never leave calls in flight unrecorded because a claim failed.
+            if not self.outage.absorbed(exc, "claiming due posts"):
+                if flight.until_idle and flight.idle:
+                    raise
+                log.exception("claiming failed; claiming again at the next wake")
+            if flight.until_idle:
+                flight.claiming = False
+            return
+        for job in batch.jobs:
+            self._held.discard(job.channel)
+            flight.calls[asyncio.create_task(self._process(job))] = job.channel
+            flight.busy[job.channel] += 1
+        flight.waiting, flight.crowded = set(batch.waiting), batch.crowded
+        if self.on_next_due is not None and not flight.until_idle:
+            self.on_next_due(batch.next_due)
+
+    def _answered(self, flight: _Flight, call_task: asyncio.Task[Call]) -> None:
+        """A call ended: free its slot (unless its answer holds the channel until recorded)
+        and start recording it."""
+        channel = flight.calls.pop(call_task)
+        call = call_task.result()
+        flight.busy[channel] -= 1
+        held = channel if call.holds_channel else None
+        if held is None:
+            flight.want = flight.want or flight.crowded or self._runs_low(channel, flight)
+        else:
+            flight.holding[held] += 1
+        flight.records[asyncio.create_task(self._finish(call))] = held
+
+    def _recorded(self, flight: _Flight, record_task: asyncio.Task[AttemptResult]) -> None:
+        """A result is recorded: free the slot it held, keep the result (``run_due``)."""
+        held = flight.records.pop(record_task)
+        if held is not None:
+            flight.holding[held] -= 1
+            if not flight.holding[held]:
+                del flight.holding[held]
+            flight.want = flight.want or flight.crowded or self._runs_low(held, flight)
+        try:
+            result = record_task.result()
+        except Exception as exc:
+            # Its result could not be stored: the delivery stays `sending` and is
+            # recovered as uncertain (looked up before any re-send); the others go on.
+            if not unavailable(exc):  # said once, for the group, by _record_pending
+                log.exception("an attempt's result was not recorded")
+            return
+        if flight.until_idle:
+            flight.results.append(result)
 
     def _claim_and_load(
         self, limit: int, room: Mapping[str, int], horizon: datetime, depth: int
@@ -371,11 +348,11 @@ class Dispatcher:
     def _capacity(self, channel: str) -> int:
         return self.per_channel.get(channel, self.default_per_channel)
 
-    def _runs_low(self, channel: str, busy: Mapping[str, int], waiting: set[str]) -> bool:
+    def _runs_low(self, channel: str, flight: _Flight) -> bool:
         """A lane with due work waiting has no more claimed deliveries than slots: claim
         more now, so the next call is in memory when a slot frees (claiming at every freed
         slot costs a claim per call)."""
-        return channel in waiting and busy.get(channel, 0) <= self._capacity(channel)
+        return channel in flight.waiting and flight.busy[channel] <= self._capacity(channel)
 
     def _depth(self, channel: str, depth: int | None = None) -> int:
         """How many deliveries of ``channel`` the pipeline holds: its slots, times the depth."""
@@ -407,68 +384,24 @@ class Dispatcher:
             )
 
     def recover(self, *, everything: bool = False) -> list[int]:
-        """Turn ``sending`` deliveries left by a dead daemon into uncertain retries.
-
-        With ``everything`` (one daemon on SQLite, at start-up) every ``sending`` row is an
-        orphan. Otherwise the claims of daemons whose heartbeat has been silent for
-        ``silent_after``, and any claim older than the lease. A daemon judges others silent
-        only while its own heartbeat is fresh: after a database outage every heartbeat is
-        old, and the live daemons must first have had a poll to beat again. The next
-        attempt asks the platform first, so nothing is sent twice; it waits until
-        ``recovery_grace`` after the dead daemon's claim, so a request it had in flight has
-        been answered (or dropped) by the platform before anyone looks for its result.
-        """
-        now = self.clock()
-        with session_scope(self.engine) as session:
-            query = select(Delivery).where(Delivery.state == DeliveryState.SENDING)
-            silent: list[str] = []
-            if not everything:
-                if self._last_beat is not None and now - self._last_beat <= self.silent_after / 2:
-                    silent = list(
-                        session.exec(
-                            select(DaemonHeartbeat.worker)
-                            .where(col(DaemonHeartbeat.seen_at) < now - self.silent_after)
-                            .where(col(DaemonHeartbeat.worker) != self.worker)
-                        ).all()
-                    )
-                expired = col(Delivery.claimed_at) <= now - self.lease
-                query = query.where(
-                    or_(expired, col(Delivery.claimed_by).in_(silent)) if silent else expired
-                )
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            orphans = list(session.exec(query).all())
-            if silent:
-                # Their claims are taken back now; a daemon that was only stalled writes its
-                # heartbeat again (its late results find the claims gone and change nothing).
-                session.execute(
-                    delete(DaemonHeartbeat).where(col(DaemonHeartbeat.worker).in_(silent))
-                )
-            for delivery in orphans:
-                claimed = delivery.claimed_at or now
-                move(delivery, WAIT)
-                delivery.last_error_class = UNCERTAIN
-                delivery.last_error_code = None
-                delivery.last_error_message = (
-                    "the daemon stopped while sending; checking the platform first"
-                )
-                delivery.next_attempt_at = max(now, claimed + self.recovery_grace)
-                delivery.claimed_by = None
-                delivery.updated_at = now
-                session.add(delivery)
-            ids = sorted(d.id for d in orphans if d.id is not None)
-        if ids:
-            log.warning(
-                "recovered %d deliveries left sending: %s%s",
-                len(ids),
-                ids,
-                f" (silent daemons: {', '.join(sorted(silent))})" if silent else "",
-            )
-        return ids
+        """Turn ``sending`` deliveries left by a dead daemon into uncertain retries; returns
+        their ids. With ``everything`` (one daemon on SQLite, at start-up) every ``sending``
+        row is an orphan; otherwise the claims of silent daemons and any claim older than the
+        lease (the rules: :func:`scheduler.dispatch_claim.take_back`)."""
+        return take_back(
+            self.engine,
+            self.worker,
+            now=self.clock(),
+            everything=everything,
+            last_beat=self._last_beat,
+            silent_after=self.silent_after,
+            lease=self.lease,
+            recovery_grace=self.recovery_grace,
+        )
 
     # ------------------------------------------------------------------ one delivery
 
-    async def _process(self, job: Job) -> _Call:
+    async def _process(self, job: Job) -> Call:
         """Make the call at the job's due time (look first when the last attempt's outcome
         is unknown)."""
         if job.due is not None:
@@ -480,77 +413,19 @@ class Dispatcher:
         channel = self.channels.get(job.channel)
         if channel is None:
             error = ContentError(f"channel {job.channel} is not configured any more")
-            return _Call(job, error, 0.0, lateness)
+            return Call(job, error, 0.0, lateness)
         async with self._overall(), self._channel_lock(job.channel):
             if job.channel in self._held:
                 # An answer while this claim waited for its slot paused or blocked the
                 # channel: give the delivery back untouched (no attempt was made).
-                return _Call(job, _RELEASED, 0.0, lateness, "released")
-            call = await self._call(channel, job, lateness)
+                return Call(job, RELEASED, 0.0, lateness, "released")
+            call = await make_call(channel, job, lateness, self.policy.lookup_tries)
             if call.holds_channel:
                 # Before the slot is freed: the lane's next claims see it at once.
                 self._held.add(job.channel)
             return call
 
-    async def _call(self, channel: Channel, job: Job, lateness: float) -> _Call:
-        t0 = time.perf_counter()
-        try:
-            outcome: Published | Processing | ChannelError
-            if job.uncertain and not job.post.pending_step:
-                found = await self._look_up(channel, job.post)
-                if found is not None:
-                    return _Call(job, found, _since(t0), lateness, "found")
-            if job.post.pending_step:
-                outcome = await self._continue(channel, job.post)
-            else:
-                outcome = await channel.publish(job.post)
-        except ChannelError as exc:
-            outcome = exc
-        except Exception as exc:  # a bug or an unforeseen answer: never assume "not sent"
-            log.exception("delivery %s: unexpected error from %s", job.delivery_id, job.channel)
-            outcome = TransientError(
-                f"unexpected {type(exc).__name__}: {exc}", uncertain=True, platform="loa"
-            )
-        return _Call(job, outcome, _since(t0), lateness)
-
-    async def _look_up(self, channel: Channel, post: OutgoingPost) -> Published | Processing | None:
-        """Whether the platform already has ``post``.
-
-        A look-up only reads: a call it makes that the platform refuses says nothing about
-        the post, so it must neither fail the delivery (as a refused publish would) nor pass
-        for "not there". It is "could not tell", and the delivery stays uncertain.
-        """
-        try:
-            return await self._asking_again(lambda: channel.find(post), post, "look-up")
-        except ContentError as exc:
-            raise TransientError(
-                f"look-up failed: {exc.message}", code=exc.code, platform=exc.platform
-            ) from None
-
-    async def _continue(self, channel: Channel, post: OutgoingPost) -> Published | Processing:
-        """Continue a step the platform already accepted (a Zalo article being processed or
-        broadcast): each failed attempt brings a post the platform has closer to needing a
-        person, so a failure that surely changed nothing is asked again at once."""
-        return await self._asking_again(
-            lambda: channel.publish(post), post, post.pending_step or "step"
-        )
-
-    async def _asking_again(
-        self, call: Callable[[], Awaitable[_T]], post: OutgoingPost, what: str
-    ) -> _T:
-        """``call()``, asked again at once (up to ``policy.lookup_tries`` calls) after a
-        failure that changed nothing and names no wait: a rate limit's wait is the
-        platform's to set, and an uncertain failure may have changed something."""
-        for _ in range(self.policy.lookup_tries - 1):
-            try:
-                return await call()
-            except TransientError as exc:
-                if exc.uncertain or exc.retry_after is not None:
-                    raise
-                log.info("delivery %s: %s failed (%s); asking again", post.delivery_id, what, exc)
-        return await call()
-
-    async def _finish(self, call: _Call) -> AttemptResult:
+    async def _finish(self, call: Call) -> AttemptResult:
         """Record the call's result and report it."""
         job = call.job
         label, detail = await self._record_grouped(job, call.outcome)
@@ -587,7 +462,7 @@ class Dispatcher:
         )
         return result
 
-    async def _record_grouped(self, job: Job, outcome: _Outcome) -> tuple[str, str]:
+    async def _record_grouped(self, job: Job, outcome: Outcome) -> tuple[str, str]:
         """Record a result together with the others that finish at about the same time.
 
         One transaction for a group of results instead of one each: under a burst most of
@@ -608,7 +483,7 @@ class Dispatcher:
         answers that arrive meanwhile, until the database answers or the lease has passed.
         Nothing is sent again meanwhile: the deliveries stay claimed.
         """
-        held: list[tuple[Job, _Outcome, asyncio.Future[tuple[str, str]]]] = []
+        held: list[tuple[Job, Outcome, asyncio.Future[tuple[str, str]]]] = []
         wait = self.group_commit_seconds
         holding_since: float | None = None
         while self._unrecorded or held:
@@ -645,7 +520,7 @@ class Dispatcher:
                 else:
                     future.set_result(answer)
 
-    def _record(self, group: list[tuple[Job, _Outcome]]) -> list[tuple[str, str] | Exception]:
+    def _record(self, group: list[tuple[Job, Outcome]]) -> list[tuple[str, str] | Exception]:
         """Commit what happened to claimed deliveries, in one transaction.
 
         The group is written in one go: its rows loaded (and locked) in two reads, each result
@@ -670,7 +545,7 @@ class Dispatcher:
                 write_deliveries(session, rows)
                 # Channel rows before the audit lock that settling takes: a failed result
                 # locks its channel row first too, so every writer takes them in one order.
-                self._touch_success(session, succeeded, now)
+                touch_success(session, succeeded, now, self._success_written)
                 self._settle(session, rows, {job.post_id for job, _ in group})
         except Exception as exc:
             if unavailable(exc):
@@ -688,7 +563,7 @@ class Dispatcher:
                             succeeded = set()
                             answers[i] = self._record_one(session, rows, *group[i], now, succeeded)
                             write_deliveries(session, rows)
-                            self._touch_success(session, succeeded, now)
+                            touch_success(session, succeeded, now, self._success_written)
                             self._settle(session, rows, {job.post_id})
                     except Exception as exc:
                         log.exception("delivery %s: result not recorded", job.delivery_id)
@@ -700,7 +575,7 @@ class Dispatcher:
         session: Session,
         rows: GroupRows,
         job: Job,
-        outcome: _Outcome,
+        outcome: Outcome,
         now: datetime,
         succeeded: set[str],
     ) -> tuple[str, str]:
@@ -713,7 +588,7 @@ class Dispatcher:
         delivery.claimed_by = None
         delivery.updated_at = now
         rows.changed[delivery.id] = delivery
-        if isinstance(outcome, _Released):
+        if isinstance(outcome, Released):
             move(delivery, WAIT)
             return "released", "its channel is paused or blocked; it waits"
         label, detail = apply_outcome(session, delivery, outcome, now, self.policy, self.rng)
@@ -727,35 +602,6 @@ class Dispatcher:
             [(rows.posts[i], rows.by_post.get(i, [])) for i in sorted(post_ids) if i in rows.posts],
         )
 
-    def _touch_success(self, session: Session, channels: set[str], now: datetime) -> None:
-        """Note the channels' last success, at most once a second each.
-
-        The channel row is shared by every result of the channel: touching it on each one
-        serialised a burst, and "last success" to the second is precise enough.
-        """
-        stale = sorted(
-            c
-            for c in channels
-            if (written := self._success_written.get(c)) is None
-            or now - written >= timedelta(seconds=1)
-        )
-        if not stale:
-            return
-        # One statement shape whatever the number of channels (an executemany): a VALUES
-        # list of varying length was compiled again for each group.
-        statement = upsert(session, ChannelState).values(
-            channel=bindparam("c"), paused=False, last_success_at=now, updated_at=now
-        )
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["channel"],
-                set_=dict(last_success_at=statement.excluded.last_success_at, updated_at=now),
-            ),
-            [{"c": c} for c in stale],
-        )
-        for channel in stale:
-            self._success_written[channel] = now
-
     # ------------------------------------------------------------------ limits
 
     def _channel_lock(self, channel: str) -> asyncio.Semaphore:
@@ -767,7 +613,3 @@ class Dispatcher:
         if self._overall_lock is None:
             self._overall_lock = asyncio.Semaphore(self.overall)
         return self._overall_lock
-
-
-def _since(t0: float) -> float:
-    return time.perf_counter() - t0

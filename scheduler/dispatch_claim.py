@@ -1,9 +1,13 @@
-"""The dispatcher's claim: one transaction that takes due deliveries for this daemon.
+"""The dispatcher's claims: taking due deliveries, and taking back a dead daemon's.
 
 A delivery is claimed atomically (one conditional UPDATE; on PostgreSQL the candidate rows
 are locked with ``FOR UPDATE SKIP LOCKED``) and the claim is committed *before* the
 platform is called, so two daemons never send the same delivery. The claim returns what
 each call needs (:class:`Job`), and what it says about the work left (:class:`Batch`).
+
+A daemon that dies leaves its claims ``sending``; another daemon (or itself, restarted)
+takes them back as uncertain (:func:`take_back`): the next attempt looks on the platform
+before anything is sent again.
 
 The lanes' arithmetic (how much room each channel has) is the dispatcher's
 (:class:`scheduler.dispatch.Dispatcher`); these functions take its results as arguments.
@@ -11,19 +15,29 @@ The lanes' arithmetic (how much room each channel has) is the dispatcher's
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, update
+from sqlalchemy import Engine, delete, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from content.db import session_scope
-from content.delivery_states import CLAIM, sources, target
-from content.models import ChannelState, Delivery, DeliveryState, MediaFile, Post
+from content.delivery_states import CLAIM, WAIT, move, sources, target
+from content.models import (
+    ChannelState,
+    DaemonHeartbeat,
+    Delivery,
+    DeliveryState,
+    MediaFile,
+    Post,
+)
 from scheduler.channels.base import MediaBlob, OutgoingPost
+
+log = logging.getLogger("loa.dispatch")
 
 #: last_error_class of an attempt whose outcome is unknown: look before sending again.
 UNCERTAIN = "uncertain"
@@ -244,4 +258,77 @@ def _job(row: Any, post: Any, media: Mapping[int, MediaBlob]) -> Job:
         attempts=row.attempts,
         uncertain=uncertain,
         post=outgoing,
+    )
+
+
+def take_back(
+    engine: Engine,
+    worker: str,
+    *,
+    now: datetime,
+    everything: bool,
+    last_beat: datetime | None,
+    silent_after: timedelta,
+    lease: timedelta,
+    recovery_grace: timedelta,
+) -> list[int]:
+    """Turn ``sending`` deliveries left by a dead daemon into uncertain retries.
+
+    With ``everything`` (one daemon on SQLite, at start-up) every ``sending`` row is an
+    orphan. Otherwise the claims of daemons whose heartbeat has been silent for
+    ``silent_after``, and any claim older than the lease. A daemon judges others silent
+    only while its own heartbeat (``last_beat``) is fresh: after a database outage every
+    heartbeat is old, and the live daemons must first have had a poll to beat again. The
+    next attempt asks the platform first, so nothing is sent twice; it waits until
+    ``recovery_grace`` after the dead daemon's claim, so a request it had in flight has
+    been answered (or dropped) by the platform before anyone looks for its result.
+    """
+    with session_scope(engine) as session:
+        query = select(Delivery).where(Delivery.state == DeliveryState.SENDING)
+        silent: list[str] = []
+        if not everything:
+            if last_beat is not None and now - last_beat <= silent_after / 2:
+                silent = _silent_daemons(session, worker, now - silent_after)
+            expired = col(Delivery.claimed_at) <= now - lease
+            query = query.where(
+                or_(expired, col(Delivery.claimed_by).in_(silent)) if silent else expired
+            )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        orphans = list(session.exec(query).all())
+        if silent:
+            # Their claims are taken back now; a daemon that was only stalled writes its
+            # heartbeat again (its late results find the claims gone and change nothing).
+            session.execute(delete(DaemonHeartbeat).where(col(DaemonHeartbeat.worker).in_(silent)))
+        for delivery in orphans:
+            claimed = delivery.claimed_at or now
+            move(delivery, WAIT)
+            delivery.last_error_class = UNCERTAIN
+            delivery.last_error_code = None
+            delivery.last_error_message = (
+                "the daemon stopped while sending; checking the platform first"
+            )
+            delivery.next_attempt_at = max(now, claimed + recovery_grace)
+            delivery.claimed_by = None
+            delivery.updated_at = now
+            session.add(delivery)
+        ids = sorted(d.id for d in orphans if d.id is not None)
+    if ids:
+        log.warning(
+            "recovered %d deliveries left sending: %s%s",
+            len(ids),
+            ids,
+            f" (silent daemons: {', '.join(sorted(silent))})" if silent else "",
+        )
+    return ids
+
+
+def _silent_daemons(session: Session, worker: str, seen_before: datetime) -> list[str]:
+    """The other daemons whose last heartbeat is older than ``seen_before``."""
+    return list(
+        session.exec(
+            select(DaemonHeartbeat.worker)
+            .where(col(DaemonHeartbeat.seen_at) < seen_before)
+            .where(col(DaemonHeartbeat.worker) != worker)
+        ).all()
     )

@@ -410,6 +410,38 @@ def channel_state(session: Session, channel: str, now: datetime) -> ChannelState
     return state
 
 
+def touch_success(
+    session: Session, channels: set[str], now: datetime, written: dict[str, datetime]
+) -> None:
+    """Note the channels' last success, at most once a second each (``written``: when each
+    was last noted by this daemon; updated here).
+
+    The channel row is shared by every result of the channel: touching it on each one
+    serialised a burst, and "last success" to the second is precise enough.
+    """
+    stale = sorted(
+        c
+        for c in channels
+        if (noted := written.get(c)) is None or now - noted >= timedelta(seconds=1)
+    )
+    if not stale:
+        return
+    # One statement shape whatever the number of channels (an executemany): a VALUES
+    # list of varying length was compiled again for each group.
+    statement = upsert(session, ChannelState).values(
+        channel=bindparam("c"), paused=False, last_success_at=now, updated_at=now
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["channel"],
+            set_=dict(last_success_at=statement.excluded.last_success_at, updated_at=now),
+        ),
+        [{"c": c} for c in stale],
+    )
+    for channel in stale:
+        written[channel] = now
+
+
 def resume_channel(engine: Engine, channel: str, clock: Callable[[], datetime] = utcnow) -> bool:
     """Unpause a channel (its token works again); True when it was paused."""
     with session_scope(engine) as session:
