@@ -5,9 +5,10 @@ the reports, which render in the office's language whatever the process's, call
 ``translation(language).pgettext("report", ...)`` (the alert mail: ``"alert"``), the context
 keeping a report's word apart from the TUI's same English word. One catalogue,
 ``content/ui/locale/vi/LC_MESSAGES/loa.po``, holds the Vietnamese, kept in step with the code
-and compiled to ``loa.mo`` by ``python -m content.ui.msgfmt`` (Babel). It stays under
-``content/ui/`` where the TUI's labels began; the library reads it from there (it is data,
-not the TUI's code). Numbers and dates: :mod:`content.formatting`.
+and compiled to ``loa.mo`` by Babel's ``pybabel extract``, ``update`` and ``compile`` (configured
+in pyproject.toml; README, "Translations"). It stays under ``content/ui/`` where the TUI's
+labels began; the library reads it from there (it is data, not the TUI's code). Numbers and
+dates: :mod:`content.formatting`.
 
 The current language is one per process (the TUI is one app, a CLI run is one command),
 chosen by ``LOA_LANG``, else the office config. :func:`translation` gives any language's
