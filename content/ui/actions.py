@@ -3,6 +3,7 @@ queue rule in a worker (the screen's ``run_change``) and reports through ActionF
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Any
 
 from content.errors import ValidationError
@@ -78,19 +79,33 @@ def cancel(screen: Any, post_id: int) -> None:
     )
 
 
-def reschedule(screen: Any, post_id: int, current: str = "") -> None:
-    """Ask for a new time (office time) and move the post there."""
-    tz = screen.ctx.tz
+def time_check(
+    parse: Callable[[str], object], words: Collection[str] = ()
+) -> Callable[[str], str | None]:
+    """A time prompt's check (:class:`PromptDialog`'s ``check``): None when the typed value
+    is one of ``words`` (lower case) or ``parse`` takes it, else ``parse``'s refusal in the
+    officer's words, which the dialog shows while it stays open.
+
+    ``parse`` is the CLI's parser (content.times.parse_when) bound to the screen's zone and
+    clock, so a prompt accepts the same forms and refuses the same times as ``loa``.
+    """
 
     def check(value: str) -> str | None:
-        if value.strip().lower() in NOW_WORDS:
+        if value.strip().lower() in words:
             return None
         try:
-            # The CLI's parser (content.times): the same forms, the same refusals.
-            parse_when(value, tz, now=screen.ctx.clock())
+            parse(value)
         except ValidationError as exc:
             return error_in_words(exc)
         return None
+
+    return check
+
+
+def reschedule(screen: Any, post_id: int, current: str = "") -> None:
+    """Ask for a new time (office time) and move the post there."""
+    tz = screen.ctx.tz
+    check = time_check(lambda value: parse_when(value, tz, now=screen.ctx.clock()), NOW_WORDS)
 
     def answer(value: str | None) -> None:
         if value is None:

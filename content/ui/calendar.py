@@ -24,10 +24,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Footer, Header, Label, Static
 
-from content.errors import ValidationError
 from content.times import parse_when
 from content.ui import data
-from content.ui.actions import report_done
+from content.ui.actions import report_done, time_check
 from content.ui.base import ActionFinished, PollingScreen, report_error
 from content.ui.calendar_days import (
     CHROME_LINES,
@@ -52,7 +51,6 @@ from content.ui.fmt import (
     first_line,
 )
 from content.ui.i18n import N_, _, ngettext
-from content.ui.messages import error_in_words
 
 
 class CalendarScreen(PollingScreen[DaysRead]):
@@ -515,13 +513,6 @@ class CalendarScreen(PollingScreen[DaysRead]):
                 f"{day.strftime('%d/%m/%Y')} {value.strip()}", tz, now=self.ctx.clock()
             )
 
-        def check(value: str) -> str | None:
-            try:
-                at(value)
-            except ValidationError as exc:
-                return error_in_words(exc)
-            return None
-
         def answer(value: str | None) -> None:
             if value is None:
                 return
@@ -538,7 +529,7 @@ class CalendarScreen(PollingScreen[DaysRead]):
                 ok_label=_("Move"),
                 value=moving.at.astimezone(tz).strftime("%H:%M"),
                 placeholder="HH:MM",
-                check=check,
+                check=time_check(at),
             ),
             answer,
         )

@@ -10,19 +10,20 @@ view. Once the daemon has counted them, each channel's followers stand beside it
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
 from content.engagement import latest_followers
 from content.office import ChannelDirectory
 from content.ui import data
-from content.ui.base import ActionFinished, LoaScreen, report_error
+from content.ui.base import ActionFinished, PollingScreen, report_error
 from content.ui.composer import KIND_LABELS
 from content.ui.fmt import number, when
 from content.ui.i18n import N_, _
@@ -52,13 +53,13 @@ LABELS = {
 }
 
 
-class ChannelsLoaded(Message):
-    """The channels' figures have been read."""
+@dataclass(frozen=True)
+class ChannelsRead:
+    """What the screen shows, read in one go (plain values, safe to pass between threads)."""
 
-    def __init__(self, rows: list[data.ChannelRow], followers: dict[str, int]) -> None:
-        super().__init__()
-        self.rows = rows
-        self.followers = followers
+    rows: list[data.ChannelRow]
+    #: Each channel's latest follower count (absent: never counted).
+    followers: dict[str, int]
 
 
 def tree_order(
@@ -80,7 +81,7 @@ def tree_order(
     return order
 
 
-class ChannelsScreen(LoaScreen):
+class ChannelsScreen(PollingScreen[ChannelsRead]):
     """The office's channels and their health."""
 
     HELP_TEXT = N_(
@@ -111,17 +112,7 @@ class ChannelsScreen(LoaScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.set_interval(self.ctx.refresh_seconds, self._tick)
-        self.reload()
         self.query_one("#channels", DataTable).focus()
-
-    def _tick(self) -> None:
-        if self.is_shown():
-            self.reload()
-
-    def reload(self) -> None:
-        """Read the figures again (in a thread)."""
-        self._load()
 
     def _keys(self, *, followers: bool) -> list[str]:
         """The columns shown, in order: see :data:`COLUMNS`; the followers only once any
@@ -136,28 +127,25 @@ class ChannelsScreen(LoaScreen):
         for key in self._keys(followers=followers):
             table.add_column(_(LABELS[key]), key=key, width=UNIT_WIDTH if key == "unit" else None)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load(self) -> None:
+    def fetch(self) -> Callable[[], ChannelsRead]:
+        """Each channel's posts by state and its latest follower count."""
         channels = self.ctx.channel_ids()
         engine = self.ctx.engine
-        read = self.read(
-            lambda: (
-                data.channel_overview(engine, channels),
-                latest_followers(engine, channels=channels),
-            )
+        return lambda: ChannelsRead(
+            data.channel_overview(engine, channels),
+            latest_followers(engine, channels=channels),
         )
-        if read is not None:
-            self.post_message(ChannelsLoaded(*read))
 
-    def on_channels_loaded(self, message: ChannelsLoaded) -> None:
+    def show(self, result: ChannelsRead) -> None:
+        """The channels in the unit tree's order, the cursor kept on its line."""
         table = self.query_one("#channels", DataTable)
         cursor = table.cursor_row
         table.clear(columns=True)
-        followers = bool(message.followers)
+        followers = bool(result.followers)
         self._columns(table, followers=followers)
         tz = self.ctx.tz
         directory = self.ctx.directory
-        by_channel = {row.channel: row for row in message.rows}
+        by_channel = {row.channel: row for row in result.rows}
         self.rows = {}
         for channel, unit, depth in tree_order(directory, list(by_channel)):
             row = by_channel[channel]
@@ -171,7 +159,7 @@ class ChannelsScreen(LoaScreen):
             unit_name = ""
             if unit is not None:
                 unit_name = " " * (INDENT * depth) + directory.units[unit].name
-            count = message.followers.get(row.channel)
+            count = result.followers.get(row.channel)
             cells: dict[str, str | Text] = {
                 "unit": Text(unit_name, "bold", no_wrap=True, overflow="ellipsis"),
                 "channel": row.channel,

@@ -12,16 +12,17 @@ totals. M switches the metric everything shows. Reads are the library's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from rich.text import Text
-from textual import events, on, work
+from sqlalchemy import Engine
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal
-from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
 from content.engagement import (
@@ -33,7 +34,7 @@ from content.engagement import (
 )
 from content.office import ChannelDirectory
 from content.ui import data
-from content.ui.base import LoaScreen
+from content.ui.base import PollingScreen
 from content.ui.charts import resample, sparkline
 from content.ui.fmt import first_line, number, when
 from content.ui.i18n import N_, _, language
@@ -173,18 +174,35 @@ def unit_lines(
     return lines
 
 
-class EngagementLoaded(Message):
-    """The figures have been read."""
+def read_figures(
+    engine: Engine,
+    directory: ChannelDirectory,
+    visible: frozenset[str] | None,
+    since: datetime,
+    metric: str | None,
+) -> Figures:
+    """The publications, ``metric``'s history of each (the first metric reported when it is
+    None or no longer reported), and the totals of what was published from ``since``."""
+    rows = data.engagement(engine, visible=visible)
+    by_channel = channel_totals(engine, since=since, channels=visible)
+    names = ordered_metrics(
+        {n for row in rows for n in row.metrics}
+        | {n for totals in by_channel.values() for n in totals.sums}
+    )
+    if metric not in names:
+        metric = names[0] if names else None
+    series = metric_series(engine, [row.delivery_id for row in rows], metric) if metric else {}
+    counts = latest_followers(engine, channels=visible)
+    by_unit = unit_lines(directory, by_channel, counts, visible)
+    return Figures(rows, names, metric, series, by_channel, by_unit, counts)
 
-    def __init__(self, figures: Figures) -> None:
-        super().__init__()
-        self.figures = figures
 
-
-class EngagementScreen(LoaScreen):
+class EngagementScreen(PollingScreen[Figures]):
     """The most recent publications, a chart of each, and totals per channel and unit."""
 
     CSS_PATH = "engagement.tcss"
+    #: Figures change as often as the daemon collects them (minutes): read a tenth as often.
+    REFRESH_EVERY = 10
 
     HELP_TEXT = N_(
         "The most recently published posts, one line per channel, with a small chart of "
@@ -220,54 +238,29 @@ class EngagementScreen(LoaScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.set_interval(self.ctx.refresh_seconds * 10, self._tick)
-        self.reload()
         self.query_one("#engagement", DataTable).focus()
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width >= WIDE_FROM, "-wide")
         if self.figures is not None:
-            self._show(self.figures)
+            self._draw(self.figures)
 
-    def _tick(self) -> None:
-        if self.is_shown():
-            self.reload()
+    def fetch(self) -> Callable[[], Figures]:
+        """The figures of the metric charted now, totals from :data:`TOTALS_DAYS` ago."""
+        ctx, metric = self.ctx, self.metric
+        engine, directory, visible = ctx.engine, ctx.directory, ctx.visible
+        since = ctx.clock() - timedelta(days=TOTALS_DAYS)
+        return lambda: read_figures(engine, directory, visible, since, metric)
 
-    def reload(self) -> None:
-        """Read the figures again (in a thread)."""
-        self._load(self.metric)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load(self, metric: str | None) -> None:
-        figures = self.read(lambda: self._read(metric))
-        if figures is not None:
-            self.post_message(EngagementLoaded(figures))
-
-    def _read(self, metric: str | None) -> Figures:
-        """The publications, the chosen metric's history of each, and the totals."""
-        engine, visible = self.ctx.engine, self.ctx.visible
-        rows = data.engagement(engine, visible=visible)
-        since = self.ctx.clock() - timedelta(days=TOTALS_DAYS)
-        by_channel = channel_totals(engine, since=since, channels=visible)
-        names = ordered_metrics(
-            {n for row in rows for n in row.metrics}
-            | {n for totals in by_channel.values() for n in totals.sums}
-        )
-        if metric not in names:
-            metric = names[0] if names else None
-        series = metric_series(engine, [row.delivery_id for row in rows], metric) if metric else {}
-        counts = latest_followers(engine, channels=visible)
-        by_unit = unit_lines(self.ctx.directory, by_channel, counts, visible)
-        return Figures(rows, names, metric, series, by_channel, by_unit, counts)
-
-    def on_engagement_loaded(self, message: EngagementLoaded) -> None:
-        self.metric = message.figures.metric
-        self.figures = message.figures
-        self._show(message.figures)
+    def show(self, result: Figures) -> None:
+        """Draw the figures read; the metric they chart becomes the screen's."""
+        self.metric = result.metric
+        self.figures = result
+        self._draw(result)
 
     # ------------------------------------------------------------------ drawing
 
-    def _show(self, figures: Figures) -> None:
+    def _draw(self, figures: Figures) -> None:
         self._show_bar(figures)
         self._show_posts(figures)
         self._show_totals(figures)

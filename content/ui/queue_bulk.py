@@ -8,9 +8,9 @@ from __future__ import annotations
 from textual.widgets import DataTable
 
 from content import bulk
-from content.errors import ValidationError
 from content.times import parse_when
 from content.ui import data
+from content.ui.actions import time_check
 from content.ui.base import ActionFinished, PollingScreen, report_error
 from content.ui.dialogs import ConfirmDialog, PromptDialog
 from content.ui.fmt import NOW_WORDS, time_placeholder
@@ -152,14 +152,9 @@ class QueueSelection(PollingScreen[data.QueuePage]):
         tz = self.ctx.tz
         next_words = {"next", "tiếp", "tiep", "kế tiếp"}
 
-        def check(value: str) -> str | None:
-            if value.strip().lower() in NOW_WORDS | next_words:
-                return None
-            try:
-                parse_when(value, tz, now=self.ctx.clock())
-            except ValidationError as exc:
-                return error_in_words(exc)
-            return None
+        check = time_check(
+            lambda value: parse_when(value, tz, now=self.ctx.clock()), NOW_WORDS | next_words
+        )
 
         def answer(value: str | None) -> None:
             if value is None:

@@ -222,3 +222,53 @@ async def test_snapshot_units_at_80x24(units_app, figures, engine, clock, lang):
         await pilot.press("escape", "c")
         await settle(pilot)
         assert_snapshot(app, f"channels_units_{lang}_80x24")
+
+
+async def test_figures_collected_while_a_post_is_open_show_on_coming_back(
+    make_app, figures, engine
+):
+    fb, _zalo = figures
+    app = make_app("lan")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, EngagementScreen)
+        await pilot.press("enter")  # the newest publication's post
+        await settle(pilot)
+        assert app.screen is not screen
+        # The daemon collects a new figure meanwhile (the next timed read is an hour away).
+        sample(engine, fb["tinh-fb"], "views", 0, 20, 60, 140, 400)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
+        assert ["tinh-fb", "1", "400"] in table_rows(pilot, "#totals-channel")
+
+
+async def test_followers_counted_while_help_is_open_show_on_coming_back(
+    units_app, figures, engine, clock
+):
+    app = units_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ChannelsScreen)
+        table = screen.query_one("#channels", DataTable)
+        assert "followers" not in [str(k.value) for k in table.columns]  # never counted yet
+        await pilot.press("f1")
+        await settle(pilot)
+        assert app.screen is not screen
+        record_followers(engine, {"tinh-fb": 12500, "tinh-zalo": 4100, "xa-fb": 830}, clock())
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
+        keys = [str(k.value) for k in table.columns]
+        rows = table_rows(pilot, "#channels")
+        assert [(r[1], r[keys.index("followers")]) for r in rows] == [
+            ("tinh-fb", "12,500"),
+            ("tinh-zalo", "4,100"),
+            ("xa-fb", "830"),
+        ]
