@@ -10,89 +10,68 @@ Life of a post::
                  ^  |          \\________________/        |
                  |  v (sent back)                          v
                draft                                   cancelled (from any live state)
+
+:class:`Queue` is the one door; behind it, :mod:`content.queue_input` checks what a person
+asks, :mod:`content.queue_rules` holds the table of moves above and the audit of each, and
+:mod:`content.queue_read` the reads and the warnings. Their public names are importable
+from here too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, bindparam, update
-from sqlalchemy import select as sa_select
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from content import audit as audit_log
 from content import delivery_states, media
-from content.accounts import Access, AccessDenied, fold, unenforced
+from content.accounts import AccessDenied
 from content.db import session_scope
-from content.errors import NotFound, StateError, ValidationError
-from content.limits import TEXT_LIMITS, clean, length, nfc
+from content.errors import StateError, ValidationError
 from content.messages import Notice
-from content.models import (
-    SETTLED_DELIVERY_STATES,
-    AuditEvent,
-    Delivery,
-    DeliveryState,
-    MediaFile,
-    Post,
-    PostState,
-    Role,
+from content.models import Delivery, DeliveryState, MediaFile, Post, PostState, Role
+from content.queue_input import MAX_OCCURRENCES as MAX_OCCURRENCES
+from content.queue_input import MAX_SOURCE_IMAGE_BYTES as MAX_SOURCE_IMAGE_BYTES
+from content.queue_input import ImageInput as ImageInput
+from content.queue_input import PostInput as PostInput
+from content.queue_input import Repeat as Repeat
+from content.queue_input import check_future, occurrences, validate
+from content.queue_input import fingerprint as fingerprint
+from content.queue_read import DUPLICATE_LOOKBACK as DUPLICATE_LOOKBACK
+from content.queue_read import ZALO_NIGHT as ZALO_NIGHT
+from content.queue_read import Clock as Clock
+from content.queue_read import DeliveryRow as DeliveryRow
+from content.queue_read import PostRow as PostRow
+from content.queue_read import QueueReader as QueueReader
+from content.queue_read import (
+    Unsaved,
+    authors,
+    image_input,
+    load_delivery,
+    load_post,
+    warnings_for,
 )
-from content.office import ZALO_OA, ChannelDirectory
+from content.queue_read import deliveries as deliveries_of
+from content.queue_read import night_broadcasts as night_broadcasts
+from content.queue_rules import EDITABLE_STATES as EDITABLE_STATES
+from content.queue_rules import LIVE_STATES as LIVE_STATES
+from content.queue_rules import (
+    arm_deliveries,
+    disarm_deliveries,
+    move_post,
+    settling,
+    snapshot,
+    write_audit,
+)
 from content.search import search_text
-from content.times import NOW_TOLERANCE_SECONDS, local_text, utcnow
-
-#: Look back this far for the same text already published to the same channel.
-DUPLICATE_LOOKBACK = timedelta(days=14)
-#: A repeat rule makes at most this many posts at once.
-MAX_OCCURRENCES = 366
-#: Source images larger than this are refused outright (re-encoding cannot save them).
-MAX_SOURCE_IMAGE_BYTES = 20 * 1024 * 1024
-#: Zalo refuses promotional sends from 22:00 to 06:00 (office time).
-ZALO_NIGHT = (time(22, 0), time(6, 0))
-
-LIVE_STATES = (PostState.DRAFT, PostState.IN_REVIEW, PostState.APPROVED, PostState.SCHEDULED)
-EDITABLE_STATES = LIVE_STATES
-
-
-@dataclass(frozen=True)
-class ImageInput:
-    """An image as the user gave it: a name for messages and the file's bytes."""
-
-    filename: str
-    data: bytes
-
-
-@dataclass(frozen=True)
-class Repeat:
-    """Repeat every ``every_days`` days, or weekly on ``weekdays`` (0=Monday), until a date."""
-
-    until: date
-    every_days: int | None = None
-    weekdays: tuple[int, ...] = ()
-
-
-@dataclass
-class PostInput:
-    """What a user asks for when creating or fully editing a post."""
-
-    text: str
-    channels: Sequence[str]
-    title: str | None = None
-    link: str | None = None
-    images: Sequence[ImageInput] = ()
-    campaign: str | None = None
-    tags: Sequence[str] = ()
-    at: datetime | None = None
-    variants: dict[str, str] = field(default_factory=dict)
-    repeat: Repeat | None = None
-    infographic: dict[str, Any] | None = None
-    source: str | None = None
+from content.times import local_text
 
 
 @dataclass
@@ -108,66 +87,10 @@ class Outcome:
         return self.posts[0]
 
 
-Clock = Callable[[], datetime]
-
-
-def fingerprint(text: str) -> str:
-    """A content fingerprint: NFC, case-folded, whitespace collapsed, hashed."""
-    canonical = " ".join(nfc(text).casefold().split())
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-@dataclass(slots=True)
-class PostRow:
-    """A post's columns that settling reads and may change, as plain values: the dispatcher
-    records a burst's results without building SQLModel objects (most of the cost)."""
-
-    id: int
-    state: str
-    updated_at: datetime
-    scheduled_at: datetime | None
-    title: str | None
-    text: str
-    link: str | None
-    image_ids: list[int]
-    campaign: str | None
-    tags: list[str]
-
-
-class DeliveryRow(Protocol):
-    """A delivery as plain columns (what settling reads)."""
-
-    channel: str
-    state: str
-
-
-class Queue:
-    """The queue of one office, acting as one person.
-
-    ``access`` says who acts and what he may touch (see :func:`content.accounts.identify`);
-    a bare ``actor`` name is for processes that are not a person (the daemon, the demo) and
-    for installs without accounts: nothing is enforced. Every refusal is raised before
-    anything is written. ``clock`` returns the current aware UTC time; tests inject one.
+class Queue(QueueReader):
+    """The queue of one office, acting as one person: its reads (:class:`QueueReader`,
+    whose ``access``, ``actor`` and ``clock`` it takes) and every change to a post.
     """
-
-    def __init__(
-        self,
-        engine: Engine,
-        directory: ChannelDirectory,
-        *,
-        actor: str | None = None,
-        access: Access | None = None,
-        clock: Clock = utcnow,
-    ) -> None:
-        if access is None:
-            if actor is None:
-                raise TypeError("Queue needs an actor or an access")
-            access = unenforced(actor)
-        self.engine = engine
-        self.directory = directory
-        self.access = access
-        self.actor = access.actor
-        self.clock = clock
 
     # ------------------------------------------------------------------ create
 
@@ -189,9 +112,9 @@ class Queue:
         with session_scope(self.engine) as session:
             for request, channels in prepared:
                 media_ids = [_store_image(session, img, now) for img in request.images]
-                occurrences = _occurrences(request.at, request.repeat, self.directory)
-                series = str(uuid.uuid4()) if len(occurrences) > 1 else None
-                for at in occurrences:
+                times = occurrences(request.at, request.repeat, self.directory)
+                series = str(uuid.uuid4()) if len(times) > 1 else None
+                for at in times:
                     post = self._insert(session, request, channels, media_ids, at, series, now)
                     outcome.warnings.extend(self._warnings(session, post, channels, now))
                     if submit or approve:
@@ -213,8 +136,8 @@ class Queue:
         request, channels = self.validate(request, now=now)
         warnings: list[str] = []
         with session_scope(self.engine) as session:
-            for at in _occurrences(request.at, request.repeat, self.directory):
-                unsaved = _Unsaved(
+            for at in occurrences(request.at, request.repeat, self.directory):
+                unsaved = Unsaved(
                     fingerprint=fingerprint(request.text),
                     scheduled_at=at.astimezone(UTC) if at else None,
                 )
@@ -228,59 +151,10 @@ class Queue:
     ) -> tuple[PostInput, list[str]]:
         """Check ``request`` against every chosen channel; returns it normalised and its channels.
 
-        Raises :class:`ValidationError` naming the field at the first problem.
+        Raises :class:`ValidationError` naming the field at the first problem (see
+        :func:`content.queue_input.validate`).
         """
-        now = now or self.clock()
-        channels = self.directory.expand(request.channels)
-        if not channels:
-            raise ValidationError("no_channel", field="channel")
-        text = clean(request.text).strip()
-        if not text:
-            raise ValidationError("no_text", field="text")
-        title = clean(request.title).strip() if request.title else None
-        link = request.link.strip() if request.link else None
-        if link:
-            parts = urlsplit(link)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ValidationError("not_http_url", field="link", url=link)
-        variants = {}
-        for channel, variant in request.variants.items():
-            if channel not in channels:
-                raise ValidationError("variant_channel", field="variant", channel=channel)
-            variants[channel] = clean(variant).strip()
-        for channel in channels:
-            kind = self.directory.kind_of(channel)
-            _check_text(channel, kind, variants.get(channel, text), title, len(request.images))
-        infos = [_inspect(img) for img in request.images]
-        for channel in channels:
-            kind = self.directory.kind_of(channel)
-            for img, info in zip(request.images, infos, strict=True):
-                try:
-                    media.check_for_channel(info, kind)
-                except ValidationError as exc:
-                    raise ValidationError(
-                        "image_for_channel",
-                        field="image",
-                        name=img.filename,
-                        reason=exc.notice(),
-                        channel=channel,
-                    ) from None
-        if request.at is not None:
-            _check_future(request.at, now, self.directory)
-        if request.repeat is not None:
-            _check_repeat(request.at, request.repeat, self.directory)
-        tags = [clean(t).strip() for t in request.tags if clean(t).strip()]
-        campaign = clean(request.campaign).strip() if request.campaign else None
-        normalised = replace(
-            request,
-            text=text,
-            title=title,
-            link=link,
-            variants=variants,
-            tags=tags,
-            campaign=campaign or None,
-        )
-        return normalised, channels
+        return validate(request, self.directory, now or self.clock())
 
     # ------------------------------------------------------------------ changes
 
@@ -303,10 +177,10 @@ class Queue:
         """
         now = self.clock()
         with session_scope(self.engine) as session:
-            post = self._load(session, post_id, lock=True)
+            post = load_post(session, post_id, lock=True)
             if post.state not in EDITABLE_STATES:
                 raise StateError("edit_state", id=post_id, state=post.state)
-            deliveries = _deliveries(session, post_id)
+            deliveries = deliveries_of(session, post_id)
             current_channels = [d.channel for d in deliveries]
             self.access.require_channels(current_channels, "edit posts")
             if any(d.state != DeliveryState.PENDING for d in deliveries):
@@ -323,33 +197,15 @@ class Queue:
                     if variants is None
                     else variants
                 ),
-                images=[_image_input(session, i) for i in post.image_ids],
+                images=[image_input(session, i) for i in post.image_ids],
                 at=None,
             )
             request, new_channels = self.validate(request, now=now)
             self.access.require_channels(new_channels, "write posts")
-            before = _snapshot(post, deliveries)
-            post.text = request.text
-            post.title = request.title
-            post.link = request.link
-            post.campaign = request.campaign
-            post.tags = list(request.tags)
-            post.fingerprint = fingerprint(request.text)
-            post.search_text = search_text(post.title, post.text, post.author)
-            post.updated_at = now
-            session.add(post)
-            by_channel = {d.channel: d for d in deliveries}
-            for channel, delivery in by_channel.items():
-                if channel not in new_channels:
-                    session.delete(delivery)
-            for channel in new_channels:
-                delivery = by_channel.get(channel) or _new_delivery(post, channel, now)
-                delivery.text_variant = request.variants.get(channel)
-                delivery.updated_at = now
-                session.add(delivery)
-            session.flush()
+            before = snapshot(post, deliveries)
+            _rewrite(session, post, deliveries, request, new_channels, now)
             warnings: list[str] = []
-            content_changed = before["content"] != _snapshot(post, [])["content"] or set(
+            content_changed = before["content"] != snapshot(post, [])["content"] or set(
                 current_channels
             ) != set(new_channels)
             if (
@@ -360,9 +216,9 @@ class Queue:
                 self._transition(session, post, PostState.IN_REVIEW, "return_to_review", now)
                 warnings.append(Notice("warn_back_to_review", id=post_id))
             elif post.state == PostState.SCHEDULED:
-                _arm_deliveries(session, post, now)
-            after = _snapshot(post, _deliveries(session, post_id))
-            _audit(session, self.access, "edit", post, before, after, now)
+                arm_deliveries(session, post, now)
+            after = snapshot(post, deliveries_of(session, post_id))
+            write_audit(session, self.access, "edit", post, before, after, now)
             warnings.extend(self._warnings(session, post, new_channels, now))
             return Outcome([post], warnings)
 
@@ -370,7 +226,7 @@ class Queue:
         """Send a draft for review."""
         now = self.clock()
         with session_scope(self.engine) as session:
-            post = self._load(session, post_id, lock=True)
+            post = load_post(session, post_id, lock=True)
             self._allowed(session, post, "submit posts")
             self._transition(session, post, PostState.IN_REVIEW, "submit", now)
             return Outcome([post])
@@ -379,7 +235,7 @@ class Queue:
         """Approve a post in review; with a time it becomes scheduled."""
         now = self.clock()
         with session_scope(self.engine) as session:
-            post = self._load(session, post_id, lock=True)
+            post = load_post(session, post_id, lock=True)
             self._allowed(session, post, "approve posts", Role.APPROVER)
             warnings = self._approve(session, post, comment, now)
             return Outcome([post], warnings)
@@ -390,7 +246,7 @@ class Queue:
         if not comment.strip():
             raise ValidationError("comment_missing", field="comment")
         with session_scope(self.engine) as session:
-            post = self._load(session, post_id, lock=True)
+            post = load_post(session, post_id, lock=True)
             self._allowed(session, post, "send posts back", Role.APPROVER)
             if post.state != PostState.IN_REVIEW:
                 raise StateError("send_back_state", id=post_id, state=post.state)
@@ -401,26 +257,26 @@ class Queue:
     def schedule(self, post_id: int, at: datetime) -> Outcome:
         """Give a post its time, or move it to another (reschedule)."""
         now = self.clock()
-        _check_future(at, now, self.directory)
+        check_future(at, now, self.directory)
         with session_scope(self.engine) as session:
-            post = self._load(session, post_id, lock=True)
+            post = load_post(session, post_id, lock=True)
             if post.state not in LIVE_STATES:
                 raise StateError("schedule_state", id=post_id, state=post.state)
-            deliveries = _deliveries(session, post_id)
+            deliveries = deliveries_of(session, post_id)
             self.access.require_channels([d.channel for d in deliveries], "schedule posts")
             if any(d.state != DeliveryState.PENDING for d in deliveries):
                 raise StateError("schedule_sending", id=post_id)
-            before = _snapshot(post, deliveries)
+            before = snapshot(post, deliveries)
             post.scheduled_at = at.astimezone(UTC)
             post.updated_at = now
             if post.state == PostState.APPROVED:
                 post.state = PostState.SCHEDULED
             if post.state == PostState.SCHEDULED:
-                _arm_deliveries(session, post, now)
+                arm_deliveries(session, post, now)
             session.add(post)
             session.flush()
             action = "reschedule" if before["scheduled_at"] else "schedule"
-            _audit(session, self.access, action, post, before, _snapshot(post, deliveries), now)
+            write_audit(session, self.access, action, post, before, snapshot(post, deliveries), now)
             warnings = self._warnings(session, post, [d.channel for d in deliveries], now)
             return Outcome([post], warnings)
 
@@ -428,10 +284,10 @@ class Queue:
         """Cancel a live post: its waiting deliveries are cancelled; published ones stay."""
         now = self.clock()
         with session_scope(self.engine) as session:
-            post = self._load(session, post_id, lock=True)
+            post = load_post(session, post_id, lock=True)
             if post.state not in LIVE_STATES:
                 raise StateError("cancel_state", id=post_id, state=post.state)
-            deliveries = _deliveries(session, post_id)
+            deliveries = deliveries_of(session, post_id)
             self.access.require_channels([d.channel for d in deliveries], "cancel posts")
             if any(d.state == DeliveryState.SENDING for d in deliveries):
                 raise StateError("cancel_sending", id=post_id)
@@ -453,13 +309,13 @@ class Queue:
         """Send a failed delivery again now (a person checked the cause was fixed)."""
         now = self.clock()
         with session_scope(self.engine) as session:
-            post, delivery = self._load_delivery(session, delivery_id)
+            post, delivery = load_delivery(session, delivery_id)
             self.access.require_channels([delivery.channel], "retry deliveries")
             if delivery.state != DeliveryState.FAILED:
                 raise StateError("retry_state", id=delivery_id, dstate=delivery.state)
             if post.state == PostState.CANCELLED:
                 raise StateError("post_cancelled", id=post.id)
-            before = _snapshot(post, [delivery])
+            before = snapshot(post, [delivery])
             delivery_states.move(delivery, delivery_states.RETRY)
             delivery.next_attempt_at = now
             delivery.attempts = 0
@@ -471,17 +327,7 @@ class Queue:
                 post.state = PostState.SCHEDULED
                 post.updated_at = now
                 session.add(post)
-            session.flush()
-            _audit(
-                session,
-                self.access,
-                "retry",
-                post,
-                before,
-                _snapshot(post, [delivery]),
-                now,
-                detail=f"delivery {delivery_id} ({delivery.channel})",
-            )
+            self._audit_delivery(session, "retry", post, delivery, before, now)
             return Outcome([post])
 
     def resolve_review(
@@ -494,12 +340,12 @@ class Queue:
         """
         now = self.clock()
         with session_scope(self.engine) as session:
-            post, delivery = self._load_delivery(session, delivery_id)
+            post, delivery = load_delivery(session, delivery_id)
             self.access.require(Role.APPROVER, "settle deliveries that need review")
             self.access.require_channels([delivery.channel], "settle deliveries")
             if delivery.state != DeliveryState.NEEDS_REVIEW:
                 raise StateError("review_state", id=delivery_id, dstate=delivery.state)
-            before = _snapshot(post, [delivery])
+            before = snapshot(post, [delivery])
             if published:
                 if permalink and urlsplit(permalink).scheme not in ("http", "https"):
                     raise ValidationError("not_http_url", field="permalink", url=permalink)
@@ -520,16 +366,7 @@ class Queue:
             session.add_all([delivery, post])
             session.flush()
             action = "mark_published" if published else "mark_not_published"
-            _audit(
-                session,
-                self.access,
-                action,
-                post,
-                before,
-                _snapshot(post, [delivery]),
-                now,
-                detail=f"delivery {delivery_id} ({delivery.channel})",
-            )
+            self._audit_delivery(session, action, post, delivery, before, now)
             self.settle(session, post.id or 0)
             return Outcome([post])
 
@@ -537,7 +374,7 @@ class Queue:
         """Mark a scheduled post done once every delivery is settled."""
         post = session.get(Post, post_id, with_for_update=True)
         if post is not None:
-            self.settle_loaded(session, [(post, _deliveries(session, post_id))])
+            self.settle_loaded(session, [(post, deliveries_of(session, post_id))])
 
     def settle_loaded(
         self, session: Session, loaded: Iterable[tuple[Post, Sequence[Delivery]]]
@@ -549,7 +386,7 @@ class Queue:
         are written in one statement.
         """
         rows: list[dict[str, Any]] = []
-        for post in self._settling(loaded, self.clock(), rows):
+        for post in settling(self.access, loaded, self.clock(), rows):
             session.add(post)
         audit_log.write(session, rows)
 
@@ -563,7 +400,7 @@ class Queue:
         one statement, then their audit rows with another.
         """
         rows: list[dict[str, Any]] = []
-        done = list(self._settling(loaded, self.clock(), rows))
+        done = list(settling(self.access, loaded, self.clock(), rows))
         if done:
             table = Post.__table__  # type: ignore[attr-defined]  # Core: an executemany
             session.execute(
@@ -574,44 +411,6 @@ class Queue:
             )
         audit_log.write(session, rows)
 
-    def _settling(
-        self,
-        loaded: Iterable[tuple[Any, Sequence[Any]]],
-        now: datetime,
-        audit: list[dict[str, Any]],
-    ) -> Iterable[Any]:
-        """The rule of settling: a scheduled post whose deliveries are all settled is done.
-        Moves each such post (attributes only) and yields it for the caller to write."""
-        for post, deliveries in loaded:
-            if post.state == PostState.SCHEDULED and all(
-                d.state in SETTLED_DELIVERY_STATES for d in deliveries
-            ):
-                self._move(post, PostState.DONE, "done", now, deliveries, audit=audit)
-                yield post
-
-    # ------------------------------------------------------------------ reads
-
-    def get(self, post_id: int) -> tuple[Post, list[Delivery]]:
-        """A post and its deliveries."""
-        with session_scope(self.engine) as session:
-            post = self._load(session, post_id)
-            deliveries = _deliveries(session, post_id)
-            self._visible(post_id, [d.channel for d in deliveries])
-            return post, deliveries
-
-    def audit_trail(self, post_id: int) -> list[AuditEvent]:
-        """The audit events of one post, oldest first."""
-        with session_scope(self.engine) as session:
-            self._load(session, post_id)
-            self._visible(post_id, [d.channel for d in _deliveries(session, post_id)])
-            return list(
-                session.exec(
-                    select(AuditEvent)
-                    .where(AuditEvent.post_id == post_id)
-                    .order_by(col(AuditEvent.id))
-                ).all()
-            )
-
     # ------------------------------------------------------------------ internals
 
     def _allowed(self, session: Session, post: Post, what: str, role: Role | None = None) -> None:
@@ -620,39 +419,9 @@ class Queue:
             return
         if role is not None:
             self.access.require(role, what)
-        self.access.require_channels([d.channel for d in _deliveries(session, post.id or 0)], what)
-
-    def _visible(self, post_id: int, channels: list[str]) -> None:
-        if not self.access.sees_any(channels):
-            raise NotFound("post_hidden", id=post_id, user=self.actor)
-
-    def _authors(self, session: Session, post: Post) -> set[str]:
-        """Who wrote ``post``: its author, and whoever really acted when he was acted for."""
-        real = session.exec(
-            select(AuditEvent.real_actor).where(
-                AuditEvent.post_id == post.id,
-                AuditEvent.action == "create",
-                col(AuditEvent.real_actor).is_not(None),
-            )
-        ).all()
-        return {fold(post.author), *(fold(r) for r in real if r)}
-
-    def _load_delivery(self, session: Session, delivery_id: int) -> tuple[Post, Delivery]:
-        delivery = session.get(Delivery, delivery_id)
-        if delivery is None:
-            raise NotFound("delivery_missing", id=delivery_id)
-        post = self._load(session, delivery.post_id, lock=True)
-        session.refresh(delivery, with_for_update=True)
-        return post, delivery
-
-    def _load(self, session: Session, post_id: int, *, lock: bool = False) -> Post:
-        query = select(Post).where(Post.id == post_id)
-        if lock:
-            query = query.with_for_update()
-        post = session.exec(query).first()
-        if post is None:
-            raise NotFound("post_missing", id=post_id)
-        return post
+        self.access.require_channels(
+            [d.channel for d in deliveries_of(session, post.id or 0)], what
+        )
 
     def _insert(
         self,
@@ -691,7 +460,7 @@ class Queue:
             session.add(delivery)
             deliveries.append(delivery)
         session.flush()
-        _audit(session, self.access, "create", post, None, _snapshot(post, deliveries), now)
+        write_audit(session, self.access, "create", post, None, snapshot(post, deliveries), now)
         return post
 
     def _approve(
@@ -700,7 +469,7 @@ class Queue:
         if post.state != PostState.IN_REVIEW:
             raise StateError("approve_state", id=post.id, state=post.state)
         if self.directory.office.require_second_approver and (
-            {self.access.actor, self.access.real} & self._authors(session, post)
+            {self.access.actor, self.access.real} & authors(session, post)
         ):
             raise AccessDenied("own_post", id=post.id, user=self.access.real)
         post.approved_by = self.actor
@@ -718,8 +487,23 @@ class Queue:
                 )
             )
         self._transition(session, post, PostState.SCHEDULED, "approve", now, detail=comment)
-        _arm_deliveries(session, post, now)
+        arm_deliveries(session, post, now)
         return warnings
+
+    def _audit_delivery(
+        self,
+        session: Session,
+        action: str,
+        post: Post,
+        delivery: Delivery,
+        before: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        """Write what a person did to one delivery (and through it to its post)."""
+        session.flush()
+        after = snapshot(post, [delivery])
+        detail = f"delivery {delivery.id} ({delivery.channel})"
+        write_audit(session, self.access, action, post, before, after, now, detail=detail)
 
     def _transition(
         self,
@@ -738,252 +522,21 @@ class Queue:
         ``audit``: collect the audit row there instead of writing it (the caller writes many).
         """
         if deliveries is None:
-            deliveries = _deliveries(session, post.id or 0)
+            deliveries = deliveries_of(session, post.id or 0)
         rows: list[dict[str, Any]] = [] if audit is None else audit
-        self._move(post, target, action, now, deliveries, detail=detail, audit=rows)
+        move_post(self.access, post, target, action, now, deliveries, detail=detail, audit=rows)
         if target in (PostState.DRAFT, PostState.IN_REVIEW):
             # Disarming changes only due times, which the snapshot leaves out.
-            _disarm_deliveries(session, post, now)
+            disarm_deliveries(session, post, now)
         session.add(post)
         if audit is None:
             audit_log.write(session, rows)
 
-    def _move(
-        self,
-        post: Any,
-        target: PostState,
-        action: str,
-        now: datetime,
-        deliveries: Sequence[Any],
-        *,
-        detail: str | None = None,
-        audit: list[dict[str, Any]] | None = None,
-    ) -> None:
-        """The one place a post's state changes: check the rule, change it, audit it.
-
-        ``post`` is a Post or a plain row with its columns (the dispatcher's); the caller
-        writes it. ``audit``: collect the audit row there instead of writing it.
-        """
-        allowed = _TRANSITIONS.get(PostState(post.state), ())
-        if target not in allowed:
-            raise StateError("transition", id=post.id, state=post.state, target=target)
-        before = _snapshot(post, deliveries)
-        post.state = target
-        post.updated_at = now
-        after = _snapshot(post, deliveries)
-        _audit(None, self.access, action, post, before, after, now, detail=detail, into=audit)
-
     def _warnings(
-        self, session: Session, post: Post | _Unsaved, channels: Iterable[str], now: datetime
+        self, session: Session, post: Post | Unsaved, channels: Iterable[str], now: datetime
     ) -> list[str]:
         """Things worth a second look that do not stop the post."""
-        tz = self.directory.office.timezone
-        warnings: list[str] = []
-        channels = list(channels)
-        # Five columns: past sqlmodel.select()'s typed overloads, so SQLAlchemy's own.
-        same_text = session.execute(
-            sa_select(
-                col(Post.id),
-                col(Post.state),
-                col(Delivery.channel),
-                col(Delivery.state),
-                col(Delivery.published_at),
-            )
-            .join(Delivery, col(Delivery.post_id) == col(Post.id))
-            .where(col(Post.fingerprint) == post.fingerprint)
-            .where(col(Post.id) != post.id)
-            .where(col(Delivery.channel).in_(channels))
-            .where(col(Post.state) != PostState.CANCELLED)
-        ).all()
-        for other_id, _other_state, channel, d_state, published_at in same_text:
-            if post.series_id and _same_series(session, other_id, post.series_id):
-                continue
-            if d_state in (DeliveryState.PENDING, DeliveryState.SENDING):
-                warnings.append(Notice("warn_same_queued", channel=channel, id=other_id))
-            elif (
-                d_state == DeliveryState.PUBLISHED
-                and published_at is not None
-                and published_at >= now - DUPLICATE_LOOKBACK
-            ):
-                warnings.append(
-                    Notice(
-                        "warn_same_published",
-                        channel=channel,
-                        when=local_text(published_at, tz),
-                        id=other_id,
-                    )
-                )
-        if post.scheduled_at is not None:
-            spacing = self.directory.office.min_spacing
-            near = session.exec(
-                select(Post.id, Post.scheduled_at, Delivery.channel)
-                .join(Delivery, col(Delivery.post_id) == col(Post.id))
-                .where(Post.id != post.id)
-                .where(col(Delivery.channel).in_(channels))
-                .where(col(Delivery.state) != DeliveryState.CANCELLED)
-                .where(col(Post.state) != PostState.CANCELLED)
-                .where(col(Post.scheduled_at) > post.scheduled_at - spacing)
-                .where(col(Post.scheduled_at) < post.scheduled_at + spacing)
-            ).all()
-            for other_id, other_at, channel in near:
-                warnings.append(
-                    Notice(
-                        "warn_spacing",
-                        channel=channel,
-                        id=other_id,
-                        when=local_text(other_at, tz),
-                        n=int(spacing.total_seconds() // 60),
-                    )
-                )
-            zalo = night_broadcasts(self.directory, channels, post.scheduled_at)
-            if zalo:
-                warnings.append(Notice("warn_zalo_night", channels=zalo))
-        return warnings
-
-
-def night_broadcasts(
-    directory: ChannelDirectory, channels: Sequence[str], at: datetime
-) -> list[str]:
-    """The Zalo OAs among ``channels`` whose broadcast at ``at`` falls in Zalo's night ban.
-
-    Only OAs that broadcast (``broadcast = true``): an article alone is published at any
-    hour, so an office that does not broadcast is not warned about every night-time post.
-    """
-    local = at.astimezone(directory.office.timezone).time()
-    if not (local >= ZALO_NIGHT[0] or local < ZALO_NIGHT[1]):
-        return []
-    return [
-        c for c in channels if directory.kind_of(c) == ZALO_OA and directory.channels[c].broadcast
-    ]
-
-
-@dataclass(frozen=True)
-class _Unsaved:
-    """What :meth:`Queue._warnings` reads of a post, for one not written yet (a preview)."""
-
-    fingerprint: str
-    scheduled_at: datetime | None
-    series_id: str | None = None
-    id: int | None = None
-
-
-_TRANSITIONS: dict[PostState, tuple[PostState, ...]] = {
-    PostState.DRAFT: (PostState.IN_REVIEW, PostState.CANCELLED),
-    PostState.IN_REVIEW: (
-        PostState.DRAFT,
-        PostState.APPROVED,
-        PostState.SCHEDULED,
-        PostState.CANCELLED,
-    ),
-    PostState.APPROVED: (PostState.SCHEDULED, PostState.IN_REVIEW, PostState.CANCELLED),
-    PostState.SCHEDULED: (PostState.DONE, PostState.IN_REVIEW, PostState.CANCELLED),
-    # A failed delivery retried by hand reopens its post.
-    PostState.DONE: (PostState.SCHEDULED,),
-    PostState.CANCELLED: (),
-}
-
-
-def _check_text(channel: str, kind: str, text: str, title: str | None, images: int) -> None:
-    limits = TEXT_LIMITS[kind]
-    if limits.text is not None and length(text) > limits.text:
-        raise ValidationError(
-            "text_too_long",
-            field="text",
-            n=length(text),
-            channel=channel,
-            kind=kind,
-            limit=limits.text,
-        )
-    if limits.title_required and not title:
-        raise ValidationError(
-            "title_required", field="title", channel=channel, kind=kind, limit=limits.title
-        )
-    if title and limits.title is not None and length(title) > limits.title:
-        raise ValidationError(
-            "title_too_long",
-            field="title",
-            n=length(title),
-            channel=channel,
-            kind=kind,
-            limit=limits.title,
-        )
-    if images > limits.max_images:
-        raise ValidationError(
-            "too_many_images",
-            field="image",
-            n=images,
-            channel=channel,
-            kind=kind,
-            limit=limits.max_images,
-        )
-
-
-def _inspect(image: ImageInput) -> media.ImageInfo:
-    if len(image.data) > MAX_SOURCE_IMAGE_BYTES:
-        raise ValidationError(
-            "image_too_big",
-            field="image",
-            name=image.filename,
-            mb=len(image.data) / 1_048_576,
-            limit=MAX_SOURCE_IMAGE_BYTES // 1_048_576,
-        )
-    try:
-        return media.inspect_image(image.data, name=image.filename)
-    except ValidationError as exc:
-        raise exc.located(field="image") from None
-
-
-def _check_future(at: datetime, now: datetime, directory: ChannelDirectory) -> None:
-    if at.tzinfo is None:
-        raise ValueError("naive datetime given to the queue")
-    if at < now - timedelta(seconds=NOW_TOLERANCE_SECONDS):
-        tz = directory.office.timezone
-        raise ValidationError(
-            "time_past", field="at", when=local_text(at, tz), now=local_text(now, tz)
-        )
-
-
-def _check_repeat(at: datetime | None, repeat: Repeat, directory: ChannelDirectory) -> None:
-    if at is None:
-        raise ValidationError("repeat_no_start", field="at")
-    if (repeat.every_days is None) == (not repeat.weekdays):
-        raise ValidationError("repeat_rule", field="repeat")
-    if repeat.every_days is not None and repeat.every_days < 1:
-        raise ValidationError("repeat_days", field="repeat")
-    if any(d not in range(7) for d in repeat.weekdays):
-        raise ValidationError("repeat_weekdays", field="repeat")
-    first_day = at.astimezone(directory.office.timezone).date()
-    if repeat.until < first_day:
-        raise ValidationError("repeat_until_before", field="until", date=repeat.until.isoformat())
-    if len(_occurrences(at, repeat, directory)) > MAX_OCCURRENCES:
-        raise ValidationError("repeat_too_many", field="until", n=MAX_OCCURRENCES)
-
-
-def _occurrences(
-    at: datetime | None, repeat: Repeat | None, directory: ChannelDirectory
-) -> list[datetime | None]:
-    """Each occurrence's time: the same wall-clock time in the office's zone, as UTC."""
-    if at is None or repeat is None:
-        return [at]
-    tz = directory.office.timezone
-    local = at.astimezone(tz)
-    times: list[datetime | None] = []
-    day = local.date()
-    while day <= repeat.until and len(times) <= MAX_OCCURRENCES:
-        if repeat.every_days is not None:
-            offset = (day - local.date()).days
-            take = offset % repeat.every_days == 0
-        else:
-            take = day.weekday() in repeat.weekdays
-        if take:
-            times.append(datetime.combine(day, local.timetz()).astimezone(UTC))
-        day += timedelta(days=1)
-    return times
-
-
-def _same_series(session: Session, post_id: int, series_id: str) -> bool:
-    other = session.get(Post, post_id)
-    return other is not None and other.series_id == series_id
+        return warnings_for(session, self.directory, post, channels, now)
 
 
 def _new_delivery(post: Post, channel: str, now: datetime) -> Delivery:
@@ -991,31 +544,35 @@ def _new_delivery(post: Post, channel: str, now: datetime) -> Delivery:
     return Delivery(post_id=post.id, channel=channel, state=DeliveryState.PENDING, updated_at=now)
 
 
-def _deliveries(session: Session, post_id: int) -> list[Delivery]:
-    return list(
-        session.exec(
-            select(Delivery).where(Delivery.post_id == post_id).order_by(col(Delivery.id))
-        ).all()
-    )
-
-
-def _arm_deliveries(session: Session, post: Post, now: datetime) -> None:
-    """Make the post's waiting deliveries due at its time (the dispatcher claims them then)."""
-    session.execute(
-        update(Delivery)
-        .where(col(Delivery.post_id) == post.id)
-        .where(col(Delivery.state) == DeliveryState.PENDING)
-        .values(next_attempt_at=post.scheduled_at, updated_at=now)
-    )
-
-
-def _disarm_deliveries(session: Session, post: Post, now: datetime) -> None:
-    session.execute(
-        update(Delivery)
-        .where(col(Delivery.post_id) == post.id)
-        .where(col(Delivery.state) == DeliveryState.PENDING)
-        .values(next_attempt_at=None, updated_at=now)
-    )
+def _rewrite(
+    session: Session,
+    post: Post,
+    deliveries: list[Delivery],
+    request: PostInput,
+    channels: list[str],
+    now: datetime,
+) -> None:
+    """Give ``post`` the content of ``request`` (validated) and one waiting delivery per
+    channel of ``channels``: the others' are deleted, new ones added."""
+    post.text = request.text
+    post.title = request.title
+    post.link = request.link
+    post.campaign = request.campaign
+    post.tags = list(request.tags)
+    post.fingerprint = fingerprint(request.text)
+    post.search_text = search_text(post.title, post.text, post.author)
+    post.updated_at = now
+    session.add(post)
+    by_channel = {d.channel: d for d in deliveries}
+    for channel, delivery in by_channel.items():
+        if channel not in channels:
+            session.delete(delivery)
+    for channel in channels:
+        delivery = by_channel.get(channel) or _new_delivery(post, channel, now)
+        delivery.text_variant = request.variants.get(channel)
+        delivery.updated_at = now
+        session.add(delivery)
+    session.flush()
 
 
 def _store_image(session: Session, image: ImageInput, now: datetime) -> int:
@@ -1040,56 +597,3 @@ def _store_image(session: Session, image: ImageInput, now: datetime) -> int:
     session.flush()
     assert row.id is not None
     return row.id
-
-
-def _image_input(session: Session, media_id: int) -> ImageInput:
-    row = session.get(MediaFile, media_id)
-    assert row is not None
-    return ImageInput(filename=row.filename, data=row.data)
-
-
-def _snapshot(post: Post, deliveries: Sequence[Delivery]) -> dict[str, Any]:
-    """The audit view of a post: enough to see what changed, without image bytes."""
-    return {
-        "state": str(post.state),
-        "scheduled_at": post.scheduled_at.isoformat() if post.scheduled_at else None,
-        "content": {
-            "title": post.title,
-            "text": post.text,
-            "link": post.link,
-            "images": list(post.image_ids),
-            "campaign": post.campaign,
-            "tags": list(post.tags),
-        },
-        "channels": {d.channel: str(d.state) for d in deliveries},
-    }
-
-
-def _audit(
-    session: Session | None,
-    access: Access,
-    action: str,
-    post: Post,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    now: datetime,
-    *,
-    detail: str | None = None,
-    into: list[dict[str, Any]] | None = None,
-) -> None:
-    """Write one audit row, or add it to ``into`` for the caller to write with others."""
-    row = dict(
-        at=now,
-        actor=access.actor,
-        action=action,
-        post_id=post.id,
-        before=before,
-        after=after,
-        detail=detail,
-        **access.audit_fields(),
-    )
-    if into is None:
-        assert session is not None
-        audit_log.write(session, [row])
-    else:
-        into.append(row)

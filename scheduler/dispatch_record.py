@@ -36,7 +36,7 @@ from sqlmodel import Session, col, select
 from content.db import session_scope
 from content.delivery_states import FAIL, PUBLISH, REVIEW, WAIT, move
 from content.models import Alert, ChannelState, Delivery, Post
-from content.queue import PostRow
+from content.queue_read import PostRow
 from content.times import utcnow
 from scheduler.channels.base import (
     AuthError,
