@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -62,6 +63,23 @@ class ChannelsRead:
     followers: dict[str, int]
 
 
+def unit_label(name: str, depth: int, width: int = UNIT_WIDTH) -> str:
+    """A unit's name indented by its depth, in ``width`` cells. A name too long loses its
+    first words, not its last: units share their opening words ("Công an xã ...") and
+    differ in the place they end with, so "…xã Hòa An" is told apart where "Công an xã
+    Hòa …" and "Công an xã Hòa …" would not be."""
+    indent = " " * (INDENT * depth)
+    if cell_len(indent + name) <= width:
+        return indent + name
+    words = name.split(" ")
+    while len(words) > 1 and cell_len(f"{indent}…{' '.join(words)}") > width:
+        words.pop(0)
+    tail = " ".join(words)
+    while tail and cell_len(f"{indent}…{tail}") > width:
+        tail = tail[1:]  # one word longer than the column: its end, as for the others
+    return f"{indent}…{tail}"
+
+
 def tree_order(
     directory: ChannelDirectory, channels: list[str]
 ) -> list[tuple[str, str | None, int]]:
@@ -105,7 +123,12 @@ class ChannelsScreen(PollingScreen[ChannelsRead]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        table: DataTable[Any] = DataTable(id="channels", cursor_type="row", zebra_stripes=True)
+        # The unit and channel (or the channel alone) stay in view when the officer scrolls
+        # right to the followers and the last success: 80 columns do not show them all.
+        fixed = 2 if self.ctx.directory.units else 1
+        table: DataTable[Any] = DataTable(
+            id="channels", cursor_type="row", zebra_stripes=True, fixed_columns=fixed
+        )
         self._columns(table, followers=False)
         yield table
         yield Static("", id="channel-note")
@@ -156,9 +179,7 @@ class ChannelsScreen(PollingScreen[ChannelsRead]):
                 if row.paused
                 else Text("✓ " + _("working"), "green")
             )
-            unit_name = ""
-            if unit is not None:
-                unit_name = " " * (INDENT * depth) + directory.units[unit].name
+            unit_name = "" if unit is None else unit_label(directory.units[unit].name, depth)
             count = result.followers.get(row.channel)
             cells: dict[str, str | Text] = {
                 "unit": Text(unit_name, "bold", no_wrap=True, overflow="ellipsis"),

@@ -17,12 +17,12 @@ from content.engagement import record_followers
 from content.models import Delivery, DeliveryState, MetricSample
 from content.office import ChannelDirectory
 from content.queue import PostInput
-from content.ui.channels import ChannelsScreen
+from content.ui.channels import ChannelsScreen, unit_label
 from content.ui.engagement import EngagementScreen
 from content.units import UnitInfo, build_tree
 from tests.helpers import local
 from tests.tui.conftest import settle, table_rows
-from tests.tui.snapshot import assert_snapshot
+from tests.tui.snapshot import assert_snapshot, screen_text
 from tui import LoaApp
 
 T0 = datetime(2026, 11, 22, 12, tzinfo=UTC)
@@ -272,3 +272,29 @@ async def test_followers_counted_while_help_is_open_show_on_coming_back(
             ("tinh-zalo", "4,100"),
             ("xa-fb", "830"),
         ]
+
+
+def test_a_unit_name_too_long_for_its_column_keeps_its_end():
+    # Units share their first words: cut there, the communes are still told apart.
+    assert unit_label("Công an xã Hòa An", 2) == "  …an xã Hòa An"
+    assert unit_label("Công an xã Tân Phú", 2) == "  …an xã Tân Phú"
+    # A name that fits is left whole.
+    assert unit_label("Công an xã Hòa An", 1) == " Công an xã Hòa An"
+
+
+async def test_scrolled_to_the_followers_the_unit_and_channel_stay_in_view(
+    units_app, figures, engine, clock
+):
+    record_followers(engine, {"tinh-fb": 12500, "tinh-zalo": 4100, "xa-fb": 830}, clock())
+    app = units_app("vi")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert "Người theo dõi" not in screen_text(app)  # beyond 80 columns at first
+        await pilot.press("end")  # as far right as the table goes
+        await settle(pilot)
+        lines = screen_text(app).splitlines()
+    assert any("Người theo dõi" in line and "Đơn vị" in line for line in lines)
+    row = next(line for line in lines if "xa-fb" in line)
+    assert "Hòa An" in row and row.rstrip().endswith("830  -")
