@@ -66,6 +66,7 @@ from content.queue_rules import (
     arm_deliveries,
     disarm_deliveries,
     move_post,
+    set_state,
     settling,
     snapshot,
     write_audit,
@@ -270,7 +271,7 @@ class Queue(QueueReader):
             post.scheduled_at = at.astimezone(UTC)
             post.updated_at = now
             if post.state == PostState.APPROVED:
-                post.state = PostState.SCHEDULED
+                set_state(post, PostState.SCHEDULED, now)
             if post.state == PostState.SCHEDULED:
                 arm_deliveries(session, post, now)
             session.add(post)
@@ -324,8 +325,7 @@ class Queue(QueueReader):
             delivery.updated_at = now
             session.add(delivery)
             if post.state == PostState.DONE:
-                post.state = PostState.SCHEDULED
-                post.updated_at = now
+                set_state(post, PostState.SCHEDULED, now)
                 session.add(post)
             self._audit_delivery(session, "retry", post, delivery, before, now)
             return Outcome([post])
@@ -358,7 +358,7 @@ class Queue(QueueReader):
                 delivery.next_attempt_at = now
                 delivery.attempts = 0
                 if post.state == PostState.DONE:
-                    post.state = PostState.SCHEDULED
+                    set_state(post, PostState.SCHEDULED, now)
             delivery.last_error_class = delivery.last_error_code = None
             delivery.last_error_message = None
             delivery.updated_at = now

@@ -64,14 +64,23 @@ def move_post(
     ``post`` is a Post or a plain row with its columns (the dispatcher's); the caller
     writes it. ``audit``: collect the audit row there instead of writing it.
     """
-    allowed = TRANSITIONS.get(PostState(post.state), ())
-    if target not in allowed:
-        raise StateError("transition", id=post.id, state=post.state, target=target)
     before = snapshot(post, deliveries)
-    post.state = target
-    post.updated_at = now
+    set_state(post, target, now)
     after = snapshot(post, deliveries)
     write_audit(None, access, action, post, before, after, now, detail=detail, into=audit)
+
+
+def set_state(post: Any, target: PostState, now: datetime) -> None:
+    """Change ``post``'s state if :data:`TRANSITIONS` allows it, else raise ``StateError``.
+
+    Without an audit row of its own: for a move that is part of another audited change (a
+    schedule arms an approved post; a retried or re-sent delivery opens a done post again),
+    whose row's before/after shows the state too. :func:`move_post` is the audited move.
+    """
+    if target not in TRANSITIONS.get(PostState(post.state), ()):
+        raise StateError("transition", id=post.id, state=post.state, target=target)
+    post.state = target
+    post.updated_at = now
 
 
 def settling(
