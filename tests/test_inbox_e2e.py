@@ -185,8 +185,11 @@ class World:
         return asyncio.run(run())
 
 
-@pytest.fixture
-def world(sandbox, db_url, tmp_path, monkeypatch) -> Iterator[World]:
+def office_on_sandbox(
+    sandbox: SandboxHandle, url: str, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Config, Engine]:
+    """The office of these tests at START on a reset sandbox: its secrets in the environment,
+    its channels.toml in ``folder``, its database at ``url`` (the TUI's inbox tests too)."""
     sandbox.reset()
     sandbox.set_clock(START.timestamp(), frozen=True)
     secrets = {
@@ -200,8 +203,13 @@ def world(sandbox, db_url, tmp_path, monkeypatch) -> Iterator[World]:
     }
     for name, value in secrets.items():
         monkeypatch.setenv(name, value)
-    config = load(write_config(tmp_path / "channels.toml", sandbox))
-    engine = open_database(db_url)
+    config = load(write_config(folder / "channels.toml", sandbox))
+    return config, open_database(url)
+
+
+@pytest.fixture
+def world(sandbox, db_url, tmp_path, monkeypatch) -> Iterator[World]:
+    config, engine = office_on_sandbox(sandbox, db_url, tmp_path, monkeypatch)
     w = World(sandbox, config, engine, inbox_sealer(engine, config), FakeClock(START), free_port())
     yield w
     engine.dispose()

@@ -13,21 +13,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import Engine
 
 from content.accounts import unenforced
-from content.db import open_database
 from content.inbox import Inbox, ThreadSummary
 from content.sealed import Sealer
 from content.ui.context import InboxWiring
 from sandbox.testing import SandboxHandle, running_sandbox
 from scheduler.channels import build_channel
-from scheduler.config import Config, load
+from scheduler.config import Config
 from scheduler.inbox_jobs import backfill, inbox_sealer
 from scheduler.inbox_reply import answer
 from tests.helpers import FakeClock
-from tests.test_inbox_e2e import OA, PAGE, START, VERIFY, write_config
+from tests.test_inbox_e2e import OA, PAGE, START, office_on_sandbox
 from tests.tui.conftest import notifications
 from tests.tui.pilot import open_inbox, open_thread, press
 from tests.tui.snapshot import screen_text
@@ -106,21 +104,7 @@ class Office:
 
 @pytest.fixture
 def office(sandbox, sqlite_url, tmp_path, monkeypatch) -> Iterator[Office]:
-    sandbox.reset()
-    sandbox.set_clock(START.timestamp(), frozen=True)
-    secrets = {
-        "E2E_FB_TOKEN": sandbox.page_token(PAGE),
-        "E2E_FB_APP_SECRET": sandbox.graph_app_secret,
-        "E2E_FB_VERIFY": VERIFY,
-        "E2E_ZALO_APP_SECRET": sandbox.zalo_app_secret,
-        "E2E_ZALO_REFRESH": sandbox.refresh_token(OA),
-        "E2E_ZALO_OA_SECRET": sandbox.zalo_webhook()["oa_secret_keys"][OA],
-        "LOA_CREDENTIAL_KEY": Fernet.generate_key().decode(),
-    }
-    for name, value in secrets.items():
-        monkeypatch.setenv(name, value)
-    config = load(write_config(tmp_path / "channels.toml", sandbox))
-    engine = open_database(sqlite_url)
+    config, engine = office_on_sandbox(sandbox, sqlite_url, tmp_path, monkeypatch)
     yield Office(sandbox, config, engine, inbox_sealer(engine, config), FakeClock(START))
     engine.dispose()
 
