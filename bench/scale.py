@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import common  # bench/ is on sys.path when run as `python bench/scale.py`
+from cryptography.fernet import Fernet
 from dispatch import LATENCY_MS, PER_CHANNEL, latency_floor, plan
 
 COUNTRY_CHANNELS = 6_600
@@ -127,6 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=3000)
     parser.add_argument("--channels", type=int, default=100)
+    parser.add_argument("--keep", type=Path, help="copy the daemons' logs here")
     args = parser.parse_args()
     from sandbox.testing import running_sandbox
 
@@ -146,10 +149,16 @@ def main() -> None:
         cfg = work / "channels.toml"
         common.write_channels_toml(cfg, sb.graph_url, pages, max_concurrency=PER_CHANNEL)
         env = common.token_env(sb, pages)
+        # PostgreSQL has no default credential key: the inbox job would log its absence.
+        env["LOA_CREDENTIAL_KEY"] = Fernet.generate_key().decode()
         t0 = time.monotonic()
         one = drain_with(1, url, cfg, env, work, n, channels)
         three = drain_with(3, url, cfg, env, work, n, channels)
         wall = time.monotonic() - t0
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for log in work.glob("daemons*.log"):
+                shutil.copy(log, args.keep / log.name)
     paper = country(one, three)
     floor = latency_floor(n, channels, PER_CHANNEL, trials=50)
     figures = [

@@ -152,6 +152,14 @@ def strip_params(url: str, names: Iterable[str] = SECRET_PARAMS) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, safe="(),{}")))
 
 
+#: Seconds an idle pooled connection is kept. Below the shortest idle timeout servers
+#: commonly use (5 s: uvicorn's, Apache's): at httpx's default of 5 s a burst after a quiet
+#: moment reused connections the server was closing at that instant, and each such publish
+#: failed with a ReadError whose outcome is unknown - looked up and sent again only after
+#: the retry delay (bench/scale.py: 7 of 3,000 deliveries 30 s late, one run in three).
+KEEPALIVE_EXPIRY = 4.0
+
+
 async def _on_request(request: httpx.Request) -> None:
     request.extensions["loa_started"] = time.perf_counter()
 
@@ -197,7 +205,9 @@ def make_client(
     """
     timeout = httpx.Timeout(timeout_seconds, connect=min(CONNECT_TIMEOUT, timeout_seconds))
     limits = httpx.Limits(
-        max_connections=max_connections, max_keepalive_connections=max_connections
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
     )
     return httpx.AsyncClient(
         base_url=base_url.rstrip("/") + "/",
