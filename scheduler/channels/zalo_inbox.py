@@ -1,4 +1,5 @@
-"""Zalo OA inbound: webhook signatures and events, conversation rows, reply refusals
+"""Zalo OA inbound: webhook signatures and events, conversation rows, reply refusals, and the
+calls that read conversations and answer citizens (:class:`OaInbox`)
 (docs/platforms/zalo-oa.md#webhooks, docs/platforms/zalo-oa.md#consultation-messages and
 docs/platforms/zalo-oa.md#reading-conversations-and-profiles).
 
@@ -20,14 +21,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from content.inbox import Inbound
 from content.models import ThreadKind
-from scheduler.channels.base import ChannelError
+from scheduler.channels.base import ChannelError, TransientError
 from scheduler.channels.inbound import (
     REFUSED,
     UNAVAILABLE,
@@ -37,6 +38,7 @@ from scheduler.channels.inbound import (
     WebhookItem,
 )
 from scheduler.channels.zalo_errors import PLATFORM
+from scheduler.channels.zalo_transport import ZaloTransport, log
 
 SIGNATURE_HEADER = "x-zevent-signature"
 #: The last retry comes about two hours after the first attempt
@@ -72,6 +74,12 @@ KEPT = frozenset(
 #: 7-day window; the citizen unreachable.
 WINDOW_CODES = frozenset({-230, -232})
 UNAVAILABLE_CODES = frozenset({-213, -217, -227, -244})
+#: Conversation reads answer at most 10 rows (count > 10 is -210,
+#: docs/platforms/zalo-oa.md#reading-conversations-and-profiles).
+CHAT_PAGE = 10
+#: A backfill reads at most this many pages of recent chats, and of each citizen's
+#: conversation: a guard against a list that never ends, not a limit met in practice.
+CHAT_MAX_PAGES = 500
 #: listrecentchat/conversation row types as message kinds
 #: (docs/platforms/zalo-oa.md#reading-conversations-and-profiles).
 ROW_KINDS = {"photo": "image", "voice": "audio", "GIF": "gif", "links": "link"}
@@ -312,3 +320,95 @@ def _text(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     return str(value).strip()
+
+
+class OaInbox:
+    """The citizens' calls of one OA: the backfill, a citizen's profile, the replies."""
+
+    def __init__(self, api: ZaloTransport) -> None:
+        self._api = api
+        self.id = api.id
+        self._oa_id = api.config.oa_id
+
+    async def fetch_inbound(self, since: datetime) -> list[Inbound]:
+        """Every message to and from citizens since ``since``, by API (the backfill).
+
+        ``listrecentchat`` (newest first, 10 a page, each row a message) names the citizens
+        who wrote; each one's ``conversation`` is then read back to ``since``, so a citizen
+        who sent several messages while the webhook was down loses none
+        (docs/platforms/zalo-oa.md#reading-conversations-and-profiles).
+        """
+        records: list[Inbound] = []
+        citizens: list[str] = []
+        async for row in self._chat_rows("v2.0/oa/listrecentchat", {}, since):
+            record = parse_row(self.id, self._oa_id, row)
+            if record is not None:
+                records.append(record)
+                if record.citizen_id not in citizens:
+                    citizens.append(record.citizen_id or "")
+        for citizen in citizens:
+            if not citizen.isdigit():
+                continue  # an anonymous chat-widget visitor has no conversation to read
+            # user_id is a JSON number in this query
+            # (docs/platforms/zalo-oa.md#event-envelope-and-ids).
+            async for row in self._chat_rows(
+                "v2.0/oa/conversation", {"user_id": int(citizen)}, since
+            ):
+                record = parse_row(self.id, self._oa_id, row)
+                if record is not None:
+                    records.append(record)
+        return records
+
+    async def citizen_profile(self, user_id: str) -> Mapping[str, Any]:
+        """A citizen's profile (``user/detail``); ``is_sensitive`` true means the account is
+        under 18 (docs/platforms/zalo-oa.md#reading-conversations-and-profiles)."""
+        data = await self._api.read(
+            "v3.0/oa/user/detail",
+            params={"data": json.dumps({"user_id": user_id})},
+            step="user_detail",
+        )
+        return data if isinstance(data, dict) else {}
+
+    async def _chat_rows(
+        self, path: str, query: Mapping[str, Any], since: datetime
+    ) -> AsyncIterator[Mapping[str, Any]]:
+        """Rows of a newest-first conversation list, page by page, back to ``since``."""
+        floor = since.timestamp() * 1000
+        for page in range(CHAT_MAX_PAGES):
+            data = {**query, "offset": page * CHAT_PAGE, "count": CHAT_PAGE}
+            rows = await self._api.read(
+                path, params={"data": json.dumps(data)}, step=path.rsplit("/", 1)[-1]
+            )
+            rows = [r for r in (rows if isinstance(rows, list) else []) if isinstance(r, dict)]
+            older = False
+            for row in rows:
+                when = row.get("time")
+                if isinstance(when, int | float | str) and float(when or 0) < floor:
+                    older = True
+                    continue
+                yield row
+            if older or len(rows) < CHAT_PAGE:
+                return
+        log.warning("%s: %s still had rows after %d pages", self.id, path, CHAT_MAX_PAGES)
+
+    async def send_consultation(self, user_id: str, text: str) -> str:
+        """Answer a citizen with a consultation ("tư vấn") message; returns its message id.
+
+        Raises :class:`~scheduler.channels.inbound.ReplyRejected` when Zalo refuses it
+        because of the citizen (no interaction in 7 days, blocked, inactive...).
+        """
+        body = {"recipient": {"user_id": user_id}, "message": {"text": text}}
+        data = await self._api.call(
+            "POST",
+            "v3.0/oa/message/cs",
+            json=body,
+            step="reply",
+            publish=True,
+            refusal=reply_rejection,
+        )
+        message_id = str((data or {}).get("message_id") or "")
+        if not message_id:
+            raise TransientError(
+                "Zalo accepted the reply without a message id", uncertain=True, platform=PLATFORM
+            )
+        return message_id

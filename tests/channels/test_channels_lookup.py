@@ -20,7 +20,7 @@ import pytest
 from content.queue import fingerprint
 from sandbox.config import OaIdentity, SandboxConfig, initial_refresh_token
 from sandbox.testing import SandboxHandle, running_sandbox
-from scheduler.channels import build_channel, facebook, zalo
+from scheduler.channels import build_channel, facebook, zalo_read
 from scheduler.channels.base import MediaBlob, OutgoingPost, Published, TransientError
 from scheduler.channels.facebook import FacebookPage
 from scheduler.channels.zalo import ZaloOA, created_ms
@@ -185,7 +185,7 @@ async def test_a_walk_cut_short_is_an_error_not_a_miss(
     env: Env, oa: ZaloOA, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await publish_articles(oa, env.sb, 25, "Tin khác")
-    monkeypatch.setattr(zalo, "FIND_MAX_PAGES", 2)
+    monkeypatch.setattr(zalo_read, "FIND_MAX_PAGES", 2)
     with pytest.raises(TransientError) as caught:
         await oa.find(zalo_post("Không có", first_attempt_at=None))
     assert "could not finish" in caught.value.message or "without reaching" in caught.value.message
