@@ -71,607 +71,53 @@ rules with the counts known at its own end, so its basis may differ from the spa
 
 from __future__ import annotations
 
-import math
-from bisect import bisect_right
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from sqlalchemy import Engine
-from sqlalchemy import select as sa_select
-from sqlmodel import col, select
 
-from content.db import session_scope
-from content.engagement import METRICS, audience, engagement, followers_before, samples_before
-from content.errors import ValidationError
+from content.evaluation_figures import ON_TIME_GRACE as ON_TIME_GRACE
+from content.evaluation_figures import Figures as Figures
+from content.evaluation_figures import Publication as Publication
+from content.evaluation_figures import Span as Span
+from content.evaluation_figures import (
+    figures_by_channel,
+    follower_counts,
+    sum_figures,
+    unit_followers,
+    unit_responses,
+)
+from content.evaluation_figures import per_follower as per_follower
+from content.evaluation_figures import publications as publications
+from content.evaluation_figures import span as span
+from content.evaluation_figures import week_of as week_of
+from content.evaluation_targets import BEHIND as BEHIND
+from content.evaluation_targets import CAMPAIGN as CAMPAIGN
+from content.evaluation_targets import MET as MET
+from content.evaluation_targets import NO_TARGET as NO_TARGET
+from content.evaluation_targets import ON_TRACK as ON_TRACK
+from content.evaluation_targets import POSTS_PER_WEEK as POSTS_PER_WEEK
+from content.evaluation_targets import RESPONSE as RESPONSE
+from content.evaluation_targets import Point as Point
+from content.evaluation_targets import StatusReport as StatusReport
+from content.evaluation_targets import Target as Target
+from content.evaluation_targets import UnitStatus as UnitStatus
+from content.evaluation_targets import required_posts
+from content.evaluation_targets import series as series
+from content.evaluation_targets import status as status
 from content.inbox import ResponseFigures, response_figures
-from content.models import Delivery, DeliveryState, Post, PostState
 from content.office import ChannelDirectory
-from content.times import local_start_of_day
-from content.units import CampaignQuota, UnitInfo, UnitTree
+from content.units import UnitInfo, UnitTree
 
-#: A publication this late after its post's scheduled time still counts as on time (a
-#: retried attempt, a Zalo article still being processed).
-ON_TIME_GRACE = timedelta(hours=1)
 #: The score's weights: delivery against target, audience, engagement and response to
 #: citizens (they sum to 100).
 WEIGHTS = {"delivery": 40.0, "audience": 20.0, "engagement": 20.0, "response": 20.0}
-
-MET = "met"
-ON_TRACK = "on_track"
-BEHIND = "behind"
-NO_TARGET = "no_target"
-#: Worst first: the order a unit's status is taken from its targets'.
-_SEVERITY = (BEHIND, ON_TRACK, MET)
 
 #: What A and E are divided by (see the module's docstring): followers where every channel
 #: has a count, else publications, for every unit alike.
 PER_FOLLOWER = "follower"
 PER_PUBLICATION = "publication"
-
-POSTS_PER_WEEK = "posts_per_week"
-CAMPAIGN = "campaign"
-RESPONSE = "response"
-
-
-# ---------------------------------------------------------------------- spans
-
-
-@dataclass(frozen=True)
-class Span:
-    """Office days ``first_day`` to ``last_day`` inclusive, in the office's time zone."""
-
-    first_day: date
-    last_day: date
-    tz: ZoneInfo
-
-    @property
-    def start(self) -> datetime:
-        """The first day's 00:00, office time (aware)."""
-        return local_start_of_day(self.first_day, self.tz)
-
-    @property
-    def end(self) -> datetime:
-        """The 00:00 after the last day, office time (aware): the span is ``[start, end)``."""
-        return local_start_of_day(self.last_day + timedelta(days=1), self.tz)
-
-    @property
-    def days(self) -> int:
-        """How many days the span has."""
-        return (self.last_day - self.first_day).days + 1
-
-    def previous(self) -> Span:
-        """The span of the same length just before this one."""
-        return Span(
-            self.first_day - timedelta(days=self.days),
-            self.first_day - timedelta(days=1),
-            self.tz,
-        )
-
-    def elapsed(self, now: datetime) -> float:
-        """The share of the span past at ``now``: 0 before it starts, 1 once it has ended."""
-        total = (self.end - self.start).total_seconds()
-        return min(1.0, max(0.0, (now - self.start).total_seconds() / total))
-
-
-def span(first: date, last: date, tz: ZoneInfo) -> Span:
-    """The span of days ``first`` to ``last``; refuses a last day before the first."""
-    if last < first:
-        raise ValidationError(
-            "day_before", field="--to", last=last.isoformat(), first=first.isoformat()
-        )
-    return Span(first, last, tz)
-
-
-def week_of(day: date, tz: ZoneInfo) -> Span:
-    """The ISO week (Monday to Sunday) holding ``day``."""
-    monday = day - timedelta(days=day.weekday())
-    return Span(monday, monday + timedelta(days=6), tz)
-
-
-# ---------------------------------------------------------------------- figures
-
-
-@dataclass(frozen=True)
-class Publication:
-    """One post published on one channel, with its figures for a span."""
-
-    delivery_id: int
-    post_id: int
-    channel: str
-    author: str
-    campaign: str | None
-    published_at: datetime
-    on_time: bool
-    metrics: Mapping[str, float]
-
-
-@dataclass
-class Figures:
-    """Sums over publications (own channels, or a subtree's when rolled up)."""
-
-    publications: int = 0
-    on_time: int = 0
-    audience: float = 0.0
-    engagement: float = 0.0
-    sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(METRICS, 0.0))
-
-    def add(self, pub: Publication) -> None:
-        """Count one publication."""
-        self.publications += 1
-        self.on_time += pub.on_time
-        self.audience += audience(pub.metrics)
-        self.engagement += engagement(pub.metrics)
-        for name in METRICS:
-            self.sums[name] += pub.metrics.get(name, 0.0)
-
-    def plus(self, other: Figures) -> None:
-        """Add ``other``'s sums to these."""
-        self.publications += other.publications
-        self.on_time += other.on_time
-        self.audience += other.audience
-        self.engagement += other.engagement
-        for name in METRICS:
-            self.sums[name] += other.sums.get(name, 0.0)
-
-    def per_publication(self, value: float) -> float:
-        """``value`` divided by the publications (0 without any)."""
-        return value / self.publications if self.publications else 0.0
-
-    def as_dict(self) -> dict[str, float | int]:
-        """The JSON form."""
-        return {
-            "publications": self.publications,
-            "on_time": self.on_time,
-            "audience": self.audience,
-            "engagement": self.engagement,
-            **self.sums,
-        }
-
-
-def publications(engine: Engine, start: datetime, end: datetime) -> list[Publication]:
-    """Every publication of ``[start, end)`` with its figures, oldest first."""
-    with session_scope(engine, write=False) as session:
-        rows = session.execute(
-            sa_select(
-                col(Delivery.id),
-                col(Delivery.channel),
-                col(Delivery.published_at),
-                col(Post.id),
-                col(Post.author),
-                col(Post.campaign),
-                col(Post.scheduled_at),
-            )
-            .join(Post, col(Post.id) == col(Delivery.post_id))
-            .where(col(Delivery.state) == DeliveryState.PUBLISHED)
-            .where(col(Delivery.published_at) >= start)
-            .where(col(Delivery.published_at) < end)
-            .order_by(col(Delivery.published_at), col(Delivery.id))
-        ).all()
-        metrics = samples_before(session, start, end)
-    result = []
-    for delivery_id, channel, published_at, post_id, author, campaign, scheduled_at in rows:
-        assert delivery_id is not None and post_id is not None and published_at is not None
-        result.append(
-            Publication(
-                delivery_id=delivery_id,
-                post_id=post_id,
-                channel=channel,
-                author=author,
-                campaign=campaign,
-                published_at=published_at,
-                on_time=scheduled_at is None or published_at <= scheduled_at + ON_TIME_GRACE,
-                metrics=metrics.get(delivery_id, {}),
-            )
-        )
-    return result
-
-
-def _by_channel(pubs: Iterable[Publication]) -> dict[str, Figures]:
-    result: dict[str, Figures] = defaultdict(Figures)
-    for pub in pubs:
-        result[pub.channel].add(pub)
-    return result
-
-
-def _sum(figures: Iterable[Figures]) -> Figures:
-    total = Figures()
-    for one in figures:
-        total.plus(one)
-    return total
-
-
-def follower_counts(engine: Engine, at: datetime) -> dict[str, int]:
-    """Per channel: its follower count as last collected before ``at`` (a channel never
-    counted by then is absent)."""
-    with session_scope(engine, write=False) as session:
-        return followers_before(session, at)
-
-
-def unit_followers(counts: Mapping[str, int], channels: Iterable[str]) -> int | None:
-    """The sum of ``channels``' follower counts; None unless every one of them has a count."""
-    total = 0
-    for channel in channels:
-        if channel not in counts:
-            return None
-        total += counts[channel]
-    return total
-
-
-def per_follower(value: float, followers: int | None) -> float | None:
-    """``value`` divided by ``followers`` (None when unknown, 0 with no follower)."""
-    if followers is None:
-        return None
-    return value / followers if followers else 0.0
-
-
-# ---------------------------------------------------------------------- targets
-
-
-@dataclass(frozen=True)
-class Target:
-    """One target of one unit and how it stands at the moment asked."""
-
-    #: POSTS_PER_WEEK (subject: a channel), CAMPAIGN (subject: the campaign), RESPONSE
-    #: (required and done in minutes: the target and the median wait; done None when
-    #: nothing was answered).
-    kind: str
-    subject: str
-    first_day: date
-    last_day: date
-    required: int
-    done: int | None
-    #: What the target asks by now (pro rata of its window): behind below this.
-    expected: int
-    #: Posts already scheduled for the rest of the window (not yet counted in ``done``).
-    scheduled: int
-    status: str
-    #: RESPONSE: the citizens' messages received and answered.
-    received: int | None = None
-    answered: int | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        """The JSON form."""
-        extra = {}
-        if self.kind == RESPONSE:
-            extra = {"received": self.received, "answered": self.answered}
-        return {
-            **extra,
-            "kind": self.kind,
-            "subject": self.subject,
-            "from": self.first_day.isoformat(),
-            "to": self.last_day.isoformat(),
-            "required": self.required,
-            "done": self.done,
-            "expected_by_now": self.expected,
-            "scheduled": self.scheduled,
-            "status": self.status,
-        }
-
-
-def required_posts(posts_per_week: int, days: int) -> int:
-    """Publications a channel owes in ``days`` days at ``posts_per_week``: ceil(N x days / 7)."""
-    return -(-posts_per_week * days // 7)
-
-
-def target_status(required: int, done: int, elapsed: float) -> tuple[str, int]:
-    """(status, expected by now) of a target whose window is ``elapsed`` (0..1) past."""
-    expected = required if elapsed >= 1.0 else math.floor(required * elapsed)
-    if done >= required:
-        return MET, expected
-    if elapsed >= 1.0 or done < expected:
-        return BEHIND, expected
-    return ON_TRACK, expected
-
-
-def _overall(statuses: Iterable[str]) -> str:
-    found = set(statuses)
-    for status in _SEVERITY:
-        if status in found:
-            return status
-    return NO_TARGET
-
-
-@dataclass
-class UnitStatus:
-    """A unit's targets at one moment, its own figures and its subtree's."""
-
-    unit: UnitInfo
-    depth: int
-    targets: list[Target]
-    status: str
-    own: Figures
-    #: Rolled up: the unit and every unit under it.
-    total: Figures
-    #: Rolled up: the publications the subtree's channel targets require, and what counts.
-    required: int = 0
-    done: int = 0
-    #: Units of the subtree (this one included) that are behind.
-    behind_below: int = 0
-    #: Followers of its own channels, and of its subtree's, at the moment judged (None
-    #: unless every one of those channels has a count).
-    followers: int | None = None
-    total_followers: int | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        """The JSON form."""
-        return {
-            "unit": self.unit.id,
-            "name": self.unit.name,
-            "parent": self.unit.parent,
-            "status": self.status,
-            "targets": [t.as_dict() for t in self.targets],
-            "own": {**self.own.as_dict(), "followers": self.followers},
-            "rolled_up": {
-                **self.total.as_dict(),
-                "followers": self.total_followers,
-                "required": self.required,
-                "done": self.done,
-                "units_behind": self.behind_below,
-            },
-        }
-
-
-@dataclass
-class StatusReport:
-    """Every unit's targets over a span, as of ``now``."""
-
-    span: Span
-    now: datetime
-    units: list[UnitStatus]
-
-    def behind(self) -> list[UnitStatus]:
-        """The units behind target, in tree order."""
-        return [u for u in self.units if u.status == BEHIND]
-
-    def as_dict(self) -> dict[str, object]:
-        """The JSON form."""
-        return {
-            "from": self.span.first_day.isoformat(),
-            "to": self.span.last_day.isoformat(),
-            "now": self.now.astimezone(self.span.tz).isoformat(),
-            "units": [u.as_dict() for u in self.units],
-        }
-
-
-def status(
-    engine: Engine,
-    directory: ChannelDirectory,
-    period: Span,
-    *,
-    now: datetime,
-    pubs: list[Publication] | None = None,
-) -> StatusReport:
-    """Each unit's targets over ``period`` as of ``now`` (see the module's definitions).
-
-    ``pubs`` are the span's publications when the caller already read them.
-    """
-    tree = directory.units
-    if pubs is None:
-        pubs = publications(engine, period.start, period.end)
-    channel_figures = _by_channel(pubs)
-    scheduled = _scheduled_per_channel(engine, max(now, period.start), period.end)
-    elapsed = period.elapsed(now)
-    quotas = [q for q in tree.quotas if _overlaps(q, period)]
-    campaign_done = {q.campaign: _campaign_posts(engine, q, period.tz, now) for q in quotas}
-    answers = response_figures(engine, period.start, min(max(now, period.start), period.end))
-    counts = follower_counts(engine, min(now, period.end))
-    result: dict[str, UnitStatus] = {}
-    for unit in tree:
-        targets = []
-        if unit.posts_per_week:
-            required = required_posts(unit.posts_per_week, period.days)
-            for channel in unit.channels:
-                done = channel_figures.get(channel, Figures()).publications
-                state, expected = target_status(required, done, elapsed)
-                targets.append(
-                    Target(
-                        POSTS_PER_WEEK,
-                        channel,
-                        period.first_day,
-                        period.last_day,
-                        required,
-                        done,
-                        expected,
-                        scheduled.get(channel, 0),
-                        state,
-                    )
-                )
-        for quota in quotas:
-            if quota.applies_to(unit.id):
-                posts = campaign_done[quota.campaign]
-                targets.append(_quota_target(quota, unit, posts, period.tz, now))
-        replies = unit_responses(answers, unit)
-        if tree.response_target is not None and replies.received:
-            targets.append(_response_target(replies, tree.response_target, period, elapsed))
-        own = _sum(channel_figures.get(c, Figures()) for c in unit.channels)
-        result[unit.id] = UnitStatus(
-            unit=unit,
-            depth=tree.depth(unit.id),
-            targets=targets,
-            status=_overall(t.status for t in targets),
-            own=own,
-            total=Figures(),
-            followers=unit_followers(counts, unit.channels),
-        )
-    for unit_id, unit_status in result.items():
-        below = [result[u] for u in tree.subtree(unit_id)]
-        unit_status.total = _sum(u.own for u in below)
-        channel_targets = [t for u in below for t in u.targets if t.kind == POSTS_PER_WEEK]
-        unit_status.required = sum(t.required for t in channel_targets)
-        unit_status.done = sum(t.done or 0 for t in channel_targets)
-        unit_status.behind_below = sum(u.status == BEHIND for u in below)
-        unit_status.total_followers = unit_followers(counts, tree.channels_of(unit_id))
-    return StatusReport(period, now, list(result.values()))
-
-
-def unit_responses(by_channel: Mapping[str, ResponseFigures], unit: UnitInfo) -> ResponseFigures:
-    """How citizens writing to ``unit``'s own channels were answered."""
-    total = ResponseFigures()
-    for channel in unit.channels:
-        if channel in by_channel:
-            total.add(by_channel[channel])
-    return total
-
-
-def _response_target(
-    replies: ResponseFigures, target: timedelta, period: Span, elapsed: float
-) -> Target:
-    median = replies.median_first_response
-    required = round(target.total_seconds() / 60)
-    if median is None or median > target:
-        state = BEHIND
-    else:
-        state = MET if elapsed >= 1.0 else ON_TRACK
-    return Target(
-        RESPONSE,
-        "",
-        period.first_day,
-        period.last_day,
-        required,
-        None if median is None else round(median.total_seconds() / 60),
-        required,
-        0,
-        state,
-        received=replies.received,
-        answered=replies.answered,
-    )
-
-
-def _overlaps(quota: CampaignQuota, period: Span) -> bool:
-    return quota.first_day <= period.last_day and quota.last_day >= period.first_day
-
-
-def _quota_target(
-    quota: CampaignQuota,
-    unit: UnitInfo,
-    posts: Mapping[str, tuple[set[int], set[int]]],
-    tz: ZoneInfo,
-    now: datetime,
-) -> Target:
-    done: set[int] = set()
-    waiting: set[int] = set()
-    for channel in unit.channels:
-        published, scheduled = posts.get(channel, (set(), set()))
-        done |= published
-        waiting |= scheduled
-    window = Span(quota.first_day, quota.last_day, tz)
-    state, expected = target_status(quota.posts_per_unit, len(done), window.elapsed(now))
-    return Target(
-        CAMPAIGN,
-        quota.campaign,
-        quota.first_day,
-        quota.last_day,
-        quota.posts_per_unit,
-        len(done),
-        expected,
-        len(waiting - done),
-        state,
-    )
-
-
-def _campaign_posts(
-    engine: Engine, quota: CampaignQuota, tz: ZoneInfo, now: datetime
-) -> dict[str, tuple[set[int], set[int]]]:
-    """Per channel: posts of the campaign published in the quota's days (up to ``now``),
-    and posts of it still scheduled in them."""
-    window = Span(quota.first_day, quota.last_day, tz)
-    result: dict[str, tuple[set[int], set[int]]] = defaultdict(lambda: (set(), set()))
-    with session_scope(engine, write=False) as session:
-        published = session.exec(
-            select(Delivery.channel, Post.id)
-            .join(Post, col(Post.id) == col(Delivery.post_id))
-            .where(Post.campaign == quota.campaign)
-            .where(Delivery.state == DeliveryState.PUBLISHED)
-            .where(col(Delivery.published_at) >= window.start)
-            .where(col(Delivery.published_at) < min(window.end, max(now, window.start)))
-        ).all()
-        waiting = session.exec(
-            select(Delivery.channel, Post.id)
-            .join(Post, col(Post.id) == col(Delivery.post_id))
-            .where(Post.campaign == quota.campaign)
-            .where(Post.state == PostState.SCHEDULED)
-            .where(col(Delivery.state).in_([DeliveryState.PENDING, DeliveryState.SENDING]))
-            .where(col(Post.scheduled_at) >= max(now, window.start))
-            .where(col(Post.scheduled_at) < window.end)
-        ).all()
-    for channel, post_id in published:
-        assert post_id is not None
-        result[channel][0].add(post_id)
-    for channel, post_id in waiting:
-        assert post_id is not None
-        result[channel][1].add(post_id)
-    return result
-
-
-def _scheduled_per_channel(engine: Engine, start: datetime, end: datetime) -> dict[str, int]:
-    """Per channel: deliveries of scheduled posts due in ``[start, end)``, not yet sent."""
-    if start >= end:
-        return {}
-    with session_scope(engine, write=False) as session:
-        rows = session.exec(
-            select(Delivery.channel, Delivery.id)
-            .join(Post, col(Post.id) == col(Delivery.post_id))
-            .where(Post.state == PostState.SCHEDULED)
-            .where(col(Delivery.state).in_([DeliveryState.PENDING, DeliveryState.SENDING]))
-            .where(col(Post.scheduled_at) >= start)
-            .where(col(Post.scheduled_at) < end)
-        ).all()
-    counts: dict[str, int] = defaultdict(int)
-    for channel, _id in rows:
-        counts[channel] += 1
-    return dict(counts)
-
-
-# ---------------------------------------------------------------------- over time
-
-
-def buckets(period: Span) -> list[Span]:
-    """The pieces a period is charted in: its weeks (Monday to Sunday) up to two months,
-    else its calendar months; the first and last are cut to the period."""
-    pieces = []
-    first = period.first_day
-    while first <= period.last_day:
-        if period.days <= 62:
-            last = first + timedelta(days=6 - first.weekday())
-        else:
-            following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-            last = following - timedelta(days=1)
-        last = min(last, period.last_day)
-        pieces.append(Span(first, last, period.tz))
-        first = last + timedelta(days=1)
-    return pieces
-
-
-@dataclass(frozen=True)
-class Point:
-    """A unit's own publications in one piece of a period, and what its targets require."""
-
-    span: Span
-    publications: int
-    required: int
-
-
-def series(tree: UnitTree, period: Span, pubs: Iterable[Publication]) -> dict[str, list[Point]]:
-    """Per unit: its own publications and required publications in each of ``buckets``."""
-    pieces = buckets(period)
-    counts: dict[tuple[str, int], int] = defaultdict(int)
-    starts = [p.start for p in pieces]
-    for pub in pubs:
-        counts[(pub.channel, bisect_right(starts, pub.published_at) - 1)] += 1
-    return {
-        unit.id: [
-            Point(
-                piece,
-                sum(counts[(c, i)] for c in unit.channels),
-                required_posts(unit.posts_per_week or 0, piece.days) * len(unit.channels),
-            )
-            for i, piece in enumerate(pieces)
-        ]
-        for unit in tree
-    }
 
 
 # ---------------------------------------------------------------------- ranking
@@ -839,10 +285,10 @@ def scores(
     at the span's end (:func:`follower_counts`; None: none known)."""
     counts = counts or {}
     by_follower = basis(tree, counts) == PER_FOLLOWER
-    by_channel = _by_channel(pubs)
+    by_channel = figures_by_channel(pubs)
     parts: dict[str, tuple[float, Figures, int]] = {}
     for unit in tree:
-        own = _sum(by_channel.get(c, Figures()) for c in unit.channels)
+        own = sum_figures(by_channel.get(c, Figures()) for c in unit.channels)
         required = required_posts(unit.posts_per_week or 0, period.days)
         if required and unit.channels:
             delivery = sum(
@@ -903,6 +349,25 @@ def ranking(
         if earlier
         else {}
     )
+    ranked = _ranked(tree, now_scores, then_scores)
+    risen = [u for u in ranked if u.change is not None and u.change > 0]
+    # The largest rise; equal rises go to the better-ranked unit.
+    improved = max(risen, key=lambda u: (u.change or 0.0, -u.rank), default=None)
+    return Ranking(
+        period,
+        ranked,
+        improved,
+        _authors(tree, pubs),
+        basis=basis(tree, counts),
+        without_followers=without_followers(tree, counts),
+    )
+
+
+def _ranked(
+    tree: UnitTree, now_scores: Mapping[str, UnitScore], then_scores: Mapping[str, UnitScore]
+) -> list[RankedUnit]:
+    """The units in rank order (by score, then on-time publications, then engagement, then
+    tree order), each with its previous span's score when it had one."""
     order = {unit_id: i for i, unit_id in enumerate(tree.units)}
     ordered = sorted(
         now_scores.items(),
@@ -929,17 +394,7 @@ def ranking(
                 followers=now_score.followers,
             )
         )
-    risen = [u for u in ranked if u.change is not None and u.change > 0]
-    # The largest rise; equal rises go to the better-ranked unit.
-    improved = max(risen, key=lambda u: (u.change or 0.0, -u.rank), default=None)
-    return Ranking(
-        period,
-        ranked,
-        improved,
-        _authors(tree, pubs),
-        basis=basis(tree, counts),
-        without_followers=without_followers(tree, counts),
-    )
+    return ranked
 
 
 def _authors(tree: UnitTree, pubs: Iterable[Publication]) -> list[AuthorShare]:
