@@ -26,6 +26,7 @@ from sqlmodel import col, select
 from content import infographic
 from content.db import open_database, session_scope
 from content.errors import LoaError
+from content.i18n import _
 from content.models import Delivery, DeliveryState, JobRun, Post, PostState
 from content.queue import ImageInput, PostInput, Queue
 from content.times import utcnow
@@ -107,7 +108,11 @@ def run_demo(
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     media_dir = db_path.parent / "loa-demo-media"
     with running_sandbox(seed=seed, media_dir=str(media_dir), verify_pending_polls=1) as sandbox:
-        say(f"sandbox: Facebook Graph {sandbox.graph_url}, Zalo OA {sandbox.zalo_url}")
+        say(
+            _("sandbox: Facebook Graph {graph}, Zalo OA {zalo}").format(
+                graph=sandbox.graph_url, zalo=sandbox.zalo_url
+            )
+        )
         os.environ.update(demo_environment(seed))
         config = _point_at_sandbox(config, sandbox, media_dir)
         engine = open_database(f"sqlite:///{db_path.resolve()}")
@@ -116,7 +121,11 @@ def run_demo(
             session.add(JobRun(job=DEMO_MARK, key="database", started_at=started, worker="demo"))
         posts = _queue_samples(engine, config, started, time_scale)
         drafts = _import_feed(engine, config)
-        say(f"queued {posts} posts over the next minute; {drafts} drafts imported from a feed")
+        say(
+            _(
+                "queued {posts} posts over the next minute; {drafts} drafts imported from a feed"
+            ).format(posts=posts, drafts=drafts)
+        )
         lateness, unsettled = asyncio.run(_publish(engine, config, started, deadline_seconds, say))
         sandbox.advance_clock(6 * 3600)  # let engagement grow on the platforms
         samples = asyncio.run(_collect(engine, config))
@@ -204,12 +213,15 @@ async def _publish(
         while utcnow() < deadline:
             done, waiting = await asyncio.to_thread(_progress, engine)
             if done != reported:
-                say(f"  published {done}, waiting {waiting}")
+                say(
+                    "  "
+                    + _("published {done}, waiting {waiting}").format(done=done, waiting=waiting)
+                )
                 reported = done
             if waiting == 0:
                 break
             await asyncio.sleep(1.0)
-        _, unsettled = await asyncio.to_thread(_progress, engine)
+        _done, unsettled = await asyncio.to_thread(_progress, engine)
     finally:
         daemon.stop()
         await task

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from content.errors import LoaError
+from content.formatting import number
+from content.i18n import _, ngettext
 from scheduler.cli.common import Context, subcommand_parent
 
 
@@ -30,22 +32,41 @@ def run(args: argparse.Namespace) -> int:
     db_path = Path(db_arg)
     refuse_unless_demo(db_path)
     config = Context(args).config
-    print(f"Loa demo: {config.office.name}, database {db_path} (recreated)")
-    result = run_demo(config, db_path, seed=args.seed, say=lambda m: print(m, flush=True))
-    print()
-    print(f"{'channel':<16} {'published':>9}")
-    for channel in config.channels:
-        print(f"{channel:<16} {result.published.get(channel, 0):>9}")
-    late = result.lateness
     print(
-        f"\nlateness after the due time: p50 {late['p50']:.2f}s, p99 {late['p99']:.2f}s, "
-        f"max {late['max']:.2f}s"
+        _("Loa demo: {office}, database {db} (recreated)").format(
+            office=config.office.name, db=db_path
+        )
     )
-    print(f"metrics collected: {result.samples} samples; feed drafts: {result.drafts_from_feed}")
-    print(f"finished in {result.seconds:.0f}s")
+    result = run_demo(config, db_path, seed=args.seed, say=lambda m: print(m, flush=True))
+    channel, published = _("channel"), _("published")
+    width = max(16, len(channel) + 1)
+    print()
+    print(f"{channel:<{width}} {published:>9}")
+    for name in config.channels:
+        print(f"{name:<{width}} {result.published.get(name, 0):>9}")
+    late = result.lateness
+    print()
+    print(
+        _("lateness after the due time: p50 {p50} s, p99 {p99} s, max {max} s").format(
+            p50=number(late["p50"], decimals=2),
+            p99=number(late["p99"], decimals=2),
+            max=number(late["max"], decimals=2),
+        )
+    )
+    print(
+        _("metrics collected: {samples} samples; feed drafts: {drafts}").format(
+            samples=result.samples, drafts=result.drafts_from_feed
+        )
+    )
+    print(_("finished in {seconds} s").format(seconds=round(result.seconds)))
     if result.unsettled:
         print(
-            f"{result.unsettled} deliveries did not finish in time: see `loa status --db {db_path}`"
+            ngettext(
+                "{n} delivery did not finish in time: see `loa status --db {db}`",
+                "{n} deliveries did not finish in time: see `loa status --db {db}`",
+                result.unsettled,
+            ).format(n=result.unsettled, db=db_path)
         )
-    print(f"\nnext: loa tui --db {db_path}   (or: loa post list --db {db_path})")
+    print()
+    print(_("next: loa tui --db {db}   (or: loa post list --db {db})").format(db=db_path))
     return 0 if result.unsettled == 0 else 1
