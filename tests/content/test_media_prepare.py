@@ -20,7 +20,7 @@ from PIL import (
     TiffImagePlugin,
 )
 
-from content import media
+from content import media, media_decode
 from content.errors import ValidationError
 from content.media import (
     IMAGE_LIMITS,
@@ -344,19 +344,19 @@ def test_png_bands_give_the_same_pixels_as_one_decode(
     im = noise.resize((1000, 757))  # smooth and noisy rows: the encoder picks every filter
     im = im.convert("P", palette=Image.Palette.ADAPTIVE) if mode == "P" else im.convert(mode)
     data = _encode(im, "PNG", optimize=True)
-    monkeypatch.setattr(media, "_PNG_BAND_BYTES", 40_000)  # about ten rows per band
+    monkeypatch.setattr(media_decode, "_PNG_BAND_BYTES", 40_000)  # about ten rows per band
 
-    banded = media._png_bands_reduced(data, 3)
+    banded = media_decode.png_bands_reduced(data, 3)
     assert banded is not None
     with Image.open(io.BytesIO(data)) as whole:
-        expected = media._to_encodable(whole.convert(whole.mode)).reduce(3)
+        expected = media_decode.to_encodable(whole.convert(whole.mode)).reduce(3)
     assert banded[0].mode == expected.mode and banded[0].size == expected.size
     assert banded[0].tobytes() == expected.tobytes()
 
 
 def test_large_decodes_take_turns_small_ones_do_not(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(media, "LARGE_IMAGE_PIXELS", 50_000)
-    original = media._decode_reduced
+    original = media.decode_reduced
     active = 0
     most = 0
     guard = threading.Lock()
@@ -377,7 +377,7 @@ def test_large_decodes_take_turns_small_ones_do_not(monkeypatch: pytest.MonkeyPa
             with guard:
                 active -= 1
 
-    monkeypatch.setattr(media, "_decode_reduced", decode)
+    monkeypatch.setattr(media, "decode_reduced", decode)
 
     def prepare_in_two_threads(data: bytes) -> list[tuple[bytes, str]]:
         start = threading.Barrier(2)
