@@ -123,6 +123,27 @@ def build_tree(
     naming an unknown unit.
     """
     by_id = {u.id: u for u in units}
+    _check_channels_and_parents(units, channels, by_id)
+    _check_no_cycle(units, by_id)
+    _check_quotas(quotas, by_id)
+    ordered: dict[str, UnitInfo] = {}
+
+    def visit(unit: UnitInfo) -> None:
+        ordered[unit.id] = unit
+        for child in units:
+            if child.parent == unit.id:
+                visit(child)
+
+    for unit in units:
+        if unit.parent is None:
+            visit(unit)
+    return UnitTree(ordered, tuple(quotas))
+
+
+def _check_channels_and_parents(
+    units: Sequence[UnitInfo], channels: Collection[str], by_id: Mapping[str, UnitInfo]
+) -> None:
+    """Each unit's channels are configured and in no other unit; its parent exists."""
     owner: dict[str, str] = {}
     for unit in units:
         for channel in unit.channels:
@@ -148,6 +169,10 @@ def build_tree(
                 name=unit.parent,
                 known=sorted(by_id),
             )
+
+
+def _check_no_cycle(units: Sequence[UnitInfo], by_id: Mapping[str, UnitInfo]) -> None:
+    """No unit is its own ancestor (each unit's parents are followed up to the top)."""
     for unit in units:
         path = [unit.id]
         parent = unit.parent
@@ -159,6 +184,10 @@ def build_tree(
                 )
             path.append(parent)
             parent = by_id[parent].parent
+
+
+def _check_quotas(quotas: Sequence[CampaignQuota], by_id: Mapping[str, UnitInfo]) -> None:
+    """Every unit a campaign quota names exists."""
     for quota in quotas:
         for name in quota.units:
             if name not in by_id:
@@ -168,15 +197,3 @@ def build_tree(
                     name=name,
                     known=sorted(by_id),
                 )
-    ordered: dict[str, UnitInfo] = {}
-
-    def visit(unit: UnitInfo) -> None:
-        ordered[unit.id] = unit
-        for child in units:
-            if child.parent == unit.id:
-                visit(child)
-
-    for unit in units:
-        if unit.parent is None:
-            visit(unit)
-    return UnitTree(ordered, tuple(quotas))
