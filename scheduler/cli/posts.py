@@ -45,6 +45,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sub = post.add_subparsers(title="post commands", metavar="COMMAND", required=True)
     parent = subcommand_parent()
 
+    for command in (
+        _add_command,
+        _list_command,
+        _show_command,
+        _submit_command,
+        _edit_command,
+        _each_command,
+        _send_back_command,
+        _retry_command,
+        _resolve_command,
+        _export_command,
+        _import_command,
+    ):
+        command(sub, parent)
+
+
+def _add_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa post add``: queue a new post."""
     add = sub.add_parser("add", parents=[parent], help="queue a new post")
     add.add_argument(
         "--channel",
@@ -77,6 +97,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add.add_argument("--json", action="store_true", help="machine-readable output")
     add.set_defaults(handler=run_add)
 
+
+def _list_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa post list``: list posts."""
     ls = sub.add_parser("list", parents=[parent], help="list posts")
     ls.add_argument("--state", choices=[s.value for s in PostState])
     ls.add_argument("--channel", metavar="ID")
@@ -92,16 +117,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     ls.add_argument("--json", action="store_true", help="machine-readable output")
     ls.set_defaults(handler=run_list)
 
+
+def _show_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa post show``: one post."""
     show = sub.add_parser("show", parents=[parent], help="one post, its deliveries and history")
     show.add_argument("id", type=int)
     show.add_argument("--json", action="store_true", help="machine-readable output")
     show.set_defaults(handler=run_show)
 
+
+def _submit_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa post submit``: send a draft for review."""
     submit = sub.add_parser("submit", parents=[parent], help="send a draft for review")
     submit.add_argument("id", type=int)
     submit.add_argument("--json", action="store_true", help="machine-readable output")
     submit.set_defaults(handler=run_simple, action="submit")
 
+
+def _edit_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa post edit``: change a post's content or channels."""
     edit = sub.add_parser(
         "edit",
         parents=[parent],
@@ -133,6 +173,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     edit.add_argument("--json", action="store_true", help="machine-readable output")
     edit.set_defaults(handler=run_edit)
 
+
+def _each_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa post approve|cancel|reschedule``: one or many posts, each changed on its own."""
     for name, action, helptext in (
         ("approve", "approve", "approve posts in review"),
         ("cancel", "cancel", "cancel posts"),
@@ -159,17 +204,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         cmd.add_argument("--json", action="store_true", help="machine-readable output")
         cmd.set_defaults(handler=run_each, action=action)
 
+
+def _send_back_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa post send-back``: return a post to its author."""
     back = sub.add_parser("send-back", parents=[parent], help="return a post to its author")
     back.add_argument("id", type=int)
     back.add_argument("--comment", required=True)
     back.add_argument("--json", action="store_true", help="machine-readable output")
     back.set_defaults(handler=run_simple, action="send_back")
 
+
+def _retry_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa post retry``: send a failed delivery again."""
     retry = sub.add_parser("retry", parents=[parent], help="send a failed delivery again now")
     retry.add_argument("delivery", type=int, metavar="DELIVERY_ID")
     retry.add_argument("--json", action="store_true", help="machine-readable output")
     retry.set_defaults(handler=run_simple, action="retry")
 
+
+def _resolve_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa post resolve``: settle a needs_review delivery."""
     resolve = sub.add_parser(
         "resolve",
         parents=[parent],
@@ -183,6 +243,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     resolve.add_argument("--json", action="store_true", help="machine-readable output")
     resolve.set_defaults(handler=run_simple, action="resolve")
 
+
+def _export_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa post export``: export posts."""
     export = sub.add_parser("export", parents=[parent], help="export posts as CSV or JSON")
     export.add_argument("--from", dest="date_from", metavar="DATE", help="first office day")
     export.add_argument("--to", dest="date_to", metavar="DATE", help="last office day, inclusive")
@@ -200,6 +265,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     export.set_defaults(handler=run_export)
 
+
+def _import_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa post import``: import posts from CSV."""
     imp = sub.add_parser("import", parents=[parent], help="import posts from CSV, all or nothing")
     imp.add_argument("file", type=Path)
     imp.add_argument("--dry-run", action="store_true", help="validate only, write nothing")
