@@ -47,6 +47,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sub = inbox.add_subparsers(title="inbox commands", metavar="ACTION", required=True)
     parent = subcommand_parent()
 
+    for command in (
+        _list_command,
+        _show_command,
+        _attachment_command,
+        _reply_command,
+        _assign_command,
+        _tag_command,
+        _close_command,
+        _counts_command,
+    ):
+        command(sub, parent)
+
+
+def _list_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa inbox list``: the threads, no personal data shown."""
     ls = sub.add_parser("list", parents=[parent], help="threads (no personal data shown)")
     ls.add_argument("--state", action="append", choices=[s.value for s in ThreadState], default=[])
     ls.add_argument("--channel", action="append", default=[], metavar="ID", help="channel or group")
@@ -60,6 +77,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     ls.add_argument("--json", action="store_true", help="machine-readable output")
     ls.set_defaults(handler=run_list)
 
+
+def _show_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa inbox show``: open a thread (audited)."""
     show = sub.add_parser(
         "show", parents=[parent], help="open a thread: the citizen and every message (audited)"
     )
@@ -67,6 +89,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     show.add_argument("--json", action="store_true", help="machine-readable output")
     show.set_defaults(handler=run_show)
 
+
+def _attachment_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa inbox attachment``: save a citizen's attachment to a file (audited)."""
     attachment = sub.add_parser(
         "attachment",
         parents=[parent],
@@ -76,6 +103,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     attachment.add_argument("--out", required=True, metavar="FILE", help="where to save it")
     attachment.set_defaults(handler=run_attachment)
 
+
+def _reply_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa inbox reply``: answer the citizen."""
     reply = sub.add_parser(
         "reply",
         parents=[parent],
@@ -94,6 +126,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     reply.add_argument("--json", action="store_true", help="machine-readable output")
     reply.set_defaults(handler=run_reply)
 
+
+def _assign_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa inbox assign``: give a thread to an officer or unit."""
     assign = sub.add_parser("assign", parents=[parent], help="give a thread to an officer or unit")
     assign.add_argument("id", type=int)
     assign.add_argument("--to", metavar="USER", help="the officer (approvers assign others)")
@@ -103,6 +140,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     assign.add_argument("--json", action="store_true", help="machine-readable output")
     assign.set_defaults(handler=run_assign)
 
+
+def _tag_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa inbox tag``: tag a thread."""
     tag = sub.add_parser("tag", parents=[parent], help=f"tag a thread ({', '.join(TAGS)})")
     tag.add_argument("id", type=int)
     tag.add_argument("tags", nargs="*", metavar="TAG")
@@ -110,11 +152,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     tag.add_argument("--json", action="store_true", help="machine-readable output")
     tag.set_defaults(handler=run_tag)
 
+
+def _close_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa inbox close``: close a thread."""
     close = sub.add_parser("close", parents=[parent], help="close a thread")
     close.add_argument("id", type=int)
     close.add_argument("--json", action="store_true", help="machine-readable output")
     close.set_defaults(handler=run_close)
 
+
+def _counts_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """``loa inbox counts``: threads per unit or channel."""
     counts = sub.add_parser("counts", parents=[parent], help="threads per unit or channel")
     counts.add_argument(
         "--by",
