@@ -167,6 +167,41 @@ class _Batch:
             done.duplicates = 1
             return done
         thread = self._thread(record)
+        skipped = self._not_a_message(record, thread)
+        if skipped is not None:
+            return skipped
+        if thread is None:
+            thread = _new_thread(self.session, self.sealer, record, self.now)
+            self.threads[(thread.channel, thread.kind, thread.citizen_index)] = thread
+            done.threads_created = 1
+        self._update_citizen(thread, record)
+        text = record.text
+        if record.event == "info":
+            info = _info(record)
+            known = self.sealer.open_json(thread.citizen_info_enc) or {}
+            thread.citizen_info_enc = self.sealer.seal_json({**known, **info})
+            text = "; ".join(f"{k}: {v}" for k, v in info.items())
+        assert thread.id is not None
+        if platform_id:
+            self.known[(record.channel, platform_id)] = thread.id
+        self.rows.append(self._message_row(thread.id, record, platform_id, text))
+        if record.direction == "in":
+            _citizen_wrote(thread, record.occurred_at)
+        else:
+            _answered(thread, record.occurred_at)
+        thread.updated_at = self.now
+        self.session.add(thread)
+        done.messages = 1
+        return done
+
+    def _not_a_message(self, record: Inbound, thread: InboxThread | None) -> IngestOutcome | None:
+        """What a record that stores no message counts as (None: it stores one).
+
+        The Page's own reply to a comment Loa never saw is ignored; the echo of a reply Loa
+        sent settles that reply (a duplicate); what precedes the citizen's withdrawal is
+        blocked; an interaction only marks the thread.
+        """
+        done = IngestOutcome()
         if thread is None and record.direction == "out":
             done.ignored = 1  # the Page's own comment on a comment Loa never saw
             return done
@@ -183,58 +218,40 @@ class _Batch:
                 thread.updated_at = self.now
             done.interactions = 1
             return done
-        if thread is None:
-            thread = _new_thread(self.session, self.sealer, record, self.now)
-            self.threads[(thread.channel, thread.kind, thread.citizen_index)] = thread
-            done.threads_created = 1
-        self._update_citizen(thread, record)
-        text = record.text
-        if record.event == "info":
-            info = _info(record)
-            known = self.sealer.open_json(thread.citizen_info_enc) or {}
-            thread.citizen_info_enc = self.sealer.seal_json({**known, **info})
-            text = "; ".join(f"{k}: {v}" for k, v in info.items())
-        assert thread.id is not None
-        if platform_id:
-            self.known[(record.channel, platform_id)] = thread.id
-        self.rows.append(
-            {
-                "thread_id": thread.id,
-                "channel": record.channel,
-                "platform_id": platform_id,
-                "direction": record.direction,
-                "kind": "info" if record.event == "info" else record.message_kind,
-                "occurred_at": record.occurred_at,
-                "received_at": self.now,
-                "text_enc": self.sealer.seal(text),
-                "attachments_enc": self.sealer.seal_json([dict(a) for a in record.attachments]),
-                # A citizen's image or file: downloaded right after, before its URL expires.
-                "media_pending": record.direction == "in"
-                and inbox_media.downloadable(record.attachments),
-                "edits_enc": None,
-                "edited_at": None,
-                "removed": None,
-                "removed_at": None,
-                "reply_to": record.reply_to,
-                "post_ref": record.post_ref,
-                "author": None,
-                "source": "echo" if record.direction == "out" else record.source,
-                "reply_mode": None,
-                "state": "received" if record.direction == "in" else "sent",
-                "error_code": None,
-                "error_message": None,
-                "private_replied_at": None,
-                "purged_at": None,
-            }
-        )
-        if record.direction == "in":
-            _citizen_wrote(thread, record.occurred_at)
-        else:
-            _answered(thread, record.occurred_at)
-        thread.updated_at = self.now
-        self.session.add(thread)
-        done.messages = 1
-        return done
+        return None
+
+    def _message_row(
+        self, thread_id: int, record: Inbound, platform_id: str | None, text: str | None
+    ) -> dict[str, object]:
+        """The message table's row for ``record`` (its text and attachments sealed)."""
+        return {
+            "thread_id": thread_id,
+            "channel": record.channel,
+            "platform_id": platform_id,
+            "direction": record.direction,
+            "kind": "info" if record.event == "info" else record.message_kind,
+            "occurred_at": record.occurred_at,
+            "received_at": self.now,
+            "text_enc": self.sealer.seal(text),
+            "attachments_enc": self.sealer.seal_json([dict(a) for a in record.attachments]),
+            # A citizen's image or file: downloaded right after, before its URL expires.
+            "media_pending": record.direction == "in"
+            and inbox_media.downloadable(record.attachments),
+            "edits_enc": None,
+            "edited_at": None,
+            "removed": None,
+            "removed_at": None,
+            "reply_to": record.reply_to,
+            "post_ref": record.post_ref,
+            "author": None,
+            "source": "echo" if record.direction == "out" else record.source,
+            "reply_mode": None,
+            "state": "received" if record.direction == "in" else "sent",
+            "error_code": None,
+            "error_message": None,
+            "private_replied_at": None,
+            "purged_at": None,
+        }
 
     def _change(self, record: Inbound) -> IngestOutcome:
         """A comment edited (its earlier text kept with the new), removed or hidden."""
