@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import httpx
@@ -106,6 +106,28 @@ def build_daemon(
         seconds=max(ch.timeout_seconds for ch in config.channels.values())
     )
 
+    _add_upkeep_jobs(daemon, config, engine, channels, queue, tokens, transport, clock)
+    if config.calendar:
+        _add_calendar_job(daemon, config, engine, queue, clock, directory.office.timezone)
+    if config.email is not None:
+        _add_mail_jobs(daemon, config, engine, clock, directory.office.timezone)
+    else:
+        log.info("no [email] table: alerts and weekly summaries are not mailed")
+    return daemon
+
+
+def _add_upkeep_jobs(
+    daemon: Daemon,
+    config: Config,
+    engine: Engine,
+    channels: Mapping[str, Channel],
+    queue: Queue,
+    tokens: TokenStore | None,
+    transport: httpx.AsyncBaseTransport | None,
+    clock: Callable[[], datetime],
+) -> None:
+    """The jobs every daemon runs: figures, feeds, Zalo tokens, the inbox's."""
+
     async def metrics() -> None:
         await collect(engine, channels, clock)
 
@@ -133,56 +155,68 @@ def build_daemon(
     daemon.add_job("feeds", FEEDS_EVERY_SECONDS, feeds)
     daemon.add_job("tokens", TOKENS_EVERY_SECONDS, zalo_tokens)
     add_inbox_jobs(daemon, config, engine, channels, clock)
-    if config.calendar:
 
-        async def calendar() -> None:
-            from scheduler.calendar_jobs import prepare_due
 
-            await asyncio.to_thread(
-                prepare_due, engine, config, queue, clock(), worker=daemon.worker
-            )
+def _add_calendar_job(
+    daemon: Daemon,
+    config: Config,
+    engine: Engine,
+    queue: Queue,
+    clock: Callable[[], datetime],
+    office_tz: tzinfo,
+) -> None:
+    """The calendar's drafts, prepared at CALENDAR_DRAFTS office time."""
 
-        daemon.add_job(
-            "calendar",
-            CronTrigger(timezone=directory.office.timezone, **CALENDAR_DRAFTS),
-            calendar,
+    async def calendar() -> None:
+        from scheduler.calendar_jobs import prepare_due
+
+        await asyncio.to_thread(prepare_due, engine, config, queue, clock(), worker=daemon.worker)
+
+    daemon.add_job(
+        "calendar",
+        CronTrigger(timezone=office_tz, **CALENDAR_DRAFTS),
+        calendar,
+    )
+
+
+def _add_mail_jobs(
+    daemon: Daemon,
+    config: Config,
+    engine: Engine,
+    clock: Callable[[], datetime],
+    office_tz: tzinfo,
+) -> None:
+    """The mailed jobs: the alert digest, the report deadline reminders, the weekly summary."""
+    from scheduler.alerts import send_alert_digest
+    from scheduler.report import send_weekly_if_due
+
+    async def alerts() -> None:
+        sent = await asyncio.to_thread(
+            send_alert_digest, engine, config, clock(), worker=daemon.worker
         )
-    if config.email is not None:
-        from scheduler.alerts import send_alert_digest
-        from scheduler.report import send_weekly_if_due
+        if sent:
+            log.info("alert digest sent: %d alerts", sent)
 
-        async def alerts() -> None:
-            sent = await asyncio.to_thread(
-                send_alert_digest, engine, config, clock(), worker=daemon.worker
-            )
-            if sent:
-                log.info("alert digest sent: %d alerts", sent)
+    async def weekly() -> None:
+        if await asyncio.to_thread(
+            send_weekly_if_due, engine, config, clock(), worker=daemon.worker
+        ):
+            log.info("weekly summary sent")
 
-        async def weekly() -> None:
-            if await asyncio.to_thread(
-                send_weekly_if_due, engine, config, clock(), worker=daemon.worker
-            ):
-                log.info("weekly summary sent")
+    async def deadlines() -> None:
+        from scheduler.report_deadlines import send_due_reminders
 
-        async def deadlines() -> None:
-            from scheduler.report_deadlines import send_due_reminders
+        await asyncio.to_thread(send_due_reminders, engine, config, clock(), worker=daemon.worker)
 
-            await asyncio.to_thread(
-                send_due_reminders, engine, config, clock(), worker=daemon.worker
-            )
-
-        daemon.add_job("alerts", ALERTS_EVERY_SECONDS, alerts)
-        if config.reporting.deadlines:
-            daemon.add_job(
-                "report_deadlines",
-                CronTrigger(timezone=directory.office.timezone, **DEADLINE_REMINDERS),
-                deadlines,
-            )
+    daemon.add_job("alerts", ALERTS_EVERY_SECONDS, alerts)
+    if config.reporting.deadlines:
         daemon.add_job(
-            "weekly_report",
-            CronTrigger(timezone=directory.office.timezone, **WEEKLY_REPORT),
-            weekly,
+            "report_deadlines",
+            CronTrigger(timezone=office_tz, **DEADLINE_REMINDERS),
+            deadlines,
         )
-    else:
-        log.info("no [email] table: alerts and weekly summaries are not mailed")
-    return daemon
+    daemon.add_job(
+        "weekly_report",
+        CronTrigger(timezone=office_tz, **WEEKLY_REPORT),
+        weekly,
+    )
