@@ -258,33 +258,8 @@ class Inbox:
         with session_scope(self.engine) as session:
             thread = self._visible(session, thread_id, "answer citizens", lock=True)
             self._require_live(thread)
-            if (thread.state, ANSWER) not in TRANSITIONS:
-                raise InboxRefused(
-                    "inbox_state", thread=thread_id, tstate=thread.state, taction="answer"
-                )
-            kind = ThreadKind(thread.kind)
-            chosen = _reply_mode(kind, mode, thread_id)
-            if not body:
-                raise InboxRefused("reply_empty", thread=thread_id)
-            limit = REPLY_LIMITS[kind]
-            if len(body) > limit:
-                raise InboxRefused(
-                    "reply_too_long",
-                    thread=thread_id,
-                    length=len(body),
-                    tkind=kind.value,
-                    limit=limit,
-                )
-            target: InboxMessage | None = None
-            if kind == ThreadKind.COMMENTS:
-                target = self._comment_target(session, thread, to)
-                if chosen == PRIVATE and target.private_replied_at is not None:
-                    raise InboxRefused("private_reply_used", thread=thread_id, target_id=target.id)
-                recipient = target.platform_id or ""
-            else:
-                recipient = self.sealer.open(thread.citizen_ref_enc) or ""
-            if not recipient:
-                raise InboxRefused("inbox_purged", thread=thread_id)
+            kind, chosen = _check_reply(thread, thread_id, body, mode)
+            target, recipient = self._reply_target(session, thread, kind, chosen, to)
             human_agent = (
                 kind == ThreadKind.MESSENGER
                 and thread.channel in self.settings.human_agent
@@ -326,6 +301,23 @@ class Inbox:
                 text=body,
                 human_agent=human_agent,
             )
+
+    def _reply_target(
+        self, session: Session, thread: InboxThread, kind: ThreadKind, chosen: str, to: int | None
+    ) -> tuple[InboxMessage | None, str]:
+        """The comment a reply answers (None for a conversation) and whom the platform is
+        asked to send it to: the comment's id, or the citizen's (unsealed) id."""
+        target: InboxMessage | None = None
+        if kind == ThreadKind.COMMENTS:
+            target = self._comment_target(session, thread, to)
+            if chosen == PRIVATE and target.private_replied_at is not None:
+                raise InboxRefused("private_reply_used", thread=thread.id, target_id=target.id)
+            recipient = target.platform_id or ""
+        else:
+            recipient = self.sealer.open(thread.citizen_ref_enc) or ""
+        if not recipient:
+            raise InboxRefused("inbox_purged", thread=thread.id)
+        return target, recipient
 
     def finish_reply(self, plan: ReplyPlan, platform_id: str | None) -> ThreadSummary:
         """The platform accepted the reply (``platform_id`` its message or comment id)."""
@@ -536,3 +528,26 @@ def _thread_for_update(session: Session, thread_id: int) -> InboxThread | None:
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     return session.exec(query).first()
+
+
+def _check_reply(
+    thread: InboxThread, thread_id: int, body: str, mode: str | None
+) -> tuple[ThreadKind, str]:
+    """The thread's kind and the reply's mode, once the thread may be answered and ``body``
+    is neither empty nor over the platform's limit."""
+    if (thread.state, ANSWER) not in TRANSITIONS:
+        raise InboxRefused("inbox_state", thread=thread_id, tstate=thread.state, taction="answer")
+    kind = ThreadKind(thread.kind)
+    chosen = _reply_mode(kind, mode, thread_id)
+    if not body:
+        raise InboxRefused("reply_empty", thread=thread_id)
+    limit = REPLY_LIMITS[kind]
+    if len(body) > limit:
+        raise InboxRefused(
+            "reply_too_long",
+            thread=thread_id,
+            length=len(body),
+            tkind=kind.value,
+            limit=limit,
+        )
+    return kind, chosen
