@@ -17,9 +17,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from gettext import NullTranslations
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, update
 from sqlmodel import col, select
@@ -165,29 +167,7 @@ def build_digest(config: Config, alerts: Sequence[Alert], titles: dict[int, str]
         "needs_review": s.pgettext("alert", "Needs review"),
     }
     names = {cid: info.name for cid, info in directory.channels.items()}
-    rows = []
-    for a in alerts:
-        post = ""
-        if a.post_id is not None:
-            post = f"#{a.post_id} {titles.get(a.post_id, '')}".strip()
-        channel = names.get(a.channel, a.channel) if a.channel else ""
-        advice = a.advice or (
-            s.pgettext("alert", "See the details with: loa post show {post_id}").format(
-                post_id=a.post_id
-            )
-            if a.post_id is not None
-            else ""
-        )
-        rows.append(
-            [
-                local_time(a.at, tz),
-                kinds.get(a.kind, a.kind),
-                post,
-                channel,
-                a.message,
-                advice,
-            ]
-        )
+    rows = [_row(a, s, kinds, titles, names, tz) for a in alerts]
     headers = [
         s.pgettext("alert", "At"),
         s.pgettext("report", "Type"),
@@ -199,16 +179,6 @@ def build_digest(config: Config, alerts: Sequence[Alert], titles: dict[int, str]
     intro = s.pgettext("alert", "Loa noticed {count} things a person must look at:").format(
         count=len(alerts)
     )
-    text_lines = [intro, ""]
-    for at, kind, post, channel, reason, advice in rows:
-        text_lines.append(f"* {at}  {kind}" + (f"  [{channel}]" if channel else ""))
-        if post:
-            text_lines.append(f"  {s.pgettext('alert', 'Post')}: {post}")
-        text_lines.append(f"  {s.pgettext('alert', 'Reason (from the platform)')}: {reason}")
-        if advice:
-            text_lines.append(f"  {s.pgettext('alert', 'What to do')}: {advice}")
-        text_lines.append("")
-    text_lines.append(s.pgettext("alert", "Sent automatically by Loa, at most once an hour."))
     subject = s.pgettext("alert", "[Loa] Alerts to act on: {count} — {office}").format(
         count=len(alerts), office=directory.office.name
     )
@@ -227,9 +197,47 @@ def build_digest(config: Config, alerts: Sequence[Alert], titles: dict[int, str]
     )
     recipients = list(config.office.alert_recipients) or None
     message = Mailer(config.email).new_message(subject, to=recipients)
-    message.set_content("\n".join(text_lines) + "\n")
+    message.set_content(_plain_text(intro, rows, s))
     message.add_alternative(page, subtype="html")
     return message
+
+
+def _row(
+    a: Alert,
+    s: NullTranslations,
+    kinds: Mapping[str, str],
+    titles: Mapping[int, str],
+    names: Mapping[str, str],
+    tz: ZoneInfo,
+) -> list[str]:
+    """One alert's cells: when, what, the post, the channel, the platform's reason, advice."""
+    post = ""
+    if a.post_id is not None:
+        post = f"#{a.post_id} {titles.get(a.post_id, '')}".strip()
+    channel = names.get(a.channel, a.channel) if a.channel else ""
+    advice = a.advice or (
+        s.pgettext("alert", "See the details with: loa post show {post_id}").format(
+            post_id=a.post_id
+        )
+        if a.post_id is not None
+        else ""
+    )
+    return [local_time(a.at, tz), kinds.get(a.kind, a.kind), post, channel, a.message, advice]
+
+
+def _plain_text(intro: str, rows: Sequence[Sequence[str]], s: NullTranslations) -> str:
+    """The digest's plain-text part, one paragraph per alert."""
+    text_lines = [intro, ""]
+    for at, kind, post, channel, reason, advice in rows:
+        text_lines.append(f"* {at}  {kind}" + (f"  [{channel}]" if channel else ""))
+        if post:
+            text_lines.append(f"  {s.pgettext('alert', 'Post')}: {post}")
+        text_lines.append(f"  {s.pgettext('alert', 'Reason (from the platform)')}: {reason}")
+        if advice:
+            text_lines.append(f"  {s.pgettext('alert', 'What to do')}: {advice}")
+        text_lines.append("")
+    text_lines.append(s.pgettext("alert", "Sent automatically by Loa, at most once an hour."))
+    return "\n".join(text_lines) + "\n"
 
 
 def _aware(value: datetime | None) -> datetime | None:
