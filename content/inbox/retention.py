@@ -111,53 +111,8 @@ def purge_expired(
     One audit row says how much went."""
     cutoff = now - retention
     with session_scope(engine) as session:
-        old = (
-            sa_select(col(InboxMessage.id))
-            .where(col(InboxMessage.occurred_at) < cutoff)
-            .where(col(InboxMessage.purged_at).is_(None))
-        )
-        inbox_media.purge_messages(session, list(session.execute(old).scalars()))
-        messages = _rowcount(
-            session.execute(
-                update(InboxMessage)
-                .where(col(InboxMessage.occurred_at) < cutoff)
-                .where(col(InboxMessage.purged_at).is_(None))
-                .values(
-                    text_enc=None,
-                    attachments_enc=None,
-                    edits_enc=None,
-                    media_pending=False,
-                    purged_at=now,
-                )
-            )
-        )
-        stale = or_(
-            col(InboxThread.last_inbound_at) < cutoff,
-            and_(
-                col(InboxThread.last_inbound_at).is_(None),
-                col(InboxThread.updated_at) < cutoff,
-            ),
-        )
-        threads = _rowcount(
-            session.execute(
-                update(InboxThread)
-                .where(stale)
-                .where(
-                    or_(
-                        col(InboxThread.last_outbound_at).is_(None),
-                        col(InboxThread.last_outbound_at) < cutoff,
-                    )
-                )
-                .where(col(InboxThread.purged_at).is_(None))
-                .values(
-                    citizen_ref_enc=None,
-                    citizen_name_enc=None,
-                    citizen_info_enc=None,
-                    purged_at=now,
-                    waiting_since=None,
-                )
-            )
-        )
+        messages = _purge_messages(session, cutoff, now)
+        threads = _purge_threads(session, cutoff, now)
         if messages or threads:
             audit.write(
                 session,
@@ -173,6 +128,61 @@ def purge_expired(
                 ],
             )
     return PurgeOutcome(messages, threads)
+
+
+def _purge_messages(session: Session, cutoff: datetime, now: datetime) -> int:
+    """Empty the messages that occurred before ``cutoff`` (their files too); how many."""
+    old = (
+        sa_select(col(InboxMessage.id))
+        .where(col(InboxMessage.occurred_at) < cutoff)
+        .where(col(InboxMessage.purged_at).is_(None))
+    )
+    inbox_media.purge_messages(session, list(session.execute(old).scalars()))
+    return _rowcount(
+        session.execute(
+            update(InboxMessage)
+            .where(col(InboxMessage.occurred_at) < cutoff)
+            .where(col(InboxMessage.purged_at).is_(None))
+            .values(
+                text_enc=None,
+                attachments_enc=None,
+                edits_enc=None,
+                media_pending=False,
+                purged_at=now,
+            )
+        )
+    )
+
+
+def _purge_threads(session: Session, cutoff: datetime, now: datetime) -> int:
+    """Forget the citizen on threads with nothing in or out since ``cutoff``; how many."""
+    stale = or_(
+        col(InboxThread.last_inbound_at) < cutoff,
+        and_(
+            col(InboxThread.last_inbound_at).is_(None),
+            col(InboxThread.updated_at) < cutoff,
+        ),
+    )
+    return _rowcount(
+        session.execute(
+            update(InboxThread)
+            .where(stale)
+            .where(
+                or_(
+                    col(InboxThread.last_outbound_at).is_(None),
+                    col(InboxThread.last_outbound_at) < cutoff,
+                )
+            )
+            .where(col(InboxThread.purged_at).is_(None))
+            .values(
+                citizen_ref_enc=None,
+                citizen_name_enc=None,
+                citizen_info_enc=None,
+                purged_at=now,
+                waiting_since=None,
+            )
+        )
+    )
 
 
 def _rowcount(result: Any) -> int:
