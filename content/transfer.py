@@ -96,6 +96,13 @@ def read_csv(path: Path, queue: Queue, *, keep_duplicates: bool = False) -> Impo
     Rows already queued (see the module docstring) are left out and listed in
     :attr:`ImportPlan.skipped`, unless ``keep_duplicates``.
     """
+    reader = _csv_reader(path)
+    rows = _checked_rows(reader, path, queue)
+    return _plan(rows, path, queue, keep_duplicates)
+
+
+def _csv_reader(path: Path) -> csv.DictReader[str]:
+    """A reader of ``path``'s rows once its bytes, encoding and header are good."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -119,9 +126,16 @@ def read_csv(path: Path, queue: Queue, *, keep_duplicates: bool = False) -> Impo
     for required in ("channels", "text"):
         if required not in header:
             raise LoaError("csv_missing_column", where=_at(path, 1), name=required)
+    return reader
+
+
+def _checked_rows(
+    reader: csv.DictReader[str], path: Path, queue: Queue
+) -> list[tuple[int, PostInput, list[str]]]:
+    """Each non-blank row validated: (row number, request, duplicate key); every bad row is
+    listed in one ImportRefused."""
     tz = queue.directory.office.timezone
     now = queue.clock()
-    requests: list[PostInput] = []
     rows: list[tuple[int, PostInput, list[str]]] = []
     problems: list[LoaError] = []
     for number, row in enumerate(reader, start=2):
@@ -149,6 +163,15 @@ def read_csv(path: Path, queue: Queue, *, keep_duplicates: bool = False) -> Impo
         )
     if not rows:
         raise LoaError("csv_no_rows", where=str(path))
+    return rows
+
+
+def _plan(
+    rows: list[tuple[int, PostInput, list[str]]], path: Path, queue: Queue, keep_duplicates: bool
+) -> ImportPlan:
+    """The rows to create, leaving out (unless ``keep_duplicates``) those already queued and
+    those repeating an earlier row."""
+    requests: list[PostInput] = []
     skipped: list[str] = []
     queued = {} if keep_duplicates else _queued(queue.engine, [k for _, _, k in rows])
     seen: dict[tuple[str, ...], int] = {}
