@@ -144,23 +144,7 @@ class GraphTransport:
         into the caller's own first (a reply's refusals are about the citizen, not the
         channel).
         """
-        wait = self.pacer.blocked_for()
-        if wait > 0:
-            raise TransientError(
-                f"Facebook rate limit: calls paused for {wait:.0f} s",
-                retry_after=wait,
-                channel_wide=True,
-                platform=PLATFORM,
-            )
-        delay = self.pacer.delay()
-        if delay > 0:
-            log.info(
-                "%s: Graph usage at %d%%, pausing %.1f s",
-                self.channel_id,
-                self.pacer.percent,
-                delay,
-            )
-            await self._sleep(delay)
+        await self._pace()
         headers = {"Authorization": f"Bearer {self.token()}"}
         proof = self._appsecret_proof()
         if proof:
@@ -180,6 +164,30 @@ class GraphTransport:
                 platform=PLATFORM,
             ) from None
         self.pacer.observe(response.headers)
+        return self._answer(response, publish=publish, refusal=refusal)
+
+    async def _pace(self) -> None:
+        """Wait as the usage headers ask, or refuse while Graph has paused the calls."""
+        wait = self.pacer.blocked_for()
+        if wait > 0:
+            raise TransientError(
+                f"Facebook rate limit: calls paused for {wait:.0f} s",
+                retry_after=wait,
+                channel_wide=True,
+                platform=PLATFORM,
+            )
+        delay = self.pacer.delay()
+        if delay > 0:
+            log.info(
+                "%s: Graph usage at %d%%, pausing %.1f s",
+                self.channel_id,
+                self.pacer.percent,
+                delay,
+            )
+            await self._sleep(delay)
+
+    def _answer(self, response: httpx.Response, *, publish: bool, refusal: Refusal | None) -> Any:
+        """The decoded body of a successful answer; otherwise the error it stands for."""
         try:
             body = response.json()
         except ValueError:
