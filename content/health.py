@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, func
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from content.db import session_scope
 from content.models import ChannelState, DaemonHeartbeat, Delivery, DeliveryState, Post, PostState
@@ -115,10 +115,6 @@ def read_health(engine: Engine, now: datetime, *, visible: frozenset[str] | None
     :func:`content.listing.visible_to`), so a ward officer's figures are his ward's. The
     daemons are counted whoever asks: one daemon publishes for every unit.
     """
-    # Scheduled time, not next_attempt_at: a post due 23:09 whose retry was pushed to 23:14
-    # (or that no daemon ever picked up) is late at 23:10. A delivery without a post time
-    # (a "now" post) is due at its next attempt.
-    due_at = func.coalesce(Post.scheduled_at, Delivery.next_attempt_at)
     # A draft's deliveries are pending too, but they wait for a person, not the daemon.
     armed = (
         select(func.count())
@@ -128,27 +124,8 @@ def read_health(engine: Engine, now: datetime, *, visible: frozenset[str] | None
     )
     with session_scope(engine, write=False) as session:
         waiting = session.exec(_on(armed, visible)).one()
-        late_query = _on(
-            select(func.count(), func.count(col(Delivery.post_id).distinct()))
-            .select_from(Delivery)
-            .join(Post, col(Post.id) == col(Delivery.post_id))
-            .where(Delivery.state == DeliveryState.PENDING)
-            .where(col(Delivery.next_attempt_at).is_not(None))
-            .where(due_at <= now - LATE_AFTER),
-            visible,
-        )
-        late, late_posts = session.exec(late_query).one()
-        # A failed delivery of a cancelled post needs nobody: the TUI's "!" list skips it too.
-        settled = session.exec(
-            _on(
-                select(Delivery.state, func.count())
-                .join(Post, col(Post.id) == col(Delivery.post_id))
-                .where(col(Delivery.state).in_([DeliveryState.FAILED, DeliveryState.NEEDS_REVIEW]))
-                .where(col(Post.state) != PostState.CANCELLED)
-                .group_by(col(Delivery.state)),
-                visible,
-            )
-        ).all()
+        late, late_posts = _late(session, now, visible)
+        counts = _settled(session, visible)
         paused_query = select(ChannelState.channel).where(col(ChannelState.paused).is_(True))
         if visible is not None:
             paused_query = paused_query.where(col(ChannelState.channel).in_(sorted(visible)))
@@ -156,7 +133,6 @@ def read_health(engine: Engine, now: datetime, *, visible: frozenset[str] | None
         beats = session.exec(
             select(DaemonHeartbeat).order_by(col(DaemonHeartbeat.seen_at).desc())
         ).all()
-    counts = {state: int(n) for state, n in settled}
     daemons = tuple(
         DaemonBeat(b.worker, b.started_at, b.seen_at, now - b.seen_at <= SILENT_AFTER)
         for b in beats
@@ -172,6 +148,41 @@ def read_health(engine: Engine, now: datetime, *, visible: frozenset[str] | None
         daemons=daemons,
     )
     return replace(health, problems=_problems(health))
+
+
+def _late(session: Session, now: datetime, visible: Collection[str] | None) -> tuple[int, int]:
+    """Armed deliveries past their due time by more than LATE_AFTER, and their posts."""
+    # Scheduled time, not next_attempt_at: a post due 23:09 whose retry was pushed to 23:14
+    # (or that no daemon ever picked up) is late at 23:10. A delivery without a post time
+    # (a "now" post) is due at its next attempt.
+    due_at = func.coalesce(Post.scheduled_at, Delivery.next_attempt_at)
+    late_query = _on(
+        select(func.count(), func.count(col(Delivery.post_id).distinct()))
+        .select_from(Delivery)
+        .join(Post, col(Post.id) == col(Delivery.post_id))
+        .where(Delivery.state == DeliveryState.PENDING)
+        .where(col(Delivery.next_attempt_at).is_not(None))
+        .where(due_at <= now - LATE_AFTER),
+        visible,
+    )
+    late, late_posts = session.exec(late_query).one()
+    return int(late), int(late_posts)
+
+
+def _settled(session: Session, visible: Collection[str] | None) -> dict[str, int]:
+    """Per state (failed, needs review): deliveries that wait for a person."""
+    # A failed delivery of a cancelled post needs nobody: the TUI's "!" list skips it too.
+    settled = session.exec(
+        _on(
+            select(Delivery.state, func.count())
+            .join(Post, col(Post.id) == col(Delivery.post_id))
+            .where(col(Delivery.state).in_([DeliveryState.FAILED, DeliveryState.NEEDS_REVIEW]))
+            .where(col(Post.state) != PostState.CANCELLED)
+            .group_by(col(Delivery.state)),
+            visible,
+        )
+    ).all()
+    return {state: int(n) for state, n in settled}
 
 
 def _problems(h: Health) -> tuple[Problem, ...]:
