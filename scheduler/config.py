@@ -145,16 +145,7 @@ def find_config(explicit: str | None = None, environ: dict[str, str] | None = No
 
 def load(path: Path) -> Config:
     """Parse and validate channels.toml."""
-    try:
-        raw_text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("file_unreadable", path=str(path), reason=os_reason(exc)) from None
-    try:
-        data = tomllib.loads(raw_text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            "toml_invalid", where=f"{path}:{_toml_error_line(exc)}", detail=_toml_reason(exc)
-        ) from None
+    raw_text, data = _read_toml(path)
     where = _Locator(path, raw_text)
     allowed = {"office", "channels", "groups", "media", "email", "inbox"}
     allowed |= {"units", "targets", "reporting", "calendar"}
@@ -167,26 +158,7 @@ def load(path: Path) -> Config:
     if office.credential_key_file is not None:
         key_file = path.parent / office.credential_key_file.expanduser()  # absolute stays
         office = office.model_copy(update={"credential_key_file": key_file})
-    channels_raw = data.get("channels", {})
-    if not isinstance(channels_raw, dict) or not channels_raw:
-        raise ConfigError("config_no_channels", where=where.at(("channels",)))
-    channels: dict[str, Channel] = {}
-    for cid, table in channels_raw.items():
-        loc = ("channels", cid)
-        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", cid):
-            raise ConfigError("channel_id_format", where=where.at(loc))
-        if not isinstance(table, dict):
-            raise ConfigError("channel_table", where=where.at(loc))
-        kind = table.get("kind")
-        if kind is None:
-            raise ConfigError("kind_missing", where=where.at((*loc, "kind")), known=sorted(KINDS))
-        if kind not in KINDS:
-            raise ConfigError(
-                "kind_unknown", where=where.at((*loc, "kind")), kind=kind, known=sorted(KINDS)
-            )
-        fields = _secrets(table, loc, where, path.parent)
-        model: type[Strict] = FacebookChannel if kind == FACEBOOK else ZaloChannel
-        channels[cid] = _model(model, fields, loc, where)  # type: ignore[assignment]
+    channels = _channels(data.get("channels", {}), where, path.parent)
     groups = _groups(data.get("groups", {}), channels, where)
     media = None
     if "media" in data:
@@ -214,6 +186,44 @@ def load(path: Path) -> Config:
         reporting=_model(Reporting, data.get("reporting", {}), ("reporting",), where),
         calendar=_calendar(data.get("calendar", {}), channels, units, office.name, where),
     )
+
+
+def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    """The text of ``path`` and its TOML tables; unreadable or invalid is a ConfigError."""
+    try:
+        raw_text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("file_unreadable", path=str(path), reason=os_reason(exc)) from None
+    try:
+        return raw_text, tomllib.loads(raw_text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            "toml_invalid", where=f"{path}:{_toml_error_line(exc)}", detail=_toml_reason(exc)
+        ) from None
+
+
+def _channels(channels_raw: Any, where: _Locator, base: Path) -> dict[str, Channel]:
+    """The ``[channels.*]`` tables, each checked against its kind's model."""
+    if not isinstance(channels_raw, dict) or not channels_raw:
+        raise ConfigError("config_no_channels", where=where.at(("channels",)))
+    channels: dict[str, Channel] = {}
+    for cid, table in channels_raw.items():
+        loc = ("channels", cid)
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", cid):
+            raise ConfigError("channel_id_format", where=where.at(loc))
+        if not isinstance(table, dict):
+            raise ConfigError("channel_table", where=where.at(loc))
+        kind = table.get("kind")
+        if kind is None:
+            raise ConfigError("kind_missing", where=where.at((*loc, "kind")), known=sorted(KINDS))
+        if kind not in KINDS:
+            raise ConfigError(
+                "kind_unknown", where=where.at((*loc, "kind")), kind=kind, known=sorted(KINDS)
+            )
+        fields = _secrets(table, loc, where, base)
+        model: type[Strict] = FacebookChannel if kind == FACEBOOK else ZaloChannel
+        channels[cid] = _model(model, fields, loc, where)  # type: ignore[assignment]
+    return channels
 
 
 def _secrets(
@@ -345,24 +355,7 @@ def _calendar(
                     name=unit,
                     known=known,
                 )
-        graphic = None
-        if entry.infographic is not None:
-            if not cal.template_exists(entry.infographic.template):
-                raise ConfigError(
-                    "calendar_template",
-                    where=where.at((*loc, "infographic", "template")),
-                    name=entry.infographic.template,
-                )
-            for key, value in entry.infographic.fields.items():
-                unknown = cal.unknown_placeholders(value)
-                if unknown:
-                    raise ConfigError(
-                        "calendar_placeholder",
-                        where=where.at((*loc, "infographic", "fields", key)),
-                        name=unknown[0],
-                        known=PLACEHOLDER_NAMES,
-                    )
-            graphic = entry.infographic.model_dump()
+        graphic = _calendar_graphic(entry, loc, where)
         month, day = (int(part) for part in entry.date.split("-"))
         made = cal.CalendarEntry(
             name=name,
@@ -381,6 +374,30 @@ def _calendar(
         _check_calendar_titles(made, channels, units, office, where)
         entries.append(made)
     return tuple(entries)
+
+
+def _calendar_graphic(
+    entry: CalendarEntryConfig, loc: tuple[str, ...], where: _Locator
+) -> dict[str, Any] | None:
+    """A calendar entry's infographic, its template known and its fields' placeholders too."""
+    if entry.infographic is None:
+        return None
+    if not cal.template_exists(entry.infographic.template):
+        raise ConfigError(
+            "calendar_template",
+            where=where.at((*loc, "infographic", "template")),
+            name=entry.infographic.template,
+        )
+    for key, value in entry.infographic.fields.items():
+        unknown = cal.unknown_placeholders(value)
+        if unknown:
+            raise ConfigError(
+                "calendar_placeholder",
+                where=where.at((*loc, "infographic", "fields", key)),
+                name=unknown[0],
+                known=PLACEHOLDER_NAMES,
+            )
+    return entry.infographic.model_dump()
 
 
 def _check_calendar_titles(
