@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from content.health import FAILED, LATE, LATE_AFTER, NEEDS_REVIEW, NO_DAEMON, PA
 from content.heap import limit_malloc_arenas
 from content.times import local_text, utcnow
 from scheduler.cli.common import Context, subcommand_parent, unattended
-from scheduler.status import queue_status
+from scheduler.status import QueueStatus, queue_status
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -129,39 +130,7 @@ def run_status(args: argparse.Namespace) -> int:
     problems = report.health.problems if report.health else ()
     code = 0 if report.healthy else 1
     if args.json:
-        data = {
-            "waiting": report.waiting,
-            "due_now": report.due_now,
-            "late": report.late,
-            "sending": report.sending,
-            "failed": report.failed,
-            "needs_review": report.needs_review,
-            "channels": [
-                {
-                    "channel": c.channel,
-                    "waiting": c.waiting,
-                    "failed": c.failed,
-                    "needs_review": c.needs_review,
-                    "paused": c.paused,
-                    "paused_reason": c.paused_reason,
-                    "last_success_at": c.last_success_at.astimezone(tz).isoformat()
-                    if c.last_success_at
-                    else None,
-                }
-                for c in report.channels
-            ],
-            "daemons": [
-                {
-                    "worker": d.worker,
-                    "alive": d.alive,
-                    "started_at": d.started_at.astimezone(tz).isoformat(),
-                    "seen_at": d.seen_at.astimezone(tz).isoformat(),
-                }
-                for d in report.daemons
-            ],
-            "healthy": report.healthy,
-            "problems": [problem_json(p, tz) for p in problems],
-        }
+        data = _status_json(report, problems, tz)
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return code
     print(
@@ -185,6 +154,43 @@ def run_status(args: argparse.Namespace) -> int:
             f"review {c.needs_review:<4} last published {local_text(c.last_success_at, tz)}"
         )
     return code
+
+
+def _status_json(report: QueueStatus, problems: Sequence[Problem], tz: ZoneInfo) -> dict[str, Any]:
+    """``loa status --json``: the counts, each channel, each daemon, the problems."""
+    return {
+        "waiting": report.waiting,
+        "due_now": report.due_now,
+        "late": report.late,
+        "sending": report.sending,
+        "failed": report.failed,
+        "needs_review": report.needs_review,
+        "channels": [
+            {
+                "channel": c.channel,
+                "waiting": c.waiting,
+                "failed": c.failed,
+                "needs_review": c.needs_review,
+                "paused": c.paused,
+                "paused_reason": c.paused_reason,
+                "last_success_at": c.last_success_at.astimezone(tz).isoformat()
+                if c.last_success_at
+                else None,
+            }
+            for c in report.channels
+        ],
+        "daemons": [
+            {
+                "worker": d.worker,
+                "alive": d.alive,
+                "started_at": d.started_at.astimezone(tz).isoformat(),
+                "seen_at": d.seen_at.astimezone(tz).isoformat(),
+            }
+            for d in report.daemons
+        ],
+        "healthy": report.healthy,
+        "problems": [problem_json(p, tz) for p in problems],
+    }
 
 
 def problem_json(problem: Problem, tz: ZoneInfo) -> dict[str, Any]:
