@@ -205,23 +205,27 @@ class Queue(QueueReader):
             self.access.require_channels(new_channels, "write posts")
             before = snapshot(post, deliveries)
             _rewrite(session, post, deliveries, request, new_channels, now)
-            warnings: list[str] = []
-            content_changed = before["content"] != snapshot(post, [])["content"] or set(
-                current_channels
-            ) != set(new_channels)
-            if (
-                content_changed
-                and self.directory.office.require_second_approver
-                and post.state in (PostState.APPROVED, PostState.SCHEDULED)
-            ):
-                self._transition(session, post, PostState.IN_REVIEW, "return_to_review", now)
-                warnings.append(Notice("warn_back_to_review", id=post_id))
-            elif post.state == PostState.SCHEDULED:
-                arm_deliveries(session, post, now)
+            moved = set(current_channels) != set(new_channels)
+            changed = before["content"] != snapshot(post, [])["content"] or moved
+            warnings = self._after_edit(session, post, changed, now)
             after = snapshot(post, deliveries_of(session, post_id))
             write_audit(session, self.access, "edit", post, before, after, now)
             warnings.extend(self._warnings(session, post, new_channels, now))
             return Outcome([post], warnings)
+
+    def _after_edit(self, session: Session, post: Post, changed: bool, now: datetime) -> list[str]:
+        """Back to review when an approved post ``changed`` and a second approver is required;
+        else a scheduled post's rewritten deliveries armed."""
+        if (
+            changed
+            and self.directory.office.require_second_approver
+            and post.state in (PostState.APPROVED, PostState.SCHEDULED)
+        ):
+            self._transition(session, post, PostState.IN_REVIEW, "return_to_review", now)
+            return [Notice("warn_back_to_review", id=post.id)]
+        if post.state == PostState.SCHEDULED:
+            arm_deliveries(session, post, now)
+        return []
 
     def submit(self, post_id: int) -> Outcome:
         """Send a draft for review."""
