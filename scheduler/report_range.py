@@ -152,17 +152,6 @@ def range_html(
         [name or s.pgettext("report", "(no campaign)"), *totals_cells(t, language)]
         for name, t in fig.by_campaign.items()
     ]
-    post_rows = [
-        [
-            local_time(r.published_at, p.tz),
-            r.title,
-            r.channel_name,
-            r.campaign or "",
-            fmt_number(r.value("views"), language),
-            fmt_number(r.engagement, language),
-        ]
-        for r in fig.rows
-    ]
     w = {
         "heading": title,
         "rate_note": rate_note(language),
@@ -174,14 +163,6 @@ def range_html(
         "none": s.pgettext("report", "None."),
         "no_posts": s.pgettext("report", "Nothing was published in this period."),
     }
-    post_headers = [
-        s.pgettext("report", "Published"),
-        s.pgettext("report", "Post"),
-        s.pgettext("report", "Channel"),
-        s.pgettext("report", "Campaign"),
-        s.pgettext("report", "Views"),
-        s.pgettext("report", "Engagement"),
-    ]
     headers = totals_headers(language)
     return render(
         "range.html",
@@ -194,9 +175,35 @@ def range_html(
         ),
         groups=Table([s.pgettext("report", "Unit"), *headers], group_rows, numeric=num),
         campaigns=Table([s.pgettext("report", "Campaign"), *headers], campaign_rows, numeric=num),
-        posts=Table(post_headers, post_rows, numeric=[4, 5]),
+        posts=_posts_table(fig, language),
         **inbox_context(fig, language),
     )
+
+
+def _posts_table(fig: PeriodFigures, language: str) -> Table:
+    """The page's table of publications: when, what, where, its views and engagement."""
+    s = words(language)
+    p = fig.period
+    post_rows = [
+        [
+            local_time(r.published_at, p.tz),
+            r.title,
+            r.channel_name,
+            r.campaign or "",
+            fmt_number(r.value("views"), language),
+            fmt_number(r.engagement, language),
+        ]
+        for r in fig.rows
+    ]
+    post_headers = [
+        s.pgettext("report", "Published"),
+        s.pgettext("report", "Post"),
+        s.pgettext("report", "Channel"),
+        s.pgettext("report", "Campaign"),
+        s.pgettext("report", "Views"),
+        s.pgettext("report", "Engagement"),
+    ]
+    return Table(post_headers, post_rows, numeric=[4, 5])
 
 
 # ---------------------------------------------------------------------- Excel
@@ -215,6 +222,40 @@ def range_xlsx(fig: PeriodFigures, office: str, language: str, path: Path) -> No
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
+    heading = f"{office} — {title}"
+    _summary_sheets(workbook, sheet, fig, language, heading)
+    post_headers = csv_headers(language)[1:]  # the period is in the title, not a column
+    post_rows = _post_rows(fig)
+    _fill(
+        workbook.create_sheet(),
+        s.pgettext("report", "Posts"),
+        post_headers,
+        post_rows,
+        title=heading,
+    )
+    inbox_rows = inbox_sheet_rows(fig, language)  # the total last
+    _fill(
+        workbook.create_sheet(),
+        s.pgettext("report", "Citizens' messages"),
+        [
+            s.pgettext("report", "Unit"),
+            s.pgettext("report", "Type"),
+            *inbox_value_headers(language),
+        ],
+        inbox_rows[:-1],
+        total=inbox_rows[-1],
+        title=heading,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with private_file(path) as out:  # mode 600 (or the shared group's 660), not 644
+        workbook.save(out)
+
+
+def _summary_sheets(
+    workbook: Any, sheet: Any, fig: PeriodFigures, language: str, heading: str
+) -> None:
+    """The sheets of totals: by channel (on ``sheet``, the first), by group, by campaign."""
+    s = words(language)
     headers = _summary_headers(language)
     channel_rows = [
         [fig.channel_names.get(cid, cid), *_summary_values(t)] for cid, t in fig.by_channel.items()
@@ -225,14 +266,14 @@ def range_xlsx(fig: PeriodFigures, office: str, language: str, path: Path) -> No
         [s.pgettext("report", "Channel"), *headers],
         channel_rows,
         total=[s.pgettext("report", "Total"), *_summary_values(fig.total)],
-        title=f"{office} — {title}",
+        title=heading,
     )
     _fill(
         workbook.create_sheet(),
         s.pgettext("report", "By group of units"),
         [s.pgettext("report", "Unit"), *headers],
         [[name, *_summary_values(t)] for name, t in fig.by_group.items()],
-        title=f"{office} — {title}",
+        title=heading,
     )
     _fill(
         workbook.create_sheet(),
@@ -243,10 +284,14 @@ def range_xlsx(fig: PeriodFigures, office: str, language: str, path: Path) -> No
             for name, t in fig.by_campaign.items()
         ],
         total=[s.pgettext("report", "Total"), *_summary_values(fig.total)],
-        title=f"{office} — {title}",
+        title=heading,
     )
-    post_headers = csv_headers(language)[1:]  # the period is in the title, not a column
-    post_rows = [
+
+
+def _post_rows(fig: PeriodFigures) -> list[list[object]]:
+    """One row per publication: the CSV's columns but the period (it is in the title)."""
+    p = fig.period
+    return [
         [
             r.post_id,
             r.channel,
@@ -262,29 +307,6 @@ def range_xlsx(fig: PeriodFigures, office: str, language: str, path: Path) -> No
         ]
         for r in fig.rows
     ]
-    _fill(
-        workbook.create_sheet(),
-        s.pgettext("report", "Posts"),
-        post_headers,
-        post_rows,
-        title=f"{office} — {title}",
-    )
-    inbox_rows = inbox_sheet_rows(fig, language)  # the total last
-    _fill(
-        workbook.create_sheet(),
-        s.pgettext("report", "Citizens' messages"),
-        [
-            s.pgettext("report", "Unit"),
-            s.pgettext("report", "Type"),
-            *inbox_value_headers(language),
-        ],
-        inbox_rows[:-1],
-        total=inbox_rows[-1],
-        title=f"{office} — {title}",
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with private_file(path) as out:  # mode 600 (or the shared group's 660), not 644
-        workbook.save(out)
 
 
 def _fill(
