@@ -155,30 +155,8 @@ def _summaries(
     session: Session, threads: Sequence[InboxThread], settings: InboxSettings
 ) -> list[ThreadSummary]:
     """Summaries with message counts and, for comment threads, the private-reply clock."""
-    ids = [t.id for t in threads if t.id is not None]
-    counts: dict[tuple[int, str], int] = {}
-    latest: dict[int, tuple[datetime, bool]] = {}
-    if ids:
-        for thread_id, direction, n in session.execute(
-            select(InboxMessage.thread_id, InboxMessage.direction, func.count())
-            .where(col(InboxMessage.thread_id).in_(ids))
-            .where(col(InboxMessage.state).in_(("received", "sent")))
-            .group_by(col(InboxMessage.thread_id), col(InboxMessage.direction))
-        ).all():
-            counts[(thread_id, direction)] = n
-        comment_ids = [t.id for t in threads if t.kind == ThreadKind.COMMENTS and t.id]
-        if comment_ids:
-            for row in session.execute(
-                select(
-                    InboxMessage.thread_id,
-                    InboxMessage.occurred_at,
-                    InboxMessage.private_replied_at,
-                )
-                .where(col(InboxMessage.thread_id).in_(comment_ids))
-                .where(InboxMessage.direction == "in")
-                .order_by(col(InboxMessage.occurred_at).desc(), col(InboxMessage.id).desc())
-            ).all():
-                latest.setdefault(row[0], (row[1], row[2] is not None))
+    counts = _message_counts(session, [t.id for t in threads if t.id is not None])
+    latest = _latest_comments(session, threads)
     out = []
     for t in threads:
         assert t.id is not None
@@ -212,6 +190,44 @@ def _summaries(
             )
         )
     return out
+
+
+def _message_counts(session: Session, ids: Sequence[int]) -> dict[tuple[int, str], int]:
+    """Per (thread, direction): its messages received or sent."""
+    counts: dict[tuple[int, str], int] = {}
+    if not ids:
+        return counts
+    for thread_id, direction, n in session.execute(
+        select(InboxMessage.thread_id, InboxMessage.direction, func.count())
+        .where(col(InboxMessage.thread_id).in_(ids))
+        .where(col(InboxMessage.state).in_(("received", "sent")))
+        .group_by(col(InboxMessage.thread_id), col(InboxMessage.direction))
+    ).all():
+        counts[(thread_id, direction)] = n
+    return counts
+
+
+def _latest_comments(
+    session: Session, threads: Sequence[InboxThread]
+) -> dict[int, tuple[datetime, bool]]:
+    """Per comment thread: when the citizen's newest comment came, and whether it already
+    had its private reply."""
+    latest: dict[int, tuple[datetime, bool]] = {}
+    comment_ids = [t.id for t in threads if t.kind == ThreadKind.COMMENTS and t.id]
+    if not comment_ids:
+        return latest
+    for row in session.execute(
+        select(
+            InboxMessage.thread_id,
+            InboxMessage.occurred_at,
+            InboxMessage.private_replied_at,
+        )
+        .where(col(InboxMessage.thread_id).in_(comment_ids))
+        .where(InboxMessage.direction == "in")
+        .order_by(col(InboxMessage.occurred_at).desc(), col(InboxMessage.id).desc())
+    ).all():
+        latest.setdefault(row[0], (row[1], row[2] is not None))
+    return latest
 
 
 def _message_view(
