@@ -12,10 +12,18 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from content.evaluation import CAMPAIGN, PER_FOLLOWER, RESPONSE, WEIGHTS, per_follower
+from content.evaluation import (
+    CAMPAIGN,
+    PER_FOLLOWER,
+    RESPONSE,
+    WEIGHTS,
+    RankedUnit,
+    per_follower,
+)
 from scheduler.report_period import (
     WORDS,
     PeriodReport,
+    UnitLine,
     basis_sentence,
     improved_sentence,
     short_date,
@@ -120,8 +128,6 @@ def _table(
 
 
 def _report_sheet(sheet: Any, report: PeriodReport) -> None:
-    from openpyxl.chart import BarChart, Reference
-
     sheet.title = WORDS["sheet_report"]
     top = _title_lines(sheet, report)
     lines = unit_lines(report)
@@ -157,9 +163,16 @@ def _report_sheet(sheet: Any, report: PeriodReport) -> None:
         bold_rows={i for i, x in enumerate(lines) if x.rolled},
     )
     sheet.freeze_panes = sheet.cell(row=top + 1, column=3)
+    _overview_chart(sheet, lines, end + 2)
+    sheet.print_title_rows = f"{top}:{top}"
+
+
+def _overview_chart(sheet: Any, lines: Sequence[UnitLine], data_top: int) -> None:
+    """Publications against the required per unit, as bars, from ``data_top`` down."""
+    from openpyxl.chart import BarChart, Reference
+
     # The chart's own small table (units only, no "Cộng" lines), and the chart beside it.
     own = [x for x in lines if not x.rolled]
-    data_top = end + 2
     _table(
         sheet,
         data_top,
@@ -179,7 +192,6 @@ def _report_sheet(sheet: Any, report: PeriodReport) -> None:
     chart.set_categories(names)
     chart.x_axis.scaling.orientation = "maxMin"  # the first unit on top, as in the table
     sheet.add_chart(chart, sheet.cell(row=data_top, column=6).coordinate)
-    sheet.print_title_rows = f"{top}:{top}"
 
 
 def _targets_sheet(sheet: Any, report: PeriodReport) -> None:
@@ -224,34 +236,7 @@ def _targets_sheet(sheet: Any, report: PeriodReport) -> None:
 
 def _ranking_sheet(sheet: Any, report: PeriodReport) -> None:
     sheet.title = WORDS["sheet_ranking"]
-    rows = []
-    for u in report.ranking.units:
-        f = u.figures
-        median = u.replies.median_first_response
-        rows.append(
-            [
-                u.rank,
-                u.unit.name,
-                round(u.score.value, 2),
-                u.score.delivery,
-                u.score.audience,
-                u.score.engagement,
-                u.score.response,
-                f.on_time,
-                u.required,
-                f.publications,
-                f.per_publication(f.audience),
-                f.per_publication(f.engagement),
-                u.followers,
-                per_follower(f.audience, u.followers),
-                per_follower(f.engagement, u.followers),
-                u.replies.received,
-                u.replies.answered,
-                None if median is None else round(median.total_seconds() / 60, 1),
-                None if u.previous is None else round(u.previous, 2),
-                None if u.change is None else round(u.change, 2),
-            ]
-        )
+    rows = [_ranking_row(u) for u in report.ranking.units]
     per = "người theo dõi" if report.ranking.basis == PER_FOLLOWER else "bài"
     headers = [
         WORDS["col_rank"],
@@ -287,6 +272,34 @@ def _ranking_sheet(sheet: Any, report: PeriodReport) -> None:
     sheet.freeze_panes = "C2"
     sheet.cell(row=end + 1, column=1, value=improved_sentence(report))
     sheet.cell(row=end + 2, column=1, value=basis_sentence(report))
+
+
+def _ranking_row(u: RankedUnit) -> list[Any]:
+    """A unit's line of the ranking sheet: its score, the parts of it, the figures behind."""
+    f = u.figures
+    median = u.replies.median_first_response
+    return [
+        u.rank,
+        u.unit.name,
+        round(u.score.value, 2),
+        u.score.delivery,
+        u.score.audience,
+        u.score.engagement,
+        u.score.response,
+        f.on_time,
+        u.required,
+        f.publications,
+        f.per_publication(f.audience),
+        f.per_publication(f.engagement),
+        u.followers,
+        per_follower(f.audience, u.followers),
+        per_follower(f.engagement, u.followers),
+        u.replies.received,
+        u.replies.answered,
+        None if median is None else round(median.total_seconds() / 60, 1),
+        None if u.previous is None else round(u.previous, 2),
+        None if u.change is None else round(u.change, 2),
+    ]
 
 
 def _authors_sheet(sheet: Any, report: PeriodReport) -> None:
