@@ -13,6 +13,7 @@ import io
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from content.evaluation import BEHIND, CAMPAIGN, RESPONSE
@@ -509,7 +510,6 @@ def engagement_chart(fig: WeeklyFigures) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     s = words(fig.language)
     font = FontProperties(fname=str(_FONT)) if _FONT.is_file() else FontProperties()
@@ -546,19 +546,26 @@ def engagement_chart(fig: WeeklyFigures) -> bytes:
     ax.set_title(s.pgettext("report", "Engagement per channel"), fontproperties=font, loc="left")
     # Above the plot, so it never hides a bar.
     ax.legend(prop=font, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, frameon=False)
-    ax.margins(x=0.12)
-    # Engagement is a count: no negative axis (its minus sign is a glyph the bundled font
-    # lacks), whole numbers only, written as the office writes numbers (1.316 in Vietnamese).
-    ax.set_xlim(left=0, right=None if max([*this, *last, 0]) > 0 else 1)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_number(v, fig.language)))
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.xaxis.grid(True, color="#eeeeee")
-    ax.set_axisbelow(True)
-    for label in ax.get_xticklabels():
-        label.set_fontproperties(font)
+    _count_axis(ax, font, fig.language, empty=max([*this, *last, 0]) <= 0)
     figure.tight_layout()
     out = io.BytesIO()
     # No Software/date metadata: the same figures give the same bytes.
     figure.savefig(out, format="png", metadata={"Software": None})
     return out.getvalue()
+
+
+def _count_axis(ax: Any, font: Any, language: str, *, empty: bool) -> None:
+    """The horizontal axis of a chart of counts; ``empty`` when every bar is zero."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    ax.margins(x=0.12)
+    # Engagement is a count: no negative axis (its minus sign is a glyph the bundled font
+    # lacks), whole numbers only, written as the office writes numbers (1.316 in Vietnamese).
+    ax.set_xlim(left=0, right=1 if empty else None)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_number(v, language)))
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.xaxis.grid(True, color="#eeeeee")
+    ax.set_axisbelow(True)
+    for label in ax.get_xticklabels():
+        label.set_fontproperties(font)
