@@ -77,6 +77,8 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+# The figures and the targets live beside this module; importers keep reading every name of
+# the evaluation from here, where its definitions are.
 from content.evaluation_figures import ON_TIME_GRACE as ON_TIME_GRACE
 from content.evaluation_figures import Figures as Figures
 from content.evaluation_figures import Publication as Publication
