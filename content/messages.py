@@ -241,7 +241,7 @@ CATALOGUE: dict[str, str] = {
     "db_revision": N_(
         "database {url} is at revision {revision}, this Loa needs {head}: run `loa db upgrade`"
     ),
-    # --- scheduler.channels.credentials, scheduler.observability
+    # --- scheduler.channels.credential_key, scheduler.observability
     "key_unset": N_(
         "no credential key for this {backend} database: set LOA_CREDENTIAL_KEY, or "
         "LOA_CREDENTIAL_KEY_FILE (or credential_key_file in [office]) to a key file every "

@@ -24,7 +24,6 @@ from scheduler.cli.common import Context, for_terminal, print_json, subcommand_p
 from scheduler.cli.posts_args import post_parsers
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-#: How a refusal says the action.
 #: What it says when --series / --campaign pick no post for the action.
 NONE_SELECTED = {
     "approve": "none_approvable",
