@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from scheduler.channels.base import Health, HealthCheck, OutgoingPost, Published
@@ -91,3 +92,21 @@ class ScriptedChannel:
 
     async def aclose(self) -> None:
         return None
+
+
+def loa_cli(db_url: str, capsys: Any, monkeypatch: Any) -> Callable[..., tuple[int, str, str]]:
+    """``run(*argv)``: `loa` with the repository's channels.toml on ``db_url``, in English;
+    returns (exit code, stdout, stderr). The Vietnamese CLI has its own tests."""
+    from scheduler.cli import main
+    from tests.conftest import REPO
+
+    monkeypatch.setenv("LOA_CONFIG", str(REPO / "channels.toml"))
+    monkeypatch.setenv("LOA_LANG", "en")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(["--db", db_url, *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -21,8 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from content import audit
 from content.db import _alembic_config, make_engine, open_database, session_scope, upgrade
 from content.models import AuditEvent
-from scheduler.cli import main
-from tests.conftest import REPO
+from tests.helpers import loa_cli
 
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 08:00 in Hồ Chí Minh City
 TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
@@ -63,17 +62,7 @@ def db(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def loa(db_url, capsys, monkeypatch):
     """Run `loa` with the repository's channels.toml; returns (exit code, stdout, stderr)."""
-    monkeypatch.setenv("LOA_CONFIG", str(REPO / "channels.toml"))
-    # The English wording is asserted; the Vietnamese CLI has its own tests.
-    monkeypatch.setenv("LOA_LANG", "en")
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(["--db", db_url, *argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return loa_cli(db_url, capsys, monkeypatch)
 
 
 def _shell(db_url: str, sql: str) -> None:

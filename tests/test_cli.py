@@ -9,23 +9,13 @@ from pathlib import Path
 import pytest
 
 from scheduler.cli import main
-from tests.conftest import REPO
+from tests.helpers import loa_cli
 
 
 @pytest.fixture
 def loa(db_url, capsys, monkeypatch):
     """Run `loa` with the repository's channels.toml on a fresh database."""
-    monkeypatch.setenv("LOA_CONFIG", str(REPO / "channels.toml"))
-    # The English wording is asserted; the Vietnamese CLI has its own tests.
-    monkeypatch.setenv("LOA_LANG", "en")
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(["--db", db_url, *argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return loa_cli(db_url, capsys, monkeypatch)
 
 
 def test_version():

@@ -13,9 +13,8 @@ from sqlalchemy import update
 from content.db import open_database, session_scope
 from content.models import ChannelState, Delivery, DeliveryState
 from content.queue import Queue
-from scheduler.cli import common, main
-from tests.conftest import REPO
-from tests.helpers import FakeClock
+from scheduler.cli import common
+from tests.helpers import FakeClock, loa_cli
 
 #: Monday 23/11/2026 08:00 office time (the slots are 07:30, 11:30, 16:00, 20:00).
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -24,17 +23,8 @@ NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 @pytest.fixture
 def loa(db_url, capsys, monkeypatch):
     """`loa` with the repository's channels.toml on a fresh database, at NOW."""
-    monkeypatch.setenv("LOA_CONFIG", str(REPO / "channels.toml"))
-    # The English wording is asserted; the Vietnamese CLI has its own tests.
-    monkeypatch.setenv("LOA_LANG", "en")
-    monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setattr(common, "Queue", functools.partial(Queue, clock=FakeClock(NOW)))
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(["--db", db_url, *argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
+    run = loa_cli(db_url, capsys, monkeypatch)
     run.db_url = db_url  # type: ignore[attr-defined]
     return run
 

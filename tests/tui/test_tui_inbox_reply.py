@@ -19,29 +19,21 @@ from content.accounts import unenforced
 from content.inbox import Inbox, ThreadSummary
 from content.sealed import Sealer
 from content.ui.context import InboxWiring
-from sandbox.testing import SandboxHandle, running_sandbox
+from sandbox.testing import SandboxHandle
 from scheduler.channels import build_channel
 from scheduler.config import Config
 from scheduler.inbox_jobs import backfill, inbox_sealer
 from scheduler.inbox_reply import answer
 from tests.helpers import FakeClock
+
+# The end-to-end tests' office, sandbox and proxy-free environment (pytest fixtures).
 from tests.test_inbox_e2e import OA, PAGE, START, office_on_sandbox
+from tests.test_inbox_e2e import _no_proxy as _no_proxy
+from tests.test_inbox_e2e import sandbox as sandbox
 from tests.tui.conftest import notifications
 from tests.tui.pilot import open_inbox, open_thread, press
 from tests.tui.snapshot import screen_text
 from tui import LoaApp
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with running_sandbox(seed=19, verify_pending_polls=1, graph_call_budget=100_000) as sb:
-        yield sb
 
 
 @dataclass
