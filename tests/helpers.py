@@ -110,3 +110,26 @@ def loa_cli(db_url: str, capsys: Any, monkeypatch: Any) -> Callable[..., tuple[i
         return code, out, err
 
     return run
+
+
+def approved_post(
+    make_queue: Callable[[str], Any],
+    clock: FakeClock,
+    *,
+    channels: Sequence[str] = ("tinh-fb",),
+    minutes: float = 0,
+    text: str = "Cảnh giác lừa đảo",
+    title: str | None = None,
+    author: str = "officer",
+    approver: str = "chief",
+) -> int:
+    """A post ``author`` wrote and ``approver`` approved, due ``minutes`` from the clock's
+    now; its id."""
+    from content.queue import PostInput
+
+    request = PostInput(
+        text=text, title=title, channels=list(channels), at=clock.now + timedelta(minutes=minutes)
+    )
+    post = make_queue(author).create(request, submit=True).post
+    make_queue(approver).approve(post.id)
+    return int(post.id)

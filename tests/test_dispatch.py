@@ -17,7 +17,6 @@ import pytest
 from sqlmodel import Session, select
 
 from content.models import Alert, ChannelState, Delivery, DeliveryState, PostState
-from content.queue import PostInput
 from scheduler.channels.base import (
     AuthError,
     ContentError,
@@ -26,7 +25,7 @@ from scheduler.channels.base import (
     TransientError,
 )
 from scheduler.dispatch import UNCERTAIN, Dispatcher, RetryPolicy, resume_channel
-from tests.helpers import ScriptedChannel
+from tests.helpers import ScriptedChannel, approved_post
 
 
 @pytest.fixture
@@ -34,18 +33,7 @@ def scheduled(make_queue, clock):
     """``scheduled(channels, minutes)``: an approved post due ``minutes`` from now."""
 
     def make(channels=("tinh-fb",), minutes: float = 0, text: str = "Cảnh giác lừa đảo") -> int:
-        post = (
-            make_queue("officer")
-            .create(
-                PostInput(
-                    text=text, channels=list(channels), at=clock.now + timedelta(minutes=minutes)
-                ),
-                submit=True,
-            )
-            .post
-        )
-        make_queue("chief").approve(post.id)
-        return post.id
+        return approved_post(make_queue, clock, channels=channels, minutes=minutes, text=text)
 
     return make
 

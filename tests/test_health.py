@@ -17,6 +17,7 @@ from content.health import (
 )
 from content.models import ChannelState, DaemonHeartbeat, Delivery, DeliveryState
 from content.queue import PostInput
+from tests.helpers import approved_post
 
 
 @pytest.fixture
@@ -24,21 +25,14 @@ def scheduled(make_queue, clock):
     """``scheduled(channels, minutes)``: an approved post due ``minutes`` from now (or now)."""
 
     def make(channels=("tinh-fb",), minutes: float = 0) -> int:
-        post = (
-            make_queue("officer")
-            .create(
-                PostInput(
-                    text="Cảnh giác lừa đảo qua mạng",
-                    title="Cảnh giác",
-                    channels=list(channels),
-                    at=clock.now + timedelta(minutes=minutes),
-                ),
-                submit=True,
-            )
-            .post
+        return approved_post(
+            make_queue,
+            clock,
+            channels=channels,
+            minutes=minutes,
+            text="Cảnh giác lừa đảo qua mạng",
+            title="Cảnh giác",
         )
-        make_queue("chief").approve(post.id)
-        return post.id
 
     return make
 

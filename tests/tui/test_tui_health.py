@@ -14,30 +14,25 @@ from textual.widgets import Header, Select
 
 from content.db import session_scope
 from content.models import DaemonHeartbeat, Delivery, DeliveryState, Post, PostState
-from content.queue import PostInput
 from content.ui.banner import HealthBanner
 from content.ui.queue_screen import QueueScreen
+from tests.helpers import approved_post
 from tests.tui.conftest import SIZE, settle, table_rows
 from tests.tui.pilot import open_week, press
 
 
 def _approved(make_queue, clock, *, channels=("tinh-fb", "tinh-zalo"), minutes=0) -> int:
-    """An approved post due ``minutes`` from the clock's now."""
-    post = (
-        make_queue("lan")
-        .create(
-            PostInput(
-                title="Cảnh giác lừa đảo",
-                text="Không chuyển tiền cho người lạ.",
-                channels=list(channels),
-                at=clock.now + timedelta(minutes=minutes),
-            ),
-            submit=True,
-        )
-        .post
+    """An approved post due ``minutes`` from the clock's now (lan writes, minh approves)."""
+    return approved_post(
+        make_queue,
+        clock,
+        channels=channels,
+        minutes=minutes,
+        text="Không chuyển tiền cho người lạ.",
+        title="Cảnh giác lừa đảo",
+        author="lan",
+        approver="minh",
     )
-    make_queue("minh").approve(post.id)
-    return post.id
 
 
 def _beat(engine, clock, ago: timedelta = timedelta(0)) -> None:
