@@ -78,6 +78,8 @@ class Daemon:
     _armed_at: datetime | None = field(default=None, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _pipeline: asyncio.Task[None] | None = field(default=None, init=False)
+    #: The poll's database work (in a thread), which the scheduler's shutdown cannot stop.
+    _polling: asyncio.Future[None] | None = field(default=None, init=False)
     _scheduler: AsyncIOScheduler | None = field(default=None, init=False)
     #: When the poll last reached the database (``/healthz`` says the daemon is stuck or cut
     #: off from its database when this grows old).
@@ -158,6 +160,11 @@ class Daemon:
         # Drain before shutting the scheduler down: its executor cancels running jobs.
         clean = await self._drain()
         scheduler.shutdown(wait=False)
+        if self._polling is not None:
+            # A poll the shutdown cancelled still runs in its thread: its beat must not land
+            # after the sign-off (the heartbeat would say a stopped daemon still runs, and
+            # `loa restore` would refuse to run).
+            await asyncio.wait([self._polling])
         if clean:
             with contextlib.suppress(Exception):  # it goes stale and is removed all the same
                 await asyncio.to_thread(self.dispatcher.sign_off)
@@ -179,8 +186,9 @@ class Daemon:
     async def _poll(self) -> None:
         """Beat, take back dead daemons' claims, re-arm the dispatch job at the earliest due
         time (posts may have changed)."""
+        polling = self._polling = asyncio.ensure_future(asyncio.to_thread(self._poll_database))
         try:
-            await asyncio.to_thread(self._poll_database)
+            await asyncio.shield(polling)
         except asyncio.CancelledError:
             if self._stopping.is_set():
                 return  # the scheduler's shutdown cancels a poll in flight: nothing is lost

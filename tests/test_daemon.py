@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
-from content.models import Delivery
+from content.models import DaemonHeartbeat, Delivery
 from content.queue import PostInput
 from content.times import utcnow
 from scheduler.channels.base import Published
@@ -255,3 +256,36 @@ def test_a_job_still_running_at_shutdown_ends_quietly(engine, make_queue, caplog
     asyncio.run(scenario())
     assert "job slow stopped with the daemon" in caplog.text
     assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+
+
+def test_a_poll_still_in_its_thread_at_shutdown_leaves_no_heartbeat_behind(engine, make_queue):
+    """SIGTERM while the poll's database work runs in its thread (the scheduler's shutdown
+    cannot stop a thread): the daemon waits for it before signing off, so no heartbeat
+    written after the sign-off says a stopped daemon still runs (`loa restore` refuses then)."""
+    daemon = _daemon(engine, make_queue, Recording())
+    in_poll, release, beaten = threading.Event(), threading.Event(), threading.Event()
+    real_beat = daemon.dispatcher.beat
+    calls = []
+
+    def slow_beat() -> None:
+        calls.append(1)
+        if len(calls) == 2:  # the first poll after start-up
+            in_poll.set()
+            release.wait(10)
+        real_beat()
+        if len(calls) == 2:
+            beaten.set()
+
+    daemon.dispatcher.beat = slow_beat  # type: ignore[method-assign]
+
+    async def scenario():
+        task = asyncio.create_task(daemon.run_forever())
+        await asyncio.to_thread(in_poll.wait, 10)
+        daemon.stop()
+        asyncio.get_running_loop().call_later(0.3, release.set)
+        await task
+
+    asyncio.run(scenario())
+    assert beaten.wait(10)
+    with Session(engine) as session:
+        assert session.exec(select(DaemonHeartbeat)).all() == []
