@@ -9,7 +9,14 @@ from content.evaluation import CAMPAIGN, PER_FOLLOWER, Target
 from content.formatting import number as fmt_number
 from content.formatting import percent
 from scheduler import report_docx_layout as layout
-from scheduler.report_period import WORDS, PeriodReport, rates, short_date, unit_lines
+from scheduler.report_period import (
+    UNIT_LINE_HEADERS,
+    WORDS,
+    PeriodReport,
+    rates,
+    short_date,
+    unit_lines,
+)
 
 #: Authors listed in the document (the workbook lists every one).
 AUTHORS_SHOWN = 10
@@ -31,16 +38,7 @@ def units_table(document: Any, report: PeriodReport) -> None:
         ]
         for x in lines
     ]
-    headers = [
-        WORDS["col_no"],
-        WORDS["col_unit"],
-        WORDS["col_publications"],
-        WORDS["col_required"],
-        WORDS["col_on_time"],
-        WORDS["col_audience"],
-        WORDS["col_engagement"],
-        WORDS["col_result"],
-    ]
+    headers = list(UNIT_LINE_HEADERS)
     layout.table(
         document,
         headers,

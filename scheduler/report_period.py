@@ -287,6 +287,22 @@ class UnitLine:
     result: str
 
 
+#: The headers of a table of :func:`unit_lines` (the Word and the workbook alike).
+UNIT_LINE_HEADERS = tuple(
+    WORDS[k]
+    for k in (
+        "col_no",
+        "col_unit",
+        "col_publications",
+        "col_required",
+        "col_on_time",
+        "col_audience",
+        "col_engagement",
+        "col_result",
+    )
+)
+
+
 def unit_lines(report: PeriodReport) -> list[UnitLine]:
     """Every unit in tree order with its own figures; after a unit with units under it, a
     "Cộng" line with the figures rolled up; last, the top unit's (the province's) total."""

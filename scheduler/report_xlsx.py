@@ -21,6 +21,7 @@ from content.evaluation import (
     per_follower,
 )
 from scheduler.report_period import (
+    UNIT_LINE_HEADERS,
     WORDS,
     PeriodReport,
     UnitLine,
@@ -131,16 +132,7 @@ def _report_sheet(sheet: Any, report: PeriodReport) -> None:
     sheet.title = WORDS["sheet_report"]
     top = _title_lines(sheet, report)
     lines = unit_lines(report)
-    headers = [
-        WORDS["col_no"],
-        WORDS["col_unit"],
-        WORDS["col_publications"],
-        WORDS["col_required"],
-        WORDS["col_on_time"],
-        WORDS["col_audience"],
-        WORDS["col_engagement"],
-        WORDS["col_result"],
-    ]
+    headers = list(UNIT_LINE_HEADERS)
     rows = [
         [
             x.number,
