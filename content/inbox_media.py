@@ -193,22 +193,31 @@ def pending(engine: Any, sealer: Sealer, *, limit: int = 20) -> list[tuple[int, 
 
 
 def record(session: Session, sealer: Sealer, wanted: Wanted, got: Fetched, now: datetime) -> str:
-    """Store what a download gave (the bytes sealed); returns the attachment's state."""
+    """Store what a download gave (the bytes sealed); returns the attachment's state.
+
+    The webhook receiver's worker and the daemon's backfill may download the same message
+    at once: the message row is locked first (PostgreSQL; SQLite's write lock already
+    serializes), so the second waits, then finds the first one's attachment and keeps it
+    rather than inserting its twin (which the unique index refuses).
+    """
+    message = session.get(InboxMessage, wanted.message_id, with_for_update=True)
+    if message is None or message.purged_at is not None:
+        return PURGED  # withdrawn or purged while downloading: keep nothing
     row = session.exec(
         select(InboxAttachment).where(
             InboxAttachment.message_id == wanted.message_id,
             InboxAttachment.position == wanted.position,
         )
-    ).first() or InboxAttachment(
+    ).first()
+    if row is not None and row.state in FINAL:
+        return row.state  # another worker settled it while this one downloaded
+    row = row or InboxAttachment(
         message_id=wanted.message_id,
         thread_id=wanted.thread_id,
         position=wanted.position,
         kind=wanted.kind,
         state=FAILED,
     )
-    message = session.get(InboxMessage, wanted.message_id)
-    if message is None or message.purged_at is not None:
-        return PURGED  # withdrawn or purged while downloading: keep nothing
     row.tries += 1
     row.fetched_at = now
     if got.data is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from datetime import timedelta
 
 import httpx
@@ -15,6 +16,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
+from content import inbox_media
 from content.accounts import unenforced
 from content.db import session_scope
 from content.inbox import Inbound, Inbox, ingest, purge_expired
@@ -185,6 +187,47 @@ def test_too_large_the_wrong_type_and_gone_are_refused_and_a_busy_cdn_is_tried_a
     # Only the busy one is asked again, up to three times in all; then it is given up.
     assert fetcher.run().failed == 1 and fetcher.run().failed == 1
     assert fetcher.run().messages == 0
+    assert media_settled(engine)
+
+
+def test_two_workers_downloading_the_same_message_keep_one_attachment(
+    engine, sealer, clock, monkeypatch
+):
+    """The receiver's worker and the daemon's backfill may fetch the same message at once:
+    the second to record finds the first one's attachment and keeps it (on PostgreSQL it
+    used to insert its twin and fail on the unique index)."""
+    message_with(engine, sealer, clock, {"type": "image", "url": "https://cdn.example/ok.jpg"})
+    second_downloaded = threading.Event()
+    outcomes: list[object] = []
+
+    def cdn_then_signal(request: httpx.Request) -> httpx.Response:
+        second_downloaded.set()
+        return cdn(request)
+
+    def second_worker() -> None:
+        other = AttachmentFetcher(
+            engine, sealer, clock=clock, transport=httpx.MockTransport(cdn_then_signal)
+        )
+        outcomes.append(other.run())
+
+    settle_first = inbox_media.settle
+
+    def settle_while_the_other_downloads(session, message_id):
+        # The first worker has written its attachment but not committed it: the second one
+        # reads the message as pending, downloads it and comes to record it now.
+        settle_first(session, message_id)
+        monkeypatch.setattr(inbox_media, "settle", settle_first)
+        worker.start()
+        assert second_downloaded.wait(30)
+
+    worker = threading.Thread(target=second_worker)
+    monkeypatch.setattr(inbox_media, "settle", settle_while_the_other_downloads)
+    first = AttachmentFetcher(engine, sealer, clock=clock, transport=httpx.MockTransport(cdn))
+    assert first.run().stored == 1
+    worker.join(30)
+    assert len(outcomes) == 1  # the second worker ended without an error
+    [row] = attachments(engine)
+    assert (row.state, row.tries, row.mime) == ("stored", 1, "image/png")
     assert media_settled(engine)
 
 
