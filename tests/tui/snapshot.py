@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 from textual.app import App
+from textual.pilot import Pilot
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 
@@ -38,10 +39,27 @@ def screen_text(app: App[object]) -> str:
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
-def assert_snapshot(app: App[object], name: str) -> None:
-    """Compare the screen with ``snapshots/<name>.txt`` (or write it when updating)."""
+async def stable_screen_text(pilot: Pilot[None], rounds: int = 20) -> str:
+    """The screen's text once two draws in a row agree.
+
+    A table sizes its columns when the app is next idle, after the workers and messages a
+    settle waits for: on a busy machine the screen could be read before that draw.
+    """
+    text = screen_text(pilot.app)
+    for _ in range(rounds):
+        await pilot.pause()
+        again = screen_text(pilot.app)
+        if again == text:
+            break
+        text = again
+    return text
+
+
+async def assert_snapshot(pilot: Pilot[None], name: str) -> None:
+    """Compare the screen, once it stops changing, with ``snapshots/<name>.txt`` (or write
+    it when updating)."""
     path = SNAPSHOTS / f"{name}.txt"
-    actual = screen_text(app)
+    actual = await stable_screen_text(pilot)
     if os.environ.get("LOA_UPDATE_SNAPSHOTS") == "1" or not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(actual, encoding="utf-8")

@@ -183,4 +183,4 @@ async def test_snapshot_preview_at_80x24_in_vietnamese(make_app):
         composer.query_one("#link", Input).value = "https://congan.gov.vn/canh-bao"
         await pilot.press("f3")
         await redrawn(pilot)
-        assert_snapshot(app, "composer_preview_vi_80x24")
+        await assert_snapshot(pilot, "composer_preview_vi_80x24")

@@ -123,7 +123,7 @@ async def test_snapshot_engagement_charts(make_app, figures, lang, size):
         await settle(pilot)
         await pilot.press("m")
         await settle(pilot)
-        assert_snapshot(app, f"engagement_charts_{lang}_{size[0]}x{size[1]}")
+        await assert_snapshot(pilot, f"engagement_charts_{lang}_{size[0]}x{size[1]}")
 
 
 # ---------------------------------------------------------------------- by unit
@@ -218,10 +218,10 @@ async def test_snapshot_units_at_80x24(units_app, figures, engine, clock, lang):
         await settle(pilot)
         await pilot.press("m")
         await settle(pilot)
-        assert_snapshot(app, f"engagement_units_{lang}_80x24")
+        await assert_snapshot(pilot, f"engagement_units_{lang}_80x24")
         await pilot.press("escape", "c")
         await settle(pilot)
-        assert_snapshot(app, f"channels_units_{lang}_80x24")
+        await assert_snapshot(pilot, f"channels_units_{lang}_80x24")
 
 
 async def test_figures_collected_while_a_post_is_open_show_on_coming_back(

@@ -257,10 +257,10 @@ async def test_snapshot_inbox(office_inbox, make_inbox_app, box, lang, size):
     name = f"{size[0]}x{size[1]}"
     async with app.run_test(size=size) as pilot:
         await open_inbox(pilot)
-        assert_snapshot(app, f"inbox_{lang}_{name}")
+        await assert_snapshot(pilot, f"inbox_{lang}_{name}")
         await press(pilot, "down")
         await open_thread(pilot)
-        assert_snapshot(app, f"inbox_thread_{lang}_{name}")
+        await assert_snapshot(pilot, f"inbox_thread_{lang}_{name}")
         await press(pilot, "r")
         await press(pilot, *"Cam on anh.")
-        assert_snapshot(app, f"inbox_reply_{lang}_{name}")
+        await assert_snapshot(pilot, f"inbox_reply_{lang}_{name}")

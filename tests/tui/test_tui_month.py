@@ -241,7 +241,7 @@ async def test_snapshot_month(make_app, make_queue, lang, size):
     app = make_app("lan", lang=lang)
     async with app.run_test(size=size) as pilot:
         await open_month(pilot)
-        assert_snapshot(app, f"month_{lang}_{size[0]}x{size[1]}")
+        await assert_snapshot(pilot, f"month_{lang}_{size[0]}x{size[1]}")
         # Three posts that day: D asks which; Enter takes the first.
         await press(pilot, "d", "enter", "right", "right")
-        assert_snapshot(app, f"month_moving_{lang}_{size[0]}x{size[1]}")
+        await assert_snapshot(pilot, f"month_moving_{lang}_{size[0]}x{size[1]}")

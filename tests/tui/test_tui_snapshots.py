@@ -91,7 +91,7 @@ async def test_snapshot_queue(office_app, lang):
     app = office_app(lang)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert_snapshot(app, f"queue_{lang}")
+        await assert_snapshot(pilot, f"queue_{lang}")
 
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
@@ -102,7 +102,7 @@ async def test_snapshot_composer(office_app, lang):
         await pilot.press(*"Canh bao lua dao")
         app.screen.query_one("#composer-channels").select("tinh-zalo")
         await settle(pilot)
-        assert_snapshot(app, f"composer_{lang}")
+        await assert_snapshot(pilot, f"composer_{lang}")
 
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
@@ -110,7 +110,7 @@ async def test_snapshot_post_detail(office_app, lang):
     app = office_app(lang)
     async with app.run_test(size=SIZE) as pilot:
         await open_detail(pilot)
-        assert_snapshot(app, f"detail_{lang}")
+        await assert_snapshot(pilot, f"detail_{lang}")
 
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
@@ -132,7 +132,7 @@ async def test_snapshot_engagement(office_app, office_db, clock, lang):
     app = office_app(lang)
     async with app.run_test(size=SIZE) as pilot:
         await open_engagement(pilot)
-        assert_snapshot(app, f"engagement_{lang}")
+        await assert_snapshot(pilot, f"engagement_{lang}")
 
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
@@ -143,7 +143,7 @@ async def test_snapshot_queue_small_and_large(office_app, lang, size):
     app = office_app(lang)
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
-        assert_snapshot(app, f"queue_{lang}_{size[0]}x{size[1]}")
+        await assert_snapshot(pilot, f"queue_{lang}_{size[0]}x{size[1]}")
 
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
@@ -156,4 +156,4 @@ async def test_snapshot_composer_small_and_large(office_app, lang, size):
         await pilot.press(*"Canh bao lua dao")
         app.screen.query_one("#composer-channels").select("tinh-zalo")
         await settle(pilot)
-        assert_snapshot(app, f"composer_{lang}_{size[0]}x{size[1]}")
+        await assert_snapshot(pilot, f"composer_{lang}_{size[0]}x{size[1]}")
