@@ -68,6 +68,18 @@ KEYS = {
 }
 
 
+class DevToolsError(AssertionError):
+    """A DevTools command the browser refused."""
+
+    #: What Chromium answers when the page it evaluated in was replaced by the next one.
+    NAVIGATED = ("navigated or closed", "context was destroyed", "Cannot find context")
+
+    def __init__(self, method: str, error: dict[str, Any]) -> None:
+        super().__init__(f"{method}: {error}")
+        message = str(error.get("message", ""))
+        self.page_changed = any(m in message for m in self.NAVIGATED)
+
+
 class Page:
     """One browser tab (in its own browser context: its own cookies)."""
 
@@ -90,7 +102,14 @@ class Page:
         """Poll ``expression`` until it is truthy (fails the test after ``timeout``)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            value = await self.evaluate(expression)
+            try:
+                value = await self.evaluate(expression)
+            except DevToolsError as exc:
+                # A form's submission loads the next page while the poll runs: ask again
+                # in the new page.
+                if not exc.page_changed:
+                    raise
+                value = None
             if value:
                 return value
             await asyncio.sleep(0.2)
@@ -261,7 +280,7 @@ class Browser:
         await self.socket.send_str(json.dumps(message))
         reply = await asyncio.wait_for(waiter, 30)
         if "error" in reply:
-            raise AssertionError(f"{method}: {reply['error']}")
+            raise DevToolsError(method, reply["error"])
         return reply.get("result", {})
 
     async def new_page(self) -> Page:
