@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +228,47 @@ def open_database(url: str, *, migrate: bool = True) -> Engine:
     return engine
 
 
+class WriteLockBusy(Exception):
+    """SQLite's write lock was held by another connection, and this unit of work was asked
+    not to wait for it (:func:`without_waiting`): nothing was done."""
+
+
+#: Set by :func:`without_waiting`: SQLite write transactions begun here fail at once with
+#: :class:`WriteLockBusy` instead of waiting for the busy timeout.
+_NO_WAIT: ContextVar[bool] = ContextVar("loa_sqlite_no_wait", default=False)
+
+
+@contextmanager
+def without_waiting() -> Iterator[None]:
+    """Within this block a SQLite write transaction that would have to wait for the write
+    lock raises :class:`WriteLockBusy` before doing anything.
+
+    For work done on an event loop's own thread: a wait there would stop the loop (and
+    every call in flight) for up to the busy timeout; the caller then does the same work
+    in a thread, where waiting is harmless.
+    """
+    token = _NO_WAIT.set(True)
+    try:
+        yield
+    finally:
+        _NO_WAIT.reset(token)
+
+
+def _begin_immediate(session: Session) -> None:
+    """Take SQLite's write lock, waiting the busy timeout or (``without_waiting``) not."""
+    connection = session.connection()
+    if not _NO_WAIT.get():
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except OperationalError as exc:
+        raise WriteLockBusy(str(exc.orig)) from exc
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT * 1000}")
+
+
 @contextmanager
 def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     """A short unit of work: commits on success, rolls back on error, always closes.
@@ -243,7 +285,7 @@ def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
             # writes fails at once with "database is locked" when another process wrote in
             # between; an immediate one waits its turn (busy timeout) instead. Inside the
             # try: when the wait runs out, the connection must still go back to the pool.
-            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(session)
         yield session
         session.commit()
     except BaseException:
@@ -259,7 +301,7 @@ def unavailable(exc: BaseException) -> bool:
     not that the statement itself was wrong: the same work can be tried again later."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    return isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(exc, OperationalError | InterfaceError | WriteLockBusy)
 
 
 def describe(exc: BaseException) -> str:

@@ -31,11 +31,12 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col
 
-from content.db import session_scope, unavailable
+from content.db import WriteLockBusy, session_scope, unavailable, without_waiting
 from content.delivery_states import WAIT, move
 
 # One definition of "silent" for the dispatcher, `loa status` and the TUI; re-exported for
@@ -69,6 +70,7 @@ from scheduler.dispatch_record import resume_channel as resume_channel
 from scheduler.outage import DatabaseOutage
 
 log = logging.getLogger("loa.dispatch")
+T = TypeVar("T")
 
 
 @dataclass
@@ -143,6 +145,13 @@ class Dispatcher:
     #: are free as soon as the platform answers, so this costs no throughput; a longer
     #: window makes fewer, larger transactions in a burst.
     group_commit_seconds: float = 0.1
+    #: Claims and recordings run on the event loop's own thread when the database is SQLite
+    #: and its write lock is free at once (None: SQLite yes, PostgreSQL no); otherwise in a
+    #: worker thread. A local file's transaction is a few milliseconds of CPU, and handing
+    #: it to a thread made the loop and the thread take turns on the interpreter lock: a
+    #: burst cost 1.36-1.56x bare httpx's CPU that way, 1.06-1.25x inline (bench/FINDINGS.md).
+    #: PostgreSQL's round trips, and a wait for SQLite's lock, would stop the loop.
+    inline_database: bool | None = None
     #: Called with every attempt's result (the demo and benchmarks measure lateness).
     on_result: Callable[[AttemptResult], None] | None = None
     #: Also called with every attempt's result (the daemon's Prometheus metrics), whoever
@@ -248,7 +257,7 @@ class Dispatcher:
         room.update(dict.fromkeys(flight.holding, 0))
         horizon = self.clock() + timedelta(seconds=lead)
         try:
-            batch = await asyncio.to_thread(
+            batch = await self._in_database(
                 self._claim_and_load, free, room, horizon, self.lane_depth
             )
         except Exception as exc:
@@ -490,7 +499,7 @@ class Dispatcher:
             await asyncio.sleep(wait)
             group, held, self._unrecorded = held + self._unrecorded, [], []
             try:
-                answers = await asyncio.to_thread(
+                answers = await self._in_database(
                     self._record, [(job, outcome) for job, outcome, _ in group]
                 )
             except Exception as exc:  # the transaction failed: every result in it is unknown
@@ -519,6 +528,20 @@ class Dispatcher:
                     future.set_exception(answer)
                 else:
                     future.set_result(answer)
+
+    async def _in_database(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)`` on the loop's thread when it can go at once (see
+        ``inline_database``), else in a worker thread."""
+        inline = self.inline_database
+        if inline is None:
+            inline = self.engine.dialect.name == "sqlite"
+        if inline:
+            try:
+                with without_waiting():
+                    return work(*args)
+            except WriteLockBusy:
+                pass  # another writer holds the lock: wait for it off the loop
+        return await asyncio.to_thread(work, *args)
 
     def _record(self, group: list[tuple[Job, Outcome]]) -> list[tuple[str, str] | Exception]:
         """Commit what happened to claimed deliveries, in one transaction.
