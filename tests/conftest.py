@@ -169,10 +169,16 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under ``-n`` (pytest-xdist, ``--dist loadgroup``) the tests marked ``slow`` share one
     worker: the crash and multi-daemon runs time real processes, and two of them at once
-    on a two-core machine could miss their bounds; the other worker runs the rest."""
+    on a two-core machine could miss their bounds; the other workers run the rest.
+
+    The slow group goes first: it is the longest unit of work (about four minutes on its
+    own on a slow machine), and started last (the browser tests are collected last) it was
+    the tail of the whole run while the other workers sat idle.
+    """
     for item in items:
         if item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.xdist_group("slow"))
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
