@@ -17,23 +17,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import sys
 import tempfile
 import time
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-import common  # bench/ is on sys.path when run as `python bench/dispatch_cpu.py`
+import common  # puts this checkout first on sys.path: content/ and scheduler/ come from it
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from content.db import open_database  # noqa: E402
-from content.office import ChannelDirectory, ChannelInfo, OfficeSettings  # noqa: E402
-from content.queue import Queue  # noqa: E402
-from scheduler.channels.base import OutgoingPost, Published  # noqa: E402
-from scheduler.dispatch import Dispatcher  # noqa: E402
+from content.db import open_database
+from content.office import ChannelDirectory, ChannelInfo, OfficeSettings
+from content.queue import Queue
+from scheduler.channels.base import OutgoingPost, Published
+from scheduler.dispatch import Dispatcher
 
 
 class InstantChannel:
