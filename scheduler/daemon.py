@@ -152,8 +152,11 @@ class Daemon:
             )
         scheduler.start()
         self.dispatcher.on_next_due = self._arm
-        self._pipeline = asyncio.create_task(self._serve())
+        # The first poll writes this daemon's heartbeat before the pipeline claims anything:
+        # a daemon killed in its first moments is then taken over once silent (seconds),
+        # not at the claims' lease (minutes).
         await self._poll()
+        self._pipeline = asyncio.create_task(self._serve())
         freeze_startup_objects()
         log.info("daemon %s started; %d channels", self.worker, len(self.channels))
         await self._stopping.wait()

@@ -341,6 +341,11 @@ class Dispatcher:
     ) -> Batch:
         """One claiming transaction: what is due by ``horizon`` and fits (``depth`` times each
         lane's slots), what comes next, and with ``load`` what each claimed delivery says."""
+        if self._last_beat is None:
+            # Other daemons take back the claims of one whose heartbeat went silent; a daemon
+            # killed before its first beat would have none, and its claims would wait for
+            # the lease (minutes) instead: no claim before this daemon's heartbeat exists.
+            self.beat()
         room = {c: self._depth(c, depth) for c in self.per_channel}
         room.update(busy)
         return claim_due(

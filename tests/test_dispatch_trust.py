@@ -189,6 +189,21 @@ def test_a_silent_daemons_claims_are_taken_back_without_waiting_for_the_lease(
         assert [h.worker for h in session.exec(select(DaemonHeartbeat)).all()] == ["host2:200"]
 
 
+def test_a_daemon_killed_before_its_first_poll_is_taken_over_when_silent(
+    engine, scheduled, make_queue, clock
+):
+    """Its pipeline may claim before its first poll has beaten: the claim beats first, so
+    the other daemons see it go silent instead of waiting out the lease."""
+    post_id = scheduled(channels=("tinh-fb",))
+    dead = _dispatcher(engine, make_queue("daemon"), clock, {}, worker="host1:100")
+    live = _dispatcher(engine, make_queue("daemon"), clock, {}, worker="host2:200")
+    assert dead.claim(10)  # its first act, then it is killed
+
+    clock.advance(seconds=35)
+    live.beat()
+    assert live.recover() == [_delivery(engine, post_id).id]
+
+
 def test_a_daemon_that_has_not_beaten_lately_judges_no_one(engine, scheduled, make_queue, clock):
     scheduled(channels=("tinh-fb",))
     other = _dispatcher(engine, make_queue("daemon"), clock, {}, worker="host1:100")

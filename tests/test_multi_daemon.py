@@ -116,12 +116,21 @@ def _states(engine: Any) -> Counter[str]:
 
 
 def _wait_until_published(burst: Burst, seconds: float) -> None:
-    wait_until(
-        lambda: _states(burst.engine)[DeliveryState.PUBLISHED] >= burst.total,
-        "every delivery to be published",
-        timeout=seconds,
-        every=0.2,
-    )
+    try:
+        wait_until(
+            lambda: _states(burst.engine)[DeliveryState.PUBLISHED] >= burst.total,
+            "every delivery to be published",
+            timeout=seconds,
+            every=0.2,
+        )
+    except AssertionError as exc:
+        # Where the rest stand (claimed by whom, retried when) says which rule held them.
+        with Session(burst.engine) as session:
+            rest = session.exec(
+                select(Delivery).where(Delivery.state != DeliveryState.PUBLISHED)
+            ).all()
+        detail = [(d.id, d.state, d.claimed_by, d.next_attempt_at) for d in rest[:20]]
+        raise AssertionError(f"{exc}; not published: {detail}") from None
 
 
 def _assert_each_once(burst: Burst) -> None:
