@@ -260,13 +260,21 @@ def _begin_immediate(session: Session) -> None:
     if not _NO_WAIT.get():
         connection.exec_driver_sql("BEGIN IMMEDIATE")
         return
+    # The connection's own busy timeout is put back afterwards (an engine may set another
+    # than the default); read once per connection, kept with it in the pool.
+    info = connection.connection.info
+    busy_timeout = info.get("loa_busy_timeout")
+    if busy_timeout is None:
+        busy_timeout = info["loa_busy_timeout"] = connection.exec_driver_sql(
+            "PRAGMA busy_timeout"
+        ).scalar_one()
     connection.exec_driver_sql("PRAGMA busy_timeout = 0")
     try:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     except OperationalError as exc:
         raise WriteLockBusy(str(exc.orig)) from exc
     finally:
-        connection.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT * 1000}")
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(busy_timeout)}")
 
 
 @contextmanager

@@ -10,9 +10,10 @@ import sqlite3
 import threading
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
-from content.db import WriteLockBusy, session_scope, without_waiting
+from content.db import WriteLockBusy, make_engine, session_scope, without_waiting
 from content.models import Delivery
 from scheduler.channels.base import Published
 from scheduler.dispatch import Dispatcher
@@ -103,3 +104,25 @@ def test_without_waiting_refuses_at_once_and_puts_the_busy_timeout_back(engine):
     with session_scope(engine) as session:
         timeout = session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar()
     assert timeout == 15_000
+
+
+@pytest.mark.one_database
+def test_without_waiting_keeps_an_engines_own_busy_timeout(engine):
+    """An engine set to wait 200 ms keeps waiting 200 ms after a refused attempt, not the
+    default 15 s (a retry in a thread would otherwise wait far longer than asked)."""
+    patient = make_engine(str(engine.url))
+
+    @event.listens_for(patient, "connect")
+    def short_waits(dbapi_connection, _record) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=200")
+
+    other = sqlite3.connect(engine.url.database, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(WriteLockBusy), without_waiting(), session_scope(patient):
+        pass
+    other.execute("COMMIT")
+    other.close()
+    with session_scope(patient) as session:
+        timeout = session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar()
+    patient.dispose()
+    assert timeout == 200
