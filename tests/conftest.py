@@ -18,6 +18,7 @@ from content.db import make_engine, open_database
 from content.office import ChannelDirectory, ChannelInfo, OfficeSettings
 from content.queue import Queue
 from tests.helpers import HCM, FakeClock
+from tests.pg_schemas import SchemaPool
 
 REPO = Path(__file__).resolve().parent.parent
 #: Where the PostgreSQL tests connect; this machine's server by default.
@@ -70,8 +71,8 @@ def _sqlite_upgraded(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 @pytest.fixture(scope="session")
 def _pg_upgrade() -> list[tuple[str, Any]] | None:
     """The statements an upgrade of an empty PostgreSQL schema sent, recorded once per run
-    (per worker) and replayed in the fresh schema of each test that asks for ``engine``
-    (~0.1 s instead of the upgrade's ~0.3-1 s; see ``_sqlite_upgraded``)."""
+    (per worker) and replayed to make the schemas of tests that ask for ``engine`` (see
+    ``_sqlite_upgraded``; the schemas are then reused: ``_pg_schemas``)."""
     return _recorded_upgrade()
 
 
@@ -110,21 +111,28 @@ def sqlite_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh schema in the PostgreSQL test database, dropped afterwards; already upgraded
-    when the test asks for ``engine`` too."""
+    """A fresh schema in the PostgreSQL test database, dropped afterwards; when the test
+    asks for ``engine`` too, an upgraded empty one (``_pg_schemas``)."""
     reason = pg_unavailable()
     if reason:
         pytest.skip(reason)
+    if "engine" in request.fixturenames and request.getfixturevalue("_pg_upgrade"):
+        pool: SchemaPool = request.getfixturevalue("_pg_schemas")
+        schema = pool.take()
+        yield pool.url(schema)
+        pool.give_back(schema)
+        return
     with _pg_schema_url() as url:
-        upgraded = "engine" in request.fixturenames
-        upgrade = request.getfixturevalue("_pg_upgrade") if upgraded else None
-        if upgrade:
-            replay = create_engine(url)
-            with replay.begin() as conn:
-                for statement, params in upgrade:
-                    conn.exec_driver_sql(statement, params)
-            replay.dispose()
         yield url
+
+
+@pytest.fixture(scope="session")
+def _pg_schemas(_pg_upgrade: list[tuple[str, Any]]) -> Iterator[SchemaPool]:
+    """This worker's upgraded schemas, each emptied after a test for the next one
+    (tests/pg_schemas.py: why, and when one is dropped instead)."""
+    pool = SchemaPool(PG_URL, _pg_upgrade)
+    yield pool
+    pool.close()
 
 
 @contextmanager

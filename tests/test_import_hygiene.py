@@ -91,6 +91,9 @@ def textual_imported() -> dict[str, str]:
     return json.loads(result.stdout)
 
 
+# One worker runs them all: the probe behind them (a few seconds) then runs once, not once
+# per worker that happens to get one of the modules.
+@pytest.mark.xdist_group("import_hygiene")
 @pytest.mark.parametrize("module", _modules())
 def test_library_module_does_not_pull_in_textual(module: str, textual_imported: dict[str, str]):
     assert textual_imported[module] == "False"
