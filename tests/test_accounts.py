@@ -35,7 +35,7 @@ PASSWORD = "mật khẩu dài 2026"
 
 
 @pytest.fixture
-def office(db_url, capsys, monkeypatch):
+def office(db_url, engine, capsys, monkeypatch):
     """The repository's office (require_second_approver) with four accounts:
 
     root (admin, the OS user of the first commands), chi and tu (approvers of the wards),

@@ -13,8 +13,9 @@ from tests.helpers import loa_cli
 
 
 @pytest.fixture
-def loa(db_url, capsys, monkeypatch):
-    """Run `loa` with the repository's channels.toml on a fresh database."""
+def loa(db_url, engine, capsys, monkeypatch):
+    """Run `loa` with the repository's channels.toml on a fresh, upgraded database (the
+    upgrade itself: ``test_db_upgrade_twice``)."""
     return loa_cli(db_url, capsys, monkeypatch)
 
 
@@ -225,7 +226,8 @@ def test_channels_list_never_shows_secret_values(loa, monkeypatch):
     assert data["groups"]["wards"] == ["phuong1-fb", "phuong1-zalo"]
 
 
-def test_db_upgrade_twice(loa):
+def test_db_upgrade_twice(db_url, capsys, monkeypatch):
+    loa = loa_cli(db_url, capsys, monkeypatch)  # on an empty database
     code, out, _ = loa("db", "upgrade")
     assert code == 0 and "upgraded from an empty database" in out
     code, out, _ = loa("db", "upgrade")

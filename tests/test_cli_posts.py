@@ -21,8 +21,8 @@ NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def loa(db_url, capsys, monkeypatch):
-    """`loa` with the repository's channels.toml on a fresh database, at NOW."""
+def loa(db_url, engine, capsys, monkeypatch):
+    """`loa` with the repository's channels.toml on a fresh, upgraded database, at NOW."""
     monkeypatch.setattr(common, "Queue", functools.partial(Queue, clock=FakeClock(NOW)))
     run = loa_cli(db_url, capsys, monkeypatch)
     run.db_url = db_url  # type: ignore[attr-defined]

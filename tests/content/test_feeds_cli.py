@@ -19,8 +19,8 @@ SAMPLE = REPO / "content" / "samples" / "bocongan-sample.xml"
 
 
 @pytest.fixture
-def loa(db_url, capsys, monkeypatch):
-    """Run `loa feeds ...` with the repository's channels.toml on a fresh database."""
+def loa(db_url, engine, capsys, monkeypatch):
+    """Run `loa feeds ...` with the repository's channels.toml on a fresh, upgraded database."""
     monkeypatch.delenv("DATABASE_URL", raising=False)
     parser = CommandParser(prog="loa")
     common_options(parser, defaults=True)
