@@ -93,8 +93,9 @@ def test_while_another_writer_holds_the_lock_the_claim_waits_in_a_thread(
     assert published(engine) == sorted(CHANNELS)
 
 
-@pytest.mark.one_database
-def test_without_waiting_refuses_at_once_and_puts_the_busy_timeout_back(engine):
+def _busy_timeout_after_a_refusal(engine) -> int:
+    """Try a write without waiting while another connection holds the lock (refused at
+    once), then read the busy timeout the connection has from then on."""
     other = sqlite3.connect(engine.url.database, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
     with pytest.raises(WriteLockBusy), without_waiting(), session_scope(engine):
@@ -102,8 +103,12 @@ def test_without_waiting_refuses_at_once_and_puts_the_busy_timeout_back(engine):
     other.execute("COMMIT")
     other.close()
     with session_scope(engine) as session:
-        timeout = session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar()
-    assert timeout == 15_000
+        return int(session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar_one())
+
+
+@pytest.mark.one_database
+def test_without_waiting_refuses_at_once_and_puts_the_busy_timeout_back(engine):
+    assert _busy_timeout_after_a_refusal(engine) == 15_000
 
 
 @pytest.mark.one_database
@@ -116,13 +121,7 @@ def test_without_waiting_keeps_an_engines_own_busy_timeout(engine):
     def short_waits(dbapi_connection, _record) -> None:
         dbapi_connection.execute("PRAGMA busy_timeout=200")
 
-    other = sqlite3.connect(engine.url.database, isolation_level=None, check_same_thread=False)
-    other.execute("BEGIN IMMEDIATE")
-    with pytest.raises(WriteLockBusy), without_waiting(), session_scope(patient):
-        pass
-    other.execute("COMMIT")
-    other.close()
-    with session_scope(patient) as session:
-        timeout = session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar()
-    patient.dispose()
-    assert timeout == 200
+    try:
+        assert _busy_timeout_after_a_refusal(patient) == 200
+    finally:
+        patient.dispose()
