@@ -152,9 +152,9 @@ class Daemon:
             )
         scheduler.start()
         self.dispatcher.on_next_due = self._arm
-        # The first poll writes this daemon's heartbeat before the pipeline claims anything:
-        # a daemon killed in its first moments is then taken over once silent (seconds),
-        # not at the claims' lease (minutes).
+        # Poll first: its heartbeat is the one the pipeline's first claim needs (the rule is
+        # Dispatcher._claim's, which beats itself when nothing has; polling first saves that
+        # second write at start-up).
         await self._poll()
         self._pipeline = asyncio.create_task(self._serve())
         freeze_startup_objects()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -18,7 +17,7 @@ from content.db import make_engine, open_database
 from content.office import ChannelDirectory, ChannelInfo, OfficeSettings
 from content.queue import Queue
 from tests.helpers import HCM, FakeClock
-from tests.pg_schemas import SchemaPool
+from tests.pg_schemas import SchemaPool, fresh_schema
 
 REPO = Path(__file__).resolve().parent.parent
 #: Where the PostgreSQL tests connect; this machine's server by default.
@@ -135,19 +134,9 @@ def _pg_schemas(_pg_upgrade: list[tuple[str, Any]]) -> Iterator[SchemaPool]:
     pool.close()
 
 
-@contextmanager
-def _pg_schema_url() -> Iterator[str]:
+def _pg_schema_url() -> AbstractContextManager[str]:
     """A fresh schema in the PostgreSQL test database, dropped afterwards."""
-    schema = f"loa_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    return fresh_schema(PG_URL)
 
 
 @pytest.hookimpl(tryfirst=True)

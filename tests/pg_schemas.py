@@ -13,9 +13,11 @@ trigger, say) is dropped as before.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 
 #: What a schema's structure is, as one digest: its tables, views and indexes, their
 #: columns, constraints, triggers (enabled or not) and functions. Emptying a schema
@@ -41,6 +43,37 @@ _STRUCTURE = text(
 )
 
 
+def schema_url(base_url: str, schema: str) -> str:
+    """The URL of ``schema`` in the database at ``base_url`` (its search path)."""
+    return f"{base_url}?options=-csearch_path%3D{schema}"
+
+
+def create_schema(conn: Connection) -> str:
+    """Create a schema with a name of its own; returns the name."""
+    schema = f"loa_test_{uuid.uuid4().hex[:12]}"
+    conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    return schema
+
+
+def drop_schema(conn: Connection, schema: str) -> None:
+    """Drop ``schema`` and everything in it."""
+    conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+
+@contextmanager
+def fresh_schema(base_url: str) -> Iterator[str]:
+    """The URL of a new, empty schema in the database at ``base_url``, dropped afterwards."""
+    admin = create_engine(base_url)
+    with admin.begin() as conn:
+        schema = create_schema(conn)
+    try:
+        yield schema_url(base_url, schema)
+    finally:
+        with admin.begin() as conn:
+            drop_schema(conn, schema)
+        admin.dispose()
+
+
 class SchemaPool:
     """This worker's upgraded schemas in the database at ``admin_url``."""
 
@@ -55,15 +88,14 @@ class SchemaPool:
 
     def url(self, schema: str) -> str:
         """The URL of ``schema`` (its search path)."""
-        return f"{self.admin_url}?options=-csearch_path%3D{schema}"
+        return schema_url(self.admin_url, schema)
 
     def take(self) -> str:
         """An upgraded, empty schema: a returned one, else a new one."""
         if self._free:
             return self._free.pop()
-        schema = f"loa_test_{uuid.uuid4().hex[:12]}"
         with self._admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            schema = create_schema(conn)
         self._all.add(schema)
         replay = create_engine(self.url(schema))
         try:
@@ -103,7 +135,7 @@ class SchemaPool:
 
     def _drop(self, schema: str) -> None:
         with self._admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            drop_schema(conn, schema)
         self._all.discard(schema)
         if schema in self._free:
             self._free.remove(schema)

@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import random
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy import Engine, insert
 
 from content.db import open_database
 from content.models import (
@@ -43,6 +42,7 @@ from content.models import (
 from scheduler.config import Config, load
 from tests.conftest import PG_URL, pg_unavailable
 from tests.helpers import HCM
+from tests.pg_schemas import fresh_schema
 
 #: The year: 52 weeks from Monday 2025-11-24 to Sunday 2026-11-22 (office days).
 FIRST_DAY = date(2025, 11, 24)
@@ -495,27 +495,17 @@ class Office:
 def generated_office(database: str, folder: Path, *, now: datetime = NOW) -> Iterator[Office]:
     """The year written to a fresh ``database`` ("sqlite" or "postgresql", a schema of its
     own), with its channels.toml in ``folder``; PostgreSQL skips when unreachable."""
-    schema = None
-    if database == "sqlite":
-        url = f"sqlite:///{folder / 'loa.db'}"
-    else:
-        reason = pg_unavailable()
-        if reason:
-            pytest.skip(reason)
-        schema = f"loa_test_{uuid.uuid4().hex[:12]}"
-        with create_engine(PG_URL).begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    engine = open_database(url)
-    config_path = folder / "channels.toml"
-    config_path.write_text(office_toml(), encoding="utf-8")
-    try:
+    with ExitStack() as stack:
+        if database == "sqlite":
+            url = f"sqlite:///{folder / 'loa.db'}"
+        else:
+            reason = pg_unavailable()
+            if reason:
+                pytest.skip(reason)
+            url = stack.enter_context(fresh_schema(PG_URL))
+        engine = open_database(url)
+        stack.callback(engine.dispose)
+        config_path = folder / "channels.toml"
+        config_path.write_text(office_toml(), encoding="utf-8")
         year = generate(engine, now=now)
         yield Office(engine, url, config_path, load(config_path), year)
-    finally:
-        engine.dispose()
-        if schema is not None:
-            admin = create_engine(PG_URL)
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
