@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import random
 import tempfile
 import time
 from contextlib import nullcontext
@@ -33,24 +34,31 @@ from scheduler.dispatch import Dispatcher
 
 
 class InstantChannel:
-    """A channel whose every publish succeeds at once (no HTTP)."""
+    """A channel whose every publish succeeds at once, or after a latency drawn from
+    ``latency`` seconds (no HTTP either way)."""
 
     kind = "facebook"
 
-    def __init__(self, channel_id: str) -> None:
+    def __init__(self, channel_id: str, latency: tuple[float, float] | None = None) -> None:
         self.id = channel_id
         self.calls = 0
+        self.latency = latency
+        self.rng = random.Random(channel_id)
 
     async def publish(self, post: OutgoingPost) -> Published:
         self.calls += 1
-        await asyncio.sleep(0)  # an answer arrives later than the call leaves
+        # An answer arrives later than the call leaves; with a latency, as a platform's do,
+        # so the results come back spread out and the lanes claim as their slots free.
+        await asyncio.sleep(self.rng.uniform(*self.latency) if self.latency else 0)
         return Published(f"{self.id}_{post.delivery_id}")
 
     async def find(self, post: OutgoingPost) -> None:
         return None
 
 
-def run(url: str, n: int, channels: int) -> dict[str, float]:
+def run(
+    url: str, n: int, channels: int, latency: tuple[float, float] | None = None
+) -> dict[str, float]:
     """Queue ``n`` posts due now over ``channels`` channels; drain them; CPU figures."""
     engine = open_database(url)
     names = [f"page-{i:03d}" for i in range(channels)]
@@ -68,7 +76,7 @@ def run(url: str, n: int, channels: int) -> dict[str, float]:
             ],
         )
 
-    fakes = {name: InstantChannel(name) for name in names}
+    fakes = {name: InstantChannel(name, latency) for name in names}
     dispatcher = Dispatcher(
         engine, fakes, Queue(engine, directory, actor="daemon"), worker="bench-cpu"
     )
@@ -81,6 +89,7 @@ def run(url: str, n: int, channels: int) -> dict[str, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     results = asyncio.run(dispatcher.run_due())
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+
     published = sum(1 for r in results if r.outcome == "published")
     engine.dispose()
     return {
@@ -98,7 +107,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--channels", type=int, default=50)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--latency-ms",
+        default="",
+        help="answer after LO,HI ms (e.g. 100,300, as bench/dispatch.py's sandbox) instead of "
+        "at once: results then come back spread out, in the groups and claims of a real burst",
+    )
     args = parser.parse_args(argv)
+    latency = None
+    if args.latency_ms:
+        lo, hi = (float(v) / 1000 for v in args.latency_ms.split(","))
+        latency = (lo, hi)
     loop = common.python_loop_seconds()
     figures: list[common.Figure] = [common.Figure("python loop (10M steps)", loop, "s")]
     best: dict[str, float] | None = None
@@ -110,7 +129,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 else nullcontext(common.fresh_db(Path(tmp) / "loa.db"))
             )
             with scope as url:
-                got = run(url, args.deliveries, args.channels)
+                got = run(url, args.deliveries, args.channels, latency)
         common.say(f"run {attempt + 1}: {got['cpu_ms_per_delivery']:.3f} ms per delivery")
         if got["published"] != args.deliveries:
             raise SystemExit(f"only {got['published']} of {args.deliveries} published")

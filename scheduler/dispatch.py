@@ -27,7 +27,7 @@ import asyncio
 import logging
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -84,6 +84,10 @@ class _Flight:
     calls: dict[asyncio.Task[Call], str] = field(default_factory=dict)
     #: Recording tasks, with the channel whose slot each still holds (or None).
     records: dict[asyncio.Task[AttemptResult], str | None] = field(default_factory=dict)
+    #: Calls and recordings that have ended, in the order they ended, not yet handled.
+    ended: deque[asyncio.Task[Any]] = field(default_factory=deque)
+    #: Set when a task ends or the dispatcher is woken (the pipeline waits on it).
+    signal: asyncio.Event = field(default_factory=asyncio.Event)
     #: Claimed deliveries per lane not answered yet (in a call or waiting for a slot).
     busy: Counter[str] = field(default_factory=Counter)
     #: Answers per lane that hold it until recorded.
@@ -100,6 +104,19 @@ class _Flight:
     def idle(self) -> bool:
         """Nothing in a call or being recorded."""
         return not self.calls and not self.records
+
+    def track(self, task: asyncio.Task[Any]) -> None:
+        """Have ``task`` queued in :attr:`ended` (and the pipeline woken) when it ends.
+
+        One callback per task, rather than ``asyncio.wait`` over everything in flight at
+        each turn: a burst has hundreds of tasks in flight and a turn per task that ends, so
+        waiting on all of them each time cost time in proportion to their square.
+        """
+        task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[Any]) -> None:
+        self.ended.append(task)
+        self.signal.set()
 
 
 @dataclass
@@ -168,6 +185,8 @@ class Dispatcher:
     outage: DatabaseOutage = field(default_factory=lambda: DatabaseOutage(log), init=False)
     _started_at: datetime | None = field(default=None, init=False)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    #: Told by :meth:`wake` to claim (the event alone also says a task ended).
+    _woken: bool = field(default=False, init=False)
     #: Lanes an answer has paused or blocked: their claimed deliveries still waiting for a
     #: slot are given back, not sent. Cleared when a claim finds the lane open again.
     _held: set[str] = field(default_factory=set, init=False)
@@ -192,6 +211,7 @@ class Dispatcher:
 
     def wake(self) -> None:
         """Look for due work now (new posts, the next due time reached)."""
+        self._woken = True
         self._wakeup.set()
 
     def stop(self) -> None:
@@ -217,37 +237,30 @@ class Dispatcher:
         is claimed until the next wake.
         """
         flight = _Flight(until_idle)
-        # An event of this loop (tests run several loops, one after another, on one
-        # dispatcher); a wake before the pipeline starts is covered by its first claim.
-        wakeup = self._wakeup = asyncio.Event()
-        waker: asyncio.Task[bool] | None = None
-        try:
-            while True:
-                free = self.overall * self.lane_depth - len(flight.calls)
-                if flight.want and free > 0 and flight.claiming and not self.stopping:
-                    flight.want = False
-                    await self._claim_into(flight, free, lead)
-                if flight.idle and (until_idle or self.stopping):
-                    return flight.results
-                if waker is None or waker.done():
-                    waker = asyncio.create_task(wakeup.wait())
-                done, _ = await asyncio.wait(
-                    [*flight.calls, *flight.records, waker], return_when=asyncio.FIRST_COMPLETED
-                )
-                if waker in done:
-                    wakeup.clear()
-                    flight.want = True
-                for call_task in [t for t in flight.calls if t in done]:
-                    self._answered(flight, call_task)
-                for record_task in [t for t in flight.records if t in done]:
-                    self._recorded(flight, record_task)
-                # Nothing in flight any more: look once more (a post queued meanwhile by
-                # another process is due now, and no poll has seen it yet).
-                if flight.idle and flight.claiming:
-                    flight.want = True
-        finally:
-            if waker is not None:
-                waker.cancel()
+        # The flight's event: set by a wake (a wake before the pipeline starts is covered by
+        # its first claim) and by each task that ends.
+        self._wakeup, self._woken = flight.signal, False
+        while True:
+            free = self.overall * self.lane_depth - len(flight.calls)
+            if flight.want and free > 0 and flight.claiming and not self.stopping:
+                flight.want = False
+                await self._claim_into(flight, free, lead)
+            if flight.idle and (until_idle or self.stopping):
+                return flight.results
+            await flight.signal.wait()
+            flight.signal.clear()
+            if self._woken:
+                self._woken, flight.want = False, True
+            while flight.ended:
+                task = flight.ended.popleft()
+                if task in flight.calls:
+                    self._answered(flight, task)
+                else:
+                    self._recorded(flight, task)
+            # Nothing in flight any more: look once more (a post queued meanwhile by
+            # another process is due now, and no poll has seen it yet).
+            if flight.idle and flight.claiming:
+                flight.want = True
 
     async def _claim_into(self, flight: _Flight, free: int, lead: float) -> None:
         """Claim what is due within ``lead`` seconds and fits the lanes' free slots, and start
@@ -271,7 +284,9 @@ class Dispatcher:
             return
         for job in batch.jobs:
             self._held.discard(job.channel)
-            flight.calls[asyncio.create_task(self._process(job))] = job.channel
+            task = asyncio.create_task(self._process(job))
+            flight.track(task)
+            flight.calls[task] = job.channel
             flight.busy[job.channel] += 1
         flight.waiting, flight.crowded = set(batch.waiting), batch.crowded
         if self.on_next_due is not None and not flight.until_idle:
@@ -288,7 +303,9 @@ class Dispatcher:
             flight.want = flight.want or flight.crowded or self._runs_low(channel, flight)
         else:
             flight.holding[held] += 1
-        flight.records[asyncio.create_task(self._finish(call))] = held
+        task = asyncio.create_task(self._finish(call))
+        flight.track(task)
+        flight.records[task] = held
 
     def _recorded(self, flight: _Flight, record_task: asyncio.Task[AttemptResult]) -> None:
         """A result is recorded: free the slot it held, keep the result (``run_due``)."""
