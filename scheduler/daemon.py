@@ -38,7 +38,7 @@ from sqlalchemy import Engine
 
 from content.errors import LoaError
 from content.health import SILENT_AFTER
-from content.heap import freeze_startup_objects
+from content.heap import collect_young_less_often, freeze_startup_objects
 from content.queue import Queue
 from content.times import utcnow
 from scheduler.channels.base import Channel
@@ -158,10 +158,11 @@ class Daemon:
         await self._poll()
         self._pipeline = asyncio.create_task(self._serve())
         freeze_startup_objects()
-        log.info("daemon %s started; %d channels", self.worker, len(self.channels))
-        await self._stopping.wait()
-        # Drain before shutting the scheduler down: its executor cancels running jobs.
-        clean = await self._drain()
+        with collect_young_less_often():
+            log.info("daemon %s started; %d channels", self.worker, len(self.channels))
+            await self._stopping.wait()
+            # Drain before shutting the scheduler down: its executor cancels running jobs.
+            clean = await self._drain()
         scheduler.shutdown(wait=False)
         if self._polling is not None:
             # A poll the shutdown cancelled still runs in its thread: its beat must not land
