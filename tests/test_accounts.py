@@ -158,7 +158,7 @@ def test_an_admin_acting_for_another_is_audited_under_both_names(office):
     create = [e for e in office.audit() if e.action == "create"][0]
     assert (create.actor, create.real_actor, create.os_user) == ("lan", "root", "root")
     code, out, _ = office.run("root", "post", "show", "1")
-    assert "lan (by root): create" in out
+    assert "  lan (by root): created\n" in out
 
 
 def _add_argv() -> list[str]:

@@ -107,7 +107,7 @@ def test_cancel_and_show(loa):
     assert loa("post", "cancel", "1")[0] == 0
     code, out, _ = loa("post", "show", "1")
     assert "cancelled" in out.splitlines()[0]
-    assert out.rstrip().endswith("cancel")
+    assert out.rstrip().endswith("root: cancelled")
 
 
 def test_weekly_repeat_from_the_command_line(loa):
@@ -136,6 +136,34 @@ def test_weekly_repeat_from_the_command_line(loa):
 
 
 CSV_HEADER = "at,channels,title,text,campaign\n"
+
+
+def test_a_vietnamese_office_reads_the_post_commands_in_vietnamese(loa, monkeypatch, tmp_path):
+    # The office's language (LOA_LANG unset: Vietnamese by default): what an officer reads
+    # after adding, approving, listing, showing and importing, states and actions included.
+    monkeypatch.delenv("LOA_LANG")
+    code, out, err = loa(
+        "post", "add", "--channel", "tinh-fb", "--title", "Cảnh giác", "--text", "Gọi 113.",
+        "--at", "2030-01-02 09:00", "--submit",
+    )  # fmt: skip
+    assert (code, out) == (0, "bài 1 đã tạo: chờ duyệt, 2030-01-02 09:00\n"), err
+    assert loa("--as", "lan", "post", "approve", "1")[1] == (
+        "bài 1 đã cập nhật: đã hẹn giờ, 2030-01-02 09:00\n"
+    )
+    code, out, _ = loa("post", "list")
+    assert "đã hẹn giờ" in out and "tinh-fb:đang chờ" in out and "scheduled" not in out
+    code, out, _ = loa("post", "show", "1")
+    assert out.splitlines()[:4] == [
+        "bài 1  đã hẹn giờ  2030-01-02 09:00  người soạn: root",
+        "tiêu đề: Cảnh giác",
+        "Gọi 113.",
+        "  tinh-fb: đang chờ (0 lần gửi)",
+    ]
+    assert out.splitlines()[-1].endswith("lan: đã duyệt")
+    sheet = tmp_path / "thang1.csv"
+    sheet.write_text(CSV_HEADER + "2030-01-03 09:00,tinh-fb,,Bài ngày 3,ANTT\n", encoding="utf-8")
+    assert loa("post", "import", str(sheet))[1] == f"{sheet}: đã nhập 1 bài\n"
+    assert loa("post", "list", "--campaign", "khong-co")[1] == "không có bài nào\n"
 
 
 def test_csv_import_creates_every_row(loa, tmp_path: Path):

@@ -110,7 +110,7 @@ def test_edit_after_approval_returns_the_post_to_review(loa):
     assert loa("--as", "truong-phong", "post", "approve", str(post))[0] == 0
     code, out, err = loa("post", "edit", str(post), "--title", "Tiêu đề mới")
     assert code == 0
-    assert "in_review" in out
+    assert "edited: in review," in out
     assert err == f"warning: post {post} was edited after approval: it is back in review\n"
 
 

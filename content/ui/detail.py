@@ -21,6 +21,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
+from content.labels import AUDIT_LABELS
 from content.messages import Notice, os_reason
 from content.models import AuditEvent, Delivery, DeliveryState, Post, PostState
 from content.queue import EDITABLE_STATES, LIVE_STATES
@@ -39,23 +40,6 @@ from content.ui.fmt import (
 from content.ui.i18n import N_, _
 from content.ui.messages import in_words
 from content.ui.preview import ImagePreview, Thumbnail, make_thumbnail, open_full_image
-
-#: Audit actions as officers read them.
-AUDIT_LABELS = {
-    "create": N_("created"),
-    "edit": N_("edited"),
-    "submit": N_("submitted for review"),
-    "approve": N_("approved"),
-    "send_back": N_("sent back"),
-    "schedule": N_("scheduled"),
-    "reschedule": N_("rescheduled"),
-    "cancel": N_("cancelled"),
-    "return_to_review": N_("back to review after an edit"),
-    "done": N_("finished"),
-    "retry": N_("sent again by hand"),
-    "mark_published": N_("marked published by hand"),
-    "mark_not_published": N_("checked: not published, sent again"),
-}
 
 #: What to tell the officer after a delivery was settled by hand.
 DELIVERY_DONE_TEXT = {

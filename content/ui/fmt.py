@@ -10,36 +10,15 @@ from zoneinfo import ZoneInfo
 
 from content import formatting
 from content.health import LATE_AFTER, is_late
+from content.labels import (  # noqa: F401  (the screens know the labels from here too)
+    DELIVERY_STATE_LABELS,
+    LATE,
+    POST_STATE_LABELS,
+    delivery_state,
+    post_state,
+)
 from content.listing import ATTENTION
 from content.ui.i18n import N_, _, language
-
-#: The pseudo state of a post whose time has passed while a delivery still waits.
-LATE = "late"
-
-#: Post states as officers read them (msgids; translate with ``_()`` at display time).
-POST_STATE_LABELS = {
-    "draft": N_("draft"),
-    "in_review": N_("in review"),
-    "approved": N_("approved"),
-    "scheduled": N_("scheduled"),
-    "done": N_("done"),
-    "cancelled": N_("cancelled"),
-    # Not a stored state: a scheduled post whose time has passed with a delivery still
-    # waiting (see shown_state); "scheduled" there hid a post no daemon had sent.
-    LATE: N_("late"),
-    # Nor this: a scheduled post past its time whose deliveries failed or must be checked
-    # (nothing waits, so it is not late, and it will not go out by itself either).
-    ATTENTION: N_("needs attention"),
-}
-
-DELIVERY_STATE_LABELS = {
-    "pending": N_("waiting"),
-    "sending": N_("sending"),
-    "published": N_("published"),
-    "failed": N_("failed"),
-    "needs_review": N_("check by hand"),
-    "cancelled": N_("cancelled"),
-}
 
 #: One symbol per delivery state, so a row of channels reads at a glance.
 DELIVERY_SYMBOLS = {
@@ -89,11 +68,6 @@ WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_
 NOW_WORDS = frozenset({"now", "bây giờ", "ngay", "ngay bây giờ"})
 
 
-def post_state(state: str) -> str:
-    """A post state in the current language."""
-    return _(POST_STATE_LABELS.get(state, state))
-
-
 def shown_state(
     state: str, scheduled_at: datetime | None, delivery_states: Iterable[str], now: datetime
 ) -> str:
@@ -112,11 +86,6 @@ def shown_state(
     if any(s in ("failed", "needs_review") for s in states):
         return ATTENTION
     return state
-
-
-def delivery_state(state: str) -> str:
-    """A delivery state in the current language."""
-    return _(DELIVERY_STATE_LABELS.get(state, state))
 
 
 def date_format() -> str:

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 from content.bulk import apply_each, mover, next_slot
 from content.errors import LoaError, ValidationError
 from content.files import write_private
+from content.i18n import N_, _, ngettext
+from content.labels import audit_action, delivery_state, post_state
 from content.listing import PostFilter, find_posts
 from content.messages import Notice, os_reason
 from content.models import Delivery, Post, PostState
@@ -35,6 +37,15 @@ SELECTABLE = {
     "approve": (PostState.IN_REVIEW,),
     "cancel": LIVE_STATES,
     "schedule": LIVE_STATES,
+}
+
+
+#: What a command did to each post it names, with the post's state and time.
+_DONE = {
+    "created": N_("post {id} created: {state}, {when}"),
+    "updated": N_("post {id} updated: {state}, {when}"),
+    "edited": N_("post {id} edited: {state}, {when}"),
+    "imported": N_("post {id} imported: {state}, {when}"),
 }
 
 
@@ -100,7 +111,7 @@ def run_list(args: argparse.Namespace) -> int:
         print_json([post_json(p, d, tz) for p, d in rows])
         return 0
     if not rows:
-        print("no posts")
+        print(_("no posts"))
         return 0
     for post, deliveries in rows:
         print(for_terminal(_table_row(post, deliveries, tz)))
@@ -115,27 +126,41 @@ def run_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(post_json(post, deliveries, tz))
         return 0
-    print(f"post {post.id}  {post.state}  {local_text(post.scheduled_at, tz)}  by {post.author}")
+    when = local_text(post.scheduled_at, tz) if post.scheduled_at else _("no time yet")
+    print(
+        for_terminal(
+            _("post {id}  {state}  {when}  by {author}").format(
+                id=post.id, state=post_state(post.state), when=when, author=post.author
+            )
+        )
+    )
     if post.title:
-        print(for_terminal(f"title: {post.title}"))
+        print(for_terminal(_("title: {title}").format(title=post.title)))
     print(for_terminal(post.text))
     if post.link:
-        print(for_terminal(f"link: {post.link}"))
+        print(for_terminal(_("link: {link}").format(link=post.link)))
     if post.review_comment:
-        print(for_terminal(f"review: {post.review_comment}"))
+        print(for_terminal(_("review: {comment}").format(comment=post.review_comment)))
     for d in deliveries:
-        line = f"  {d.channel}: {d.state} (attempts {d.attempts})"
+        line = "  " + ngettext(
+            "{channel}: {state} ({n} attempt)", "{channel}: {state} ({n} attempts)", d.attempts
+        ).format(channel=d.channel, state=delivery_state(d.state), n=d.attempts)
         if d.permalink:
             line += f" {d.permalink}"
         if d.last_error_message:
             line += f" - {d.last_error_class} {d.last_error_code or ''}: {d.last_error_message}"
         print(for_terminal(line))
     for event in ctx.queue.audit_trail(args.id):
+        actor = (
+            _("{actor} (by {real_actor})").format(actor=event.actor, real_actor=event.real_actor)
+            if event.real_actor
+            else event.actor
+        )
         print(
-            f"  {local_text(event.at, tz)}  {event.actor}"
-            + (f" (by {event.real_actor})" if event.real_actor else "")
-            + f": {event.action}"
-            + (f" ({event.detail})" if event.detail else "")
+            for_terminal(
+                f"  {local_text(event.at, tz)}  {actor}: {audit_action(event.action)}"
+                + (f" ({event.detail})" if event.detail else "")
+            )
         )
     return 0
 
@@ -168,7 +193,7 @@ def run_edit(args: argparse.Namespace) -> int:
     if args.variant or args.channel is not None:
         # Variants are kept per channel: start from the post's own, drop those of channels
         # it leaves (the queue refuses a variant for a channel the post does not go to).
-        _, deliveries = ctx.queue.get(args.id)
+        deliveries = ctx.queue.get(args.id)[1]
         channels = (
             ctx.config.directory().expand(args.channel)
             if args.channel is not None
@@ -246,7 +271,7 @@ def _targets(ctx: Context, args: argparse.Namespace) -> list[int]:
     states = SELECTABLE[args.action]
     selections: list[PostFilter] = []
     if args.series is not None:
-        post, _ = ctx.queue.get(args.series)
+        post = ctx.queue.get(args.series)[0]
         if post.series_id:
             selections.append(PostFilter(series_id=post.series_id, visible=ctx.access.channels))
         else:
@@ -298,7 +323,12 @@ def run_export(args: argparse.Namespace) -> int:
         text = export_csv(rows, tz, images=names, delimiter=";" if args.semicolon else ",")
     if args.output:
         write_private(args.output, text)  # mode 600, not 644: see content.files
-        print(f"{len(rows)} posts written to {args.output}", file=sys.stderr)
+        print(
+            ngettext("{n} post written to {file}", "{n} posts written to {file}", len(rows)).format(
+                n=len(rows), file=args.output
+            ),
+            file=sys.stderr,
+        )
     else:
         sys.stdout.write(text)
     return 0
@@ -310,14 +340,20 @@ def run_import(args: argparse.Namespace) -> int:
     plan = read_csv(args.file, ctx.queue, keep_duplicates=args.keep_duplicates)
     for line in plan.skipped:
         warn(line)
-    skipped = f"; {len(plan.skipped)} already queued, skipped" if plan.skipped else ""
+    skipped = (
+        ngettext(
+            "; {n} already queued, skipped", "; {n} already queued, skipped", len(plan.skipped)
+        ).format(n=len(plan.skipped))
+        if plan.skipped
+        else ""
+    )
     if args.dry_run:
-        print(
-            f"{args.file}: {len(plan.requests)} rows are valid{skipped}; nothing written (dry run)"
-        )
+        n = len(plan.requests)
+        valid = ngettext("{file}: {n} row is valid", "{file}: {n} rows are valid", n)
+        print(valid.format(file=args.file, n=n) + skipped + _("; nothing written (dry run)"))
         return 0
     if not plan.requests:
-        print(f"{args.file}: 0 posts imported{skipped}")
+        print(_imported(args.file, 0) + skipped)
         return 0
     outcome = ctx.queue.create_many(plan.requests, submit=args.submit, approve=args.approve)
     if args.json:
@@ -325,8 +361,14 @@ def run_import(args: argparse.Namespace) -> int:
     else:
         for message in outcome.warnings:
             warn(message)
-        print(f"{args.file}: {len(outcome.posts)} posts imported{skipped}")
+        print(_imported(args.file, len(outcome.posts)) + skipped)
     return 0
+
+
+def _imported(file: str, n: int) -> str:
+    return ngettext("{file}: {n} post imported", "{file}: {n} posts imported", n).format(
+        file=file, n=n
+    )
 
 
 def _report(ctx: Context, outcome: Outcome, as_json: bool, *, verb: str) -> None:
@@ -334,24 +376,26 @@ def _report(ctx: Context, outcome: Outcome, as_json: bool, *, verb: str) -> None
     if as_json:
         posts = []
         for post in outcome.posts:
-            _, deliveries = ctx.queue.get(post.id or 0)
+            deliveries = ctx.queue.get(post.id or 0)[1]
             posts.append(post_json(post, deliveries, tz))
         print_json({"posts": posts, "warnings": outcome.warnings})
         return
     for message in outcome.warnings:
         warn(message)
     for post in outcome.posts:
-        when = local_text(post.scheduled_at, tz) if post.scheduled_at else "no time yet"
-        print(f"post {post.id} {verb}: {post.state}, {when}")
+        when = local_text(post.scheduled_at, tz) if post.scheduled_at else _("no time yet")
+        line = _(_DONE[verb]).format(id=post.id, state=post_state(post.state), when=when)
+        print(for_terminal(line))
 
 
 def _table_row(post: Post, deliveries: list[Delivery], tz: object) -> str:
     first_line = (post.title or post.text).splitlines()[0] if (post.title or post.text) else ""
     if len(first_line) > 50:
         first_line = first_line[:49] + "…"
-    channels = " ".join(f"{d.channel}:{d.state}" for d in deliveries)
+    channels = " ".join(f"{d.channel}:{delivery_state(d.state)}" for d in deliveries)
     when = local_text(post.scheduled_at, tz) if post.scheduled_at else "-"  # type: ignore[arg-type]
-    return f"{post.id:>5}  {when:<16}  {post.state:<9}  {post.author:<12}  {channels}  {first_line}"
+    state = post_state(post.state)
+    return f"{post.id:>5}  {when:<16}  {state:<11}  {post.author:<12}  {channels}  {first_line}"
 
 
 def _when(ctx: Context, text: str, channels: Sequence[str]) -> datetime:
