@@ -459,14 +459,19 @@ def test_units_status_and_rank_on_the_command_line(office, capsys):
     assert main(["units", "rank", "--from", "2026-09-01", "--to", "2026-09-30", *base]) == 0
     lines = capsys.readouterr().out.splitlines()
     order = expected_order(office.year, date(2026, 9, 1), date(2026, 9, 30))
-    assert lines[1] == "audience and engagement per follower (counts at the period's end)"
+    # In the office's language (Vietnamese), the headings aligned with their columns.
+    assert lines[0] == "2026-09-01 đến 2026-09-30 (so với 2026-08-02 đến 2026-08-31)"
+    assert lines[1] == (
+        "tiếp cận và tương tác tính trên mỗi người theo dõi (số người theo dõi cuối kỳ)"
+    )
+    assert lines[2].split("  ")[:3] == ["hạng", " điểm", "đăng bài"]
     ranked = [line.split() for line in lines[3 : 3 + len(UNITS)]]
     assert [words[9] for words in ranked] == order
     # The followers behind each rank, beside its unit.
     assert [int(words[8]) for words in ranked] == [
         unit_followers(office.year, u, date(2026, 9, 30)) for u in order
     ]
-    assert lines[3 + len(UNITS)].startswith("most improved: ")
+    assert lines[3 + len(UNITS)].startswith("tiến bộ nhất: ")
 
     assert main(["units", "status", "--week", "2026-W40", "--from", "2026-01-01", *base]) == 2
     # One line, in the office's language.

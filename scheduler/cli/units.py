@@ -19,12 +19,30 @@ from content.evaluation import (
     status,
     week_of,
 )
+from content.i18n import N_, _, ngettext
 from content.times import parse_date, utcnow
 from scheduler.cli.common import Context, print_json, subcommand_parent
 from scheduler.report_data import parse_week
 
-#: How a status is written in the text output.
-_STATUS = {"met": "met", "on_track": "on track", "behind": "BEHIND", "no_target": "no target"}
+#: How a status is written in the text output (msgids; "behind" in capitals stands out).
+_STATUS = {
+    "met": N_("met"),
+    "on_track": N_("on track"),
+    "behind": N_("BEHIND"),
+    "no_target": N_("no target"),
+}
+#: The ranking's columns: (msgid, width); a heading is aligned as its column's figures.
+_RANK_COLUMNS = (
+    (N_("rank"), 4),
+    (N_("score"), 5),
+    (N_("delivery"), 8),
+    (N_("audience"), 8),
+    (N_("engagement"), 10),
+    (N_("response"), 8),
+    (N_("on time/required"), 16),
+    (N_("publications"), 12),
+    (N_("followers"), 9),
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -102,14 +120,21 @@ def run_list(args: argparse.Namespace) -> int:
         )
         return 0
     for unit in tree:
-        target = f", {unit.posts_per_week}/week per channel" if unit.posts_per_week else ""
-        channels = ", ".join(unit.channels) or "no channel"
+        target = (
+            _(", {n}/week per channel").format(n=unit.posts_per_week) if unit.posts_per_week else ""
+        )
+        channels = ", ".join(unit.channels) or _("no channel")
         print(f"{'  ' * tree.depth(unit.id)}{unit.id}  {unit.name}  ({channels}{target})")
     for quota in tree.quotas:
-        who = ", ".join(quota.units) or "every unit"
+        who = ", ".join(quota.units) or _("every unit")
         print(
-            f"campaign {quota.campaign!r}: {quota.posts_per_unit} posts per unit, "
-            f"{quota.first_day} to {quota.last_day} ({who})"
+            _("campaign {name!r}: {n} posts per unit, {first} to {last} ({who})").format(
+                name=quota.campaign,
+                n=quota.posts_per_unit,
+                first=quota.first_day,
+                last=quota.last_day,
+                who=who,
+            )
         )
     return 0
 
@@ -146,34 +171,55 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def _status_text(report: StatusReport) -> str:
-    lines = [f"{report.span.first_day} to {report.span.last_day}"]
+    lines = [_period(report.span.first_day, report.span.last_day)]
     for unit in report.units:
         pad = "  " * unit.depth
         below = unit.behind_below - (unit.status == "behind")
-        rolled = f"; {below} unit(s) under it behind" if below else ""
+        rolled = (
+            ngettext("; {n} unit under it behind", "; {n} units under it behind", below).format(
+                n=below
+            )
+            if below
+            else ""
+        )
+        rolled_up = _("rolled up: {done}/{required} publications").format(
+            done=unit.done, required=unit.required
+        )
         lines.append(
-            f"{pad}{unit.unit.id}  {unit.unit.name}: {_STATUS[unit.status]}"
-            f"  (rolled up: {unit.done}/{unit.required} publications{rolled})"
+            f"{pad}{unit.unit.id}  {unit.unit.name}: {_(_STATUS[unit.status])}"
+            f"  ({rolled_up}{rolled})"
         )
         for t in unit.targets:
             if t.kind == RESPONSE:
-                median = "none answered" if t.done is None else f"median {t.done} min"
-                lines.append(
-                    f"{pad}  citizens: {t.answered}/{t.received} answered, {median} "
-                    f"(target {t.required} min) {_STATUS[t.status]}"
+                median = (
+                    _("none answered")
+                    if t.done is None
+                    else _("median {minutes} min").format(minutes=t.done)
                 )
+                answered = _(
+                    "citizens: {answered}/{received} answered, {median} (target {target} min)"
+                ).format(answered=t.answered, received=t.received, median=median, target=t.required)
+                lines.append(f"{pad}  {answered} {_(_STATUS[t.status])}")
                 continue
-            what = f"campaign {t.subject!r}" if t.kind == CAMPAIGN else t.subject
-            waiting = f", {t.scheduled} scheduled" if t.scheduled else ""
+            what = (
+                _("campaign {name!r}").format(name=t.subject) if t.kind == CAMPAIGN else t.subject
+            )
+            waiting = _(", {n} scheduled").format(n=t.scheduled) if t.scheduled else ""
+            by_now = _("by now {n}").format(n=t.expected)
             lines.append(
-                f"{pad}  {what}: {t.done}/{t.required} (by now {t.expected}{waiting}) "
-                f"{_STATUS[t.status]}"
+                f"{pad}  {what}: {t.done}/{t.required} ({by_now}{waiting}) {_(_STATUS[t.status])}"
             )
     behind = report.behind()
     lines.append(
-        f"behind: {', '.join(u.unit.id for u in behind)}" if behind else "no unit is behind"
+        _("behind: {units}").format(units=", ".join(u.unit.id for u in behind))
+        if behind
+        else _("no unit is behind")
     )
     return "\n".join(lines)
+
+
+def _period(first: date, last: date) -> str:
+    return _("{first} to {last}").format(first=first, last=last)
 
 
 def run_rank(args: argparse.Namespace) -> int:
@@ -189,19 +235,18 @@ def run_rank(args: argparse.Namespace) -> int:
         print_json(result.as_dict())
         return 0
     before = period.previous()
-    print(
-        f"{period.first_day} to {period.last_day} (compared with {before.first_day} to "
-        f"{before.last_day})"
-    )
+    compared = _("compared with {period}").format(period=_period(before.first_day, before.last_day))
+    print(f"{_period(period.first_day, period.last_day)} ({compared})")
     if result.basis == PER_FOLLOWER:
-        print("audience and engagement per follower (counts at the period's end)")
+        print(_("audience and engagement per follower (counts at the period's end)"))
     else:
-        missing = ", ".join(result.without_followers) or "every channel"
-        print(f"audience and engagement per publication: no follower count for {missing}")
-    print(
-        "rank  score  delivery  audience  engagement  response  on time/required  publications"
-        "  followers  unit"
-    )
+        missing = ", ".join(result.without_followers) or _("every channel")
+        print(
+            _("audience and engagement per publication: no follower count for {channels}").format(
+                channels=missing
+            )
+        )
+    print("  ".join([*(f"{_(label):>{width}}" for label, width in _RANK_COLUMNS), _("unit")]))
     for u in result.units:
         change = "" if u.change is None else f"  ({u.change:+.1f})"
         followers = "-" if u.followers is None else str(u.followers)
@@ -213,10 +258,14 @@ def run_rank(args: argparse.Namespace) -> int:
         )
     if result.most_improved is not None:
         best = result.most_improved
-        print(f"most improved: {best.unit.id} {best.unit.name} ({best.change:+.1f})")
+        print(
+            _("most improved: {unit} {name} ({change:+.1f})").format(
+                unit=best.unit.id, name=best.unit.name, change=best.change
+            )
+        )
     else:
-        print("most improved: none (no score rose)")
-    print("authors: publications, on time, engagement, units")
+        print(_("most improved: none (no score rose)"))
+    print(_("authors: publications, on time, engagement, units"))
     for a in result.authors:
         print(
             f"  {a.author}: {a.figures.publications}, {a.figures.on_time}, "
