@@ -442,6 +442,15 @@ def test_units_status_and_rank_on_the_command_line(office, capsys):
     }
     counts = counts_before(office.year, local_start(sunday + timedelta(days=1)))
     assert shown["units"][0]["rolled_up"]["followers"] == sum(counts[c] for c in CHANNELS)
+    # The same week as text, in the office's language.
+    assert main(["units", "status", "--week", "2026-W40", *base]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert text[0] == f"{monday} đến {sunday}"
+    behind = {u for u, w in want.items() if w["status"] == "behind"}
+    if behind:
+        assert set(text[-1].removeprefix("chậm tiến độ: ").split(", ")) == behind
+    else:
+        assert text[-1] == "không đơn vị nào chậm tiến độ"
 
     assert (
         main(["units", "rank", "--from", "2026-09-01", "--to", "2026-09-30", "--json", *base]) == 0
