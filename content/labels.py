@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from content.i18n import N_, _
 from content.listing import ATTENTION
+from content.messages import DELIVERY_STATE_WORDS, POST_STATE_WORDS
 
 #: The pseudo state of a post whose time has passed while a delivery still waits.
 LATE = "late"
 
-#: Post states as officers read them (msgids; translate with ``_()`` at display time).
+#: Post states as officers read them (msgids; translate with ``_()`` at display time): the
+#: stored states' words (the same the error messages use) and two shown ones.
 POST_STATE_LABELS = {
-    "draft": N_("draft"),
-    "in_review": N_("in review"),
-    "approved": N_("approved"),
-    "scheduled": N_("scheduled"),
-    "done": N_("done"),
-    "cancelled": N_("cancelled"),
+    **POST_STATE_WORDS,
     # Not a stored state: a scheduled post whose time has passed with a delivery still
     # waiting (see shown_state); "scheduled" there hid a post no daemon had sent.
     LATE: N_("late"),
@@ -29,14 +26,7 @@ POST_STATE_LABELS = {
     ATTENTION: N_("needs attention"),
 }
 
-DELIVERY_STATE_LABELS = {
-    "pending": N_("waiting"),
-    "sending": N_("sending"),
-    "published": N_("published"),
-    "failed": N_("failed"),
-    "needs_review": N_("check by hand"),
-    "cancelled": N_("cancelled"),
-}
+DELIVERY_STATE_LABELS = DELIVERY_STATE_WORDS
 
 #: Audit actions as officers read them.
 AUDIT_LABELS = {
