@@ -73,6 +73,23 @@ def test_listing_shows_no_personal_data_and_show_is_audited(run):
     assert [(e.actor, e.action) for e in reads] == [("lan", "inbox_read")]
 
 
+def test_a_vietnamese_office_reads_its_inbox_in_vietnamese(run, monkeypatch):
+    monkeypatch.setenv("LOA_LANG", "vi")
+    code, out, _ = run("lan", "inbox", "list")
+    rows = out.splitlines()
+    assert code == 0 and len(rows) == 2
+    zalo = next(r for r in rows if "tinh-zalo" in r)
+    # Kind, state and the reply window in the office's words; no personal data in a list.
+    assert zalo.split()[2:4] == ["Zalo", "mới"]
+    assert "hạn nền tảng Zalo 7 ngày đến " in zalo and "0912" not in out
+    thread = zalo.split()[0]
+    code, out, _ = run("lan", "inbox", "show", thread)
+    assert out.splitlines()[1] == "người dân: (chưa biết tên)"
+    assert " người dân: Cho hỏi giờ tiếp dân" in out
+    code, out, _ = run("lan", "inbox", "counts", "--by", "channel")
+    assert "tinh-zalo        mới 1    đã giao 0" in out
+
+
 def test_assign_tag_close_and_a_refusal_in_one_line(run, monkeypatch):
     _, out, _ = run("lan", "inbox", "list", "--json")
     thread = json.loads(out)[0]["id"]

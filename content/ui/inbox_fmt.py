@@ -24,24 +24,18 @@ from content.inbox import (
     ThreadSummary,
 )
 from content.inbox_media import AttachmentView
-from content.messages import REPLY_RULE_WORDS, THREAD_KIND_WORDS, THREAD_STATE_WORDS
+from content.labels import (  # noqa: F401  (the screens know the labels from here too)
+    KIND_SHORT,
+    TAG_LABELS,
+    kind_short,
+    tag_label,
+    tags_text,
+    thread_state,
+)
+from content.messages import REPLY_RULE_WORDS, THREAD_KIND_WORDS
 from content.models import ThreadKind
 from content.ui.i18n import N_, _, language
 
-#: A thread's kind in a table column (the thread view says it in full).
-KIND_SHORT = {
-    ThreadKind.ZALO_CHAT.value: N_("Zalo"),
-    ThreadKind.MESSENGER.value: N_("Messenger"),
-    ThreadKind.COMMENTS.value: N_("Comments"),
-}
-#: The tags as officers name them (content.inbox.TAGS).
-TAG_LABELS = {
-    "tip": N_("Tip"),
-    "scam_report": N_("Scam report"),
-    "question": N_("Question"),
-    "complaint": N_("Complaint"),
-    "spam": N_("Spam"),
-}
 #: The open thread asks for work, so it stands out; a closed one fades.
 STATE_STYLES = {"open": "bold", "assigned": "cyan", "answered": "green", "closed": "dim"}
 #: How long each platform rule's window lasts (for "a quarter left").
@@ -67,29 +61,9 @@ def platform_of(kind: str) -> str:
     return "Zalo" if kind == ThreadKind.ZALO_CHAT.value else "Facebook"
 
 
-def thread_state(state: str) -> str:
-    """A thread's state in the current language."""
-    return _(THREAD_STATE_WORDS.get(state, state))
-
-
-def kind_short(kind: str) -> str:
-    """A thread's kind in a word."""
-    return _(KIND_SHORT.get(kind, kind))
-
-
 def kind_long(kind: str) -> str:
     """A thread's kind as a phrase ("a Zalo chat")."""
     return _(THREAD_KIND_WORDS.get(kind, kind))
-
-
-def tag_label(tag: str) -> str:
-    """A tag in the current language."""
-    return _(TAG_LABELS.get(tag, tag))
-
-
-def tags_text(tags: tuple[str, ...] | list[str]) -> str:
-    """The tags, comma separated ("-" for none)."""
-    return ", ".join(tag_label(t) for t in tags) or "-"
 
 
 def rule_words(rule: str) -> str:

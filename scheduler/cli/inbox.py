@@ -17,24 +17,30 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from content.inbox import PRIVATE, PUBLIC, TAGS, Inbox, ThreadFilter, ThreadSummary
+from content.i18n import N_, _, ngettext
+from content.inbox import PRIVATE, PUBLIC, TAGS, Counts, Inbox, ThreadFilter, ThreadSummary
 from content.inbox_counts import UnitCounts, by_unit
 from content.inbox_json import summary_json, thread_json
 from content.inbox_media import AttachmentView, open_attachment
+from content.labels import kind_short, tag_label, thread_state
 from content.models import ThreadKind, ThreadState
 from content.times import local_text, utcnow
 from scheduler.cli.common import Context, print_json, subcommand_parent
 from scheduler.inbox_jobs import inbox_sealer
 from scheduler.inbox_reply import answer
 
-#: How a window rule reads in a table.
+#: How a window rule reads in a table (msgids).
 RULES = {
-    "zalo_7d": "Zalo 7 d",
-    "messenger_24h": "Messenger 24 h",
-    "messenger_human_agent_7d": "Human Agent 7 d",
-    "private_reply_7d": "private reply 7 d",
+    "zalo_7d": N_("Zalo 7 d"),
+    "messenger_24h": N_("Messenger 24 h"),
+    "messenger_human_agent_7d": N_("Human Agent 7 d"),
+    "private_reply_7d": N_("private reply 7 d"),
     "none": "-",
 }
+#: What Facebook did to a comment, as the thread shows it (msgids).
+_REMOVED = {"remove": N_("removed on Facebook"), "hide": N_("hidden on Facebook")}
+#: How a reply was sent (msgids; a message needs no words).
+_ANSWERED = {PRIVATE: N_("privately, in Messenger"), PUBLIC: N_("under the comment")}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -198,17 +204,24 @@ def _line(s: ThreadSummary, tz: ZoneInfo, now: datetime) -> str:
     owner = s.assignee or s.unit or "-"
     due = "-"
     if s.response_due_at is not None:
-        due = local_text(s.response_due_at, tz) + (" LATE" if s.overdue(now) else "")
-    window = RULES.get(s.window.rule, s.window.rule)
+        due = local_text(s.response_due_at, tz) + (" " + _("LATE") if s.overdue(now) else "")
+    rule = RULES.get(s.window.rule)
+    window = _(rule) if rule and rule != "-" else (rule or s.window.rule)
     if s.window.closes_at is not None:
-        shut = "" if s.window.is_open(now) else " closed"
-        window += f" until {local_text(s.window.closes_at, tz)}{shut}"
-    tags = ",".join(s.tags) or "-"
+        window = _("{rule} until {time}").format(
+            rule=window, time=local_text(s.window.closes_at, tz)
+        )
+        if not s.window.is_open(now):
+            window += " " + _("closed")
+    tags = ",".join(tag_label(t) for t in s.tags) or "-"
     if s.minor:
-        tags = "UNDER-18," + tags
+        tags = _("UNDER-18") + "," + tags
+    figures = _("in {incoming:<3} out {outgoing:<3} answer by {due:<22} window {window}").format(
+        incoming=s.messages_in, outgoing=s.messages_out, due=due, window=window
+    )
     return (
-        f"{s.id:>5}  {s.channel:<14} {s.kind:<10} {s.state:<9} {owner:<14} {tags:<18} "
-        f"in {s.messages_in:<3} out {s.messages_out:<3} answer by {due:<22} window {window}"
+        f"{s.id:>5}  {s.channel:<14} {kind_short(s.kind):<10} {thread_state(s.state):<9} "
+        f"{owner:<14} {tags:<18} {figures}"
     )
 
 
@@ -234,7 +247,7 @@ def run_list(args: argparse.Namespace) -> int:
         print_json([summary_json(s, tz, now) for s in summaries])
         return 0
     if not summaries:
-        print("no threads")
+        print(_("no threads"))
     for s in summaries:
         print(_line(s, tz, now))
     return 0
@@ -250,23 +263,25 @@ def run_show(args: argparse.Namespace) -> int:
         print_json(thread_json(view, tz, now))
         return 0
     print(_line(view.summary, tz, now))
-    citizen = view.citizen_name or "(name not known)"
+    citizen = view.citizen_name or _("(name not known)")
     if view.summary.withdrawn:
-        citizen = "(withdrew consent: data deleted)"
+        citizen = _("(withdrew consent: data deleted)")
     elif view.summary.purged:
-        citizen = "(data deleted after the retention period)"
-    print(f"citizen: {citizen}")
+        citizen = _("(data deleted after the retention period)")
+    print(_("citizen: {name}").format(name=citizen))
     for key, value in view.citizen_info.items():
         print(f"  {key}: {value}")
     for m in view.messages:
-        who = "citizen" if m.direction == "in" else (m.author or "page/OA (natively)")
+        who = _("citizen") if m.direction == "in" else (m.author or _("page/OA (natively)"))
         mode = f" [{m.reply_mode}]" if m.reply_mode and m.reply_mode != "message" else ""
         state = "" if m.state in ("received", "sent") else f" ({m.state}: {m.error_message})"
-        text = "(deleted)" if m.purged else (m.text or "")
+        text = _("(deleted)") if m.purged else (m.text or "")
         if m.removed:
-            text += f" [{_REMOVED.get(m.removed, m.removed)} {local_text(m.removed_at, tz)}]"
+            removed = _REMOVED.get(m.removed)
+            what = _(removed) if removed else m.removed
+            text += f" [{what} {local_text(m.removed_at, tz)}]"
         if m.edits:
-            text += f" [edited {local_text(m.edited_at, tz)}]"
+            text += " [" + _("edited {time}").format(time=local_text(m.edited_at, tz)) + "]"
         kept = {k.position for k in m.kept}
         extra = "".join(
             f" <{a.get('type', 'file')} {_where(a)}>"
@@ -275,7 +290,8 @@ def run_show(args: argparse.Namespace) -> int:
         )
         print(f"  #{m.id} {local_text(m.occurred_at, tz)} {who}{mode}{state}: {text}{extra}")
         for old in m.edits:
-            print(f"      before {old.get('at', '')}: {old.get('text', '')}")
+            before = _("before {time}: {text}")
+            print("      " + before.format(time=old.get("at", ""), text=old.get("text", "")))
         for k in m.kept:
             print("      " + _kept_line(k))
     return 0
@@ -283,24 +299,26 @@ def run_show(args: argparse.Namespace) -> int:
 
 def _where(item: Mapping[str, Any]) -> str:
     if item.get("restricted"):
-        return "withheld: the citizen is under 18"
+        return _("withheld: the citizen is under 18")
     if item.get("latitude"):
         return f"{item.get('latitude')},{item.get('longitude', '')}"
     return str(item.get("url") or item.get("name") or "")
-
-
-_REMOVED = {"remove": "removed on Facebook", "hide": "hidden on Facebook"}
 
 
 def _kept_line(k: AttachmentView) -> str:
     if k.state == "stored":
         big = k.size >= 100_000
         size = f"{k.size / 1_000_000:.1f} MB" if big else f"{max(1, k.size // 1000)} kB"
-        return (
-            f"attachment {k.id}: {k.kind}, {k.mime}, {size} "
-            f"(loa inbox attachment {k.id} --out {k.file_name})"
+        return _("attachment {id}: {kind}, {mime}, {size} ({command})").format(
+            id=k.id,
+            kind=k.kind,
+            mime=k.mime,
+            size=size,
+            command=f"loa inbox attachment {k.id} --out {k.file_name}",
         )
-    return f"attachment {k.id}: {k.kind}, not kept ({k.state}: {k.problem})"
+    return _("attachment {id}: {kind}, not kept ({state}: {problem})").format(
+        id=k.id, kind=k.kind, state=k.state, problem=k.problem
+    )
 
 
 def run_attachment(args: argparse.Namespace) -> int:
@@ -311,7 +329,13 @@ def run_attachment(args: argparse.Namespace) -> int:
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
-    print(f"attachment {view.id}: {view.mime}, {len(data)} bytes saved to {out}")
+    print(
+        ngettext(
+            "attachment {id}: {mime}, {n} byte saved to {file}",
+            "attachment {id}: {mime}, {n} bytes saved to {file}",
+            len(data),
+        ).format(id=view.id, mime=view.mime, n=len(data), file=out)
+    )
     return 0
 
 
@@ -327,8 +351,13 @@ def run_reply(args: argparse.Namespace) -> int:
         return 0
     # A comment is answered publicly unless --private said otherwise (the library's default).
     chosen = mode or (PUBLIC if summary.kind == ThreadKind.COMMENTS else "")
-    how = {PRIVATE: "privately, in Messenger", PUBLIC: "under the comment"}.get(chosen, "")
-    print(f"thread {summary.id}: answered {how}".rstrip() + f"; it is {summary.state}")
+    how = _ANSWERED.get(chosen)
+    answered = (
+        _("thread {id}: answered {how}").format(id=summary.id, how=_(how))
+        if how
+        else _("thread {id}: answered").format(id=summary.id)
+    )
+    print(answered + _("; it is {state}").format(state=thread_state(summary.state)))
     return 0
 
 
@@ -369,13 +398,24 @@ def run_counts(args: argparse.Namespace) -> int:
         print_json({key: value.as_dict() for key, value in counts.items()})
         return 0
     if not counts:
-        print("no threads")
+        print(_("no threads"))
     for key, c in counts.items():
-        print(
-            f"{key:<16} open {c.open:<4} assigned {c.assigned:<4} answered {c.answered:<4} "
-            f"closed {c.closed:<4} waiting {c.waiting:<4} overdue {c.overdue}"
-        )
+        print(f"{key:<16} {_counts(c)}")
     return 0
+
+
+def _counts(c: Counts) -> str:
+    return _(
+        "open {open:<4} assigned {assigned:<4} answered {answered:<4} closed {closed:<4} "
+        "waiting {waiting:<4} overdue {overdue}"
+    ).format(
+        open=c.open,
+        assigned=c.assigned,
+        answered=c.answered,
+        closed=c.closed,
+        waiting=c.waiting,
+        overdue=c.overdue,
+    )
 
 
 def _unit_counts(args: argparse.Namespace, rows: list[UnitCounts]) -> int:
@@ -383,15 +423,13 @@ def _unit_counts(args: argparse.Namespace, rows: list[UnitCounts]) -> int:
     if args.json:
         print_json({r.unit: r.as_dict() for r in rows})
         return 0
-    print("threads per unit, each with the units under it (own in brackets when different)")
+    print(_("threads per unit, each with the units under it (own in brackets when different)"))
     for r in rows:
         c, o = r.total, r.own
         name = ("  " * r.depth + r.unit)[:16]
-        line = (
-            f"{name:<16} open {c.open:<4} assigned {c.assigned:<4} answered {c.answered:<4} "
-            f"closed {c.closed:<4} waiting {c.waiting:<4} overdue {c.overdue}"
-        )
+        line = f"{name:<16} {_counts(c)}"
         if o != c:
-            line += f"  (own: waiting {o.waiting}, overdue {o.overdue})"
+            own = _("own: waiting {waiting}, overdue {overdue}")
+            line += "  (" + own.format(waiting=o.waiting, overdue=o.overdue) + ")"
         print(line)
     return 0
