@@ -408,14 +408,7 @@ def _counts(c: Counts) -> str:
     return _(
         "open {open:<4} assigned {assigned:<4} answered {answered:<4} closed {closed:<4} "
         "waiting {waiting:<4} overdue {overdue}"
-    ).format(
-        open=c.open,
-        assigned=c.assigned,
-        answered=c.answered,
-        closed=c.closed,
-        waiting=c.waiting,
-        overdue=c.overdue,
-    )
+    ).format(**c.as_dict())
 
 
 def _unit_counts(args: argparse.Namespace, rows: list[UnitCounts]) -> int:
