@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from content.errors import NotFound
+from content.i18n import _
 from scheduler.cli.common import Context, print_json, subcommand_parent
 from scheduler.config import FacebookChannel
 from scheduler.dispatch import paused_channels, resume_channel
@@ -35,11 +36,13 @@ def run_resume(args: argparse.Namespace) -> int:
     ctx.access.require_channels([args.id], "resume channels")
     reason = paused_channels(ctx.engine).get(args.id)
     if not resume_channel(ctx.engine, args.id):
-        print(f"channel {args.id} is not paused; nothing to do")
+        print(_("channel {id} is not paused; nothing to do").format(id=args.id))
         return 0
     print(
-        f"channel {args.id} resumed (it was paused: {reason or 'no reason given'}); "
-        "its waiting posts go out at the daemon's next poll"
+        _(
+            "channel {id} resumed (it was paused: {reason}); its waiting posts go out at the "
+            "daemon's next poll"
+        ).format(id=args.id, reason=reason or _("no reason given"))
     )
     return 0
 
@@ -74,5 +77,5 @@ def run_list(args: argparse.Namespace) -> int:
             f"{row['account']:<{widths['account']}}  {row['name']}  ({row['base_url']})"
         )
     for group, members in config.groups.items():
-        print(f"group {group}: {', '.join(members)}")
+        print(_("group {name}: {members}").format(name=group, members=", ".join(members)))
     return 0

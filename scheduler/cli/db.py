@@ -11,6 +11,7 @@ from pathlib import Path
 
 from content.backup import BackupInfo, backup, restore
 from content.db import make_engine, open_database, resolve_url, upgrade
+from content.i18n import _
 from scheduler.cli.common import subcommand_parent, unattended
 
 
@@ -53,14 +54,22 @@ def run_upgrade(args: argparse.Namespace) -> int:
     before, after = upgrade(engine)
     where = engine.url.render_as_string(hide_password=True)
     if before == after:
-        print(f"{where}: already at revision {after}")
+        print(
+            _("{database}: already at revision {revision}").format(database=where, revision=after)
+        )
     else:
-        print(f"{where}: upgraded from {before or 'an empty database'} to revision {after}")
+        print(
+            _("{database}: upgraded from {before} to revision {revision}").format(
+                database=where, before=before or _("an empty database"), revision=after
+            )
+        )
     return 0
 
 
 def _summary(info: BackupInfo) -> str:
-    return f"schema {info.revision or 'empty'}, {info.posts} posts, {info.deliveries} deliveries"
+    return _("schema {revision}, {posts} posts, {deliveries} deliveries").format(
+        revision=info.revision or _("empty"), posts=info.posts, deliveries=info.deliveries
+    )
 
 
 def run_backup(args: argparse.Namespace) -> int:
@@ -74,7 +83,7 @@ def run_backup(args: argparse.Namespace) -> int:
         info = backup(engine, out)
     finally:
         engine.dispose()
-    print(f"backup written to {info.path}: {_summary(info)}")
+    print(_("backup written to {file}: {summary}").format(file=info.path, summary=_summary(info)))
     return 0
 
 
@@ -89,5 +98,9 @@ def run_restore(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     where = engine.url.render_as_string(hide_password=True)
-    print(f"{where} restored from {args.path}: {_summary(info)}")
+    print(
+        _("{database} restored from {file}: {summary}").format(
+            database=where, file=args.path, summary=_summary(info)
+        )
+    )
     return 0

@@ -14,6 +14,7 @@ from content.feeds import (
     list_feeds,
     poll,
 )
+from content.i18n import _
 from content.times import local_text
 from scheduler.cli.common import Context, print_json, subcommand_parent, warn
 
@@ -95,7 +96,7 @@ def run_add(args: argparse.Namespace) -> int:
     if args.json:
         print_json(feed_json(source, None, directory.office.timezone))
     else:
-        print(f"feed {source.id} added: {source.url}")
+        print(_("feed {id} added: {url}").format(id=source.id, url=source.url))
     return 0
 
 
@@ -109,20 +110,26 @@ def run_list(args: argparse.Namespace) -> int:
         print_json([feed_json(f, counts.get(f.id or 0), tz) for f in feeds])
         return 0
     if not feeds:
-        print("no feeds")
+        print(_("no feeds"))
         return 0
     for f in feeds:
         c = counts.get(f.id or 0, {})
-        status = "active" if f.active else "paused"
-        drafts = f"drafts to {','.join(f.channels)}" if f.make_drafts else "no drafts"
-        print(
-            f"{f.id:>4}  {status:<6}  polled {local_text(f.last_polled_at, tz):<16}  "
-            f"new {c.get('new', 0)} drafted {c.get('drafted', 0)} "
-            f"seen {c.get('seen', 0)} skipped {c.get('skipped', 0)}  {drafts}  "
-            f"{f.title or ''} <{f.url}>"
+        status = _("active") if f.active else _("paused")
+        drafts = (
+            _("drafts to {channels}").format(channels=",".join(f.channels))
+            if f.make_drafts
+            else _("no drafts")
         )
+        polled = _("polled {time:<16}").format(time=local_text(f.last_polled_at, tz))
+        items = _("new {new} drafted {drafted} seen {seen} skipped {skipped}").format(
+            new=c.get("new", 0),
+            drafted=c.get("drafted", 0),
+            seen=c.get("seen", 0),
+            skipped=c.get("skipped", 0),
+        )
+        print(f"{f.id:>4}  {status:<6}  {polled}  {items}  {drafts}  {f.title or ''} <{f.url}>")
         if f.last_error:
-            print(f"      last error: {f.last_error}")
+            print("      " + _("last error: {error}").format(error=f.last_error))
     return 0
 
 
@@ -147,7 +154,7 @@ def run_poll(args: argparse.Namespace) -> int:
     ctx = Context(args)
     results = poll(ctx.engine, ctx.queue)
     if not results and not args.json:
-        print("no active feeds")
+        print(_("no active feeds"))
     return _report(results, args.json)
 
 
@@ -161,23 +168,24 @@ def _report(results: list[PollResult], as_json: bool) -> int:
 
 
 def _print_result(r: PollResult) -> None:
-    name = f"feed {r.source.id}"
+    name = _("feed {id}").format(id=r.source.id)
     if r.not_modified:
-        print(f"{name}: not modified since the last poll")
-    line = (
-        f"{name}: {r.new} new, {r.duplicate} duplicate, {len(r.skipped)} skipped, "
-        f"{r.drafted} drafted"
+        print(_("{feed}: not modified since the last poll").format(feed=name))
+    line = _("{feed}: {new} new, {duplicate} duplicate, {skipped} skipped, {drafted} drafted")
+    line = line.format(
+        feed=name, new=r.new, duplicate=r.duplicate, skipped=len(r.skipped), drafted=r.drafted
     )
     if r.seen:
-        line += f", {r.seen} marked seen"
+        line += _(", {n} marked seen").format(n=r.seen)
     if r.pending:
-        line += f", {r.pending} waiting for later polls"
+        line += _(", {n} waiting for later polls").format(n=r.pending)
     print(line)
     for title, reason in r.skipped:
-        print(f"  skipped: {title}: {reason}")
+        print("  " + _("skipped: {title}: {reason}").format(title=title, reason=reason))
     if r.post_ids:
-        print(f"  drafts: {', '.join(f'post {i}' for i in r.post_ids)} (review them)")
+        posts = ", ".join(_("post {id}").format(id=i) for i in r.post_ids)
+        print("  " + _("drafts: {posts} (review them)").format(posts=posts))
     for message in r.warnings:
         warn(message)
     if r.error:
-        print(f"loa: {name}: error: {r.error}", file=sys.stderr)
+        print(f"loa: {name}: {_('error')}: {r.error}", file=sys.stderr)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from content.errors import LoaError
+from content.i18n import set_language
 from scheduler.cli import feeds as feeds_cli
 from scheduler.cli.common import CommandParser, common_options
 from tests.conftest import REPO
@@ -55,6 +56,21 @@ def test_import_of_a_new_file_adds_it_and_reports_counts(loa):
     lines = out.splitlines()
     assert lines[0] == "feed 1: 6 new, 0 duplicate, 0 skipped, 5 drafted, 1 waiting for later polls"
     assert lines[1] == "  drafts: post 1, post 2, post 3, post 4, post 5 (review them)"
+
+
+def test_a_vietnamese_office_reads_the_import_in_vietnamese(loa):
+    set_language("vi")  # what `loa` does for an office whose language is Vietnamese
+    try:
+        code, out, err = loa("feeds", "import", str(SAMPLE), "--channel", "tinh-fb")
+        listed = loa("feeds", "list")[1]
+    finally:
+        set_language("en")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "nguồn tin 1: 6 tin mới, 0 tin trùng, bỏ qua 0, soạn nháp 5, 1 tin chờ các lần lấy tin sau",
+        "  bản nháp: bài 1, bài 2, bài 3, bài 4, bài 5 (hãy xem lại)",
+    ]
+    assert "đang chạy  lấy tin " in listed and "mới 1 đã soạn nháp 5" in listed
 
 
 def test_import_json_lists_skipped_entries_with_reasons(loa):
