@@ -108,6 +108,16 @@ def _refused(result: tuple[int, str, str], *words: str) -> None:
 # --- who is acting ------------------------------------------------------------------------
 
 
+def test_a_vietnamese_office_manages_accounts_in_vietnamese(office, monkeypatch):
+    monkeypatch.setenv("LOA_LANG", "vi")
+    code, out, err = office.run("root", "users", "disable", "tu")
+    assert code == 0, err
+    assert out.startswith("đã cập nhật tu ") and out.rstrip().endswith("wards  [đã khoá]")
+    assert "root                 admin     (mọi kênh)\n" in office.run("root", "users", "list")[1]
+    code, out, _ = office.run("root", "audit", "verify")
+    assert code == 0 and out.startswith("nhật ký kiểm tra nguyên vẹn: ")
+
+
 def test_names_are_one_person_whatever_the_case_spaces_or_unicode_form():
     decomposed = unicodedata.normalize("NFD", "Ân")
     assert fold("Alice") == fold(" alice") == "alice"

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from content import audit
 from content.errors import ValidationError
+from content.i18n import _
 from content.models import AuditEvent, Role
 from content.times import local_iso, local_start_of_day, local_text, parse_date, parse_when
 from scheduler.cli.common import Context, print_json, subcommand_parent
@@ -87,16 +88,20 @@ def run_verify(args: argparse.Namespace) -> int:
     """Check the chain; 0 intact, 1 broken (the first bad row named)."""
     expect = audit.parse_head(args.expect_head) if args.expect_head else None
     ctx = Context(args)
-    _ = ctx.access  # any account may verify, but it must be one (once accounts exist)
+    ctx.access  # noqa: B018  (any account may verify, but it must be one, once accounts exist)
     verdict = audit.verify(ctx.engine, expect, tz=ctx.config.directory().office.timezone)
     if args.json:
         print_json(verdict.as_dict())
     elif verdict.intact:
-        head = f"{verdict.head.seq}:{verdict.head.hash}" if verdict.head else "none (empty log)"
-        checked = " and matches the noted head" if expect else ""
-        print(f"audit log intact{checked}: {verdict.rows} rows; head {head}")
+        head = f"{verdict.head.seq}:{verdict.head.hash}" if verdict.head else _("none (empty log)")
+        intact = (
+            _("audit log intact and matches the noted head: {n} rows; head {head}")
+            if expect
+            else _("audit log intact: {n} rows; head {head}")
+        )
+        print(intact.format(n=verdict.rows, head=head))
     else:
-        print(f"audit log BROKEN: {verdict.problem}")
+        print(_("audit log BROKEN: {problem}").format(problem=verdict.problem))
     return 0 if verdict.intact else 1
 
 
@@ -127,7 +132,7 @@ def run_list(args: argparse.Namespace) -> int:
     for row in rows:
         print(_line(row, tz))
     if not rows:
-        print("no audit rows match", file=sys.stderr)
+        print(_("no audit rows match"), file=sys.stderr)
     return 0
 
 

@@ -9,8 +9,9 @@ import argparse
 import getpass
 import sys
 
-from content.accounts import Accounts, parse_role
+from content.accounts import Accounts, AccountView, parse_role
 from content.errors import ValidationError
+from content.i18n import _
 from scheduler.cli.common import Context, print_json, subcommand_parent
 
 
@@ -78,19 +79,25 @@ def _accounts(ctx: Context) -> Accounts:
 
 
 def _line(name: str, role: str, units: tuple[str, ...], active: bool, password: bool) -> str:
-    flags = [] if active else ["disabled"]
+    flags = [] if active else [_("disabled")]
     if password:
-        flags.append("web")
-    return f"{name:<20} {role:<9} {', '.join(units) or '(all channels)'}" + (
+        flags.append(_("web"))
+    return f"{name:<20} {role:<9} {', '.join(units) or _('(all channels)')}" + (
         f"  [{', '.join(flags)}]" if flags else ""
     )
+
+
+def _updated(view: AccountView) -> None:
+    line = _line(view.name, view.role, view.units, view.active, view.has_password)
+    print(_("updated {account}").format(account=line))
 
 
 def run_add(args: argparse.Namespace) -> int:
     """Add one account."""
     ctx = Context(args)
     view = _accounts(ctx).add(args.name, parse_role(args.role), args.unit)
-    print(f"added {_line(view.name, view.role, view.units, view.active, view.has_password)}")
+    line = _line(view.name, view.role, view.units, view.active, view.has_password)
+    print(_("added {account}").format(account=line))
     return 0
 
 
@@ -103,8 +110,10 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     if not views:
         print(
-            "no accounts: anyone on this machine acts as himself and the four-eyes rule is not "
-            "enforced; add the first admin with: loa users add NAME --role admin"
+            _(
+                "no accounts: anyone on this machine acts as himself and the four-eyes rule is "
+                "not enforced; add the first admin with: {command}"
+            ).format(command="loa users add NAME --role admin")
         )
         return 0
     for v in views:
@@ -114,23 +123,22 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_set_role(args: argparse.Namespace) -> int:
     """Change an account's role."""
-    view = _accounts(Context(args)).set_role(args.name, parse_role(args.role))
-    print(f"updated {_line(view.name, view.role, view.units, view.active, view.has_password)}")
+    _updated(_accounts(Context(args)).set_role(args.name, parse_role(args.role)))
     return 0
 
 
 def run_set_units(args: argparse.Namespace) -> int:
     """Replace an account's units."""
-    view = _accounts(Context(args)).set_units(args.name, args.units)
-    print(f"updated {_line(view.name, view.role, view.units, view.active, view.has_password)}")
+    _updated(_accounts(Context(args)).set_units(args.name, args.units))
     return 0
 
 
 def run_switch(args: argparse.Namespace) -> int:
     """Disable or enable an account."""
     accounts = _accounts(Context(args))
-    view = accounts.disable(args.name) if args.action == "disable" else accounts.enable(args.name)
-    print(f"updated {_line(view.name, view.role, view.units, view.active, view.has_password)}")
+    _updated(
+        accounts.disable(args.name) if args.action == "disable" else accounts.enable(args.name)
+    )
     return 0
 
 
@@ -141,9 +149,9 @@ def run_passwd(args: argparse.Namespace) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = getpass.getpass(f"new web password for {args.name}: ")
-        if getpass.getpass("again: ") != password:
+        password = getpass.getpass(_("new web password for {name}: ").format(name=args.name))
+        if getpass.getpass(_("again: ")) != password:
             raise ValidationError("passwords_differ", field="password")
     view = accounts.set_password(args.name, password)
-    print(f"password set for {view.name}; his web sessions were ended")
+    print(_("password set for {name}; his web sessions were ended").format(name=view.name))
     return 0
