@@ -262,7 +262,7 @@ def test_db_upgrade_twice(db_url, capsys, monkeypatch):
     assert "already at revision" in out
 
 
-def test_status_counts_waiting_late_and_paused_channels(loa, db_url):
+def test_status_counts_waiting_late_and_paused_channels(loa, db_url, monkeypatch):
     from datetime import UTC, datetime
 
     from content.db import open_database
@@ -313,6 +313,15 @@ def test_status_counts_waiting_late_and_paused_channels(loa, db_url):
     assert "tinh-zalo        PAUSED: -216 Access token is invalid" in out
     assert "NO DAEMON RUNNING" in out
     assert "PAUSED tinh-zalo: posts wait" in out
+    # The same in a Vietnamese office's words (the exit code is the monitor's signal).
+    monkeypatch.delenv("LOA_LANG")
+    code, out, _ = loa("status")
+    assert code == 1
+    assert out.splitlines()[0] == (
+        "đang chờ 1, đến giờ 0, trễ 0, đang gửi 0, lỗi 0, cần kiểm tra 0"
+    )
+    assert "tinh-zalo        TẠM DỪNG: -216 Access token is invalid" in out
+    assert "KHÔNG CÓ TIẾN TRÌNH NỀN: " in out and "TẠM DỪNG tinh-zalo: " in out
 
 
 def test_status_names_the_running_daemons(loa, db_url):

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from content.errors import ValidationError
 from content.health import FAILED, LATE, LATE_AFTER, NEEDS_REVIEW, NO_DAEMON, PAUSED, Problem
 from content.heap import limit_malloc_arenas
+from content.i18n import _, ngettext
 from content.times import local_text, utcnow
 from scheduler.cli.common import Context, subcommand_parent, unattended
 from scheduler.status import QueueStatus, queue_status
@@ -134,25 +135,40 @@ def run_status(args: argparse.Namespace) -> int:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return code
     print(
-        f"waiting {report.waiting}, due now {report.due_now}, late {report.late}, "
-        f"sending {report.sending}, failed {report.failed}, needs review {report.needs_review}"
+        _(
+            "waiting {waiting}, due now {due_now}, late {late}, sending {sending}, "
+            "failed {failed}, needs review {needs_review}"
+        ).format(
+            waiting=report.waiting,
+            due_now=report.due_now,
+            late=report.late,
+            sending=report.sending,
+            failed=report.failed,
+            needs_review=report.needs_review,
+        )
     )
     alive = [d for d in report.daemons if d.alive]
     if alive:
-        print(
-            "daemons: "
-            + ", ".join(f"{d.worker} (started {local_text(d.started_at, tz)})" for d in alive)
+        started = _("{worker} (started {time})")
+        running = ", ".join(
+            started.format(worker=d.worker, time=local_text(d.started_at, tz)) for d in alive
         )
+        print(_("daemons: {running}").format(running=running))
     elif not any(p.code == NO_DAEMON for p in problems):
-        print("daemons: none running (nothing is waiting for one)")
+        print(_("daemons: none running (nothing is waiting for one)"))
     for problem in problems:
         print(problem_line(problem, tz))
     for c in report.channels:
-        flag = f"PAUSED: {c.paused_reason}" if c.paused else "ok"
-        print(
-            f"  {c.channel:<16} {flag:<10} waiting {c.waiting:<4} failed {c.failed:<4} "
-            f"review {c.needs_review:<4} last published {local_text(c.last_success_at, tz)}"
+        flag = _("PAUSED: {reason}").format(reason=c.paused_reason) if c.paused else _("ok")
+        figures = _(
+            "waiting {waiting:<4} failed {failed:<4} review {review:<4} last published {time}"
+        ).format(
+            waiting=c.waiting,
+            failed=c.failed,
+            review=c.needs_review,
+            time=local_text(c.last_success_at, tz),
         )
+        print(f"  {c.channel:<16} {flag:<10} {figures}")
     return code
 
 
@@ -206,31 +222,35 @@ def problem_line(problem: Problem, tz: ZoneInfo) -> str:
     p = problem.params
     if problem.code == NO_DAEMON:
         seen = (
-            f"last heartbeat {local_text(p['since'], tz)}"
+            _("last heartbeat {time}").format(time=local_text(p["since"], tz))
             if p.get("since")
-            else "none running since the last one stopped, or never started"
+            else _("none running since the last one stopped, or never started")
         )
-        return (
+        return _(
             "NO DAEMON RUNNING: nothing is published until `loa daemon` runs "
-            f"({p['waiting']} waiting; {seen})"
-        )
+            "({waiting} waiting; {seen})"
+        ).format(waiting=p["waiting"], seen=seen)
     if problem.code == LATE:
         late = int(LATE_AFTER.total_seconds() // 60)
-        return (
-            f"LATE {p['n']}: deliveries ({p['posts']} post{'' if p['posts'] == 1 else 's'}) "
-            f"more than {late} min past their "
-            "time, not published"
-        )
+        return ngettext(
+            "LATE {n}: deliveries ({posts} post) more than {minutes} min past their time, "
+            "not published",
+            "LATE {n}: deliveries ({posts} posts) more than {minutes} min past their time, "
+            "not published",
+            p["posts"],
+        ).format(n=p["n"], posts=p["posts"], minutes=late)
     if problem.code == FAILED:
-        return f"FAILED {p['n']}: deliveries failed; see `loa post show`, then retry or fix"
+        return _("FAILED {n}: deliveries failed; see `loa post show`, then retry or fix").format(
+            n=p["n"]
+        )
     if problem.code == NEEDS_REVIEW:
-        return (
-            f"NEEDS REVIEW {p['n']}: deliveries may or may not be on the platform; "
-            "check and settle with `loa post resolve`"
-        )
+        return _(
+            "NEEDS REVIEW {n}: deliveries may or may not be on the platform; check and settle "
+            "with `loa post resolve`"
+        ).format(n=p["n"])
     if problem.code == PAUSED:
-        return (
-            f"PAUSED {', '.join(p['channels'])}: posts wait until the token is renewed "
-            "and `loa channels resume` runs"
-        )
+        return _(
+            "PAUSED {channels}: posts wait until the token is renewed and `loa channels resume` "
+            "runs"
+        ).format(channels=", ".join(p["channels"]))
     return f"{problem.code.upper()}: {p}"
