@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from content.errors import LoaError
+from content.i18n import _
 from content.messages import os_reason
 from scheduler.cli.common import Context, subcommand_parent
 
@@ -46,7 +47,11 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         raise LoaError("port_range", field="--port", port=args.port, low=1)
     directory = _directory(args)
-    print(f"serving {directory} at http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
+    url = f"http://{args.host}:{args.port}/"
+    print(
+        _("serving {folder} at {url} (Ctrl+C to stop)").format(folder=directory, url=url),
+        flush=True,
+    )
     try:
         uvicorn.run(media_app(directory), host=args.host, port=args.port, log_level="warning")
     except OSError as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 from content import infographic
 from content.errors import ValidationError
 from content.files import private_file, write_private
+from content.i18n import _
 from content.media import IMAGE_LIMITS
 
 _SUFFIX_FORMAT = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
@@ -71,7 +72,15 @@ def run(args: argparse.Namespace) -> int:
     if args.channel_kind:
         data, mime = infographic.encode_for_channel(img, args.channel_kind)
         write_private(args.output, data)
-        print(f"wrote {args.output} ({mime}, {len(data):,} bytes, {img.width}x{img.height})")
+        print(
+            _("wrote {file} ({mime}, {size} bytes, {width}x{height})").format(
+                file=args.output,
+                mime=mime,
+                size=f"{len(data):,}",
+                width=img.width,
+                height=img.height,
+            )
+        )
         return 0
     fmt = _SUFFIX_FORMAT.get(args.output.suffix.lower())
     if fmt is None:
@@ -81,7 +90,11 @@ def run(args: argparse.Namespace) -> int:
             img.save(out, "PNG", optimize=True)
         else:
             img.save(out, "JPEG", quality=92, optimize=True)
-    print(f"wrote {args.output} ({img.width}x{img.height})")
+    print(
+        _("wrote {file} ({width}x{height})").format(
+            file=args.output, width=img.width, height=img.height
+        )
+    )
     return 0
 
 

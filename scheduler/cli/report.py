@@ -10,8 +10,9 @@ from pathlib import Path
 
 from content.evaluation import span
 from content.files import write_private
+from content.i18n import _, ngettext
 from content.times import parse_date, utcnow
-from scheduler.cli.common import Context, subcommand_parent
+from scheduler.cli.common import Context, subcommand_parent, warn
 from scheduler.report import build_weekly, send_weekly, write_preview
 from scheduler.report_data import days_period, parse_week, period_figures, week_just_ended
 from scheduler.report_period import FORMATS as PERIOD_FORMATS
@@ -94,7 +95,7 @@ def run_weekly(args: argparse.Namespace) -> int:
     else:
         week = week_just_ended(now, config.directory().office.timezone)
     if args.force and not args.send:
-        print("warning: --force does nothing without --send", file=sys.stderr)
+        warn(_("--force does nothing without --send"))
     if args.out:
         mail = build_weekly(ctx.engine, config, week)
         for path in write_preview(mail, args.out):
@@ -105,9 +106,14 @@ def run_weekly(args: argparse.Namespace) -> int:
         if sent:
             email = config.email
             assert email is not None
-            print(f"week {week}: sent to {', '.join([*email.to, *email.cc])}")
+            to = ", ".join([*email.to, *email.cc])
+            print(_("week {week}: sent to {to}").format(week=week, to=to))
         else:
-            print(f"week {week}: already sent (or being sent); --force sends it again")
+            print(
+                _("week {week}: already sent (or being sent); --force sends it again").format(
+                    week=week
+                )
+            )
     if not args.out and not args.send:
         sys.stdout.write(build_weekly(ctx.engine, config, week).text)
     return 0
@@ -125,7 +131,7 @@ def run_range(args: argparse.Namespace) -> int:
     if args.format == "xlsx":
         out = args.out or Path(f"loa-{first.isoformat()}_{last.isoformat()}.xlsx")
         range_xlsx(figures, office, language, out)
-        print(f"{len(figures.rows)} publications: {out}", file=sys.stderr)
+        print(_publications(len(figures.rows), out), file=sys.stderr)
         return 0
     text = (
         range_csv(figures, language)
@@ -137,11 +143,15 @@ def run_range(args: argparse.Namespace) -> int:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         write_private(args.out, text)
-        print(f"{len(figures.rows)} publications: {args.out}", file=sys.stderr)
+        print(_publications(len(figures.rows), args.out), file=sys.stderr)
     else:
         # No byte-order mark on a terminal or pipe; files keep it for Excel.
         sys.stdout.write(text.lstrip("\ufeff"))
     return 0
+
+
+def _publications(n: int, file: Path) -> str:
+    return ngettext("{n} publication: {file}", "{n} publications: {file}", n).format(n=n, file=file)
 
 
 def run_period(args: argparse.Namespace) -> int:
