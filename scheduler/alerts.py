@@ -167,7 +167,7 @@ def build_digest(config: Config, alerts: Sequence[Alert], titles: dict[int, str]
         "needs_review": s.pgettext("alert", "Needs review"),
     }
     names = {cid: info.name for cid, info in directory.channels.items()}
-    rows = [_row(a, s, kinds, titles, names, tz) for a in alerts]
+    rows = [_row(a, s, kinds, titles, names, tz, lang) for a in alerts]
     headers = [
         s.pgettext("alert", "At"),
         s.pgettext("report", "Type"),
@@ -209,6 +209,7 @@ def _row(
     titles: Mapping[int, str],
     names: Mapping[str, str],
     tz: ZoneInfo,
+    lang: str,
 ) -> list[str]:
     """One alert's cells: when, what, the post, the channel, the platform's reason, advice."""
     post = ""
@@ -222,7 +223,7 @@ def _row(
         if a.post_id is not None
         else ""
     )
-    return [local_time(a.at, tz), kinds.get(a.kind, a.kind), post, channel, a.message, advice]
+    return [local_time(a.at, tz, lang), kinds.get(a.kind, a.kind), post, channel, a.message, advice]
 
 
 def _plain_text(intro: str, rows: Sequence[Sequence[str]], s: NullTranslations) -> str:

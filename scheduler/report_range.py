@@ -186,7 +186,7 @@ def _posts_table(fig: PeriodFigures, language: str) -> Table:
     p = fig.period
     post_rows = [
         [
-            local_time(r.published_at, p.tz),
+            local_time(r.published_at, p.tz, language),
             r.title,
             r.channel_name,
             r.campaign or "",

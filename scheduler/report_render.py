@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 from content.evaluation import BEHIND, CAMPAIGN, RESPONSE
 from content.formatting import change as fmt_change
+from content.formatting import day as fmt_day
+from content.formatting import moment as fmt_moment
 from content.formatting import number as fmt_number
 from content.formatting import percent as fmt_rate
 from content.i18n import translation as words
@@ -39,9 +41,11 @@ _FONT = Path(__file__).resolve().parent.parent / "content" / "fonts" / "NotoSans
 # ---------------------------------------------------------------------- helpers
 
 
-def local_time(value: datetime, tz: ZoneInfo) -> str:
-    """``2026-11-18 09:30`` in the office's time zone."""
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+def local_time(value: datetime, tz: ZoneInfo, lang: str | None = None) -> str:
+    """A time in the office's zone: as the office writes it in ``lang`` (``18/11/2026 09:30``
+    in Vietnamese), or ISO ``2026-11-18 09:30`` without one (files programs read: CSV)."""
+    local = value.astimezone(tz)
+    return fmt_moment(local, lang) if lang else local.strftime("%Y-%m-%d %H:%M")
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[int]) -> str:
@@ -151,7 +155,7 @@ def _top_rows(rows: Sequence[PostRow], lang: str, tz: ZoneInfo) -> list[list[str
             str(i),
             r.title,
             r.channel_name,
-            local_time(r.published_at, tz),
+            local_time(r.published_at, tz, lang),
             fmt_number(r.value("views"), lang),
             fmt_number(r.engagement, lang),
             fmt_rate(r.rate, lang),
@@ -221,7 +225,7 @@ def _problem_rows(problems: Sequence[OpenProblem], lang: str, tz: ZoneInfo) -> l
             p.channel_name,
             states.get(p.state, p.state),
             p.reason,
-            local_time(p.since, tz),
+            local_time(p.since, tz, lang),
         ]
         for p in problems[:MAX_PROBLEMS_SHOWN]
     ]
@@ -244,7 +248,7 @@ def _period_line(fig: PeriodFigures, lang: str) -> str:
     return (
         words(lang)
         .pgettext("report", "From {start} to {end} ({tz} time)")
-        .format(start=p.first_day.isoformat(), end=p.last_day.isoformat(), tz=p.tz.key)
+        .format(start=fmt_day(p.first_day, lang), end=fmt_day(p.last_day, lang), tz=p.tz.key)
     )
 
 

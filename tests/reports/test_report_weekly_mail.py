@@ -77,6 +77,9 @@ def test_the_weekly_job_mails_the_summary(engine, config, dataset, smtp, clock, 
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
     assert "Báo cáo tương tác tuần 2026-W47" in text and "Tỷ lệ tương tác" in text
+    # Dates and times as a Vietnamese office writes them, day first (the CSV keeps ISO).
+    assert "Từ 16/11/2026 đến 22/11/2026 (giờ Asia/Ho_Chi_Minh)" in text
+    assert re.search(r"\b\d\d/11/2026 \d\d:\d\d\b", text) and "2026-11-1" not in text
     assert "<table" in html and "Năm bài nổi bật" in html
     assert "<link" not in html and "<script" not in html and "http://" not in html.split("<a ")[0]
 
@@ -197,6 +200,8 @@ def test_an_english_office_gets_english(engine, make_config, dataset, smtp, cloc
     _, message = _received(smtp)
     assert message["Subject"] == "Weekly report 2026-W47 — Công an tỉnh Demo"
     assert "Top five posts" in message.get_body(preferencelist=("html",)).get_content()
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "From 2026-11-16 to 2026-11-22 (Asia/Ho_Chi_Minh time)" in text
 
 
 def test_a_week_not_yet_ended_needs_force(engine, config, dataset, smtp, clock, mailer):
