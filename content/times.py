@@ -138,10 +138,21 @@ def local_iso(value: datetime | None, tz: ZoneInfo) -> str | None:
 
 
 def local_text(value: datetime | None, tz: ZoneInfo) -> str:
-    """``YYYY-MM-DD HH:MM`` in the office time zone, for tables."""
+    """``YYYY-MM-DD HH:MM`` in the office time zone, for files programs read (CSV)."""
     if value is None:
         return "-"
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def office_text(value: datetime | None, tz: ZoneInfo) -> str:
+    """A time in the office's zone as a person there reads it, in the current language:
+    ``02/12/2026 07:30`` in Vietnamese (what :func:`parse_when` takes back), ISO in English;
+    ``-`` for none."""
+    from content.formatting import moment  # formatting reads the catalogue; times need not
+
+    if value is None:
+        return "-"
+    return moment(value.astimezone(tz))
 
 
 def local_start_of_day(day: date, tz: ZoneInfo) -> datetime:

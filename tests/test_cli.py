@@ -146,15 +146,16 @@ def test_a_vietnamese_office_reads_the_post_commands_in_vietnamese(loa, monkeypa
         "post", "add", "--channel", "tinh-fb", "--title", "Cảnh giác", "--text", "Gọi 113.",
         "--at", "2030-01-02 09:00", "--submit",
     )  # fmt: skip
-    assert (code, out) == (0, "bài 1 đã tạo: chờ duyệt, 2030-01-02 09:00\n"), err
+    # Times as the office writes them (and as --at takes them back).
+    assert (code, out) == (0, "bài 1 đã tạo: chờ duyệt, 02/01/2030 09:00\n"), err
     assert loa("--as", "lan", "post", "approve", "1")[1] == (
-        "bài 1 đã cập nhật: đã hẹn giờ, 2030-01-02 09:00\n"
+        "bài 1 đã cập nhật: đã hẹn giờ, 02/01/2030 09:00\n"
     )
     code, out, _ = loa("post", "list")
     assert "đã hẹn giờ" in out and "tinh-fb:đang chờ" in out and "scheduled" not in out
     code, out, _ = loa("post", "show", "1")
     assert out.splitlines()[:4] == [
-        "bài 1  đã hẹn giờ  2030-01-02 09:00  người soạn: root",
+        "bài 1  đã hẹn giờ  02/01/2030 09:00  người soạn: root",
         "tiêu đề: Cảnh giác",
         "Gọi 113.",
         "  tinh-fb: đang chờ (0 lần gửi)",

@@ -445,7 +445,7 @@ def test_units_status_and_rank_on_the_command_line(office, capsys):
     # The same week as text, in the office's language.
     assert main(["units", "status", "--week", "2026-W40", *base]) == 0
     text = capsys.readouterr().out.splitlines()
-    assert text[0] == f"{monday} đến {sunday}"
+    assert text[0] == f"{monday:%d/%m/%Y} đến {sunday:%d/%m/%Y}"
     behind = {u for u, w in want.items() if w["status"] == "behind"}
     if behind:
         assert set(text[-1].removeprefix("chậm tiến độ: ").split(", ")) == behind
@@ -469,7 +469,7 @@ def test_units_status_and_rank_on_the_command_line(office, capsys):
     lines = capsys.readouterr().out.splitlines()
     order = expected_order(office.year, date(2026, 9, 1), date(2026, 9, 30))
     # In the office's language (Vietnamese), the headings aligned with their columns.
-    assert lines[0] == "2026-09-01 đến 2026-09-30 (so với 2026-08-02 đến 2026-08-31)"
+    assert lines[0] == "01/09/2026 đến 30/09/2026 (so với 02/08/2026 đến 31/08/2026)"
     assert lines[1] == (
         "tiếp cận và tương tác tính trên mỗi người theo dõi (số người theo dõi cuối kỳ)"
     )

@@ -11,7 +11,7 @@ from content import audit
 from content.errors import ValidationError
 from content.i18n import _
 from content.models import AuditEvent, Role
-from content.times import local_iso, local_start_of_day, local_text, parse_date, parse_when
+from content.times import local_iso, local_start_of_day, office_text, parse_date, parse_when
 from scheduler.cli.common import Context, print_json, subcommand_parent
 
 #: Rows `loa audit list` shows without --limit (the newest).
@@ -154,7 +154,7 @@ def _who(row: AuditEvent) -> str:
 
 def _line(row: AuditEvent, tz: ZoneInfo) -> str:
     post = f"post {row.post_id}" if row.post_id is not None else "-"
-    parts = [local_text(row.at, tz), _who(row), row.action, post]
+    parts = [office_text(row.at, tz), _who(row), row.action, post]
     if row.detail:
         parts.append(row.detail)
     return "  ".join(parts)

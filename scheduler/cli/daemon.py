@@ -17,7 +17,7 @@ from content.errors import ValidationError
 from content.health import FAILED, LATE, LATE_AFTER, NEEDS_REVIEW, NO_DAEMON, PAUSED, Problem
 from content.heap import limit_malloc_arenas
 from content.i18n import _, ngettext
-from content.times import local_text, utcnow
+from content.times import office_text, utcnow
 from scheduler.cli.common import Context, subcommand_parent, unattended
 from scheduler.status import QueueStatus, queue_status
 
@@ -151,7 +151,7 @@ def run_status(args: argparse.Namespace) -> int:
     if alive:
         started = _("{worker} (started {time})")
         running = ", ".join(
-            started.format(worker=d.worker, time=local_text(d.started_at, tz)) for d in alive
+            started.format(worker=d.worker, time=office_text(d.started_at, tz)) for d in alive
         )
         print(_("daemons: {running}").format(running=running))
     elif not any(p.code == NO_DAEMON for p in problems):
@@ -166,7 +166,7 @@ def run_status(args: argparse.Namespace) -> int:
             waiting=c.waiting,
             failed=c.failed,
             review=c.needs_review,
-            time=local_text(c.last_success_at, tz),
+            time=office_text(c.last_success_at, tz),
         )
         print(f"  {c.channel:<16} {flag:<10} {figures}")
     return code
@@ -222,7 +222,7 @@ def problem_line(problem: Problem, tz: ZoneInfo) -> str:
     p = problem.params
     if problem.code == NO_DAEMON:
         seen = (
-            _("last heartbeat {time}").format(time=local_text(p["since"], tz))
+            _("last heartbeat {time}").format(time=office_text(p["since"], tz))
             if p.get("since")
             else _("none running since the last one stopped, or never started")
         )

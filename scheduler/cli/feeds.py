@@ -15,7 +15,7 @@ from content.feeds import (
     poll,
 )
 from content.i18n import _
-from content.times import local_text
+from content.times import office_text
 from scheduler.cli.common import Context, print_json, subcommand_parent, warn
 
 
@@ -120,7 +120,7 @@ def run_list(args: argparse.Namespace) -> int:
             if f.make_drafts
             else _("no drafts")
         )
-        polled = _("polled {time:<16}").format(time=local_text(f.last_polled_at, tz))
+        polled = _("polled {time:<16}").format(time=office_text(f.last_polled_at, tz))
         items = _("new {new} drafted {drafted} seen {seen} skipped {skipped}").format(
             new=c.get("new", 0),
             drafted=c.get("drafted", 0),

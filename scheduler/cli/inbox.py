@@ -24,7 +24,7 @@ from content.inbox_json import summary_json, thread_json
 from content.inbox_media import AttachmentView, open_attachment
 from content.labels import kind_short, tag_label, thread_state
 from content.models import ThreadKind, ThreadState
-from content.times import local_text, utcnow
+from content.times import office_text, utcnow
 from scheduler.cli.common import Context, print_json, subcommand_parent
 from scheduler.inbox_jobs import inbox_sealer
 from scheduler.inbox_reply import answer
@@ -204,12 +204,12 @@ def _line(s: ThreadSummary, tz: ZoneInfo, now: datetime) -> str:
     owner = s.assignee or s.unit or "-"
     due = "-"
     if s.response_due_at is not None:
-        due = local_text(s.response_due_at, tz) + (" " + _("LATE") if s.overdue(now) else "")
+        due = office_text(s.response_due_at, tz) + (" " + _("LATE") if s.overdue(now) else "")
     rule = RULES.get(s.window.rule)
     window = _(rule) if rule and rule != "-" else (rule or s.window.rule)
     if s.window.closes_at is not None:
         window = _("{rule} until {time}").format(
-            rule=window, time=local_text(s.window.closes_at, tz)
+            rule=window, time=office_text(s.window.closes_at, tz)
         )
         if not s.window.is_open(now):
             window += " " + _("closed")
@@ -279,16 +279,16 @@ def run_show(args: argparse.Namespace) -> int:
         if m.removed:
             removed = _REMOVED.get(m.removed)
             what = _(removed) if removed else m.removed
-            text += f" [{what} {local_text(m.removed_at, tz)}]"
+            text += f" [{what} {office_text(m.removed_at, tz)}]"
         if m.edits:
-            text += " [" + _("edited {time}").format(time=local_text(m.edited_at, tz)) + "]"
+            text += " [" + _("edited {time}").format(time=office_text(m.edited_at, tz)) + "]"
         kept = {k.position for k in m.kept}
         extra = "".join(
             f" <{a.get('type', 'file')} {_where(a)}>"
             for i, a in enumerate(m.attachments)
             if i not in kept
         )
-        print(f"  #{m.id} {local_text(m.occurred_at, tz)} {who}{mode}{state}: {text}{extra}")
+        print(f"  #{m.id} {office_text(m.occurred_at, tz)} {who}{mode}{state}: {text}{extra}")
         for old in m.edits:
             before = _("before {time}: {text}")
             print("      " + before.format(time=old.get("at", ""), text=old.get("text", "")))

@@ -20,7 +20,7 @@ from content.messages import Notice, os_reason
 from content.models import Delivery, Post, PostState
 from content.queue import LIVE_STATES, ImageInput, Outcome, PostInput, Repeat
 from content.serialize import post_json
-from content.times import local_start_of_day, local_text, parse_date, parse_when
+from content.times import local_start_of_day, office_text, parse_date, parse_when
 from content.transfer import export_csv, export_images, export_json, read_csv
 from scheduler.cli.common import Context, for_terminal, print_json, subcommand_parent, warn
 from scheduler.cli.posts_args import post_parsers
@@ -126,7 +126,7 @@ def run_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(post_json(post, deliveries, tz))
         return 0
-    when = local_text(post.scheduled_at, tz) if post.scheduled_at else _("no time yet")
+    when = office_text(post.scheduled_at, tz) if post.scheduled_at else _("no time yet")
     print(
         for_terminal(
             _("post {id}  {state}  {when}  by {author}").format(
@@ -158,7 +158,7 @@ def run_show(args: argparse.Namespace) -> int:
         )
         print(
             for_terminal(
-                f"  {local_text(event.at, tz)}  {actor}: {audit_action(event.action)}"
+                f"  {office_text(event.at, tz)}  {actor}: {audit_action(event.action)}"
                 + (f" ({event.detail})" if event.detail else "")
             )
         )
@@ -383,7 +383,7 @@ def _report(ctx: Context, outcome: Outcome, as_json: bool, *, verb: str) -> None
     for message in outcome.warnings:
         warn(message)
     for post in outcome.posts:
-        when = local_text(post.scheduled_at, tz) if post.scheduled_at else _("no time yet")
+        when = office_text(post.scheduled_at, tz) if post.scheduled_at else _("no time yet")
         line = _(_DONE[verb]).format(id=post.id, state=post_state(post.state), when=when)
         print(for_terminal(line))
 
@@ -393,7 +393,7 @@ def _table_row(post: Post, deliveries: list[Delivery], tz: object) -> str:
     if len(first_line) > 50:
         first_line = first_line[:49] + "…"
     channels = " ".join(f"{d.channel}:{delivery_state(d.state)}" for d in deliveries)
-    when = local_text(post.scheduled_at, tz) if post.scheduled_at else "-"  # type: ignore[arg-type]
+    when = office_text(post.scheduled_at, tz) if post.scheduled_at else "-"  # type: ignore[arg-type]
     state = post_state(post.state)
     return f"{post.id:>5}  {when:<16}  {state:<11}  {post.author:<12}  {channels}  {first_line}"
 

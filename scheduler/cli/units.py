@@ -19,6 +19,7 @@ from content.evaluation import (
     status,
     week_of,
 )
+from content.formatting import day
 from content.i18n import N_, _, ngettext
 from content.times import parse_date, utcnow
 from scheduler.cli.common import Context, print_json, subcommand_parent
@@ -131,8 +132,8 @@ def run_list(args: argparse.Namespace) -> int:
             _("campaign {name!r}: {n} posts per unit, {first} to {last} ({who})").format(
                 name=quota.campaign,
                 n=quota.posts_per_unit,
-                first=quota.first_day,
-                last=quota.last_day,
+                first=day(quota.first_day),
+                last=day(quota.last_day),
                 who=who,
             )
         )
@@ -219,7 +220,7 @@ def _status_text(report: StatusReport) -> str:
 
 
 def _period(first: date, last: date) -> str:
-    return _("{first} to {last}").format(first=first, last=last)
+    return _("{first} to {last}").format(first=day(first), last=day(last))
 
 
 def run_rank(args: argparse.Namespace) -> int:
