@@ -61,6 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 #: APScheduler's executor says "Running job" and "executed successfully" for the 5-second
 #: poll (~35,000 lines a day, nine lines in ten). Their warnings still show.
 CHATTY_LOGGERS = ("httpx", "apscheduler.executors")
+#: The queue's counts `loa status` prints first (QueueStatus's fields).
+_COUNTS = ("waiting", "due_now", "late", "sending", "failed", "needs_review")
 
 
 def configure_logging(level: str) -> None:
@@ -138,14 +140,7 @@ def run_status(args: argparse.Namespace) -> int:
         _(
             "waiting {waiting}, due now {due_now}, late {late}, sending {sending}, "
             "failed {failed}, needs review {needs_review}"
-        ).format(
-            waiting=report.waiting,
-            due_now=report.due_now,
-            late=report.late,
-            sending=report.sending,
-            failed=report.failed,
-            needs_review=report.needs_review,
-        )
+        ).format(**{name: getattr(report, name) for name in _COUNTS})
     )
     alive = [d for d in report.daemons if d.alive]
     if alive:
