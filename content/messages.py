@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
+from content.formatting import moment
 from content.i18n import N_, language, translation
 
 #: code -> English msgid. Grouped by the module that raises it; codes are stable (tests
@@ -755,6 +757,8 @@ def _shaped(key: str, value: Any, lang: str) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value) if isinstance(value, set | frozenset) else value
         return ", ".join(str(_shaped(key, item, lang)) for item in items)
+    if isinstance(value, datetime):  # an office-time moment: as it is written in ``lang``
+        return moment(value, lang)
     words = WORD_PARAMS.get(key)
     if words is not None and isinstance(value, str) and value in words:
         return translation(lang).gettext(words[value])

@@ -72,7 +72,6 @@ from content.queue_rules import (
     write_audit,
 )
 from content.search import search_text
-from content.times import office_text
 
 
 @dataclass
@@ -487,7 +486,7 @@ class Queue(QueueReader):
                 Notice(
                     "warn_due_now",
                     id=post.id,
-                    when=office_text(post.scheduled_at, self.directory.office.timezone),
+                    when=post.scheduled_at.astimezone(self.directory.office.timezone),
                 )
             )
         self._transition(session, post, PostState.SCHEDULED, "approve", now, detail=comment)

@@ -19,7 +19,7 @@ from content import media
 from content.errors import ValidationError
 from content.limits import TEXT_LIMITS, clean, length, nfc
 from content.office import ChannelDirectory
-from content.times import NOW_TOLERANCE_SECONDS, office_text
+from content.times import NOW_TOLERANCE_SECONDS
 
 #: A repeat rule makes at most this many posts at once.
 MAX_OCCURRENCES = 366
@@ -191,7 +191,7 @@ def check_future(at: datetime, now: datetime, directory: ChannelDirectory) -> No
     if at < now - timedelta(seconds=NOW_TOLERANCE_SECONDS):
         tz = directory.office.timezone
         raise ValidationError(
-            "time_past", field="at", when=office_text(at, tz), now=office_text(now, tz)
+            "time_past", field="at", when=at.astimezone(tz), now=now.astimezone(tz)
         )
 
 

@@ -26,7 +26,7 @@ from content.messages import Notice
 from content.models import AuditEvent, Delivery, DeliveryState, MediaFile, Post, PostState
 from content.office import ZALO_OA, ChannelDirectory
 from content.queue_input import ImageInput
-from content.times import office_text, utcnow
+from content.times import utcnow
 
 Clock = Callable[[], datetime]
 
@@ -236,7 +236,7 @@ def _same_text(
                 Notice(
                     "warn_same_published",
                     channel=channel,
-                    when=office_text(published_at, tz),
+                    when=published_at.astimezone(tz),
                     id=other_id,
                 )
             )
@@ -268,7 +268,7 @@ def _too_close(
             "warn_spacing",
             channel=channel,
             id=other_id,
-            when=office_text(other_at, tz),
+            when=other_at.astimezone(tz) if other_at is not None else "-",
             n=int(spacing.total_seconds() // 60),
         )
         for other_id, other_at, channel in near

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from content.errors import ValidationError
+from content.formatting import moment
 from content.messages import Notice
 
 #: How far in the past a time typed as "now" may be by the time it is checked.
@@ -144,15 +145,13 @@ def local_text(value: datetime | None, tz: ZoneInfo) -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def office_text(value: datetime | None, tz: ZoneInfo) -> str:
-    """A time in the office's zone as a person there reads it, in the current language:
-    ``02/12/2026 07:30`` in Vietnamese (what :func:`parse_when` takes back), ISO in English;
-    ``-`` for none."""
-    from content.formatting import moment  # formatting reads the catalogue; times need not
-
+def office_text(value: datetime | None, tz: ZoneInfo, lang: str | None = None) -> str:
+    """A time in the office's zone as a person there reads it in ``lang`` (the current
+    language by default): ``02/12/2026 07:30`` in Vietnamese (what :func:`parse_when` takes
+    back), ISO in English; ``-`` for none."""
     if value is None:
         return "-"
-    return moment(value.astimezone(tz))
+    return moment(value.astimezone(tz), lang)
 
 
 def local_start_of_day(day: date, tz: ZoneInfo) -> datetime:

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 from content.evaluation import BEHIND, CAMPAIGN, RESPONSE
 from content.formatting import change as fmt_change
 from content.formatting import day as fmt_day
-from content.formatting import moment as fmt_moment
 from content.formatting import number as fmt_number
 from content.formatting import percent as fmt_rate
 from content.i18n import translation as words
+from content.times import local_text, office_text
 from scheduler import report_inbox
 from scheduler.report_data import (
     METRICS,
@@ -44,8 +44,7 @@ _FONT = Path(__file__).resolve().parent.parent / "content" / "fonts" / "NotoSans
 def local_time(value: datetime, tz: ZoneInfo, lang: str | None = None) -> str:
     """A time in the office's zone: as the office writes it in ``lang`` (``18/11/2026 09:30``
     in Vietnamese), or ISO ``2026-11-18 09:30`` without one (files programs read: CSV)."""
-    local = value.astimezone(tz)
-    return fmt_moment(local, lang) if lang else local.strftime("%Y-%m-%d %H:%M")
+    return office_text(value, tz, lang) if lang else local_text(value, tz)
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[int]) -> str:
