@@ -75,8 +75,7 @@ def delivery_state(state: str) -> str:
 
 def audit_action(action: str) -> str:
     """An audit row's action in the current language (the code itself when unknown)."""
-    label = AUDIT_LABELS.get(action)
-    return _(label) if label is not None else action
+    return _(AUDIT_LABELS.get(action, action))
 
 
 def thread_state(state: str) -> str:

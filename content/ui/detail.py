@@ -21,7 +21,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
-from content.labels import AUDIT_LABELS
+from content.labels import audit_action
 from content.messages import Notice, os_reason
 from content.models import AuditEvent, Delivery, DeliveryState, Post, PostState
 from content.queue import EDITABLE_STATES, LIVE_STATES
@@ -239,11 +239,10 @@ class DetailScreen(PollingScreen[PostFound]):
             return  # the history only grows: same length, nothing new
         table.clear()
         for event in events:
-            label = AUDIT_LABELS.get(event.action)
             table.add_row(
                 when(event.at, tz),
                 event.actor,
-                _(label) if label else event.action,
+                audit_action(event.action),
                 event.detail or "",
             )
 

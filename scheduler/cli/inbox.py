@@ -205,8 +205,7 @@ def _line(s: ThreadSummary, tz: ZoneInfo, now: datetime) -> str:
     due = "-"
     if s.response_due_at is not None:
         due = office_text(s.response_due_at, tz) + (" " + _("LATE") if s.overdue(now) else "")
-    rule = RULES.get(s.window.rule)
-    window = _(rule) if rule and rule != "-" else (rule or s.window.rule)
+    window = _(RULES.get(s.window.rule, s.window.rule))
     if s.window.closes_at is not None:
         window = _("{rule} until {time}").format(
             rule=window, time=office_text(s.window.closes_at, tz)
@@ -277,8 +276,7 @@ def run_show(args: argparse.Namespace) -> int:
         state = "" if m.state in ("received", "sent") else f" ({m.state}: {m.error_message})"
         text = _("(deleted)") if m.purged else (m.text or "")
         if m.removed:
-            removed = _REMOVED.get(m.removed)
-            what = _(removed) if removed else m.removed
+            what = _(_REMOVED.get(m.removed, m.removed))
             text += f" [{what} {office_text(m.removed_at, tz)}]"
         if m.edits:
             text += " [" + _("edited {time}").format(time=office_text(m.edited_at, tz)) + "]"

@@ -340,13 +340,7 @@ def run_import(args: argparse.Namespace) -> int:
     plan = read_csv(args.file, ctx.queue, keep_duplicates=args.keep_duplicates)
     for line in plan.skipped:
         warn(line)
-    skipped = (
-        ngettext(
-            "; {n} already queued, skipped", "; {n} already queued, skipped", len(plan.skipped)
-        ).format(n=len(plan.skipped))
-        if plan.skipped
-        else ""
-    )
+    skipped = _("; {n} already queued, skipped").format(n=len(plan.skipped)) if plan.skipped else ""
     if args.dry_run:
         n = len(plan.requests)
         valid = ngettext("{file}: {n} row is valid", "{file}: {n} rows are valid", n)
